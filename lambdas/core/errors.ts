@@ -1,0 +1,79 @@
+/**
+ * Typed domain errors. Each one is mapped to an HTTP status exactly once, by the error
+ * middleware in `lambdas/shared/middleware`. Messages of errors below 500 reach the caller, so
+ * they must never contain secret material.
+ */
+export interface ErrorDetails {
+  readonly [key: string]: unknown;
+}
+
+export abstract class DomainError extends Error {
+  /** Stable, machine-readable code sent in the error body. */
+  abstract readonly code: string;
+  readonly details: ErrorDetails | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; details?: ErrorDetails }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.details = options?.details;
+  }
+}
+
+export class ValidationError extends DomainError {
+  readonly code = 'ValidationError';
+}
+
+export class UnauthorizedError extends DomainError {
+  readonly code = 'Unauthorized';
+}
+
+export class ForbiddenError extends DomainError {
+  readonly code = 'Forbidden';
+}
+
+/** Also used for another tenant's objects, so existence never leaks across tenants. */
+export class NotFoundError extends DomainError {
+  readonly code = 'NotFound';
+}
+
+export class MethodNotAllowedError extends DomainError {
+  readonly code = 'MethodNotAllowed';
+  constructor(
+    message: string,
+    readonly allowed: readonly string[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class ConflictError extends DomainError {
+  readonly code = 'Conflict';
+}
+
+export class PayloadTooLargeError extends DomainError {
+  readonly code = 'PayloadTooLarge';
+}
+
+export class TooManyRequestsError extends DomainError {
+  readonly code = 'TooManyRequests';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** An upstream dependency (KMS, DynamoDB, a provider) is throttling or down: fail closed. */
+export class DependencyUnavailableError extends DomainError {
+  readonly code = 'ServiceUnavailable';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * Builds an API Gateway (REST, proxy) Lambda handler from a use-case function. Cross-cutting
+ * work is middy middleware, in this order:
+ *   1. Powertools logger context (request and correlation ids) and metrics (flushed per call)
+ *   2. response shaping: security headers, CORS, JSON serialisation, the one error mapper
+ *   3. authentication: bearer token verified by aws-jwt-verify, principal placed on the request
+ *   4. request parsing: the route's zod schemas for body and query
+ * The route comes from the route table, found by API Gateway's `operationName` (or method and
+ * resource), so auth and validation cannot drift from what CDK and the local runtime serve.
+ */
+import middy, { type MiddlewareObj, type Request } from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { ForbiddenError, UnauthorizedError, ValidationError } from '../core/errors.js';
+import { bearerToken, principalFromClaims } from '../core/identity.js';
+import type { Principal } from '../core/principal.js';
+import { container } from './container.js';
+import { toHttpError, validationErrorFrom } from './http-errors.js';
+import { corsHeaders, headerValue, SECURITY_HEADERS } from './http-headers.js';
+import { logger, metrics } from './observability.js';
+import { ROUTES, type RouteSpec } from './routes.js';
+
+export interface ApiRequest<TPrincipal extends Principal | undefined = Principal> {
+  readonly event: APIGatewayProxyEvent;
+  readonly context: Context;
+  readonly route: RouteSpec;
+  readonly principal: TPrincipal;
+  /** The parsed and validated JSON body (undefined when the route takes none). */
+  readonly body: unknown;
+  /** The parsed and validated query (undefined when the route declares no query schema). */
+  readonly query: unknown;
+  readonly requestId: string;
+  readonly correlationId: string;
+}
+
+export interface ApiResult {
+  readonly statusCode?: number;
+  readonly body: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** What the middleware learns about a request, carried to the use case on the Lambda context. */
+interface RequestState {
+  route?: RouteSpec;
+  principal?: Principal;
+  body?: unknown;
+  query?: unknown;
+}
+
+interface ApiContext extends Context {
+  vaultpilot: RequestState;
+}
+
+type ApiMiddyRequest = Request<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext>;
+type ApiMiddleware = MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext>;
+
+const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function requestIdOf(event: APIGatewayProxyEvent, context: Context): string {
+  return event.requestContext?.requestId ?? context.awsRequestId;
+}
+
+function correlationIdOf(event: APIGatewayProxyEvent, context: Context): string {
+  const given = headerValue(event.headers, 'x-correlation-id');
+  return given !== undefined && CORRELATION_ID.test(given) ? given : requestIdOf(event, context);
+}
+
+export function findRoute(event: APIGatewayProxyEvent): RouteSpec | undefined {
+  // API Gateway puts the method's operationName here; @types/aws-lambda does not declare it.
+  const operation = (event.requestContext as { operationName?: string } | undefined)?.operationName;
+  return (
+    ROUTES.find((route) => operation !== undefined && route.operationId === operation) ??
+    ROUTES.find((route) => route.method === event.httpMethod && route.path === event.resource)
+  );
+}
+
+/** Security headers, CORS, JSON body and the error mapping, on every response. */
+const httpResponse = (): ApiMiddleware => {
+  const finish = (request: ApiMiddyRequest, response: APIGatewayProxyResult): void => {
+    const { event, context } = request;
+    request.response = {
+      ...response,
+      headers: {
+        ...SECURITY_HEADERS,
+        // A handler may relax Cache-Control for public documents; the other headers are fixed.
+        ...response.headers,
+        ...corsHeaders(headerValue(event.headers, 'origin'), container().config.corsOrigins),
+        'X-Request-Id': requestIdOf(event, context),
+        'X-Correlation-Id': correlationIdOf(event, context),
+      },
+    };
+  };
+  return {
+    name: 'httpResponse',
+    after: (request) => {
+      if (request.response !== null) finish(request, request.response);
+    },
+    onError: (request) => {
+      const requestId = requestIdOf(request.event, request.context);
+      const mapped = toHttpError(request.error, requestId);
+      if (mapped.unexpected) {
+        logger.error('Unhandled error', { error: request.error });
+      } else {
+        logger.info('Request refused', { statusCode: mapped.statusCode, code: mapped.body.error.code });
+      }
+      metrics.addMetric(mapped.statusCode >= 500 ? 'ServerError' : 'ClientError', MetricUnit.Count, 1);
+      finish(request, {
+        statusCode: mapped.statusCode,
+        headers: { 'Content-Type': 'application/json', ...mapped.headers },
+        body: JSON.stringify(mapped.body),
+      });
+    },
+  };
+};
+
+/** Resolves the route and, for protected routes, verifies the token and checks machine scopes. */
+const authenticate = (): ApiMiddleware => ({
+  name: 'authenticate',
+  before: async (request) => {
+    const route = findRoute(request.event);
+    if (route === undefined)
+      throw new Error(`No route for ${request.event.httpMethod} ${request.event.resource}`);
+    request.context.vaultpilot = { route };
+    logger.appendKeys({ operation: route.operationId });
+    metrics.addDimension('operation', route.operationId);
+    if (route.auth === 'none') return;
+
+    const { tokenVerifier, config } = container();
+    const token = bearerToken(headerValue(request.event.headers, 'authorization'));
+    const claims = await tokenVerifier.verify(token);
+    const principal = principalFromClaims(claims, { userClientIds: config.auth.userClientIds });
+    if (principal.kind === 'machine' && !principal.scopes.some((scope) => route.scopes.includes(scope))) {
+      throw new ForbiddenError(`This operation needs one of the scopes: ${route.scopes.join(' ')}`);
+    }
+    request.context.vaultpilot.principal = principal;
+    logger.appendKeys({
+      tenant: principal.tenant,
+      principalKind: principal.kind,
+      subject: principal.subject,
+    });
+  },
+});
+
+/** Parses the JSON body and the query with the route's zod schemas. */
+const parseRequest = (): ApiMiddleware => ({
+  name: 'parseRequest',
+  before: (request) => {
+    const state = request.context.vaultpilot;
+    const route = state.route;
+    const { event } = request;
+    if (route?.request?.query !== undefined) {
+      const parsed = route.request.query.safeParse(event.queryStringParameters ?? {});
+      if (!parsed.success) throw validationErrorFrom(parsed.error, 'query parameters');
+      state.query = parsed.data;
+    }
+    if (route?.request?.body !== undefined) {
+      const contentType = headerValue(event.headers, 'content-type') ?? '';
+      if (!/^application\/json\b/i.test(contentType)) {
+        throw new ValidationError('Expected a JSON body (Content-Type: application/json)');
+      }
+      let json: unknown;
+      try {
+        const raw = event.isBase64Encoded
+          ? Buffer.from(event.body ?? '', 'base64').toString('utf8')
+          : event.body;
+        json = JSON.parse(raw ?? '');
+      } catch (error: unknown) {
+        throw new ValidationError('The request body is not valid JSON', { cause: error });
+      }
+      const parsed = route.request.body.safeParse(json);
+      if (!parsed.success) throw validationErrorFrom(parsed.error, 'request body');
+      state.body = parsed.data;
+    }
+  },
+});
+
+function toResponse(result: ApiResult): APIGatewayProxyResult {
+  return {
+    statusCode: result.statusCode ?? 200,
+    headers: { 'Content-Type': 'application/json', ...result.headers },
+    body: JSON.stringify(result.body),
+  };
+}
+
+function build<TPrincipal extends Principal | undefined>(
+  useCase: (request: ApiRequest<TPrincipal>) => Promise<ApiResult>,
+  requirePrincipal: boolean,
+) {
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(httpResponse())
+    .use(authenticate())
+    .use(parseRequest())
+    .handler(async (event, context) => {
+      const { route, principal, body, query } = context.vaultpilot;
+      if (route === undefined) throw new Error('Route not resolved');
+      if (requirePrincipal && principal === undefined) throw new UnauthorizedError('Authentication required');
+      const correlationId = correlationIdOf(event, context);
+      logger.appendKeys({ correlation_id: correlationId });
+      const result = await useCase({
+        event,
+        context,
+        route,
+        principal: principal as TPrincipal,
+        body,
+        query,
+        requestId: requestIdOf(event, context),
+        correlationId,
+      });
+      metrics.addMetric('Success', MetricUnit.Count, 1);
+      return toResponse(result);
+    });
+}
+
+/** The Lambda entry point as the Lambda runtime (and the local runtime) calls it. */
+export type ApiLambda = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+// middy types the context as the extended one its middleware fills in; callers pass a plain one.
+const asLambda = (handler: ReturnType<typeof build>): ApiLambda => handler as unknown as ApiLambda;
+
+/** A handler for routes that require a token: the use case always receives a principal. */
+export function apiHandler(useCase: (request: ApiRequest<Principal>) => Promise<ApiResult>): ApiLambda {
+  return asLambda(build<Principal>(useCase, true));
+}
+
+/** A handler for public routes (`auth: 'none'` in the route table). */
+export function publicApiHandler(useCase: (request: ApiRequest<undefined>) => Promise<ApiResult>): ApiLambda {
+  return asLambda(build<undefined>(useCase, false));
+}

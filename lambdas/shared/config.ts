@@ -1,0 +1,272 @@
+/**
+ * Configuration: the one module that reads the environment. Values are validated with zod once
+ * (at cold start for a Lambda, at start-up for the local runtime); a bad or missing value stops
+ * the process with a `ConfigError` naming the variable and what is expected.
+ *
+ * Precedence: process environment, then an optional JSON config file (`VAULTPILOT_CONFIG_FILE`,
+ * default `vaultpilot.config.json` in the working directory when present), then defaults.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { TABLE_LIST, TABLE_SPECS, type TableId } from './tables.js';
+
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly problems: readonly { variable: string; expected: string }[] = [],
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const csv = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0),
+);
+
+const port = z.coerce
+  .number({ error: 'expected a port number' })
+  .int('expected an integer port')
+  .min(0, 'expected a port between 0 and 65535')
+  .max(65535, 'expected a port between 0 and 65535');
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+
+const tableVars = Object.fromEntries(
+  TABLE_LIST.map((spec) => [
+    spec.envVar,
+    z
+      .string()
+      .min(3)
+      .max(255)
+      .regex(/^[a-zA-Z0-9_.-]+$/),
+  ]),
+) as Record<string, z.ZodString>;
+
+/** Variables every function (and the local runtime's in-process handlers) reads. */
+const functionEnvSchema = z
+  .object({
+    VAULTPILOT_RUNTIME: z.enum(['aws', 'local']).default('aws'),
+    VAULTPILOT_STAGE: z
+      .string()
+      .regex(/^[a-z0-9-]{1,20}$/, 'expected 1-20 lowercase letters, digits or dashes')
+      .default('dev'),
+    VAULTPILOT_AUTH_MODE: z.enum(['cognito', 'local']).default('cognito'),
+    VAULTPILOT_USER_POOL_ID: z
+      .string()
+      .regex(/^[\w-]+_[0-9a-zA-Z]+$/, 'expected a Cognito user pool id such as eu-west-1_AbCdEf123')
+      .optional(),
+    VAULTPILOT_USER_CLIENT_IDS: csv.optional(),
+    VAULTPILOT_LOCAL_ISSUER: z.url({ error: 'expected an http(s) URL' }).optional(),
+    VAULTPILOT_LOCAL_JWKS_URI: z.url({ error: 'expected an http(s) URL' }).optional(),
+    VAULTPILOT_DYNAMODB_ENDPOINT: z.url({ error: 'expected an http(s) URL' }).optional(),
+    VAULTPILOT_CORS_ORIGINS: csv.default([]),
+    AWS_REGION: z.string().min(1).default('us-east-1'),
+    ...Object.fromEntries(Object.entries(tableVars).map(([name, schema]) => [name, schema.optional()])),
+  })
+  .superRefine((env, ctx) => {
+    const need = (variable: string, why: string): void => {
+      if (env[variable as keyof typeof env] === undefined) {
+        ctx.addIssue({ code: 'custom', path: [variable], message: `required ${why}` });
+      }
+    };
+    if (env.VAULTPILOT_AUTH_MODE === 'cognito') {
+      need('VAULTPILOT_USER_POOL_ID', 'when VAULTPILOT_AUTH_MODE=cognito');
+      need(
+        'VAULTPILOT_USER_CLIENT_IDS',
+        'when VAULTPILOT_AUTH_MODE=cognito (comma-separated app client ids)',
+      );
+    } else {
+      need('VAULTPILOT_LOCAL_ISSUER', 'when VAULTPILOT_AUTH_MODE=local');
+      need('VAULTPILOT_LOCAL_JWKS_URI', 'when VAULTPILOT_AUTH_MODE=local');
+      need('VAULTPILOT_USER_CLIENT_IDS', 'when VAULTPILOT_AUTH_MODE=local (comma-separated app client ids)');
+    }
+  });
+
+export type AuthConfig =
+  | { readonly mode: 'cognito'; readonly userPoolId: string; readonly userClientIds: readonly string[] }
+  | {
+      readonly mode: 'local';
+      readonly issuer: string;
+      readonly jwksUri: string;
+      readonly userClientIds: readonly string[];
+    };
+
+export interface FunctionConfig {
+  readonly runtime: 'aws' | 'local';
+  readonly stage: string;
+  readonly region: string;
+  readonly auth: AuthConfig;
+  /** Physical table names, by table id; a table a function was not given is absent. */
+  readonly tables: Readonly<Partial<Record<TableId, string>>>;
+  readonly dynamodbEndpoint: string | undefined;
+  readonly corsOrigins: readonly string[];
+}
+
+/** Variables of the local runtime (`npm start`, the `vaultpilot` CLI). */
+const localEnvSchema = z.object({
+  PORT: port.default(3000),
+  VAULTPILOT_HOST: z.string().min(1).default('127.0.0.1'),
+  VAULTPILOT_DATA_DIR: z.string().min(1).default('.vaultpilot'),
+  VAULTPILOT_IN_MEMORY: bool.default(false),
+  VAULTPILOT_DYNAMODB_PORT: port.default(0),
+  VAULTPILOT_ADMIN_PASSWORD: z
+    .string()
+    .min(12, 'expected at least 12 characters')
+    .max(256, 'expected at most 256 characters')
+    .optional(),
+  VAULTPILOT_SCHEDULER: bool.default(true),
+  VAULTPILOT_LOG_FORMAT: z.enum(['pretty', 'json']).default('pretty'),
+  VAULTPILOT_TOKEN_TTL_SECONDS: z.coerce
+    .number({ error: 'expected a number of seconds' })
+    .int()
+    .min(60, 'expected at least 60 seconds')
+    .max(86_400, 'expected at most 86400 seconds (one day)')
+    .default(3600),
+});
+
+export interface LocalRuntimeConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly inMemory: boolean;
+  readonly dynamodbPort: number;
+  readonly adminPassword: string | undefined;
+  readonly scheduler: boolean;
+  readonly logFormat: 'pretty' | 'json';
+  readonly tokenTtlSeconds: number;
+}
+
+/** Every variable VaultPilot reads, with what it expects: the README's table is checked against it. */
+export const CONFIG_VARIABLES: readonly string[] = [
+  ...Object.keys(functionEnvSchema.shape),
+  ...Object.keys(localEnvSchema.shape),
+  'VAULTPILOT_CONFIG_FILE',
+];
+
+function toConfigError(error: z.ZodError, env: Env): ConfigError {
+  const problems = error.issues.map((issue) => {
+    const variable = String(issue.path[0] ?? 'environment');
+    return { variable, expected: issue.message };
+  });
+  const lines = problems.map(({ variable, expected }) => {
+    const got = env[variable];
+    // Never echo a value that may be a secret.
+    const shown = got === undefined || /PASSWORD|SECRET|KEY/.test(variable) ? '' : ` (got "${got}")`;
+    return `  ${variable}: ${expected}${shown}`;
+  });
+  return new ConfigError(`Invalid configuration:\n${lines.join('\n')}`, problems);
+}
+
+/** Merges the optional JSON config file under the environment. */
+export function readEnvironment(env: Env = process.env, cwd: string = process.cwd()): Env {
+  const explicit = env.VAULTPILOT_CONFIG_FILE;
+  const file = resolve(cwd, explicit ?? 'vaultpilot.config.json');
+  if (!existsSync(file)) {
+    if (explicit !== undefined) {
+      throw new ConfigError(`Invalid configuration:\n  VAULTPILOT_CONFIG_FILE: file not found: ${file}`, [
+        { variable: 'VAULTPILOT_CONFIG_FILE', expected: 'an existing JSON file' },
+      ]);
+    }
+    return env;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error: unknown) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(
+      `Invalid configuration:\n  VAULTPILOT_CONFIG_FILE: ${file} is not valid JSON (${reason})`,
+      [{ variable: 'VAULTPILOT_CONFIG_FILE', expected: 'a JSON object of VARIABLE: "value" pairs' }],
+    );
+  }
+  const fileSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
+  const result = fileSchema.safeParse(parsed);
+  if (!result.success) {
+    throw new ConfigError(
+      `Invalid configuration:\n  VAULTPILOT_CONFIG_FILE: ${file} must be a JSON object of VARIABLE: "value" pairs`,
+      [{ variable: 'VAULTPILOT_CONFIG_FILE', expected: 'a JSON object of VARIABLE: "value" pairs' }],
+    );
+  }
+  const fromFile = Object.fromEntries(
+    Object.entries(result.data).map(([key, value]) => [key, String(value)]),
+  );
+  return { ...fromFile, ...env };
+}
+
+/** Treats empty strings as unset, as shells and CloudFormation often produce them. */
+function withoutEmpty(env: Env): Env {
+  return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+}
+
+export function parseFunctionConfig(env: Env): FunctionConfig {
+  const result = functionEnvSchema.safeParse(withoutEmpty(env));
+  if (!result.success) throw toConfigError(result.error, env);
+  const v = result.data as z.infer<typeof functionEnvSchema> & Record<string, string | undefined>;
+  const auth: AuthConfig =
+    v.VAULTPILOT_AUTH_MODE === 'cognito'
+      ? {
+          mode: 'cognito',
+          userPoolId: v.VAULTPILOT_USER_POOL_ID ?? '',
+          userClientIds: v.VAULTPILOT_USER_CLIENT_IDS ?? [],
+        }
+      : {
+          mode: 'local',
+          issuer: v.VAULTPILOT_LOCAL_ISSUER ?? '',
+          jwksUri: v.VAULTPILOT_LOCAL_JWKS_URI ?? '',
+          userClientIds: v.VAULTPILOT_USER_CLIENT_IDS ?? [],
+        };
+  const tables: Partial<Record<TableId, string>> = {};
+  for (const spec of Object.values(TABLE_SPECS)) {
+    const name = v[spec.envVar];
+    if (typeof name === 'string') tables[spec.id] = name;
+  }
+  return {
+    runtime: v.VAULTPILOT_RUNTIME,
+    stage: v.VAULTPILOT_STAGE,
+    region: v.AWS_REGION,
+    auth,
+    tables,
+    dynamodbEndpoint: v.VAULTPILOT_DYNAMODB_ENDPOINT,
+    corsOrigins: v.VAULTPILOT_CORS_ORIGINS,
+  };
+}
+
+export function parseLocalRuntimeConfig(env: Env): LocalRuntimeConfig {
+  const result = localEnvSchema.safeParse(withoutEmpty(env));
+  if (!result.success) throw toConfigError(result.error, env);
+  const v = result.data;
+  return {
+    port: v.PORT,
+    host: v.VAULTPILOT_HOST,
+    dataDir: v.VAULTPILOT_DATA_DIR,
+    inMemory: v.VAULTPILOT_IN_MEMORY,
+    dynamodbPort: v.VAULTPILOT_DYNAMODB_PORT,
+    adminPassword: v.VAULTPILOT_ADMIN_PASSWORD,
+    scheduler: v.VAULTPILOT_SCHEDULER,
+    logFormat: v.VAULTPILOT_LOG_FORMAT,
+    tokenTtlSeconds: v.VAULTPILOT_TOKEN_TTL_SECONDS,
+  };
+}
+
+let cached: FunctionConfig | undefined;
+
+/** The function configuration, read and validated once per process (cold start). */
+export function functionConfig(): FunctionConfig {
+  cached ??= parseFunctionConfig(readEnvironment());
+  return cached;
+}
+
+/**
+ * Forgets the cached configuration. Only the local runtime calls this, after it has set the
+ * environment its in-process handlers read (as Lambda would at a cold start).
+ */
+export function resetFunctionConfig(): void {
+  cached = undefined;
+}

@@ -1,0 +1,53 @@
+/**
+ * Builds a scheduled engine handler (EventBridge scheduled event in AWS, the in-process
+ * scheduler locally) with the same logger and metrics middleware as the API handlers.
+ */
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import type { EngineId } from './engines.js';
+import { logger, metrics } from './observability.js';
+
+export const ScheduledEventSchema = z.object({
+  version: z.literal('0'),
+  id: z.string().min(1),
+  'detail-type': z.literal('Scheduled Event'),
+  source: z.literal('aws.events'),
+  account: z.string(),
+  time: z.iso.datetime(),
+  region: z.string(),
+  resources: z.array(z.string()),
+  detail: z.object({}).loose(),
+});
+export type ScheduledEventInput = z.infer<typeof ScheduledEventSchema>;
+
+export interface EngineRunSummary {
+  readonly engine: EngineId;
+  readonly scheduledAt: string;
+  readonly [key: string]: unknown;
+}
+
+export type EngineLambda = (event: unknown, context: Context) => Promise<EngineRunSummary>;
+
+export function engineHandler(
+  engine: EngineId,
+  run: (event: ScheduledEventInput, context: Context) => Promise<Record<string, unknown>>,
+): EngineLambda {
+  const handler = middy<unknown, EngineRunSummary>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .handler(async (input, context) => {
+      const event = ScheduledEventSchema.parse(input);
+      logger.appendKeys({ engine, correlation_id: event.id });
+      metrics.addDimension('engine', engine);
+      const result = await run(event, context);
+      metrics.addMetric('EngineRun', MetricUnit.Count, 1);
+      const summary: EngineRunSummary = { engine, scheduledAt: event.time, ...result };
+      logger.info('Engine run finished', { summary });
+      return summary;
+    });
+  return async (event, context) => (await handler(event, context, { signal: new AbortController().signal }))!;
+}

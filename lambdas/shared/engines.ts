@@ -1,0 +1,68 @@
+/**
+ * Engine functions run on EventBridge schedules. CDK creates one rule per engine with this
+ * expression (`lib/engines-stack.ts`); the local scheduler fires the same scheduled-event payload
+ * on the same expression (`lambdas/local/scheduler.ts`). The handler file is
+ * `lambdas/handlers/<handler>.ts`, export `handler`.
+ */
+export const ENGINE_IDS = ['discovery', 'rotationScheduler', 'auditDigest', 'expiryCheck'] as const;
+export type EngineId = (typeof ENGINE_IDS)[number];
+
+export interface EngineSpec {
+  readonly id: EngineId;
+  readonly handler: string;
+  /** EventBridge schedule expression: `rate(...)` or six-field `cron(...)`, in UTC. */
+  readonly schedule: string;
+  readonly description: string;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+}
+
+export const ENGINES: Readonly<Record<EngineId, EngineSpec>> = {
+  discovery: {
+    id: 'discovery',
+    handler: 'discovery',
+    schedule: 'rate(6 hours)',
+    description: 'Discovers IAM access keys, Secrets Manager secrets and SSM SecureString parameters',
+    timeoutSeconds: 300,
+    memoryMb: 512,
+  },
+  rotationScheduler: {
+    id: 'rotationScheduler',
+    handler: 'rotation-scheduler',
+    schedule: 'rate(15 minutes)',
+    description: 'Finds credentials due for rotation and queues them',
+    timeoutSeconds: 60,
+    memoryMb: 256,
+  },
+  auditDigest: {
+    id: 'auditDigest',
+    handler: 'audit-digest',
+    schedule: 'rate(1 hour)',
+    description: 'Signs a digest of each tenant audit chain head',
+    timeoutSeconds: 120,
+    memoryMb: 256,
+  },
+  expiryCheck: {
+    id: 'expiryCheck',
+    handler: 'expiry-check',
+    schedule: 'cron(0 8 * * ? *)',
+    description: 'Warns about credentials that expire soon or are overdue for rotation',
+    timeoutSeconds: 120,
+    memoryMb: 256,
+  },
+};
+
+export const ENGINE_LIST: readonly EngineSpec[] = Object.values(ENGINES);
+
+/** The event an EventBridge schedule delivers (`aws.events` / `Scheduled Event`). */
+export interface ScheduledEvent {
+  readonly version: '0';
+  readonly id: string;
+  readonly 'detail-type': 'Scheduled Event';
+  readonly source: 'aws.events';
+  readonly account: string;
+  readonly time: string;
+  readonly region: string;
+  readonly resources: readonly string[];
+  readonly detail: Record<string, never>;
+}

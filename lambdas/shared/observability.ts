@@ -1,0 +1,10 @@
+/**
+ * Powertools logger and metrics, one instance each per process. In AWS they print structured
+ * JSON (logs with request and correlation ids, metrics as EMF); the local runtime sets
+ * POWERTOOLS_DEV, which pretty-prints logs and keeps metrics off the console.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+
+export const logger = new Logger({ serviceName: 'vaultpilot' });
+export const metrics = new Metrics({ namespace: 'VaultPilot', serviceName: 'vaultpilot' });

@@ -1,0 +1,147 @@
+/**
+ * The OpenAPI 3.1 document, generated from the route table and the zod contracts (zod 4 emits
+ * JSON Schema 2020-12, which is what OpenAPI 3.1 uses). Schemas with a `.meta({ id })` become
+ * named components; everything else is inlined.
+ */
+import { z } from 'zod';
+import { ErrorBody } from './contracts/common.js';
+import { ROUTES, routePathParameters, type RouteSpec } from './routes.js';
+import { SCOPE_DESCRIPTIONS, SCOPES } from './scopes.js';
+import { VERSION } from './version.js';
+
+type JsonSchema = Record<string, unknown>;
+
+class ComponentRegistry {
+  readonly schemas: Record<string, JsonSchema> = {};
+
+  /** Converts a zod schema, moving its named definitions into `components.schemas`. */
+  add(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+    const converted = z.toJSONSchema(schema, { target: 'draft-2020-12', unrepresentable: 'any', io });
+    const text = JSON.stringify(converted).replaceAll('"#/$defs/', '"#/components/schemas/');
+    const {
+      $schema: _dialect,
+      $defs,
+      ...rest
+    } = JSON.parse(text) as JsonSchema & {
+      $defs?: Record<string, JsonSchema>;
+    };
+    Object.assign(this.schemas, $defs ?? {});
+    return rest;
+  }
+}
+
+const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
+  400: 'Invalid request (details lists the validation issues)',
+  401: 'Missing, malformed, expired or otherwise invalid token',
+  403: 'Authenticated, but not allowed',
+  404: 'Not found (also for another tenant’s objects)',
+  409: 'Conflict',
+  413: 'Payload too large',
+  429: 'Too many requests (see Retry-After)',
+  500: 'Internal error (the body names only the request id)',
+  503: 'A dependency is unavailable (see Retry-After)',
+};
+
+function operation(route: RouteSpec, registry: ComponentRegistry, errorRef: JsonSchema): JsonSchema {
+  const statuses = new Set<number>([...(route.errors ?? []), 500]);
+  if (route.auth === 'token') [401, 403].forEach((status) => statuses.add(status));
+  if (route.request?.body !== undefined || route.request?.query !== undefined) statuses.add(400);
+
+  const parameters: JsonSchema[] = routePathParameters(route.path).map((name) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  }));
+  if (route.request?.query !== undefined) {
+    const query = registry.add(route.request.query, 'input') as {
+      properties?: Record<string, JsonSchema>;
+      required?: string[];
+    };
+    for (const [name, schema] of Object.entries(query.properties ?? {})) {
+      parameters.push({ name, in: 'query', required: query.required?.includes(name) ?? false, schema });
+    }
+  }
+
+  const responses: Record<string, JsonSchema> = {
+    '200': {
+      description: 'Success',
+      content: { 'application/json': { schema: registry.add(route.response, 'output') } },
+    },
+  };
+  for (const status of [...statuses].sort()) {
+    responses[String(status)] = {
+      description: ERROR_DESCRIPTIONS[status] ?? 'Error',
+      content: { 'application/json': { schema: errorRef } },
+    };
+  }
+
+  return {
+    operationId: route.operationId,
+    summary: route.summary,
+    tags: [route.tag],
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(route.request?.body !== undefined
+      ? {
+          requestBody: {
+            required: true,
+            content: { 'application/json': { schema: registry.add(route.request.body, 'input') } },
+          },
+        }
+      : {}),
+    responses,
+    security: route.auth === 'none' ? [] : [{ bearer: [] }, { oauth2: [...route.scopes] }],
+  };
+}
+
+let cached: JsonSchema | undefined;
+
+export function openApiDocument(): JsonSchema {
+  if (cached !== undefined) return cached;
+  const registry = new ComponentRegistry();
+  const errorRef = registry.add(ErrorBody, 'output');
+  const paths: Record<string, Record<string, JsonSchema>> = {};
+  for (const route of ROUTES) {
+    paths[route.path] ??= {};
+    const entry = paths[route.path];
+    if (entry !== undefined) entry[route.method.toLowerCase()] = operation(route, registry, errorRef);
+  }
+  cached = {
+    openapi: '3.1.0',
+    info: {
+      title: 'VaultPilot API',
+      version: VERSION,
+      description:
+        'Credential lifecycle for AWS: discovery, an encrypted versioned secret store, rotation, a tamper-evident audit log and alerts.',
+    },
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    paths,
+    components: {
+      schemas: registry.schemas,
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'A Cognito (or local issuer) ID or access token',
+        },
+        oauth2: {
+          type: 'oauth2',
+          description: 'Machine clients: client credentials at the Cognito (or local) token endpoint',
+          flows: {
+            clientCredentials: {
+              tokenUrl: '/oauth2/token',
+              scopes: Object.fromEntries(
+                (Object.keys(SCOPES) as (keyof typeof SCOPES)[]).map((key) => [
+                  SCOPES[key],
+                  SCOPE_DESCRIPTIONS[key],
+                ]),
+              ),
+            },
+          },
+        },
+      },
+    },
+  };
+  return cached;
+}

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  ConflictError,
+  DependencyUnavailableError,
+  ForbiddenError,
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  TooManyRequestsError,
+  UnauthorizedError,
+  ValidationError,
+} from '../../lambdas/core/errors.js';
+import { toHttpError } from '../../lambdas/shared/http-errors.js';
+
+describe('toHttpError', () => {
+  it.each([
+    [new ValidationError('bad'), 400, 'ValidationError'],
+    [new UnauthorizedError('who'), 401, 'Unauthorized'],
+    [new ForbiddenError('no'), 403, 'Forbidden'],
+    [new NotFoundError('gone'), 404, 'NotFound'],
+    [new MethodNotAllowedError('nope', ['GET']), 405, 'MethodNotAllowed'],
+    [new ConflictError('cas'), 409, 'Conflict'],
+    [new PayloadTooLargeError('big'), 413, 'PayloadTooLarge'],
+    [new TooManyRequestsError('slow down', 7), 429, 'TooManyRequests'],
+    [new DependencyUnavailableError('kms down', 3), 503, 'ServiceUnavailable'],
+  ])('maps %s to %i with its message', (error, status, code) => {
+    // Act
+    const mapped = toHttpError(error, 'req-1');
+
+    // Assess
+    expect(mapped.statusCode).toBe(status);
+    expect(mapped.body).toEqual({ error: { code, message: error.message, requestId: 'req-1' } });
+    expect(mapped.unexpected).toBe(false);
+  });
+
+  it('adds the headers that go with the status', () => {
+    expect(toHttpError(new UnauthorizedError('x'), 'r').headers).toEqual({ 'WWW-Authenticate': 'Bearer' });
+    expect(toHttpError(new MethodNotAllowedError('x', ['GET', 'OPTIONS']), 'r').headers).toEqual({
+      Allow: 'GET, OPTIONS',
+    });
+    expect(toHttpError(new TooManyRequestsError('x', 7), 'r').headers).toEqual({ 'Retry-After': '7' });
+    expect(toHttpError(new DependencyUnavailableError('x', 3), 'r').headers).toEqual({ 'Retry-After': '3' });
+  });
+
+  it('turns zod issues into a 400 with details', () => {
+    // Prepare
+    const result = z.object({ name: z.string() }).safeParse({ name: 1 });
+    if (result.success) throw new Error('expected failure');
+
+    // Act
+    const mapped = toHttpError(result.error, 'req-2');
+
+    // Assess
+    expect(mapped.statusCode).toBe(400);
+    expect(mapped.body.error.details).toEqual({
+      issues: [{ code: 'invalid_type', path: ['name'], message: expect.any(String) as string }],
+    });
+  });
+
+  it('hides everything about an unexpected error but the request id', () => {
+    // Act
+    const mapped = toHttpError(new Error('connection string postgres://admin:hunter2@db'), 'req-3');
+
+    // Assess
+    expect(mapped.statusCode).toBe(500);
+    expect(mapped.unexpected).toBe(true);
+    expect(JSON.stringify(mapped.body)).not.toContain('hunter2');
+    expect(mapped.body).toEqual({
+      error: { code: 'InternalError', message: 'Internal error (request req-3)', requestId: 'req-3' },
+    });
+  });
+});
