@@ -1,0 +1,322 @@
+/**
+ * The local identity provider: stands in for the Cognito user pool when VaultPilot runs with no
+ * AWS account. It signs users in (`passwordLogin`) and machine clients (`clientCredentials`) and
+ * mints RS256 tokens with Cognito's claims, which the API verifies with aws-jwt-verify exactly as
+ * it verifies Cognito's, against the JWKS served at `/.well-known/jwks.json`.
+ *
+ * Cognito also locks an account out after repeated failed sign-ins; so does this, in memory.
+ */
+import { randomUUID } from 'node:crypto';
+import { TooManyRequestsError, UnauthorizedError } from '../core/errors.js';
+import type { Role } from '../core/principal.js';
+import { ALL_SCOPES, COGNITO_USER_SCOPE } from '../shared/scopes.js';
+import {
+  IdentityStore,
+  type ClientSummary,
+  type FileLockTiming,
+  type NewClientInput,
+  type NewUserInput,
+  type ScryptCost,
+  type UserSummary,
+} from './identity-store.js';
+import { JwtSigningKey, type Jwks } from './jwt-signer.js';
+
+export { LocalStateError } from './local-state-error.js';
+export type {
+  ClientSummary,
+  NewClientInput,
+  NewUserInput,
+  ScryptCost,
+  UserSummary,
+} from './identity-store.js';
+export type { Jwks, PublicJwk } from './jwt-signer.js';
+
+/** Error codes of the OAuth 2.0 token endpoint (RFC 6749 §5.2) that Cognito answers with. */
+export type OAuth2ErrorCode =
+  'invalid_request' | 'invalid_client' | 'invalid_scope' | 'unsupported_grant_type';
+
+/** A token-endpoint failure, answered in OAuth 2.0's error shape rather than the API's. */
+export class OAuth2Error extends Error {
+  constructor(
+    readonly error: OAuth2ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'OAuth2Error';
+  }
+}
+
+export interface LockoutPolicy {
+  /** Failed attempts on one username or client id that lock it. */
+  readonly maxFailures: number;
+  /** Failures older than this are forgotten. */
+  readonly windowSeconds: number;
+  /** How long a locked username or client id is refused (the Retry-After). */
+  readonly lockoutSeconds: number;
+}
+
+export const DEFAULT_LOCKOUT: LockoutPolicy = { maxFailures: 5, windowSeconds: 300, lockoutSeconds: 60 };
+
+export interface LocalIdentityProviderOptions {
+  /** undefined keeps keys and identities in memory: nothing is written to disk. */
+  readonly dataDir: string | undefined;
+  /** The `iss` of every token, e.g. http://127.0.0.1:3000. */
+  readonly issuer: string;
+  readonly tokenTtlSeconds: number;
+  /** The dashboard's app client id: `aud` of ID tokens, `client_id` of user access tokens. */
+  readonly userClientId: string;
+  /** Defaults to the secure cost; tests lower it to stay fast. */
+  readonly scryptCost?: ScryptCost;
+  readonly lockout?: LockoutPolicy;
+  readonly lockTiming?: FileLockTiming;
+  /** Milliseconds since the epoch; injectable so lockout expiry can be tested. */
+  readonly clock?: () => number;
+}
+
+export interface UserTokens {
+  readonly accessToken: string;
+  readonly idToken: string;
+  readonly expiresIn: number;
+  readonly tokenType: 'Bearer';
+}
+
+export interface ClientTokens {
+  readonly accessToken: string;
+  readonly expiresIn: number;
+  readonly tokenType: 'Bearer';
+  /** The scopes granted, space-separated. */
+  readonly scope: string;
+}
+
+/** The scope of user access tokens: what Cognito grants on sign-in, plus ours (users are authorized by group). */
+export const USER_ACCESS_SCOPE = [COGNITO_USER_SCOPE, ...ALL_SCOPES].join(' ');
+
+/** Bounds the memory an attacker can make the attempt counters use with made-up names. */
+const MAX_TRACKED_NAMES = 10_000;
+
+interface Attempts {
+  failures: number;
+  firstFailureAt: number;
+  lockedUntil: number;
+}
+
+/** Counts failed attempts per name; a name with too many is refused for a while. */
+class FailedAttemptLimiter {
+  private readonly attempts = new Map<string, Attempts>();
+
+  constructor(
+    private readonly policy: LockoutPolicy,
+    private readonly clock: () => number,
+  ) {}
+
+  /** Seconds until `name` may try again; 0 when it is not locked. */
+  retryAfterSeconds(name: string): number {
+    const entry = this.attempts.get(name);
+    if (entry === undefined) return 0;
+    const now = this.clock();
+    if (entry.lockedUntil > now) return Math.ceil((entry.lockedUntil - now) / 1000);
+    if (entry.lockedUntil !== 0 || now - entry.firstFailureAt > this.policy.windowSeconds * 1000) {
+      this.attempts.delete(name);
+    }
+    return 0;
+  }
+
+  recordFailure(name: string): void {
+    const now = this.clock();
+    let entry = this.attempts.get(name);
+    if (entry === undefined) {
+      this.makeRoom(now);
+      entry = { failures: 0, firstFailureAt: now, lockedUntil: 0 };
+      this.attempts.set(name, entry);
+    }
+    entry.failures += 1;
+    if (entry.failures >= this.policy.maxFailures)
+      entry.lockedUntil = now + this.policy.lockoutSeconds * 1000;
+  }
+
+  recordSuccess(name: string): void {
+    this.attempts.delete(name);
+  }
+
+  private makeRoom(now: number): void {
+    if (this.attempts.size < MAX_TRACKED_NAMES) return;
+    const windowMs = this.policy.windowSeconds * 1000;
+    for (const [name, entry] of this.attempts) {
+      if (entry.lockedUntil <= now && now - entry.firstFailureAt > windowMs) this.attempts.delete(name);
+    }
+    // Still full: forget the oldest (Map keeps insertion order).
+    while (this.attempts.size >= MAX_TRACKED_NAMES) {
+      const oldest = this.attempts.keys().next();
+      if (oldest.done === true) break;
+      this.attempts.delete(oldest.value);
+    }
+  }
+}
+
+export class LocalIdentityProvider {
+  readonly issuer: string;
+  private readonly limiter: FailedAttemptLimiter;
+
+  private constructor(
+    private readonly options: LocalIdentityProviderOptions,
+    private readonly key: JwtSigningKey,
+    private readonly store: IdentityStore,
+  ) {
+    this.issuer = options.issuer;
+    this.limiter = new FailedAttemptLimiter(options.lockout ?? DEFAULT_LOCKOUT, this.clock);
+  }
+
+  /**
+   * Loads (or on first start creates) the signing key and opens the identity store. A corrupt or
+   * unreadable key or store file fails with a `LocalStateError` naming the file.
+   */
+  static async open(options: LocalIdentityProviderOptions): Promise<LocalIdentityProvider> {
+    const key =
+      options.dataDir === undefined
+        ? await JwtSigningKey.generate()
+        : await JwtSigningKey.openOrCreate(options.dataDir);
+    const store = await IdentityStore.open({
+      dataDir: options.dataDir,
+      ...(options.scryptCost === undefined ? {} : { scryptCost: options.scryptCost }),
+      ...(options.lockTiming === undefined ? {} : { lockTiming: options.lockTiming }),
+    });
+    await store.prepareVerification();
+    return new LocalIdentityProvider(options, key, store);
+  }
+
+  /** The public keys, for `/.well-known/jwks.json`. */
+  jwks(): Jwks {
+    return this.key.jwks();
+  }
+
+  ensureAdmin(passwordFromEnv?: string): Promise<{ created: boolean; generatedPassword?: string }> {
+    return this.store.ensureAdmin(passwordFromEnv);
+  }
+
+  addUser(user: NewUserInput): Promise<UserSummary> {
+    return this.store.addUser(user);
+  }
+
+  async addClient(client: NewClientInput): Promise<{ clientId: string; clientSecret: string }> {
+    const { clientId, clientSecret } = await this.store.addClient(client);
+    return { clientId, clientSecret };
+  }
+
+  listUsers(): Promise<UserSummary[]> {
+    return this.store.listUsers();
+  }
+
+  listClients(): Promise<ClientSummary[]> {
+    return this.store.listClients();
+  }
+
+  /**
+   * Signs a user in. A wrong password and an unknown username fail alike (same error, same
+   * work); after too many failures the username is locked for a while (TooManyRequestsError).
+   */
+  async passwordLogin(username: string, password: string): Promise<UserTokens> {
+    const attemptKey = `user:${username.toLowerCase()}`;
+    this.refuseIfLocked(attemptKey, 'Too many failed sign-in attempts for this user');
+    const user = await this.store.authenticateUser(username, password);
+    if (user === undefined) {
+      this.limiter.recordFailure(attemptKey);
+      throw new UnauthorizedError('Invalid username or password');
+    }
+    this.limiter.recordSuccess(attemptKey);
+
+    const now = this.nowSeconds();
+    const ttl = this.options.tokenTtlSeconds;
+    // One sign-in event: both tokens share origin_jti and event_id, as Cognito's do.
+    const session = {
+      origin_jti: randomUUID(),
+      event_id: randomUUID(),
+      auth_time: now,
+      iat: now,
+      exp: now + ttl,
+    };
+    const groups: readonly Role[] = user.groups;
+    const idToken = this.key.sign({
+      sub: user.sub,
+      'cognito:groups': groups,
+      iss: this.issuer,
+      'cognito:username': user.username,
+      'custom:tenant': user.tenant,
+      aud: this.options.userClientId,
+      token_use: 'id',
+      jti: randomUUID(),
+      ...session,
+    });
+    const accessToken = this.key.sign({
+      sub: user.sub,
+      'cognito:groups': groups,
+      iss: this.issuer,
+      client_id: this.options.userClientId,
+      token_use: 'access',
+      scope: USER_ACCESS_SCOPE,
+      // In AWS our pre-token-generation trigger adds this claim to access tokens.
+      'custom:tenant': user.tenant,
+      username: user.username,
+      jti: randomUUID(),
+      version: 2,
+      ...session,
+    });
+    return { accessToken, idToken, expiresIn: ttl, tokenType: 'Bearer' };
+  }
+
+  /**
+   * The OAuth 2.0 client-credentials grant. `requestedScopes` must be a subset of the client's
+   * scopes (`invalid_scope` otherwise); none requested means all it was granted.
+   */
+  async clientCredentials(
+    clientId: string,
+    clientSecret: string,
+    requestedScopes?: readonly string[],
+  ): Promise<ClientTokens> {
+    const attemptKey = `client:${clientId}`;
+    this.refuseIfLocked(attemptKey, 'Too many failed attempts for this client');
+    const client = await this.store.authenticateClient(clientId, clientSecret);
+    if (client === undefined) {
+      this.limiter.recordFailure(attemptKey);
+      throw new OAuth2Error('invalid_client', 'Client authentication failed');
+    }
+    this.limiter.recordSuccess(attemptKey);
+
+    const requested =
+      requestedScopes === undefined || requestedScopes.length === 0 ? client.scopes : requestedScopes;
+    const ungranted = requested.filter((scope) => !client.scopes.includes(scope));
+    if (ungranted.length > 0) {
+      throw new OAuth2Error('invalid_scope', `Scope not granted to this client: ${ungranted.join(' ')}`);
+    }
+    const scope = [...new Set(requested)].join(' ');
+    const now = this.nowSeconds();
+    const ttl = this.options.tokenTtlSeconds;
+    const accessToken = this.key.sign({
+      sub: client.clientId,
+      token_use: 'access',
+      scope,
+      auth_time: now,
+      iss: this.issuer,
+      exp: now + ttl,
+      iat: now,
+      version: 2,
+      jti: randomUUID(),
+      client_id: client.clientId,
+      // In AWS our pre-token-generation trigger adds this from the machine client directory.
+      'custom:tenant': client.tenant,
+    });
+    return { accessToken, expiresIn: ttl, tokenType: 'Bearer', scope };
+  }
+
+  private readonly clock = (): number => (this.options.clock ?? Date.now)();
+
+  private nowSeconds(): number {
+    return Math.floor(this.clock() / 1000);
+  }
+
+  private refuseIfLocked(attemptKey: string, message: string): void {
+    const retryAfter = this.limiter.retryAfterSeconds(attemptKey);
+    if (retryAfter > 0)
+      throw new TooManyRequestsError(`${message}; try again in ${retryAfter} seconds`, retryAfter);
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * The local API: a node:http server that routes each request with the route table, turns it
+ * into the API Gateway proxy event, calls the same Lambda handler, and writes its result back.
+ * The identity endpoints (JWKS, sign-in, client credentials) stand in for Cognito's.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import {
+  MethodNotAllowedError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ValidationError,
+} from '../core/errors.js';
+import { toHttpError } from '../shared/http-errors.js';
+import {
+  CORS_ALLOWED_HEADERS,
+  CORS_ALLOWED_METHODS,
+  corsHeaders,
+  SECURITY_HEADERS,
+} from '../shared/http-headers.js';
+import { compileRoutePath, ROUTES, routePathParameters, type RouteSpec } from '../shared/routes.js';
+import { apiGatewayEvent } from './api-gateway-event.js';
+import { API_HANDLERS } from './handler-registry.js';
+import { lambdaContext } from './lambda-context.js';
+
+/** API Gateway's own limit on a request payload. */
+export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+const API_TIMEOUT_SECONDS = 29;
+
+export interface LocalHttpResponse {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+export interface LocalRequestInfo {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+  readonly requestId: string;
+}
+
+/** Answers requests that are not API routes (the identity endpoints); undefined passes them on. */
+export type SideRoute = (request: LocalRequestInfo) => Promise<LocalHttpResponse | undefined>;
+
+export interface LocalApiOptions {
+  readonly stage: string;
+  readonly region: string;
+  readonly corsOrigins: readonly string[];
+  readonly sideRoutes: readonly SideRoute[];
+  readonly onRequest?: (line: { method: string; path: string; statusCode: number; ms: number }) => void;
+  /** Errors that became a bare 500 (the caller sees only the request id; the log sees why). */
+  readonly onUnexpectedError?: (error: unknown, requestId: string) => void;
+}
+
+interface CompiledRoute {
+  readonly route: RouteSpec;
+  readonly pattern: RegExp;
+  readonly parameterNames: readonly string[];
+}
+
+const COMPILED: readonly CompiledRoute[] = ROUTES.map((route) => ({
+  route,
+  pattern: compileRoutePath(route.path),
+  parameterNames: routePathParameters(route.path),
+}));
+
+function errorResponse(error: unknown, requestId: string, options: LocalApiOptions): LocalHttpResponse {
+  const mapped = toHttpError(error, requestId);
+  if (mapped.unexpected) options.onUnexpectedError?.(error, requestId);
+  return {
+    statusCode: mapped.statusCode,
+    headers: { ...SECURITY_HEADERS, 'Content-Type': 'application/json', ...mapped.headers },
+    body: JSON.stringify(mapped.body),
+  };
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const declared = Number(request.headers['content-length'] ?? '0');
+  if (declared > MAX_BODY_BYTES)
+    throw new PayloadTooLargeError(`Request body exceeds ${MAX_BODY_BYTES} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > MAX_BODY_BYTES) throw new PayloadTooLargeError(`Request body exceeds ${MAX_BODY_BYTES} bytes`);
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function matchRoute(
+  method: string,
+  path: string,
+): { route: RouteSpec; parameters: Record<string, string> | null } {
+  const candidates = COMPILED.flatMap((compiled) => {
+    const match = compiled.pattern.exec(path);
+    return match === null ? [] : [{ compiled, match }];
+  });
+  if (candidates.length === 0) throw new NotFoundError(`No route for ${path}`);
+  const chosen = candidates.find(({ compiled }) => compiled.route.method === method);
+  if (chosen === undefined) {
+    const allowed = [...new Set(candidates.map(({ compiled }) => compiled.route.method)), 'OPTIONS'];
+    throw new MethodNotAllowedError(`Method ${method} is not allowed on ${path}`, allowed);
+  }
+  const names = chosen.compiled.parameterNames;
+  if (names.length === 0) return { route: chosen.compiled.route, parameters: null };
+  const parameters: Record<string, string> = {};
+  names.forEach((name, index) => {
+    const raw = chosen.match[index + 1] ?? '';
+    try {
+      parameters[name] = decodeURIComponent(raw);
+    } catch (error: unknown) {
+      throw new ValidationError(`Path parameter ${name} is not valid URL encoding`, { cause: error });
+    }
+  });
+  return { route: chosen.compiled.route, parameters };
+}
+
+function fromLambda(result: APIGatewayProxyResult): LocalHttpResponse {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) {
+    headers[name] = values.map(String).join(', ');
+  }
+  const body =
+    result.isBase64Encoded === true ? Buffer.from(result.body, 'base64').toString('utf8') : result.body;
+  return { statusCode: result.statusCode, headers, body };
+}
+
+function lowerCaseHeaders(request: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}
+
+async function respond(request: IncomingMessage, options: LocalApiOptions): Promise<LocalHttpResponse> {
+  const requestId = randomUUID();
+  const method = request.method ?? 'GET';
+  const url = new URL(request.url ?? '/', 'http://localhost');
+  const headers = lowerCaseHeaders(request);
+  try {
+    const body = await readBody(request);
+
+    if (method === 'OPTIONS') {
+      // API Gateway answers CORS preflight itself (mock integration) for the configured origins.
+      const cors = corsHeaders(headers.origin, options.corsOrigins);
+      const allowed = 'Access-Control-Allow-Origin' in cors;
+      return {
+        statusCode: 204,
+        headers: {
+          ...SECURITY_HEADERS,
+          ...cors,
+          ...(allowed
+            ? {
+                'Access-Control-Allow-Headers': CORS_ALLOWED_HEADERS,
+                'Access-Control-Allow-Methods': CORS_ALLOWED_METHODS,
+                'Access-Control-Max-Age': '600',
+              }
+            : {}),
+        },
+        body: '',
+      };
+    }
+
+    for (const sideRoute of options.sideRoutes) {
+      const answer = await sideRoute({ method, path: url.pathname, headers, body, requestId });
+      // The dashboard signs in from its own origin, so side routes get the same CORS headers.
+      if (answer !== undefined) {
+        return { ...answer, headers: { ...answer.headers, ...corsHeaders(headers.origin, options.corsOrigins) } };
+      }
+    }
+
+    const { route, parameters } = matchRoute(method, url.pathname);
+    const event = apiGatewayEvent(
+      {
+        method,
+        path: url.pathname,
+        query: url.searchParams,
+        rawHeaders: request.rawHeaders,
+        body,
+        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+      },
+      route,
+      parameters,
+      options.stage,
+    );
+    const handler = await API_HANDLERS[route.handler]();
+    const context = lambdaContext(`vaultpilot-local-${route.handler}`, API_TIMEOUT_SECONDS, options.region);
+    return fromLambda(await handler(event, context));
+  } catch (error: unknown) {
+    return errorResponse(error, requestId, options);
+  }
+}
+
+export function createLocalApiServer(options: LocalApiOptions): Server {
+  return createServer((request: IncomingMessage, response: ServerResponse) => {
+    const started = performance.now();
+    void respond(request, options).then(
+      (answer) => {
+        response.writeHead(answer.statusCode, answer.headers);
+        response.end(answer.body);
+        options.onRequest?.({
+          method: request.method ?? '',
+          path: new URL(request.url ?? '/', 'http://localhost').pathname,
+          statusCode: answer.statusCode,
+          ms: Math.round(performance.now() - started),
+        });
+      },
+      (error: unknown) => {
+        // respond() maps every error itself; this only guards against a broken socket.
+        response.destroy(error instanceof Error ? error : undefined);
+      },
+    );
+  });
+}

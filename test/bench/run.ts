@@ -1,0 +1,84 @@
+/**
+ * `npm run bench`: throughput of the local API against a baseline measured in the same run.
+ *
+ * Baseline: a bare node:http server answering a constant JSON body. Measured: /health (the
+ * full middleware chain, no auth) and /me (plus RS256 verification with aws-jwt-verify). The
+ * figures are reported as ratios to the baseline, since absolute numbers depend on the machine.
+ * Traffic stays on loopback; every loop is bounded in count.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseLocalRuntimeConfig } from '../../lambdas/shared/config.js';
+import { startLocalRuntime } from '../../lambdas/local/runtime.js';
+
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+
+async function measure(url: string, headers: Record<string, string> = {}): Promise<number> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < REQUESTS) {
+      next += 1;
+      const response = await fetch(url, { headers });
+      await response.arrayBuffer();
+      if (response.status !== 200) throw new Error(`${url} answered ${response.status}`);
+    }
+  };
+  // Warm up (JIT, JWKS cache, handler modules), then measure.
+  for (let i = 0; i < 50; i += 1) await (await fetch(url, { headers })).arrayBuffer();
+  const started = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return REQUESTS / ((performance.now() - started) / 1000);
+}
+
+async function main(): Promise<void> {
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  const baseline = createServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end('{"status":"ok"}');
+  });
+  await new Promise<void>((resolve) => baseline.listen(0, '127.0.0.1', resolve));
+  const baselineUrl = `http://127.0.0.1:${(baseline.address() as AddressInfo).port}/`;
+
+  const password = 'bench-password-0123456789';
+  const runtime = await startLocalRuntime(
+    parseLocalRuntimeConfig({
+      PORT: '0',
+      VAULTPILOT_IN_MEMORY: 'true',
+      VAULTPILOT_SCHEDULER: 'false',
+      VAULTPILOT_ADMIN_PASSWORD: password,
+    }),
+    { info: () => undefined, error: (message) => console.error(message) },
+  );
+  try {
+    const login = (await (
+      await fetch(`${runtime.url}/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password }),
+      })
+    ).json()) as { accessToken: string };
+    const auth = { authorization: `Bearer ${login.accessToken}` };
+
+    const base = await measure(baselineUrl);
+    const health = await measure(`${runtime.url}/health`);
+    const me = await measure(`${runtime.url}/me`, auth);
+
+    const rows = [
+      ['baseline (bare node:http)', base],
+      ['GET /health (middleware chain)', health],
+      ['GET /me (chain + RS256 verify)', me],
+    ] as const;
+    console.log(`local API throughput, ${REQUESTS} requests, concurrency ${CONCURRENCY}`);
+    for (const [name, rate] of rows) {
+      console.log(
+        `  ${name.padEnd(34)} ${rate.toFixed(0).padStart(7)} req/s   ratio ${(rate / base).toFixed(3)}`,
+      );
+    }
+  } finally {
+    await runtime.stop();
+    baseline.close();
+  }
+}
+
+await main();
