@@ -7,6 +7,10 @@
  * VAULTPILOT_DATA_DIR, VAULTPILOT_IN_MEMORY, VAULTPILOT_SCHEDULER).
  */
 import { parseArgs } from 'node:util';
+
+// The AWS SDK warns on Node 20 that its 2027 releases need Node 22 (Lambda runs nodejs22.x);
+// locally it only talks to dynalite, so the notice would just bury the start-up output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { ConfigError, parseLocalRuntimeConfig, readEnvironment } from '../lambdas/shared/config.js';
 import { LocalStateError } from '../lambdas/local/local-state-error.js';
 import { startLocalRuntime, type LocalRuntime, type RuntimeLog } from '../lambdas/local/runtime.js';
