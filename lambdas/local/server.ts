@@ -172,7 +172,10 @@ async function respond(request: IncomingMessage, options: LocalApiOptions): Prom
       const answer = await sideRoute({ method, path: url.pathname, headers, body, requestId });
       // The dashboard signs in from its own origin, so side routes get the same CORS headers.
       if (answer !== undefined) {
-        return { ...answer, headers: { ...answer.headers, ...corsHeaders(headers.origin, options.corsOrigins) } };
+        return {
+          ...answer,
+          headers: { ...answer.headers, ...corsHeaders(headers.origin, options.corsOrigins) },
+        };
       }
     }
 

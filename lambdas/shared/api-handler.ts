@@ -127,10 +127,10 @@ const authenticate = (): ApiMiddleware => ({
     metrics.addDimension('operation', route.operationId);
     if (route.auth === 'none') return;
 
-    const { tokenVerifier, config } = container();
+    const services = container();
     const token = bearerToken(headerValue(request.event.headers, 'authorization'));
-    const claims = await tokenVerifier.verify(token);
-    const principal = principalFromClaims(claims, { userClientIds: config.auth.userClientIds });
+    const claims = await services.tokenVerifier().verify(token);
+    const principal = principalFromClaims(claims, { userClientIds: services.userClientIds() });
     if (principal.kind === 'machine' && !principal.scopes.some((scope) => route.scopes.includes(scope))) {
       throw new ForbiddenError(`This operation needs one of the scopes: ${route.scopes.join(' ')}`);
     }

@@ -50,44 +50,25 @@ const tableVars = Object.fromEntries(
 ) as Record<string, z.ZodString>;
 
 /** Variables every function (and the local runtime's in-process handlers) reads. */
-const functionEnvSchema = z
-  .object({
-    VAULTPILOT_RUNTIME: z.enum(['aws', 'local']).default('aws'),
-    VAULTPILOT_STAGE: z
-      .string()
-      .regex(/^[a-z0-9-]{1,20}$/, 'expected 1-20 lowercase letters, digits or dashes')
-      .default('dev'),
-    VAULTPILOT_AUTH_MODE: z.enum(['cognito', 'local']).default('cognito'),
-    VAULTPILOT_USER_POOL_ID: z
-      .string()
-      .regex(/^[\w-]+_[0-9a-zA-Z]+$/, 'expected a Cognito user pool id such as eu-west-1_AbCdEf123')
-      .optional(),
-    VAULTPILOT_USER_CLIENT_IDS: csv.optional(),
-    VAULTPILOT_LOCAL_ISSUER: z.url({ error: 'expected an http(s) URL' }).optional(),
-    VAULTPILOT_LOCAL_JWKS_URI: z.url({ error: 'expected an http(s) URL' }).optional(),
-    VAULTPILOT_DYNAMODB_ENDPOINT: z.url({ error: 'expected an http(s) URL' }).optional(),
-    VAULTPILOT_CORS_ORIGINS: csv.default([]),
-    AWS_REGION: z.string().min(1).default('us-east-1'),
-    ...Object.fromEntries(Object.entries(tableVars).map(([name, schema]) => [name, schema.optional()])),
-  })
-  .superRefine((env, ctx) => {
-    const need = (variable: string, why: string): void => {
-      if (env[variable as keyof typeof env] === undefined) {
-        ctx.addIssue({ code: 'custom', path: [variable], message: `required ${why}` });
-      }
-    };
-    if (env.VAULTPILOT_AUTH_MODE === 'cognito') {
-      need('VAULTPILOT_USER_POOL_ID', 'when VAULTPILOT_AUTH_MODE=cognito');
-      need(
-        'VAULTPILOT_USER_CLIENT_IDS',
-        'when VAULTPILOT_AUTH_MODE=cognito (comma-separated app client ids)',
-      );
-    } else {
-      need('VAULTPILOT_LOCAL_ISSUER', 'when VAULTPILOT_AUTH_MODE=local');
-      need('VAULTPILOT_LOCAL_JWKS_URI', 'when VAULTPILOT_AUTH_MODE=local');
-      need('VAULTPILOT_USER_CLIENT_IDS', 'when VAULTPILOT_AUTH_MODE=local (comma-separated app client ids)');
-    }
-  });
+const functionEnvSchema = z.object({
+  VAULTPILOT_RUNTIME: z.enum(['aws', 'local']).default('aws'),
+  VAULTPILOT_STAGE: z
+    .string()
+    .regex(/^[a-z0-9-]{1,20}$/, 'expected 1-20 lowercase letters, digits or dashes')
+    .default('dev'),
+  VAULTPILOT_AUTH_MODE: z.enum(['cognito', 'local']).default('cognito'),
+  VAULTPILOT_USER_POOL_ID: z
+    .string()
+    .regex(/^[\w-]+_[0-9a-zA-Z]+$/, 'expected a Cognito user pool id such as eu-west-1_AbCdEf123')
+    .optional(),
+  VAULTPILOT_USER_CLIENT_IDS: csv.optional(),
+  VAULTPILOT_LOCAL_ISSUER: z.url({ error: 'expected an http(s) URL' }).optional(),
+  VAULTPILOT_LOCAL_JWKS_URI: z.url({ error: 'expected an http(s) URL' }).optional(),
+  VAULTPILOT_DYNAMODB_ENDPOINT: z.url({ error: 'expected an http(s) URL' }).optional(),
+  VAULTPILOT_CORS_ORIGINS: csv.default([]),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
+  ...Object.fromEntries(Object.entries(tableVars).map(([name, schema]) => [name, schema.optional()])),
+});
 
 export type AuthConfig =
   | { readonly mode: 'cognito'; readonly userPoolId: string; readonly userClientIds: readonly string[] }
@@ -102,7 +83,18 @@ export interface FunctionConfig {
   readonly runtime: 'aws' | 'local';
   readonly stage: string;
   readonly region: string;
-  readonly auth: AuthConfig;
+  /**
+   * Token verification settings. Only functions that verify tokens need them (the Cognito
+   * trigger cannot even be given the pool id: the pool refers to the trigger), so they are
+   * checked when a verifier is built, by `requireAuthConfig`.
+   */
+  readonly authMode: 'cognito' | 'local';
+  readonly auth: {
+    readonly userPoolId?: string;
+    readonly issuer?: string;
+    readonly jwksUri?: string;
+    readonly userClientIds?: readonly string[];
+  };
   /** Physical table names, by table id; a table a function was not given is absent. */
   readonly tables: Readonly<Partial<Record<TableId, string>>>;
   readonly dynamodbEndpoint: string | undefined;
@@ -209,19 +201,6 @@ export function parseFunctionConfig(env: Env): FunctionConfig {
   const result = functionEnvSchema.safeParse(withoutEmpty(env));
   if (!result.success) throw toConfigError(result.error, env);
   const v = result.data as z.infer<typeof functionEnvSchema> & Record<string, string | undefined>;
-  const auth: AuthConfig =
-    v.VAULTPILOT_AUTH_MODE === 'cognito'
-      ? {
-          mode: 'cognito',
-          userPoolId: v.VAULTPILOT_USER_POOL_ID ?? '',
-          userClientIds: v.VAULTPILOT_USER_CLIENT_IDS ?? [],
-        }
-      : {
-          mode: 'local',
-          issuer: v.VAULTPILOT_LOCAL_ISSUER ?? '',
-          jwksUri: v.VAULTPILOT_LOCAL_JWKS_URI ?? '',
-          userClientIds: v.VAULTPILOT_USER_CLIENT_IDS ?? [],
-        };
   const tables: Partial<Record<TableId, string>> = {};
   for (const spec of Object.values(TABLE_SPECS)) {
     const name = v[spec.envVar];
@@ -231,11 +210,46 @@ export function parseFunctionConfig(env: Env): FunctionConfig {
     runtime: v.VAULTPILOT_RUNTIME,
     stage: v.VAULTPILOT_STAGE,
     region: v.AWS_REGION,
-    auth,
+    authMode: v.VAULTPILOT_AUTH_MODE,
+    auth: {
+      ...(v.VAULTPILOT_USER_POOL_ID === undefined ? {} : { userPoolId: v.VAULTPILOT_USER_POOL_ID }),
+      ...(v.VAULTPILOT_LOCAL_ISSUER === undefined ? {} : { issuer: v.VAULTPILOT_LOCAL_ISSUER }),
+      ...(v.VAULTPILOT_LOCAL_JWKS_URI === undefined ? {} : { jwksUri: v.VAULTPILOT_LOCAL_JWKS_URI }),
+      ...(v.VAULTPILOT_USER_CLIENT_IDS === undefined ? {} : { userClientIds: v.VAULTPILOT_USER_CLIENT_IDS }),
+    },
     tables,
     dynamodbEndpoint: v.VAULTPILOT_DYNAMODB_ENDPOINT,
     corsOrigins: v.VAULTPILOT_CORS_ORIGINS,
   };
+}
+
+/** The token verification settings of the configured mode; names every missing variable. */
+export function requireAuthConfig(config: FunctionConfig): AuthConfig {
+  const { auth } = config;
+  const missing: { variable: string; expected: string }[] = [];
+  const need = (variable: string, value: unknown, expected: string): void => {
+    if (value === undefined || (Array.isArray(value) && value.length === 0))
+      missing.push({ variable, expected });
+  };
+  need(
+    'VAULTPILOT_USER_CLIENT_IDS',
+    auth.userClientIds,
+    'required to verify tokens (comma-separated app client ids)',
+  );
+  if (config.authMode === 'cognito') {
+    need('VAULTPILOT_USER_POOL_ID', auth.userPoolId, 'required when VAULTPILOT_AUTH_MODE=cognito');
+  } else {
+    need('VAULTPILOT_LOCAL_ISSUER', auth.issuer, 'required when VAULTPILOT_AUTH_MODE=local');
+    need('VAULTPILOT_LOCAL_JWKS_URI', auth.jwksUri, 'required when VAULTPILOT_AUTH_MODE=local');
+  }
+  if (missing.length > 0) {
+    const lines = missing.map(({ variable, expected }) => `  ${variable}: ${expected}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`, missing);
+  }
+  const userClientIds = auth.userClientIds ?? [];
+  return config.authMode === 'cognito'
+    ? { mode: 'cognito', userPoolId: auth.userPoolId ?? '', userClientIds }
+    : { mode: 'local', issuer: auth.issuer ?? '', jwksUri: auth.jwksUri ?? '', userClientIds };
 }
 
 export function parseLocalRuntimeConfig(env: Env): LocalRuntimeConfig {

@@ -8,12 +8,22 @@ import { CognitoTokenVerifier } from '../adapters/aws/cognito-token-verifier.js'
 import { LocalTokenVerifier } from '../adapters/local/local-token-verifier.js';
 import { DynamoDbMachineClientDirectory } from '../adapters/aws/dynamodb-machine-client-directory.js';
 import type { MachineClientDirectory, TokenVerifier } from '../core/ports.js';
-import { ConfigError, functionConfig, type FunctionConfig, resetFunctionConfig } from './config.js';
+import {
+  type AuthConfig,
+  ConfigError,
+  functionConfig,
+  type FunctionConfig,
+  requireAuthConfig,
+  resetFunctionConfig,
+} from './config.js';
 import { TABLE_SPECS, type TableId } from './tables.js';
 
 export interface Container {
   readonly config: FunctionConfig;
-  readonly tokenVerifier: TokenVerifier;
+  /** Built on first use, so functions that verify no tokens need no auth settings. */
+  tokenVerifier(): TokenVerifier;
+  /** The app client ids users sign in through (ID tokens and user access tokens). */
+  userClientIds(): readonly string[];
   readonly dynamodb: DynamoDBDocumentClient;
   /** Needs the settings table; only the pre-token-generation trigger uses it. */
   machineClients(): MachineClientDirectory;
@@ -33,10 +43,10 @@ function buildDynamoDb(config: FunctionConfig): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 
-function buildTokenVerifier(config: FunctionConfig): TokenVerifier {
-  return config.auth.mode === 'cognito'
-    ? new CognitoTokenVerifier(config.auth.userPoolId)
-    : new LocalTokenVerifier(config.auth.issuer, config.auth.jwksUri);
+function buildTokenVerifier(auth: AuthConfig): TokenVerifier {
+  return auth.mode === 'cognito'
+    ? new CognitoTokenVerifier(auth.userPoolId)
+    : new LocalTokenVerifier(auth.issuer, auth.jwksUri);
 }
 
 function requireTable(config: FunctionConfig, id: TableId): string {
@@ -55,9 +65,11 @@ export function container(): Container {
   if (current === undefined) {
     const config = functionConfig();
     const dynamodb = buildDynamoDb(config);
+    let verifier: TokenVerifier | undefined;
     current = {
       config,
-      tokenVerifier: buildTokenVerifier(config),
+      tokenVerifier: () => (verifier ??= buildTokenVerifier(requireAuthConfig(config))),
+      userClientIds: () => requireAuthConfig(config).userClientIds,
       dynamodb,
       machineClients: () => new DynamoDbMachineClientDirectory(dynamodb, requireTable(config, 'settings')),
     };

@@ -10,8 +10,15 @@ describe('local scheduler', () => {
     process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
     const errors: string[] = [];
     const runtime = await startLocalRuntime(
-      parseLocalRuntimeConfig({ PORT: '0', VAULTPILOT_IN_MEMORY: 'true', VAULTPILOT_ADMIN_PASSWORD: 'a-long-password-1' }),
-      { info: () => undefined, error: (message, extra) => errors.push(`${message} ${JSON.stringify(extra)}`) },
+      parseLocalRuntimeConfig({
+        PORT: '0',
+        VAULTPILOT_IN_MEMORY: 'true',
+        VAULTPILOT_ADMIN_PASSWORD: 'a-long-password-1',
+      }),
+      {
+        info: () => undefined,
+        error: (message, extra) => errors.push(`${message} ${JSON.stringify(extra)}`),
+      },
     );
     try {
       const scheduler = runtime.scheduler;

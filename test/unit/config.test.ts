@@ -8,6 +8,7 @@ import {
   parseFunctionConfig,
   parseLocalRuntimeConfig,
   readEnvironment,
+  requireAuthConfig,
 } from '../../lambdas/shared/config.js';
 
 const cognitoEnv = {
@@ -33,7 +34,7 @@ describe('function configuration', () => {
     const config = parseFunctionConfig(cognitoEnv);
 
     // Assess
-    expect(config.auth).toEqual({
+    expect(requireAuthConfig(config)).toEqual({
       mode: 'cognito',
       userPoolId: 'eu-west-1_AbCdEf123',
       userClientIds: ['client-a', 'client-b'],
@@ -45,7 +46,9 @@ describe('function configuration', () => {
 
   it('names each missing variable and what is expected', () => {
     // Act
-    const error = configErrorOf(() => parseFunctionConfig({ VAULTPILOT_AUTH_MODE: 'cognito' }));
+    const error = configErrorOf(() =>
+      requireAuthConfig(parseFunctionConfig({ VAULTPILOT_AUTH_MODE: 'cognito' })),
+    );
 
     // Assess
     expect(error.problems.map((problem) => problem.variable).sort()).toEqual([
@@ -68,12 +71,21 @@ describe('function configuration', () => {
 
   it('requires the issuer and JWKS in local auth mode', () => {
     // Act
-    const error = configErrorOf(() => parseFunctionConfig({ VAULTPILOT_AUTH_MODE: 'local' }));
+    const error = configErrorOf(() =>
+      requireAuthConfig(parseFunctionConfig({ VAULTPILOT_AUTH_MODE: 'local' })),
+    );
 
     // Assess
     expect(error.problems.map((problem) => problem.variable)).toEqual(
       expect.arrayContaining(['VAULTPILOT_LOCAL_ISSUER', 'VAULTPILOT_LOCAL_JWKS_URI']),
     );
+  });
+
+  it('lets functions that verify no tokens start without auth settings', () => {
+    // The Cognito trigger cannot be given the user pool id (the pool refers to the trigger).
+    const config = parseFunctionConfig({ VAULTPILOT_TABLE_SETTINGS: 'settings-table' });
+    expect(config.tables.settings).toBe('settings-table');
+    expect(() => requireAuthConfig(config)).toThrow(ConfigError);
   });
 
   it('rejects an unknown auth mode', () => {
