@@ -1,0 +1,164 @@
+/**
+ * Identity: the Cognito user pool (people, with groups as roles and an immutable tenant
+ * attribute), the dashboard's app client, the `vaultpilot` resource server whose scopes machine
+ * clients are granted, the hosted domain, and the pre-token-generation trigger that puts the
+ * tenant into access tokens (ADR 0001).
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import {
+  AccountRecovery,
+  ClientAttributes,
+  FeaturePlan,
+  LambdaVersion,
+  Mfa,
+  OAuthScope,
+  ResourceServerScope,
+  StandardThreatProtectionMode,
+  StringAttribute,
+  UserPool,
+  type UserPoolClient,
+  UserPoolClientIdentityProvider,
+  type UserPoolDomain,
+  UserPoolOperation,
+  type UserPoolResourceServer,
+} from 'aws-cdk-lib/aws-cognito';
+import type { Construct } from 'constructs';
+import { RESOURCE_SERVER_ID, SCOPE_DESCRIPTIONS, SCOPES } from '../lambdas/shared/scopes.js';
+import type { DataStores } from './table-access.js';
+import { VaultPilotFunction } from './vaultpilot-function.js';
+
+/** The roles of DESIGN.md as Cognito groups; a lower precedence wins when a user is in several. */
+export const USER_GROUPS = [
+  { name: 'admin', precedence: 0, description: 'Manages policies, settings, clients and users' },
+  { name: 'operator', precedence: 10, description: 'Manages secrets and credentials, runs rotations' },
+  { name: 'auditor', precedence: 20, description: 'Reads and verifies the audit log' },
+  { name: 'viewer', precedence: 30, description: 'Sees metadata, never secret values' },
+] as const;
+
+/** The custom attribute holding the user's tenant; Cognito names it `custom:tenant`. */
+export const TENANT_ATTRIBUTE = 'tenant';
+
+export interface AuthStackProps extends StackProps {
+  readonly stage: string;
+  readonly stores: DataStores;
+  readonly cognitoDomainPrefix: string;
+  /** Origins the dashboard is served from; sign-in redirects back only to these. */
+  readonly dashboardOrigins: readonly string[];
+}
+
+export class AuthStack extends Stack {
+  public readonly userPool: UserPool;
+  public readonly dashboardClient: UserPoolClient;
+  public readonly resourceServer: UserPoolResourceServer;
+  public readonly domain: UserPoolDomain;
+  public readonly tokenClaimsTrigger: VaultPilotFunction;
+
+  constructor(scope: Construct, id: string, props: AuthStackProps) {
+    super(scope, id, props);
+
+    this.userPool = new UserPool(this, 'UserPool', {
+      userPoolName: `vaultpilot-${props.stage}`,
+      // Administrators invite people; nobody signs up into a credential vault on their own.
+      selfSignUpEnabled: false,
+      signInAliases: { username: true, email: true },
+      signInCaseSensitive: false,
+      autoVerify: { email: true },
+      standardAttributes: { email: { required: true, mutable: true } },
+      customAttributes: {
+        // Immutable: a user never changes tenant; that would be a new user.
+        [TENANT_ATTRIBUTE]: new StringAttribute({ minLen: 1, maxLen: 64, mutable: false }),
+      },
+      mfa: Mfa.REQUIRED,
+      mfaSecondFactor: { otp: true, sms: false, email: false },
+      passwordPolicy: {
+        minLength: 14,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireDigits: true,
+        requireSymbols: true,
+        tempPasswordValidity: Duration.days(3),
+        passwordHistorySize: 5,
+      },
+      accountRecovery: AccountRecovery.EMAIL_ONLY,
+      // Plus: threat protection (compromised credentials, adaptive authentication) can enforce,
+      // and access tokens of client-credentials grants can be customized (trigger V3).
+      featurePlan: FeaturePlan.PLUS,
+      standardThreatProtectionMode: StandardThreatProtectionMode.FULL_FUNCTION,
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    for (const group of USER_GROUPS) {
+      this.userPool.addGroup(`${group.name}Group`, {
+        groupName: group.name,
+        description: group.description,
+        precedence: group.precedence,
+      });
+    }
+
+    this.resourceServer = this.userPool.addResourceServer('ResourceServer', {
+      identifier: RESOURCE_SERVER_ID,
+      userPoolResourceServerName: `VaultPilot ${props.stage} API`,
+      scopes: Object.entries(SCOPES).map(
+        ([key, scope]) =>
+          new ResourceServerScope({
+            scopeName: scope.slice(RESOURCE_SERVER_ID.length + 1),
+            scopeDescription: SCOPE_DESCRIPTIONS[key as keyof typeof SCOPES],
+          }),
+      ),
+    });
+
+    this.dashboardClient = this.userPool.addClient('DashboardClient', {
+      userPoolClientName: 'dashboard',
+      // A browser app cannot keep a secret: a public client, authorization code with PKCE.
+      generateSecret: false,
+      authFlows: { userSrp: true },
+      oAuth: {
+        flows: { authorizationCodeGrant: true },
+        scopes: [OAuthScope.OPENID, OAuthScope.EMAIL, OAuthScope.PROFILE, OAuthScope.COGNITO_ADMIN],
+        callbackUrls: props.dashboardOrigins.map((origin) => `${origin}/`),
+        logoutUrls: props.dashboardOrigins.map((origin) => `${origin}/`),
+      },
+      supportedIdentityProviders: [UserPoolClientIdentityProvider.COGNITO],
+      accessTokenValidity: Duration.minutes(15),
+      idTokenValidity: Duration.minutes(15),
+      refreshTokenValidity: Duration.hours(8),
+      refreshTokenRotationGracePeriod: Duration.seconds(10),
+      authSessionValidity: Duration.minutes(3),
+      preventUserExistenceErrors: true,
+      enableTokenRevocation: true,
+      readAttributes: new ClientAttributes()
+        .withStandardAttributes({ email: true, emailVerified: true, fullname: true, preferredUsername: true })
+        .withCustomAttributes(TENANT_ATTRIBUTE),
+      // The tenant is never writable by the user: it decides which data they see.
+      writeAttributes: new ClientAttributes().withStandardAttributes({
+        fullname: true,
+        preferredUsername: true,
+      }),
+    });
+
+    this.domain = this.userPool.addDomain('Domain', {
+      cognitoDomain: { domainPrefix: props.cognitoDomainPrefix },
+    });
+
+    this.tokenClaimsTrigger = new VaultPilotFunction(this, 'TokenClaimsTrigger', {
+      handler: 'token-claims',
+      description: `VaultPilot ${props.stage}: adds custom:tenant to access tokens (pre token generation)`,
+      stage: props.stage,
+      memorySize: 256,
+      // Cognito waits five seconds for a trigger.
+      timeout: Duration.seconds(5),
+    });
+    // It looks up one item: the tenant of a machine client (pk = machine-client#<id>, sk = tenant).
+    this.tokenClaimsTrigger.grantTableActions(props.stores, 'settings', ['dynamodb:GetItem']);
+    this.userPool.addTrigger(
+      UserPoolOperation.PRE_TOKEN_GENERATION_CONFIG,
+      this.tokenClaimsTrigger.function,
+      LambdaVersion.V3_0,
+    );
+
+    new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId });
+    new CfnOutput(this, 'DashboardClientId', { value: this.dashboardClient.userPoolClientId });
+    new CfnOutput(this, 'HostedDomain', { value: this.domain.baseUrl() });
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * What a deployment of VaultPilot may vary, read once from CDK context (`cdk.json` or
+ * `-c key=value`). Everything else is fixed in the stacks, so two stages differ only here.
+ */
+import { Aws } from 'aws-cdk-lib';
+import type { Node } from 'constructs';
+
+export interface StageSettings {
+  /** Stage name: part of stack names, resource names and `VAULTPILOT_STAGE`. */
+  readonly stage: string;
+  /** Prefix of the Cognito hosted domain (`<prefix>.auth.<region>.amazoncognito.com`). */
+  readonly cognitoDomainPrefix: string;
+  /** Further browser origins allowed to call the API and sign in, e.g. a local dashboard dev server. */
+  readonly extraOrigins: readonly string[];
+  /** Custom domain of the dashboard and its ACM certificate (us-east-1); both or neither. */
+  readonly webDomain?: { readonly domainName: string; readonly certificateArn: string };
+  /** An address that receives the alarm notifications, subscribed to the alarm topic. */
+  readonly alarmEmail?: string;
+}
+
+export class StageSettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StageSettingsError';
+  }
+}
+
+/** The same rule as `VAULTPILOT_STAGE` in lambdas/shared/config.ts, so every stage name also runs. */
+const STAGE_PATTERN = /^[a-z0-9-]{1,20}$/;
+const ORIGIN_PATTERN = /^(https:\/\/[a-z0-9.-]+|http:\/\/(localhost|127\.0\.0\.1))(:\d{1,5})?$/;
+const DOMAIN_PREFIX_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+function optionalString(node: Node, key: string): string | undefined {
+  const value: unknown = node.tryGetContext(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw new StageSettingsError(`Context "${key}" must be a string`);
+  return value.trim();
+}
+
+/** A list from context: a JSON array in cdk.json, or a comma-separated string from `-c`. */
+function stringList(node: Node, key: string): string[] {
+  const value: unknown = node.tryGetContext(key);
+  if (value === undefined || value === null || value === '') return [];
+  const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined;
+  if (items === undefined || !items.every((item) => typeof item === 'string')) {
+    throw new StageSettingsError(`Context "${key}" must be a list of strings or a comma-separated string`);
+  }
+  return items.map((item) => item.trim()).filter((item) => item.length > 0);
+}
+
+export function stageSettingsFrom(node: Node): StageSettings {
+  const stage = optionalString(node, 'stage') ?? 'dev';
+  if (!STAGE_PATTERN.test(stage)) {
+    throw new StageSettingsError(
+      `Context "stage" must be 1-20 lowercase letters, digits or dashes (got "${stage}")`,
+    );
+  }
+
+  const explicitPrefix = optionalString(node, 'cognitoDomainPrefix');
+  if (explicitPrefix !== undefined && !DOMAIN_PREFIX_PATTERN.test(explicitPrefix)) {
+    throw new StageSettingsError(
+      `Context "cognitoDomainPrefix" must be lowercase letters, digits and inner dashes (got "${explicitPrefix}")`,
+    );
+  }
+  // Cognito domain prefixes are unique per region across all AWS customers, so the default
+  // carries the account id (resolved by CloudFormation; synth needs no credentials).
+  const cognitoDomainPrefix = explicitPrefix ?? `vaultpilot-${stage}-${Aws.ACCOUNT_ID}`;
+
+  const extraOrigins = stringList(node, 'extraOrigins');
+  for (const origin of extraOrigins) {
+    if (!ORIGIN_PATTERN.test(origin)) {
+      throw new StageSettingsError(
+        `Context "extraOrigins" takes origins such as https://app.example.com or http://localhost:5173 (got "${origin}")`,
+      );
+    }
+  }
+
+  const domainName = optionalString(node, 'webDomainName');
+  const certificateArn = optionalString(node, 'webCertificateArn');
+  if ((domainName === undefined) !== (certificateArn === undefined)) {
+    throw new StageSettingsError(
+      'Context "webDomainName" and "webCertificateArn" go together: set both or neither',
+    );
+  }
+  if (certificateArn !== undefined && !certificateArn.startsWith('arn:aws')) {
+    throw new StageSettingsError(
+      `Context "webCertificateArn" must be an ACM certificate ARN (got "${certificateArn}")`,
+    );
+  }
+
+  const alarmEmail = optionalString(node, 'alarmEmail');
+  if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(alarmEmail)) {
+    throw new StageSettingsError(`Context "alarmEmail" must be an email address (got "${alarmEmail}")`);
+  }
+
+  return {
+    stage,
+    cognitoDomainPrefix,
+    extraOrigins,
+    ...(domainName !== undefined && certificateArn !== undefined
+      ? { webDomain: { domainName, certificateArn } }
+      : {}),
+    ...(alarmEmail !== undefined ? { alarmEmail } : {}),
+  };
+}

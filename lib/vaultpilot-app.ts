@@ -1,0 +1,136 @@
+/**
+ * The VaultPilot CDK app: six stacks, wired stateful → stateless. The dashboard's hosting comes
+ * before Auth and Api because both need its origin (sign-in redirects, CORS).
+ */
+import {
+  App,
+  type AppProps,
+  CrossStackReferences,
+  ReferenceStrength,
+  type Stack,
+  type StackProps,
+  Tags,
+  Validations,
+} from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { ApiStack } from './api-stack.js';
+import { AuthStack } from './auth-stack.js';
+import { EnginesStack } from './engines-stack.js';
+import { MonitoringStack } from './monitoring-stack.js';
+import { type StageSettings, stageSettingsFrom } from './stage-settings.js';
+import { StatefulStack } from './stateful-stack.js';
+import { WebStack } from './web-stack.js';
+
+export interface VaultPilotStacks {
+  readonly stateful: StatefulStack;
+  readonly web: WebStack;
+  readonly auth: AuthStack;
+  readonly api: ApiStack;
+  readonly engines: EnginesStack;
+  readonly monitoring: MonitoringStack;
+}
+
+/** The stacks in the order they are created (and deployed). */
+export function allStacks(stacks: VaultPilotStacks): Stack[] {
+  return [stacks.stateful, stacks.web, stacks.auth, stacks.api, stacks.engines, stacks.monitoring];
+}
+
+/**
+ * cdk-nag's AWS Solutions rules as a CDK validation plugin: synth fails on any finding that is
+ * not acknowledged (with a reason) next to the resource it concerns.
+ */
+export function addNagChecks(app: App): void {
+  Validations.of(app).addPlugins(
+    new AwsSolutionsChecks(app, { verbose: true, writeSuppressionsToCloudFormation: true }),
+  );
+}
+
+/** The context key CDK reads the default strength of cross-stack references from. */
+const CROSS_STACK_REFERENCES_CONTEXT = '@aws-cdk/core:defaultCrossStackReferences';
+
+export function addVaultPilotStacks(app: App, settings: StageSettings): VaultPilotStacks {
+  const { stage } = settings;
+  // Strong (export/import) references, chosen explicitly unless cdk.json chooses: CloudFormation
+  // then refuses to delete the stateful stack, or a table, while a stateless stack still uses it.
+  if (app.node.tryGetContext(CROSS_STACK_REFERENCES_CONTEXT) === undefined) {
+    CrossStackReferences.of(app).consume(ReferenceStrength.STRONG);
+  }
+  // Env-agnostic on purpose: synth needs no credentials, and the account and region are the
+  // ones `cdk deploy` runs with.
+  const stackProps = (name: string, description: string): StackProps & { stage: string } => ({
+    stackName: `VaultPilot-${stage}-${name}`,
+    description: `VaultPilot (${stage}): ${description}`,
+    stage,
+  });
+  const stackId = (name: string): string => `VaultPilot-${stage}-${name}`;
+
+  const stateful = new StatefulStack(
+    app,
+    stackId('Stateful'),
+    stackProps('Stateful', 'tables and keys (retained)'),
+  );
+  const web = new WebStack(app, stackId('Web'), {
+    ...stackProps('Web', 'dashboard hosting (S3 + CloudFront)'),
+    ...(settings.webDomain !== undefined ? { domain: settings.webDomain } : {}),
+  });
+  const browserOrigins = [web.dashboardOrigin, ...settings.extraOrigins];
+  const auth = new AuthStack(app, stackId('Auth'), {
+    ...stackProps('Auth', 'Cognito user pool, clients and token trigger'),
+    stores: stateful.dataStores,
+    cognitoDomainPrefix: settings.cognitoDomainPrefix,
+    dashboardOrigins: browserOrigins,
+  });
+  const api = new ApiStack(app, stackId('Api'), {
+    ...stackProps('Api', 'REST API built from the route table'),
+    stores: stateful.dataStores,
+    userPool: auth.userPool,
+    dashboardClient: auth.dashboardClient,
+    allowedOrigins: browserOrigins,
+  });
+  const engines = new EnginesStack(app, stackId('Engines'), {
+    ...stackProps('Engines', 'scheduled engines and the event bus'),
+    stores: stateful.dataStores,
+  });
+  const monitoring = new MonitoringStack(app, stackId('Monitoring'), {
+    ...stackProps('Monitoring', 'alarms and the alarm topic'),
+    // Every function of the app, named by its construct id (MeHandler, DiscoveryEngine, …).
+    functions: [
+      auth.tokenClaimsTrigger,
+      ...api.handlers.values(),
+      ...[...engines.engines.values()].map((engine) => engine.function),
+    ].map((fn) => ({ name: fn.node.id, function: fn.function })),
+    apiStage: api.api.deploymentStage,
+    deadLetterQueue: engines.deadLetterQueue,
+    ...(settings.alarmEmail !== undefined ? { alarmEmail: settings.alarmEmail } : {}),
+  });
+
+  Tags.of(app).add('project', 'vaultpilot');
+  Tags.of(app).add('stage', stage);
+  return { stateful, web, auth, api, engines, monitoring };
+}
+
+export interface VaultPilotAppOptions {
+  /** Context, as `cdk.json` or `-c` would give it (tests pass theirs here). */
+  readonly context?: AppProps['context'];
+  /** Run cdk-nag at synth (default true). */
+  readonly nagChecks?: boolean;
+  /**
+   * Run CDK's built-in CloudFormation template validation at synth (default true). Tests that
+   * only read templates turn it off: it costs seconds per synth.
+   */
+  readonly cloudFormationValidation?: boolean;
+}
+
+/** The whole app as `cdk synth` builds it: the stacks of the context's stage, checked by cdk-nag. */
+export function createVaultPilotApp(options: VaultPilotAppOptions = {}): {
+  app: App;
+  stacks: VaultPilotStacks;
+} {
+  const app = new App({
+    ...(options.context !== undefined ? { context: options.context } : {}),
+    builtinCloudFormationValidation: options.cloudFormationValidation ?? true,
+  });
+  const stacks = addVaultPilotStacks(app, stageSettingsFrom(app.node));
+  if (options.nagChecks ?? true) addNagChecks(app);
+  return { app, stacks };
+}

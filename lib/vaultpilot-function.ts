@@ -1,0 +1,130 @@
+/**
+ * A VaultPilot Lambda function: one handler file bundled by esbuild, with the runtime settings,
+ * logging, tracing and environment every function shares. Its role starts empty; the stacks add
+ * exactly the grants each function needs.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Duration, Validations } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { TableId } from '../lambdas/shared/tables.js';
+import { type DataStores, grantTableActions, TABLE_READ_ACTIONS } from './table-access.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Log retention of the functions' logs: long enough to investigate an incident, short enough to cost little. */
+export const FUNCTION_LOG_RETENTION = RetentionDays.ONE_MONTH;
+
+/**
+ * esbuild emits ESM (smaller, top-level await, what the sources are), but some bundled CommonJS
+ * dependencies still call `require()` for Node built-ins, which ESM lacks; this banner defines it.
+ */
+export const ESM_REQUIRE_SHIM =
+  "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
+export function handlerEntry(handler: string): string {
+  return fileURLToPath(new URL(`../lambdas/handlers/${handler}.ts`, import.meta.url));
+}
+
+export interface VaultPilotFunctionProps {
+  /** Handler file name under `lambdas/handlers/` (without `.ts`); it exports `handler`. */
+  readonly handler: string;
+  readonly description: string;
+  readonly stage: string;
+  /** Variables this function needs beyond the ones every function gets. */
+  readonly environment?: Readonly<Record<string, string>>;
+  readonly timeout?: Duration;
+  readonly memorySize?: number;
+  /** Where asynchronous invocations go after their retries fail. */
+  readonly deadLetterQueue?: IQueue;
+}
+
+export class VaultPilotFunction extends Construct {
+  public readonly function: NodejsFunction;
+  public readonly logGroup: LogGroup;
+  public readonly role: Role;
+
+  constructor(scope: Construct, id: string, props: VaultPilotFunctionProps) {
+    super(scope, id);
+    const entry = handlerEntry(props.handler);
+    if (!existsSync(entry)) throw new Error(`Handler file not found for "${props.handler}": ${entry}`);
+
+    this.logGroup = new LogGroup(this, 'LogGroup', { retention: FUNCTION_LOG_RETENTION });
+    // An own role instead of the default one: the default attaches the AWS managed
+    // AWSLambdaBasicExecutionRole, which may write to any log group in the account.
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `VaultPilot ${props.stage} ${props.handler} function`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry,
+      handler: 'handler',
+      description: props.description,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(10),
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: Tracing.ACTIVE,
+      ...(props.deadLetterQueue !== undefined
+        ? { deadLetterQueueEnabled: true, deadLetterQueue: props.deadLetterQueue }
+        : {}),
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: fileURLToPath(new URL('../package-lock.json', import.meta.url)),
+      environment: {
+        VAULTPILOT_RUNTIME: 'aws',
+        VAULTPILOT_STAGE: props.stage,
+        POWERTOOLS_SERVICE_NAME: 'vaultpilot',
+        POWERTOOLS_METRICS_NAMESPACE: 'VaultPilot',
+        LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_SHIM,
+        minify: true,
+        sourceMap: true,
+        // Source maps map stack traces to file and line; the sources themselves need not ship.
+        sourcesContent: false,
+        // Bundle the AWS SDK rather than use the runtime's copy, so the SDK that runs is the
+        // one in package-lock.json that the tests ran against.
+        bundleAwsSDK: true,
+        // Bundle with the esbuild in node_modules: synth needs no Docker.
+        forceDockerBundling: false,
+      },
+    });
+
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Node.js 22 is pinned on purpose: the esbuild target (node22) and the runtime move together in one reviewed change, not whenever aws-cdk-lib learns a newer runtime.',
+    });
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions; CDK adds exactly these two actions.',
+    });
+  }
+
+  /** Read access to each of the tables, and the variables that tell the function their names. */
+  public grantTableReads(stores: DataStores, ids: readonly TableId[]): void {
+    for (const id of ids) this.grantTableActions(stores, id, TABLE_READ_ACTIONS);
+  }
+
+  /** Exactly `actions` on one table (and its indexes), and the variable that names it. */
+  public grantTableActions(stores: DataStores, id: TableId, actions: readonly string[]): void {
+    const environment = grantTableActions(this.function, stores, id, actions);
+    for (const [name, value] of Object.entries(environment)) this.function.addEnvironment(name, value);
+  }
+}

@@ -1,0 +1,192 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { API_HANDLER_IDS, ROUTES } from '../../lambdas/shared/routes.js';
+import { COGNITO_USER_SCOPE } from '../../lambdas/shared/scopes.js';
+import { createVaultPilotApp } from '../../lib/vaultpilot-app.js';
+
+const context = { 'aws:cdk:bundling-stacks': [] };
+
+type Resource = { Properties: Record<string, unknown> };
+
+describe('ApiStack', () => {
+  let template: Template;
+  let methods: Resource[];
+
+  beforeAll(() => {
+    const { stacks } = createVaultPilotApp({ context, nagChecks: false, cloudFormationValidation: false });
+    template = Template.fromStack(stacks.api);
+    methods = Object.values(template.findResources('AWS::ApiGateway::Method')) as Resource[];
+  });
+
+  const methodOf = (operationId: string): Resource => {
+    const method = methods.find((candidate) => candidate.Properties.OperationName === operationId);
+    if (method === undefined) throw new Error(`No method with operationName ${operationId}`);
+    return method;
+  };
+
+  it('has one function per handler id the routes use', () => {
+    const used = new Set(ROUTES.map((route) => route.handler));
+    expect(used.size).toBeLessThanOrEqual(API_HANDLER_IDS.length);
+    template.resourceCountIs('AWS::Lambda::Function', used.size);
+  });
+
+  it('has one method per route, named by its operationId, validated', () => {
+    for (const route of ROUTES) {
+      const method = methodOf(route.operationId);
+      expect(method.Properties.HttpMethod).toBe(route.method);
+      expect(method.Properties.RequestValidatorId).toBeDefined();
+    }
+    template.hasResourceProperties('AWS::ApiGateway::RequestValidator', {
+      ValidateRequestBody: true,
+      ValidateRequestParameters: true,
+    });
+  });
+
+  it.each(
+    ROUTES.filter((route) => route.auth === 'token').map((route) => [route.operationId, route] as const),
+  )('guards %s with the Cognito authorizer and its scopes', (operationId, route) => {
+    const method = methodOf(operationId);
+    expect(method.Properties.AuthorizationType).toBe('COGNITO_USER_POOLS');
+    expect(method.Properties.AuthorizerId).toBeDefined();
+    expect(method.Properties.AuthorizationScopes).toEqual([...route.scopes, COGNITO_USER_SCOPE]);
+  });
+
+  it.each(ROUTES.filter((route) => route.auth === 'none').map((route) => [route.operationId] as const))(
+    'leaves the public route %s without an authorizer',
+    (operationId) => {
+      const method = methodOf(operationId);
+      expect(method.Properties.AuthorizationType).toBe('NONE');
+      expect(method.Properties.AuthorizerId).toBeUndefined();
+    },
+  );
+
+  it('keeps health and openapi public', () => {
+    expect(methodOf('getHealth').Properties.AuthorizationType).toBe('NONE');
+    expect(methodOf('getOpenApiDocument').Properties.AuthorizationType).toBe('NONE');
+  });
+
+  it('authorizes with the user pool from the Auth stack', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      Type: 'COGNITO_USER_POOLS',
+      IdentitySource: 'method.request.header.Authorization',
+      ProviderARNs: [{ 'Fn::ImportValue': Match.stringLikeRegexp('Auth:.*UserPool') }],
+    });
+  });
+
+  it('logs access as JSON, traces, logs errors, throttles and never logs bodies', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'dev',
+      TracingEnabled: true,
+      AccessLogSetting: {
+        DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AccessLogs'), 'Arn'] },
+        Format: Match.stringLikeRegexp('^\\{"requestId":"\\$context.requestId"'),
+      },
+      MethodSettings: [
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+          ThrottlingRateLimit: 100,
+          ThrottlingBurstLimit: 200,
+        }),
+      ],
+    });
+    const [stage] = Object.values(template.findResources('AWS::ApiGateway::Stage'));
+    expect(() => {
+      JSON.parse(stage?.Properties.AccessLogSetting.Format as string);
+    }).not.toThrow();
+  });
+
+  it('puts the stage behind a WAF web ACL with rate limiting and the managed rule sets', () => {
+    template.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      DefaultAction: { Allow: {} },
+      Rules: [
+        Match.objectLike({
+          Name: 'RateLimitPerIp',
+          Action: { Block: {} },
+          Statement: { RateBasedStatement: Match.objectLike({ AggregateKeyType: 'IP' }) },
+        }),
+        Match.objectLike({
+          Statement: {
+            ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' },
+          },
+        }),
+        Match.objectLike({
+          Statement: {
+            ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesKnownBadInputsRuleSet' },
+          },
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      ResourceArn: Match.objectLike({
+        'Fn::Join': Match.arrayWith([Match.arrayWith([Match.stringLikeRegexp('/stages/')])]),
+      }),
+      WebACLArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('WebAcl'), 'Arn'] },
+    });
+  });
+
+  it('answers CORS preflights only for the dashboard origin', () => {
+    const preflights = methods.filter((method) => method.Properties.HttpMethod === 'OPTIONS');
+    expect(preflights.length).toBeGreaterThan(0);
+    for (const preflight of preflights) {
+      const integration = preflight.Properties.Integration as {
+        IntegrationResponses: { ResponseParameters: Record<string, unknown> }[];
+      };
+      const origin = JSON.stringify(
+        integration.IntegrationResponses[0]?.ResponseParameters[
+          'method.response.header.Access-Control-Allow-Origin'
+        ],
+      );
+      expect(origin).toContain('Distribution');
+      expect(origin).not.toContain("'*'");
+    }
+  });
+
+  it.each(['DEFAULT_4XX', 'DEFAULT_5XX', 'UNAUTHORIZED', 'ACCESS_DENIED', 'THROTTLED', 'WAF_FILTERED'])(
+    'answers %s gateway errors with the security headers and the JSON error body',
+    (responseType) => {
+      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: responseType,
+        ResponseParameters: Match.objectLike({
+          'gatewayresponse.header.Strict-Transport-Security':
+            "'max-age=63072000; includeSubDomains; preload'",
+          'gatewayresponse.header.X-Content-Type-Options': "'nosniff'",
+          'gatewayresponse.header.X-Frame-Options': "'DENY'",
+          'gatewayresponse.header.Cache-Control': "'no-store'",
+        }),
+        ResponseTemplates: {
+          'application/json': Match.stringLikeRegexp(
+            '^\\{"error":\\{"code":"[A-Za-z]+","message":\\$context.error.messageString,"requestId":"\\$context.requestId"\\}\\}$',
+          ),
+        },
+      });
+    },
+  );
+
+  it('gives the API functions the Cognito settings and no table they do not use', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    for (const fn of functions) {
+      const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
+      expect(variables).toMatchObject({
+        VAULTPILOT_AUTH_MODE: 'cognito',
+        VAULTPILOT_RUNTIME: 'aws',
+        VAULTPILOT_STAGE: 'dev',
+      });
+      expect(variables.VAULTPILOT_USER_POOL_ID).toBeDefined();
+      expect(variables.VAULTPILOT_USER_CLIENT_IDS).toBeDefined();
+      expect(variables.VAULTPILOT_CORS_ORIGINS).toBeDefined();
+      expect(Object.keys(variables).filter((name) => name.startsWith('VAULTPILOT_TABLE_'))).toEqual([]);
+    }
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[] }[],
+    );
+    expect(
+      statements
+        .flatMap((statement) => [statement.Action].flat())
+        .filter((action) => action.startsWith('dynamodb:')),
+    ).toEqual([]);
+  });
+});
