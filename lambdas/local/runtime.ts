@@ -78,6 +78,9 @@ function functionEnvironment(issuer: string, dynamodbEndpoint: string): Record<s
     AWS_REGION: LOCAL_REGION,
     POWERTOOLS_SERVICE_NAME: 'vaultpilot',
     POWERTOOLS_METRICS_NAMESPACE: 'VaultPilot',
+    // Handlers run concurrently in one process here, so Powertools' per-invocation metric
+    // buffer would mix requests; metrics are a CloudWatch (EMF) concern, off locally.
+    POWERTOOLS_METRICS_DISABLED: 'true',
     ...Object.fromEntries(TABLE_LIST.map((spec) => [spec.envVar, localTableName(spec.id)])),
   };
 }

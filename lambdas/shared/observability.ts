@@ -7,4 +7,5 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 
 export const logger = new Logger({ serviceName: 'vaultpilot' });
-export const metrics = new Metrics({ namespace: 'VaultPilot', serviceName: 'vaultpilot' });
+// Metrics' own warnings go through the structured logger rather than a bare console.
+export const metrics = new Metrics({ namespace: 'VaultPilot', serviceName: 'vaultpilot', logger });

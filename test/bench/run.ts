@@ -1,11 +1,15 @@
 /**
- * `npm run bench`: throughput of the local API against a baseline measured in the same run.
+ * `npm run bench [-- api|secrets]`: runs the named suites (all by default).
+ *
+ * api: throughput of the local API against a baseline measured in the same run.
  *
  * Baseline: a bare node:http server answering a constant JSON body. Measured: /health (the
  * full middleware chain, no auth) and /me (plus RS256 verification with aws-jwt-verify). The
  * figures are reported as ratios to the baseline, since absolute numbers depend on the machine.
  * Traffic stays on loopback; every loop is bounded in count.
  */
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseLocalRuntimeConfig } from '../../lambdas/shared/config.js';
@@ -31,7 +35,7 @@ async function measure(url: string, headers: Record<string, string> = {}): Promi
   return REQUESTS / ((performance.now() - started) / 1000);
 }
 
-async function main(): Promise<void> {
+async function apiBench(): Promise<void> {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   const baseline = createServer((_request, response) => {
     response.writeHead(200, { 'content-type': 'application/json' });
@@ -81,4 +85,19 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+const SUITES: Readonly<Record<string, () => Promise<void>>> = {
+  api: apiBench,
+  secrets: async () => (await import('./envelope.js')).runEnvelopeBench(),
+};
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !(name in SUITES));
+if (unknown.length > 0) {
+  console.error(`Unknown benchmark suite: ${unknown.join(', ')} (known: ${Object.keys(SUITES).join(', ')})`);
+  process.exitCode = 2;
+} else {
+  for (const name of wanted.length === 0 ? Object.keys(SUITES) : wanted) {
+    console.log(`\n== ${name} ==`);
+    await SUITES[name]?.();
+  }
+}

@@ -1,0 +1,353 @@
+/**
+ * The local runtime's `Keyring`: 256-bit key-encryption keys (KEKs) in 0600 files under
+ * `<dataDir>/keys` (a 0700 directory), with `keyring.json` naming every key and the current one.
+ * Data keys are wrapped with AES-256-GCM under a KEK, the key id and encryption context being
+ * the AAD, which gives the guarantees KMS gives: a wrapped key opens only under its own key and
+ * for its own tenant, path and version. Without a `dataDir` the keys live in memory (tests).
+ *
+ * `rotate()` adds a KEK and makes it current; older KEKs stay and still unwrap, which is what
+ * re-wrapping needs. The runtime's data-dir lock makes this process the only writer; a key id
+ * it does not know yet is looked up again on disk once before it is refused.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { chmod, link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import {
+  type DataKey,
+  type EncryptionContext,
+  EnvelopeIntegrityError,
+  type Keyring,
+  contextAad,
+} from '../../core/secrets/keyring.js';
+
+/** The local keyring's files are missing, corrupt or unusable; the message names the file. */
+export class KeyringStateError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'KeyringStateError';
+  }
+}
+
+export interface FileKeyringOptions {
+  /** The runtime's data directory; undefined keeps the keys in memory only. */
+  readonly dataDir?: string | undefined;
+}
+
+const KEY_BYTES = 32;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const WRAPPED_BYTES = IV_BYTES + KEY_BYTES + TAG_BYTES;
+const KEY_ID = /^kek-[0-9a-f]{16}$/;
+const MANIFEST = 'keyring.json';
+
+const Manifest = z.strictObject({
+  version: z.literal(1),
+  current: z.string().regex(KEY_ID),
+  keys: z.array(z.string().regex(KEY_ID)).min(1),
+});
+type Manifest = z.infer<typeof Manifest>;
+
+interface State {
+  current: string;
+  readonly keks: Map<string, Buffer>;
+}
+
+export class FileKeyring implements Keyring {
+  /** Where the key files live, or undefined in memory. */
+  readonly directory: string | undefined;
+  private state: Promise<State> | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: FileKeyringOptions = {}) {
+    this.directory = options.dataDir === undefined ? undefined : join(options.dataDir, 'keys');
+  }
+
+  async generateDataKey(context: EncryptionContext): Promise<DataKey> {
+    const state = await this.load();
+    const plaintext = randomBytes(KEY_BYTES);
+    const kek = this.kekOf(state, state.current);
+    return { plaintext, wrapped: wrap(kek, state.current, plaintext, context), keyId: state.current };
+  }
+
+  async unwrapDataKey(wrapped: Buffer, keyId: string, context: EncryptionContext): Promise<Buffer> {
+    return unwrap(await this.kekFor(keyId), keyId, wrapped, context);
+  }
+
+  async rewrapDataKey(
+    wrapped: Buffer,
+    keyId: string,
+    context: EncryptionContext,
+  ): Promise<{ wrapped: Buffer; keyId: string }> {
+    const dataKey = unwrap(await this.kekFor(keyId), keyId, wrapped, context);
+    try {
+      const state = await this.load();
+      const kek = this.kekOf(state, state.current);
+      return { wrapped: wrap(kek, state.current, dataKey, context), keyId: state.current };
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+
+  async currentKeyId(): Promise<string> {
+    return (await this.load()).current;
+  }
+
+  /** Adds a new KEK and makes it current; returns its id. Older KEKs keep unwrapping. */
+  async rotate(): Promise<string> {
+    return this.exclusively(async () => {
+      // Start from the files, so a key another process added is not dropped from the manifest.
+      if (this.directory !== undefined) this.state = undefined;
+      const state = await this.load();
+      const id = newKeyId();
+      const kek = randomBytes(KEY_BYTES);
+      if (this.directory !== undefined) {
+        // Key file first, manifest second: a crash in between leaves an unused key, never a
+        // manifest naming a key that does not exist.
+        await this.writeKeyFile(id, kek);
+        await this.writeManifest({ version: 1, current: id, keys: [...state.keks.keys(), id] }, 'replace');
+      }
+      state.keks.set(id, kek);
+      state.current = id;
+      return id;
+    });
+  }
+
+  /** Runs rotations and reloads one at a time, so neither works from a state the other replaces. */
+  private exclusively<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(task);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private load(): Promise<State> {
+    if (this.state === undefined) {
+      const loading = this.directory === undefined ? Promise.resolve(freshState()) : this.loadFiles();
+      // A failed load is not remembered, so fixing the files does not need a restart.
+      this.state = loading.catch((error: unknown) => {
+        this.state = undefined;
+        throw error;
+      });
+    }
+    return this.state;
+  }
+
+  private async kekFor(keyId: string): Promise<Buffer> {
+    let state = await this.load();
+    if (!state.keks.has(keyId) && this.directory !== undefined && KEY_ID.test(keyId)) {
+      // Another process (the CLI) may have rotated since this one loaded the keyring.
+      state = await this.exclusively(() => {
+        this.state = undefined;
+        return this.load();
+      });
+    }
+    return this.kekOf(state, keyId);
+  }
+
+  private kekOf(state: State, keyId: string): Buffer {
+    const kek = state.keks.get(keyId);
+    if (kek === undefined) {
+      // This keyring holds every key it ever made, so an unknown id is not an outage: the
+      // envelope names a key that never wrapped it.
+      throw new EnvelopeIntegrityError('A wrapped data key names a key this keyring does not hold');
+    }
+    return kek;
+  }
+
+  private async loadFiles(): Promise<State> {
+    const directory = this.requireDirectory();
+    await this.prepareDirectory(directory);
+    const manifestFile = join(directory, MANIFEST);
+    let text: string;
+    try {
+      text = await readFile(manifestFile, 'utf8');
+    } catch (error: unknown) {
+      if (errorCode(error) !== 'ENOENT') {
+        throw new KeyringStateError(`The keyring file ${manifestFile} cannot be read (${errorCode(error)})`, {
+          cause: error,
+        });
+      }
+      return this.createKeyring();
+    }
+    const manifest = parseManifest(manifestFile, text);
+    const keks = new Map<string, Buffer>();
+    for (const id of manifest.keys) keks.set(id, await this.readKeyFile(id));
+    if (!keks.has(manifest.current)) {
+      throw new KeyringStateError(`The keyring file ${manifestFile} names a current key it does not list`);
+    }
+    return { current: manifest.current, keks };
+  }
+
+  private async createKeyring(): Promise<State> {
+    const state = freshState();
+    const [id, kek] = [...state.keks][0] ?? [];
+    if (id === undefined || kek === undefined) throw new Error('A fresh keyring has one key');
+    await this.writeKeyFile(id, kek);
+    if (!(await this.writeManifest({ version: 1, current: id, keys: [id] }, 'create'))) {
+      // Another process created the keyring at the same moment: use theirs, drop the unused key.
+      await rm(this.keyFile(id), { force: true });
+      kek.fill(0);
+      return this.loadFiles();
+    }
+    return state;
+  }
+
+  private async prepareDirectory(directory: string): Promise<void> {
+    try {
+      await mkdir(directory, { recursive: true, mode: 0o700 });
+      // mkdir leaves an existing directory's mode alone, and the umask may have widened a new one.
+      if (process.platform !== 'win32') await chmod(directory, 0o700);
+    } catch (error: unknown) {
+      throw new KeyringStateError(
+        `The key directory ${directory} cannot be used (${errorCode(error)}); make the data directory writable by this user`,
+        { cause: error },
+      );
+    }
+  }
+
+  private async readKeyFile(id: string): Promise<Buffer> {
+    const file = this.keyFile(id);
+    let kek: Buffer;
+    try {
+      if (process.platform !== 'win32' && ((await stat(file)).mode & 0o077) !== 0) {
+        throw new KeyringStateError(
+          `The key file ${file} is accessible to other users; restrict it with chmod 600`,
+        );
+      }
+      kek = await readFile(file);
+    } catch (error: unknown) {
+      if (error instanceof KeyringStateError) throw error;
+      throw new KeyringStateError(
+        `The key file ${file} cannot be read (${errorCode(error)}); restore it from a backup, without it the secrets it wrapped cannot be decrypted`,
+        { cause: error },
+      );
+    }
+    if (kek.length !== KEY_BYTES) {
+      kek.fill(0);
+      throw new KeyringStateError(
+        `The key file ${file} is corrupt: it holds ${kek.length} bytes instead of ${KEY_BYTES}; restore it from a backup`,
+      );
+    }
+    return kek;
+  }
+
+  private async writeKeyFile(id: string, kek: Buffer): Promise<void> {
+    const file = this.keyFile(id);
+    try {
+      // 'wx': a key file is never overwritten, whatever happens.
+      const handle = await open(file, 'wx', 0o600);
+      try {
+        await handle.writeFile(kek);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    } catch (error: unknown) {
+      throw new KeyringStateError(`The key file ${file} cannot be written (${errorCode(error)})`, {
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Temporary file and fsync first, so the manifest is always either the old or the new one.
+   * 'replace' renames over it; 'create' links it into place, which fails if another process
+   * created a keyring first, and then returns false.
+   */
+  private async writeManifest(manifest: Manifest, mode: 'create' | 'replace'): Promise<boolean> {
+    const directory = this.requireDirectory();
+    const file = join(directory, MANIFEST);
+    const temporary = join(directory, `.${MANIFEST}.${randomBytes(6).toString('hex')}.tmp`);
+    try {
+      const handle = await open(temporary, 'wx', 0o600);
+      try {
+        await handle.writeFile(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await (mode === 'replace' ? rename(temporary, file) : link(temporary, file));
+      return true;
+    } catch (error: unknown) {
+      if (mode === 'create' && errorCode(error) === 'EEXIST') return false;
+      throw new KeyringStateError(`The keyring file ${file} cannot be written (${errorCode(error)})`, {
+        cause: error,
+      });
+    } finally {
+      await rm(temporary, { force: true });
+    }
+  }
+
+  private keyFile(id: string): string {
+    return join(this.requireDirectory(), `${id}.key`);
+  }
+
+  private requireDirectory(): string {
+    if (this.directory === undefined) throw new Error('An in-memory keyring has no files');
+    return this.directory;
+  }
+}
+
+function freshState(): State {
+  const id = newKeyId();
+  return { current: id, keks: new Map([[id, randomBytes(KEY_BYTES)]]) };
+}
+
+function newKeyId(): string {
+  return `kek-${randomBytes(8).toString('hex')}`;
+}
+
+function parseManifest(file: string, text: string): Manifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error: unknown) {
+    throw new KeyringStateError(`The keyring file ${file} is corrupt: it is not valid JSON`, {
+      cause: error,
+    });
+  }
+  const result = Manifest.safeParse(json);
+  if (!result.success) {
+    throw new KeyringStateError(`The keyring file ${file} is corrupt: it does not have the expected shape`, {
+      cause: result.error,
+    });
+  }
+  return result.data;
+}
+
+function wrapAad(keyId: string, context: EncryptionContext): Buffer {
+  return contextAad('vaultpilot/local-keyring', context, keyId);
+}
+
+/** iv ‖ encrypted key ‖ tag, as one buffer. */
+function wrap(kek: Buffer, keyId: string, dataKey: Buffer, context: EncryptionContext): Buffer {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', kek, iv, { authTagLength: TAG_BYTES });
+  cipher.setAAD(wrapAad(keyId, context));
+  return Buffer.concat([iv, cipher.update(dataKey), cipher.final(), cipher.getAuthTag()]);
+}
+
+function unwrap(kek: Buffer, keyId: string, wrapped: Buffer, context: EncryptionContext): Buffer {
+  if (wrapped.length !== WRAPPED_BYTES) {
+    throw new EnvelopeIntegrityError('A wrapped data key has the wrong length');
+  }
+  const decipher = createDecipheriv('aes-256-gcm', kek, wrapped.subarray(0, IV_BYTES), {
+    authTagLength: TAG_BYTES,
+  });
+  decipher.setAuthTag(wrapped.subarray(IV_BYTES + KEY_BYTES));
+  decipher.setAAD(wrapAad(keyId, context));
+  const dataKey = decipher.update(wrapped.subarray(IV_BYTES, IV_BYTES + KEY_BYTES));
+  try {
+    decipher.final();
+  } catch (error: unknown) {
+    dataKey.fill(0);
+    throw new EnvelopeIntegrityError('A wrapped data key failed authentication', { cause: error });
+  }
+  return dataKey;
+}
+
+function errorCode(error: unknown): string {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string'
+    ? error.code
+    : 'unknown error';
+}

@@ -1,0 +1,102 @@
+/**
+ * Envelope encryption cost: seal and open of 1 KiB values through EnvelopeCipher (in-memory
+ * keyring, warm data-key cache for reads) next to raw node:crypto AES-256-GCM of the same
+ * values, as ratios, plus how many keyring calls 1,000 reads of a hot secret cost. Every loop
+ * is bounded in count.
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { FileKeyring } from '../../lambdas/adapters/local/file-keyring.js';
+import { DataKeyCache, type DataKeyCacheOptions } from '../../lambdas/core/secrets/data-key-cache.js';
+import { EnvelopeCipher } from '../../lambdas/core/secrets/envelope.js';
+import type { DataKey, EncryptionContext, Keyring } from '../../lambdas/core/secrets/keyring.js';
+
+const OPERATIONS = Number(process.env.BENCH_ENVELOPE_OPS ?? 20_000);
+const VALUE_BYTES = 1024;
+const CONTEXT: EncryptionContext = { tenant: 'bench', path: 'prod/hot-secret', version: '0000000001' };
+
+class CountingKeyring implements Keyring {
+  calls = 0;
+  constructor(private readonly inner: Keyring) {}
+  generateDataKey(context: EncryptionContext): Promise<DataKey> {
+    this.calls += 1;
+    return this.inner.generateDataKey(context);
+  }
+  unwrapDataKey(wrapped: Buffer, keyId: string, context: EncryptionContext): Promise<Buffer> {
+    this.calls += 1;
+    return this.inner.unwrapDataKey(wrapped, keyId, context);
+  }
+  rewrapDataKey(wrapped: Buffer, keyId: string, context: EncryptionContext) {
+    this.calls += 1;
+    return this.inner.rewrapDataKey(wrapped, keyId, context);
+  }
+  currentKeyId(): Promise<string> {
+    return this.inner.currentKeyId();
+  }
+}
+
+async function rate(operations: number, run: (i: number) => unknown): Promise<number> {
+  for (let i = 0; i < Math.min(1000, operations); i += 1) await run(i); // warm-up (JIT)
+  const started = performance.now();
+  for (let i = 0; i < operations; i += 1) await run(i);
+  return operations / ((performance.now() - started) / 1000);
+}
+
+function rawSeal(key: Buffer, value: Buffer) {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: 16 });
+  const ciphertext = Buffer.concat([cipher.update(value), cipher.final()]);
+  return { iv, ciphertext, tag: cipher.getAuthTag() };
+}
+
+function rawOpen(key: Buffer, sealed: ReturnType<typeof rawSeal>): Buffer {
+  const decipher = createDecipheriv('aes-256-gcm', key, sealed.iv, { authTagLength: 16 });
+  decipher.setAuthTag(sealed.tag);
+  return Buffer.concat([decipher.update(sealed.ciphertext), decipher.final()]);
+}
+
+async function keyringCallsPerThousandReads(options: DataKeyCacheOptions): Promise<number> {
+  const keyring = new CountingKeyring(new FileKeyring());
+  const cipher = new EnvelopeCipher(keyring, new DataKeyCache(options));
+  const envelope = await cipher.seal(randomBytes(VALUE_BYTES), CONTEXT);
+  keyring.calls = 0;
+  for (let i = 0; i < 1000; i += 1) await cipher.open(envelope, CONTEXT);
+  return keyring.calls;
+}
+
+export async function runEnvelopeBench(): Promise<void> {
+  const values = Array.from({ length: 64 }, () => randomBytes(VALUE_BYTES));
+  const pick = (i: number): Buffer => values[i % values.length] ?? Buffer.alloc(VALUE_BYTES);
+  const rawKey = randomBytes(32);
+  const rawSealed = values.map((value) => rawSeal(rawKey, value));
+
+  const cipher = new EnvelopeCipher(new FileKeyring(), new DataKeyCache());
+  const envelopes = await Promise.all(values.map((value) => cipher.seal(value, CONTEXT)));
+
+  const rawSealRate = await rate(OPERATIONS, (i) => rawSeal(rawKey, pick(i)));
+  const sealRate = await rate(OPERATIONS, (i) => cipher.seal(pick(i), CONTEXT));
+  const rawOpenRate = await rate(OPERATIONS, (i) => rawOpen(rawKey, rawSealed[i % rawSealed.length]!));
+  const openRate = await rate(OPERATIONS, (i) => cipher.open(envelopes[i % envelopes.length], CONTEXT));
+
+  console.log(`envelope encryption, ${VALUE_BYTES} B values, ${OPERATIONS} operations each`);
+  const rows = [
+    ['seal: raw AES-256-GCM', rawSealRate, rawSealRate],
+    ['seal: EnvelopeCipher (new data key)', sealRate, rawSealRate],
+    ['open: raw AES-256-GCM', rawOpenRate, rawOpenRate],
+    ['open: EnvelopeCipher (warm cache)', openRate, rawOpenRate],
+  ] as const;
+  for (const [name, ops, base] of rows) {
+    console.log(
+      `  ${name.padEnd(38)} ${ops.toFixed(0).padStart(8)} ops/s   ratio ${(ops / base).toFixed(3)}`,
+    );
+  }
+  console.log('  (the local keyring wraps in-process; on AWS every seal adds a KMS GenerateDataKey call)');
+
+  console.log('keyring calls per 1,000 reads of one hot secret');
+  for (const [name, options] of [
+    ['default cache (10,000 uses, 5 min)', {}],
+    ['maxUses 100', { maxUses: 100 }],
+    ['cache off (maxEntries 0)', { maxEntries: 0 }],
+  ] as const) {
+    console.log(`  ${name.padEnd(38)} ${String(await keyringCallsPerThousandReads(options)).padStart(8)}`);
+  }
+}
