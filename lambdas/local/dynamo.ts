@@ -56,7 +56,9 @@ export async function startLocalDynamo(options: {
     port,
     close: () =>
       new Promise<void>((resolve, reject) => {
-        server.close((error?: Error) => (error === undefined ? resolve() : reject(error)));
+        server.close((error?: Error | null) =>
+          error === undefined || error === null ? resolve() : reject(error),
+        );
       }),
   };
 }
