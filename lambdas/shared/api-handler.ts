@@ -177,6 +177,7 @@ const parseRequest = (): ApiMiddleware => ({
 });
 
 function toResponse(result: ApiResult): APIGatewayProxyResult {
+  if (result.statusCode === 204) return { statusCode: 204, headers: { ...result.headers }, body: '' };
   return {
     statusCode: result.statusCode ?? 200,
     headers: { 'Content-Type': 'application/json', ...result.headers },

@@ -49,5 +49,9 @@ export function engineHandler(
       logger.info('Engine run finished', { summary });
       return summary;
     });
-  return async (event, context) => (await handler(event, context, { signal: new AbortController().signal }))!;
+  return async (event, context) => {
+    const summary = await handler(event, context, { signal: new AbortController().signal });
+    if (summary === undefined) throw new Error(`Engine ${engine} returned no summary`);
+    return summary;
+  };
 }

@@ -63,11 +63,15 @@ function operation(route: RouteSpec, registry: ComponentRegistry, errorRef: Json
     }
   }
 
+  const status = route.status ?? 200;
   const responses: Record<string, JsonSchema> = {
-    '200': {
-      description: 'Success',
-      content: { 'application/json': { schema: registry.add(route.response, 'output') } },
-    },
+    [String(status)]:
+      status === 204
+        ? { description: 'Success, no body' }
+        : {
+            description: 'Success',
+            content: { 'application/json': { schema: registry.add(route.response, 'output') } },
+          },
   };
   for (const status of [...statuses].sort()) {
     responses[String(status)] = {

@@ -29,6 +29,8 @@ export interface RouteSpec {
   readonly tag: string;
   readonly request?: { readonly body?: z.ZodType; readonly query?: z.ZodType };
   readonly response: z.ZodType;
+  /** Success status: 200 with `response` as the body, or 204 with no body. */
+  readonly status?: 200 | 201 | 204;
   /** Extra error statuses the route documents (401/403/500 are implied by `auth`). */
   readonly errors?: readonly number[];
 }
