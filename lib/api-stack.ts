@@ -4,6 +4,8 @@
  * handler's middleware uses to find its route). API Gateway's Cognito authorizer is the first
  * gate; the handlers verify the token again themselves (ADR 0001).
  */
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import {
   AccessLogField,
@@ -40,7 +42,45 @@ export const API_HANDLER_TABLES: Readonly<Record<ApiHandlerId, readonly TableId[
   health: [],
   me: [],
   openapi: [],
+  // Policies and attachments are read from settings on every secret operation.
+  secrets: ['secrets', 'settings'],
 };
+
+/**
+ * Writes each API handler makes, per table. The audit table gets PutItem (append) and GetItem
+ * (the sink's idempotency check) only: no function may update or delete audit items.
+ */
+export const API_HANDLER_WRITES: Readonly<Record<ApiHandlerId, Partial<Record<TableId, readonly string[]>>>> =
+  {
+    health: {},
+    me: {},
+    openapi: {},
+    secrets: {
+      secrets: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      audit: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+    },
+  };
+
+/** API handlers that seal and open secret values, and therefore use the secrets key. */
+const SEALS_SECRETS: ReadonlySet<ApiHandlerId> = new Set(['secrets']);
+
+/**
+ * Envelope encryption with the secrets key: data keys only for the VaultPilot encryption context
+ * (`service = vaultpilot`, which the KMS keyring always sends), plus DescribeKey (which takes no
+ * encryption context) to learn the current key ARN for re-wraps.
+ */
+function grantEnvelopeEncryption(fn: VaultPilotFunction, key: IKey): void {
+  fn.function.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'],
+      resources: [key.keyArn],
+      conditions: { StringEquals: { 'kms:EncryptionContext:service': 'vaultpilot' } },
+    }),
+  );
+  fn.function.addToRolePolicy(new PolicyStatement({ actions: ['kms:DescribeKey'], resources: [key.keyArn] }));
+  fn.function.addEnvironment('VAULTPILOT_KEYRING', 'kms');
+  fn.function.addEnvironment('VAULTPILOT_KMS_KEY_ID', key.keyArn);
+}
 
 export interface ApiStackProps extends StackProps {
   readonly stage: string;
@@ -145,6 +185,10 @@ export class ApiStack extends Stack {
         },
       });
       fn.grantTableReads(props.stores, API_HANDLER_TABLES[handlerId]);
+      for (const [table, actions] of Object.entries(API_HANDLER_WRITES[handlerId]) as [TableId, string[]][]) {
+        fn.grantTableActions(props.stores, table, actions);
+      }
+      if (SEALS_SECRETS.has(handlerId)) grantEnvelopeEncryption(fn, props.stores.secretsKey);
       handlers.set(handlerId, fn);
     }
     return handlers;

@@ -91,6 +91,6 @@ export class StatefulStack extends Stack {
 
   /** The tables and their key, as the stateless stacks receive them. */
   get dataStores(): DataStores {
-    return { tables: this.tables, tableKey: this.tableKey };
+    return { tables: this.tables, tableKey: this.tableKey, secretsKey: this.secretsKey };
   }
 }

@@ -13,6 +13,8 @@ import { TABLE_SPECS, type TableId } from '../lambdas/shared/tables.js';
 export interface DataStores {
   readonly tables: Readonly<Record<TableId, ITable>>;
   readonly tableKey: IKey;
+  /** Wraps the data keys of secret versions; granted only to functions that seal or open them. */
+  readonly secretsKey: IKey;
 }
 
 /**

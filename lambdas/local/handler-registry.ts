@@ -13,6 +13,7 @@ export const API_HANDLERS: Readonly<Record<ApiHandlerId, () => Promise<ApiLambda
   health: async () => (await import('../handlers/health.js')).handler,
   me: async () => (await import('../handlers/me.js')).handler,
   openapi: async () => (await import('../handlers/openapi.js')).handler,
+  secrets: async () => (await import('../handlers/secrets.js')).handler,
 };
 
 export const ENGINE_HANDLERS: Readonly<Record<EngineId, () => Promise<EngineLambda>>> = {

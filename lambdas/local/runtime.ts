@@ -65,8 +65,15 @@ async function prepareDataDir(dataDir: string): Promise<void> {
 }
 
 /** The environment CDK gives every function, pointed at the local services. */
-function functionEnvironment(issuer: string, dynamodbEndpoint: string): Record<string, string> {
+function functionEnvironment(
+  issuer: string,
+  dynamodbEndpoint: string,
+  dataDir: string | undefined,
+): Record<string, string> {
   return {
+    // No KMS locally: key-encryption keys in 0600 files under the data dir (memory if none).
+    VAULTPILOT_KEYRING: 'local',
+    ...(dataDir === undefined ? {} : { VAULTPILOT_KEYRING_DIR: dataDir }),
     VAULTPILOT_RUNTIME: 'local',
     VAULTPILOT_STAGE: LOCAL_STAGE,
     VAULTPILOT_AUTH_MODE: 'local',
@@ -172,7 +179,8 @@ export async function startLocalRuntime(config: LocalRuntimeConfig, log: Runtime
       );
     }
 
-    Object.assign(process.env, functionEnvironment(url, dynamo.endpoint));
+    Object.assign(process.env, functionEnvironment(url, dynamo.endpoint, dataDir));
+    if (dataDir === undefined) delete process.env.VAULTPILOT_KEYRING_DIR;
     // Pretty logs and no metrics on the console locally (Powertools' own development switch).
     process.env.POWERTOOLS_DEV ??= config.logFormat === 'pretty' ? 'true' : 'false';
     resetContainer();

@@ -66,6 +66,33 @@ const functionEnvSchema = z.object({
   VAULTPILOT_LOCAL_JWKS_URI: z.url({ error: 'expected an http(s) URL' }).optional(),
   VAULTPILOT_DYNAMODB_ENDPOINT: z.url({ error: 'expected an http(s) URL' }).optional(),
   VAULTPILOT_CORS_ORIGINS: csv.default([]),
+  VAULTPILOT_KEYRING: z.enum(['kms', 'local']).default('kms'),
+  VAULTPILOT_KMS_KEY_ID: z
+    .string()
+    .regex(
+      /^(arn:aws[\w-]*:kms:|alias\/|[0-9a-f-]{36}$)/,
+      'expected a KMS key id, key ARN, alias or alias ARN',
+    )
+    .optional(),
+  VAULTPILOT_KEYRING_DIR: z.string().min(1).optional(),
+  VAULTPILOT_DATA_KEY_CACHE_MAX_AGE_SECONDS: z.coerce
+    .number({ error: 'expected a number of seconds' })
+    .int()
+    .min(0, 'expected 0 (no caching) or more seconds')
+    .max(3600, 'expected at most 3600 seconds')
+    .default(300),
+  VAULTPILOT_DATA_KEY_CACHE_MAX_USES: z.coerce
+    .number({ error: 'expected a number' })
+    .int()
+    .min(1, 'expected at least 1')
+    .max(1_000_000, 'expected at most 1000000')
+    .default(10_000),
+  VAULTPILOT_AUDIT_RETENTION_DAYS: z.coerce
+    .number({ error: 'expected a number of days' })
+    .int()
+    .min(1, 'expected at least 1 day')
+    .max(3650, 'expected at most 3650 days')
+    .default(365),
   AWS_REGION: z.string().min(1).default('us-east-1'),
   ...Object.fromEntries(Object.entries(tableVars).map(([name, schema]) => [name, schema.optional()])),
 });
@@ -99,6 +126,14 @@ export interface FunctionConfig {
   readonly tables: Readonly<Partial<Record<TableId, string>>>;
   readonly dynamodbEndpoint: string | undefined;
   readonly corsOrigins: readonly string[];
+  readonly keyring: {
+    readonly kind: 'kms' | 'local';
+    readonly kmsKeyId: string | undefined;
+    /** Local keyring directory; undefined keeps the key-encryption keys in memory. */
+    readonly directory: string | undefined;
+  };
+  readonly dataKeyCache: { readonly maxAgeSeconds: number; readonly maxUses: number };
+  readonly auditRetentionDays: number;
 }
 
 /** Variables of the local runtime (`npm start`, the `vaultpilot` CLI). */
@@ -200,10 +235,11 @@ function withoutEmpty(env: Env): Env {
 export function parseFunctionConfig(env: Env): FunctionConfig {
   const result = functionEnvSchema.safeParse(withoutEmpty(env));
   if (!result.success) throw toConfigError(result.error, env);
-  const v = result.data as z.infer<typeof functionEnvSchema> & Record<string, string | undefined>;
+  const v = result.data;
+  const byName = result.data as Record<string, unknown>;
   const tables: Partial<Record<TableId, string>> = {};
   for (const spec of Object.values(TABLE_SPECS)) {
-    const name = v[spec.envVar];
+    const name = byName[spec.envVar];
     if (typeof name === 'string') tables[spec.id] = name;
   }
   return {
@@ -220,6 +256,16 @@ export function parseFunctionConfig(env: Env): FunctionConfig {
     tables,
     dynamodbEndpoint: v.VAULTPILOT_DYNAMODB_ENDPOINT,
     corsOrigins: v.VAULTPILOT_CORS_ORIGINS,
+    keyring: {
+      kind: v.VAULTPILOT_KEYRING,
+      kmsKeyId: v.VAULTPILOT_KMS_KEY_ID,
+      directory: v.VAULTPILOT_KEYRING_DIR,
+    },
+    dataKeyCache: {
+      maxAgeSeconds: v.VAULTPILOT_DATA_KEY_CACHE_MAX_AGE_SECONDS,
+      maxUses: v.VAULTPILOT_DATA_KEY_CACHE_MAX_USES,
+    },
+    auditRetentionDays: v.VAULTPILOT_AUDIT_RETENTION_DAYS,
   };
 }
 

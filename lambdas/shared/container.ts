@@ -7,7 +7,18 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CognitoTokenVerifier } from '../adapters/aws/cognito-token-verifier.js';
 import { LocalTokenVerifier } from '../adapters/local/local-token-verifier.js';
 import { DynamoDbMachineClientDirectory } from '../adapters/aws/dynamodb-machine-client-directory.js';
-import type { MachineClientDirectory, TokenVerifier } from '../core/ports.js';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { DynamoDbAuditSink } from '../adapters/aws/dynamodb-audit-sink.js';
+import { DynamoDbPolicyStore } from '../adapters/aws/dynamodb-policy-store.js';
+import { DynamoDbSecretStore } from '../adapters/aws/dynamodb-secret-store.js';
+import { KmsKeyring } from '../adapters/aws/kms-keyring.js';
+import { FileKeyring } from '../adapters/local/file-keyring.js';
+import { type MachineClientDirectory, systemClock, type TokenVerifier } from '../core/ports.js';
+import { DataKeyCache } from '../core/secrets/data-key-cache.js';
+import { EnvelopeCipher } from '../core/secrets/envelope.js';
+import type { Keyring } from '../core/secrets/keyring.js';
+import { SecretsService } from '../core/secrets/kv-service.js';
+import { SecretAccess } from '../core/secrets/secret-access.js';
 import {
   type AuthConfig,
   ConfigError,
@@ -27,6 +38,44 @@ export interface Container {
   readonly dynamodb: DynamoDBDocumentClient;
   /** Needs the settings table; only the pre-token-generation trigger uses it. */
   machineClients(): MachineClientDirectory;
+  /** The guarded secret store (secrets, settings and audit tables, and the keyring). */
+  secretAccess(): SecretAccess;
+}
+
+function buildKeyring(config: FunctionConfig): Keyring {
+  if (config.keyring.kind === 'local') return new FileKeyring({ dataDir: config.keyring.directory });
+  const keyId = config.keyring.kmsKeyId;
+  if (keyId === undefined) {
+    throw new ConfigError(
+      'Invalid configuration:\n  VAULTPILOT_KMS_KEY_ID: required when VAULTPILOT_KEYRING=kms',
+      [{ variable: 'VAULTPILOT_KMS_KEY_ID', expected: 'the ARN of the key that wraps data keys' }],
+    );
+  }
+  return new KmsKeyring(new KMSClient({ region: config.region }), { keyId });
+}
+
+function buildSecretAccess(config: FunctionConfig, dynamodb: DynamoDBDocumentClient): SecretAccess {
+  const cipher = new EnvelopeCipher(
+    buildKeyring(config),
+    new DataKeyCache({
+      maxAgeMs: config.dataKeyCache.maxAgeSeconds * 1000,
+      maxUses: config.dataKeyCache.maxUses,
+      ...(config.dataKeyCache.maxAgeSeconds === 0 ? { maxEntries: 0 } : {}),
+    }),
+  );
+  const secrets = new SecretsService(
+    new DynamoDbSecretStore(dynamodb, requireTable(config, 'secrets')),
+    cipher,
+    systemClock,
+  );
+  return new SecretAccess(
+    secrets,
+    new DynamoDbPolicyStore(dynamodb, requireTable(config, 'settings')),
+    new DynamoDbAuditSink(dynamodb, requireTable(config, 'audit'), {
+      retentionDays: config.auditRetentionDays,
+    }),
+    systemClock,
+  );
 }
 
 function buildDynamoDb(config: FunctionConfig): DynamoDBDocumentClient {
@@ -66,12 +115,14 @@ export function container(): Container {
     const config = functionConfig();
     const dynamodb = buildDynamoDb(config);
     let verifier: TokenVerifier | undefined;
+    let secretAccess: SecretAccess | undefined;
     current = {
       config,
       tokenVerifier: () => (verifier ??= buildTokenVerifier(requireAuthConfig(config))),
       userClientIds: () => requireAuthConfig(config).userClientIds,
       dynamodb,
       machineClients: () => new DynamoDbMachineClientDirectory(dynamodb, requireTable(config, 'settings')),
+      secretAccess: () => (secretAccess ??= buildSecretAccess(config, dynamodb)),
     };
   }
   return current;

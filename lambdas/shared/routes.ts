@@ -6,12 +6,24 @@
 import type { z } from 'zod';
 import { OpenApiDocument } from './contracts/common.js';
 import { HealthResponse, MeResponse } from './contracts/identity.js';
-import { ALL_SCOPES } from './scopes.js';
+import {
+  ListSecretsResponse,
+  NoContent,
+  ReadSecretQuery,
+  ReadSecretResponse,
+  SecretMetadataResponse,
+  SoftDeleteRequest,
+  VersionsRequest,
+  WriteMetadataRequest,
+  WriteSecretRequest,
+  WriteSecretResponse,
+} from './contracts/secrets.js';
+import { ALL_SCOPES, SCOPES } from './scopes.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** An API handler: one Lambda function; the file is `lambdas/handlers/<id>.ts`, export `handler`. */
-export const API_HANDLER_IDS = ['health', 'me', 'openapi'] as const;
+export const API_HANDLER_IDS = ['health', 'me', 'openapi', 'secrets'] as const;
 export type ApiHandlerId = (typeof API_HANDLER_IDS)[number];
 
 export interface RouteSpec {
@@ -69,7 +81,120 @@ export const ROUTES: readonly RouteSpec[] = [
     tag: 'identity',
     response: MeResponse,
   },
+  ...secretRoutes(),
 ];
+
+/**
+ * The secret store, shaped like Vault's KV v2 API. Which paths a caller may touch is decided by
+ * path policies in the handler; the scopes here only gate machine clients per kind of access.
+ */
+function secretRoutes(): RouteSpec[] {
+  const read = [SCOPES.read];
+  const write = [SCOPES.write];
+  const common = { handler: 'secrets', auth: 'token', tag: 'secrets' } as const;
+  return [
+    {
+      ...common,
+      method: 'GET',
+      path: '/secrets/data/{path+}',
+      operationId: 'readSecret',
+      scopes: read,
+      summary: 'Read the latest (or `?version=N`) version of a secret',
+      request: { query: ReadSecretQuery },
+      response: ReadSecretResponse,
+      errors: [404, 503],
+    },
+    {
+      ...common,
+      method: 'POST',
+      path: '/secrets/data/{path+}',
+      operationId: 'writeSecret',
+      scopes: write,
+      summary: 'Write a new version (optional check-and-set with `options.cas`)',
+      request: { body: WriteSecretRequest },
+      response: WriteSecretResponse,
+      errors: [409, 413, 503],
+    },
+    {
+      ...common,
+      method: 'POST',
+      path: '/secrets/delete/{path+}',
+      operationId: 'softDeleteSecretVersions',
+      scopes: write,
+      summary: 'Soft-delete the latest or the given versions (reversible)',
+      request: { body: SoftDeleteRequest },
+      response: NoContent,
+      status: 204,
+      errors: [404],
+    },
+    {
+      ...common,
+      method: 'POST',
+      path: '/secrets/undelete/{path+}',
+      operationId: 'undeleteSecretVersions',
+      scopes: write,
+      summary: 'Restore soft-deleted versions',
+      request: { body: VersionsRequest },
+      response: NoContent,
+      status: 204,
+      errors: [404],
+    },
+    {
+      ...common,
+      method: 'POST',
+      path: '/secrets/destroy/{path+}',
+      operationId: 'destroySecretVersions',
+      scopes: [SCOPES.admin],
+      summary: 'Destroy versions for good (ciphertext and wrapped key removed)',
+      request: { body: VersionsRequest },
+      response: NoContent,
+      status: 204,
+      errors: [404],
+    },
+    {
+      ...common,
+      method: 'GET',
+      path: '/secrets/metadata',
+      operationId: 'listSecretsAtRoot',
+      scopes: read,
+      summary: 'List the top-level keys (`?list=true`, paginated with `limit` and `cursor`)',
+      response: ListSecretsResponse,
+    },
+    {
+      ...common,
+      method: 'GET',
+      path: '/secrets/metadata/{path+}',
+      operationId: 'readSecretMetadata',
+      scopes: read,
+      summary: 'Metadata of a secret and its versions, or with `?list=true` the keys under a prefix',
+      response: SecretMetadataResponse.or(ListSecretsResponse),
+      errors: [404],
+    },
+    {
+      ...common,
+      method: 'POST',
+      path: '/secrets/metadata/{path+}',
+      operationId: 'writeSecretMetadata',
+      scopes: write,
+      summary: 'Set max_versions, cas_required and custom metadata',
+      request: { body: WriteMetadataRequest },
+      response: NoContent,
+      status: 204,
+      errors: [404],
+    },
+    {
+      ...common,
+      method: 'DELETE',
+      path: '/secrets/metadata/{path+}',
+      operationId: 'deleteSecret',
+      scopes: [SCOPES.admin],
+      summary: 'Delete every version and the metadata of a secret',
+      response: NoContent,
+      status: 204,
+      errors: [404],
+    },
+  ];
+}
 
 /** Turns an API Gateway resource path into a matcher for the local router. */
 export function compileRoutePath(path: string): RegExp {

@@ -166,7 +166,7 @@ describe('ApiStack', () => {
     },
   );
 
-  it('gives the API functions the Cognito settings and no table they do not use', () => {
+  it('gives the API functions the Cognito settings and only the tables they use', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     for (const fn of functions) {
       const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
@@ -178,15 +178,44 @@ describe('ApiStack', () => {
       expect(variables.VAULTPILOT_USER_POOL_ID).toBeDefined();
       expect(variables.VAULTPILOT_USER_CLIENT_IDS).toBeDefined();
       expect(variables.VAULTPILOT_CORS_ORIGINS).toBeDefined();
-      expect(Object.keys(variables).filter((name) => name.startsWith('VAULTPILOT_TABLE_'))).toEqual([]);
+      const tables = Object.keys(variables)
+        .filter((name) => name.startsWith('VAULTPILOT_TABLE_'))
+        .sort();
+      const isSecrets = String(fn.Properties.Description).includes('readSecret');
+      expect(tables).toEqual(
+        isSecrets ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_SECRETS', 'VAULTPILOT_TABLE_SETTINGS'] : [],
+      );
+      expect(variables.VAULTPILOT_KEYRING).toBe(isSecrets ? 'kms' : undefined);
     }
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
-      (policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[] }[],
+      (policy) =>
+        policy.Properties.PolicyDocument.Statement as {
+          Action: string | string[];
+          Condition?: Record<string, Record<string, string>>;
+        }[],
     );
-    expect(
+    const dynamoActions = new Set(
       statements
         .flatMap((statement) => [statement.Action].flat())
         .filter((action) => action.startsWith('dynamodb:')),
-    ).toEqual([]);
+    );
+    expect([...dynamoActions].sort()).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:DescribeTable',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
+    // Data keys of the secrets key only with VaultPilot's encryption context.
+    const dataKeyStatements = statements.filter((statement) =>
+      [statement.Action].flat().includes('kms:GenerateDataKey'),
+    );
+    expect(dataKeyStatements).toHaveLength(1);
+    expect(dataKeyStatements[0]?.Condition).toEqual({
+      StringEquals: { 'kms:EncryptionContext:service': 'vaultpilot' },
+    });
   });
 });

@@ -1,0 +1,221 @@
+/**
+ * The secret store as callers reach it: every operation is authorized against the tenant's
+ * path policies, performed, and recorded in the audit log before its result is returned.
+ *
+ * Audit is fail-closed (DESIGN.md): a read whose audit record cannot be written returns nothing
+ * (503); a write that was performed but could not be audited is reported as failed (503). A
+ * denied or failed attempt is audited too, and values never reach the audit log: only paths,
+ * version numbers, outcomes and error codes.
+ */
+import { randomUUID } from 'node:crypto';
+import { authorizeSecretOperation } from '../access/authorize.js';
+import type { KvOperation } from '../access/policy.js';
+import type { PolicyStore } from '../access/policy-store.js';
+import type { AuditAction, AuditEvent, AuditOutcome, AuditTarget } from '../audit/audit-event.js';
+import type { AuditSink } from '../audit/audit-sink.js';
+import { DomainError, ForbiddenError, NotFoundError } from '../errors.js';
+import type { Clock } from '../ports.js';
+import type { Principal } from '../principal.js';
+import type {
+  ListOptions,
+  MetadataUpdate,
+  SecretData,
+  SecretList,
+  SecretMetadata,
+  SecretReadResult,
+  SecretsService,
+  SecretVersionMetadata,
+  WriteOptions,
+} from './kv-service.js';
+import { parseSecretPath, parseSecretPrefix, type SecretPath, type SecretPrefix } from './secret-path.js';
+
+/** Who is calling, and the request facts the audit log keeps. */
+export interface Caller {
+  readonly principal: Principal;
+  readonly requestId?: string | undefined;
+  readonly correlationId?: string | undefined;
+  readonly sourceIp?: string | undefined;
+  readonly userAgent?: string | undefined;
+}
+
+interface Attempt<T> {
+  readonly action: AuditAction;
+  readonly operation: KvOperation;
+  readonly target: AuditTarget;
+  readonly run: () => Promise<T>;
+  /** Audit facts learnt from the result (e.g. the version written). */
+  readonly resultTarget?: (result: T) => AuditTarget;
+}
+
+export class SecretAccess {
+  constructor(
+    private readonly secrets: SecretsService,
+    private readonly policies: PolicyStore,
+    private readonly audit: AuditSink,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The actor name recorded as a version's `created_by`. */
+  static actorName(principal: Principal): string {
+    return principal.kind === 'user' ? `user:${principal.username}` : `client:${principal.clientId}`;
+  }
+
+  read(caller: Caller, rawPath: string, version?: number): Promise<SecretReadResult> {
+    const path = parseSecretPath(rawPath);
+    return this.guard(caller, path, {
+      action: 'secret.read',
+      operation: 'readValue',
+      target: { path, ...(version === undefined ? {} : { version }) },
+      run: () => this.secrets.read(caller.principal.tenant, path, version),
+      resultTarget: (result) => ({ path, version: result.metadata.version }),
+    });
+  }
+
+  async write(
+    caller: Caller,
+    rawPath: string,
+    data: SecretData,
+    options: WriteOptions = {},
+  ): Promise<SecretVersionMetadata> {
+    const path = parseSecretPath(rawPath);
+    const tenant = caller.principal.tenant;
+    // Creating and updating are separate capabilities, as in Vault.
+    const exists = await this.secrets.readMetadata(tenant, path).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof NotFoundError) return false;
+        throw error;
+      },
+    );
+    return this.guard(caller, path, {
+      action: 'secret.write',
+      operation: exists ? 'update' : 'create',
+      target: { path },
+      run: () => this.secrets.write(SecretAccess.actorName(caller.principal), tenant, path, data, options),
+      resultTarget: (result) => ({ path, version: result.version }),
+    });
+  }
+
+  readMetadata(caller: Caller, rawPath: string): Promise<SecretMetadata> {
+    const path = parseSecretPath(rawPath);
+    return this.guard(caller, path, {
+      action: 'secret.metadata.read',
+      operation: 'readMetadata',
+      target: { path },
+      run: () => this.secrets.readMetadata(caller.principal.tenant, path),
+    });
+  }
+
+  writeMetadata(caller: Caller, rawPath: string, update: MetadataUpdate): Promise<SecretMetadata> {
+    const path = parseSecretPath(rawPath);
+    return this.guard(caller, path, {
+      action: 'secret.metadata.write',
+      operation: 'writeMetadata',
+      target: { path },
+      run: () => this.secrets.writeMetadata(caller.principal.tenant, path, update),
+    });
+  }
+
+  list(caller: Caller, rawPrefix: string, options: ListOptions = {}): Promise<SecretList> {
+    const prefix = parseSecretPrefix(rawPrefix);
+    return this.guard(caller, prefix, {
+      action: 'secret.list',
+      operation: 'list',
+      target: prefix === '' ? {} : { path: prefix },
+      run: () => this.secrets.list(caller.principal.tenant, prefix, options),
+    });
+  }
+
+  softDelete(caller: Caller, rawPath: string, versions?: readonly number[]): Promise<void> {
+    const path = parseSecretPath(rawPath);
+    return this.guard(caller, path, {
+      action: 'secret.delete',
+      operation: 'softDelete',
+      target: { path, ...(versions === undefined ? {} : { versions: [...versions] }) },
+      run: () => this.secrets.softDelete(caller.principal.tenant, path, versions),
+    });
+  }
+
+  undelete(caller: Caller, rawPath: string, versions: readonly number[]): Promise<void> {
+    const path = parseSecretPath(rawPath);
+    return this.guard(caller, path, {
+      action: 'secret.undelete',
+      operation: 'undelete',
+      target: { path, versions: [...versions] },
+      run: () => this.secrets.undelete(caller.principal.tenant, path, versions),
+    });
+  }
+
+  destroy(caller: Caller, rawPath: string, versions: readonly number[]): Promise<void> {
+    const path = parseSecretPath(rawPath);
+    return this.guard(caller, path, {
+      action: 'secret.destroy',
+      operation: 'destroy',
+      target: { path, versions: [...versions] },
+      run: () => this.secrets.destroy(caller.principal.tenant, path, versions),
+    });
+  }
+
+  deleteAll(caller: Caller, rawPath: string): Promise<void> {
+    const path = parseSecretPath(rawPath);
+    return this.guard(caller, path, {
+      action: 'secret.deleteAll',
+      operation: 'deleteAll',
+      target: { path },
+      run: () => this.secrets.deleteAll(caller.principal.tenant, path),
+    });
+  }
+
+  private async guard<T>(caller: Caller, target: SecretPath | SecretPrefix, attempt: Attempt<T>): Promise<T> {
+    const { principal } = caller;
+    const attached = await this.policies.attachments(principal.tenant);
+    const decision =
+      attempt.operation === 'list'
+        ? authorizeSecretOperation(principal, attached, target as SecretPrefix, 'list')
+        : authorizeSecretOperation(principal, attached, target as SecretPath, attempt.operation);
+    if (!decision.allowed) {
+      await this.record(caller, attempt.action, attempt.target, 'denied', decision.reason);
+      throw new ForbiddenError('Permission denied');
+    }
+    let result: T;
+    try {
+      result = await attempt.run();
+    } catch (error: unknown) {
+      const reason = error instanceof DomainError ? error.code : 'InternalError';
+      // The original error is what the caller must see; a failing audit write on top of it
+      // changes nothing about the outcome (the action did not happen).
+      await this.record(caller, attempt.action, attempt.target, 'failed', reason).catch(() => undefined);
+      throw error;
+    }
+    await this.record(caller, attempt.action, attempt.resultTarget?.(result) ?? attempt.target, 'allowed');
+    return result;
+  }
+
+  private record(
+    caller: Caller,
+    action: AuditAction,
+    target: AuditTarget,
+    outcome: AuditOutcome,
+    reason?: string,
+  ): Promise<void> {
+    const { principal } = caller;
+    const event: AuditEvent = {
+      eventId: randomUUID(),
+      tenant: principal.tenant,
+      time: this.clock.now().toISOString(),
+      actor: {
+        kind: principal.kind,
+        id: principal.subject,
+        ...(caller.sourceIp === undefined ? {} : { sourceIp: caller.sourceIp }),
+        ...(caller.userAgent === undefined ? {} : { userAgent: caller.userAgent.slice(0, 512) }),
+      },
+      action,
+      target,
+      outcome,
+      ...(reason === undefined ? {} : { reason: reason.slice(0, 1024) }),
+      ...(caller.requestId === undefined ? {} : { requestId: caller.requestId }),
+      ...(caller.correlationId === undefined ? {} : { correlationId: caller.correlationId }),
+    };
+    return this.audit.record(event);
+  }
+}
