@@ -48,10 +48,10 @@ beforeAll(async () => {
   // Everything the handlers log (Powertools writes to stdout/stderr) is captured for the canary check.
   for (const stream of [process.stdout, process.stderr]) {
     const write = stream.write.bind(stream);
-    stream.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+    stream.write = (chunk: string | Uint8Array, ...rest: never[]) => {
       logged.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
       return write(chunk, ...rest);
-    });
+    };
   }
   process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
   runtime = await startLocalRuntime(
