@@ -44,6 +44,7 @@ export const API_HANDLER_TABLES: Readonly<Record<ApiHandlerId, readonly TableId[
   openapi: [],
   // Policies and attachments are read from settings on every secret operation.
   secrets: ['secrets', 'settings'],
+  policies: ['settings'],
 };
 
 /**
@@ -57,6 +58,10 @@ export const API_HANDLER_WRITES: Readonly<Record<ApiHandlerId, Partial<Record<Ta
     openapi: {},
     secrets: {
       secrets: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      audit: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+    },
+    policies: {
+      settings: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
       audit: ['dynamodb:PutItem', 'dynamodb:GetItem'],
     },
   };

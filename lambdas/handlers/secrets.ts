@@ -6,7 +6,7 @@
 import type { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
 import type { SecretMetadata, SecretVersionMetadata } from '../core/secrets/kv-service.js';
-import type { Caller } from '../core/secrets/secret-access.js';
+import type { Caller } from '../core/audit/caller.js';
 import { apiHandler, type ApiRequest, type ApiResult } from '../shared/api-handler.js';
 import { container } from '../shared/container.js';
 import {

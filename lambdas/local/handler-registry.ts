@@ -14,6 +14,7 @@ export const API_HANDLERS: Readonly<Record<ApiHandlerId, () => Promise<ApiLambda
   me: async () => (await import('../handlers/me.js')).handler,
   openapi: async () => (await import('../handlers/openapi.js')).handler,
   secrets: async () => (await import('../handlers/secrets.js')).handler,
+  policies: async () => (await import('../handlers/policies.js')).handler,
 };
 
 export const ENGINE_HANDLERS: Readonly<Record<EngineId, () => Promise<EngineLambda>>> = {

@@ -13,6 +13,7 @@ import { DynamoDbPolicyStore } from '../adapters/aws/dynamodb-policy-store.js';
 import { DynamoDbSecretStore } from '../adapters/aws/dynamodb-secret-store.js';
 import { KmsKeyring } from '../adapters/aws/kms-keyring.js';
 import { FileKeyring } from '../adapters/local/file-keyring.js';
+import { PolicyAdministration } from '../core/access/policy-admin.js';
 import { type MachineClientDirectory, systemClock, type TokenVerifier } from '../core/ports.js';
 import { DataKeyCache } from '../core/secrets/data-key-cache.js';
 import { EnvelopeCipher } from '../core/secrets/envelope.js';
@@ -40,6 +41,8 @@ export interface Container {
   machineClients(): MachineClientDirectory;
   /** The guarded secret store (secrets, settings and audit tables, and the keyring). */
   secretAccess(): SecretAccess;
+  /** Policy management (settings and audit tables). */
+  policyAdministration(): PolicyAdministration;
 }
 
 function buildKeyring(config: FunctionConfig): Keyring {
@@ -70,12 +73,20 @@ function buildSecretAccess(config: FunctionConfig, dynamodb: DynamoDBDocumentCli
   );
   return new SecretAccess(
     secrets,
-    new DynamoDbPolicyStore(dynamodb, requireTable(config, 'settings')),
-    new DynamoDbAuditSink(dynamodb, requireTable(config, 'audit'), {
-      retentionDays: config.auditRetentionDays,
-    }),
+    buildPolicyStore(config, dynamodb),
+    buildAuditSink(config, dynamodb),
     systemClock,
   );
+}
+
+function buildPolicyStore(config: FunctionConfig, dynamodb: DynamoDBDocumentClient): DynamoDbPolicyStore {
+  return new DynamoDbPolicyStore(dynamodb, requireTable(config, 'settings'));
+}
+
+function buildAuditSink(config: FunctionConfig, dynamodb: DynamoDBDocumentClient): DynamoDbAuditSink {
+  return new DynamoDbAuditSink(dynamodb, requireTable(config, 'audit'), {
+    retentionDays: config.auditRetentionDays,
+  });
 }
 
 function buildDynamoDb(config: FunctionConfig): DynamoDBDocumentClient {
@@ -116,6 +127,7 @@ export function container(): Container {
     const dynamodb = buildDynamoDb(config);
     let verifier: TokenVerifier | undefined;
     let secretAccess: SecretAccess | undefined;
+    let policyAdministration: PolicyAdministration | undefined;
     current = {
       config,
       tokenVerifier: () => (verifier ??= buildTokenVerifier(requireAuthConfig(config))),
@@ -123,6 +135,12 @@ export function container(): Container {
       dynamodb,
       machineClients: () => new DynamoDbMachineClientDirectory(dynamodb, requireTable(config, 'settings')),
       secretAccess: () => (secretAccess ??= buildSecretAccess(config, dynamodb)),
+      policyAdministration: () =>
+        (policyAdministration ??= new PolicyAdministration(
+          buildPolicyStore(config, dynamodb),
+          buildAuditSink(config, dynamodb),
+          systemClock,
+        )),
     };
   }
   return current;

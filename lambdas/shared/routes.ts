@@ -7,6 +7,14 @@ import type { z } from 'zod';
 import { OpenApiDocument } from './contracts/common.js';
 import { HealthResponse, MeResponse } from './contracts/identity.js';
 import {
+  AttachmentsResponse,
+  AttachPoliciesRequest,
+  DeletePolicyQuery,
+  PolicyListResponse,
+  PolicyResponse,
+  PutPolicyRequest,
+} from './contracts/policies.js';
+import {
   ListSecretsResponse,
   NoContent,
   ReadSecretQuery,
@@ -23,7 +31,7 @@ import { ALL_SCOPES, SCOPES } from './scopes.js';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** An API handler: one Lambda function; the file is `lambdas/handlers/<id>.ts`, export `handler`. */
-export const API_HANDLER_IDS = ['health', 'me', 'openapi', 'secrets'] as const;
+export const API_HANDLER_IDS = ['health', 'me', 'openapi', 'secrets', 'policies'] as const;
 export type ApiHandlerId = (typeof API_HANDLER_IDS)[number];
 
 export interface RouteSpec {
@@ -82,7 +90,90 @@ export const ROUTES: readonly RouteSpec[] = [
     response: MeResponse,
   },
   ...secretRoutes(),
+  ...policyRoutes(),
 ];
+
+/** The policy admin API: admins manage path policies and attach them to groups and clients. */
+function policyRoutes(): RouteSpec[] {
+  const read = [SCOPES.admin, SCOPES.audit];
+  const manage = [SCOPES.admin];
+  const common = { handler: 'policies', auth: 'token', tag: 'policies' } as const;
+  return [
+    {
+      ...common,
+      method: 'GET',
+      path: '/policies',
+      operationId: 'listPolicies',
+      scopes: read,
+      summary: "List the tenant's path policies (admins and auditors)",
+      response: PolicyListResponse,
+    },
+    {
+      ...common,
+      method: 'GET',
+      path: '/policies/attachments',
+      operationId: 'listPolicyAttachments',
+      scopes: read,
+      summary: 'Which policies are attached to which groups and machine clients',
+      response: AttachmentsResponse,
+    },
+    {
+      ...common,
+      method: 'PUT',
+      path: '/policies/attachments/groups/{group}',
+      operationId: 'attachPoliciesToGroup',
+      scopes: manage,
+      summary: 'Set the policies of a group (admin, operator, auditor or viewer)',
+      request: { body: AttachPoliciesRequest },
+      response: AttachmentsResponse,
+      status: 204,
+    },
+    {
+      ...common,
+      method: 'PUT',
+      path: '/policies/attachments/clients/{clientId}',
+      operationId: 'attachPoliciesToClient',
+      scopes: manage,
+      summary: 'Set the policies of a machine client',
+      request: { body: AttachPoliciesRequest },
+      response: AttachmentsResponse,
+      status: 204,
+    },
+    {
+      ...common,
+      method: 'GET',
+      path: '/policies/{name}',
+      operationId: 'readPolicy',
+      scopes: read,
+      summary: 'Read one policy with its revision',
+      response: PolicyResponse,
+      errors: [404],
+    },
+    {
+      ...common,
+      method: 'PUT',
+      path: '/policies/{name}',
+      operationId: 'putPolicy',
+      scopes: manage,
+      summary: 'Create or replace a policy (optional `revision` for check-and-set)',
+      request: { body: PutPolicyRequest },
+      response: PolicyResponse,
+      errors: [409],
+    },
+    {
+      ...common,
+      method: 'DELETE',
+      path: '/policies/{name}',
+      operationId: 'deletePolicy',
+      scopes: manage,
+      summary: 'Delete a policy (optional `?revision=N` for check-and-set)',
+      request: { query: DeletePolicyQuery },
+      response: PolicyResponse,
+      status: 204,
+      errors: [404, 409],
+    },
+  ];
+}
 
 /**
  * The secret store, shaped like Vault's KV v2 API. Which paths a caller may touch is decided by

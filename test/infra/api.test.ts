@@ -181,9 +181,15 @@ describe('ApiStack', () => {
       const tables = Object.keys(variables)
         .filter((name) => name.startsWith('VAULTPILOT_TABLE_'))
         .sort();
-      const isSecrets = String(fn.Properties.Description).includes('readSecret');
+      const description = String(fn.Properties.Description);
+      const isSecrets = description.includes('readSecret');
+      const isPolicies = description.includes('listPolicies');
       expect(tables).toEqual(
-        isSecrets ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_SECRETS', 'VAULTPILOT_TABLE_SETTINGS'] : [],
+        isSecrets
+          ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_SECRETS', 'VAULTPILOT_TABLE_SETTINGS']
+          : isPolicies
+            ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_SETTINGS']
+            : [],
       );
       expect(variables.VAULTPILOT_KEYRING).toBe(isSecrets ? 'kms' : undefined);
     }

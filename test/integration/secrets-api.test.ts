@@ -206,6 +206,49 @@ describe('secrets API', () => {
     expect(answer.json.error).toMatchObject({ code: expect.any(String), requestId: expect.any(String) });
   });
 
+  it('applies policies an admin manages: a group policy narrows a role, deny wins', async () => {
+    // Prepare
+    await call('admin', 'POST', '/secrets/data/prod/payments/key', { data: { key: 'p' } });
+    await call('admin', 'POST', '/secrets/data/dev/payments/key', { data: { key: 'd' } });
+
+    // Act
+    const created = await call('admin', 'PUT', '/policies/no-prod', {
+      rules: [
+        { path: 'prod/*', capabilities: ['deny'] },
+        { path: '*', capabilities: ['read', 'list', 'create', 'update', 'delete'] },
+      ],
+      revision: 0,
+    });
+    const stale = await call('admin', 'PUT', '/policies/no-prod', {
+      rules: [{ path: '*', capabilities: ['read'] }],
+      revision: 0,
+    });
+    const attached = await call('admin', 'PUT', '/policies/attachments/groups/operator', {
+      policies: ['no-prod'],
+    });
+    const operatorProd = await call('olga', 'GET', '/secrets/data/prod/payments/key');
+    const operatorDev = await call('olga', 'GET', '/secrets/data/dev/payments/key');
+    const viewerManage = await call('vera', 'PUT', '/policies/sneaky', {
+      rules: [{ path: '*', capabilities: ['read'] }],
+    });
+    const invalid = await call('admin', 'PUT', '/policies/bad', {
+      rules: [{ path: 'a/*/b', capabilities: ['read'] }],
+    });
+    const listing = await call('admin', 'GET', '/policies/attachments');
+    await call('admin', 'PUT', '/policies/attachments/groups/operator', { policies: [] });
+
+    // Assess
+    expect(created.status).toBe(200);
+    expect(created.json.data).toMatchObject({ name: 'no-prod', revision: 1 });
+    expect(stale.status).toBe(409);
+    expect(attached.status).toBe(204);
+    expect(operatorProd.status).toBe(403);
+    expect(operatorDev.status).toBe(200);
+    expect(viewerManage.status).toBe(403);
+    expect(invalid.status).toBe(400);
+    expect(listing.json.data.groups).toEqual({ operator: ['no-prod'] });
+  });
+
   it('never logs a secret value', async () => {
     // Act: every operation on a value that carries the canary.
     const path = '/secrets/data/canary/secret';

@@ -7,11 +7,11 @@
  * denied or failed attempt is audited too, and values never reach the audit log: only paths,
  * version numbers, outcomes and error codes.
  */
-import { randomUUID } from 'node:crypto';
 import { authorizeSecretOperation } from '../access/authorize.js';
 import type { KvOperation } from '../access/policy.js';
 import type { PolicyStore } from '../access/policy-store.js';
-import type { AuditAction, AuditEvent, AuditOutcome, AuditTarget } from '../audit/audit-event.js';
+import type { AuditAction, AuditOutcome, AuditTarget } from '../audit/audit-event.js';
+import { type Caller, callerAuditEvent } from '../audit/caller.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { DomainError, ForbiddenError, NotFoundError } from '../errors.js';
 import type { Clock } from '../ports.js';
@@ -28,15 +28,6 @@ import type {
   WriteOptions,
 } from './kv-service.js';
 import { parseSecretPath, parseSecretPrefix, type SecretPath, type SecretPrefix } from './secret-path.js';
-
-/** Who is calling, and the request facts the audit log keeps. */
-export interface Caller {
-  readonly principal: Principal;
-  readonly requestId?: string | undefined;
-  readonly correlationId?: string | undefined;
-  readonly sourceIp?: string | undefined;
-  readonly userAgent?: string | undefined;
-}
 
 interface Attempt<T> {
   readonly action: AuditAction;
@@ -198,24 +189,6 @@ export class SecretAccess {
     outcome: AuditOutcome,
     reason?: string,
   ): Promise<void> {
-    const { principal } = caller;
-    const event: AuditEvent = {
-      eventId: randomUUID(),
-      tenant: principal.tenant,
-      time: this.clock.now().toISOString(),
-      actor: {
-        kind: principal.kind,
-        id: principal.subject,
-        ...(caller.sourceIp === undefined ? {} : { sourceIp: caller.sourceIp }),
-        ...(caller.userAgent === undefined ? {} : { userAgent: caller.userAgent.slice(0, 512) }),
-      },
-      action,
-      target,
-      outcome,
-      ...(reason === undefined ? {} : { reason: reason.slice(0, 1024) }),
-      ...(caller.requestId === undefined ? {} : { requestId: caller.requestId }),
-      ...(caller.correlationId === undefined ? {} : { correlationId: caller.correlationId }),
-    };
-    return this.audit.record(event);
+    return this.audit.record(callerAuditEvent(caller, this.clock, { action, target, outcome, reason }));
   }
 }
