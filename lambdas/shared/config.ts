@@ -66,6 +66,11 @@ const functionEnvSchema = z.object({
   VAULTPILOT_LOCAL_JWKS_URI: z.url({ error: 'expected an http(s) URL' }).optional(),
   VAULTPILOT_DYNAMODB_ENDPOINT: z.url({ error: 'expected an http(s) URL' }).optional(),
   VAULTPILOT_CORS_ORIGINS: csv.default([]),
+  VAULTPILOT_SECRET_BACKEND: z.enum(['dynamodb', 'secretsmanager']).default('dynamodb'),
+  VAULTPILOT_SECRETS_MANAGER_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9/_+=.@-]{1,64}$/, 'expected up to 64 characters of A-Z a-z 0-9 / _ + = . @ -')
+    .default('vaultpilot/'),
   VAULTPILOT_KEYRING: z.enum(['kms', 'local']).default('kms'),
   VAULTPILOT_KMS_KEY_ID: z
     .string()
@@ -133,6 +138,11 @@ export interface FunctionConfig {
     readonly directory: string | undefined;
   };
   readonly dataKeyCache: { readonly maxAgeSeconds: number; readonly maxUses: number };
+  /** Where secret versions live: DynamoDB (default, the only one locally) or Secrets Manager. */
+  readonly secretBackend: {
+    readonly kind: 'dynamodb' | 'secretsmanager';
+    readonly secretsManagerPrefix: string;
+  };
   readonly auditRetentionDays: number;
 }
 
@@ -266,6 +276,10 @@ export function parseFunctionConfig(env: Env): FunctionConfig {
       maxUses: v.VAULTPILOT_DATA_KEY_CACHE_MAX_USES,
     },
     auditRetentionDays: v.VAULTPILOT_AUDIT_RETENTION_DAYS,
+    secretBackend: {
+      kind: v.VAULTPILOT_SECRET_BACKEND,
+      secretsManagerPrefix: v.VAULTPILOT_SECRETS_MANAGER_PREFIX,
+    },
   };
 }
 

@@ -8,6 +8,8 @@ import { CognitoTokenVerifier } from '../adapters/aws/cognito-token-verifier.js'
 import { LocalTokenVerifier } from '../adapters/local/local-token-verifier.js';
 import { DynamoDbMachineClientDirectory } from '../adapters/aws/dynamodb-machine-client-directory.js';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerSecretStore } from '../adapters/aws/secrets-manager-secret-store.js';
 import { DynamoDbAuditSink } from '../adapters/aws/dynamodb-audit-sink.js';
 import { DynamoDbPolicyStore } from '../adapters/aws/dynamodb-policy-store.js';
 import { DynamoDbSecretStore } from '../adapters/aws/dynamodb-secret-store.js';
@@ -66,11 +68,13 @@ function buildSecretAccess(config: FunctionConfig, dynamodb: DynamoDBDocumentCli
       ...(config.dataKeyCache.maxAgeSeconds === 0 ? { maxEntries: 0 } : {}),
     }),
   );
-  const secrets = new SecretsService(
-    new DynamoDbSecretStore(dynamodb, requireTable(config, 'secrets')),
-    cipher,
-    systemClock,
-  );
+  const store =
+    config.secretBackend.kind === 'secretsmanager'
+      ? new SecretsManagerSecretStore(new SecretsManagerClient({ region: config.region }), {
+          namePrefix: config.secretBackend.secretsManagerPrefix,
+        })
+      : new DynamoDbSecretStore(dynamodb, requireTable(config, 'secrets'));
+  const secrets = new SecretsService(store, cipher, systemClock);
   return new SecretAccess(
     secrets,
     buildPolicyStore(config, dynamodb),

@@ -8,19 +8,9 @@
  * version gets, `putNewVersion` takes a `seal(version)` callback rather than an envelope: the
  * store calls it once per attempt at a number (a lost race means a new number and a new seal).
  *
- * What a Secrets Manager backend needs to implement this port (one secret per path, named
- * `<prefix>/<tenant>/<path>`):
- * - new version: `PutSecretValue` with the envelope JSON as `SecretString`, a deterministic
- *   `ClientRequestToken` (hash of tenant, path, number) and staging label `v<n>`; the check is
- *   moving `AWSCURRENT` with `UpdateSecretVersionStage(MoveToVersionId, RemoveFromVersionId =
- *   the expected current)`, which fails if another writer moved it first.
- * - metadata (`versions` map, `maxVersions`, `casRequired`, custom metadata): a JSON tag or the
- *   description, or a small DynamoDB item; Secrets Manager has no per-version attributes.
- * - what cannot map: the staging-label quota (20 per version) and ~100 versions per secret
- *   (maxVersions above that is refused); no immediate destroy of one version (its labels are
- *   removed and Secrets Manager deletes unlabelled versions lazily, so the envelope lingers
- *   until then); `deleteSecret` is `DeleteSecret` with `ForceDeleteWithoutRecovery`; listing uses
- *   `ListSecrets` name filters, which are not sorted, so the backend sorts a bounded page itself.
+ * The Secrets Manager backend (`lambdas/adapters/aws/secrets-manager-secret-store.ts`) maps
+ * this port onto one secret per path; what cannot map (no per-version destroy, the staging-label
+ * and version quotas, eventually consistent listing) is in `docs/secrets-manager-backend.md`.
  */
 import type { Envelope } from './envelope.js';
 import type { SecretPath, SecretPrefix } from './secret-path.js';
