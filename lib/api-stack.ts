@@ -31,6 +31,8 @@ import type { TableId } from '../lambdas/shared/tables.js';
 import { addErrorResponses } from './api-error-responses.js';
 import { ApiWebAcl } from './api-web-acl.js';
 import { constructId } from './construct-id.js';
+import { grantSecretsManagerStore } from './secrets-manager-access.js';
+import type { SecretBackendSetting } from './stage-settings.js';
 import type { DataStores } from './table-access.js';
 import { VaultPilotFunction } from './vaultpilot-function.js';
 
@@ -45,6 +47,8 @@ export const API_HANDLER_TABLES: Readonly<Record<ApiHandlerId, readonly TableId[
   // Policies and attachments are read from settings on every secret operation.
   secrets: ['secrets', 'settings'],
   policies: ['settings'],
+  // Re-wrap reads secret version items through the table and its list index.
+  admin: ['secrets'],
 };
 
 /**
@@ -64,20 +68,42 @@ export const API_HANDLER_WRITES: Readonly<Record<ApiHandlerId, Partial<Record<Ta
       settings: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
       audit: ['dynamodb:PutItem', 'dynamodb:GetItem'],
     },
+    // Re-wrap replaces the envelope of existing version items (a conditional UpdateItem), nothing else.
+    admin: {
+      secrets: ['dynamodb:UpdateItem'],
+      audit: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+    },
   };
 
-/** API handlers that seal and open secret values, and therefore use the secrets key. */
-const SEALS_SECRETS: ReadonlySet<ApiHandlerId> = new Set(['secrets']);
+/**
+ * API handlers that use the secrets key, and what for: `seal` (GenerateDataKey, Decrypt) to seal
+ * and open values, `rewrap` (ReEncrypt) to move data keys to the current key without them ever
+ * leaving KMS. Neither use implies the other.
+ */
+const SECRETS_KEY_USE: Readonly<Partial<Record<ApiHandlerId, 'seal' | 'rewrap'>>> = {
+  secrets: 'seal',
+  admin: 'rewrap',
+};
+const SECRETS_KEY_ACTIONS = {
+  seal: ['kms:GenerateDataKey', 'kms:Decrypt'],
+  rewrap: ['kms:ReEncryptFrom', 'kms:ReEncryptTo'],
+} as const;
 
 /**
- * Envelope encryption with the secrets key: data keys only for the VaultPilot encryption context
- * (`service = vaultpilot`, which the KMS keyring always sends), plus DescribeKey (which takes no
- * encryption context) to learn the current key ARN for re-wraps.
+ * API handlers that keep secret versions through the SecretStore port, on either backend. Re-wrap
+ * (`admin`) works on the secrets table only and refuses on the Secrets Manager backend.
  */
-function grantEnvelopeEncryption(fn: VaultPilotFunction, key: IKey): void {
+const USES_SECRET_STORE: ReadonlySet<ApiHandlerId> = new Set(['secrets']);
+
+/**
+ * Envelope encryption with the secrets key: data-key calls only for the VaultPilot encryption
+ * context (`service = vaultpilot`, which the KMS keyring always sends), plus DescribeKey (which
+ * takes no encryption context) to learn the current key ARN.
+ */
+function grantEnvelopeEncryption(fn: VaultPilotFunction, key: IKey, use: 'seal' | 'rewrap'): void {
   fn.function.addToRolePolicy(
     new PolicyStatement({
-      actions: ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'],
+      actions: [...SECRETS_KEY_ACTIONS[use]],
       resources: [key.keyArn],
       conditions: { StringEquals: { 'kms:EncryptionContext:service': 'vaultpilot' } },
     }),
@@ -95,6 +121,8 @@ export interface ApiStackProps extends StackProps {
   readonly dashboardClient: IUserPoolClient;
   /** Browser origins allowed to call the API; the first is the dashboard's. */
   readonly allowedOrigins: readonly string[];
+  /** Where the secret-sealing handlers keep secret versions; default DynamoDB. */
+  readonly secretBackend?: SecretBackendSetting;
 }
 
 export class ApiStack extends Stack {
@@ -189,11 +217,23 @@ export class ApiStack extends Stack {
           VAULTPILOT_CORS_ORIGINS: props.allowedOrigins.join(','),
         },
       });
-      fn.grantTableReads(props.stores, API_HANDLER_TABLES[handlerId]);
+      const keyUse = SECRETS_KEY_USE[handlerId];
+      const seals = keyUse !== undefined;
+      const backend: SecretBackendSetting = props.secretBackend ?? { kind: 'dynamodb' };
+      // Secret versions live in the secrets table or in Secrets Manager, never both.
+      const inSecretsManager = seals && backend.kind === 'secretsmanager';
+      const usesStore = USES_SECRET_STORE.has(handlerId);
+      const granted = (table: TableId): boolean => !(inSecretsManager && table === 'secrets');
+      fn.grantTableReads(props.stores, API_HANDLER_TABLES[handlerId].filter(granted));
       for (const [table, actions] of Object.entries(API_HANDLER_WRITES[handlerId]) as [TableId, string[]][]) {
-        fn.grantTableActions(props.stores, table, actions);
+        if (granted(table)) fn.grantTableActions(props.stores, table, actions);
       }
-      if (SEALS_SECRETS.has(handlerId)) grantEnvelopeEncryption(fn, props.stores.secretsKey);
+      if (seals) fn.function.addEnvironment('VAULTPILOT_SECRET_BACKEND', backend.kind);
+      // On Secrets Manager only the store's users seal anything; re-wrap has nothing to work on.
+      if (keyUse !== undefined && (!inSecretsManager || usesStore)) {
+        grantEnvelopeEncryption(fn, props.stores.secretsKey, keyUse);
+      }
+      if (backend.kind === 'secretsmanager' && usesStore) grantSecretsManagerStore(fn, backend.prefix);
       handlers.set(handlerId, fn);
     }
     return handlers;

@@ -4,6 +4,14 @@
  */
 import { Aws } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
+import { SecretBackendSchema, SecretsManagerPrefixSchema } from '../lambdas/shared/config.js';
+
+/**
+ * Where the API keeps secret versions (issue 3, docs/secrets-manager-backend.md): DynamoDB (the
+ * default) or one Secrets Manager secret per path, named under `prefix`.
+ */
+export type SecretBackendSetting =
+  { readonly kind: 'dynamodb' } | { readonly kind: 'secretsmanager'; readonly prefix: string };
 
 export interface StageSettings {
   /** Stage name: part of stack names, resource names and `VAULTPILOT_STAGE`. */
@@ -16,6 +24,8 @@ export interface StageSettings {
   readonly webDomain?: { readonly domainName: string; readonly certificateArn: string };
   /** An address that receives the alarm notifications, subscribed to the alarm topic. */
   readonly alarmEmail?: string;
+  /** The secret store backend of the API (`secretBackend`, `secretsManagerPrefix`). */
+  readonly secretBackend: SecretBackendSetting;
 }
 
 export class StageSettingsError extends Error {
@@ -46,6 +56,44 @@ function stringList(node: Node, key: string): string[] {
     throw new StageSettingsError(`Context "${key}" must be a list of strings or a comma-separated string`);
   }
   return items.map((item) => item.trim()).filter((item) => item.length > 0);
+}
+
+/**
+ * `secretBackend` and `secretsManagerPrefix`, checked with the schemas the functions read
+ * `VAULTPILOT_SECRET_BACKEND` and `VAULTPILOT_SECRETS_MANAGER_PREFIX` with, so a deployment
+ * cannot hand its functions a value they refuse at cold start.
+ */
+function secretBackendFrom(node: Node, stage: string): SecretBackendSetting {
+  const requested = optionalString(node, 'secretBackend') ?? 'dynamodb';
+  const backend = SecretBackendSchema.safeParse(requested);
+  if (!backend.success) {
+    const kinds = SecretBackendSchema.options.map((kind) => `"${kind}"`).join(' or ');
+    throw new StageSettingsError(`Context "secretBackend" must be ${kinds} (got "${requested}")`);
+  }
+  const explicitPrefix = optionalString(node, 'secretsManagerPrefix');
+  if (backend.data === 'dynamodb') {
+    if (explicitPrefix !== undefined) {
+      throw new StageSettingsError(
+        'Context "secretsManagerPrefix" applies only with "secretBackend=secretsmanager"; set both or drop the prefix',
+      );
+    }
+    return { kind: 'dynamodb' };
+  }
+  // The stage is part of the default, so stages sharing an account never share secrets or grants.
+  const candidate = explicitPrefix ?? `vaultpilot/${stage}/`;
+  const prefix = SecretsManagerPrefixSchema.safeParse(candidate);
+  if (!prefix.success) {
+    const expected = prefix.error.issues.map((issue) => issue.message).join('; ');
+    throw new StageSettingsError(`Context "secretsManagerPrefix": ${expected} (got "${candidate}")`);
+  }
+  // The grant is `secret:<prefix>*`; without a closing slash it would also cover sibling names
+  // (`vaultpilot*` matches `vaultpilot-billing/...`).
+  if (!prefix.data.endsWith('/')) {
+    throw new StageSettingsError(
+      `Context "secretsManagerPrefix" must end with "/" so its IAM grant covers no other secrets (got "${prefix.data}")`,
+    );
+  }
+  return { kind: 'secretsmanager', prefix: prefix.data };
 }
 
 export function stageSettingsFrom(node: Node): StageSettings {
@@ -101,5 +149,6 @@ export function stageSettingsFrom(node: Node): StageSettings {
       ? { webDomain: { domainName, certificateArn } }
       : {}),
     ...(alarmEmail !== undefined ? { alarmEmail } : {}),
+    secretBackend: secretBackendFrom(node, stage),
   };
 }

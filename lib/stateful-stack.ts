@@ -5,6 +5,7 @@
  */
 import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import { TABLE_LIST, type KeyAttribute, type TableId, type TableSpec } from '../lambdas/shared/tables.js';
@@ -60,6 +61,11 @@ export class StatefulStack extends Stack {
    */
   public readonly secretsKey: Key;
   public readonly tables: Readonly<Record<TableId, Table>>;
+  /**
+   * The bus of VaultPilot's lifecycle events. Here, not in a stateless stack, because users attach
+   * their own rules to it: replacing a stateless stack must not take their rules away.
+   */
+  public readonly eventBus: EventBus;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
@@ -87,10 +93,20 @@ export class StatefulStack extends Stack {
       });
     }
     this.tables = tables as Record<TableId, Table>;
+
+    this.eventBus = new EventBus(this, 'EventBus', {
+      eventBusName: `vaultpilot-${props.stage}`,
+      description: `VaultPilot ${props.stage}: credential, rotation and audit lifecycle events`,
+    });
   }
 
   /** The tables and their key, as the stateless stacks receive them. */
   get dataStores(): DataStores {
-    return { tables: this.tables, tableKey: this.tableKey, secretsKey: this.secretsKey };
+    return {
+      tables: this.tables,
+      tableKey: this.tableKey,
+      secretsKey: this.secretsKey,
+      eventBus: this.eventBus,
+    };
   }
 }

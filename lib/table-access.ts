@@ -5,6 +5,7 @@
  */
 import { Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { TABLE_SPECS, type TableId } from '../lambdas/shared/tables.js';
@@ -15,6 +16,17 @@ export interface DataStores {
   readonly tableKey: IKey;
   /** Wraps the data keys of secret versions; granted only to functions that seal or open them. */
   readonly secretsKey: IKey;
+  /** The bus lifecycle events are published on (DESIGN.md, Events); users add their own rules to it. */
+  readonly eventBus: IEventBus;
+}
+
+/**
+ * Lets a function publish lifecycle events: `events:PutEvents` on the VaultPilot bus only, and the
+ * environment variable that names it.
+ */
+export function grantEventPublishing(grantee: IGrantable, stores: DataStores): Record<string, string> {
+  stores.eventBus.grantPutEventsTo(grantee);
+  return { VAULTPILOT_EVENT_BUS_NAME: stores.eventBus.eventBusName };
 }
 
 /**

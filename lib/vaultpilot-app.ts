@@ -86,6 +86,7 @@ export function addVaultPilotStacks(app: App, settings: StageSettings): VaultPil
     userPool: auth.userPool,
     dashboardClient: auth.dashboardClient,
     allowedOrigins: browserOrigins,
+    secretBackend: settings.secretBackend,
   });
   const engines = new EnginesStack(app, stackId('Engines'), {
     ...stackProps('Engines', 'scheduled engines and the event bus'),

@@ -1,10 +1,9 @@
 /** The policy admin API: thin mapping of each operation onto `PolicyAdministration`. */
 import type { z } from 'zod';
 import type { StoredPolicy } from '../core/access/policy-store.js';
-import type { Caller } from '../core/audit/caller.js';
 import { ValidationError } from '../core/errors.js';
 import { isRole } from '../core/principal.js';
-import { apiHandler, type ApiRequest, type ApiResult } from '../shared/api-handler.js';
+import { apiHandler, type ApiRequest, type ApiResult, callerOf } from '../shared/api-handler.js';
 import { container } from '../shared/container.js';
 import type {
   AttachPoliciesRequest,
@@ -20,17 +19,6 @@ function policyBody(stored: StoredPolicy) {
     rules: stored.policy.rules.map((rule) => ({ path: rule.path, capabilities: [...rule.capabilities] })),
     revision: stored.revision,
     updated_at: stored.updatedAt,
-  };
-}
-
-function callerOf(request: ApiRequest): Caller {
-  const identity = request.event.requestContext?.identity;
-  return {
-    principal: request.principal,
-    requestId: request.requestId,
-    correlationId: request.correlationId,
-    sourceIp: identity?.sourceIp ?? undefined,
-    userAgent: identity?.userAgent ?? undefined,
   };
 }
 

@@ -6,8 +6,7 @@
 import type { z } from 'zod';
 import { ValidationError } from '../core/errors.js';
 import type { SecretMetadata, SecretVersionMetadata } from '../core/secrets/kv-service.js';
-import type { Caller } from '../core/audit/caller.js';
-import { apiHandler, type ApiRequest, type ApiResult } from '../shared/api-handler.js';
+import { apiHandler, type ApiRequest, type ApiResult, callerOf } from '../shared/api-handler.js';
 import { container } from '../shared/container.js';
 import {
   ListSecretsQuery,
@@ -57,17 +56,6 @@ function secretMetadata(metadata: SecretMetadata): z.infer<typeof SecretMetadata
         ]),
       ),
     },
-  };
-}
-
-function callerOf(request: ApiRequest): Caller {
-  const identity = request.event.requestContext?.identity;
-  return {
-    principal: request.principal,
-    requestId: request.requestId,
-    correlationId: request.correlationId,
-    sourceIp: identity?.sourceIp ?? undefined,
-    userAgent: identity?.userAgent ?? undefined,
   };
 }
 

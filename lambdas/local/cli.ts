@@ -10,7 +10,7 @@
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DomainError, ValidationError } from '../core/errors.js';
-import { ROLES } from '../core/principal.js';
+import { ROLES, TENANT_PATTERN } from '../core/principal.js';
 import { ConfigError, parseLocalRuntimeConfig, readEnvironment } from '../shared/config.js';
 import { ALL_SCOPES } from '../shared/scopes.js';
 import {
@@ -20,6 +20,7 @@ import {
   type ScryptCost,
 } from './identity-store.js';
 import { LocalStateError } from './local-state-error.js';
+import { rewrapDataDir } from './rewrap.js';
 
 export interface CliIo {
   readonly stdin: AsyncIterable<string | Buffer> & { readonly isTTY?: boolean };
@@ -215,6 +216,52 @@ ${COMMON_HELP}`,
       return EXIT_OK;
     },
   },
+  {
+    words: ['rewrap'],
+    summary: 're-wrap every secret data key under the current key (server stopped)',
+    help: `Usage: vaultpilot rewrap [--rotate-key] [--tenant TENANT] [--batch N] [--restart]
+
+Re-wraps the data key of every stored secret version under the local keyring's current
+key-encryption key, without decrypting any value, tenant by tenant, printing progress on
+stderr and a JSON summary on stdout. It opens the data directory itself, so stop the server
+first; while it runs, use POST /admin/rewrap with an admin token instead.
+
+Resumable: the position is saved in <data dir>/rewrap-progress.json after every step, and a
+new run under the same key continues there. Running it again from the start is also safe.
+
+  --rotate-key       add a new key-encryption key and make it current first
+  --tenant TENANT    only this tenant (default: every tenant with secrets)
+  --batch N          versions per step, 1-1000 (default 100)
+  --restart          ignore a saved position
+${COMMON_HELP}`,
+    options: {
+      'rotate-key': { type: 'boolean' },
+      tenant: { type: 'string' },
+      batch: { type: 'string' },
+      restart: { type: 'boolean' },
+    },
+    async run({ io, values }) {
+      const batchText = stringOption(values, 'batch');
+      const batch = batchText === undefined ? undefined : Number(batchText);
+      if (batch !== undefined && (!Number.isInteger(batch) || batch < 1 || batch > 1000)) {
+        throw new CliUsageError('--batch must be a whole number from 1 to 1000');
+      }
+      const tenant = stringOption(values, 'tenant');
+      if (tenant !== undefined && !TENANT_PATTERN.test(tenant)) {
+        throw new CliUsageError('--tenant must be 1-63 lowercase letters, digits or dashes');
+      }
+      const summary = await rewrapDataDir({
+        dataDir: dataDirFrom(io, values),
+        tenant,
+        rotateKey: values['rotate-key'] === true,
+        restart: values.restart === true,
+        batch,
+        progress: (line) => io.stderr.write(`${line}\n`),
+      });
+      printJson(io, summary);
+      return EXIT_OK;
+    },
+  },
 ];
 
 export function usage(): string {
@@ -223,7 +270,8 @@ export function usage(): string {
   return `Usage: vaultpilot <command> [options]
 
 Manages the local runtime's users and machine clients in the data directory
-(VAULTPILOT_DATA_DIR, default .vaultpilot), whether or not the server runs.
+(VAULTPILOT_DATA_DIR, default .vaultpilot), whether or not the server runs, and
+maintains its data (some commands need the server stopped; their help says so).
 
 Commands:
 ${lines.join('\n')}

@@ -15,6 +15,7 @@ export const API_HANDLERS: Readonly<Record<ApiHandlerId, () => Promise<ApiLambda
   openapi: async () => (await import('../handlers/openapi.js')).handler,
   secrets: async () => (await import('../handlers/secrets.js')).handler,
   policies: async () => (await import('../handlers/policies.js')).handler,
+  admin: async () => (await import('../handlers/admin.js')).handler,
 };
 
 export const ENGINE_HANDLERS: Readonly<Record<EngineId, () => Promise<EngineLambda>>> = {

@@ -15,6 +15,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { ForbiddenError, UnauthorizedError, ValidationError } from '../core/errors.js';
 import { bearerToken, principalFromClaims } from '../core/identity.js';
+import type { Caller } from '../core/audit/caller.js';
 import type { Principal } from '../core/principal.js';
 import { container } from './container.js';
 import { toHttpError, validationErrorFrom } from './http-errors.js';
@@ -217,6 +218,18 @@ function build<TPrincipal extends Principal | undefined>(
 }
 
 /** The Lambda entry point as the Lambda runtime (and the local runtime) calls it. */
+/** The caller of a use case: the principal plus the request facts the audit log keeps. */
+export function callerOf(request: ApiRequest): Caller {
+  const identity = request.event.requestContext?.identity;
+  return {
+    principal: request.principal,
+    requestId: request.requestId,
+    correlationId: request.correlationId,
+    sourceIp: identity?.sourceIp ?? undefined,
+    userAgent: identity?.userAgent ?? undefined,
+  };
+}
+
 export type ApiLambda = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
 // middy types the context as the extended one its middleware fills in; callers pass a plain one.

@@ -49,6 +49,16 @@ const tableVars = Object.fromEntries(
   ]),
 ) as Record<string, z.ZodString>;
 
+/**
+ * Where secret versions live, and the name prefix of the Secrets Manager backend's secrets.
+ * Exported so the CDK deployment setting (lib/stage-settings.ts) accepts exactly what the
+ * functions accept.
+ */
+export const SecretBackendSchema = z.enum(['dynamodb', 'secretsmanager']);
+export const SecretsManagerPrefixSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9/_+=.@-]{1,64}$/, 'expected up to 64 characters of A-Z a-z 0-9 / _ + = . @ -');
+
 /** Variables every function (and the local runtime's in-process handlers) reads. */
 const functionEnvSchema = z.object({
   VAULTPILOT_RUNTIME: z.enum(['aws', 'local']).default('aws'),
@@ -66,11 +76,8 @@ const functionEnvSchema = z.object({
   VAULTPILOT_LOCAL_JWKS_URI: z.url({ error: 'expected an http(s) URL' }).optional(),
   VAULTPILOT_DYNAMODB_ENDPOINT: z.url({ error: 'expected an http(s) URL' }).optional(),
   VAULTPILOT_CORS_ORIGINS: csv.default([]),
-  VAULTPILOT_SECRET_BACKEND: z.enum(['dynamodb', 'secretsmanager']).default('dynamodb'),
-  VAULTPILOT_SECRETS_MANAGER_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9/_+=.@-]{1,64}$/, 'expected up to 64 characters of A-Z a-z 0-9 / _ + = . @ -')
-    .default('vaultpilot/'),
+  VAULTPILOT_SECRET_BACKEND: SecretBackendSchema.default('dynamodb'),
+  VAULTPILOT_SECRETS_MANAGER_PREFIX: SecretsManagerPrefixSchema.default('vaultpilot/'),
   VAULTPILOT_KEYRING: z.enum(['kms', 'local']).default('kms'),
   VAULTPILOT_KMS_KEY_ID: z
     .string()
@@ -98,6 +105,10 @@ const functionEnvSchema = z.object({
     .min(1, 'expected at least 1 day')
     .max(3650, 'expected at most 3650 days')
     .default(365),
+  VAULTPILOT_EVENT_BUS_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._\-/:]{1,1600}$/, 'expected an EventBridge bus name or ARN')
+    .optional(),
   AWS_REGION: z.string().min(1).default('us-east-1'),
   ...Object.fromEntries(Object.entries(tableVars).map(([name, schema]) => [name, schema.optional()])),
 });
@@ -144,6 +155,8 @@ export interface FunctionConfig {
     readonly secretsManagerPrefix: string;
   };
   readonly auditRetentionDays: number;
+  /** The EventBridge bus events go to (AWS); the local runtime uses its in-process bus. */
+  readonly eventBusName: string | undefined;
 }
 
 /** Variables of the local runtime (`npm start`, the `vaultpilot` CLI). */
@@ -203,7 +216,8 @@ function toConfigError(error: z.ZodError, env: Env): ConfigError {
 
 /** Merges the optional JSON config file under the environment. */
 export function readEnvironment(env: Env = process.env, cwd: string = process.cwd()): Env {
-  const explicit = env.VAULTPILOT_CONFIG_FILE;
+  // Empty counts as unset, as everywhere else (see `withoutEmpty`).
+  const explicit = env.VAULTPILOT_CONFIG_FILE === '' ? undefined : env.VAULTPILOT_CONFIG_FILE;
   const file = resolve(cwd, explicit ?? 'vaultpilot.config.json');
   if (!existsSync(file)) {
     if (explicit !== undefined) {
@@ -276,6 +290,7 @@ export function parseFunctionConfig(env: Env): FunctionConfig {
       maxUses: v.VAULTPILOT_DATA_KEY_CACHE_MAX_USES,
     },
     auditRetentionDays: v.VAULTPILOT_AUDIT_RETENTION_DAYS,
+    eventBusName: v.VAULTPILOT_EVENT_BUS_NAME,
     secretBackend: {
       kind: v.VAULTPILOT_SECRET_BACKEND,
       secretsManagerPrefix: v.VAULTPILOT_SECRETS_MANAGER_PREFIX,

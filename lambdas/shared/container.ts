@@ -7,7 +7,11 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { CognitoTokenVerifier } from '../adapters/aws/cognito-token-verifier.js';
 import { LocalTokenVerifier } from '../adapters/local/local-token-verifier.js';
 import { DynamoDbMachineClientDirectory } from '../adapters/aws/dynamodb-machine-client-directory.js';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher.js';
+import { localEventBus } from '../adapters/local/in-process-event-bus.js';
+import type { EventPublisher } from '../core/events.js';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsManagerSecretStore } from '../adapters/aws/secrets-manager-secret-store.js';
 import { DynamoDbAuditSink } from '../adapters/aws/dynamodb-audit-sink.js';
@@ -22,6 +26,8 @@ import { EnvelopeCipher } from '../core/secrets/envelope.js';
 import type { Keyring } from '../core/secrets/keyring.js';
 import { SecretsService } from '../core/secrets/kv-service.js';
 import { SecretAccess } from '../core/secrets/secret-access.js';
+import { DataKeyRewrap, RewrapAdministration } from '../core/secrets/rewrap.js';
+import { ConflictError } from '../core/errors.js';
 import {
   type AuthConfig,
   ConfigError,
@@ -30,6 +36,7 @@ import {
   requireAuthConfig,
   resetFunctionConfig,
 } from './config.js';
+import { EVENT_SOURCE, eventBridgeDetail, validatingPublisher } from './events.js';
 import { TABLE_SPECS, type TableId } from './tables.js';
 
 export interface Container {
@@ -45,6 +52,10 @@ export interface Container {
   secretAccess(): SecretAccess;
   /** Policy management (settings and audit tables). */
   policyAdministration(): PolicyAdministration;
+  /** Re-wrapping data keys under the current key (secrets and audit tables, the keyring). */
+  rewrapAdministration(): RewrapAdministration;
+  /** Lifecycle events: EventBridge in AWS, the in-process bus locally; checked against their schemas. */
+  events(): EventPublisher;
 }
 
 function buildKeyring(config: FunctionConfig): Keyring {
@@ -59,15 +70,40 @@ function buildKeyring(config: FunctionConfig): Keyring {
   return new KmsKeyring(new KMSClient({ region: config.region }), { keyId });
 }
 
-function buildSecretAccess(config: FunctionConfig, dynamodb: DynamoDBDocumentClient): SecretAccess {
-  const cipher = new EnvelopeCipher(
+function buildCipher(config: FunctionConfig): EnvelopeCipher {
+  return new EnvelopeCipher(
     buildKeyring(config),
-    new DataKeyCache({
-      maxAgeMs: config.dataKeyCache.maxAgeSeconds * 1000,
-      maxUses: config.dataKeyCache.maxUses,
-      ...(config.dataKeyCache.maxAgeSeconds === 0 ? { maxEntries: 0 } : {}),
-    }),
+    new DataKeyCache(
+      // A max age of 0 turns the cache off: no entries (the age bound itself must be positive).
+      config.dataKeyCache.maxAgeSeconds === 0
+        ? { maxEntries: 0 }
+        : { maxAgeMs: config.dataKeyCache.maxAgeSeconds * 1000, maxUses: config.dataKeyCache.maxUses },
+    ),
   );
+}
+
+function buildRewrapAdministration(
+  config: FunctionConfig,
+  dynamodb: DynamoDBDocumentClient,
+): RewrapAdministration {
+  if (config.secretBackend.kind !== 'dynamodb') {
+    // Secrets Manager versions cannot be rewritten: see docs/secrets-manager-backend.md.
+    throw new ConflictError(
+      'Re-wrapping applies to the DynamoDB secret backend; this deployment keeps secrets in Secrets Manager, whose versions cannot be rewritten',
+    );
+  }
+  return new RewrapAdministration(
+    new DataKeyRewrap(
+      new DynamoDbSecretStore(dynamodb, requireTable(config, 'secrets')),
+      buildCipher(config),
+    ),
+    buildAuditSink(config, dynamodb),
+    systemClock,
+  );
+}
+
+function buildSecretAccess(config: FunctionConfig, dynamodb: DynamoDBDocumentClient): SecretAccess {
+  const cipher = buildCipher(config);
   const store =
     config.secretBackend.kind === 'secretsmanager'
       ? new SecretsManagerSecretStore(new SecretsManagerClient({ region: config.region }), {
@@ -91,6 +127,23 @@ function buildAuditSink(config: FunctionConfig, dynamodb: DynamoDBDocumentClient
   return new DynamoDbAuditSink(dynamodb, requireTable(config, 'audit'), {
     retentionDays: config.auditRetentionDays,
   });
+}
+
+function buildEventPublisher(config: FunctionConfig): EventPublisher {
+  if (config.runtime === 'local') return validatingPublisher(localEventBus);
+  const busName = config.eventBusName;
+  if (busName === undefined) {
+    throw new ConfigError('Invalid configuration:\n  VAULTPILOT_EVENT_BUS_NAME: required by this function', [
+      { variable: 'VAULTPILOT_EVENT_BUS_NAME', expected: 'the name or ARN of the EventBridge bus' },
+    ]);
+  }
+  return validatingPublisher(
+    new EventBridgePublisher(new EventBridgeClient({ region: config.region }), {
+      busName,
+      source: EVENT_SOURCE,
+      detail: eventBridgeDetail,
+    }),
+  );
 }
 
 function buildDynamoDb(config: FunctionConfig): DynamoDBDocumentClient {
@@ -132,6 +185,8 @@ export function container(): Container {
     let verifier: TokenVerifier | undefined;
     let secretAccess: SecretAccess | undefined;
     let policyAdministration: PolicyAdministration | undefined;
+    let events: EventPublisher | undefined;
+    let rewrap: RewrapAdministration | undefined;
     current = {
       config,
       tokenVerifier: () => (verifier ??= buildTokenVerifier(requireAuthConfig(config))),
@@ -145,6 +200,8 @@ export function container(): Container {
           buildAuditSink(config, dynamodb),
           systemClock,
         )),
+      events: () => (events ??= buildEventPublisher(config)),
+      rewrapAdministration: () => (rewrap ??= buildRewrapAdministration(config, dynamodb)),
     };
   }
   return current;

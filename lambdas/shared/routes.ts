@@ -4,6 +4,7 @@
  * and the OpenAPI document is generated from it (`lambdas/shared/openapi.ts`).
  */
 import type { z } from 'zod';
+import { RewrapRequest, RewrapResponse } from './contracts/admin.js';
 import { OpenApiDocument } from './contracts/common.js';
 import { HealthResponse, MeResponse } from './contracts/identity.js';
 import {
@@ -31,7 +32,7 @@ import { ALL_SCOPES, SCOPES } from './scopes.js';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** An API handler: one Lambda function; the file is `lambdas/handlers/<id>.ts`, export `handler`. */
-export const API_HANDLER_IDS = ['health', 'me', 'openapi', 'secrets', 'policies'] as const;
+export const API_HANDLER_IDS = ['health', 'me', 'openapi', 'secrets', 'policies', 'admin'] as const;
 export type ApiHandlerId = (typeof API_HANDLER_IDS)[number];
 
 export interface RouteSpec {
@@ -91,7 +92,28 @@ export const ROUTES: readonly RouteSpec[] = [
   },
   ...secretRoutes(),
   ...policyRoutes(),
+  ...adminRoutes(),
 ];
+
+/** Maintenance operations of a tenant's admins. */
+function adminRoutes(): RouteSpec[] {
+  return [
+    {
+      method: 'POST',
+      path: '/admin/rewrap',
+      operationId: 'rewrapDataKeys',
+      handler: 'admin',
+      auth: 'token',
+      scopes: [SCOPES.admin],
+      summary:
+        "Re-wrap the tenant's secret data keys under the current key, one bounded step at a time (pass back `cursor` until `done`)",
+      tag: 'admin',
+      request: { body: RewrapRequest },
+      response: RewrapResponse,
+      errors: [409, 503],
+    },
+  ];
+}
 
 /** The policy admin API: admins manage path policies and attach them to groups and clients. */
 function policyRoutes(): RouteSpec[] {

@@ -184,14 +184,17 @@ describe('ApiStack', () => {
       const description = String(fn.Properties.Description);
       const isSecrets = description.includes('readSecret');
       const isPolicies = description.includes('listPolicies');
+      const isAdmin = description.includes('rewrapDataKeys');
       expect(tables).toEqual(
         isSecrets
           ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_SECRETS', 'VAULTPILOT_TABLE_SETTINGS']
           : isPolicies
             ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_SETTINGS']
-            : [],
+            : isAdmin
+              ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_SECRETS']
+              : [],
       );
-      expect(variables.VAULTPILOT_KEYRING).toBe(isSecrets ? 'kms' : undefined);
+      expect(variables.VAULTPILOT_KEYRING).toBe(isSecrets || isAdmin ? 'kms' : undefined);
     }
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
       (policy) =>
@@ -221,6 +224,16 @@ describe('ApiStack', () => {
     );
     expect(dataKeyStatements).toHaveLength(1);
     expect(dataKeyStatements[0]?.Condition).toEqual({
+      StringEquals: { 'kms:EncryptionContext:service': 'vaultpilot' },
+    });
+    // Re-wrapping is a separate grant (ReEncrypt only, same condition): the function that moves
+    // data keys cannot open values, and the one that opens values cannot move keys.
+    const rewrapStatements = statements.filter((statement) =>
+      [statement.Action].flat().some((action) => action.startsWith('kms:ReEncrypt')),
+    );
+    expect(rewrapStatements).toHaveLength(1);
+    expect([rewrapStatements[0]?.Action].flat().sort()).toEqual(['kms:ReEncryptFrom', 'kms:ReEncryptTo']);
+    expect(rewrapStatements[0]?.Condition).toEqual({
       StringEquals: { 'kms:EncryptionContext:service': 'vaultpilot' },
     });
   });

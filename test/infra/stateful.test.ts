@@ -16,6 +16,11 @@ describe('StatefulStack', () => {
     tableKeyArn = stacks.stateful.resolve(stacks.stateful.tableKey.keyArn);
   });
 
+  it('creates the lifecycle event bus, named after the stage', () => {
+    template.resourceCountIs('AWS::Events::EventBus', 1);
+    template.hasResourceProperties('AWS::Events::EventBus', { Name: Match.stringLikeRegexp('^vaultpilot-') });
+  });
+
   it('creates one table per table spec', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', TABLE_LIST.length);
   });

@@ -9,6 +9,8 @@ import {
   parseLocalRuntimeConfig,
   readEnvironment,
   requireAuthConfig,
+  SecretBackendSchema,
+  SecretsManagerPrefixSchema,
 } from '../../lambdas/shared/config.js';
 
 const cognitoEnv = {
@@ -91,6 +93,30 @@ describe('function configuration', () => {
   it('rejects an unknown auth mode', () => {
     const error = configErrorOf(() => parseFunctionConfig({ ...cognitoEnv, VAULTPILOT_AUTH_MODE: 'ldap' }));
     expect(error.problems[0]?.variable).toBe('VAULTPILOT_AUTH_MODE');
+  });
+
+  it('reads the secret backend with the schemas the CDK setting reuses', () => {
+    // Act
+    const defaults = parseFunctionConfig(cognitoEnv);
+    const secretsManager = parseFunctionConfig({
+      ...cognitoEnv,
+      VAULTPILOT_SECRET_BACKEND: 'secretsmanager',
+      VAULTPILOT_SECRETS_MANAGER_PREFIX: 'vaultpilot/prod/',
+    });
+    const badPrefix = configErrorOf(() =>
+      parseFunctionConfig({ ...cognitoEnv, VAULTPILOT_SECRETS_MANAGER_PREFIX: 'vault pilot/' }),
+    );
+
+    // Assess
+    expect(defaults.secretBackend).toEqual({ kind: 'dynamodb', secretsManagerPrefix: 'vaultpilot/' });
+    expect(secretsManager.secretBackend).toEqual({
+      kind: 'secretsmanager',
+      secretsManagerPrefix: 'vaultpilot/prod/',
+    });
+    expect(badPrefix.problems[0]?.variable).toBe('VAULTPILOT_SECRETS_MANAGER_PREFIX');
+    expect(SecretBackendSchema.safeParse('vault').success).toBe(false);
+    expect(SecretsManagerPrefixSchema.safeParse('vault pilot/').success).toBe(false);
+    expect(SecretsManagerPrefixSchema.safeParse('vaultpilot/prod/').success).toBe(true);
   });
 });
 

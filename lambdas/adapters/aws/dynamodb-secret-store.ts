@@ -37,12 +37,14 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { ConflictError, DependencyUnavailableError, ValidationError } from '../../core/errors.js';
 import { type Envelope, EnvelopeSchema } from '../../core/secrets/envelope.js';
 import { EnvelopeIntegrityError } from '../../core/secrets/keyring.js';
+import type { EnvelopeRewrapStore, StoredEnvelope } from '../../core/secrets/rewrap.js';
 import {
   type SecretPath,
   type SecretPrefix,
@@ -124,7 +126,7 @@ interface Snapshot {
   readonly verified: boolean;
 }
 
-export class DynamoDbSecretStore implements SecretStore {
+export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
   private readonly maxWriteAttempts: number;
   private readonly backoffBaseMs: number;
   private readonly backoffCapMs: number;
@@ -375,6 +377,157 @@ export class DynamoDbSecretStore implements SecretStore {
    * condition makes a concurrently pruned entry fail the update instead of recreating it
    * half-empty, and the update is retried on the entries still there.
    */
+  async envelopesAfter(
+    tenant: string,
+    after: { readonly path: string; readonly version: number } | undefined,
+    limit: number,
+  ): Promise<{ items: StoredEnvelope[]; more: boolean }> {
+    const items: StoredEnvelope[] = [];
+    // The rest of the cursor's own secret first, then the following secrets in path order.
+    if (after !== undefined) {
+      const full = await this.envelopesOf(
+        tenant,
+        after.path as SecretPath,
+        after.version,
+        limit + 1 - items.length,
+        items,
+      );
+      if (full) return { items: items.slice(0, limit), more: true };
+    }
+    let lower = after === undefined ? LOWEST_PATH_CHAR : `${after.path}${LOWEST_PATH_CHAR}`;
+    for (;;) {
+      const result = await this.call(
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: SECRETS_LIST_INDEX,
+            KeyConditionExpression: '#listPk = :tenant AND #listSk >= :lower',
+            ExpressionAttributeNames: { '#listPk': 'listPk', '#listSk': 'listSk' },
+            ExpressionAttributeValues: { ':tenant': tenant, ':lower': lower },
+            ProjectionExpression: '#listSk',
+            Limit: 100,
+          }),
+        ),
+      );
+      const paths = (result.Items ?? [])
+        .map((item): unknown => item.listSk)
+        .filter((path): path is string => typeof path === 'string');
+      for (const path of paths) {
+        if (await this.envelopesOf(tenant, path as SecretPath, 0, limit + 1 - items.length, items)) {
+          return { items: items.slice(0, limit), more: true };
+        }
+      }
+      const last = paths[paths.length - 1];
+      if (result.LastEvaluatedKey === undefined || last === undefined) return { items, more: false };
+      lower = `${last}${LOWEST_PATH_CHAR}`;
+    }
+  }
+
+  async replaceEnvelope(
+    tenant: string,
+    path: SecretPath,
+    version: number,
+    expected: Envelope,
+    next: Envelope,
+  ): Promise<boolean> {
+    try {
+      await this.call(
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: {
+              pk: DynamoDbSecretStore.partitionKey(tenant, path),
+              sk: DynamoDbSecretStore.versionSortKey(version),
+            },
+            UpdateExpression: 'SET #envelope = :next',
+            ConditionExpression: '#envelope.#keyId = :keyId AND #envelope.#wrappedKey = :wrappedKey',
+            ExpressionAttributeNames: {
+              '#envelope': 'envelope',
+              '#keyId': 'keyId',
+              '#wrappedKey': 'wrappedKey',
+            },
+            ExpressionAttributeValues: {
+              ':next': next,
+              ':keyId': expected.keyId,
+              ':wrappedKey': expected.wrappedKey,
+            },
+          }),
+        ),
+      );
+      return true;
+    } catch (error: unknown) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Every tenant that has secrets. A Scan of the sparse list index, for the local maintenance
+   * command (`vaultpilot rewrap`) only: no function is granted Scan.
+   */
+  async tenants(): Promise<string[]> {
+    const found = new Set<string>();
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.call(
+        this.client.send(
+          new ScanCommand({
+            TableName: this.tableName,
+            IndexName: SECRETS_LIST_INDEX,
+            ProjectionExpression: '#listPk',
+            ExpressionAttributeNames: { '#listPk': 'listPk' },
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) if (typeof item.listPk === 'string') found.add(item.listPk);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return [...found].sort();
+  }
+
+  /**
+   * Appends the envelopes of one secret's versions above `afterVersion` to `into`, stopping once
+   * `room` were added; true when it stopped because of `room` (more may follow).
+   */
+  private async envelopesOf(
+    tenant: string,
+    path: SecretPath,
+    afterVersion: number,
+    room: number,
+    into: StoredEnvelope[],
+  ): Promise<boolean> {
+    const pk = DynamoDbSecretStore.partitionKey(tenant, path);
+    let added = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.call(
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :last',
+            ExpressionAttributeValues: {
+              ':pk': pk,
+              ':first': DynamoDbSecretStore.versionSortKey(afterVersion + 1),
+              ':last': DynamoDbSecretStore.versionSortKey(10 ** VERSION_DIGITS - 1),
+            },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      for (const raw of page.Items ?? []) {
+        const item = parseVersion(raw);
+        if (item.envelope === undefined) continue;
+        into.push({ path, version: item.version, envelope: toEnvelope(item.envelope) });
+        added += 1;
+        if (added >= room) return true;
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return false;
+  }
+
   private async updateVersionEntries(
     tenant: string,
     path: SecretPath,

@@ -8,7 +8,7 @@
  *   the staging label `v<n>`; the latest one also carries `AWSCURRENT` (Secrets Manager moves
  *   `AWSPREVIOUS` itself). The value is our sealed envelope, so it is encrypted twice: by
  *   Secrets Manager's KMS key and by our envelope. We keep our envelope because it is the one
- *   sealing code path for both backends (one data-key cache, one re-wrap, one integrity
+ *   sealing code path for both backends (one data-key cache, one integrity
  *   check), and because its AAD binds tenant, path and version: Secrets Manager's own
  *   encryption context names only the secret, so a value copied between versions would
  *   otherwise go unnoticed, and a version destroyed here stays sealed under our key.

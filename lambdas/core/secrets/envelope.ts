@@ -111,6 +111,11 @@ export class EnvelopeCipher {
     }
   }
 
+  /** The key new envelopes are wrapped under (a re-wrap moves older ones to it). */
+  currentKeyId(): Promise<string> {
+    return this.keyring.currentKeyId();
+  }
+
   /**
    * The same envelope with its data key wrapped under the keyring's current key; the payload is
    * untouched and the data key never leaves the keyring.
