@@ -1,0 +1,315 @@
+/**
+ * The secrets API on the local runtime (in memory): read and write requests/s and p50/p99
+ * latency of 1 KiB values, next to raw GetItem/PutItem of items of the same size against the same
+ * dynalite endpoint through the runtime's own DynamoDBDocumentClient, at the same concurrency,
+ * as ratios; then how many keyring (KMS-equivalent) calls 1,000 reads of one hot secret cost.
+ *
+ * The runtime runs its handlers in this process, so the keyring calls are counted on the keyring
+ * the container really builds (FileKeyring's prototype, spied before the runtime starts and
+ * restored after), and the DynamoDB calls behind each request by a middleware on the container's
+ * client. Every loop is bounded in count; no value is ever printed. run.ts silences the handlers'
+ * logs and metrics before this module (and the lambdas/ modules it loads) is imported.
+ */
+import { randomBytes } from 'node:crypto';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbSecretStore } from '../../lambdas/adapters/aws/dynamodb-secret-store.js';
+import { FileKeyring } from '../../lambdas/adapters/local/file-keyring.js';
+import { startLocalRuntime } from '../../lambdas/local/runtime.js';
+import { parseLocalRuntimeConfig } from '../../lambdas/shared/config.js';
+import { container } from '../../lambdas/shared/container.js';
+import { DEFAULT_DATA_KEY_CACHE } from '../../lambdas/core/secrets/data-key-cache.js';
+import { DEFAULT_MAX_VERSIONS } from '../../lambdas/core/secrets/secret-store.js';
+
+export interface SecretsApiBenchOptions {
+  /** Requests in the measured read loops (API and raw GetItem). */
+  readonly reads: number;
+  /** Requests in the measured write loops (API and raw PutItem). */
+  readonly writes: number;
+  /** Requests in flight at once, for the API and the raw baseline alike. */
+  readonly concurrency: number;
+}
+
+/** Paths the write loop cycles through; each gets many versions, so maxVersions pruning runs. */
+const WRITE_PATHS = Number(process.env.BENCH_WRITE_PATHS ?? 32);
+const HOT_READS = 1000;
+const WARM_UP = 50;
+const TENANT = 'default';
+const HOT_PATH = 'bench/hot';
+const PASSWORD = 'bench-password-0123456789';
+/** Outside every tenant's key space (`<tenant>#<path>`, and a tenant has no `~`). */
+const RAW_PARTITION = '~bench-raw';
+
+/** Makes calls 0..count-1 with at most `concurrency` in flight. */
+async function bounded(
+  count: number,
+  concurrency: number,
+  call: (i: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const i = next;
+      next += 1;
+      await call(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+}
+
+interface Loop {
+  readonly rate: number;
+  readonly p50: number;
+  readonly p99: number;
+  /** Calls made, warm-up included. */
+  readonly calls: number;
+}
+
+/**
+ * Runs `count` calls with `concurrency` in flight, timing each one, after a short sequential
+ * warm-up (JIT, connections, caches) whose calls get negative indexes.
+ */
+async function loop(count: number, concurrency: number, call: (i: number) => Promise<void>): Promise<Loop> {
+  const warmUp = Math.min(WARM_UP, count);
+  for (let i = 0; i < warmUp; i += 1) await call(-1 - i);
+  const latencies = new Float64Array(count);
+  const started = performance.now();
+  await bounded(count, concurrency, async (i) => {
+    const callStarted = performance.now();
+    await call(i);
+    latencies[i] = performance.now() - callStarted;
+  });
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort();
+  const at = (q: number): number => latencies[Math.min(count - 1, Math.ceil(q * count) - 1)] ?? NaN;
+  return { rate: count / seconds, p50: at(0.5), p99: at(0.99), calls: count + warmUp };
+}
+
+/** A 1 KiB secret value: one string field of 1,024 random base64 characters. */
+function secretValue(): Record<string, string> {
+  return { value: randomBytes(768).toString('base64') };
+}
+
+interface KeyringCalls {
+  generate: number;
+  unwrap: number;
+  rewrap: number;
+}
+
+/**
+ * Counts the calls on every FileKeyring (the container builds one when the runtime is local).
+ * Returns the counters and a function that puts the original methods back.
+ */
+function spyOnFileKeyring(): { calls: KeyringCalls; restore: () => void } {
+  const calls: KeyringCalls = { generate: 0, unwrap: 0, rewrap: 0 };
+  const prototype = FileKeyring.prototype;
+  const { generateDataKey, unwrapDataKey, rewrapDataKey } = prototype;
+  prototype.generateDataKey = function (this: FileKeyring, ...args) {
+    calls.generate += 1;
+    return generateDataKey.apply(this, args);
+  };
+  prototype.unwrapDataKey = function (this: FileKeyring, ...args) {
+    calls.unwrap += 1;
+    return unwrapDataKey.apply(this, args);
+  };
+  prototype.rewrapDataKey = function (this: FileKeyring, ...args) {
+    calls.rewrap += 1;
+    return rewrapDataKey.apply(this, args);
+  };
+  return {
+    calls,
+    restore: () => Object.assign(prototype, { generateDataKey, unwrapDataKey, rewrapDataKey }),
+  };
+}
+
+function resetCounts(calls: KeyringCalls): void {
+  Object.assign(calls, { generate: 0, unwrap: 0, rewrap: 0 });
+}
+
+const COUNTER_NAME = 'benchDynamoDbCallCounter';
+
+/** Counts the commands sent through the client, by name (GetItem, Query, PutItem, ...). */
+function countDynamoDbCalls(client: DynamoDBDocumentClient): Map<string, number> {
+  const counts = new Map<string, number>();
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      const name = (context.commandName ?? 'unknown').replace(/Command$/, '');
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize', name: COUNTER_NAME },
+  );
+  return counts;
+}
+
+function perRequest(counts: Map<string, number>, requests: number): string {
+  const total = [...counts.values()].reduce((sum, n) => sum + n, 0);
+  const parts = [...counts]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, n]) => `${name} ${(n / requests).toFixed(2)}`);
+  return `${(total / requests).toFixed(2)} (${parts.join(', ')})`;
+}
+
+export async function runSecretsApiBench({
+  reads,
+  writes,
+  concurrency,
+}: SecretsApiBenchOptions): Promise<void> {
+  for (const [name, value, max] of [
+    ['reads', reads, 1e6],
+    ['writes', writes, 1e6],
+    ['concurrency', concurrency, 1000],
+    ['BENCH_WRITE_PATHS', WRITE_PATHS, 99],
+  ] as const) {
+    if (!Number.isInteger(value) || value < 1 || value > max) {
+      throw new RangeError(`The secrets API benchmark needs ${name} between 1 and ${max}, got ${value}`);
+    }
+  }
+  const keyring = spyOnFileKeyring();
+  let runtime: Awaited<ReturnType<typeof startLocalRuntime>> | undefined;
+  let counted: DynamoDBDocumentClient | undefined;
+  try {
+    runtime = await startLocalRuntime(
+      parseLocalRuntimeConfig({
+        PORT: '0',
+        VAULTPILOT_IN_MEMORY: 'true',
+        VAULTPILOT_SCHEDULER: 'false',
+        VAULTPILOT_ADMIN_PASSWORD: PASSWORD,
+      }),
+      { info: () => undefined, error: (message) => console.error(message) },
+    );
+    const { url } = runtime;
+    const login = (await (
+      await fetch(`${url}/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password: PASSWORD }),
+      })
+    ).json()) as { accessToken: string };
+    const auth = { authorization: `Bearer ${login.accessToken}` };
+
+    // The handlers' container: the same DynamoDB client, configuration and keyring they use.
+    const { dynamodb, config } = container();
+    const table = config.tables.secrets;
+    if (config.keyring.kind !== 'local' || table === undefined) {
+      throw new Error('The local runtime should use the local keyring and name the secrets table');
+    }
+    const dynamoCalls = countDynamoDbCalls(dynamodb);
+    counted = dynamodb;
+
+    const read = async (path: string): Promise<void> => {
+      const response = await fetch(`${url}/secrets/data/${path}`, { headers: auth });
+      await response.arrayBuffer();
+      if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}`);
+    };
+    const write = async (path: string): Promise<void> => {
+      const response = await fetch(`${url}/secrets/data/${path}`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ data: secretValue() }),
+      });
+      await response.arrayBuffer();
+      if (response.status !== 200) throw new Error(`POST ${path} answered ${response.status}`);
+    };
+    // Warm-up calls pass negative indexes; they still land on one of the paths.
+    const writePath = (i: number): string =>
+      `bench/write-${String(((i % WRITE_PATHS) + WRITE_PATHS) % WRITE_PATHS).padStart(2, '0')}`;
+
+    // Keyring calls of 1,000 reads of a hot secret, starting right after its write (a seal does
+    // not fill the cache, so the first read unwraps), at the same concurrency as the loops below.
+    await write(HOT_PATH);
+    resetCounts(keyring.calls);
+    await bounded(HOT_READS, concurrency, () => read(HOT_PATH));
+    const hotReadCalls = { ...keyring.calls };
+
+    // The API, reads then writes, with the DynamoDB and keyring calls behind them. Every write
+    // path holds maxVersions versions first, so each measured write also prunes the oldest, as
+    // in a store that has been in use for a while.
+    await bounded(WRITE_PATHS * DEFAULT_MAX_VERSIONS, concurrency, (i) => write(writePath(i)));
+    dynamoCalls.clear();
+    const apiRead = await loop(reads, concurrency, () => read(HOT_PATH));
+    const readCalls = new Map(dynamoCalls);
+    dynamoCalls.clear();
+    resetCounts(keyring.calls);
+    const apiWrite = await loop(writes, concurrency, (i) => write(writePath(i)));
+    const writeCalls = new Map(dynamoCalls);
+    const writeKeyringCalls = { ...keyring.calls };
+
+    // The baseline: items shaped and sized like the stored version item of the hot secret,
+    // under keys no tenant can have, in the same table, through the very same client.
+    const stored = await dynamodb.send(
+      new GetCommand({
+        TableName: table,
+        Key: {
+          pk: DynamoDbSecretStore.partitionKey(TENANT, HOT_PATH),
+          sk: DynamoDbSecretStore.versionSortKey(1),
+        },
+      }),
+    );
+    if (stored.Item === undefined) throw new Error('The hot secret has no version 1 item');
+    const itemBytes = Buffer.byteLength(JSON.stringify(stored.Item));
+    const rawKey = (i: number) => ({
+      pk: `${RAW_PARTITION}#${writePath(i)}`,
+      sk: DynamoDbSecretStore.versionSortKey(i + WARM_UP + 1),
+    });
+    const rawPut = await loop(writes, concurrency, async (i) => {
+      await dynamodb.send(new PutCommand({ TableName: table, Item: { ...stored.Item, ...rawKey(i) } }));
+    });
+    const rawGet = await loop(reads, concurrency, async (i) => {
+      const key = rawKey(Math.max(i, 0) % writes);
+      const { Item } = await dynamodb.send(new GetCommand({ TableName: table, Key: key }));
+      if (Item === undefined) throw new Error('An item the PutItem loop wrote is missing');
+    });
+
+    console.log(
+      `secrets API on the local runtime (dynalite in memory), 1 KiB values (${itemBytes} B items), ` +
+        `concurrency ${concurrency}`,
+    );
+    console.log(
+      `  ${''.padEnd(44)} ${'requests'.padStart(8)} ${'req/s'.padStart(7)} ${'p50 ms'.padStart(8)} ` +
+        `${'p99 ms'.padStart(8)}   ratio`,
+    );
+    const rows = [
+      ['read:  raw GetItem (DynamoDBDocumentClient)', rawGet, rawGet, reads],
+      ['read:  GET /secrets/data/{path}', apiRead, rawGet, reads],
+      ['write: raw PutItem (DynamoDBDocumentClient)', rawPut, rawPut, writes],
+      [`write: POST /secrets/data/{path}, ${WRITE_PATHS} paths`, apiWrite, rawPut, writes],
+    ] as const;
+    for (const [name, measured, base, count] of rows) {
+      console.log(
+        `  ${name.padEnd(44)} ${String(count).padStart(8)} ${measured.rate.toFixed(0).padStart(7)} ` +
+          `${measured.p50.toFixed(2).padStart(8)} ${measured.p99.toFixed(2).padStart(8)}   ` +
+          `${(measured.rate / base.rate).toFixed(3)}`,
+      );
+    }
+    console.log(`  DynamoDB calls per API read:  ${perRequest(readCalls, apiRead.calls)}`);
+    console.log(`  DynamoDB calls per API write: ${perRequest(writeCalls, apiWrite.calls)}`);
+    console.log(
+      `  (writes cycle over ${WRITE_PATHS} paths that already hold maxVersions = ${DEFAULT_MAX_VERSIONS} ` +
+        `versions, so each one also prunes the oldest)`,
+    );
+
+    // The container sets no maxEntries (except 0 with the cache off), so the default applies.
+    const cache = config.dataKeyCache;
+    const cacheLimits =
+      cache.maxAgeSeconds === 0
+        ? 'data-key cache off (max age 0)'
+        : `data-key cache of ${DEFAULT_DATA_KEY_CACHE.maxEntries} keys, max age ${cache.maxAgeSeconds} s, max uses ${cache.maxUses}`;
+    console.log(`keyring calls, ${cacheLimits}`);
+    const keyringRows = [
+      [`per ${HOT_READS} API reads of one hot secret`, hotReadCalls, 1],
+      ['per API write', writeKeyringCalls, apiWrite.calls],
+    ] as const;
+    for (const [label, calls, per] of keyringRows) {
+      const total = (calls.generate + calls.unwrap + calls.rewrap) / per;
+      console.log(
+        `  ${label.padEnd(44)} ${String(Number(total.toFixed(2))).padStart(8)}   ` +
+          `(unwrap ${Number((calls.unwrap / per).toFixed(2))}, generate ${Number((calls.generate / per).toFixed(2))})`,
+      );
+    }
+    console.log('  (on AWS each unwrap is a KMS Decrypt and each generate a KMS GenerateDataKey)');
+  } finally {
+    counted?.middlewareStack.remove(COUNTER_NAME);
+    await runtime?.stop();
+    keyring.restore();
+  }
+}
