@@ -206,3 +206,85 @@ describe('EnvelopeCipher', () => {
     }
   });
 });
+
+describe('EnvelopeCipher: concurrent cold reads', () => {
+  /** Counts unwraps and holds each one until released, so reads really overlap. */
+  class SlowKeyring extends RecordingKeyring {
+    unwraps = 0;
+    failNext: Error | undefined;
+    private gate: (() => void)[] = [];
+    override async unwrapDataKey(
+      wrapped: Buffer,
+      keyId: string,
+      context: EncryptionContext,
+    ): Promise<Buffer> {
+      this.unwraps += 1;
+      await new Promise<void>((resolve) => this.gate.push(resolve));
+      const failure = this.failNext;
+      this.failNext = undefined;
+      if (failure !== undefined) throw failure;
+      return super.unwrapDataKey(wrapped, keyId, context);
+    }
+    release(): void {
+      for (const open of this.gate.splice(0)) open();
+    }
+  }
+
+  async function settleAll<T>(keyring: SlowKeyring, reads: Promise<T>[]): Promise<PromiseSettledResult<T>[]> {
+    // Let every read reach the keyring (or start waiting), then let the unwrap finish.
+    await new Promise((resolve) => setImmediate(resolve));
+    keyring.release();
+    const results = Promise.allSettled(reads);
+    // A read that had to unwrap after all (cache off) waits at the gate again.
+    for (let i = 0; i < 5; i += 1) {
+      await new Promise((resolve) => setImmediate(resolve));
+      keyring.release();
+    }
+    return results;
+  }
+
+  it('shares one keyring unwrap among concurrent reads of one version', async () => {
+    const keyring = new SlowKeyring();
+    const sealer = new EnvelopeCipher(keyring, new DataKeyCache());
+    const envelope = await sealer.seal(Buffer.from('hot value'), CONTEXT);
+    const reader = new EnvelopeCipher(keyring, new DataKeyCache());
+    const results = await settleAll(
+      keyring,
+      Array.from({ length: 16 }, () => reader.open(envelope, CONTEXT)),
+    );
+    expect(
+      results.map((result) => (result.status === 'fulfilled' ? result.value.toString() : 'failed')),
+    ).toEqual(Array.from({ length: 16 }, () => 'hot value'));
+    expect(keyring.unwraps).toBe(1);
+  });
+
+  it('fails every waiting read with the keyring failure, without calling it again', async () => {
+    const keyring = new SlowKeyring();
+    const envelope = await new EnvelopeCipher(keyring, new DataKeyCache()).seal(Buffer.from('v'), CONTEXT);
+    keyring.failNext = new Error('KMS throttled');
+    const reader = new EnvelopeCipher(keyring, new DataKeyCache());
+    const results = await settleAll(
+      keyring,
+      Array.from({ length: 8 }, () => reader.open(envelope, CONTEXT)),
+    );
+    expect(results.every((result) => result.status === 'rejected')).toBe(true);
+    expect(keyring.unwraps).toBe(1);
+    // The failure is not remembered: the next read asks the keyring again and succeeds.
+    const next = reader.open(envelope, CONTEXT);
+    await settleAll(keyring, []);
+    expect((await next).toString()).toBe('v');
+    expect(keyring.unwraps).toBe(2);
+  });
+
+  it('still answers every read when caching is off (each read then unwraps)', async () => {
+    const keyring = new SlowKeyring();
+    const envelope = await new EnvelopeCipher(keyring, new DataKeyCache()).seal(Buffer.from('v'), CONTEXT);
+    const reader = new EnvelopeCipher(keyring, new DataKeyCache({ maxEntries: 0 }));
+    const results = await settleAll(
+      keyring,
+      Array.from({ length: 4 }, () => reader.open(envelope, CONTEXT)),
+    );
+    expect(results.every((result) => result.status === 'fulfilled')).toBe(true);
+    expect(keyring.unwraps).toBe(4);
+  });
+});

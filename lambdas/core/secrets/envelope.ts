@@ -62,6 +62,12 @@ export const EnvelopeSchema: z.ZodType<Envelope> = z.strictObject({
 });
 
 export class EnvelopeCipher {
+  /**
+   * Unwraps in flight, by cache id: concurrent cold reads of one version share a single keyring
+   * (KMS) call instead of each making their own. Settles after the key is in the cache.
+   */
+  private readonly unwrapping = new Map<string, Promise<void>>();
+
   constructor(
     private readonly keyring: Keyring,
     private readonly cache: DataKeyCache,
@@ -101,14 +107,44 @@ export class EnvelopeCipher {
     const hit = this.cache.use(id, (key) => decryptPayload(key, envelope, aad));
     if (hit !== undefined) return hit.value;
 
-    const wrapped = Buffer.from(envelope.wrappedKey, 'base64');
-    const key = await this.keyring.unwrapDataKey(wrapped, envelope.keyId, context);
+    const inFlight = this.unwrapping.get(id);
+    if (inFlight !== undefined) {
+      // Another read is unwrapping this very key: share its outcome (a keyring failure fails
+      // this read too, rather than sending the same call again), then use the cached key.
+      await inFlight;
+      const shared = this.cache.use(id, (key) => decryptPayload(key, envelope, aad));
+      if (shared !== undefined) return shared.value;
+      // Not cached after all (caching off, or its uses ran out): unwrap for this read.
+    }
+
+    let settle: (error?: unknown) => void = () => undefined;
+    const done = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    // Waiters observe the outcome; this read's own failure is reported by `await` below.
+    done.catch(() => undefined);
+    if (inFlight === undefined) this.unwrapping.set(id, done);
+    let key: Buffer;
+    try {
+      const wrapped = Buffer.from(envelope.wrappedKey, 'base64');
+      key = await this.keyring.unwrapDataKey(wrapped, envelope.keyId, context);
+    } catch (error: unknown) {
+      this.release(id, done);
+      settle(error);
+      throw error;
+    }
     try {
       return decryptPayload(key, envelope, aad);
     } finally {
       // The keyring authenticated the key, so it is worth caching even if the payload was not.
       this.cache.add(id, key);
+      this.release(id, done);
+      settle();
     }
+  }
+
+  private release(id: string, done: Promise<void>): void {
+    if (this.unwrapping.get(id) === done) this.unwrapping.delete(id);
   }
 
   /** The key new envelopes are wrapped under (a re-wrap moves older ones to it). */
