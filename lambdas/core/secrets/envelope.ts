@@ -117,7 +117,7 @@ export class EnvelopeCipher {
       // Not cached after all (caching off, or its uses ran out): unwrap for this read.
     }
 
-    let settle: (error?: unknown) => void = () => undefined;
+    let settle: (error?: Error) => void = () => undefined;
     const done = new Promise<void>((resolve, reject) => {
       settle = (error) => (error === undefined ? resolve() : reject(error));
     });
@@ -130,7 +130,7 @@ export class EnvelopeCipher {
       key = await this.keyring.unwrapDataKey(wrapped, envelope.keyId, context);
     } catch (error: unknown) {
       this.release(id, done);
-      settle(error);
+      settle(error instanceof Error ? error : new Error('The keyring failed', { cause: error }));
       throw error;
     }
     try {
