@@ -8,6 +8,20 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // The SDK's notice that it will need Node 22 from 2027 says nothing about the code under test.
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    env: {
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      // Tests never use the developer's AWS credentials: discovery in the local runtime would
+      // otherwise scan a real account. Tests that need credentials set fake ones and a local endpoint.
+      AWS_ACCESS_KEY_ID: '',
+      AWS_SECRET_ACCESS_KEY: '',
+      AWS_SESSION_TOKEN: '',
+      AWS_PROFILE: '',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/vaultpilot-tests/credentials',
+      AWS_CONFIG_FILE: '/nonexistent/vaultpilot-tests/config',
+      AWS_WEB_IDENTITY_TOKEN_FILE: '',
+      AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '',
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: '',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    },
   },
 });

@@ -32,8 +32,10 @@ import { addErrorResponses } from './api-error-responses.js';
 import { ApiWebAcl } from './api-web-acl.js';
 import { constructId } from './construct-id.js';
 import { grantSecretsManagerStore } from './secrets-manager-access.js';
+import { grantIamKeyManagement, grantRotationQueueSend, managementTagFrom } from './rotation-access.js';
 import type { SecretBackendSetting } from './stage-settings.js';
-import type { DataStores } from './table-access.js';
+import { grantAuditHmacKeys, grantAuditSigning } from './audit-access.js';
+import { type DataStores, grantEventPublishing } from './table-access.js';
 import { VaultPilotFunction } from './vaultpilot-function.js';
 
 /**
@@ -49,6 +51,14 @@ export const API_HANDLER_TABLES: Readonly<Record<ApiHandlerId, readonly TableId[
   policies: ['settings'],
   // Re-wrap reads secret version items through the table and its list index.
   admin: ['secrets'],
+  // The chain, digests and events (through the query indexes); audit settings and HMAC keys.
+  audit: ['audit', 'settings'],
+  // The inventory, and the tenant's finding thresholds (settings) for evaluating changes.
+  credentials: ['credentials', 'settings'],
+  // Run records (credentials table) and discovery settings.
+  discoveryApi: ['credentials', 'settings'],
+  // Rotation records; credentials (targets, due times); secret versions (rollback); policies and thresholds.
+  rotations: ['rotations', 'credentials', 'secrets', 'settings'],
 };
 
 /**
@@ -73,7 +83,36 @@ export const API_HANDLER_WRITES: Readonly<Record<ApiHandlerId, Partial<Record<Ta
       secrets: ['dynamodb:UpdateItem'],
       audit: ['dynamodb:PutItem', 'dynamodb:GetItem'],
     },
+    // Digests on demand append to the chain and put digests: conditional PutItem only. Settings:
+    // the retention item and each tenant's wrapped HMAC key.
+    audit: {
+      audit: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+      settings: ['dynamodb:PutItem'],
+    },
+    // Conditional puts of credentials and their history; unregistering deletes a credential item.
+    credentials: {
+      credentials: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      audit: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+    },
+    // Queued runs and the tenant marker (credentials table); discovery settings (conditional put).
+    discoveryApi: {
+      credentials: ['dynamodb:PutItem'],
+      settings: ['dynamodb:PutItem'],
+      audit: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+    },
+    // Rotation records, locks, pair slots and idempotency keys (conditional puts, lock release);
+    // credentials' rotation state; a rollback's new secret version; rotation policies.
+    rotations: {
+      rotations: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      credentials: ['dynamodb:PutItem'],
+      secrets: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      settings: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      audit: ['dynamodb:PutItem', 'dynamodb:GetItem'],
+    },
   };
+
+/** API handlers that publish lifecycle events (findings of registered credentials, run requests). */
+const PUBLISHES_EVENTS: ReadonlySet<ApiHandlerId> = new Set(['credentials', 'discoveryApi', 'rotations']);
 
 /**
  * API handlers that use the secrets key, and what for: `seal` (GenerateDataKey, Decrypt) to seal
@@ -83,6 +122,8 @@ export const API_HANDLER_WRITES: Readonly<Record<ApiHandlerId, Partial<Record<Ta
 const SECRETS_KEY_USE: Readonly<Partial<Record<ApiHandlerId, 'seal' | 'rewrap'>>> = {
   secrets: 'seal',
   admin: 'rewrap',
+  // A rollback reads the previous version and writes it as the new current one.
+  rotations: 'seal',
 };
 const SECRETS_KEY_ACTIONS = {
   seal: ['kms:GenerateDataKey', 'kms:Decrypt'],
@@ -93,7 +134,7 @@ const SECRETS_KEY_ACTIONS = {
  * API handlers that keep secret versions through the SecretStore port, on either backend. Re-wrap
  * (`admin`) works on the secrets table only and refuses on the Secrets Manager backend.
  */
-const USES_SECRET_STORE: ReadonlySet<ApiHandlerId> = new Set(['secrets']);
+const USES_SECRET_STORE: ReadonlySet<ApiHandlerId> = new Set(['secrets', 'rotations']);
 
 /**
  * Envelope encryption with the secrets key: data-key calls only for the VaultPilot encryption
@@ -234,6 +275,24 @@ export class ApiStack extends Stack {
         grantEnvelopeEncryption(fn, props.stores.secretsKey, keyUse);
       }
       if (backend.kind === 'secretsmanager' && usesStore) grantSecretsManagerStore(fn, backend.prefix);
+      if (handlerId === 'audit') {
+        // Signs digests on demand, serves the public key, hashes identifiers, publishes chain events.
+        grantAuditSigning(fn, props.stores.auditSigningKey, { sign: true });
+        grantAuditHmacKeys(fn, props.stores.secretsKey);
+        for (const [name, value] of Object.entries(grantEventPublishing(fn.function, props.stores))) {
+          fn.function.addEnvironment(name, value);
+        }
+      }
+      if (handlerId === 'rotations') {
+        // Requests are queued for the worker; a rollback restores the previous IAM key at once.
+        grantRotationQueueSend(fn, props.stores);
+        grantIamKeyManagement(fn, managementTagFrom(this.node));
+      }
+      if (PUBLISHES_EVENTS.has(handlerId)) {
+        for (const [name, value] of Object.entries(grantEventPublishing(fn.function, props.stores))) {
+          fn.function.addEnvironment(name, value);
+        }
+      }
       handlers.set(handlerId, fn);
     }
     return handlers;

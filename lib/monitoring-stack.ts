@@ -25,6 +25,8 @@ export interface MonitoringStackProps extends StackProps {
   readonly functions: readonly MonitoredFunction[];
   readonly apiStage: Stage;
   readonly deadLetterQueue: IQueue;
+  /** Rotation jobs that failed every retry (the rotation queue's dead-letter queue). */
+  readonly rotationDeadLetterQueue?: IQueue;
   readonly alarmEmail?: string;
 }
 
@@ -91,6 +93,16 @@ export class MonitoringStack extends Stack {
       props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum' }),
       'an engine run or event delivery failed every retry and waits in the dead-letter queue',
     );
+    if (props.rotationDeadLetterQueue !== undefined) {
+      alarm(
+        'RotationDeadLetters',
+        props.rotationDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period,
+          statistic: 'Maximum',
+        }),
+        'a rotation job failed every retry and waits in the rotation dead-letter queue',
+      );
+    }
     this.alarms = alarms;
 
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });

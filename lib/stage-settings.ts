@@ -26,6 +26,45 @@ export interface StageSettings {
   readonly alarmEmail?: string;
   /** The secret store backend of the API (`secretBackend`, `secretsManagerPrefix`). */
   readonly secretBackend: SecretBackendSetting;
+  /** What the discovery engine may reach (ADR 0005). */
+  readonly discovery: DiscoverySettingsOfStage;
+}
+
+export interface DiscoverySettingsOfStage {
+  /**
+   * Roles the discovery function may assume in member accounts (`discoveryRoleArns`); `*` may
+   * stand for the account. Default: the role the member-account template creates, in any account.
+   */
+  readonly roleArns: readonly string[];
+  /** The tenant whose first account is the deployment's own (`discoveryAmbientTenant`, `none` for none). */
+  readonly ambientTenant: string;
+}
+
+/** The role name the member-account template (lib/discovery-member-role-stack.ts) creates. */
+export const DISCOVERY_MEMBER_ROLE_NAME = 'VaultPilotDiscoveryReadOnly';
+const DISCOVERY_ROLE_ARN_PATTERN = /^arn:aws(?:-[a-z]+)*:iam::(?:\d{12}|\*):role\/[\w+=,.@/*-]{1,512}$/;
+const AMBIENT_TENANT_PATTERN = /^(none|[a-z0-9][a-z0-9-]{0,62})$/;
+
+function discoveryFrom(node: Node): DiscoverySettingsOfStage {
+  const roleArns = stringList(node, 'discoveryRoleArns');
+  for (const arn of roleArns) {
+    if (!DISCOVERY_ROLE_ARN_PATTERN.test(arn)) {
+      throw new StageSettingsError(
+        `Context "discoveryRoleArns" takes IAM role ARNs such as arn:aws:iam::123456789012:role/${DISCOVERY_MEMBER_ROLE_NAME} ("*" may stand for the account) (got "${arn}")`,
+      );
+    }
+  }
+  const ambientTenant = optionalString(node, 'discoveryAmbientTenant') ?? 'default';
+  if (!AMBIENT_TENANT_PATTERN.test(ambientTenant)) {
+    throw new StageSettingsError(
+      `Context "discoveryAmbientTenant" must be a tenant id or "none" (got "${ambientTenant}")`,
+    );
+  }
+  return {
+    roleArns:
+      roleArns.length > 0 ? roleArns : [`arn:${Aws.PARTITION}:iam::*:role/${DISCOVERY_MEMBER_ROLE_NAME}`],
+    ambientTenant,
+  };
 }
 
 export class StageSettingsError extends Error {
@@ -150,5 +189,6 @@ export function stageSettingsFrom(node: Node): StageSettings {
       : {}),
     ...(alarmEmail !== undefined ? { alarmEmail } : {}),
     secretBackend: secretBackendFrom(node, stage),
+    discovery: discoveryFrom(node),
   };
 }

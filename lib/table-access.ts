@@ -8,6 +8,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { TABLE_SPECS, type TableId } from '../lambdas/shared/tables.js';
 
 /** The tables and the key that encrypts them, as stateless stacks receive them. */
@@ -16,8 +17,13 @@ export interface DataStores {
   readonly tableKey: IKey;
   /** Wraps the data keys of secret versions; granted only to functions that seal or open them. */
   readonly secretsKey: IKey;
+  /** Signs audit digests (asymmetric); granted only to the functions that sign or serve its public key. */
+  readonly auditSigningKey: IKey;
   /** The bus lifecycle events are published on (DESIGN.md, Events); users add their own rules to it. */
   readonly eventBus: IEventBus;
+  /** Rotation jobs (scheduled, requested, retirements) for the rotation worker, and their dead letters. */
+  readonly rotationQueue: IQueue;
+  readonly rotationDeadLetterQueue: IQueue;
 }
 
 /**

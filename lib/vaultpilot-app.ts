@@ -15,6 +15,7 @@ import {
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ApiStack } from './api-stack.js';
 import { AuthStack } from './auth-stack.js';
+import { DiscoveryMemberRoleStack } from './discovery-member-role-stack.js';
 import { EnginesStack } from './engines-stack.js';
 import { MonitoringStack } from './monitoring-stack.js';
 import { type StageSettings, stageSettingsFrom } from './stage-settings.js';
@@ -91,6 +92,8 @@ export function addVaultPilotStacks(app: App, settings: StageSettings): VaultPil
   const engines = new EnginesStack(app, stackId('Engines'), {
     ...stackProps('Engines', 'scheduled engines and the event bus'),
     stores: stateful.dataStores,
+    discovery: settings.discovery,
+    secretBackend: settings.secretBackend,
   });
   const monitoring = new MonitoringStack(app, stackId('Monitoring'), {
     ...stackProps('Monitoring', 'alarms and the alarm topic'),
@@ -99,11 +102,24 @@ export function addVaultPilotStacks(app: App, settings: StageSettings): VaultPil
       auth.tokenClaimsTrigger,
       ...api.handlers.values(),
       ...[...engines.engines.values()].map((engine) => engine.function),
+      engines.auditSequencer,
+      engines.rotationWorker,
     ].map((fn) => ({ name: fn.node.id, function: fn.function })),
     apiStage: api.api.deploymentStage,
     deadLetterQueue: engines.deadLetterQueue,
+    rotationDeadLetterQueue: stateful.rotationDeadLetterQueue,
     ...(settings.alarmEmail !== undefined ? { alarmEmail: settings.alarmEmail } : {}),
   });
+
+  // The read-only role for member accounts is deployed there, not here: only on request
+  // (`-c discoveryMemberRole=true`), and independent of the stage.
+  const memberRole: unknown = app.node.tryGetContext('discoveryMemberRole');
+  if (memberRole === true || memberRole === 'true') {
+    new DiscoveryMemberRoleStack(app, 'VaultPilot-DiscoveryMemberRole', {
+      stackName: 'VaultPilot-DiscoveryMemberRole',
+      description: 'VaultPilot: read-only role the discovery engine assumes in a member account',
+    });
+  }
 
   Tags.of(app).add('project', 'vaultpilot');
   Tags.of(app).add('stage', stage);

@@ -1,11 +1,12 @@
-import { engineHandler } from '../shared/engine-handler.js';
-import { logger } from '../shared/observability.js';
-
 /**
- * Scheduled engine `rotationScheduler` (schedule in lambdas/shared/engines.ts). It does no work yet and says
- * so in its result: Finding due rotations arrives with the rotation issue.
+ * Scheduled engine `rotationScheduler` (every 15 minutes, lambdas/shared/engines.ts): finds the
+ * credentials due for rotation and the retirements that are due (queries on sparse indexes, no
+ * scans) and queues one job each for the rotation worker.
  */
-export const handler = engineHandler('rotationScheduler', async () => {
-  logger.info('Engine has no work implemented yet');
-  return { implemented: false };
+import { container } from '../shared/container.js';
+import { engineHandler } from '../shared/engine-handler.js';
+
+export const handler = engineHandler('rotationScheduler', async (event) => {
+  const run = await container().rotation().scheduler.run(new Date(event.time));
+  return { implemented: true, ...run };
 });

@@ -21,6 +21,15 @@ import {
 } from './identity-store.js';
 import { LocalStateError } from './local-state-error.js';
 import { rewrapDataDir } from './rewrap.js';
+import { publicKeyFingerprint } from '../core/audit/audit-digest.js';
+import {
+  describeVerification,
+  exportLocalChain,
+  localPublicKey,
+  readPublicKey,
+  verifyExportFile,
+  verifyLocalChain,
+} from './audit-cli.js';
 
 export interface CliIo {
   readonly stdin: AsyncIterable<string | Buffer> & { readonly isTTY?: boolean };
@@ -262,7 +271,134 @@ ${COMMON_HELP}`,
       return EXIT_OK;
     },
   },
+  ...auditCommands(),
 ];
+
+/** `vaultpilot audit …`: verify an export offline, or the data directory's chain (ADR 0004). */
+function auditCommands(): CliCommand[] {
+  return [
+    {
+      words: ['audit', 'verify'],
+      summary: 'verify an audit export (--file, offline) or a tenant chain (--tenant, server stopped)',
+      help: `Usage: vaultpilot audit verify --file EXPORT.ndjson [--public-key KEY.pem] [--json]
+       vaultpilot audit verify --tenant TENANT [--json]
+
+Verifies a tenant's tamper-evident audit chain against its signed digests and prints whether it
+is intact or the first bad sequence number and why (modified, missing, inserted, reordered,
+truncated, bad-signature). Exits 0 when intact, 1 when not (or when the input is unusable).
+
+--file verifies an NDJSON export (GET /audit/export?format=ndjson) offline: no server, no data
+directory, no AWS account. Digests are checked with --public-key (a PEM file from
+GET /audit/public-key, obtained apart from the export), else with the key inside the export,
+which only proves the export is consistent with itself.
+
+--tenant verifies the chain stored in the data directory; it opens the database, so stop the
+server first (while it runs, use GET /audit/verify).
+
+  --file FILE        the NDJSON export
+  --public-key KEY   PEM file of the digest signing key
+  --tenant TENANT    a tenant of the local data directory instead of a file
+  --json             print {"ok","checked","firstBad":{"seq","reason"}|null} instead of text
+${COMMON_HELP}`,
+      options: {
+        file: { type: 'string' },
+        'public-key': { type: 'string' },
+        tenant: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      async run({ io, values }) {
+        const file = stringOption(values, 'file');
+        const tenant = stringOption(values, 'tenant');
+        if ((file === undefined) === (tenant === undefined)) {
+          throw new CliUsageError('give exactly one of --file or --tenant');
+        }
+        const keyArgument = stringOption(values, 'public-key');
+        if (tenant !== undefined && keyArgument !== undefined) {
+          throw new CliUsageError('--public-key applies to --file; a data directory uses its own key');
+        }
+        if (tenant !== undefined && !TENANT_PATTERN.test(tenant)) {
+          throw new CliUsageError('--tenant must be 1-63 lowercase letters, digits or dashes');
+        }
+        const cwd = io.cwd ?? process.cwd();
+        let result;
+        let key: { fingerprint: string | undefined; fromExport: boolean };
+        if (file !== undefined) {
+          const publicKey =
+            keyArgument === undefined ? undefined : await readPublicKey(resolve(cwd, keyArgument));
+          result = await verifyExportFile(resolve(cwd, file), publicKey);
+          key = {
+            fingerprint: publicKey === undefined ? result.keyFingerprint : publicKeyFingerprint(publicKey),
+            fromExport: publicKey === undefined,
+          };
+        } else {
+          result = await verifyLocalChain(dataDirFrom(io, values), tenant ?? '');
+          key = { fingerprint: result.fingerprint, fromExport: false };
+        }
+        if (values.json === true) {
+          const firstBad =
+            result.firstBad === null ? null : { seq: result.firstBad.seq, reason: result.firstBad.reason };
+          printJson(io, { ok: result.ok, checked: result.checked, firstBad });
+        } else {
+          io.stdout.write(describeVerification(result, key));
+        }
+        return result.ok ? EXIT_OK : EXIT_FAILURE;
+      },
+    },
+    {
+      words: ['audit', 'export'],
+      summary: "export a tenant's audit chain from the data directory (server stopped)",
+      help: `Usage: vaultpilot audit export --tenant TENANT [--format ndjson|csv] [--out FILE]
+
+Writes the tenant's audit chain, as GET /audit/export does: NDJSON (entries, signed digests and
+the public key; what 'vaultpilot audit verify --file' reads) or CSV. It opens the database, so
+stop the server first (while it runs, use GET /audit/export).
+
+  --tenant TENANT    the tenant
+  --format FORMAT    ndjson (default) or csv
+  --out FILE         write to FILE (mode 0600) instead of stdout
+${COMMON_HELP}`,
+      options: {
+        tenant: { type: 'string' },
+        format: { type: 'string' },
+        out: { type: 'string' },
+      },
+      async run({ io, values }) {
+        const tenant = requiredOption(values, 'tenant');
+        if (!TENANT_PATTERN.test(tenant)) {
+          throw new CliUsageError('--tenant must be 1-63 lowercase letters, digits or dashes');
+        }
+        const format = stringOption(values, 'format') ?? 'ndjson';
+        if (format !== 'ndjson' && format !== 'csv')
+          throw new CliUsageError('--format must be ndjson or csv');
+        const out = stringOption(values, 'out');
+        const cwd = io.cwd ?? process.cwd();
+        await exportLocalChain(
+          dataDirFrom(io, values),
+          tenant,
+          format,
+          out === undefined ? undefined : resolve(cwd, out),
+          (text) => io.stdout.write(text),
+        );
+        return EXIT_OK;
+      },
+    },
+    {
+      words: ['audit', 'public-key'],
+      summary: 'print the local digest signing public key (PEM)',
+      help: `Usage: vaultpilot audit public-key
+
+Prints the public key the local runtime signs audit digests with (PEM), as GET /audit/public-key
+serves it, for 'vaultpilot audit verify --file … --public-key'.
+
+${COMMON_HELP}`,
+      options: {},
+      async run({ io, values }) {
+        io.stdout.write(await localPublicKey(dataDirFrom(io, values)));
+        return EXIT_OK;
+      },
+    },
+  ];
+}
 
 export function usage(): string {
   const width = Math.max(...COMMANDS.map((command) => command.words.join(' ').length), 'help'.length) + 3;

@@ -8,12 +8,19 @@ import { createRequire } from 'node:module';
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
+  DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
   ResourceInUseException,
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
-import { localTableName, type TableSpec } from '../shared/tables.js';
+import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  auditEventFromItem,
+  auditIndexKeys,
+  tenantRegistryItem,
+} from '../adapters/aws/dynamodb-audit-sink.js';
+import { localTableName, type TableId, type TableSpec } from '../shared/tables.js';
 import { LocalStateError } from './local-state-error.js';
 
 const require = createRequire(import.meta.url);
@@ -117,7 +124,12 @@ export async function ensureTables(
     for (const spec of specs) {
       const TableName = localTableName(spec.id);
       try {
-        await client.send(new DescribeTableCommand({ TableName }));
+        const { Table } = await client.send(new DescribeTableCommand({ TableName }));
+        const existing = new Set((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+        if (spec.indexes.every((index) => existing.has(index.indexName))) continue;
+        // dynalite cannot add an index to a table: rebuild it (a data dir from an older version).
+        await rebuildTable(client, spec);
+        created.push(TableName);
         continue;
       } catch (error: unknown) {
         if (!(error instanceof ResourceNotFoundException)) throw error;
@@ -133,4 +145,48 @@ export async function ensureTables(
     client.destroy();
   }
   return created;
+}
+
+/**
+ * Re-creates a table with the indexes of its spec and puts its items back, each upgraded to carry
+ * the index keys its current writers add (`upgradeLocalItems`). Local data directories only.
+ */
+async function rebuildTable(client: DynamoDBClient, spec: TableSpec): Promise<void> {
+  const TableName = localTableName(spec.id);
+  const documents = DynamoDBDocumentClient.from(client);
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await documents.send(
+      new ScanCommand({ TableName, ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }) }),
+    );
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey !== undefined);
+  await client.send(new DeleteTableCommand({ TableName }));
+  await client.send(new CreateTableCommand(createTableInput(spec)));
+  for (const item of upgradeLocalItems(spec.id, items)) {
+    await documents.send(new PutCommand({ TableName, Item: item }));
+  }
+}
+
+/** Items of an older local table as today's writers would store them. */
+function upgradeLocalItems(
+  table: TableId,
+  items: readonly Record<string, unknown>[],
+): Record<string, unknown>[] {
+  if (table !== 'audit') return [...items];
+  const tenants = new Set<string>();
+  const upgraded = items.map((item) => {
+    const isEvent = typeof item.pk === 'string' && item.pk.endsWith('#events');
+    if (!isEvent || item.actorKey !== undefined) return item;
+    try {
+      const event = auditEventFromItem(item);
+      tenants.add(event.tenant);
+      return { ...item, ...auditIndexKeys(event) };
+    } catch {
+      return item;
+    }
+  });
+  return [...upgraded, ...[...tenants].map((tenant) => tenantRegistryItem(tenant))];
 }

@@ -4,6 +4,8 @@
  * fails the type check rather than at run time. Modules load lazily, after the runtime has set
  * the environment they read at their cold start.
  */
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { LocalQueueMessage } from '../adapters/local/in-process-rotation-queue.js';
 import type { ApiLambda } from '../shared/api-handler.js';
 import type { EngineLambda } from '../shared/engine-handler.js';
 import type { EngineId } from '../shared/engines.js';
@@ -16,6 +18,10 @@ export const API_HANDLERS: Readonly<Record<ApiHandlerId, () => Promise<ApiLambda
   secrets: async () => (await import('../handlers/secrets.js')).handler,
   policies: async () => (await import('../handlers/policies.js')).handler,
   admin: async () => (await import('../handlers/admin.js')).handler,
+  audit: async () => (await import('../handlers/audit.js')).handler,
+  credentials: async () => (await import('../handlers/credentials.js')).handler,
+  discoveryApi: async () => (await import('../handlers/discoveryApi.js')).handler,
+  rotations: async () => (await import('../handlers/rotations.js')).handler,
 };
 
 export const ENGINE_HANDLERS: Readonly<Record<EngineId, () => Promise<EngineLambda>>> = {
@@ -24,3 +30,31 @@ export const ENGINE_HANDLERS: Readonly<Record<EngineId, () => Promise<EngineLamb
   auditDigest: async () => (await import('../handlers/audit-digest.js')).handler,
   expiryCheck: async () => (await import('../handlers/expiry-check.js')).handler,
 };
+
+/** The rotation worker (an SQS consumer in AWS; the in-process queue's consumer locally). */
+export const ROTATION_WORKER = async (): Promise<
+  (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>
+> => (await import('../handlers/rotation-worker.js')).handler;
+export { ROTATION_WORKER_TIMEOUT_SECONDS } from '../shared/engines.js';
+
+/** An SQS event of the in-process queue's messages, as Lambda's SQS event source builds it. */
+export function sqsEvent(messages: readonly LocalQueueMessage[]): SQSEvent {
+  return {
+    Records: messages.map((message) => ({
+      messageId: message.messageId,
+      receiptHandle: message.messageId,
+      body: message.body,
+      attributes: {
+        ApproximateReceiveCount: String(message.receiveCount),
+        SentTimestamp: String(Date.now()),
+        SenderId: 'vaultpilot-local',
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:vaultpilot-local-rotations',
+      awsRegion: 'us-east-1',
+    })),
+  };
+}

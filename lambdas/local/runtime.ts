@@ -9,10 +9,21 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { LocalRuntimeConfig } from '../shared/config.js';
 import { resetContainer } from '../shared/container.js';
-import { ENGINE_LIST } from '../shared/engines.js';
+import { randomUUID } from 'node:crypto';
+import { localEventBus } from '../adapters/local/in-process-event-bus.js';
+import { DISCOVERY_EVENT_TYPES } from '../core/discovery/engine.js';
+import type { DomainEvent } from '../core/events.js';
+import { ENGINE_LIST, ENGINES } from '../shared/engines.js';
+import { EVENT_SOURCE, eventBridgeDetail } from '../shared/events.js';
 import { localTableName, TABLE_LIST } from '../shared/tables.js';
 import { ensureTables, startLocalDynamo, type LocalDynamo } from './dynamo.js';
-import { ENGINE_HANDLERS } from './handler-registry.js';
+import {
+  ENGINE_HANDLERS,
+  ROTATION_WORKER,
+  ROTATION_WORKER_TIMEOUT_SECONDS,
+  sqsEvent,
+} from './handler-registry.js';
+import { localRotationQueue } from '../adapters/local/in-process-rotation-queue.js';
 import { LocalIdentityProvider } from './identity.js';
 import { handleIdentityRequest } from './identity-routes.js';
 import { lambdaContext } from './lambda-context.js';
@@ -73,6 +84,8 @@ function functionEnvironment(
   return {
     // No KMS locally: key-encryption keys in 0600 files under the data dir (memory if none).
     VAULTPILOT_KEYRING: 'local',
+    // Audit digests are signed with an Ed25519 key file next to the keyring's (memory if none).
+    VAULTPILOT_AUDIT_SIGNER: 'local',
     ...(dataDir === undefined ? {} : { VAULTPILOT_KEYRING_DIR: dataDir }),
     VAULTPILOT_RUNTIME: 'local',
     VAULTPILOT_STAGE: LOCAL_STAGE,
@@ -89,6 +102,21 @@ function functionEnvironment(
     // buffer would mix requests; metrics are a CloudWatch (EMF) concern, off locally.
     POWERTOOLS_METRICS_DISABLED: 'true',
     ...Object.fromEntries(TABLE_LIST.map((spec) => [spec.envVar, localTableName(spec.id)])),
+  };
+}
+
+/** A bus event as an EventBridge rule delivers it to a function. */
+function busEvent(event: DomainEvent): Record<string, unknown> {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': event.type,
+    source: EVENT_SOURCE,
+    account: LOCAL_ACCOUNT,
+    time: event.time,
+    region: LOCAL_REGION,
+    resources: [],
+    detail: eventBridgeDetail(event),
   };
 }
 
@@ -179,7 +207,16 @@ export async function startLocalRuntime(config: LocalRuntimeConfig, log: Runtime
       );
     }
 
+    // The functions' region is fixed locally (dynalite, the local issuer); discovery scans the
+    // region the developer works in, unless VAULTPILOT_DISCOVERY_REGIONS says otherwise.
+    const developerRegion = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+    if (developerRegion !== undefined && /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(developerRegion)) {
+      process.env.VAULTPILOT_DISCOVERY_REGIONS ??= developerRegion;
+    }
     Object.assign(process.env, functionEnvironment(url, dynamo.endpoint, dataDir));
+    // Discovery uses the machine's AWS credentials when it has some; probing the EC2 instance
+    // metadata service for them would only wait for a timeout on a laptop. Set it to false to allow.
+    process.env.AWS_EC2_METADATA_DISABLED ??= 'true';
     if (dataDir === undefined) delete process.env.VAULTPILOT_KEYRING_DIR;
     // Pretty logs and no metrics on the console locally (Powertools' own development switch).
     process.env.POWERTOOLS_DEV ??= config.logFormat === 'pretty' ? 'true' : 'false';
@@ -192,6 +229,46 @@ export async function startLocalRuntime(config: LocalRuntimeConfig, log: Runtime
       userClientId: LOCAL_USER_CLIENT_ID,
     });
     const admin = await identity.ensureAdmin(config.adminPassword);
+
+    // `POST /discovery/runs` publishes a request; as the EventBridge rule does in AWS, it starts
+    // the discovery engine, here without holding up the bus for the length of the run.
+    const engineRuns = new Set<Promise<void>>();
+    const unsubscribe = localEventBus.subscribe(DISCOVERY_EVENT_TYPES.runRequested, (event) => {
+      const spec = ENGINES.discovery;
+      const run = (async () => {
+        const handler = await ENGINE_HANDLERS.discovery();
+        await handler(
+          busEvent(event),
+          lambdaContext(`vaultpilot-local-${spec.handler}`, spec.timeoutSeconds, LOCAL_REGION),
+        );
+      })().catch((error: unknown) =>
+        log.error('Discovery run failed', {
+          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        }),
+      );
+      engineRuns.add(run);
+      void run.finally(() => engineRuns.delete(run));
+    });
+    cleanups.push(async () => {
+      unsubscribe();
+      await localEventBus.drain();
+      await Promise.allSettled([...engineRuns]);
+    });
+
+    // The rotation queue: as the SQS event source does in AWS, the worker handler receives its
+    // messages in batches and reports the ones to deliver again.
+    localRotationQueue.setConsumer(async (messages) => {
+      const worker = await ROTATION_WORKER();
+      const response = await worker(
+        sqsEvent(messages),
+        lambdaContext('vaultpilot-local-rotation-worker', ROTATION_WORKER_TIMEOUT_SECONDS, LOCAL_REGION),
+      );
+      return response.batchItemFailures.map((failure) => failure.itemIdentifier);
+    });
+    cleanups.push(async () => {
+      await localRotationQueue.drain();
+      localRotationQueue.close();
+    });
 
     let scheduler: LocalScheduler | undefined;
     if (config.scheduler) {

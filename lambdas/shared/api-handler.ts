@@ -40,6 +40,8 @@ export interface ApiResult {
   readonly statusCode?: number;
   readonly body: unknown;
   readonly headers?: Readonly<Record<string, string>>;
+  /** A body that is not JSON (an export, a PEM key): sent as is, with its Content-Type in `headers`. */
+  readonly text?: string;
 }
 
 /** What the middleware learns about a request, carried to the use case on the Lambda context. */
@@ -179,6 +181,13 @@ const parseRequest = (): ApiMiddleware => ({
 
 function toResponse(result: ApiResult): APIGatewayProxyResult {
   if (result.statusCode === 204) return { statusCode: 204, headers: { ...result.headers }, body: '' };
+  if (result.text !== undefined) {
+    return {
+      statusCode: result.statusCode ?? 200,
+      headers: { 'Content-Type': 'text/plain; charset=utf-8', ...result.headers },
+      body: result.text,
+    };
+  }
   return {
     statusCode: result.statusCode ?? 200,
     headers: { 'Content-Type': 'application/json', ...result.headers },

@@ -105,10 +105,53 @@ const functionEnvSchema = z.object({
     .min(1, 'expected at least 1 day')
     .max(3650, 'expected at most 3650 days')
     .default(365),
+  VAULTPILOT_AUDIT_SIGNER: z.enum(['kms', 'local']).default('kms'),
+  VAULTPILOT_AUDIT_SIGNING_KEY_ID: z
+    .string()
+    .regex(
+      /^(arn:aws[\w-]*:kms:|alias\/|[0-9a-f-]{36}$)/,
+      'expected a KMS key id, key ARN, alias or alias ARN',
+    )
+    .optional(),
   VAULTPILOT_EVENT_BUS_NAME: z
     .string()
     .regex(/^[A-Za-z0-9._\-/:]{1,1600}$/, 'expected an EventBridge bus name or ARN')
     .optional(),
+  VAULTPILOT_ROTATION_QUEUE_URL: z.url({ error: 'expected the URL of an SQS queue' }).optional(),
+  VAULTPILOT_ROTATION_CONCURRENCY: z.coerce
+    .number({ error: 'expected a number' })
+    .int()
+    .min(1, 'expected at least 1')
+    .max(64, 'expected at most 64')
+    .default(4),
+  VAULTPILOT_ROTATION_TENANT_CONCURRENCY: z.coerce
+    .number({ error: 'expected a number' })
+    .int()
+    .min(1, 'expected at least 1')
+    .max(64, 'expected at most 64')
+    .default(2),
+  VAULTPILOT_DISCOVERY_AMBIENT_TENANT: z
+    .string()
+    .regex(/^(none|[a-z0-9][a-z0-9-]{0,62})$/, 'expected a tenant id, or none')
+    .default('default'),
+  VAULTPILOT_DISCOVERY_REGIONS: csv
+    .pipe(
+      z
+        .array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'expected AWS regions such as eu-west-1'))
+        .min(1),
+    )
+    .optional(),
+  VAULTPILOT_DISCOVERY_IAM_RATE: z.coerce
+    .number({ error: 'expected a number of requests per second' })
+    .min(0.5, 'expected at least 0.5 requests per second')
+    .max(1000, 'expected at most 1000 requests per second')
+    .default(10),
+  VAULTPILOT_DISCOVERY_CONCURRENCY: z.coerce
+    .number({ error: 'expected a number' })
+    .int()
+    .min(1, 'expected at least 1')
+    .max(64, 'expected at most 64')
+    .default(8),
   AWS_REGION: z.string().min(1).default('us-east-1'),
   ...Object.fromEntries(Object.entries(tableVars).map(([name, schema]) => [name, schema.optional()])),
 });
@@ -155,8 +198,28 @@ export interface FunctionConfig {
     readonly secretsManagerPrefix: string;
   };
   readonly auditRetentionDays: number;
+  /** What signs audit digests: a KMS asymmetric key, or a local Ed25519 key file (keyring directory). */
+  readonly auditSigner: { readonly kind: 'kms' | 'local'; readonly kmsKeyId: string | undefined };
   /** The EventBridge bus events go to (AWS); the local runtime uses its in-process bus. */
   readonly eventBusName: string | undefined;
+  /** The rotation queue (SQS in AWS; the local runtime uses its in-process queue) and the worker's limits. */
+  readonly rotation: {
+    readonly queueUrl: string | undefined;
+    /** Jobs of one batch in flight at once. */
+    readonly concurrency: number;
+    /** Jobs of one tenant in flight at once within a batch. */
+    readonly tenantConcurrency: number;
+  };
+  readonly discovery: {
+    /** The tenant whose first account is the ambient AWS credentials' (undefined: none). */
+    readonly ambientTenant: string | undefined;
+    /** Regions of Secrets Manager and SSM scanned unless a tenant's settings name others. */
+    readonly regions: readonly string[];
+    /** Ceiling of IAM requests per second per account. */
+    readonly iamRatePerSecond: number;
+    /** AWS calls in flight per API and account. */
+    readonly concurrency: number;
+  };
 }
 
 /** Variables of the local runtime (`npm start`, the `vaultpilot` CLI). */
@@ -290,7 +353,20 @@ export function parseFunctionConfig(env: Env): FunctionConfig {
       maxUses: v.VAULTPILOT_DATA_KEY_CACHE_MAX_USES,
     },
     auditRetentionDays: v.VAULTPILOT_AUDIT_RETENTION_DAYS,
+    auditSigner: { kind: v.VAULTPILOT_AUDIT_SIGNER, kmsKeyId: v.VAULTPILOT_AUDIT_SIGNING_KEY_ID },
     eventBusName: v.VAULTPILOT_EVENT_BUS_NAME,
+    rotation: {
+      queueUrl: v.VAULTPILOT_ROTATION_QUEUE_URL,
+      concurrency: v.VAULTPILOT_ROTATION_CONCURRENCY,
+      tenantConcurrency: v.VAULTPILOT_ROTATION_TENANT_CONCURRENCY,
+    },
+    discovery: {
+      ambientTenant:
+        v.VAULTPILOT_DISCOVERY_AMBIENT_TENANT === 'none' ? undefined : v.VAULTPILOT_DISCOVERY_AMBIENT_TENANT,
+      regions: v.VAULTPILOT_DISCOVERY_REGIONS ?? [v.AWS_REGION],
+      iamRatePerSecond: v.VAULTPILOT_DISCOVERY_IAM_RATE,
+      concurrency: v.VAULTPILOT_DISCOVERY_CONCURRENCY,
+    },
     secretBackend: {
       kind: v.VAULTPILOT_SECRET_BACKEND,
       secretsManagerPrefix: v.VAULTPILOT_SECRETS_MANAGER_PREFIX,

@@ -21,10 +21,12 @@ export const ENGINES: Readonly<Record<EngineId, EngineSpec>> = {
   discovery: {
     id: 'discovery',
     handler: 'discovery',
-    schedule: 'rate(6 hours)',
+    schedule: 'rate(1 hour)',
     description: 'Discovers IAM access keys, Secrets Manager secrets and SSM SecureString parameters',
-    timeoutSeconds: 300,
-    memoryMb: 512,
+    // Lambda's maximum: a large account at IAM's rate limit needs it; the run stops writing in time.
+    timeoutSeconds: 900,
+    // A run holds a tenant's inventory in memory while it reconciles (tens of thousands of items).
+    memoryMb: 1024,
   },
   rotationScheduler: {
     id: 'rotationScheduler',
@@ -66,3 +68,18 @@ export interface ScheduledEvent {
   readonly resources: readonly string[];
   readonly detail: Record<string, never>;
 }
+
+/**
+ * The rotation worker: not scheduled, it consumes the rotation queue (an SQS event source in
+ * AWS, the in-process queue locally). `maxConcurrency` bounds how many batches run at once across
+ * the account; the worker bounds jobs per batch (VAULTPILOT_ROTATION_CONCURRENCY, per tenant
+ * VAULTPILOT_ROTATION_TENANT_CONCURRENCY).
+ */
+export const ROTATION_WORKER_TIMEOUT_SECONDS = 300;
+export const ROTATION_WORKER = {
+  handler: 'rotation-worker',
+  timeoutSeconds: ROTATION_WORKER_TIMEOUT_SECONDS,
+  memoryMb: 512,
+  batchSize: 10,
+  maxConcurrency: 5,
+} as const;

@@ -6,6 +6,9 @@
  */
 import type { z } from 'zod';
 import type { DomainEvent, EventPublisher } from '../core/events.js';
+import { AUDIT_EVENT_DEFINITIONS } from './audit-events.js';
+import { INVENTORY_EVENT_DEFINITIONS } from './inventory-events.js';
+import { ROTATION_EVENT_DEFINITIONS } from './rotation-events.js';
 
 export const EVENT_SOURCE = 'vaultpilot';
 
@@ -15,7 +18,11 @@ export interface EventDefinition {
 }
 
 /** Every event type. Engines add theirs here; `parseDomainEvent` refuses any other type. */
-export const EVENT_DEFINITIONS: Readonly<Record<string, EventDefinition>> = {};
+export const EVENT_DEFINITIONS: Readonly<Record<string, EventDefinition>> = {
+  ...INVENTORY_EVENT_DEFINITIONS,
+  ...AUDIT_EVENT_DEFINITIONS,
+  ...ROTATION_EVENT_DEFINITIONS,
+};
 
 /** The `detail` EventBridge carries: tenant and time first, then the event's own fields. */
 export function eventBridgeDetail(event: DomainEvent): Record<string, unknown> {

@@ -70,7 +70,12 @@ function operation(route: RouteSpec, registry: ComponentRegistry, errorRef: Json
         ? { description: 'Success, no body' }
         : {
             description: 'Success',
-            content: { 'application/json': { schema: registry.add(route.response, 'output') } },
+            content: Object.fromEntries(
+              (route.mediaTypes ?? ['application/json']).map((mediaType) => [
+                mediaType,
+                { schema: registry.add(route.response, 'output') },
+              ]),
+            ),
           },
   };
   for (const status of [...statuses].sort()) {

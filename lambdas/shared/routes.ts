@@ -5,8 +5,48 @@
  */
 import type { z } from 'zod';
 import { RewrapRequest, RewrapResponse } from './contracts/admin.js';
+import {
+  AuditDigestResponse,
+  AuditDigestsResponse,
+  AuditEventsResponse,
+  AuditExportQuery,
+  AuditExportText,
+  AuditHashRequest,
+  AuditHashResponse,
+  AuditPublicKeyText,
+  AuditQuery,
+  AuditSettingsBody,
+  AuditTenantQuery,
+  AuditVerifyResponse,
+} from './contracts/audit.js';
 import { OpenApiDocument } from './contracts/common.js';
+import {
+  CredentialListResponse,
+  CredentialResponse,
+  ListCredentialsQuery,
+  RegisterCredentialRequest,
+  UnregisterCredentialQuery,
+  UpdateCredentialRequest,
+} from './contracts/credentials.js';
+import {
+  DiscoveryRunListResponse,
+  DiscoveryRunResponse,
+  DiscoverySettingsResponse,
+  FindingRulesResponse,
+  ListDiscoveryRunsQuery,
+  PutDiscoverySettingsRequest,
+} from './contracts/discovery.js';
 import { HealthResponse, MeResponse } from './contracts/identity.js';
+import {
+  DeleteRotationPolicyQuery,
+  ListRotationsQuery,
+  PutRotationPolicyRequest,
+  RotationAccepted,
+  RotationListResponse,
+  RotationPolicyListResponse,
+  RotationPolicyResponse,
+  RotationResponse,
+} from './contracts/rotations.js';
 import {
   AttachmentsResponse,
   AttachPoliciesRequest,
@@ -32,7 +72,18 @@ import { ALL_SCOPES, SCOPES } from './scopes.js';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** An API handler: one Lambda function; the file is `lambdas/handlers/<id>.ts`, export `handler`. */
-export const API_HANDLER_IDS = ['health', 'me', 'openapi', 'secrets', 'policies', 'admin'] as const;
+export const API_HANDLER_IDS = [
+  'health',
+  'me',
+  'openapi',
+  'secrets',
+  'policies',
+  'admin',
+  'audit',
+  'credentials',
+  'discoveryApi',
+  'rotations',
+] as const;
 export type ApiHandlerId = (typeof API_HANDLER_IDS)[number];
 
 export interface RouteSpec {
@@ -51,9 +102,11 @@ export interface RouteSpec {
   readonly request?: { readonly body?: z.ZodType; readonly query?: z.ZodType };
   readonly response: z.ZodType;
   /** Success status: 200 with `response` as the body, or 204 with no body. */
-  readonly status?: 200 | 201 | 204;
+  readonly status?: 200 | 201 | 202 | 204;
   /** Extra error statuses the route documents (401/403/500 are implied by `auth`). */
   readonly errors?: readonly number[];
+  /** Media types of a success body that is not JSON (an export, a key); `response` describes it. */
+  readonly mediaTypes?: readonly string[];
 }
 
 export const ROUTES: readonly RouteSpec[] = [
@@ -93,7 +146,117 @@ export const ROUTES: readonly RouteSpec[] = [
   ...secretRoutes(),
   ...policyRoutes(),
   ...adminRoutes(),
+  ...auditRoutes(),
+  ...credentialRoutes(),
+  ...rotationRoutes(),
+  ...discoveryRoutes(),
 ];
+
+/**
+ * The audit log (ADR 0004): auditors and admins query, verify and export their tenant's chain;
+ * the public key is for everyone who verifies exports offline; settings are the admins'.
+ */
+function auditRoutes(): RouteSpec[] {
+  const read = [SCOPES.audit, SCOPES.admin];
+  const common = { handler: 'audit', auth: 'token', tag: 'audit' } as const;
+  return [
+    {
+      ...common,
+      method: 'GET',
+      path: '/audit',
+      operationId: 'listAuditEvents',
+      scopes: read,
+      summary: 'Audit events, newest first, filtered by actor, action, target, outcome and time (paginated)',
+      request: { query: AuditQuery },
+      response: AuditEventsResponse,
+      errors: [404],
+    },
+    {
+      ...common,
+      method: 'GET',
+      path: '/audit/verify',
+      operationId: 'verifyAuditChain',
+      scopes: read,
+      summary: "Verify the tenant's hash chain against its signed digests: the first bad seq and why",
+      request: { query: AuditTenantQuery },
+      response: AuditVerifyResponse,
+      errors: [404, 503],
+    },
+    {
+      ...common,
+      method: 'GET',
+      path: '/audit/export',
+      operationId: 'exportAuditLog',
+      scopes: read,
+      summary: 'Export the chain as NDJSON (what `vaultpilot audit verify` reads) or CSV',
+      request: { query: AuditExportQuery },
+      response: AuditExportText,
+      mediaTypes: ['application/x-ndjson', 'text/csv'],
+      errors: [404, 413],
+    },
+    {
+      ...common,
+      method: 'GET',
+      path: '/audit/public-key',
+      operationId: 'getAuditPublicKey',
+      scopes: ALL_SCOPES,
+      summary: 'The public key digests are signed with (PEM), to verify exports offline',
+      response: AuditPublicKeyText,
+      mediaTypes: ['application/x-pem-file'],
+    },
+    {
+      ...common,
+      method: 'POST',
+      path: '/audit/hash',
+      operationId: 'hashAuditIdentifier',
+      scopes: read,
+      summary: "The tenant's HMAC of a value, to compare with the hashed identifiers in events",
+      request: { body: AuditHashRequest },
+      response: AuditHashResponse,
+    },
+    {
+      ...common,
+      method: 'GET',
+      path: '/audit/digests',
+      operationId: 'listAuditDigests',
+      scopes: read,
+      summary: "The tenant's signed digests, oldest first",
+      request: { query: AuditTenantQuery },
+      response: AuditDigestsResponse,
+      errors: [404],
+    },
+    {
+      ...common,
+      method: 'POST',
+      path: '/audit/digests',
+      operationId: 'signAuditDigest',
+      scopes: read,
+      summary:
+        'Sign a digest of the chain head now (null when nothing is new; 409 if the chain is not intact)',
+      response: AuditDigestResponse,
+      errors: [409, 503],
+    },
+    {
+      ...common,
+      method: 'GET',
+      path: '/audit/settings',
+      operationId: 'readAuditSettings',
+      scopes: read,
+      summary: "The tenant's audit retention",
+      response: AuditSettingsBody,
+    },
+    {
+      ...common,
+      method: 'PUT',
+      path: '/audit/settings',
+      operationId: 'writeAuditSettings',
+      scopes: [SCOPES.admin],
+      summary: 'Set the retention of events recorded from now on (days, 1-3650; admins)',
+      request: { body: AuditSettingsBody },
+      response: AuditSettingsBody,
+    },
+  ];
+}
 
 /** Maintenance operations of a tenant's admins. */
 function adminRoutes(): RouteSpec[] {
@@ -305,6 +468,240 @@ function secretRoutes(): RouteSpec[] {
       response: NoContent,
       status: 204,
       errors: [404],
+    },
+  ];
+}
+
+/**
+ * The credential inventory (ADR 0005): everyone reads it; operators and admins register managed
+ * credentials and change owner, tags, rotation policy and expiry. Roles are checked in the domain;
+ * the scopes here gate machine clients.
+ */
+/**
+ * Rotation: request one (queued; 202), read a credential's rotations and one rotation's steps,
+ * roll back, and manage the tenant's rotation policies (admins; auditors and operators read).
+ */
+function rotationRoutes(): RouteSpec[] {
+  const read = [SCOPES.read, SCOPES.audit, SCOPES.admin];
+  const write = [SCOPES.write, SCOPES.admin];
+  const common = { handler: 'rotations', auth: 'token', tag: 'rotation' } as const;
+  return [
+    {
+      ...common,
+      method: 'POST',
+      path: '/credentials/{id}/rotate',
+      operationId: 'rotateCredential',
+      scopes: write,
+      summary:
+        'Start a rotation (header Idempotency-Key: the same key starts one rotation); answers 202 with its rotationId',
+      response: RotationAccepted,
+      status: 202,
+      errors: [404, 409, 503],
+    },
+    {
+      ...common,
+      method: 'GET',
+      path: '/credentials/{id}/rotations',
+      operationId: 'listCredentialRotations',
+      scopes: read,
+      summary: "A credential's rotations, newest first (paginated with limit and cursor)",
+      request: { query: ListRotationsQuery },
+      response: RotationListResponse,
+      errors: [404],
+    },
+    {
+      ...common,
+      method: 'GET',
+      path: '/rotations/{id}',
+      operationId: 'getRotation',
+      scopes: read,
+      summary: 'One rotation: its state and each step with its times and outcome',
+      response: RotationResponse,
+      errors: [404],
+    },
+    {
+      ...common,
+      method: 'POST',
+      path: '/rotations/{id}/rollback',
+      operationId: 'rollbackRotation',
+      scopes: write,
+      summary: 'Restore the value before this rotation (the latest), while the previous version still exists',
+      response: RotationResponse,
+      errors: [404, 409, 503],
+    },
+    {
+      ...common,
+      method: 'GET',
+      path: '/rotation-policies',
+      operationId: 'listRotationPolicies',
+      scopes: [SCOPES.admin, SCOPES.audit],
+      summary: "The tenant's rotation policies",
+      response: RotationPolicyListResponse,
+    },
+    {
+      ...common,
+      method: 'GET',
+      path: '/rotation-policies/{name}',
+      operationId: 'getRotationPolicy',
+      scopes: [SCOPES.admin, SCOPES.audit],
+      summary: 'One rotation policy with its revision',
+      response: RotationPolicyResponse,
+      errors: [404],
+    },
+    {
+      ...common,
+      method: 'PUT',
+      path: '/rotation-policies/{name}',
+      operationId: 'putRotationPolicy',
+      scopes: [SCOPES.admin],
+      summary:
+        'Create or replace a rotation policy (optional revision for check-and-set); invalid policies answer 400',
+      request: { body: PutRotationPolicyRequest },
+      response: RotationPolicyResponse,
+      errors: [409],
+    },
+    {
+      ...common,
+      method: 'DELETE',
+      path: '/rotation-policies/{name}',
+      operationId: 'deleteRotationPolicy',
+      scopes: [SCOPES.admin],
+      summary: 'Delete a rotation policy (optional ?revision=N)',
+      request: { query: DeleteRotationPolicyQuery },
+      response: RotationPolicyResponse,
+      status: 204,
+      errors: [404, 409],
+    },
+  ];
+}
+
+function credentialRoutes(): RouteSpec[] {
+  const read = [SCOPES.read, SCOPES.audit, SCOPES.admin];
+  const write = [SCOPES.write, SCOPES.admin];
+  const common = { handler: 'credentials', auth: 'token', tag: 'credentials' } as const;
+  return [
+    {
+      ...common,
+      method: 'GET',
+      path: '/credentials',
+      operationId: 'listCredentials',
+      scopes: read,
+      summary:
+        'The inventory with findings; filter by type, status, severity, finding, source, owner, tag, account, text',
+      request: { query: ListCredentialsQuery },
+      response: CredentialListResponse,
+    },
+    {
+      ...common,
+      method: 'POST',
+      path: '/credentials',
+      operationId: 'registerCredential',
+      scopes: write,
+      summary: 'Register a managed credential (its facts and expiry, never its value)',
+      request: { body: RegisterCredentialRequest },
+      response: CredentialResponse,
+      status: 201,
+    },
+    {
+      ...common,
+      method: 'GET',
+      path: '/credentials/{id}',
+      operationId: 'getCredential',
+      scopes: read,
+      summary: 'One credential with its findings and its history of changes',
+      response: CredentialResponse,
+      errors: [404],
+    },
+    {
+      ...common,
+      method: 'PATCH',
+      path: '/credentials/{id}',
+      operationId: 'updateCredential',
+      scopes: write,
+      summary: 'Change owner, tags, rotation policy or expiry (optional `revision` for check-and-set)',
+      request: { body: UpdateCredentialRequest },
+      response: CredentialResponse,
+      errors: [404, 409],
+    },
+    {
+      ...common,
+      method: 'DELETE',
+      path: '/credentials/{id}',
+      operationId: 'unregisterCredential',
+      scopes: write,
+      summary: 'Unregister a managed credential (or a discovered one that is gone)',
+      request: { query: UnregisterCredentialQuery },
+      response: CredentialResponse,
+      status: 204,
+      errors: [404, 409],
+    },
+  ];
+}
+
+/** Discovery: on-demand runs and their records, the tenant's accounts and thresholds, the rules. */
+function discoveryRoutes(): RouteSpec[] {
+  const read = [SCOPES.read, SCOPES.audit, SCOPES.admin];
+  const common = { handler: 'discoveryApi', auth: 'token', tag: 'discovery' } as const;
+  return [
+    {
+      ...common,
+      method: 'POST',
+      path: '/discovery/runs',
+      operationId: 'startDiscoveryRun',
+      scopes: [SCOPES.write, SCOPES.admin],
+      summary: 'Start a discovery run now; answers 202 with the queued run (follow it at its Location)',
+      response: DiscoveryRunResponse,
+      status: 202,
+      errors: [503],
+    },
+    {
+      ...common,
+      method: 'GET',
+      path: '/discovery/runs',
+      operationId: 'listDiscoveryRuns',
+      scopes: read,
+      summary: 'Discovery runs, newest first: state, start, end, counts and errors',
+      request: { query: ListDiscoveryRunsQuery },
+      response: DiscoveryRunListResponse,
+    },
+    {
+      ...common,
+      method: 'GET',
+      path: '/discovery/runs/{id}',
+      operationId: 'getDiscoveryRun',
+      scopes: read,
+      summary: 'One discovery run: state, counts, sources and errors',
+      response: DiscoveryRunResponse,
+      errors: [404],
+    },
+    {
+      ...common,
+      method: 'GET',
+      path: '/discovery/settings',
+      operationId: 'getDiscoverySettings',
+      scopes: [SCOPES.admin, SCOPES.audit],
+      summary: 'Accounts (roles to assume), regions, finding thresholds and switched-off rules',
+      response: DiscoverySettingsResponse,
+    },
+    {
+      ...common,
+      method: 'PUT',
+      path: '/discovery/settings',
+      operationId: 'putDiscoverySettings',
+      scopes: [SCOPES.admin],
+      summary: 'Replace the discovery settings (admins; optional `revision` for check-and-set)',
+      request: { body: PutDiscoverySettingsRequest },
+      response: DiscoverySettingsResponse,
+      errors: [409],
+    },
+    {
+      ...common,
+      method: 'GET',
+      path: '/discovery/rules',
+      operationId: 'listFindingRules',
+      scopes: read,
+      summary: 'The finding rules: severity, remediation, and the thresholds that apply to this tenant',
+      response: FindingRulesResponse,
     },
   ];
 }

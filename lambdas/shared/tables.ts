@@ -28,6 +28,8 @@ export interface TableSpec {
   readonly indexes: readonly IndexSpec[];
   /** Attribute holding an epoch-seconds expiry; DynamoDB TTL in AWS, not enforced locally. */
   readonly ttlAttribute?: string;
+  /** A DynamoDB stream of new item images (AWS only: dynalite has no streams). */
+  readonly stream?: 'NEW_IMAGE';
   readonly purpose: string;
 }
 
@@ -66,26 +68,96 @@ export const TABLE_SPECS: Readonly<Record<TableId, TableSpec>> = {
         purpose:
           'Sparse: only credentials with rotation enabled carry dueShard, so the scheduler queries, never scans.',
       },
+      {
+        indexName: 'byType',
+        partitionKey: { name: 'typeKey', type: 'S' },
+        sortKey: sk,
+        purpose: 'Credentials of one type in one tenant (typeKey=<tenant>#<type>), for filtered listings.',
+      },
+      {
+        indexName: 'byStatus',
+        partitionKey: { name: 'statusKey', type: 'S' },
+        sortKey: sk,
+        purpose:
+          'Credentials in one status in one tenant (statusKey=<tenant>#<status>), for filtered listings.',
+      },
+      {
+        indexName: 'tenants',
+        partitionKey: { name: 'registryShard', type: 'S' },
+        sortKey: pk,
+        purpose:
+          'Sparse: one marker item per tenant with an inventory, so the hourly discovery run finds tenants without a scan.',
+      },
     ],
-    purpose: 'Credential inventory (discovered and managed): pk=<tenant>, sk=<credential id>.',
+    purpose:
+      'Credential inventory (discovered and managed): pk=<tenant>, sk=cred#<id>; history pk=<tenant>#history#<id>; discovery runs pk=<tenant>#discovery-runs.',
   },
   rotations: {
     id: 'rotations',
     envVar: 'VAULTPILOT_TABLE_ROTATIONS',
     partitionKey: pk,
     sortKey: sk,
-    indexes: [],
-    purpose: 'Rotation state machines and history: pk=<tenant>#<credential id>, sk=<rotation token>.',
+    indexes: [
+      {
+        indexName: 'retirementsDue',
+        partitionKey: { name: 'retireKey', type: 'S' },
+        sortKey: { name: 'retireAt', type: 'S' },
+        purpose:
+          'Sparse: only rotations with a retirement phase pending carry retireKey=<tenant> and retireAt=<due>#<rotation id>, so the sweeper queries, never scans.',
+      },
+    ],
+    // Idempotency keys of rotation requests expire after a day.
+    ttlAttribute: 'expiresAt',
+    purpose:
+      'Rotation state machines and history: pk=<tenant>#<credential id>, sk=<rotation id> (the rotation token), plus sk=lock (one rotation in flight) and sk=idem#<key hash>; pair slots pk=<tenant>#pair#<hash>.',
   },
   audit: {
     id: 'audit',
     envVar: 'VAULTPILOT_TABLE_AUDIT',
     partitionKey: pk,
     sortKey: sk,
-    indexes: [],
+    // Event items only carry the index keys (`<tenant>#<value>`); chain entries, markers and
+    // digests carry none, so the indexes hold events alone. All sort by the event's sort key.
+    indexes: [
+      {
+        indexName: 'byActor',
+        partitionKey: { name: 'actorKey', type: 'S' },
+        sortKey: sk,
+        purpose: "A tenant's audit events by actor (actorKey=<tenant>#<actor id>), newest first.",
+      },
+      {
+        indexName: 'byAction',
+        partitionKey: { name: 'actionKey', type: 'S' },
+        sortKey: sk,
+        purpose: "A tenant's audit events by action (actionKey=<tenant>#<action>), newest first.",
+      },
+      {
+        indexName: 'byTarget',
+        partitionKey: { name: 'targetKey', type: 'S' },
+        sortKey: sk,
+        purpose:
+          "A tenant's audit events by target (targetKey=<tenant>#<path, credential id, policy or HMAC>), newest first.",
+      },
+      {
+        indexName: 'byOutcome',
+        partitionKey: { name: 'outcomeKey', type: 'S' },
+        sortKey: sk,
+        purpose: "A tenant's audit events by outcome (outcomeKey=<tenant>#<outcome>), newest first.",
+      },
+      {
+        indexName: 'auditTenants',
+        partitionKey: { name: 'registry', type: 'S' },
+        sortKey: { name: 'tenant', type: 'S' },
+        purpose:
+          'Sparse: one registry item per tenant with audit events, so the digest engine finds tenants without a scan.',
+      },
+    ],
     ttlAttribute: 'expiresAt',
+    // The sequencer chains recorded events from the stream (events of a tenant share a partition
+    // key, so they arrive in order).
+    stream: 'NEW_IMAGE',
     purpose:
-      'Append-only audit events and their per-tenant hash chain: pk=<tenant>#..., sk=<seq or event id>.',
+      'Append-only audit log: events pk=<tenant>#events, chain pk=<tenant>#chain (sk=<seq>), markers pk=<tenant>#chained, digests pk=<tenant>#digests, registry pk=<tenant>#registry.',
   },
   settings: {
     id: 'settings',

@@ -185,16 +185,35 @@ describe('ApiStack', () => {
       const isSecrets = description.includes('readSecret');
       const isPolicies = description.includes('listPolicies');
       const isAdmin = description.includes('rewrapDataKeys');
+      const isInventory =
+        description.includes('listCredentials') || description.includes('startDiscoveryRun');
+      const isAudit = description.includes('listAuditEvents');
+      const isRotation = description.includes('rotateCredential');
       expect(tables).toEqual(
-        isSecrets
-          ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_SECRETS', 'VAULTPILOT_TABLE_SETTINGS']
-          : isPolicies
+        isRotation
+          ? [
+              'VAULTPILOT_TABLE_AUDIT',
+              'VAULTPILOT_TABLE_CREDENTIALS',
+              'VAULTPILOT_TABLE_ROTATIONS',
+              'VAULTPILOT_TABLE_SECRETS',
+              'VAULTPILOT_TABLE_SETTINGS',
+            ]
+          : isAudit
             ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_SETTINGS']
-            : isAdmin
-              ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_SECRETS']
-              : [],
+            : isInventory
+              ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_CREDENTIALS', 'VAULTPILOT_TABLE_SETTINGS']
+              : isSecrets
+                ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_SECRETS', 'VAULTPILOT_TABLE_SETTINGS']
+                : isPolicies
+                  ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_SETTINGS']
+                  : isAdmin
+                    ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_SECRETS']
+                    : [],
       );
-      expect(variables.VAULTPILOT_KEYRING).toBe(isSecrets || isAdmin ? 'kms' : undefined);
+      // The audit API holds the keyring only for per-tenant HMAC keys (a narrower grant, audit.test.ts).
+      expect(variables.VAULTPILOT_KEYRING).toBe(
+        isSecrets || isAdmin || isAudit || isRotation ? 'kms' : undefined,
+      );
     }
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
       (policy) =>
@@ -218,14 +237,20 @@ describe('ApiStack', () => {
       'dynamodb:Query',
       'dynamodb:UpdateItem',
     ]);
-    // Data keys of the secrets key only with VaultPilot's encryption context.
-    const dataKeyStatements = statements.filter((statement) =>
-      [statement.Action].flat().includes('kms:GenerateDataKey'),
+    // Data keys of the secrets key only with VaultPilot's encryption context (the audit API's
+    // grant, narrowed to the HMAC key path, is checked in audit.test.ts).
+    const dataKeyStatements = statements.filter(
+      (statement) =>
+        [statement.Action].flat().includes('kms:GenerateDataKey') &&
+        statement.Condition?.StringEquals?.['kms:EncryptionContext:path'] === undefined,
     );
-    expect(dataKeyStatements).toHaveLength(1);
-    expect(dataKeyStatements[0]?.Condition).toEqual({
-      StringEquals: { 'kms:EncryptionContext:service': 'vaultpilot' },
-    });
+    // The secrets API and the rotations API (which seals pending and promoted values).
+    expect(dataKeyStatements).toHaveLength(2);
+    for (const statement of dataKeyStatements) {
+      expect(statement.Condition).toEqual({
+        StringEquals: { 'kms:EncryptionContext:service': 'vaultpilot' },
+      });
+    }
     // Re-wrapping is a separate grant (ReEncrypt only, same condition): the function that moves
     // data keys cannot open values, and the one that opens values cannot move keys.
     const rewrapStatements = statements.filter((statement) =>

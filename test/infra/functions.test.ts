@@ -106,9 +106,9 @@ describe('functions', () => {
     );
   });
 
-  it('has a function per API handler, per engine and the token trigger', () => {
+  it('has a function per API handler, per engine, the token trigger, the audit sequencer and the rotation worker', () => {
     const apiHandlers = new Set(ROUTES.map((route) => route.handler)).size;
-    expect(functions).toHaveLength(apiHandlers + ENGINE_LIST.length + 1);
+    expect(functions).toHaveLength(apiHandlers + ENGINE_LIST.length + 3);
   });
 
   it('runs every function on arm64 and nodejs22.x, traced, as ESM with source maps', () => {
@@ -144,7 +144,7 @@ describe('functions', () => {
     for (const role of functionRoles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  it('grants `Resource: *` only for X-Ray and CloudFront invalidation, which have no resource-level permissions', () => {
+  it('grants `Resource: *` only for X-Ray, CloudFront invalidation and discovery listings, which have no resource-level permissions', () => {
     const wildcard = allowStatements(templates.map((template) => template.toJSON())).filter(
       (statement) => statement.Resource === '*',
     );
@@ -152,6 +152,11 @@ describe('functions', () => {
     expect([...actions].sort()).toEqual([
       'cloudfront:CreateInvalidation',
       'cloudfront:GetInvalidation',
+      // The discovery engine's metadata listings (ADR 0005).
+      'iam:GetAccountSummary',
+      'iam:ListUsers',
+      'secretsmanager:ListSecrets',
+      'ssm:DescribeParameters',
       'xray:PutTelemetryRecords',
       'xray:PutTraceSegments',
     ]);

@@ -18,7 +18,8 @@ describe('MonitoringStack', () => {
     template = Template.fromStack(stacks.monitoring);
   });
 
-  const functionCount = new Set(ROUTES.map((route) => route.handler)).size + ENGINE_LIST.length + 1;
+  // API handlers, engines, the token trigger, the audit sequencer and the rotation worker.
+  const functionCount = new Set(ROUTES.map((route) => route.handler)).size + ENGINE_LIST.length + 3;
 
   it('has a KMS-encrypted, TLS-only alarm topic with the configured subscriber', () => {
     template.hasResourceProperties('AWS::SNS::Topic', {
@@ -65,7 +66,8 @@ describe('MonitoringStack', () => {
 
   it('notifies the topic from every alarm', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(functionCount * 2 + 2);
+    // Plus API 5XX, engine dead letters and rotation dead letters.
+    expect(alarms).toHaveLength(functionCount * 2 + 3);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^AlarmTopic/) }]);
     }

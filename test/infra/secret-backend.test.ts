@@ -29,7 +29,17 @@ const STORE_ACTIONS = [
   'secretsmanager:UpdateSecretVersionStage',
 ];
 
-type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+type Statement = {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: unknown;
+  Sid?: string;
+};
+
+/** The discovery engine's metadata listing (ADR 0005): ListSecrets and no other Secrets Manager call. */
+const DISCOVERY_LISTING_SID = 'ListAccountCredentials';
+const isSecretsManager = (action: string): boolean => action.toLowerCase().startsWith('secretsmanager:');
 type CfnResource = { Type: string; Properties: Record<string, any> };
 
 /** `arn:<partition>:secretsmanager:<region>:<account>:secret:<prefix>*` as CDK renders it. */
@@ -101,9 +111,16 @@ describe('secret store backend: dynamodb (default)', () => {
     stacks = synthesize({});
   });
 
-  it('grants no Secrets Manager action to any function', () => {
-    const granted = allStatements(stacks).flatMap(actionsOf);
-    expect(granted.filter((action) => action.toLowerCase().startsWith('secretsmanager:'))).toEqual([]);
+  it('grants no Secrets Manager action to any function, but secret listing to discovery', () => {
+    const statements = allStatements(stacks);
+    const granted = statements
+      .filter((statement) => statement.Sid !== DISCOVERY_LISTING_SID)
+      .flatMap(actionsOf);
+    expect(granted.filter(isSecretsManager)).toEqual([]);
+    const discovery = statements
+      .filter((statement) => statement.Sid === DISCOVERY_LISTING_SID)
+      .flatMap(actionsOf);
+    expect(discovery.filter(isSecretsManager)).toEqual(['secretsmanager:ListSecrets']);
   });
 
   it('keeps the secrets table and says which backend the function uses', () => {
@@ -162,7 +179,16 @@ describe('secret store backend: secretsmanager', () => {
       );
       for (const policy of policies) {
         if (JSON.stringify(policy.Properties.Roles).includes(`"${roleId}"`) && stack === stacks.api) continue;
-        expect(JSON.stringify(policy.Properties.PolicyDocument)).not.toContain('secretsmanager:');
+        // Rotation keeps pending and promoted values in the same store as the secrets API (ADR 0006).
+        if (/"(RotationsHandler|RotationWorker)[A-Za-z0-9]*"/.test(JSON.stringify(policy.Properties.Roles)))
+          continue;
+        const statements = (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+        // Discovery lists secret metadata everywhere (ADR 0005), and may do nothing else with it.
+        const others = statements.filter((statement) => statement.Sid !== DISCOVERY_LISTING_SID);
+        expect(JSON.stringify(others)).not.toContain('secretsmanager:');
+        for (const statement of statements.filter((candidate) => candidate.Sid === DISCOVERY_LISTING_SID)) {
+          expect(actionsOf(statement).filter(isSecretsManager)).toEqual(['secretsmanager:ListSecrets']);
+        }
       }
     }
   });
@@ -172,7 +198,11 @@ describe('secret store backend: secretsmanager', () => {
     expect([...new Set(wildcard.flatMap(actionsOf))].sort()).toEqual([
       'cloudfront:CreateInvalidation',
       'cloudfront:GetInvalidation',
+      // Discovery's metadata listings (ADR 0005).
+      'iam:GetAccountSummary',
+      'iam:ListUsers',
       'secretsmanager:ListSecrets',
+      'ssm:DescribeParameters',
       'xray:PutTelemetryRecords',
       'xray:PutTraceSegments',
     ]);

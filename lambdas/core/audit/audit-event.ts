@@ -21,6 +21,41 @@ export const AUDIT_ACTIONS = [
   'policy.read',
   'policy.write',
   'policy.delete',
+  'audit.query',
+  'audit.verify',
+  'audit.export',
+  'audit.hash',
+  'audit.digest',
+  'audit.digest.list',
+  'audit.publicKey.read',
+  'audit.settings.read',
+  'audit.settings.write',
+  'credential.list',
+  'credential.read',
+  'credential.register',
+  'credential.update',
+  'credential.unregister',
+  'credential.discover',
+  'credential.refresh',
+  'credential.gone',
+  'finding.opened',
+  'finding.resolved',
+  'discovery.run',
+  'discovery.run.request',
+  'discovery.run.read',
+  'discovery.settings.read',
+  'discovery.settings.write',
+  'rotation.request',
+  'rotation.step',
+  'rotation.succeed',
+  'rotation.fail',
+  'rotation.rollback',
+  'rotation.retire',
+  'rotation.read',
+  'rotation.list',
+  'rotation.policy.read',
+  'rotation.policy.write',
+  'rotation.policy.delete',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -51,6 +86,17 @@ export const AuditTargetSchema = z.strictObject({
   credentialId: identifier.optional(),
   /** A policy's name, never its rules. */
   policy: identifier.optional(),
+  /**
+   * Sensitive identifiers, by name, only as the tenant's HMAC (`hmac-sha256:<hex>`, see
+   * identifier-hasher.ts); the schema refuses anything else here, so a clear value cannot slip in.
+   */
+  hashed: z
+    .record(
+      z.string().regex(/^[a-zA-Z][a-zA-Z0-9]{0,31}$/),
+      z.string().regex(/^hmac-sha256:[0-9a-f]{64}$/, 'Expected an HMAC (hmac-sha256:<64 hex digits>)'),
+    )
+    .refine((hashed) => Object.keys(hashed).length <= 8, 'At most 8 hashed identifiers')
+    .optional(),
 });
 
 export const AuditEventSchema = z.strictObject({

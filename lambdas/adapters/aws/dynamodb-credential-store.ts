@@ -1,0 +1,386 @@
+/**
+ * The `CredentialStore` on the credentials table:
+ * - `pk = <tenant>`, `sk = cred#<id>`: one item per credential, with `typeKey` and `statusKey`
+ *   (`<tenant>#<type>`, `<tenant>#<status>`) for the `byType` and `byStatus` indexes;
+ * - `pk = <tenant>#history#<id>`, `sk = <time>#<random>`: one item per change of a credential;
+ * - `pk = <tenant>`, `sk = tenant`, `registryShard = tenants`: the tenant's marker in the sparse
+ *   `tenants` index, which the hourly run queries instead of scanning the table.
+ * Writes are single-item conditional writes on `revision` (dynalite has no transactions).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import {
+  type Credential,
+  CREDENTIAL_SOURCES,
+  CREDENTIAL_STATUSES,
+  CREDENTIAL_TYPES,
+} from '../../core/credentials/credential.js';
+import {
+  CREDENTIAL_CHANGE_ACTIONS,
+  type CredentialChange,
+  type CredentialNarrowing,
+  type CredentialStore,
+} from '../../core/credentials/credential-store.js';
+import { FINDING_RULE_IDS, SEVERITIES } from '../../core/credentials/findings.js';
+import { ConflictError, NotFoundError } from '../../core/errors.js';
+import { ACTOR_KINDS } from '../../core/audit/audit-event.js';
+import { dynamoDbUnavailable, isConditionalCheckFailed } from './dynamodb-errors.js';
+
+const WHAT = 'credential inventory';
+const CREDENTIAL_PREFIX = 'cred#';
+const TENANT_MARKER = 'tenant';
+const REGISTRY_SHARD = 'tenants';
+
+type Item = Record<string, unknown>;
+
+/** A stored item that is not what this store writes: refused rather than half-read. */
+export class CorruptCredentialItemError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CorruptCredentialItemError';
+  }
+}
+
+const optionalString = z.string().optional();
+const StringMap = z.record(z.string(), z.string());
+
+const CredentialItemSchema = z.object({
+  id: z.string(),
+  tenant: z.string(),
+  type: z.enum(CREDENTIAL_TYPES),
+  source: z.enum(CREDENTIAL_SOURCES),
+  name: z.string(),
+  description: optionalString,
+  reference: z.object({
+    arn: optionalString,
+    account: optionalString,
+    region: optionalString,
+    keyId: optionalString,
+    userName: optionalString,
+    path: optionalString,
+    location: optionalString,
+  }),
+  owner: optionalString,
+  tags: StringMap,
+  sourceTags: StringMap,
+  createdAt: optionalString,
+  lastRotatedAt: optionalString,
+  lastUsedAt: optionalString,
+  usageTracked: z.boolean(),
+  expiresAt: optionalString,
+  rotationPolicy: optionalString,
+  rotationState: z.enum(['rotating', 'failed']).optional(),
+  status: z.enum(CREDENTIAL_STATUSES),
+  findings: z.array(
+    z.object({ ruleId: z.enum(FINDING_RULE_IDS), severity: z.enum(SEVERITIES), since: z.string() }),
+  ),
+  facts: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+  scope: optionalString,
+  registeredAt: z.string(),
+  updatedAt: z.string(),
+  goneAt: optionalString,
+  revision: z.number().int().positive(),
+  rotation: z
+    .object({
+      secretPath: z.string(),
+      settings: z.record(z.string(), z.unknown()),
+      policy: z.record(z.string(), z.unknown()).optional(),
+      dueAt: optionalString,
+    })
+    .optional(),
+});
+
+/** The sparse `dueForRotation` index: credentials with a due time, spread over a few partitions. */
+export const DUE_INDEX = 'dueForRotation';
+export const DUE_SHARDS = 8;
+
+/** The index partition of a credential: `due#<n>`, n from a hash of tenant and id (writes spread evenly). */
+export function dueShardOf(tenant: string, id: string): string {
+  return `due#${createHash('sha256').update(`${tenant}\n${id}`).digest().readUInt32BE(0) % DUE_SHARDS}`;
+}
+
+const ChangeItemSchema = z.object({
+  at: z.string(),
+  actor: z.object({ kind: z.enum(ACTOR_KINDS), id: z.string() }),
+  action: z.enum(CREDENTIAL_CHANGE_ACTIONS),
+  changes: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })),
+  findingsOpened: z.array(z.enum(FINDING_RULE_IDS)),
+  findingsResolved: z.array(z.enum(FINDING_RULE_IDS)),
+});
+
+/** Drops undefined fields (DynamoDB has no undefined) recursively through plain objects. */
+function defined(value: Record<string, unknown>): Item {
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, field]) => field !== undefined)
+      .map(([key, field]) => [
+        key,
+        field !== null && typeof field === 'object' && !Array.isArray(field)
+          ? defined(field as Record<string, unknown>)
+          : field,
+      ]),
+  );
+}
+
+function credentialItem(credential: Credential): Item {
+  return defined({
+    pk: credential.tenant,
+    sk: `${CREDENTIAL_PREFIX}${credential.id}`,
+    typeKey: `${credential.tenant}#${credential.type}`,
+    statusKey: `${credential.tenant}#${credential.status}`,
+    ...credential,
+    findings: credential.findings.map((finding) => ({ ...finding })),
+    // A copy through JSON: rotation settings may nest arrays and objects.
+    rotation:
+      credential.rotation === undefined
+        ? undefined
+        : (JSON.parse(JSON.stringify(credential.rotation)) as unknown),
+    ...(credential.rotation?.dueAt === undefined
+      ? {}
+      : { dueShard: dueShardOf(credential.tenant, credential.id), dueAt: credential.rotation.dueAt }),
+  });
+}
+
+function toCredential(item: Item): Credential {
+  const parsed = CredentialItemSchema.safeParse(item);
+  if (!parsed.success) {
+    throw new CorruptCredentialItemError(
+      `Credential item ${String(item.sk)} is not valid: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
+      { cause: parsed.error },
+    );
+  }
+  const c = parsed.data;
+  return {
+    ...c,
+    description: c.description,
+    owner: c.owner,
+    createdAt: c.createdAt,
+    lastRotatedAt: c.lastRotatedAt,
+    lastUsedAt: c.lastUsedAt,
+    expiresAt: c.expiresAt,
+    rotationPolicy: c.rotationPolicy,
+    rotationState: c.rotationState,
+    scope: c.scope,
+    goneAt: c.goneAt,
+  };
+}
+
+function historyPk(tenant: string, id: string): string {
+  return `${tenant}#history#${id}`;
+}
+
+export class DynamoDbCredentialStore implements CredentialStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async get(tenant: string, id: string): Promise<Credential | undefined> {
+    let item: Item | undefined;
+    try {
+      ({ Item: item } = await this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk: tenant, sk: `${CREDENTIAL_PREFIX}${id}` },
+          ConsistentRead: true,
+        }),
+      ));
+    } catch (error: unknown) {
+      throw dynamoDbUnavailable('GetItem', WHAT, error);
+    }
+    return item === undefined ? undefined : toCredential(item);
+  }
+
+  async list(tenant: string, narrowing: CredentialNarrowing = {}): Promise<Credential[]> {
+    let queries: QueryCommandInput[];
+    if (narrowing.types !== undefined) {
+      queries = narrowing.types.map((type) => this.indexQuery('byType', 'typeKey', `${tenant}#${type}`));
+    } else if (narrowing.statuses !== undefined) {
+      queries = narrowing.statuses.map((status) =>
+        this.indexQuery('byStatus', 'statusKey', `${tenant}#${status}`),
+      );
+    } else {
+      queries = [
+        {
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': tenant, ':prefix': CREDENTIAL_PREFIX },
+          ConsistentRead: true,
+        },
+      ];
+    }
+    const pages = await Promise.all(queries.map((input) => this.queryAll(input)));
+    return pages
+      .flat()
+      .map(toCredential)
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async create(credential: Credential): Promise<void> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: credentialItem(credential),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error: unknown) {
+      if (isConditionalCheckFailed(error)) {
+        throw new ConflictError(`Credential ${credential.id} already exists`, { cause: error });
+      }
+      throw dynamoDbUnavailable('PutItem', WHAT, error);
+    }
+  }
+
+  async replace(credential: Credential, expectedRevision: number): Promise<void> {
+    if (credential.revision !== expectedRevision + 1) {
+      throw new RangeError(
+        `A replacement must have revision ${expectedRevision + 1} (got ${credential.revision})`,
+      );
+    }
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: credentialItem(credential),
+          ConditionExpression: 'revision = :expected',
+          ExpressionAttributeValues: { ':expected': expectedRevision },
+        }),
+      );
+    } catch (error: unknown) {
+      if (isConditionalCheckFailed(error)) throw await this.lostRace(credential.tenant, credential.id, error);
+      throw dynamoDbUnavailable('PutItem', WHAT, error);
+    }
+  }
+
+  async delete(tenant: string, id: string, expectedRevision: number): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: tenant, sk: `${CREDENTIAL_PREFIX}${id}` },
+          ConditionExpression: 'revision = :expected',
+          ExpressionAttributeValues: { ':expected': expectedRevision },
+        }),
+      );
+    } catch (error: unknown) {
+      if (isConditionalCheckFailed(error)) throw await this.lostRace(tenant, id, error);
+      throw dynamoDbUnavailable('DeleteItem', WHAT, error);
+    }
+  }
+
+  async appendHistory(tenant: string, id: string, change: CredentialChange): Promise<void> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          // The random suffix keeps two changes in the same millisecond apart.
+          Item: defined({
+            pk: historyPk(tenant, id),
+            sk: `${change.at}#${randomBytes(4).toString('hex')}`,
+            ...change,
+            changes: JSON.parse(JSON.stringify(change.changes)) as unknown,
+          }),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error: unknown) {
+      throw dynamoDbUnavailable('PutItem', WHAT, error);
+    }
+  }
+
+  async history(tenant: string, id: string, limit: number): Promise<CredentialChange[]> {
+    let items: Item[] | undefined;
+    try {
+      ({ Items: items } = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': historyPk(tenant, id) },
+          ScanIndexForward: false,
+          Limit: limit,
+        }),
+      ));
+    } catch (error: unknown) {
+      throw dynamoDbUnavailable('Query', WHAT, error);
+    }
+    return (items ?? []).map((item) => {
+      const parsed = ChangeItemSchema.safeParse(item);
+      if (!parsed.success) {
+        throw new CorruptCredentialItemError(`History item ${String(item.sk)} is not valid`, {
+          cause: parsed.error,
+        });
+      }
+      return parsed.data;
+    });
+  }
+
+  async registerTenant(tenant: string): Promise<void> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: tenant, sk: TENANT_MARKER, registryShard: REGISTRY_SHARD },
+        }),
+      );
+    } catch (error: unknown) {
+      throw dynamoDbUnavailable('PutItem', WHAT, error);
+    }
+  }
+
+  async tenants(): Promise<string[]> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      IndexName: 'tenants',
+      KeyConditionExpression: 'registryShard = :shard',
+      ExpressionAttributeValues: { ':shard': REGISTRY_SHARD },
+    });
+    return items.map((item) => String(item.pk));
+  }
+
+  private indexQuery(indexName: string, attribute: string, value: string): QueryCommandInput {
+    return {
+      TableName: this.tableName,
+      IndexName: indexName,
+      KeyConditionExpression: '#key = :value',
+      ExpressionAttributeNames: { '#key': attribute },
+      ExpressionAttributeValues: { ':value': value },
+    };
+  }
+
+  private async queryAll(input: QueryCommandInput): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
+      } catch (error: unknown) {
+        throw dynamoDbUnavailable('Query', WHAT, error);
+      }
+      items.push(...((page.Items ?? []) as Item[]));
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return items;
+  }
+
+  /** After a failed condition: the credential is gone (404) or changed (409). */
+  private async lostRace(tenant: string, id: string, cause: unknown): Promise<Error> {
+    const current = await this.get(tenant, id);
+    return current === undefined
+      ? new NotFoundError(`No credential ${id}`, { cause })
+      : new ConflictError(`Credential ${id} changed meanwhile (now at revision ${current.revision})`, {
+          cause,
+          details: { revision: current.revision },
+        });
+  }
+}

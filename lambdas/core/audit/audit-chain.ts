@@ -1,0 +1,110 @@
+/**
+ * The per-tenant hash chain of audit events (DESIGN.md, Audit; ADR 0004). Entry `seq` (1, 2, …,
+ * gap-free) holds one audit event and
+ *
+ *   hash = hex(SHA-256( bytes(prevHash) ‖ UTF-8(canonicalJson({ event, expiresAt, prevExpiresAt, seq })) ))
+ *
+ * where `prevHash` is the previous entry's hash (64 zeros before the first) and canonicalJson is
+ * RFC 8785 (lambdas/core/audit/canonical-json.ts). Binding `seq` makes a moved entry fail on its
+ * own; binding the expiries makes an early deletion by TTL detectable, and `prevExpiresAt` tells a
+ * verifier whether the entries before a gap may legitimately have expired.
+ */
+import { createHash } from 'node:crypto';
+import type { AuditEvent } from './audit-event.js';
+import { canonicalJson } from './canonical-json.js';
+
+/** The `prevHash` of entry 1. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** Sequence numbers are stored zero-padded to this many digits, so they sort as strings. */
+export const SEQ_DIGITS = 12;
+export const MAX_SEQ = 10 ** SEQ_DIGITS - 1;
+
+const HASH_PATTERN = /^[0-9a-f]{64}$/;
+
+export interface ChainEntry {
+  readonly seq: number;
+  readonly prevHash: string;
+  readonly hash: string;
+  /** Epoch seconds after which DynamoDB TTL may remove the entry; never smaller than the previous entry's. */
+  readonly expiresAt: number;
+  /** The previous entry's `expiresAt` (0 before entry 1). */
+  readonly prevExpiresAt: number;
+  readonly event: AuditEvent;
+}
+
+/** The fields of an entry the hash covers, with `prevHash` as the chaining input. */
+export interface ChainEntryContent {
+  readonly seq: number;
+  readonly prevHash: string;
+  readonly expiresAt: number;
+  readonly prevExpiresAt: number;
+  readonly event: unknown;
+}
+
+export function isHash(value: unknown): value is string {
+  return typeof value === 'string' && HASH_PATTERN.test(value);
+}
+
+/** The bytes an entry's hash is taken over, after `prevHash`. */
+export function chainEntryPayload(content: ChainEntryContent): string {
+  return canonicalJson({
+    event: content.event,
+    expiresAt: content.expiresAt,
+    prevExpiresAt: content.prevExpiresAt,
+    seq: content.seq,
+  });
+}
+
+/** The hash of an entry with this content; throws if `prevHash` is not 64 hex digits. */
+export function chainEntryHash(content: ChainEntryContent): string {
+  if (!isHash(content.prevHash)) throw new RangeError('prevHash must be 64 lowercase hex digits');
+  return createHash('sha256')
+    .update(Buffer.from(content.prevHash, 'hex'))
+    .update(chainEntryPayload(content), 'utf8')
+    .digest('hex');
+}
+
+/**
+ * The entry that appends `event` after `head` (or starts the chain). Its expiry is the later of
+ * the event's own and the head's, so entries expire oldest first even after a retention change.
+ */
+export function nextChainEntry(
+  head: ChainEntry | undefined,
+  event: AuditEvent,
+  eventExpiresAt: number,
+): ChainEntry {
+  const seq = (head?.seq ?? 0) + 1;
+  if (seq > MAX_SEQ) throw new RangeError('The audit chain is full');
+  const prevHash = head?.hash ?? GENESIS_HASH;
+  const prevExpiresAt = head?.expiresAt ?? 0;
+  const expiresAt = Math.max(eventExpiresAt, prevExpiresAt);
+  const content = { seq, prevHash, expiresAt, prevExpiresAt, event };
+  return { ...content, hash: chainEntryHash(content) };
+}
+
+/** `seq` as stored in a sort key. */
+export function formatSeq(seq: number): string {
+  if (!Number.isSafeInteger(seq) || seq < 0 || seq > MAX_SEQ)
+    throw new RangeError(`Invalid sequence number ${seq}`);
+  return String(seq).padStart(SEQ_DIGITS, '0');
+}
+
+/** The key of an event in its tenant's event partition: time first, so it sorts by time. */
+export function eventSortKey(event: Pick<AuditEvent, 'time' | 'eventId'>): string {
+  return `${event.time}#${event.eventId}`;
+}
+
+const SECONDS_PER_DAY = 86_400;
+
+/** When an event recorded at `time` expires under a retention of `retentionDays` (epoch seconds). */
+export function expiryOf(time: string, retentionDays: number): number {
+  return Math.floor(Date.parse(time) / 1000) + retentionDays * SECONDS_PER_DAY;
+}
+
+/**
+ * How long a request may take from stamping its event's time to its durable write. Younger
+ * events may still be arriving: catch-up leaves them to the sequencers, and the checks of a
+ * chain's end look this far back for its newest events.
+ */
+export const RECORDING_GRACE_MS = 5 * 60_000;

@@ -1,0 +1,123 @@
+/**
+ * Signed digests of a tenant's audit chain, in the manner of CloudTrail's digest files: each
+ * digest covers `fromSeq..toSeq`, names the hash of entry `toSeq` (the head it saw), and signs the
+ * previous digest's signature too, so digests form a chain of their own. A verifier holding only
+ * the public key can then tell that entries were removed from the end of the chain (up to the
+ * last digest) and that no digest was forged, dropped or replaced.
+ *
+ * What is signed is the canonical JSON (RFC 8785) of every field but `signature`. The signature
+ * is base64: Ed25519 (64 bytes) locally, DER-encoded ECDSA P-256 with SHA-256 from KMS in AWS.
+ */
+import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
+import { z } from 'zod';
+import { canonicalJson } from './canonical-json.js';
+
+export const DIGEST_FORMAT = 'vaultpilot.audit-digest/1';
+
+export const DIGEST_ALGORITHMS = ['ED25519', 'ECDSA_SHA_256'] as const;
+export type DigestAlgorithm = (typeof DIGEST_ALGORITHMS)[number];
+
+const hash = z.string().regex(/^[0-9a-f]{64}$/);
+const seq = z.number().int().min(1);
+const epochSeconds = z.number().int().min(0);
+
+export const AuditDigestSchema = z.strictObject({
+  format: z.literal(DIGEST_FORMAT),
+  tenant: z.string().min(1).max(63),
+  fromSeq: seq,
+  toSeq: seq,
+  headHash: hash,
+  /** The previous digest's signature; empty for a tenant's first digest. */
+  prevSignature: z.string().max(1024),
+  /** `expiresAt` of entry `fromSeq - 1` (0 when `fromSeq` is 1): when the previous digest may expire. */
+  prevExpiresAt: epochSeconds,
+  /** `expiresAt` of entry `toSeq`; the digest is kept as long as the entries it covers. */
+  expiresAt: epochSeconds,
+  createdAt: z.iso.datetime({ precision: 3 }),
+  /** Every event of the tenant older than this was found chained before the digest was signed. */
+  reconciledThrough: z.iso.datetime({ precision: 3 }),
+  algorithm: z.enum(DIGEST_ALGORITHMS),
+  /** SHA-256 (hex) of the signing key's DER SubjectPublicKeyInfo. */
+  keyFingerprint: hash,
+  signature: z.string().min(1).max(1024),
+});
+
+export type AuditDigest = z.infer<typeof AuditDigestSchema>;
+export type UnsignedAuditDigest = Omit<AuditDigest, 'signature'>;
+
+/** The bytes a digest's signature is over. */
+export function digestSigningInput(digest: UnsignedAuditDigest): Buffer {
+  const { format, tenant, fromSeq, toSeq, headHash, prevSignature, prevExpiresAt, expiresAt } = digest;
+  const { createdAt, reconciledThrough, algorithm, keyFingerprint } = digest;
+  return Buffer.from(
+    canonicalJson({
+      format,
+      tenant,
+      fromSeq,
+      toSeq,
+      headHash,
+      prevSignature,
+      prevExpiresAt,
+      expiresAt,
+      createdAt,
+      reconciledThrough,
+      algorithm,
+      keyFingerprint,
+    }),
+    'utf8',
+  );
+}
+
+/**
+ * Signs digests: a KMS asymmetric key (ECC_NIST_P256, ECDSA_SHA_256) in AWS, an Ed25519 key file
+ * locally. Failures of the key service reject with `DependencyUnavailableError`.
+ */
+export interface DigestSigner {
+  readonly algorithm: DigestAlgorithm;
+  /** The signature of `message` (the signer hashes it as its algorithm prescribes). */
+  sign(message: Buffer): Promise<Buffer>;
+  /** The public key as PEM (SubjectPublicKeyInfo), to verify digests without VaultPilot. */
+  publicKeyPem(): Promise<string>;
+}
+
+/** SHA-256 (hex) of a public key's DER SubjectPublicKeyInfo: how digests name their key. */
+export function publicKeyFingerprint(publicKey: KeyObject | string): string {
+  const key = typeof publicKey === 'string' ? createPublicKey(publicKey) : publicKey;
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
+}
+
+/** The algorithm a public key verifies with: decided by the key, never by the record it checks. */
+export function algorithmOfKey(publicKey: KeyObject): DigestAlgorithm | undefined {
+  if (publicKey.asymmetricKeyType === 'ed25519') return 'ED25519';
+  if (publicKey.asymmetricKeyType === 'ec' && publicKey.asymmetricKeyDetails?.namedCurve === 'prime256v1') {
+    return 'ECDSA_SHA_256';
+  }
+  return undefined;
+}
+
+/** Whether `digest` carries a valid signature by `publicKey` over its other fields. */
+export function verifyDigestSignature(digest: AuditDigest, publicKey: KeyObject): boolean {
+  const algorithm = algorithmOfKey(publicKey);
+  if (algorithm === undefined || algorithm !== digest.algorithm) return false;
+  const signature = Buffer.from(digest.signature, 'base64');
+  if (signature.length === 0 || signature.toString('base64') !== digest.signature) return false;
+  try {
+    return verify(
+      algorithm === 'ED25519' ? null : 'sha256',
+      digestSigningInput(digest),
+      publicKey,
+      signature,
+    );
+  } catch {
+    // A malformed DER signature makes OpenSSL throw instead of answering false.
+    return false;
+  }
+}
+
+/** Signs an unsigned digest with `signer`. */
+export async function signDigest(unsigned: UnsignedAuditDigest, signer: DigestSigner): Promise<AuditDigest> {
+  const signature = await signer.sign(digestSigningInput(unsigned));
+  return { ...unsigned, signature: signature.toString('base64') };
+}

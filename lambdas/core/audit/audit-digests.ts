@@ -1,0 +1,201 @@
+/**
+ * Signs digests of a tenant's chain (hourly by the `auditDigest` engine, and on demand), after
+ * two checks (ADR 0004):
+ * - catch-up: events recorded since the last digest that no sequencer chained (a stream batch that
+ *   failed every retry, a crash between the durable write and the in-process sequencer) are
+ *   chained now, so every event is chained sooner or later;
+ * - integrity: the entries since the last digest must continue the head that digest signed.
+ *   If they do not, nothing is signed (a signature must never bless a tampered chain) and an
+ *   `audit.integrity.failed` event is published.
+ */
+import {
+  publicKeyFingerprint,
+  signDigest,
+  DIGEST_FORMAT,
+  type AuditDigest,
+  type DigestSigner,
+} from './audit-digest.js';
+import { ChainTail, chainTailProblem } from './chain-tail.js';
+import { AuditChainVerifier, type VerificationProblem } from './chain-verifier.js';
+import { RECORDING_GRACE_MS } from './audit-chain.js';
+import type { AuditEvent } from './audit-event.js';
+import type { AuditChainStore } from './audit-store.js';
+import type { AuditSequencer } from './audit-sequencer.js';
+import type { Clock } from '../ports.js';
+import type { EventPublisher } from '../events.js';
+
+export const AUDIT_DIGEST_SIGNED = 'audit.digest.signed';
+export const AUDIT_INTEGRITY_FAILED = 'audit.integrity.failed';
+
+export interface DigestRunOptions {
+  /** Records the audit event of the signing (called only when there is something to sign). */
+  readonly ownEvent?: () => Promise<AuditEvent>;
+}
+
+export interface DigestRun {
+  readonly tenant: string;
+  /** Events found unchained and chained by this run. */
+  readonly caughtUp: number;
+  /** The digest signed by this run (or by a concurrent one for the same range). */
+  readonly digest: AuditDigest | undefined;
+  readonly integrityProblem: VerificationProblem | undefined;
+}
+
+export class AuditDigestService {
+  constructor(
+    private readonly store: AuditChainStore,
+    private readonly sequencer: AuditSequencer,
+    private readonly signer: DigestSigner,
+    private readonly clock: Clock,
+    private readonly publisher: EventPublisher | undefined,
+  ) {}
+
+  /**
+   * Catches up, checks and signs the tenant's chain head; no digest when nothing is new. When
+   * there is something to sign, `options.ownEvent` records the audit event of this signing, which
+   * is chained right away so that the digest covers it.
+   */
+  async run(tenant: string, options: DigestRunOptions = {}): Promise<DigestRun> {
+    const previous = await this.store.latestDigest(tenant);
+    const now = this.clock.now();
+    const reconciledThrough = new Date(now.getTime() - RECORDING_GRACE_MS).toISOString();
+    const caughtUp = await this.catchUp(tenant, previous, reconciledThrough);
+
+    let head = await this.store.head(tenant);
+    if (head === undefined && previous === undefined) {
+      return { tenant, caughtUp, digest: undefined, integrityProblem: undefined };
+    }
+    // Checked even when nothing is new: a chain cut back to (or rewritten at) its signed head
+    // must be reported, not merely left unsigned.
+    const signedHead =
+      previous === undefined
+        ? undefined
+        : { seq: previous.toSeq, hash: previous.headHash, expiresAt: previous.expiresAt };
+    const problem = await this.checkFrom(tenant, signedHead, now);
+    if (problem !== undefined) return this.integrityFailure(tenant, caughtUp, problem, now);
+    if (head === undefined || (previous !== undefined && head.seq <= previous.toSeq)) {
+      return { tenant, caughtUp, digest: undefined, integrityProblem: undefined };
+    }
+    const checkedHead = head;
+    if (options.ownEvent !== undefined) {
+      const event = await options.ownEvent();
+      const justAfter = new Date(Date.parse(event.time) + 1).toISOString();
+      for await (const page of this.store.recordedEvents(tenant, event.time, justAfter)) {
+        await this.sequencer.chain(
+          tenant,
+          page.filter((recorded) => recorded.event.eventId === event.eventId),
+        );
+      }
+      head = (await this.store.head(tenant)) ?? head;
+      // Only what was appended since the check above (the signing's own event, concurrent events).
+      const since = await this.checkFrom(tenant, checkedHead, now);
+      if (since !== undefined) return this.integrityFailure(tenant, caughtUp, since, now);
+    }
+
+    const fromSeq = previous === undefined ? 1 : previous.toSeq + 1;
+    const digest = await signDigest(
+      {
+        format: DIGEST_FORMAT,
+        tenant,
+        fromSeq,
+        toSeq: head.seq,
+        headHash: head.hash,
+        prevSignature: previous?.signature ?? '',
+        prevExpiresAt: previous?.expiresAt ?? 0,
+        expiresAt: head.expiresAt,
+        createdAt: now.toISOString(),
+        reconciledThrough,
+        algorithm: this.signer.algorithm,
+        keyFingerprint: publicKeyFingerprint(await this.signer.publicKeyPem()),
+      },
+      this.signer,
+    );
+    if (!(await this.store.putDigest(digest))) {
+      // A concurrent run signed this range first; its digest is the one in the chain.
+      return { tenant, caughtUp, digest: await this.store.latestDigest(tenant), integrityProblem: undefined };
+    }
+    await this.publisher?.publish([
+      {
+        type: AUDIT_DIGEST_SIGNED,
+        tenant,
+        time: digest.createdAt,
+        detail: { fromSeq: digest.fromSeq, toSeq: digest.toSeq, headHash: digest.headHash },
+      },
+    ]);
+    return { tenant, caughtUp, digest, integrityProblem: undefined };
+  }
+
+  private async integrityFailure(
+    tenant: string,
+    caughtUp: number,
+    problem: VerificationProblem,
+    now: Date,
+  ): Promise<DigestRun> {
+    await this.publisher?.publish([
+      {
+        type: AUDIT_INTEGRITY_FAILED,
+        tenant,
+        time: now.toISOString(),
+        detail: { seq: problem.seq, reason: problem.reason },
+      },
+    ]);
+    return { tenant, caughtUp, digest: undefined, integrityProblem: problem };
+  }
+
+  /** Chains recorded events older than `through` that have no chained marker yet. */
+  private async catchUp(tenant: string, previous: AuditDigest | undefined, through: string): Promise<number> {
+    const from =
+      previous === undefined
+        ? ''
+        : new Date(Date.parse(previous.reconciledThrough) - RECORDING_GRACE_MS).toISOString();
+    let caughtUp = 0;
+    for await (const page of this.store.recordedEvents(tenant, from, through)) {
+      const chained = await this.sequencer.chain(tenant, page);
+      caughtUp += chained.filter((event) => event.appended).length;
+    }
+    return caughtUp;
+  }
+
+  /** The first problem in the entries after the previous digest, which must continue its head. */
+  /**
+   * The first problem in the entries from `anchor` on: the anchor entry must still hold the hash
+   * it had (the head the last digest signed, or the head checked a moment ago), and everything
+   * after it must link. Without an anchor the whole chain is checked.
+   */
+  private async checkFrom(
+    tenant: string,
+    anchor: { readonly seq: number; readonly hash: string; readonly expiresAt: number } | undefined,
+    now: Date,
+  ): Promise<VerificationProblem | undefined> {
+    const nowSeconds = Math.floor(now.getTime() / 1000);
+    // An anchor that has expired by now proves nothing either way; what follows it still must link.
+    const live = anchor !== undefined && anchor.expiresAt > nowSeconds ? anchor : undefined;
+    const verifier = new AuditChainVerifier({
+      tenant,
+      // Digest signatures are the verifier's business (GET /audit/verify), not a reason to stop
+      // signing; what must hold here is that the chain continues the signed head.
+      digests: [],
+      publicKey: undefined,
+      now: nowSeconds,
+      ...(live === undefined ? {} : { anchorSeq: live.seq }),
+    });
+    let first = true;
+    const tail = new ChainTail();
+    for await (const entry of this.store.entries(tenant, live === undefined ? {} : { fromSeq: live.seq })) {
+      if (first && live !== undefined && (entry.seq !== live.seq || entry.hash !== live.hash)) {
+        return {
+          seq: live.seq,
+          reason: entry.seq === live.seq ? 'modified' : 'missing',
+          detail: `Entry ${live.seq} is not the head the last digest signed`,
+        };
+      }
+      first = false;
+      verifier.push(entry);
+      tail.add(entry);
+    }
+    if (first && live !== undefined) {
+      return { seq: live.seq, reason: 'truncated', detail: 'The entries the last digest covers are gone' };
+    }
+    return verifier.finish().firstBad ?? (await chainTailProblem(this.store, tenant, tail, nowSeconds));
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * An `AuditSink` that chains what it records, in-process: the local runtime's sequencer (in AWS
+ * a DynamoDB stream drives the sequencer instead). The durable write comes first and decides the
+ * outcome (fail closed); chaining follows, one run at a time per tenant, each run taking every
+ * event queued meanwhile, so concurrent requests of a tenant never contend for the chain head in
+ * this process. A chaining failure is reported, not thrown: the event is durable, and the digest
+ * engine's catch-up chains it later.
+ */
+import type { AuditEvent } from './audit-event.js';
+import type { AuditSink } from './audit-sink.js';
+import type { AuditSequencer } from './audit-sequencer.js';
+import type { RecordedAuditEvent } from './audit-store.js';
+
+/** A sink that also tells the expiry it stored an event with. */
+export interface ExpiringAuditSink extends AuditSink {
+  recordWithExpiry(event: AuditEvent): Promise<number>;
+}
+
+interface Waiter {
+  readonly recorded: RecordedAuditEvent;
+  readonly done: () => void;
+}
+
+export class ChainingAuditSink implements AuditSink {
+  private readonly queues = new Map<string, Waiter[]>();
+  private readonly running = new Set<string>();
+
+  constructor(
+    private readonly sink: ExpiringAuditSink,
+    private readonly sequencer: AuditSequencer,
+    private readonly onChainingError: (error: unknown, tenant: string) => void,
+  ) {}
+
+  async record(event: AuditEvent): Promise<void> {
+    const expiresAt = await this.sink.recordWithExpiry(event);
+    // Resolves once the event is chained (or chaining failed and was reported).
+    await new Promise<void>((done) => {
+      const queue = this.queues.get(event.tenant) ?? [];
+      queue.push({ recorded: { event, expiresAt }, done });
+      this.queues.set(event.tenant, queue);
+      if (!this.running.has(event.tenant)) void this.drain(event.tenant);
+    });
+  }
+
+  private async drain(tenant: string): Promise<void> {
+    this.running.add(tenant);
+    try {
+      for (let batch = this.take(tenant); batch.length > 0; batch = this.take(tenant)) {
+        try {
+          await this.sequencer.chain(
+            tenant,
+            batch.map((waiter) => waiter.recorded),
+          );
+        } catch (error: unknown) {
+          this.onChainingError(error, tenant);
+        } finally {
+          for (const waiter of batch) waiter.done();
+        }
+      }
+    } finally {
+      this.running.delete(tenant);
+    }
+  }
+
+  private take(tenant: string): Waiter[] {
+    const queue = this.queues.get(tenant) ?? [];
+    this.queues.delete(tenant);
+    return queue;
+  }
+}

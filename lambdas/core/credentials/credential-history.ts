@@ -1,0 +1,70 @@
+/** A credential's history: which recorded fields changed between two versions, and by whom. */
+import type { Credential } from './credential.js';
+import type { CredentialChange, CredentialChangeAction } from './credential-store.js';
+import { findingChanges } from './findings.js';
+
+/**
+ * JSON with sorted keys and without undefined fields: key order means nothing (DynamoDB maps come
+ * back in any order), and an absent field is an undefined one.
+ */
+function canonical(value: unknown): string {
+  return (
+    JSON.stringify(value, (_key, field: unknown) =>
+      field !== null && typeof field === 'object' && !Array.isArray(field)
+        ? Object.fromEntries(Object.entries(field).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+        : field,
+    ) ?? 'undefined'
+  );
+}
+
+/** Fields of a credential whose changes the history records. */
+const TRACKED_FIELDS = [
+  'name',
+  'description',
+  'owner',
+  'tags',
+  'sourceTags',
+  'reference',
+  'createdAt',
+  'lastRotatedAt',
+  'lastUsedAt',
+  'usageTracked',
+  'expiresAt',
+  'rotationPolicy',
+  'rotationState',
+  'status',
+  'facts',
+  'goneAt',
+] as const satisfies readonly (keyof Credential)[];
+
+/** The fields that differ between two versions of a credential, with their old and new values. */
+export function credentialDiff(
+  before: Credential | undefined,
+  after: Credential,
+): Record<string, { from: unknown; to: unknown }> {
+  const changes: Record<string, { from: unknown; to: unknown }> = {};
+  for (const field of TRACKED_FIELDS) {
+    const from = before?.[field];
+    const to = after[field];
+    if (canonical(from) !== canonical(to)) changes[field] = { from: from ?? null, to: to ?? null };
+  }
+  return changes;
+}
+
+export function historyEntry(
+  actor: CredentialChange['actor'],
+  action: CredentialChangeAction,
+  before: Credential | undefined,
+  after: Credential,
+  at: string,
+): CredentialChange {
+  const { opened, resolved } = findingChanges(before?.findings ?? [], after.findings);
+  return {
+    at,
+    actor,
+    action,
+    changes: credentialDiff(before, after),
+    findingsOpened: opened.map((finding) => finding.ruleId),
+    findingsResolved: resolved.map((finding) => finding.ruleId),
+  };
+}

@@ -1,0 +1,232 @@
+/**
+ * Rotation as callers reach it through the API: request a rotation (queued, answered at once),
+ * read a credential's rotations and one rotation's steps, roll back, and manage the tenant's
+ * rotation policies. Authorized like the inventory (operators and admins change, everyone reads;
+ * admins manage policies, auditors may read them; machine clients by scope) and audited
+ * fail-closed: a call whose audit record cannot be written fails with 503.
+ */
+import type { AuditAction, AuditOutcome } from '../audit/audit-event.js';
+import type { AuditSink } from '../audit/audit-sink.js';
+import { type Caller, callerAuditEvent } from '../audit/caller.js';
+import { type InventoryAccess, mayAccessInventory } from '../credentials/inventory-access.js';
+import { isCredentialId } from '../credentials/credential.js';
+import { DomainError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import type { Clock } from '../ports.js';
+import type { RotationEngine, RotationRequester } from './engine.js';
+import { parseRotationPolicy, type StoredRotationPolicy } from './policy.js';
+import { credentialIdOfRotation, isTerminal, type RotationRecord } from './rotation.js';
+import type { RotationQueue } from './rotation-queue.js';
+import type { RotationPage, RotationPolicyStore, RotationStore } from './rotation-store.js';
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+export class RotationAccess {
+  constructor(
+    private readonly engine: RotationEngine,
+    private readonly store: RotationStore,
+    private readonly policies: RotationPolicyStore,
+    private readonly queue: RotationQueue,
+    private readonly audit: AuditSink,
+    private readonly clock: Clock,
+    /** Recomputes due times of the tenant's credentials after a policy changed. */
+    private readonly onPoliciesChanged: (tenant: string) => Promise<void> = async () => undefined,
+  ) {}
+
+  /** Starts (or finds, for a repeated idempotency key) a rotation and queues it. */
+  async request(caller: Caller, credentialId: string, idempotencyKey?: string): Promise<RotationRecord> {
+    if (!mayAccessInventory(caller.principal, 'write')) {
+      await this.record(
+        caller,
+        'rotation.request',
+        credentialId,
+        'denied',
+        'role or scope does not allow it',
+      );
+      throw new ForbiddenError('Permission denied');
+    }
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw new ValidationError('Idempotency-Key must be 1 to 255 visible ASCII characters');
+    }
+    if (!isCredentialId(credentialId)) throw new NotFoundError(`No credential ${credentialId.slice(0, 64)}`);
+    let record: RotationRecord;
+    try {
+      const started = await this.engine.start({
+        tenant: caller.principal.tenant,
+        credentialId,
+        trigger: 'manual',
+        requestedBy: requesterOf(caller),
+        idempotencyKey,
+      });
+      if (started.status === 'skipped') throw new Error('A manual rotation is never skipped');
+      record = started.record;
+    } catch (error: unknown) {
+      await this.record(caller, 'rotation.request', credentialId, 'failed', codeOf(error)).catch(
+        () => undefined,
+      );
+      throw error;
+    }
+    if (!isTerminal(record.state)) {
+      await this.queue.send([
+        { kind: 'run', tenant: record.tenant, credentialId, rotationId: record.rotationId },
+      ]);
+    }
+    return record;
+  }
+
+  async list(
+    caller: Caller,
+    credentialId: string,
+    page: { limit?: number | undefined; cursor?: string | undefined },
+  ): Promise<RotationPage> {
+    return this.guard(caller, 'read', 'rotation.list', credentialId, async () => {
+      if (!isCredentialId(credentialId))
+        throw new NotFoundError(`No credential ${credentialId.slice(0, 64)}`);
+      return this.store.list(caller.principal.tenant, credentialId, {
+        limit: page.limit ?? 50,
+        cursor: page.cursor,
+      });
+    });
+  }
+
+  async get(caller: Caller, rotationId: string): Promise<RotationRecord> {
+    const credentialId = credentialIdOfRotation(rotationId);
+    return this.guard(caller, 'read', 'rotation.read', credentialId, async () => {
+      const record =
+        credentialId === undefined
+          ? undefined
+          : await this.store.get(caller.principal.tenant, credentialId, rotationId);
+      if (record === undefined) throw new NotFoundError(`No rotation ${rotationId.slice(0, 80)}`);
+      return record;
+    });
+  }
+
+  async rollback(caller: Caller, rotationId: string): Promise<RotationRecord> {
+    const credentialId = credentialIdOfRotation(rotationId);
+    return this.guard(caller, 'write', 'rotation.rollback', credentialId, async () => {
+      if (credentialId === undefined) throw new NotFoundError(`No rotation ${rotationId.slice(0, 80)}`);
+      return this.engine.rollback(
+        { tenant: caller.principal.tenant, credentialId, rotationId },
+        requesterOf(caller),
+      );
+    });
+  }
+
+  listPolicies(caller: Caller): Promise<StoredRotationPolicy[]> {
+    return this.guard(caller, 'readConfiguration', 'rotation.policy.read', undefined, () =>
+      this.policies.list(caller.principal.tenant),
+    );
+  }
+
+  getPolicy(caller: Caller, name: string): Promise<StoredRotationPolicy> {
+    return this.guard(
+      caller,
+      'readConfiguration',
+      'rotation.policy.read',
+      undefined,
+      async () => {
+        const stored = await this.policies.get(caller.principal.tenant, name);
+        if (stored === undefined) throw new NotFoundError(`No rotation policy ${name.slice(0, 128)}`);
+        return stored;
+      },
+      name,
+    );
+  }
+
+  putPolicy(
+    caller: Caller,
+    name: string,
+    settings: unknown,
+    revision?: number,
+  ): Promise<StoredRotationPolicy> {
+    return this.guard(
+      caller,
+      'configure',
+      'rotation.policy.write',
+      undefined,
+      async () => {
+        const policy = parseRotationPolicy(name, settings);
+        const stored = await this.policies.put(
+          caller.principal.tenant,
+          policy,
+          this.clock.now().toISOString(),
+          revision,
+        );
+        await this.onPoliciesChanged(caller.principal.tenant);
+        return stored;
+      },
+      name,
+    );
+  }
+
+  deletePolicy(caller: Caller, name: string, revision?: number): Promise<void> {
+    return this.guard(
+      caller,
+      'configure',
+      'rotation.policy.delete',
+      undefined,
+      async () => {
+        await this.policies.delete(caller.principal.tenant, name, revision);
+        await this.onPoliciesChanged(caller.principal.tenant);
+      },
+      name,
+    );
+  }
+
+  private async guard<T>(
+    caller: Caller,
+    access: InventoryAccess,
+    action: AuditAction,
+    credentialId: string | undefined,
+    run: () => Promise<T>,
+    policy?: string,
+  ): Promise<T> {
+    if (!mayAccessInventory(caller.principal, access)) {
+      await this.record(caller, action, credentialId, 'denied', 'role or scope does not allow it', policy);
+      throw new ForbiddenError('Permission denied');
+    }
+    let result: T;
+    try {
+      result = await run();
+    } catch (error: unknown) {
+      await this.record(caller, action, credentialId, 'failed', codeOf(error), policy).catch(() => undefined);
+      throw error;
+    }
+    await this.record(caller, action, credentialId, 'allowed', undefined, policy);
+    return result;
+  }
+
+  private record(
+    caller: Caller,
+    action: AuditAction,
+    credentialId: string | undefined,
+    outcome: AuditOutcome,
+    reason?: string,
+    policy?: string,
+  ): Promise<void> {
+    const validPolicy = policy !== undefined && /^[A-Za-z0-9._-]{1,128}$/.test(policy) ? policy : undefined;
+    const target = {
+      ...(credentialId !== undefined && isCredentialId(credentialId) ? { credentialId } : {}),
+      ...(validPolicy === undefined ? {} : { policy: validPolicy }),
+    };
+    return this.audit.record(callerAuditEvent(caller, this.clock, { action, target, outcome, reason }));
+  }
+}
+
+export function requesterOf(caller: Caller): RotationRequester {
+  const { principal } = caller;
+  return {
+    actor: {
+      kind: principal.kind,
+      id: principal.subject,
+      ...(caller.sourceIp === undefined ? {} : { sourceIp: caller.sourceIp }),
+      ...(caller.userAgent === undefined ? {} : { userAgent: caller.userAgent.slice(0, 512) }),
+    },
+    name: principal.kind === 'user' ? `user:${principal.username}` : `client:${principal.clientId}`,
+    requestId: caller.requestId,
+    correlationId: caller.correlationId,
+  };
+}
+
+function codeOf(error: unknown): string {
+  return error instanceof DomainError ? error.code : 'InternalError';
+}

@@ -1,0 +1,21 @@
+/**
+ * The rotators VaultPilot ships, by credential type. The container builds them once with the
+ * clients they need; the engine looks them up by the credential's type.
+ */
+import type { RotatorRegistry } from '../core/rotation/engine.js';
+import { createIamAccessKeyRotator, type IamKeyRotatorOptions } from './aws-iam-access-key.js';
+import { createPostgresPasswordRotator, type PostgresRotatorOptions } from './postgres-password.js';
+import { createVaultSecretRotator } from './vault-secret.js';
+
+export interface RotatorDependencies {
+  readonly iam: IamKeyRotatorOptions;
+  readonly postgres?: PostgresRotatorOptions;
+}
+
+export function createRotators(dependencies: RotatorDependencies): RotatorRegistry {
+  return {
+    'vault-secret': createVaultSecretRotator(),
+    'postgres-password': createPostgresPasswordRotator(dependencies.postgres),
+    'aws-iam-access-key': createIamAccessKeyRotator(dependencies.iam),
+  };
+}

@@ -1,0 +1,440 @@
+/**
+ * `postgres-password`: a PostgreSQL role's password, changed through a managing credential kept in
+ * the secret store (`managingSecretPath`: `username` and `password` of a role allowed to alter the
+ * managed one). Two strategies, as Secrets Manager's templates:
+ * - `single-user`: `ALTER ROLE <user> PASSWORD …` on the one role. PostgreSQL keeps one password
+ *   per role, so the old password stops working at `set` (a short window: `test` and `finish`
+ *   follow at once); a failed test sets the old password back.
+ * - `alternating-users`: two roles, `<user>` and `<user><cloneSuffix>` (created at the first
+ *   rotation as a member of `<user>`). Each rotation changes the password of the role that is
+ *   not current, so the current credential keeps working throughout and after `finish`.
+ * `test` logs in afresh with the new password and runs `SELECT 1`.
+ *
+ * Injection safety. `ALTER ROLE` and `CREATE ROLE` are utility statements, which take no bind
+ * parameters, so role names and passwords go into the statement text: names only through
+ * `escapeIdentifier` (double-quoted, `"` doubled) and passwords only through `escapeLiteral`
+ * (single-quoted, `'` and `\` doubled, `E''` form when a backslash is present, so the result does
+ * not depend on `standard_conforming_strings`). Both refuse NUL, which would cut the statement
+ * short. Every other query (role lookups) uses bind parameters. The tests rotate roles whose
+ * names and passwords contain quotes, backslashes, semicolons and comment markers.
+ *
+ * Keeping the password out of server logs: the statement runs in a transaction that first asks
+ * for `SET LOCAL log_statement = 'none'` (allowed to superusers; ignored when refused), and with
+ * `passwordEncryption: 'scram-sha-256'` only a SCRAM verifier computed here is sent, never the
+ * password (as psql's `\password` does) — but then server-side password checks such as the
+ * `passwordcheck` module cannot see the password, so the default sends it for the server to hash.
+ */
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { z } from 'zod';
+import { DependencyUnavailableError, NotFoundError, ValidationError } from '../core/errors.js';
+import { type FieldGenerator, generateValue, parseGenerator } from '../core/rotation/generator.js';
+import {
+  RotationRefusedError,
+  RotationTestFailedError,
+  type Rotator,
+  type RotatorContext,
+} from '../core/rotation/rotator.js';
+import { parseSecretPath } from '../core/secrets/secret-path.js';
+import type { SecretData } from '../core/secrets/kv-service.js';
+
+const { Client, escapeIdentifier, escapeLiteral } = pg;
+
+/** Characters a password must not contain by default: they need quoting in connection strings. */
+const DEFAULT_EXCLUDE = `"'\`\\/@:?#%&;=+ `;
+/** PostgreSQL's NAMEDATALEN - 1. */
+const MAX_ROLE_NAME_BYTES = 63;
+
+const RoleName = z
+  .string()
+  .min(1)
+  .refine(
+    (name) => Buffer.byteLength(name, 'utf8') <= MAX_ROLE_NAME_BYTES,
+    'a role name has at most 63 bytes',
+  )
+  .refine((name) => !name.includes('\0'), 'a role name cannot contain NUL');
+
+export const PostgresSettingsSchema = z.strictObject({
+  connection: z.strictObject({
+    host: z.string().min(1).max(253),
+    port: z.number().int().min(1).max(65535).default(5432),
+    database: z.string().min(1).max(63),
+    /** The managed role (for `alternating-users`, the base name; the clone adds `cloneSuffix`). */
+    username: RoleName,
+    /** `verify-full` (default) checks the server's certificate and name; `disable` is for loopback tests. */
+    tls: z.enum(['disable', 'require', 'verify-full']).default('verify-full'),
+    connectTimeoutMs: z.number().int().min(100).max(60_000).default(10_000),
+  }),
+  strategy: z.enum(['single-user', 'alternating-users']),
+  managingSecretPath: z.string().min(1).max(512),
+  generator: z.unknown().optional(),
+  cloneSuffix: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{1,16}$/)
+    .default('_clone'),
+  passwordEncryption: z.enum(['server', 'scram-sha-256']).default('server'),
+});
+
+export interface PostgresSettings {
+  readonly connection: z.output<typeof PostgresSettingsSchema>['connection'];
+  readonly strategy: 'single-user' | 'alternating-users';
+  readonly managingSecretPath: string;
+  readonly password: FieldGenerator;
+  readonly cloneSuffix: string;
+  readonly passwordEncryption: 'server' | 'scram-sha-256';
+}
+
+type Context = RotatorContext<PostgresSettings>;
+type Login = { readonly username: string; readonly password: string };
+
+/** The statement that sets a role's password, with the name and the password escaped. */
+export function alterRolePasswordStatement(role: string, password: string): string {
+  return `ALTER ROLE ${identifier(role)} WITH PASSWORD ${literal(password)}`;
+}
+
+export function createRoleStatement(role: string, password: string): string {
+  return `CREATE ROLE ${identifier(role)} WITH LOGIN PASSWORD ${literal(password)}`;
+}
+
+function identifier(name: string): string {
+  if (name.includes('\0')) throw new ValidationError('A role name cannot contain NUL');
+  return escapeIdentifier(name);
+}
+
+function literal(value: string): string {
+  if (value.includes('\0')) throw new ValidationError('A password cannot contain NUL');
+  return escapeLiteral(value);
+}
+
+/**
+ * A SCRAM-SHA-256 verifier (RFC 5802/7677, PostgreSQL's stored format) for an ASCII password:
+ * PostgreSQL stores it as it is, and the password itself never reaches the server.
+ */
+export function scramVerifier(password: string, salt: Buffer = randomBytes(16), iterations = 4096): string {
+  const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  salted.fill(0);
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+
+const SQLSTATE_TRANSIENT = /^(08|53|57P0[1-3]|40001|40P01|55P03|57014)/;
+
+function sqlState(error: unknown): string | undefined {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+/** Maps a pg error to the engine's vocabulary; messages carry SQLSTATEs, never statements. */
+function classify(error: unknown, what: string, asTest = false): Error {
+  const state = sqlState(error);
+  if (state === undefined || SQLSTATE_TRANSIENT.test(state)) {
+    const name = error instanceof Error ? ((error as { code?: string }).code ?? error.name) : 'UnknownError';
+    return new DependencyUnavailableError(`PostgreSQL is unreachable for ${what} (${state ?? name})`, 30, {
+      cause: error,
+    });
+  }
+  // Server messages of these classes name roles and rules (passwordcheck: "password is too short"), never values.
+  const message = error instanceof Error ? error.message.slice(0, 200) : '';
+  const detail = /^(22023|42501|42704|28P01|28000)$/.test(state) ? `: ${message}` : '';
+  return asTest
+    ? new RotationTestFailedError(
+        `The new password does not work: ${what} failed with SQLSTATE ${state}${detail}`,
+        {
+          cause: error,
+        },
+      )
+    : new RotationRefusedError(`PostgreSQL refused ${what} (SQLSTATE ${state}${detail})`, { cause: error });
+}
+
+export interface PostgresRotatorOptions {
+  /** Builds clients; tests may wrap it. */
+  readonly client?: (config: pg.ClientConfig) => pg.Client;
+}
+
+export function createPostgresPasswordRotator(
+  options: PostgresRotatorOptions = {},
+): Rotator<PostgresSettings> {
+  const newClient = options.client ?? ((config: pg.ClientConfig) => new Client(config));
+
+  function clientConfig(settings: PostgresSettings, login: Login): pg.ClientConfig {
+    const { connection } = settings;
+    return {
+      host: connection.host,
+      port: connection.port,
+      database: connection.database,
+      user: login.username,
+      password: login.password,
+      connectionTimeoutMillis: connection.connectTimeoutMs,
+      query_timeout: 30_000,
+      application_name: 'vaultpilot-rotation',
+      ssl:
+        connection.tls === 'disable'
+          ? false
+          : connection.tls === 'require'
+            ? { rejectUnauthorized: false }
+            : { rejectUnauthorized: true, servername: connection.host },
+    };
+  }
+
+  async function withConnection<T>(
+    settings: PostgresSettings,
+    login: Login,
+    what: string,
+    work: (client: pg.Client) => Promise<T>,
+    asTest = false,
+  ): Promise<T> {
+    const client = newClient(clientConfig(settings, login));
+    // An idle client's socket error must not crash the process; the query that needed it fails.
+    client.on('error', () => undefined);
+    try {
+      try {
+        await client.connect();
+      } catch (error: unknown) {
+        throw classify(error, `${what} (connecting as ${login.username})`, asTest);
+      }
+      try {
+        return await work(client);
+      } catch (error: unknown) {
+        if (error instanceof RotationRefusedError || error instanceof RotationTestFailedError) throw error;
+        if (error instanceof DependencyUnavailableError || error instanceof ValidationError) throw error;
+        throw classify(error, what, asTest);
+      }
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  async function managing(context: Context): Promise<Login> {
+    let data: SecretData;
+    try {
+      data = await context.secrets.read(context.settings.managingSecretPath);
+    } catch (error: unknown) {
+      if (error instanceof NotFoundError) {
+        throw new RotationRefusedError('The managing credential is missing from the secret store', {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    const username = data.username;
+    const password = data.password;
+    if (username === undefined || password === undefined) {
+      throw new RotationRefusedError('The managing credential needs username and password fields');
+    }
+    return { username, password };
+  }
+
+  function loginOf(value: SecretData, fallbackUser: string): Login {
+    const password = value.password;
+    if (password === undefined) throw new RotationRefusedError('The value has no password field');
+    return { username: value.username ?? fallbackUser, password };
+  }
+
+  function otherUser(settings: PostgresSettings, current: string): string {
+    const base = settings.connection.username;
+    return current === base ? `${base}${settings.cloneSuffix}` : base;
+  }
+
+  function passwordExpression(settings: PostgresSettings, password: string): string {
+    // SCRAM verifiers are computed for ASCII passwords only (no SASLprep here); others go as they are.
+    return settings.passwordEncryption === 'scram-sha-256' && /^[\x20-\x7e]+$/.test(password)
+      ? scramVerifier(password)
+      : password;
+  }
+
+  /** Runs utility statements in one transaction, asking the server not to log them. */
+  async function runQuietly(client: pg.Client, statements: readonly string[]): Promise<void> {
+    await client.query('BEGIN');
+    try {
+      await client.query('SAVEPOINT quiet');
+      try {
+        await client.query("SET LOCAL log_statement = 'none'");
+      } catch {
+        // Only superusers may change it; without it the statement may be logged by the server.
+        await client.query('ROLLBACK TO SAVEPOINT quiet');
+      }
+      for (const statement of statements) await client.query(statement);
+      await client.query('COMMIT');
+    } catch (error: unknown) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async function roleExists(
+    client: pg.Client,
+    role: string,
+  ): Promise<{ exists: boolean; canLogin: boolean }> {
+    const result = await client.query<{ rolcanlogin: boolean }>(
+      'SELECT rolcanlogin FROM pg_roles WHERE rolname = $1',
+      [role],
+    );
+    const row = result.rows[0];
+    return { exists: row !== undefined, canLogin: row?.rolcanlogin === true };
+  }
+
+  async function setPassword(context: Context, role: string, password: string, what: string): Promise<void> {
+    const admin = await managing(context);
+    await withConnection(context.settings, admin, what, async (client) => {
+      if (!(await roleExists(client, role)).exists) {
+        throw new RotationRefusedError(`The role ${role} does not exist`);
+      }
+      await runQuietly(client, [
+        alterRolePasswordStatement(role, passwordExpression(context.settings, password)),
+      ]);
+    });
+  }
+
+  return {
+    type: 'postgres-password',
+
+    parseSettings(raw) {
+      const result = PostgresSettingsSchema.safeParse(raw);
+      if (!result.success) {
+        throw new ValidationError('Invalid postgres-password settings', {
+          details: {
+            issues: result.error.issues.map((issue) => ({
+              path: issue.path.map(String).join('.'),
+              code: issue.code,
+              message: issue.message,
+            })),
+          },
+        });
+      }
+      const settings = result.data;
+      parseSecretPath(settings.managingSecretPath);
+      const generator = parseGenerator(settings.generator, {
+        field: 'password',
+        generator: { exclude: DEFAULT_EXCLUDE },
+      });
+      const password = generator.fields.password;
+      if (password === undefined || Object.keys(generator.fields).length !== 1) {
+        throw new ValidationError('A postgres-password generator makes the password field only');
+      }
+      return {
+        connection: settings.connection,
+        strategy: settings.strategy,
+        managingSecretPath: settings.managingSecretPath,
+        password,
+        cloneSuffix: settings.cloneSuffix,
+        passwordEncryption: settings.passwordEncryption,
+      };
+    },
+
+    async preflight(context) {
+      const admin = await managing(context);
+      const current = loginOf(context.current, context.settings.connection.username);
+      const target =
+        context.settings.strategy === 'single-user'
+          ? current.username
+          : otherUser(context.settings, current.username);
+      return withConnection(context.settings, admin, 'preflight', async (client) => {
+        const role = await roleExists(client, target);
+        const notes = [
+          role.exists
+            ? `would set a new password for ${target}`
+            : `would create ${target} as a member of ${context.settings.connection.username}`,
+        ];
+        if (role.exists && !role.canLogin) notes.push(`${target} cannot log in: the test would fail`);
+        return notes;
+      });
+    },
+
+    async create(context) {
+      const current = loginOf(context.current, context.settings.connection.username);
+      const username =
+        context.settings.strategy === 'single-user'
+          ? current.username
+          : otherUser(context.settings, current.username);
+      return {
+        pending: { ...context.current, username, password: generateValue(context.settings.password) },
+        provider: { pendingUser: username },
+      };
+    },
+
+    async set(context) {
+      const pending = loginOf(context.pending, context.settings.connection.username);
+      if (context.settings.strategy === 'single-user') {
+        await setPassword(context, pending.username, pending.password, 'ALTER ROLE');
+        return {};
+      }
+      const admin = await managing(context);
+      const base = context.settings.connection.username;
+      return withConnection(context.settings, admin, 'ALTER ROLE', async (client) => {
+        const password = passwordExpression(context.settings, pending.password);
+        if ((await roleExists(client, pending.username)).exists) {
+          await runQuietly(client, [alterRolePasswordStatement(pending.username, password)]);
+          return {};
+        }
+        // The clone inherits the base role's privileges through membership (Secrets Manager does the same).
+        await runQuietly(client, [
+          createRoleStatement(pending.username, password),
+          `GRANT ${identifier(base)} TO ${identifier(pending.username)}`,
+        ]);
+        return { provider: { createdRole: pending.username } };
+      });
+    },
+
+    async test(context) {
+      const pending = loginOf(context.pending, context.settings.connection.username);
+      await withConnection(
+        context.settings,
+        pending,
+        'a fresh login',
+        async (client) => {
+          const result = await client.query<{ ok: number }>('SELECT 1 AS ok');
+          if (result.rows[0]?.ok !== 1) throw new RotationTestFailedError('SELECT 1 did not answer 1');
+        },
+        true,
+      );
+      return {};
+    },
+
+    async finish() {
+      // Nothing lives on at the server: the old password is gone (single user) or stays valid until
+      // the next rotation changes it (alternating users).
+      return {};
+    },
+
+    async retire() {
+      return { status: 'done' };
+    },
+
+    async discard(context) {
+      const current = loginOf(context.current, context.settings.connection.username);
+      if (context.settings.strategy === 'single-user') {
+        // The server may hold the pending password: set the current one back.
+        await setPassword(context, current.username, current.password, 'ALTER ROLE (rollback)');
+        return {};
+      }
+      const pendingUser =
+        context.pending?.username ??
+        (typeof context.provider.pendingUser === 'string'
+          ? context.provider.pendingUser
+          : otherUser(context.settings, current.username));
+      const admin = await managing(context);
+      await withConnection(context.settings, admin, 'rollback', async (client) => {
+        if (!(await roleExists(client, pendingUser)).exists) return;
+        if (context.provider.createdRole === pendingUser) {
+          await runQuietly(client, [`DROP ROLE ${identifier(pendingUser)}`]);
+          return;
+        }
+        // The role predates this rotation: replace the pending password with one nobody knows.
+        const unknown = generateValue({ length: 48, classes: ['lower', 'upper', 'digits'], exclude: '' });
+        await runQuietly(client, [
+          alterRolePasswordStatement(pendingUser, passwordExpression(context.settings, unknown)),
+        ]);
+      });
+      return {};
+    },
+
+    async restore(context) {
+      const previous = loginOf(context.previous, context.settings.connection.username);
+      // Idempotent for both strategies: the previous role gets its previous password (again).
+      await setPassword(context, previous.username, previous.password, 'ALTER ROLE (restore)');
+      return {};
+    },
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * Contracts of the credential inventory API (JSON, camelCase). Shapes are checked here; the
+ * values (types, statuses, dates, filters) are checked again by the domain, which answers 400
+ * with the issues. The enumerations repeat the domain's (contracts import only zod, because the
+ * dashboard bundles them); a unit test keeps the two lists equal.
+ */
+import { z } from 'zod';
+
+export const CREDENTIAL_TYPE_VALUES = [
+  'aws-iam-access-key',
+  'secretsmanager-secret',
+  'ssm-parameter',
+  'postgres-password',
+  'ses-smtp',
+  'github-token',
+  'api-token',
+  'vault-secret',
+] as const;
+export const CREDENTIAL_STATUS_VALUES = [
+  'healthy',
+  'expiring',
+  'overdue',
+  'unused',
+  'rotating',
+  'failed',
+  'gone',
+] as const;
+export const SEVERITY_VALUES = ['critical', 'high', 'medium', 'low'] as const;
+
+const Instant = z
+  .string()
+  .max(40)
+  .describe('ISO-8601 date (2027-01-31, midnight UTC) or date-time with a zone; any year 0001-9999');
+const Tags = z.record(z.string().min(1).max(128), z.string().max(256)).describe('At most 50 tags');
+
+export const CredentialReference = z
+  .object({
+    arn: z.string().optional(),
+    account: z.string().optional(),
+    region: z.string().optional(),
+    keyId: z.string().optional(),
+    userName: z.string().optional(),
+    path: z.string().optional(),
+    location: z.string().optional(),
+  })
+  .strict()
+  .meta({ id: 'CredentialReference', description: 'Where the credential lives (never its value)' });
+
+export const Finding = z
+  .object({
+    ruleId: z.string(),
+    severity: z.enum(SEVERITY_VALUES),
+    title: z.string(),
+    remediation: z.string(),
+    since: z.string(),
+  })
+  .meta({ id: 'Finding' });
+
+export const CredentialChange = z
+  .object({
+    at: z.string(),
+    actor: z.object({ kind: z.enum(['user', 'machine', 'system']), id: z.string() }),
+    action: z.string(),
+    changes: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })),
+    findingsOpened: z.array(z.string()),
+    findingsResolved: z.array(z.string()),
+  })
+  .meta({ id: 'CredentialChange' });
+
+export const Credential = z
+  .object({
+    id: z.string(),
+    type: z.enum(CREDENTIAL_TYPE_VALUES),
+    source: z.enum(['discovered', 'managed']),
+    name: z.string(),
+    description: z.string().optional(),
+    reference: CredentialReference,
+    owner: z.string().optional(),
+    tags: z.record(z.string(), z.string()),
+    sourceTags: z.record(z.string(), z.string()),
+    createdAt: z.string().optional(),
+    lastRotatedAt: z.string().optional(),
+    lastUsedAt: z.string().optional(),
+    usageTracked: z.boolean().describe('When true, a missing lastUsedAt means never used'),
+    expiresAt: z.string().optional(),
+    rotationPolicy: z.string().optional(),
+    rotationState: z.enum(['rotating', 'failed']).optional(),
+    status: z.enum(CREDENTIAL_STATUS_VALUES),
+    findings: z.array(Finding),
+    facts: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+    registeredAt: z.string(),
+    updatedAt: z.string(),
+    goneAt: z.string().optional(),
+    revision: z.number().int(),
+    rotation: z
+      .object({
+        secretPath: z.string(),
+        settings: z.record(z.string(), z.unknown()),
+        policy: z.record(z.string(), z.unknown()).optional(),
+        dueAt: z.string().optional(),
+      })
+      .optional()
+      .describe('How VaultPilot rotates it: secret path, type settings, inline policy, next due time'),
+  })
+  .meta({ id: 'Credential' });
+
+export const CredentialListResponse = z
+  .object({
+    data: z.object({
+      credentials: z.array(Credential),
+      total: z.number().int().describe('Credentials matching the filters, on all pages'),
+      nextCursor: z.string().optional(),
+    }),
+  })
+  .meta({ id: 'CredentialListResponse' });
+
+export const CredentialResponse = z
+  .object({ data: Credential.extend({ history: z.array(CredentialChange).optional() }) })
+  .meta({ id: 'CredentialResponse' });
+
+export const ListCredentialsQuery = z
+  .object({
+    type: z
+      .string()
+      .max(400)
+      .optional()
+      .describe(`Comma-separated: ${CREDENTIAL_TYPE_VALUES.join(', ')}`),
+    status: z
+      .string()
+      .max(200)
+      .optional()
+      .describe(`Comma-separated: ${CREDENTIAL_STATUS_VALUES.join(', ')}`),
+    severity: z
+      .string()
+      .max(100)
+      .optional()
+      .describe(`Credentials with a finding of one of these severities: ${SEVERITY_VALUES.join(', ')}`),
+    finding: z.string().max(1000).optional().describe('Credentials with a finding of one of these rule ids'),
+    source: z.string().max(40).optional().describe('discovered, managed'),
+    owner: z.string().max(200).optional(),
+    tag: z.string().max(400).optional().describe('key or key=value'),
+    account: z.string().max(12).optional().describe('AWS account id'),
+    q: z.string().max(200).optional().describe('Text in name, id, description, owner, reference or tags'),
+    sort: z
+      .string()
+      .max(20)
+      .optional()
+      .describe(
+        'name (default), type, status, severity, createdAt, lastUsedAt, lastRotatedAt, expiresAt, updatedAt; prefix - for descending',
+      ),
+    limit: z.string().max(4).optional().describe('1-500, default 50'),
+    cursor: z.string().max(2000).optional(),
+  })
+  .strict()
+  .meta({ id: 'ListCredentialsQuery' });
+
+export const RegisterCredentialRequest = z
+  .object({
+    type: z.enum(CREDENTIAL_TYPE_VALUES),
+    name: z.string().min(1).max(256),
+    description: z.string().max(1024).optional(),
+    owner: z.string().min(1).max(256).optional(),
+    tags: Tags.optional(),
+    reference: CredentialReference.optional(),
+    createdAt: Instant.optional(),
+    lastRotatedAt: Instant.optional(),
+    lastUsedAt: Instant.optional(),
+    expiresAt: Instant.optional(),
+    rotationPolicy: z
+      .union([z.string().min(1).max(128), z.record(z.string(), z.unknown())])
+      .optional()
+      .describe('A rotation policy name, or an inline policy (intervalDays, window, deactivateAfterDays, …)'),
+    secretPath: z
+      .string()
+      .min(1)
+      .max(512)
+      .optional()
+      .describe('Secret-store path of the current value (rotated types)'),
+    generator: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('vault-secret, postgres-password: length, classes, exclude, field or fields'),
+    connection: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('postgres-password: host, port, database, username, tls'),
+    strategy: z.enum(['single-user', 'alternating-users']).optional().describe('postgres-password'),
+    managingSecretPath: z
+      .string()
+      .min(1)
+      .max(512)
+      .optional()
+      .describe('postgres-password: secret with the username and password of the managing role'),
+    userName: z.string().min(1).max(128).optional().describe('aws-iam-access-key: the IAM user'),
+  })
+  .strict()
+  .meta({ id: 'RegisterCredentialRequest', description: 'A managed credential: its facts, never its value' });
+
+export const UpdateCredentialRequest = z
+  .object({
+    name: z.string().min(1).max(256).optional(),
+    description: z.string().max(1024).nullable().optional(),
+    owner: z.string().min(1).max(256).nullable().optional(),
+    tags: Tags.optional(),
+    rotationPolicy: z.string().min(1).max(128).nullable().optional(),
+    expiresAt: Instant.nullable().optional(),
+    lastRotatedAt: Instant.optional(),
+    lastUsedAt: Instant.optional(),
+    reference: CredentialReference.optional(),
+    revision: z.number().int().min(1).optional().describe('Check-and-set: the revision last read'),
+  })
+  .strict()
+  .meta({
+    id: 'UpdateCredentialRequest',
+    description:
+      'null clears a field. Discovered credentials accept only owner, tags, rotationPolicy and description.',
+  });
+
+export const UnregisterCredentialQuery = z
+  .object({ revision: z.coerce.number().int().min(1).optional() })
+  .strict()
+  .meta({ id: 'UnregisterCredentialQuery' });

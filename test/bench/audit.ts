@@ -1,0 +1,191 @@
+/**
+ * The audit chain's costs (ADR 0004), each next to a baseline measured in the same run:
+ * - verification: entries/s of the verifier over an in-memory chain, next to raw SHA-256 of the
+ *   same canonical bytes (the floor any verifier of this format pays);
+ * - writes on dynalite, one tenant: raw PutItem of event-sized items (baseline), the durable,
+ *   contention-free event write of the request path, and appends to the tenant's one chain:
+ *   per event by 1 and by 16 concurrent sequencers (every append contends for the head), and in
+ *   batches by one sequencer (what the stream and the in-process sequencer do);
+ * - export: NDJSON entries/s of a stored chain.
+ * Every loop is bounded in count.
+ */
+import { createHash } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbAuditChainStore } from '../../lambdas/adapters/aws/dynamodb-audit-chain-store.js';
+import { auditEventItem, DynamoDbAuditSink } from '../../lambdas/adapters/aws/dynamodb-audit-sink.js';
+import { chainEntryPayload } from '../../lambdas/core/audit/audit-chain.js';
+import { AuditDigestService } from '../../lambdas/core/audit/audit-digests.js';
+import { AuditLog } from '../../lambdas/core/audit/audit-log.js';
+import type { RecordedAuditEvent } from '../../lambdas/core/audit/audit-store.js';
+import { AuditSequencer } from '../../lambdas/core/audit/audit-sequencer.js';
+import { verifyAuditChain } from '../../lambdas/core/audit/chain-verifier.js';
+import { ensureTables, startLocalDynamo } from '../../lambdas/local/dynamo.js';
+import { localTableName, TABLE_LIST } from '../../lambdas/shared/tables.js';
+import { asRecords, auditEvent, buildChain, ed25519Signer } from '../support/audit-chain.js';
+
+const VERIFY_ENTRIES = Number(process.env.BENCH_AUDIT_VERIFY ?? 20_000);
+const WRITES = Number(process.env.BENCH_AUDIT_WRITES ?? 1_000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const TABLE = localTableName('audit');
+
+function line(name: string, rate: number, base: number, unit: string): void {
+  console.log(
+    `  ${name.padEnd(46)} ${rate.toFixed(0).padStart(8)} ${unit}   ratio ${(rate / base).toFixed(3)}`,
+  );
+}
+
+/** Runs `count` tasks with `concurrency` workers; answers tasks per second. */
+async function throughput(
+  count: number,
+  concurrency: number,
+  task: (i: number) => Promise<unknown>,
+): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next;
+        next += 1;
+        await task(i);
+      }
+    }),
+  );
+  return count / ((performance.now() - started) / 1000);
+}
+
+async function verificationBench(): Promise<void> {
+  const signer = ed25519Signer();
+  const { entries, digests } = await buildChain({
+    tenant: 'bench',
+    count: VERIFY_ENTRIES,
+    digestEvery: 1000,
+    signer,
+  });
+  const records = asRecords(entries);
+  const inputs = entries.map((entry) => ({
+    prev: Buffer.from(entry.prevHash, 'hex'),
+    payload: chainEntryPayload(entry),
+  }));
+  const options = { tenant: 'bench', digests, publicKey: signer.publicKey, now: 0 };
+  verifyAuditChain(records.slice(0, 2000), { ...options, digests: [] }); // warm-up (JIT)
+
+  // Best of three rounds each, alternating, so neither side gets the JIT's or the GC's bad luck.
+  let raw = 0;
+  let verify = 0;
+  for (let round = 0; round < 3; round += 1) {
+    let started = performance.now();
+    for (const { prev, payload } of inputs) {
+      createHash('sha256').update(prev).update(payload, 'utf8').digest('hex');
+    }
+    raw = Math.max(raw, VERIFY_ENTRIES / ((performance.now() - started) / 1000));
+    started = performance.now();
+    const result = verifyAuditChain(records, options);
+    verify = Math.max(verify, VERIFY_ENTRIES / ((performance.now() - started) / 1000));
+    if (!result.ok) throw new Error('the benchmark chain does not verify');
+  }
+
+  console.log(`verification, ${VERIFY_ENTRIES} entries, ${digests.length} Ed25519 digests`);
+  line('raw SHA-256 of the canonical bytes (baseline)', raw, raw, 'entries/s');
+  line('verifier (parse, canonicalize, hash, link, digests)', verify, raw, 'entries/s');
+}
+
+async function writeBench(): Promise<void> {
+  const dynamo = await startLocalDynamo({ path: undefined, host: '127.0.0.1', port: 0 });
+  await ensureTables(dynamo.endpoint, 'us-east-1', TABLE_LIST);
+  const client = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: dynamo.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+    { marshallOptions: { removeUndefinedValues: true } },
+  );
+  try {
+    const sink = new DynamoDbAuditSink(client, TABLE);
+    const store = new DynamoDbAuditChainStore(client, TABLE);
+    const eventsOf = (tenant: string) => Array.from({ length: WRITES }, (_, n) => auditEvent(tenant, n + 1));
+
+    // Warm-up: the table, the SDK's connections, the JIT.
+    await throughput(200, CONCURRENCY, (i) => sink.record(auditEvent('warm-up', i)));
+
+    const rawEvents = eventsOf('raw');
+    const raw = await throughput(WRITES, CONCURRENCY, (i) =>
+      client.send(new PutCommand({ TableName: TABLE, Item: auditEventItem(rawEvents[i]!, 365) })),
+    );
+    const durableEvents = eventsOf('durable');
+    const durable = await throughput(WRITES, CONCURRENCY, (i) => sink.record(durableEvents[i]!));
+
+    const recordAll = async (tenant: string): Promise<RecordedAuditEvent[]> => {
+      const events = eventsOf(tenant);
+      const expiries: number[] = [];
+      await throughput(WRITES, CONCURRENCY, async (i) => {
+        expiries[i] = await sink.recordWithExpiry(events[i]!);
+      });
+      return events.map((event, n) => ({ event, expiresAt: expiries[n] ?? 0 }));
+    };
+    const one = await recordAll('chain-1');
+    const single = await throughput(WRITES, 1, (i) =>
+      new AuditSequencer(store, undefined).chain('chain-1', [one[i]!]),
+    );
+    const many = await recordAll('chain-16');
+    const contended = await throughput(WRITES, CONCURRENCY, (i) =>
+      new AuditSequencer(store, undefined, { maxAttempts: 1_000 }).chain('chain-16', [many[i]!]),
+    );
+    const batched = await recordAll('chain-batch');
+    const batchSequencer = new AuditSequencer(store, undefined);
+    const batches = Math.ceil(WRITES / 100);
+    const batchRate =
+      (await throughput(batches, 1, (i) =>
+        batchSequencer.chain('chain-batch', batched.slice(i * 100, i * 100 + 100)),
+      )) * 100;
+
+    console.log(`writes on dynalite, ${WRITES} events of one tenant each`);
+    line(`raw PutItem, ${CONCURRENCY} writers (baseline)`, raw, raw, 'items/s');
+    line(`durable event write, ${CONCURRENCY} writers`, durable, raw, 'events/s');
+    line('chain append per event, 1 sequencer', single, raw, 'events/s');
+    line(`chain append per event, ${CONCURRENCY} sequencers`, contended, raw, 'events/s');
+    line('chain append in batches of 100, 1 sequencer', batchRate, raw, 'events/s');
+
+    // Export: the chain of 1,000 entries as NDJSON, with a digest.
+    const signer = ed25519Signer();
+    const unused = (): never => {
+      throw new Error('unused');
+    };
+    const clock = { now: () => new Date() };
+    const log = new AuditLog({
+      chain: store,
+      signer,
+      clock,
+      events: { query: unused },
+      settings: { get: unused, put: unused },
+      hasher: { hmac: unused } as never,
+      digests: new AuditDigestService(store, new AuditSequencer(store, undefined), signer, clock, undefined),
+      sink,
+    });
+    await log.exportChain('chain-1', { format: 'ndjson' });
+    const started = performance.now();
+    const rounds = 5;
+    let bytes = 0;
+    for (let i = 0; i < rounds; i += 1)
+      bytes += (await log.exportChain('chain-1', { format: 'ndjson' })).body.length;
+    const seconds = (performance.now() - started) / 1000;
+    const exportRate = (rounds * WRITES) / seconds;
+    console.log(`export of a ${WRITES}-entry chain from dynalite, ${rounds} rounds`);
+    line('NDJSON export', exportRate, raw, 'entries/s');
+    console.log(
+      `  ${'NDJSON export volume'.padEnd(46)} ${(bytes / seconds / 1e6).toFixed(1).padStart(8)} MB/s`,
+    );
+  } finally {
+    client.destroy();
+    await dynamo.close().catch((error: unknown) => {
+      if (error !== null) throw error;
+    });
+  }
+}
+
+export async function runAuditBench(): Promise<void> {
+  await verificationBench();
+  await writeBench();
+}

@@ -1,0 +1,177 @@
+/**
+ * The inventory's DynamoDB stores on dynalite with the real table specs: conditional writes on
+ * revisions, listings through the type and status indexes, history newest first, the tenant
+ * registry, run records newest first with cursors, and settings with check-and-set.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbCredentialStore } from '../../lambdas/adapters/aws/dynamodb-credential-store.js';
+import { DynamoDbDiscoveryRunStore } from '../../lambdas/adapters/aws/dynamodb-discovery-run-store.js';
+import { DynamoDbDiscoverySettingsStore } from '../../lambdas/adapters/aws/dynamodb-discovery-settings-store.js';
+import type { CredentialChange } from '../../lambdas/core/credentials/credential-store.js';
+import { newRun } from '../../lambdas/core/discovery/engine.js';
+import { ConflictError, NotFoundError, ValidationError } from '../../lambdas/core/errors.js';
+import { ensureTables, type LocalDynamo, startLocalDynamo } from '../../lambdas/local/dynamo.js';
+import { localTableName, TABLE_LIST } from '../../lambdas/shared/tables.js';
+import { accessKey, credential, NOW } from '../support/credentials.js';
+
+let dynamo: LocalDynamo;
+let documents: DynamoDBDocumentClient;
+let store: DynamoDbCredentialStore;
+let runs: DynamoDbDiscoveryRunStore;
+let settings: DynamoDbDiscoverySettingsStore;
+
+const id = (n: number): string => `cr_${n.toString(16).padStart(24, '0')}`;
+
+beforeAll(async () => {
+  dynamo = await startLocalDynamo({ path: undefined, host: '127.0.0.1', port: 0 });
+  await ensureTables(dynamo.endpoint, 'us-east-1', TABLE_LIST);
+  documents = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: dynamo.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  );
+  store = new DynamoDbCredentialStore(documents, localTableName('credentials'));
+  runs = new DynamoDbDiscoveryRunStore(documents, localTableName('credentials'));
+  settings = new DynamoDbDiscoverySettingsStore(documents, localTableName('settings'));
+});
+
+afterAll(async () => {
+  documents.destroy();
+  await dynamo.close().catch((error: unknown) => {
+    if (error !== null) throw error;
+  });
+});
+
+describe('DynamoDbCredentialStore', () => {
+  it('round-trips a credential exactly, undefined fields included', async () => {
+    const stored = accessKey({ id: id(1), tenant: 'store', owner: 'alice', tags: { env: 'prod' } });
+    await store.create(stored);
+    expect(await store.get('store', id(1))).toEqual(stored);
+    expect(await store.get('other', id(1))).toBeUndefined();
+  });
+
+  it('creates once and replaces only at the expected revision', async () => {
+    const first = credential({ id: id(2), tenant: 'store' });
+    await store.create(first);
+    await expect(store.create(first)).rejects.toBeInstanceOf(ConflictError);
+    await store.replace({ ...first, owner: 'bob', revision: 2 }, 1);
+    await expect(store.replace({ ...first, owner: 'carol', revision: 2 }, 1)).rejects.toMatchObject({
+      name: 'ConflictError',
+      details: { revision: 2 },
+    });
+    await expect(store.replace({ ...first, id: id(99), revision: 2 }, 1)).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+    await expect(store.delete('store', id(2), 1)).rejects.toBeInstanceOf(ConflictError);
+    await store.delete('store', id(2), 2);
+    expect(await store.get('store', id(2))).toBeUndefined();
+  });
+
+  it('lists a tenant whole or narrowed by type or status through the indexes', async () => {
+    await store.create(credential({ id: id(3), tenant: 'list', type: 'api-token', status: 'expiring' }));
+    await store.create(credential({ id: id(4), tenant: 'list', type: 'github-token', status: 'healthy' }));
+    await store.create(accessKey({ id: id(5), tenant: 'list', status: 'expiring' }));
+    const ids = async (narrowing?: Parameters<typeof store.list>[1]) =>
+      (await store.list('list', narrowing)).map((c) => c.id);
+    expect(await ids()).toEqual([id(3), id(4), id(5)]);
+    expect(await ids({ types: ['aws-iam-access-key', 'api-token'] })).toEqual([id(3), id(5)]);
+    expect(await ids({ statuses: ['expiring'] })).toEqual([id(3), id(5)]);
+    // A status change moves the item in the status index.
+    const moved = await store.get('list', id(3));
+    if (moved === undefined) throw new Error('missing');
+    await store.replace({ ...moved, status: 'healthy', revision: 2 }, 1);
+    expect(await ids({ statuses: ['expiring'] })).toEqual([id(5)]);
+  });
+
+  it('keeps a history, newest first, and registers tenants', async () => {
+    const change = (at: string, action: CredentialChange['action']): CredentialChange => ({
+      at,
+      actor: { kind: 'system', id: 'discovery' },
+      action,
+      changes: { owner: { from: null, to: 'alice' } },
+      findingsOpened: ['iam-access-key-too-old'],
+      findingsResolved: [],
+    });
+    await store.appendHistory('store', id(1), change('2026-03-01T00:00:00.000Z', 'discovered'));
+    await store.appendHistory('store', id(1), change('2026-03-02T00:00:00.000Z', 'refreshed'));
+    await store.appendHistory('store', id(1), change('2026-03-02T00:00:00.000Z', 'evaluated'));
+    const history = await store.history('store', id(1), 10);
+    expect(history.map((entry) => entry.at)).toEqual([
+      '2026-03-02T00:00:00.000Z',
+      '2026-03-02T00:00:00.000Z',
+      '2026-03-01T00:00:00.000Z',
+    ]);
+    expect(await store.history('store', id(1), 1)).toHaveLength(1);
+    await store.registerTenant('store');
+    await store.registerTenant('store');
+    await store.registerTenant('list');
+    expect((await store.tenants()).sort()).toEqual(['list', 'store']);
+    // The marker is no credential.
+    expect((await store.list('store')).map((c) => c.id)).toEqual([id(1)]);
+  });
+});
+
+describe('DynamoDbDiscoveryRunStore', () => {
+  it('lists runs newest first, page by page, and updates them at their revision', async () => {
+    const created = [];
+    for (let minute = 0; minute < 5; minute += 1) {
+      const run = newRun('runs', 'schedule', undefined, new Date(NOW.getTime() + minute * 60_000));
+      await runs.create(run);
+      created.push(run);
+    }
+    const first = await runs.list('runs', { limit: 2 });
+    expect(first.runs.map((run) => run.id)).toEqual([created[4]?.id, created[3]?.id]);
+    const second = await runs.list('runs', { limit: 10, cursor: first.cursor });
+    expect(second.runs.map((run) => run.id)).toEqual([created[2]?.id, created[1]?.id, created[0]?.id]);
+    expect(second.cursor).toBeUndefined();
+    await expect(runs.list('runs', { limit: 1, cursor: 'bm90LWEtcnVu' })).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+
+    const run = created[0];
+    if (run === undefined) throw new Error('missing');
+    await runs.update({ ...run, status: 'running', revision: 2 }, 1);
+    await expect(runs.update({ ...run, status: 'running', revision: 2 }, 1)).rejects.toBeInstanceOf(
+      ConflictError,
+    );
+    expect(await runs.get('runs', run.id)).toMatchObject({ status: 'running', revision: 2 });
+    expect(await runs.get('elsewhere', run.id)).toBeUndefined();
+  });
+});
+
+describe('DynamoDbDiscoverySettingsStore', () => {
+  it('answers defaults until saved, then saves with check-and-set', async () => {
+    expect(await settings.get('cfg')).toMatchObject({ accounts: [], revision: 0 });
+    const saved = await settings.put(
+      'cfg',
+      {
+        accounts: [{ roleArn: 'arn:aws:iam::111122223333:role/R', externalId: 'x1' }],
+        thresholds: { accessKeyMaxAgeDays: 60 },
+        disabledRules: [],
+      },
+      { expectedRevision: 0, now: NOW.toISOString() },
+    );
+    expect(saved.revision).toBe(1);
+    expect(await settings.get('cfg')).toEqual(saved);
+    await expect(
+      settings.put(
+        'cfg',
+        { accounts: [], thresholds: {}, disabledRules: [] },
+        { expectedRevision: 0, now: NOW.toISOString() },
+      ),
+    ).rejects.toBeInstanceOf(ConflictError);
+    expect(
+      (
+        await settings.put(
+          'cfg',
+          { accounts: [], thresholds: {}, disabledRules: [] },
+          { now: NOW.toISOString() },
+        )
+      ).revision,
+    ).toBe(2);
+  });
+});

@@ -1,0 +1,365 @@
+/**
+ * The verifier on a 10,000-entry chain built in memory: any one edited field, deleted, inserted,
+ * reordered or truncated entry is reported at its exact sequence number, and bad digests are
+ * reported as bad signatures. Expired entries are not tampering.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type ChainEntry, chainEntryHash, GENESIS_HASH } from '../../lambdas/core/audit/audit-chain.js';
+import type { AuditDigest } from '../../lambdas/core/audit/audit-digest.js';
+import { verifyAuditChain, type VerificationResult } from '../../lambdas/core/audit/chain-verifier.js';
+import { asRecords, buildChain, ed25519Signer } from '../support/audit-chain.js';
+
+const TENANT = 'acme';
+const COUNT = 10_000;
+const signer = ed25519Signer();
+let entries: ChainEntry[];
+let digests: AuditDigest[];
+const NOW = Math.floor(Date.UTC(2025, 2, 2) / 1000);
+
+type Rec = Record<string, any>;
+
+function verify(
+  records: readonly unknown[],
+  digestRecords: readonly unknown[] = digests,
+  now = NOW,
+): VerificationResult {
+  return verifyAuditChain(records, {
+    tenant: TENANT,
+    digests: digestRecords,
+    publicKey: signer.publicKey,
+    now,
+  });
+}
+
+function fresh(): Rec[] {
+  return asRecords(entries);
+}
+
+beforeAll(async () => {
+  ({ entries, digests } = await buildChain({ tenant: TENANT, count: COUNT, digestEvery: 1000, signer }));
+});
+
+describe('audit chain verifier', () => {
+  it('verifies an intact chain of 10,000 entries and its 10 digests', () => {
+    // Act
+    const result = verify(fresh());
+
+    // Assess
+    expect(result).toMatchObject({ ok: true, checked: COUNT, firstBad: null, digestsVerified: 10 });
+    expect(result.firstSeq).toBe(1);
+    expect(result.lastSeq).toBe(COUNT);
+  });
+
+  const edits: [string, (entry: Rec) => void][] = [
+    [
+      'seq (up)',
+      (e) => {
+        e.seq += 1;
+      },
+    ],
+    [
+      'seq (down)',
+      (e) => {
+        e.seq -= 1;
+      },
+    ],
+    [
+      'prevHash',
+      (e) => {
+        e.prevHash = GENESIS_HASH.replace(/^0/, '1');
+      },
+    ],
+    [
+      'hash',
+      (e) => {
+        e.hash = `${String(e.hash).slice(0, -1)}${String(e.hash).endsWith('0') ? '1' : '0'}`;
+      },
+    ],
+    [
+      'expiresAt',
+      (e) => {
+        e.expiresAt -= 1;
+      },
+    ],
+    [
+      'prevExpiresAt',
+      (e) => {
+        e.prevExpiresAt += 1;
+      },
+    ],
+    [
+      'event.eventId',
+      (e) => {
+        e.event.eventId = '00000000-0000-4000-8000-000000000000';
+      },
+    ],
+    [
+      'event.tenant',
+      (e) => {
+        e.event.tenant = 'other';
+      },
+    ],
+    [
+      'event.time',
+      (e) => {
+        e.event.time = '2020-01-01T00:00:00.000Z';
+      },
+    ],
+    [
+      'event.actor.id',
+      (e) => {
+        e.event.actor.id = 'mallory';
+      },
+    ],
+    [
+      'event.actor.kind',
+      (e) => {
+        e.event.actor.kind = 'machine';
+      },
+    ],
+    [
+      'event.actor.sourceIp',
+      (e) => {
+        e.event.actor.sourceIp = '198.51.100.1';
+      },
+    ],
+    [
+      'event.action',
+      (e) => {
+        e.event.action = 'secret.destroy';
+      },
+    ],
+    [
+      'event.target.path',
+      (e) => {
+        e.event.target.path = 'prod/other';
+      },
+    ],
+    [
+      'event.target.version',
+      (e) => {
+        e.event.target.version += 1;
+      },
+    ],
+    [
+      'event.outcome',
+      (e) => {
+        e.event.outcome = e.event.outcome === 'allowed' ? 'denied' : 'allowed';
+      },
+    ],
+    [
+      'event.requestId (removed)',
+      (e) => {
+        delete e.event.requestId;
+      },
+    ],
+    [
+      'an added event field',
+      (e) => {
+        e.event.reason = 'covered up';
+      },
+    ],
+    [
+      'an added entry field',
+      (e) => {
+        e.note = 'x';
+      },
+    ],
+  ];
+  const positions = [1, 1000, 1001, 5_432, COUNT];
+
+  it.each(edits)('reports an edited %s at the exact seq', (_field, edit) => {
+    for (const seq of positions) {
+      // Prepare
+      const records = fresh();
+      edit(records[seq - 1] as Rec);
+
+      // Act
+      const result = verify(records);
+
+      // Assess
+      expect(result.firstBad, `seq ${seq}`).toMatchObject({ seq, reason: 'modified' });
+      expect(result.ok).toBe(false);
+      expect(result.checked).toBe(seq - 1);
+    }
+  });
+
+  it('reports a deleted entry as missing at its seq, and the last one as truncated', () => {
+    for (const seq of [1, 2, 500, 1000, 1001, 7_777, 9_999]) {
+      const records = fresh();
+      records.splice(seq - 1, 1);
+      expect(verify(records).firstBad, `seq ${seq}`).toMatchObject({ seq, reason: 'missing' });
+    }
+    const records = fresh();
+    records.pop();
+    expect(verify(records).firstBad).toMatchObject({ seq: COUNT, reason: 'truncated' });
+  });
+
+  it('reports several deleted entries at the first of them', () => {
+    const records = fresh();
+    records.splice(4_000, 3);
+    expect(verify(records).firstBad).toMatchObject({ seq: 4_001, reason: 'missing' });
+  });
+
+  it('reports an inserted entry at the seq it takes or repeats', () => {
+    // A forged entry claiming seq 3000, placed before the real one.
+    const forgedBefore = fresh();
+    const forged = structuredClone(forgedBefore[2_999]) as Rec;
+    forged.event.actor.id = 'mallory';
+    forgedBefore.splice(2_999, 0, forged);
+    expect(verify(forgedBefore).firstBad).toMatchObject({ seq: 3_000, reason: 'inserted' });
+
+    // The same forgery placed after the real one.
+    const forgedAfter = fresh();
+    forgedAfter.splice(3_000, 0, forged);
+    expect(verify(forgedAfter).firstBad).toMatchObject({ seq: 3_000, reason: 'inserted' });
+
+    // A forgery with a recomputed hash, placed before the real entry (at a digest's head, and not).
+    for (const seq of [3_000, 3_500]) {
+      const rehashed = fresh();
+      const consistent = structuredClone(rehashed[seq - 1]) as Rec;
+      consistent.event.actor.id = 'mallory';
+      consistent.hash = chainEntryHash(consistent as unknown as ChainEntry);
+      rehashed.splice(seq - 1, 0, consistent);
+      expect(verify(rehashed).firstBad, `seq ${seq}`).toMatchObject({ seq, reason: 'inserted' });
+    }
+
+    // An exact copy of an entry, right after it, and before it.
+    for (const at of [4_000, 3_999]) {
+      const copy = fresh();
+      copy.splice(at, 0, structuredClone(copy[3_999] as Rec));
+      expect(verify(copy).firstBad, `copy at ${at}`).toMatchObject({ seq: 4_000, reason: 'inserted' });
+    }
+
+    // An old entry replayed far from its place.
+    const replayed = fresh();
+    replayed.splice(6_000, 0, structuredClone(replayed[2] as Rec));
+    expect(verify(replayed).firstBad).toMatchObject({ seq: 6_001, reason: 'inserted' });
+
+    // Garbage where an entry belongs.
+    const garbage = fresh();
+    garbage.splice(8_000, 0, { hello: 'world' } as Rec);
+    expect(verify(garbage).firstBad).toMatchObject({ seq: 8_001, reason: 'inserted' });
+  });
+
+  it('reports swapped neighbours as reordered at the first seq out of place', () => {
+    for (const seq of [1, 2, 999, 1000, 5_000, 9_999]) {
+      const records = fresh();
+      const [a, b] = [records[seq - 1], records[seq]];
+      records[seq - 1] = b as Rec;
+      records[seq] = a as Rec;
+      expect(verify(records).firstBad, `seq ${seq}`).toMatchObject({ seq, reason: 'reordered' });
+    }
+  });
+
+  it('reports an entry moved a few places later as reordered', () => {
+    const records = fresh();
+    const [moved] = records.splice(2_499, 1);
+    records.splice(2_503, 0, moved as Rec);
+    expect(verify(records).firstBad).toMatchObject({ seq: 2_500, reason: 'reordered' });
+  });
+
+  it('reports truncation after the last digest at the first entry gone', () => {
+    const records = fresh().slice(0, 9_500);
+    expect(verify(records).firstBad).toMatchObject({ seq: 9_501, reason: 'truncated' });
+    // Nothing left at all.
+    expect(verify([]).firstBad).toMatchObject({ seq: 1, reason: 'truncated' });
+  });
+
+  it('cannot see truncation past the last digest (what digests are for)', () => {
+    const records = fresh().slice(0, 9_500);
+    expect(verify(records, digests.slice(0, 9)).ok).toBe(true);
+  });
+
+  it('reports a digest with a bad signature, an edited digest and a forged one', () => {
+    const flipped = digests.map((digest) => ({ ...digest }));
+    const fifth = flipped[4] as Rec;
+    const signature = Buffer.from(fifth.signature, 'base64');
+    signature[10] = (signature[10] ?? 0) ^ 0xff;
+    fifth.signature = signature.toString('base64');
+    expect(verify(fresh(), flipped).firstBad).toMatchObject({ seq: 4_001, reason: 'bad-signature' });
+
+    const edited = digests.map((digest) => ({ ...digest }));
+    (edited[7] as Rec).headHash = GENESIS_HASH;
+    expect(verify(fresh(), edited).firstBad).toMatchObject({ seq: 7_001, reason: 'bad-signature' });
+
+    const otherKey = generateKeyPairSync('ed25519').publicKey;
+    const result = verifyAuditChain(fresh(), { tenant: TENANT, digests, publicKey: otherKey, now: NOW });
+    expect(result.firstBad).toMatchObject({ seq: 1, reason: 'bad-signature' });
+  });
+
+  it('reports a removed middle digest and a removed first digest as bad signatures', () => {
+    const withoutMiddle = digests.filter((_digest, index) => index !== 3);
+    expect(verify(fresh(), withoutMiddle).firstBad).toMatchObject({ seq: 3_001, reason: 'bad-signature' });
+    expect(verify(fresh(), digests.slice(1)).firstBad).toMatchObject({ seq: 1, reason: 'bad-signature' });
+  });
+
+  it('reports a chain rewritten with fresh hashes at the head a digest signed', () => {
+    const records = fresh().slice(0, 1_000);
+    (records[499] as Rec).event.actor.id = 'mallory';
+    for (let i = 499; i < records.length; i += 1) {
+      const entry = records[i] as Rec;
+      if (i > 0) entry.prevHash = (records[i - 1] as Rec).hash;
+      entry.hash = chainEntryHash(entry as unknown as ChainEntry);
+    }
+    expect(verify(records, digests.slice(0, 1)).firstBad).toMatchObject({ seq: 1_000, reason: 'modified' });
+  });
+
+  it('accepts entries that expired by TTL, but not a deleted one that has not', async () => {
+    // Prepare: entries one second apart with a one-day retention; at `expiredAt` the first 100 have expired.
+    const short = await buildChain({
+      tenant: TENANT,
+      count: 500,
+      digestEvery: 100,
+      signer,
+      retentionDays: 1,
+    });
+    const expiredAt = (short.entries[99] as ChainEntry).expiresAt;
+    const check = (records: unknown[]) => verify(records, short.digests, expiredAt);
+
+    // Act, Assess
+    expect(check(asRecords(short.entries).slice(100))).toMatchObject({ ok: true, checked: 400 });
+    // TTL deletes in no particular order: a gap among expired entries is fine too.
+    const holes = asRecords(short.entries);
+    holes.splice(10, 5);
+    expect(check(holes).ok).toBe(true);
+    // A deleted entry that has not expired yet is missing.
+    expect(check(asRecords(short.entries).slice(101)).firstBad).toMatchObject({ reason: 'missing' });
+    const gap = asRecords(short.entries);
+    gap.splice(150, 1);
+    expect(check(gap).firstBad).toMatchObject({ seq: 151, reason: 'missing' });
+  });
+
+  it('finds every one of many random single tamperings at its exact seq', () => {
+    let seed = 42;
+    const random = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let round = 0; round < 40; round += 1) {
+      const records = fresh();
+      const seq = 1 + random(COUNT - 2);
+      const kind = round % 4;
+      let expected: string;
+      if (kind === 0) {
+        (records[seq - 1] as Rec).event.target.path = `tampered-${round}`;
+        expected = 'modified';
+      } else if (kind === 1) {
+        records.splice(seq - 1, 1);
+        expected = 'missing';
+      } else if (kind === 2) {
+        const [a, b] = [records[seq - 1], records[seq]];
+        records[seq - 1] = b as Rec;
+        records[seq] = a as Rec;
+        expected = 'reordered';
+      } else {
+        const forged = structuredClone(records[seq - 1]) as Rec;
+        forged.event.outcome = 'failed';
+        records.splice(seq - 1, 0, forged);
+        expected = 'inserted';
+      }
+      expect(verify(records).firstBad, `round ${round}`).toMatchObject({ seq, reason: expected });
+    }
+  });
+});

@@ -1,0 +1,262 @@
+/**
+ * The sequencer and the digest service on the in-memory store: gap-free, fork-free, exactly once
+ * under retries, crashes and concurrent sequencers; digests that chain; catch-up of stragglers;
+ * no signature over a tampered chain.
+ */
+import { describe, expect, it } from 'vitest';
+import { type ChainEntry, eventSortKey } from '../../lambdas/core/audit/audit-chain.js';
+import { AUDIT_INTEGRITY_FAILED, AuditDigestService } from '../../lambdas/core/audit/audit-digests.js';
+import { AUDIT_EVENT_CHAINED, AuditSequencer } from '../../lambdas/core/audit/audit-sequencer.js';
+import type { AuditEvent } from '../../lambdas/core/audit/audit-event.js';
+import { ChainingAuditSink } from '../../lambdas/core/audit/chaining-sink.js';
+import { verifyAuditChain } from '../../lambdas/core/audit/chain-verifier.js';
+import type { DomainEvent, EventPublisher } from '../../lambdas/core/events.js';
+import { auditEvent, ed25519Signer, MemoryAuditChainStore, recorded } from '../support/audit-chain.js';
+
+const TENANT = 'acme';
+const noSleep = async (): Promise<void> => undefined;
+
+class FakePublisher implements EventPublisher {
+  readonly published: DomainEvent[] = [];
+  async publish(events: readonly DomainEvent[]): Promise<void> {
+    this.published.push(...events);
+  }
+}
+
+async function entriesOf(store: MemoryAuditChainStore, tenant = TENANT): Promise<ChainEntry[]> {
+  const entries: ChainEntry[] = [];
+  for await (const entry of store.entries(tenant)) entries.push(entry as unknown as ChainEntry);
+  return entries;
+}
+
+const clock = { now: () => new Date(Date.UTC(2025, 2, 2)) };
+
+describe('audit sequencer', () => {
+  it('chains events in time order, gap-free, and publishes each one', async () => {
+    // Prepare
+    const store = new MemoryAuditChainStore();
+    const publisher = new FakePublisher();
+    const sequencer = new AuditSequencer(store, publisher, { sleep: noSleep });
+    const events = [3, 1, 2].map((n) => recorded(auditEvent(TENANT, n)));
+
+    // Act
+    const chained = await sequencer.chain(TENANT, events);
+
+    // Assess
+    const entries = await entriesOf(store);
+    expect(entries.map((entry) => entry.seq)).toEqual([1, 2, 3]);
+    expect(entries.map((entry) => entry.event.requestId)).toEqual(['req-1', 'req-2', 'req-3']);
+    expect(chained.every((event) => event.appended)).toBe(true);
+    expect(publisher.published.map((event) => [event.type, event.detail.seq])).toEqual([
+      [AUDIT_EVENT_CHAINED, 1],
+      [AUDIT_EVENT_CHAINED, 2],
+      [AUDIT_EVENT_CHAINED, 3],
+    ]);
+    expect(publisher.published[0]?.detail).not.toHaveProperty('actor.sourceIp');
+  });
+
+  it('chains an event exactly once when the same batch is retried', async () => {
+    const store = new MemoryAuditChainStore();
+    const sequencer = new AuditSequencer(store, undefined, { sleep: noSleep });
+    const events = [1, 2, 3].map((n) => recorded(auditEvent(TENANT, n)));
+    await sequencer.chain(TENANT, events);
+
+    // Act
+    const again = await sequencer.chain(TENANT, [...events, recorded(auditEvent(TENANT, 4))]);
+
+    // Assess
+    expect((await entriesOf(store)).map((entry) => entry.seq)).toEqual([1, 2, 3, 4]);
+    expect(again.map((event) => [event.seq, event.appended])).toEqual([
+      [1, false],
+      [2, false],
+      [3, false],
+      [4, true],
+    ]);
+  });
+
+  it('does not chain twice an event whose marker was lost in a crash', async () => {
+    // Prepare: the first run appends entry 1 and "crashes" before its marker.
+    const store = new MemoryAuditChainStore();
+    const markChained = store.markChained.bind(store);
+    let crash = true;
+    store.markChained = async (...args) => {
+      if (crash) {
+        crash = false;
+        throw new Error('crash');
+      }
+      return markChained(...args);
+    };
+    const sequencer = new AuditSequencer(store, undefined, { sleep: noSleep });
+    const event = recorded(auditEvent(TENANT, 1));
+    await expect(sequencer.chain(TENANT, [event])).rejects.toThrow('crash');
+
+    // Act
+    await sequencer.chain(TENANT, [event, recorded(auditEvent(TENANT, 2))]);
+
+    // Assess
+    expect((await entriesOf(store)).map((entry) => entry.event.requestId)).toEqual(['req-1', 'req-2']);
+    expect(store.markers.get(TENANT)?.get(eventSortKey(event.event))).toBe(1);
+  });
+
+  it('keeps one gap-free chain under 50 concurrent sequencers with overlapping batches', async () => {
+    // Prepare
+    const store = new MemoryAuditChainStore();
+    const events = Array.from({ length: 200 }, (_, n) => recorded(auditEvent(TENANT, n + 1)));
+
+    // Act: each sequencer gets a window of events overlapping its neighbours'.
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        new AuditSequencer(store, undefined, {
+          sleep: async () => new Promise((r) => setImmediate(r)),
+        }).chain(TENANT, events.slice(i * 4, i * 4 + 12)),
+      ),
+    );
+
+    // Assess
+    const entries = await entriesOf(store);
+    expect(entries.map((entry) => entry.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    expect(new Set(entries.map((entry) => entry.event.eventId)).size).toBe(200);
+    const result = verifyAuditChain(entries, { tenant: TENANT, digests: [], publicKey: undefined, now: 0 });
+    expect(result).toMatchObject({ ok: true, checked: 200 });
+  });
+
+  it('ignores events of other tenants', async () => {
+    const store = new MemoryAuditChainStore();
+    const sequencer = new AuditSequencer(store, undefined, { sleep: noSleep });
+    await sequencer.chain(TENANT, [recorded(auditEvent('other', 1))]);
+    expect(await entriesOf(store)).toEqual([]);
+  });
+});
+
+describe('audit digests', () => {
+  function service(store: MemoryAuditChainStore, publisher = new FakePublisher()) {
+    const signer = ed25519Signer();
+    const sequencer = new AuditSequencer(store, undefined, { sleep: noSleep });
+    return { signer, sequencer, digests: new AuditDigestService(store, sequencer, signer, clock, publisher) };
+  }
+
+  it('signs digests that cover the chain and sign their predecessor, and none when nothing is new', async () => {
+    // Prepare
+    const store = new MemoryAuditChainStore();
+    const { signer, sequencer, digests } = service(store);
+    await sequencer.chain(
+      TENANT,
+      [1, 2, 3].map((n) => recorded(auditEvent(TENANT, n))),
+    );
+
+    // Act
+    const first = await digests.run(TENANT);
+    const idle = await digests.run(TENANT);
+    await sequencer.chain(TENANT, [recorded(auditEvent(TENANT, 4))]);
+    const second = await digests.run(TENANT);
+
+    // Assess
+    expect(first.digest).toMatchObject({ fromSeq: 1, toSeq: 3, prevSignature: '', algorithm: 'ED25519' });
+    expect(idle.digest).toBeUndefined();
+    expect(second.digest).toMatchObject({ fromSeq: 4, toSeq: 4, prevSignature: first.digest?.signature });
+    const stored: unknown[] = [];
+    for await (const digest of store.digests(TENANT)) stored.push(digest);
+    const result = verifyAuditChain(await entriesOf(store), {
+      tenant: TENANT,
+      digests: stored,
+      publicKey: signer.publicKey,
+      now: 0,
+    });
+    expect(result).toMatchObject({ ok: true, checked: 4, digestsVerified: 2 });
+  });
+
+  it('chains recorded events no sequencer chained before signing', async () => {
+    // Prepare: three events were recorded, only the first was chained.
+    const store = new MemoryAuditChainStore();
+    const { sequencer, digests } = service(store);
+    const events = [1, 2, 3].map((n) => recorded(auditEvent(TENANT, n)));
+    for (const event of events) store.record(event);
+    await sequencer.chain(TENANT, events.slice(0, 1));
+
+    // Act
+    const run = await digests.run(TENANT);
+
+    // Assess
+    expect(run.caughtUp).toBe(2);
+    expect(run.digest).toMatchObject({ fromSeq: 1, toSeq: 3 });
+  });
+
+  it('refuses to sign a chain tampered with since the last digest, and says so', async () => {
+    // Prepare
+    const store = new MemoryAuditChainStore();
+    const publisher = new FakePublisher();
+    const { sequencer, digests } = service(store, publisher);
+    await sequencer.chain(
+      TENANT,
+      [1, 2].map((n) => recorded(auditEvent(TENANT, n))),
+    );
+    await digests.run(TENANT);
+    await sequencer.chain(
+      TENANT,
+      [3, 4].map((n) => recorded(auditEvent(TENANT, n))),
+    );
+    const third = await store.entryAt(TENANT, 3);
+    (third as Record<string, any>).event.actor.id = 'mallory';
+
+    // Act
+    const run = await digests.run(TENANT);
+
+    // Assess
+    expect(run.digest).toBeUndefined();
+    expect(run.integrityProblem).toMatchObject({ seq: 3, reason: 'modified' });
+    expect(publisher.published.find((event) => event.type === AUDIT_INTEGRITY_FAILED)?.detail).toEqual({
+      seq: 3,
+      reason: 'modified',
+    });
+  });
+});
+
+describe('in-process chaining sink', () => {
+  function durable(store: MemoryAuditChainStore) {
+    return {
+      recordWithExpiry: async (event: AuditEvent) => {
+        store.record(recorded(event));
+        return recorded(event).expiresAt;
+      },
+      record: async () => undefined,
+    };
+  }
+
+  it('chains each event before its record call resolves, coalescing concurrent ones', async () => {
+    // Prepare
+    const store = new MemoryAuditChainStore();
+    const sequencer = new AuditSequencer(store, undefined, { sleep: noSleep });
+    let runs = 0;
+    const chain = sequencer.chain.bind(sequencer);
+    sequencer.chain = async (...args) => {
+      runs += 1;
+      return chain(...args);
+    };
+    const sink = new ChainingAuditSink(durable(store), sequencer, () => undefined);
+
+    // Act
+    await Promise.all(Array.from({ length: 20 }, (_, n) => sink.record(auditEvent(TENANT, n + 1))));
+
+    // Assess
+    expect((await entriesOf(store)).map((entry) => entry.seq)).toEqual(
+      Array.from({ length: 20 }, (_, n) => n + 1),
+    );
+    expect(runs).toBeLessThan(20);
+  });
+
+  it('reports a chaining failure without failing the durable record', async () => {
+    const store = new MemoryAuditChainStore();
+    store.head = async () => {
+      throw new Error('chain unavailable');
+    };
+    const failures: string[] = [];
+    const sink = new ChainingAuditSink(
+      durable(store),
+      new AuditSequencer(store, undefined),
+      (error, tenant) => failures.push(`${tenant}: ${(error as Error).message}`),
+    );
+    await expect(sink.record(auditEvent(TENANT, 1))).resolves.toBeUndefined();
+    expect(failures).toEqual([`${TENANT}: chain unavailable`]);
+    expect(store.events.get(TENANT)).toHaveLength(1);
+  });
+});
