@@ -4,8 +4,8 @@
  * on which the engines will publish lifecycle events, and one dead-letter queue that keeps what
  * could not be delivered or failed every retry.
  */
-import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import { EventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { Aws, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -75,7 +75,6 @@ export interface Engine {
 }
 
 export class EnginesStack extends Stack {
-  public readonly eventBus: EventBus;
   public readonly deadLetterQueue: Queue;
   public readonly engines: ReadonlyMap<EngineId, Engine>;
   /** Chains recorded audit events from the audit table's stream (ADR 0004). */
@@ -85,8 +84,6 @@ export class EnginesStack extends Stack {
 
   constructor(scope: Construct, id: string, props: EnginesStackProps) {
     super(scope, id, props);
-
-    this.eventBus = new EventBus(this, 'EventBus', { eventBusName: `vaultpilot-${props.stage}-events` });
 
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       // SQS-managed encryption: EventBridge cannot send to a queue under the AWS managed SQS KMS key.
@@ -100,8 +97,6 @@ export class EnginesStack extends Stack {
     this.engines = engines;
     this.auditSequencer = this.createAuditSequencer(props);
     this.rotationWorker = this.createRotationWorker(props);
-
-    new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName });
   }
 
   private createEngine(spec: EngineSpec, props: EnginesStackProps): Engine {

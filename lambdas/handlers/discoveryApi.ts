@@ -14,7 +14,7 @@ import type {
 
 function runBody(run: DiscoveryRun): z.infer<typeof DiscoveryRunBody> {
   const { tenant: _tenant, revision: _revision, ...rest } = run;
-  return JSON.parse(JSON.stringify(rest)) as z.infer<typeof DiscoveryRunBody>;
+  return JSON.parse(JSON.stringify({ ...rest, runId: run.id })) as z.infer<typeof DiscoveryRunBody>;
 }
 
 function settingsBody(settings: StoredDiscoverySettings) {

@@ -74,8 +74,8 @@ describe('EnginesStack', () => {
     });
   });
 
-  it('has the custom event bus for lifecycle events', () => {
-    template.hasResourceProperties('AWS::Events::EventBus', { Name: 'vaultpilot-dev-events' });
+  it("creates no event bus of its own: lifecycle events go to the stateful stack's bus", () => {
+    template.resourceCountIs('AWS::Events::EventBus', 0);
   });
 
   it('keeps undeliverable and failed runs in an encrypted, TLS-only dead-letter queue', () => {

@@ -106,6 +106,7 @@ async function discover(who: string): Promise<RunJson> {
   const started = await call(who, 'POST', '/discovery/runs');
   expect(started.status).toBe(202);
   const id = started.json.data.id as string;
+  expect(started.json.data.runId).toBe(id);
   expect(started.headers.get('location')).toBe(`/discovery/runs/${id}`);
   for (let attempt = 0; attempt < 200; attempt += 1) {
     const run = await call(who, 'GET', `/discovery/runs/${id}`);

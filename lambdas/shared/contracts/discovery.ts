@@ -6,6 +6,8 @@ const Count = z.number().int().min(0);
 export const DiscoveryRun = z
   .object({
     id: z.string(),
+    /** The same value as `id`, under the name rotations use for theirs (`rotationId`). */
+    runId: z.string(),
     trigger: z.enum(['schedule', 'request']),
     requestedBy: z.string().optional(),
     status: z.enum(['queued', 'running', 'succeeded', 'partial', 'failed']),
