@@ -15,7 +15,8 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { ForbiddenError, UnauthorizedError, ValidationError } from '../core/errors.js';
 import { bearerToken, principalFromClaims } from '../core/identity.js';
-import type { Caller } from '../core/audit/caller.js';
+import { type Caller, callerAuditEvent } from '../core/audit/caller.js';
+import { systemClock } from '../core/ports.js';
 import type { Principal } from '../core/principal.js';
 import { container } from './container.js';
 import { toHttpError, validationErrorFrom } from './http-errors.js';
@@ -48,6 +49,8 @@ export interface ApiResult {
 interface RequestState {
   route?: RouteSpec;
   principal?: Principal;
+  /** Set once the use case runs: from then on it records its own audit events. */
+  useCaseStarted?: boolean;
   body?: unknown;
   query?: unknown;
 }
@@ -100,7 +103,7 @@ const httpResponse = (): ApiMiddleware => {
     after: (request) => {
       if (request.response !== null) finish(request, request.response);
     },
-    onError: (request) => {
+    onError: async (request) => {
       const requestId = requestIdOf(request.event, request.context);
       const mapped = toHttpError(request.error, requestId);
       if (mapped.unexpected) {
@@ -109,6 +112,7 @@ const httpResponse = (): ApiMiddleware => {
         logger.info('Request refused', { statusCode: mapped.statusCode, code: mapped.body.error.code });
       }
       metrics.addMetric(mapped.statusCode >= 500 ? 'ServerError' : 'ClientError', MetricUnit.Count, 1);
+      await auditRefusal(request, mapped.statusCode, mapped.body.error.code);
       finish(request, {
         statusCode: mapped.statusCode,
         headers: { 'Content-Type': 'application/json', ...mapped.headers },
@@ -117,6 +121,43 @@ const httpResponse = (): ApiMiddleware => {
     },
   };
 };
+
+/**
+ * Records a request of a known caller that was refused before its use case ran (a missing scope,
+ * an invalid query or body): the use cases audit everything after that point themselves. A
+ * request without a valid token has no tenant whose log could hold it; it is logged and counted
+ * only. The refusal stands either way; a failing audit write is logged, never shown to the caller.
+ */
+async function auditRefusal(request: ApiMiddyRequest, statusCode: number, code: string): Promise<void> {
+  const state = request.context.vaultpilot as RequestState | undefined;
+  const principal = state?.principal;
+  if (principal === undefined || state?.route === undefined || state.useCaseStarted === true) return;
+  if (statusCode >= 500) return;
+  const sink = container().refusalAuditSink();
+  if (sink === undefined) return;
+  const identity = request.event.requestContext?.identity;
+  const caller: Caller = {
+    principal,
+    requestId: requestIdOf(request.event, request.context),
+    correlationId: correlationIdOf(request.event, request.context),
+    sourceIp: identity?.sourceIp ?? undefined,
+    userAgent: identity?.userAgent ?? undefined,
+  };
+  try {
+    await sink.record(
+      callerAuditEvent(caller, systemClock, {
+        action: 'api.refused',
+        target: {},
+        outcome: statusCode === 401 || statusCode === 403 ? 'denied' : 'failed',
+        reason: `${state.route.operationId}: ${code}`,
+      }),
+    );
+  } catch (error: unknown) {
+    logger.error('Could not audit a refused request', {
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    });
+  }
+}
 
 /** Resolves the route and, for protected routes, verifies the token and checks machine scopes. */
 const authenticate = (): ApiMiddleware => ({
@@ -134,10 +175,11 @@ const authenticate = (): ApiMiddleware => ({
     const token = bearerToken(headerValue(request.event.headers, 'authorization'));
     const claims = await services.tokenVerifier().verify(token);
     const principal = principalFromClaims(claims, { userClientIds: services.userClientIds() });
+    // Known before the scope check, so a refusal for a missing scope is audited under its tenant.
+    request.context.vaultpilot.principal = principal;
     if (principal.kind === 'machine' && !principal.scopes.some((scope) => route.scopes.includes(scope))) {
       throw new ForbiddenError(`This operation needs one of the scopes: ${route.scopes.join(' ')}`);
     }
-    request.context.vaultpilot.principal = principal;
     logger.appendKeys({
       tenant: principal.tenant,
       principalKind: principal.kind,
@@ -211,6 +253,7 @@ function build<TPrincipal extends Principal | undefined>(
       if (requirePrincipal && principal === undefined) throw new UnauthorizedError('Authentication required');
       const correlationId = correlationIdOf(event, context);
       logger.appendKeys({ correlation_id: correlationId });
+      context.vaultpilot.useCaseStarted = true;
       const result = await useCase({
         event,
         context,

@@ -93,6 +93,11 @@ export interface Container {
   rewrapAdministration(): RewrapAdministration;
   /** Lifecycle events: EventBridge in AWS, the in-process bus locally; checked against their schemas. */
   events(): EventPublisher;
+  /**
+   * Where the API middleware records requests it refuses before any use case runs; undefined in
+   * functions that have no audit table (the public and identity-only ones).
+   */
+  refusalAuditSink(): AuditSink | undefined;
   /** The chain, its sequencer and digests (audit table; the signer; settings for retention). */
   audit(): AuditServices;
   /** The audit API (audit and settings tables, the keyring for HMAC keys, the digest signer). */
@@ -579,6 +584,8 @@ export function container(): Container {
         )),
       events: () => (events ??= buildEventPublisher(config)),
       rewrapAdministration: () => (rewrap ??= buildRewrapAdministration(config, dynamodb)),
+      refusalAuditSink: () =>
+        config.tables.audit === undefined ? undefined : buildAuditSink(config, dynamodb),
       audit: () => (audit ??= buildAuditServices(config, dynamodb)),
       auditLog: () =>
         (auditLog ??= buildAuditLog(config, dynamodb, (audit ??= buildAuditServices(config, dynamodb)))),

@@ -170,6 +170,26 @@ describe('audit API', () => {
     expect(verified.json.checked).toBeGreaterThanOrEqual(4);
   });
 
+  it('records requests refused before any use case ran (invalid body, bad query), and the chain still verifies', async () => {
+    // Act: a body the route's schema refuses, and an invalid query.
+    const badBody = await call('admin', 'POST', '/secrets/data/app/refused', {
+      data: { v: '1' },
+      extra: true,
+    });
+    const badQuery = await call('aud', 'GET', '/audit?limit=0');
+
+    // Assess
+    expect(badBody.status).toBe(400);
+    expect(badQuery.status).toBe(400);
+    const refused = eventsOf(await call('aud', 'GET', '/audit?action=api.refused&limit=10'));
+    expect(refused.map((event) => [event.outcome, event.reason])).toEqual([
+      ['failed', 'listAuditEvents: ValidationError'],
+      ['failed', 'writeSecret: ValidationError'],
+    ]);
+    expect(JSON.stringify(refused)).not.toContain('"v"');
+    expect((await call('aud', 'GET', '/audit/verify')).json.ok).toBe(true);
+  });
+
   it('chains 50 concurrent requests gap-free, each event exactly once, and verifies', async () => {
     // Act
     const answers = await Promise.all(

@@ -21,6 +21,8 @@ export const AUDIT_ACTIONS = [
   'policy.read',
   'policy.write',
   'policy.delete',
+  /** A request refused before its use case ran (missing scope, invalid query or body). */
+  'api.refused',
   'audit.query',
   'audit.verify',
   'audit.export',
