@@ -8,7 +8,6 @@ import { access, mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { LocalRuntimeConfig } from '../shared/config.js';
-import { resetContainer } from '../shared/container.js';
 import { randomUUID } from 'node:crypto';
 import { localEventBus } from '../adapters/local/in-process-event-bus.js';
 import { DISCOVERY_EVENT_TYPES } from '../core/discovery/engine.js';
@@ -220,6 +219,9 @@ export async function startLocalRuntime(config: LocalRuntimeConfig, log: Runtime
     if (dataDir === undefined) delete process.env.VAULTPILOT_KEYRING_DIR;
     // Pretty logs and no metrics on the console locally (Powertools' own development switch).
     process.env.POWERTOOLS_DEV ??= config.logFormat === 'pretty' ? 'true' : 'false';
+    // Loaded only now: the handlers' logger and metrics read the variables above when their
+    // module first loads, and the container loads them.
+    const { resetContainer } = await import('../shared/container.js');
     resetContainer();
 
     identity = await LocalIdentityProvider.open({

@@ -69,6 +69,8 @@ describe('npm start', () => {
     expect(run.output()).toContain(`Data         ${dataDir}`);
     expect(run.output()).toMatch(/DynamoDB\s+http:\/\/127\.0\.0\.1:\d+/);
     expect(run.output()).toContain('Stopped; all data is on disk');
+    // Locally metrics stay off the console (they are CloudWatch EMF lines in AWS).
+    expect(run.output()).not.toContain('"_aws"');
     expect(code).toBe(0);
   });
 
