@@ -15,6 +15,7 @@ import {
   PutCommand,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { type ApiAnswer, apiCall, signInLocal } from '../support/local-api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localEventBus } from '../../lambdas/adapters/local/in-process-event-bus.js';
 import { formatSeq } from '../../lambdas/core/audit/audit-chain.js';
@@ -35,30 +36,10 @@ const tokens: Record<string, string> = {};
 const subjects: Record<string, string> = {};
 const chained: DomainEvent[] = [];
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: any;
-}
+type Answer = ApiAnswer;
 
-async function call(who: string, method: string, path: string, body?: unknown): Promise<Answer> {
-  const response = await fetch(`${runtime.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${tokens[who] ?? ''}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, json };
+function call(who: string, method: string, path: string, body?: unknown): Promise<Answer> {
+  return apiCall(runtime.url, tokens[who], method, path, body);
 }
 
 /** The events of a `GET /audit` answer. */
@@ -67,12 +48,7 @@ function eventsOf(answer: Answer): AuditEvent[] {
 }
 
 async function signIn(username: string): Promise<void> {
-  const response = await fetch(`${runtime.url}/auth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: PASSWORD }),
-  });
-  tokens[username] = ((await response.json()) as { accessToken: string }).accessToken;
+  tokens[username] = await signInLocal(runtime.url, username, PASSWORD);
   subjects[username] = (await call(username, 'GET', '/me')).json.subject;
 }
 

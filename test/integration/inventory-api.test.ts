@@ -4,6 +4,7 @@
  * ambient credentials are tenant `default`'s first account), a member account reached through a
  * role, one role that cannot be assumed, and a tenant with no cloud source at all.
  */
+import { type ApiAnswer, apiCall, signInLocal } from '../support/local-api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalRuntime, type LocalRuntime } from '../../lambdas/local/runtime.js';
 import { parseLocalRuntimeConfig } from '../../lambdas/shared/config.js';
@@ -47,11 +48,7 @@ const fake = new FakeAws(model, {
 let runtime: LocalRuntime;
 const tokens: Record<string, string> = {};
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  json: any;
-}
+type Answer = ApiAnswer;
 
 /** A credential as the API answers it (the fields these tests read). */
 interface CredentialJson {
@@ -75,30 +72,12 @@ interface RunJson {
   errors: { code: string; operation?: string }[];
 }
 
-async function call(who: string, method: string, path: string, body?: unknown): Promise<Answer> {
-  const response = await fetch(`${runtime.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${tokens[who] ?? ''}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    headers: response.headers,
-    json: text.length === 0 ? undefined : JSON.parse(text),
-  };
+function call(who: string, method: string, path: string, body?: unknown): Promise<Answer> {
+  return apiCall(runtime.url, tokens[who], method, path, body);
 }
 
-async function signIn(username: string): Promise<string> {
-  const response = await fetch(`${runtime.url}/auth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: PASSWORD }),
-  });
-  return ((await response.json()) as { accessToken: string }).accessToken;
+function signIn(username: string): Promise<string> {
+  return signInLocal(runtime.url, username, PASSWORD);
 }
 
 /** Starts a run and waits for its end; returns the run. */

@@ -4,6 +4,7 @@
  * (202), watch its steps, list a credential's rotations, roll back, manage policies (invalid ones
  * answer 400), and let the scheduler find a due credential on the sparse index and rotate it.
  */
+import { type ApiAnswer, apiCall, signInLocal } from '../support/local-api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localRotationQueue } from '../../lambdas/adapters/local/in-process-rotation-queue.js';
 import { type LocalRuntime, startLocalRuntime } from '../../lambdas/local/runtime.js';
@@ -15,38 +16,18 @@ const logged: string[] = [];
 let runtime: LocalRuntime;
 const tokens: Record<string, string> = {};
 
-interface Answer {
-  status: number;
-  json: any;
-}
-
-async function call(
+function call(
   who: string,
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
-): Promise<Answer> {
-  const response = await fetch(`${runtime.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${tokens[who] ?? ''}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...headers,
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text.length === 0 ? undefined : JSON.parse(text) };
+): Promise<ApiAnswer> {
+  return apiCall(runtime.url, tokens[who], method, path, body, headers);
 }
 
-async function signIn(username: string): Promise<string> {
-  const response = await fetch(`${runtime.url}/auth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: PASSWORD }),
-  });
-  return ((await response.json()) as { accessToken: string }).accessToken;
+function signIn(username: string): Promise<string> {
+  return signInLocal(runtime.url, username, PASSWORD);
 }
 
 async function settled(rotationId: string): Promise<any> {

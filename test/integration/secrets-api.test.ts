@@ -2,6 +2,7 @@
  * The secret store through the local API, as a client uses it: Vault KV v2 shapes, roles and
  * path policies, tenant isolation, error statuses, and no value in anything logged.
  */
+import { type ApiAnswer, apiCall, signInLocal } from '../support/local-api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLocalRuntimeConfig } from '../../lambdas/shared/config.js';
 import { startLocalRuntime, type LocalRuntime } from '../../lambdas/local/runtime.js';
@@ -12,36 +13,14 @@ const logged: string[] = [];
 let runtime: LocalRuntime;
 const tokens: Record<string, string> = {};
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  json: any;
+type Answer = ApiAnswer;
+
+function call(who: string, method: string, path: string, body?: unknown): Promise<Answer> {
+  return apiCall(runtime.url, tokens[who], method, path, body);
 }
 
-async function call(who: string, method: string, path: string, body?: unknown): Promise<Answer> {
-  const response = await fetch(`${runtime.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${tokens[who] ?? ''}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    headers: response.headers,
-    json: text.length === 0 ? undefined : JSON.parse(text),
-  };
-}
-
-async function signIn(username: string): Promise<string> {
-  const response = await fetch(`${runtime.url}/auth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password: PASSWORD }),
-  });
-  return ((await response.json()) as { accessToken: string }).accessToken;
+function signIn(username: string): Promise<string> {
+  return signInLocal(runtime.url, username, PASSWORD);
 }
 
 beforeAll(async () => {
