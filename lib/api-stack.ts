@@ -6,6 +6,7 @@
  */
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import {
   AccessLogField,
@@ -32,7 +33,7 @@ import { addErrorResponses } from './api-error-responses.js';
 import { ApiWebAcl } from './api-web-acl.js';
 import { constructId } from './construct-id.js';
 import { grantSecretsManagerStore } from './secrets-manager-access.js';
-import { grantIamKeyManagement, grantRotationQueueSend, managementTagFrom } from './rotation-access.js';
+import { grantRollbackInvoke, grantRotationQueueSend } from './rotation-access.js';
 import type { SecretBackendSetting } from './stage-settings.js';
 import { grantAuditHmacKeys, grantAuditSigning } from './audit-access.js';
 import { type DataStores, grantEventPublishing } from './table-access.js';
@@ -57,8 +58,9 @@ export const API_HANDLER_TABLES: Readonly<Record<ApiHandlerId, readonly TableId[
   credentials: ['credentials', 'settings'],
   // Run records (credentials table) and discovery settings.
   discoveryApi: ['credentials', 'settings'],
-  // Rotation records; credentials (targets, due times); secret versions (rollback); policies and thresholds.
-  rotations: ['rotations', 'credentials', 'secrets', 'settings'],
+  // Rotation records; credentials (targets, due times); policies and thresholds. No secret versions:
+  // rotations and rollbacks run in the rotation worker.
+  rotations: ['rotations', 'credentials', 'settings'],
 };
 
 /**
@@ -101,11 +103,10 @@ export const API_HANDLER_WRITES: Readonly<Record<ApiHandlerId, Partial<Record<Ta
       audit: ['dynamodb:PutItem', 'dynamodb:GetItem'],
     },
     // Rotation records, locks, pair slots and idempotency keys (conditional puts, lock release);
-    // credentials' rotation state; a rollback's new secret version; rotation policies.
+    // credentials' due times after a policy change; rotation policies.
     rotations: {
       rotations: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
       credentials: ['dynamodb:PutItem'],
-      secrets: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
       settings: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
       audit: ['dynamodb:PutItem', 'dynamodb:GetItem'],
     },
@@ -122,8 +123,6 @@ const PUBLISHES_EVENTS: ReadonlySet<ApiHandlerId> = new Set(['credentials', 'dis
 const SECRETS_KEY_USE: Readonly<Partial<Record<ApiHandlerId, 'seal' | 'rewrap'>>> = {
   secrets: 'seal',
   admin: 'rewrap',
-  // A rollback reads the previous version and writes it as the new current one.
-  rotations: 'seal',
 };
 const SECRETS_KEY_ACTIONS = {
   seal: ['kms:GenerateDataKey', 'kms:Decrypt'],
@@ -134,7 +133,7 @@ const SECRETS_KEY_ACTIONS = {
  * API handlers that keep secret versions through the SecretStore port, on either backend. Re-wrap
  * (`admin`) works on the secrets table only and refuses on the Secrets Manager backend.
  */
-const USES_SECRET_STORE: ReadonlySet<ApiHandlerId> = new Set(['secrets', 'rotations']);
+const USES_SECRET_STORE: ReadonlySet<ApiHandlerId> = new Set(['secrets']);
 
 /**
  * Envelope encryption with the secrets key: data-key calls only for the VaultPilot encryption
@@ -164,6 +163,8 @@ export interface ApiStackProps extends StackProps {
   readonly allowedOrigins: readonly string[];
   /** Where the secret-sealing handlers keep secret versions; default DynamoDB. */
   readonly secretBackend?: SecretBackendSetting;
+  /** The rotation worker, which runs explicit rollbacks for the rotations API. */
+  readonly rotationWorker: IFunction;
 }
 
 export class ApiStack extends Stack {
@@ -284,9 +285,10 @@ export class ApiStack extends Stack {
         }
       }
       if (handlerId === 'rotations') {
-        // Requests are queued for the worker; a rollback restores the previous IAM key at once.
+        // Requests are queued for the worker; a rollback is run by the worker, invoked directly.
+        // The function itself holds no provider rights and no secrets key.
         grantRotationQueueSend(fn, props.stores);
-        grantIamKeyManagement(fn, managementTagFrom(this.node));
+        grantRollbackInvoke(fn, props.rotationWorker);
       }
       if (PUBLISHES_EVENTS.has(handlerId)) {
         for (const [name, value] of Object.entries(grantEventPublishing(fn.function, props.stores))) {

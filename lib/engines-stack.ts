@@ -18,12 +18,15 @@ import { grantDiscoveryAccess } from './discovery-access.js';
 import {
   DISCOVERY_MEMBER_ROLE_NAME,
   type DiscoverySettingsOfStage,
+  type RotationVpcSettings,
   type SecretBackendSetting,
 } from './stage-settings.js';
 import { FilterCriteria, FilterRule, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { ROTATION_WORKER } from '../lambdas/shared/engines.js';
+import { defaultIamKeyCopyPrefix } from '../lambdas/shared/config.js';
 import {
+  grantIamKeyCopies,
   grantIamKeyManagement,
   grantRotationQueueSend,
   grantSecretSealing,
@@ -32,6 +35,7 @@ import {
 import { grantSecretsManagerStore } from './secrets-manager-access.js';
 import { grantAuditSigning, grantAuditStreamRead } from './audit-access.js';
 import { type DataStores, grantEventPublishing } from './table-access.js';
+import { rotationWorkerNetwork } from './rotation-network.js';
 import { VaultPilotFunction } from './vaultpilot-function.js';
 
 /**
@@ -66,6 +70,8 @@ export interface EnginesStackProps extends StackProps {
   readonly secretBackend?: SecretBackendSetting;
   /** Member-account roles discovery may assume, and the tenant of the deployment's own account. */
   readonly discovery?: DiscoverySettingsOfStage;
+  /** Runs the rotation worker in these subnets, to reach databases in private subnets. */
+  readonly rotationVpc?: RotationVpcSettings;
 }
 
 export interface Engine {
@@ -186,7 +192,9 @@ export class EnginesStack extends Stack {
    * The rotation worker: an SQS event source on the rotation queue, batches of up to ten with
    * partial batch failure reporting (only failed jobs come back), at most `maxConcurrency`
    * batches at once across the account. It seals and opens secret values, manages IAM keys of
-   * (tagged) users, publishes rotation events and writes rotation and credential state.
+   * (tagged) users, publishes rotation events and writes rotation and credential state. The
+   * rotations API invokes it directly for explicit rollbacks. It runs in a VPC when the stage
+   * sets one (lib/rotation-network.ts).
    */
   private createRotationWorker(props: EnginesStackProps): VaultPilotFunction {
     const fn = new VaultPilotFunction(this, 'RotationWorker', {
@@ -196,6 +204,7 @@ export class EnginesStack extends Stack {
       timeout: Duration.seconds(ROTATION_WORKER.timeoutSeconds),
       memorySize: ROTATION_WORKER.memoryMb,
       deadLetterQueue: this.deadLetterQueue,
+      ...(props.rotationVpc === undefined ? {} : { network: rotationWorkerNetwork(this, props.rotationVpc) }),
     });
     const backend = props.secretBackend ?? { kind: 'dynamodb' as const };
     const tables: TableId[] = [
@@ -220,6 +229,17 @@ export class EnginesStack extends Stack {
     fn.function.addEnvironment('VAULTPILOT_SECRET_BACKEND', backend.kind);
     grantSecretSealing(fn, props.stores.secretsKey);
     grantIamKeyManagement(fn, managementTagFrom(this.node));
+    const copyPrefix = defaultIamKeyCopyPrefix(props.stage);
+    // Separate name spaces: the store's grant must not cover the copies, nor a tenant name one.
+    if (
+      backend.kind === 'secretsmanager' &&
+      (copyPrefix.startsWith(backend.prefix) || backend.prefix.startsWith(copyPrefix))
+    ) {
+      throw new Error(
+        `Context "secretsManagerPrefix" (${backend.prefix}) overlaps ${copyPrefix}, where the Secrets Manager copies of IAM keys live; choose another prefix`,
+      );
+    }
+    grantIamKeyCopies(fn, copyPrefix);
     this.grantPublishing(fn, props);
     fn.function.addEventSource(
       new SqsEventSource(props.stores.rotationQueue, {

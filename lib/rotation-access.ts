@@ -1,16 +1,20 @@
 /**
- * What rotating credentials may do in AWS, granted to the rotation worker and to the rotations API
- * function (which rolls back on request): send jobs to the rotation queue, and manage the access
- * keys of IAM users — only users carrying the VaultPilot management tag when the deployment sets
- * one (context `iamManagementTag`, `key` or `key=value`). STS GetCallerIdentity, with which the
- * new key is tested, needs no permission. Database passwords are changed over the network with a
- * managing credential from the secret store, so they need no AWS permission (the functions need
- * network reach to the database: a VPC is the deploying organisation's choice).
+ * What rotating credentials may do in AWS. The rotation worker runs every rotation, retirement
+ * and rollback, so only it manages the access keys of IAM users — only users carrying the
+ * VaultPilot management tag when the deployment sets one (context `iamManagementTag`, `key` or
+ * `key=value`); the scheduler and the rotations API send jobs to its queue, and the API invokes
+ * it for explicit rollbacks. STS GetCallerIdentity, with which the new key is tested, needs no
+ * permission. Database passwords are changed over the network with a managing credential from
+ * the secret store, so they need no AWS permission, only network reach to the database (the
+ * worker's optional VPC placement, context `rotationVpc`).
  */
-import { Aws, Validations } from 'aws-cdk-lib';
+import { Aws, Stack, Validations } from 'aws-cdk-lib';
 import { Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Node } from 'constructs';
+import { IamKeyCopyPrefixSchema } from '../lambdas/shared/config.js';
+import { nagArn, secretsManagerPrefixArn } from './secrets-manager-access.js';
 import type { DataStores } from './table-access.js';
 import type { VaultPilotFunction } from './vaultpilot-function.js';
 
@@ -38,6 +42,18 @@ export function managementTagFrom(node: Node): ManagementTag | undefined {
   }
   const [key, value] = raw.split('=', 2) as [string, string | undefined];
   return { key, value };
+}
+
+/**
+ * The rotations API's way to run an explicit rollback: `lambda:InvokeFunction` on the rotation
+ * worker only (so the API function holds no provider rights), and the variable naming it.
+ */
+export function grantRollbackInvoke(fn: VaultPilotFunction, worker: IFunction): void {
+  // The unqualified function only (grantInvoke would add every version and alias, `:*`).
+  fn.function.addToRolePolicy(
+    new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [worker.functionArn] }),
+  );
+  fn.function.addEnvironment('VAULTPILOT_ROTATION_WORKER_FUNCTION', worker.functionArn);
 }
 
 /** Sending rotation jobs: `sqs:SendMessage` on the rotation queue and the variable naming it. */
@@ -89,4 +105,44 @@ export function grantSecretSealing(fn: VaultPilotFunction, key: IKey): void {
   fn.function.addToRolePolicy(new PolicyStatement({ actions: ['kms:DescribeKey'], resources: [key.keyArn] }));
   fn.function.addEnvironment('VAULTPILOT_KEYRING', 'kms');
   fn.function.addEnvironment('VAULTPILOT_KMS_KEY_ID', key.keyArn);
+}
+
+/** What writing the Secrets Manager copies of rotated IAM keys calls (lambdas/rotators/iam-key-copy.ts). */
+export const IAM_KEY_COPY_ACTIONS = [
+  'secretsmanager:CreateSecret',
+  'secretsmanager:TagResource',
+  'secretsmanager:DescribeSecret',
+  'secretsmanager:PutResourcePolicy',
+  'secretsmanager:PutSecretValue',
+] as const;
+
+/**
+ * Writing the Secrets Manager copies of rotated IAM keys (`secretsManagerCopy`) under `prefix`,
+ * and the variable naming it. No GetSecretValue: the copies' resource policy lets only their
+ * user read them. CreateSecret passes tags, which needs TagResource. New secrets use the AWS
+ * managed key `aws/secretsmanager`, so no KMS grant. In its own policy, so its cdk-nag
+ * acknowledgement covers nothing else.
+ */
+export function grantIamKeyCopies(fn: VaultPilotFunction, prefix: string): Policy {
+  const checked = IamKeyCopyPrefixSchema.safeParse(prefix);
+  if (!checked.success) {
+    throw new Error(`IAM key copy prefix "${prefix}": ${checked.error.issues[0]?.message ?? 'invalid'}`);
+  }
+  const policy = new Policy(fn, 'IamKeyCopies', {
+    statements: [
+      new PolicyStatement({
+        actions: [...IAM_KEY_COPY_ACTIONS],
+        resources: [secretsManagerPrefixArn(Stack.of(fn), prefix)],
+      }),
+    ],
+  });
+  fn.role.attachInlinePolicy(policy);
+  fn.function.node.addDependency(policy);
+  fn.function.addEnvironment('VAULTPILOT_IAM_KEY_COPY_PREFIX', prefix);
+  Validations.of(policy).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::${nagArn(prefix)}]`,
+    reason:
+      'The copies are named after the IAM users registered at run time (secret:<prefix><userName>), so the grant names the prefix; the * also covers the random ARN suffix, and the prefix ends with a slash, so no other secret matches. Only the five write and describe calls; no read.',
+  });
+  return policy;
 }

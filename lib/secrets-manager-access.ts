@@ -71,6 +71,6 @@ export function grantSecretsManagerStore(fn: VaultPilotFunction, prefix: string)
 }
 
 /** The prefix ARN as cdk-nag renders it in finding ids (tokens as `<AWS::…>`). */
-function nagArn(prefix: string): string {
+export function nagArn(prefix: string): string {
   return `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${prefix}*`;
 }

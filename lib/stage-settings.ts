@@ -28,6 +28,19 @@ export interface StageSettings {
   readonly secretBackend: SecretBackendSetting;
   /** What the discovery engine may reach (ADR 0005). */
   readonly discovery: DiscoverySettingsOfStage;
+  /** Where the rotation worker runs to reach databases in private subnets; undefined: no VPC. */
+  readonly rotationVpc?: RotationVpcSettings;
+}
+
+/**
+ * The rotation worker's VPC placement (`rotationVpcId`, `rotationSubnetIds`, optional
+ * `rotationSecurityGroupIds`): given as ids, so synth needs no lookup and no credentials.
+ */
+export interface RotationVpcSettings {
+  readonly vpcId: string;
+  readonly subnetIds: readonly string[];
+  /** Empty: the stack creates a security group for the worker (outbound only). */
+  readonly securityGroupIds: readonly string[];
 }
 
 export interface DiscoverySettingsOfStage {
@@ -65,6 +78,50 @@ function discoveryFrom(node: Node): DiscoverySettingsOfStage {
       roleArns.length > 0 ? roleArns : [`arn:${Aws.PARTITION}:iam::*:role/${DISCOVERY_MEMBER_ROLE_NAME}`],
     ambientTenant,
   };
+}
+
+function rotationVpcFrom(node: Node): RotationVpcSettings | undefined {
+  const vpcId = optionalString(node, 'rotationVpcId');
+  const subnetIds = stringList(node, 'rotationSubnetIds');
+  const securityGroupIds = stringList(node, 'rotationSecurityGroupIds');
+  if (vpcId === undefined) {
+    if (subnetIds.length > 0 || securityGroupIds.length > 0) {
+      throw new StageSettingsError(
+        'Context "rotationSubnetIds" and "rotationSecurityGroupIds" need "rotationVpcId": set the VPC too',
+      );
+    }
+    return undefined;
+  }
+  if (!/^vpc-[0-9a-f]{8,17}$/.test(vpcId)) {
+    throw new StageSettingsError(
+      `Context "rotationVpcId" must be a VPC id such as vpc-0123456789abcdef0 (got "${vpcId}")`,
+    );
+  }
+  if (subnetIds.length === 0) {
+    throw new StageSettingsError(
+      'Context "rotationVpcId" needs "rotationSubnetIds": the private subnets the worker runs in (comma-separated)',
+    );
+  }
+  for (const id of subnetIds) {
+    if (!/^subnet-[0-9a-f]{8,17}$/.test(id)) {
+      throw new StageSettingsError(
+        `Context "rotationSubnetIds" takes subnet ids such as subnet-0123456789abcdef0 (got "${id}")`,
+      );
+    }
+  }
+  for (const id of securityGroupIds) {
+    if (!/^sg-[0-9a-f]{8,17}$/.test(id)) {
+      throw new StageSettingsError(
+        `Context "rotationSecurityGroupIds" takes security group ids such as sg-0123456789abcdef0 (got "${id}")`,
+      );
+    }
+  }
+  if (securityGroupIds.length > 5) {
+    throw new StageSettingsError(
+      'Context "rotationSecurityGroupIds" takes at most 5 security groups (a Lambda limit)',
+    );
+  }
+  return { vpcId, subnetIds, securityGroupIds };
 }
 
 export class StageSettingsError extends Error {
@@ -175,6 +232,8 @@ export function stageSettingsFrom(node: Node): StageSettings {
     );
   }
 
+  const rotationVpc = rotationVpcFrom(node);
+
   const alarmEmail = optionalString(node, 'alarmEmail');
   if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+$/.test(alarmEmail)) {
     throw new StageSettingsError(`Context "alarmEmail" must be an email address (got "${alarmEmail}")`);
@@ -190,5 +249,6 @@ export function stageSettingsFrom(node: Node): StageSettings {
     ...(alarmEmail !== undefined ? { alarmEmail } : {}),
     secretBackend: secretBackendFrom(node, stage),
     discovery: discoveryFrom(node),
+    ...(rotationVpc === undefined ? {} : { rotationVpc }),
   };
 }

@@ -1,6 +1,7 @@
 /**
  * The VaultPilot CDK app: six stacks, wired stateful → stateless. The dashboard's hosting comes
- * before Auth and Api because both need its origin (sign-in redirects, CORS).
+ * before Auth and Api because both need its origin (sign-in redirects, CORS); Engines comes before
+ * Api because the rotations API invokes the rotation worker for explicit rollbacks.
  */
 import {
   App,
@@ -33,7 +34,7 @@ export interface VaultPilotStacks {
 
 /** The stacks in the order they are created (and deployed). */
 export function allStacks(stacks: VaultPilotStacks): Stack[] {
-  return [stacks.stateful, stacks.web, stacks.auth, stacks.api, stacks.engines, stacks.monitoring];
+  return [stacks.stateful, stacks.web, stacks.auth, stacks.engines, stacks.api, stacks.monitoring];
 }
 
 /**
@@ -81,6 +82,13 @@ export function addVaultPilotStacks(app: App, settings: StageSettings): VaultPil
     cognitoDomainPrefix: settings.cognitoDomainPrefix,
     dashboardOrigins: browserOrigins,
   });
+  const engines = new EnginesStack(app, stackId('Engines'), {
+    ...stackProps('Engines', 'scheduled engines and the event bus'),
+    stores: stateful.dataStores,
+    discovery: settings.discovery,
+    secretBackend: settings.secretBackend,
+    ...(settings.rotationVpc === undefined ? {} : { rotationVpc: settings.rotationVpc }),
+  });
   const api = new ApiStack(app, stackId('Api'), {
     ...stackProps('Api', 'REST API built from the route table'),
     stores: stateful.dataStores,
@@ -88,12 +96,8 @@ export function addVaultPilotStacks(app: App, settings: StageSettings): VaultPil
     dashboardClient: auth.dashboardClient,
     allowedOrigins: browserOrigins,
     secretBackend: settings.secretBackend,
-  });
-  const engines = new EnginesStack(app, stackId('Engines'), {
-    ...stackProps('Engines', 'scheduled engines and the event bus'),
-    stores: stateful.dataStores,
-    discovery: settings.discovery,
-    secretBackend: settings.secretBackend,
+    // Explicit rollbacks run in the rotation worker, which the rotations API invokes.
+    rotationWorker: engines.rotationWorker.function,
   });
   const monitoring = new MonitoringStack(app, stackId('Monitoring'), {
     ...stackProps('Monitoring', 'alarms and the alarm topic'),

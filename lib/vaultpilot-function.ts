@@ -6,7 +6,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Duration, Validations } from 'aws-cdk-lib';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
+import { Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -42,6 +43,14 @@ export interface VaultPilotFunctionProps {
   readonly memorySize?: number;
   /** Where asynchronous invocations go after their retries fail. */
   readonly deadLetterQueue?: IQueue;
+  /** Runs the function in these subnets of a VPC (to reach private resources); default: no VPC. */
+  readonly network?: FunctionNetwork;
+}
+
+export interface FunctionNetwork {
+  readonly vpc: IVpc;
+  readonly subnets: readonly ISubnet[];
+  readonly securityGroups: readonly ISecurityGroup[];
 }
 
 export class VaultPilotFunction extends Construct {
@@ -77,6 +86,13 @@ export class VaultPilotFunction extends Construct {
       ...(props.deadLetterQueue !== undefined
         ? { deadLetterQueueEnabled: true, deadLetterQueue: props.deadLetterQueue }
         : {}),
+      ...(props.network !== undefined
+        ? {
+            vpc: props.network.vpc,
+            vpcSubnets: { subnets: [...props.network.subnets] },
+            securityGroups: [...props.network.securityGroups],
+          }
+        : {}),
       projectRoot: REPO_ROOT,
       depsLockFilePath: fileURLToPath(new URL('../package-lock.json', import.meta.url)),
       environment: {
@@ -105,6 +121,8 @@ export class VaultPilotFunction extends Construct {
       },
     });
 
+    if (props.network !== undefined) this.allowNetworkInterfaces();
+
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
@@ -114,6 +132,36 @@ export class VaultPilotFunction extends Construct {
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         'Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions; CDK adds exactly these two actions.',
+    });
+  }
+
+  /**
+   * What Lambda needs to attach a function to a VPC (the actions of the AWS managed
+   * AWSLambdaVPCAccessExecutionRole, which an own role does not get by itself), in its own policy
+   * so its acknowledgement covers nothing else.
+   */
+  private allowNetworkInterfaces(): void {
+    const policy = new Policy(this, 'VpcAccess', {
+      statements: [
+        new PolicyStatement({
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        }),
+      ],
+    });
+    this.role.attachInlinePolicy(policy);
+    this.function.node.addDependency(policy);
+    Validations.of(policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Lambda creates and deletes the network interfaces of a VPC function with the function role; the EC2 Describe actions take no resource-level permissions, and the interfaces do not exist before Lambda creates them. These are the actions of the AWS managed AWSLambdaVPCAccessExecutionRole, kept in an own inline policy.',
     });
   }
 

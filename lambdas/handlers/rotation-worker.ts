@@ -6,14 +6,23 @@
  * reported in `batchItemFailures`, so SQS delivers only them again (and, after the queue's
  * maxReceiveCount, moves them to the dead-letter queue, which raises an alarm). A message that
  * is not a job can never succeed: it is logged and dropped.
+ *
+ * The rotations API also invokes it directly (synchronously) with a rollback command, so an
+ * explicit rollback runs here, with the worker's provider rights, and not in the API function:
+ * the answer is the rolled-back record or the domain error the rollback ended with.
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { DomainError } from '../core/errors.js';
+import { DomainError, ValidationError } from '../core/errors.js';
 import { isRetryable } from '../core/rotation/engine.js';
+import {
+  type RollbackAnswer,
+  RollbackCommandSchema,
+  rollbackFailure,
+} from '../core/rotation/rollback-runner.js';
 import {
   type RotationJob,
   RotationJobSchema,
@@ -83,7 +92,46 @@ export async function processRotationBatch(event: SQSEvent): Promise<SQSBatchRes
   return { batchItemFailures: failures };
 }
 
-export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>()
+/**
+ * Runs one explicit rollback. A command that does not parse is a defect of the caller: it is
+ * refused as a validation error (naming fields only), never run.
+ */
+export async function processRollbackCommand(command: unknown): Promise<RollbackAnswer> {
+  const parsed = RollbackCommandSchema.safeParse(command);
+  if (!parsed.success) {
+    logger.error('Refused a rollback command that does not parse', {
+      issues: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.code}`),
+    });
+    return rollbackFailure(new ValidationError('The rollback command is invalid'));
+  }
+  const { tenant, credentialId, rotationId, requestedBy } = parsed.data;
+  const { engine } = container().rotation();
+  try {
+    const record = await engine.rollback({ tenant, credentialId, rotationId }, requestedBy);
+    logger.info('Rollback done', { tenant, credentialId, rotationId, state: record.state });
+    metrics.addMetric('RotationRollbackSucceeded', MetricUnit.Count, 1);
+    return { ok: true, rotation: { ...record, steps: [...record.steps] } };
+  } catch (error: unknown) {
+    if (!(error instanceof DomainError)) throw error;
+    logger.warn('Rollback refused', { tenant, credentialId, rotationId, error: error.code });
+    metrics.addMetric('RotationRollbackRefused', MetricUnit.Count, 1);
+    return rollbackFailure(error);
+  }
+}
+
+function isSqsEvent(event: unknown): event is SQSEvent {
+  return typeof event === 'object' && event !== null && Array.isArray((event as SQSEvent).Records);
+}
+
+export const handler = middy<
+  SQSEvent | RollbackCommandEvent,
+  SQSBatchResponse | RollbackAnswer,
+  Error,
+  Context
+>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
-  .handler(processRotationBatch);
+  .handler((event) => (isSqsEvent(event) ? processRotationBatch(event) : processRollbackCommand(event)));
+
+/** A direct invocation's payload, unchecked until `processRollbackCommand` parses it. */
+type RollbackCommandEvent = Record<string, unknown>;

@@ -6,6 +6,7 @@
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { LocalQueueMessage } from '../adapters/local/in-process-rotation-queue.js';
+import type { RollbackCommand } from '../core/rotation/rollback-runner.js';
 import type { ApiLambda } from '../shared/api-handler.js';
 import type { EngineLambda } from '../shared/engine-handler.js';
 import type { EngineId } from '../shared/engines.js';
@@ -31,10 +32,22 @@ export const ENGINE_HANDLERS: Readonly<Record<EngineId, () => Promise<EngineLamb
   expiryCheck: async () => (await import('../handlers/expiry-check.js')).handler,
 };
 
-/** The rotation worker (an SQS consumer in AWS; the in-process queue's consumer locally). */
+/**
+ * The rotation worker (an SQS consumer in AWS; the in-process queue's consumer locally), and the
+ * same worker as the rotations API invokes it directly for an explicit rollback.
+ */
 export const ROTATION_WORKER = async (): Promise<
   (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>
-> => (await import('../handlers/rotation-worker.js')).handler;
+> => {
+  const { handler } = await import('../handlers/rotation-worker.js');
+  return handler as (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+};
+export const ROTATION_WORKER_COMMAND = async (): Promise<
+  (command: RollbackCommand, context: Context) => Promise<unknown>
+> => {
+  const { handler } = await import('../handlers/rotation-worker.js');
+  return handler;
+};
 export { ROTATION_WORKER_TIMEOUT_SECONDS } from '../shared/engines.js';
 
 /** An SQS event of the in-process queue's messages, as Lambda's SQS event source builds it. */

@@ -19,9 +19,11 @@ import { ensureTables, startLocalDynamo, type LocalDynamo } from './dynamo.js';
 import {
   ENGINE_HANDLERS,
   ROTATION_WORKER,
+  ROTATION_WORKER_COMMAND,
   ROTATION_WORKER_TIMEOUT_SECONDS,
   sqsEvent,
 } from './handler-registry.js';
+import { localRollbackRunner } from '../adapters/local/in-process-rollback-runner.js';
 import { localRotationQueue } from '../adapters/local/in-process-rotation-queue.js';
 import { LocalIdentityProvider } from './identity.js';
 import { handleIdentityRequest } from './identity-routes.js';
@@ -270,6 +272,17 @@ export async function startLocalRuntime(config: LocalRuntimeConfig, log: Runtime
     cleanups.push(async () => {
       await localRotationQueue.drain();
       localRotationQueue.close();
+    });
+    // Explicit rollbacks: the rotations API invokes the worker directly, as Lambda Invoke does in AWS.
+    localRollbackRunner.setInvoker(async (command) => {
+      const worker = await ROTATION_WORKER_COMMAND();
+      return worker(
+        command,
+        lambdaContext('vaultpilot-local-rotation-worker', ROTATION_WORKER_TIMEOUT_SECONDS, LOCAL_REGION),
+      );
+    });
+    cleanups.push(async () => {
+      localRollbackRunner.setInvoker(undefined);
     });
 
     let scheduler: LocalScheduler | undefined;

@@ -9,15 +9,19 @@
  *   created and did not record (keys created after the rotation began that are not current).
  * - `set` has nothing to do: a new key is active at once.
  * - `test` calls STS `GetCallerIdentity` with the new key, retrying while IAM's eventual
- *   consistency still refuses it, and checks it answers for the right user.
+ *   consistency still refuses it, and checks it answers for the right user; it records the
+ *   user's ARN (an identifier) as `userArn`.
  * - `finish` leaves the old key active; retirement deactivates it after the grace period, only if
  *   IAM reports no use within `nonUseGateHours`, and deletes it after the second grace period.
- * - rollback before `finish` deletes the new key; after `finish` it re-activates the old key and
- *   deactivates the new one (deleted after the delete grace period).
+ *   With `secretsManagerCopy`, it also makes the new key the current value of the user's Secrets
+ *   Manager copy, readable only by that user (./iam-key-copy.ts).
+ * - rollback before `finish` deletes the new key (nothing was copied yet); after `finish` it
+ *   re-activates the old key, makes it the copy's current value again, and deactivates the new
+ *   one (deleted after the delete grace period).
  *
  * Clients honour the SDK's standard configuration (credential chain, `AWS_REGION`,
- * `AWS_ENDPOINT_URL_IAM` / `_STS`). Throttling is retried here with backoff; what stays throttled
- * is a `DependencyUnavailableError`, which the engine retries later.
+ * `AWS_ENDPOINT_URL_IAM` / `_STS` / `_SECRETS_MANAGER`). Throttling is retried here with backoff;
+ * what stays throttled is a `DependencyUnavailableError`, which the engine retries later.
  */
 import {
   type AccessKeyMetadata,
@@ -31,6 +35,7 @@ import {
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
 import { z } from 'zod';
 import { DependencyUnavailableError, ValidationError } from '../core/errors.js';
+import type { ProviderState } from '../core/rotation/rotation.js';
 import {
   type RetireOutcome,
   RotationRefusedError,
@@ -39,6 +44,7 @@ import {
   type RotatorContext,
 } from '../core/rotation/rotator.js';
 import type { SecretData } from '../core/secrets/kv-service.js';
+import { IamKeyCopies, iamKeyCopyName, type IamKeyCopyTarget, iamKeyCopyToken } from './iam-key-copy.js';
 
 const HOUR_MS = 3_600_000;
 /** Clock skew allowed between IAM's CreateDate and ours when looking for our own keys. */
@@ -46,6 +52,8 @@ const CREATE_SKEW_MS = 60_000;
 
 export const IamKeySettingsSchema = z.strictObject({
   userName: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'expected an IAM user name'),
+  /** Also keep the current key in a Secrets Manager secret only that user may read. */
+  secretsManagerCopy: z.boolean().default(false),
 });
 export type IamKeySettings = z.output<typeof IamKeySettingsSchema>;
 
@@ -58,6 +66,8 @@ export interface IamKeyRotatorOptions {
   readonly iam: IAMClient;
   /** An STS client that signs with `credentials` (the new key). */
   readonly sts: (credentials: StaticCredentials) => STSClient;
+  /** Where `secretsManagerCopy` writes; without it, that setting is refused. */
+  readonly secretsManager?: IamKeyCopyTarget;
   /** Attempts of one IAM/STS call while throttled (default 6). */
   readonly maxAttempts?: number;
   /** Attempts of the test while IAM has not yet propagated the new key (default 10). */
@@ -78,6 +88,7 @@ const TRANSIENT = new Set([
   'InternalFailure',
   'RequestTimeout',
   'TimeoutError',
+  'InternalServiceError',
 ]);
 /** STS's answers while a new key has not reached every endpoint yet. */
 const NOT_YET_VALID = new Set([
@@ -134,6 +145,73 @@ export function createIamAccessKeyRotator(options: IamKeyRotatorOptions): Rotato
         await sleep(Math.random() * Math.min(20_000, baseDelayMs * 2 ** (attempt - 1)));
       }
     }
+  }
+
+  const copies =
+    options.secretsManager === undefined ? undefined : new IamKeyCopies(options.secretsManager, call);
+
+  /** The ARN STS answers for a key; `RotationTestFailedError` when it is not `userName`'s. */
+  async function callerArn(sts: STSClient, userName: string): Promise<string> {
+    const identity = await call('STS GetCallerIdentity', () => sts.send(new GetCallerIdentityCommand({})));
+    const arn = identity.Arn ?? '';
+    if (!arn.endsWith(`/${userName}`)) {
+      throw new RotationTestFailedError(`The new key answers for another identity than ${userName}`);
+    }
+    return arn;
+  }
+
+  /**
+   * The user's ARN: the one `test` recorded, else (a rotation recorded before it was kept) what
+   * STS answers for the first of `keys` it accepts, returned as provider state to keep.
+   */
+  async function userArnOf(
+    context: RotatorContext<IamKeySettings>,
+    keys: readonly (StaticCredentials | undefined)[],
+  ): Promise<{ arn: string; provider: ProviderState }> {
+    const recorded = context.provider.userArn;
+    if (typeof recorded === 'string') return { arn: recorded, provider: {} };
+    let lastError: unknown = new RotationRefusedError('No access key to ask STS for the IAM user ARN');
+    for (const key of keys) {
+      if (key === undefined) continue;
+      try {
+        const arn = await callerArn(options.sts(key), context.settings.userName);
+        return { arn, provider: { userArn: arn } };
+      } catch (error: unknown) {
+        if (!NOT_YET_VALID.has(errorName(error))) throw error;
+        lastError = error;
+      }
+    }
+    throw lastError;
+  }
+
+  /**
+   * With `secretsManagerCopy`: makes `value`'s key the current value of the user's Secrets
+   * Manager copy, with a token from the rotation and `purpose` (a repeat adds no version).
+   */
+  async function copyKey(
+    context: RotatorContext<IamKeySettings>,
+    value: SecretData,
+    stsKeys: readonly (StaticCredentials | undefined)[],
+    purpose: 'finish' | 'restore',
+  ): Promise<ProviderState> {
+    if (!context.settings.secretsManagerCopy) return {};
+    if (copies === undefined) {
+      throw new RotationRefusedError('secretsManagerCopy is set, but no Secrets Manager is configured here');
+    }
+    const key = keyOf(value);
+    if (key === undefined) {
+      throw new RotationRefusedError(
+        `The ${purpose === 'finish' ? 'new' : 'previous'} value has no access key`,
+      );
+    }
+    const { arn, provider } = await userArnOf(context, stsKeys);
+    await copies.write(
+      context.settings.userName,
+      arn,
+      key,
+      iamKeyCopyToken(context.tenant, context.rotationId, purpose),
+    );
+    return provider;
   }
 
   async function listKeys(userName: string): Promise<AccessKeyMetadata[]> {
@@ -259,23 +337,35 @@ export function createIamAccessKeyRotator(options: IamKeyRotatorOptions): Rotato
     type: 'aws-iam-access-key',
 
     parseSettings(raw) {
+      // Only this type's fields: a registration's fields of other types are not its business.
+      const fields = raw as Record<string, unknown>;
       const result = IamKeySettingsSchema.safeParse(
         typeof raw === 'object' && raw !== null
-          ? { userName: (raw as Record<string, unknown>).userName }
+          ? { userName: fields.userName, secretsManagerCopy: fields.secretsManagerCopy }
           : raw,
       );
       if (!result.success) {
-        throw new ValidationError('Invalid aws-iam-access-key settings', {
-          details: {
-            issues: result.error.issues.map((issue) => ({
-              path: issue.path.map(String).join('.'),
-              code: issue.code,
-              message: issue.message,
-            })),
-          },
-        });
+        throw invalidSettings(
+          result.error.issues.map((issue) => ({
+            path: issue.path.map(String).join('.'),
+            code: issue.code,
+            message: issue.message,
+          })),
+        );
       }
-      return result.data;
+      const settings = result.data;
+      if (settings.secretsManagerCopy) {
+        const problem =
+          options.secretsManager === undefined
+            ? 'no Secrets Manager is configured for copies here'
+            : iamKeyCopyName(options.secretsManager.prefix, settings.userName) === undefined
+              ? 'a Secrets Manager secret cannot be named after this user (names allow A-Z a-z 0-9 / _ + = . @ -)'
+              : undefined;
+        if (problem !== undefined) {
+          throw invalidSettings([{ path: 'secretsManagerCopy', code: 'custom', message: problem }]);
+        }
+      }
+      return settings;
     },
 
     async preflight(context) {
@@ -288,6 +378,15 @@ export function createIamAccessKeyRotator(options: IamKeyRotatorOptions): Rotato
           ...(await makeRoom(context, keys, currentId)),
           'would create a new key and test it with STS',
         );
+        if (context.settings.secretsManagerCopy) {
+          if (copies === undefined)
+            throw new RotationRefusedError('no Secrets Manager is configured for copies');
+          const problem = await copies.problem(userName);
+          if (problem !== undefined) throw new RotationRefusedError(problem);
+          notes.push(
+            `would make the new key the current value of the Secrets Manager secret ${copies.nameOf(userName)}, readable only by ${userName}`,
+          );
+        }
       } catch (error: unknown) {
         if (!(error instanceof RotationRefusedError)) throw error;
         notes.push(`would fail: ${error.message}`);
@@ -347,25 +446,27 @@ export function createIamAccessKeyRotator(options: IamKeyRotatorOptions): Rotato
       const sts = options.sts(credentials);
       let lastError: unknown;
       for (let attempt = 1; attempt <= consistencyAttempts; attempt += 1) {
+        let userArn: string;
         try {
-          const identity = await call('STS GetCallerIdentity', () =>
-            sts.send(new GetCallerIdentityCommand({})),
-          );
-          const arn = identity.Arn ?? '';
-          if (
-            !arn.endsWith(`:user/${context.settings.userName}`) &&
-            !arn.includes(`/${context.settings.userName}`)
-          ) {
-            throw new RotationTestFailedError(
-              `The new key answers for another identity than ${context.settings.userName}`,
-            );
-          }
-          return {};
+          // The ARN is an identifier, kept for the Secrets Manager copy's resource policy.
+          userArn = await callerArn(sts, context.settings.userName);
         } catch (error: unknown) {
           if (!NOT_YET_VALID.has(errorName(error))) throw error;
           lastError = error;
           await sleep(Math.min(5_000, baseDelayMs * 2 ** (attempt - 1)));
+          continue;
         }
+        // The copy's secret and resource policy before the key becomes current: a copy that
+        // cannot be written rolls the rotation back here, not after promotion.
+        if (context.settings.secretsManagerCopy) {
+          if (copies === undefined) {
+            throw new RotationRefusedError(
+              'secretsManagerCopy is set, but no Secrets Manager is configured here',
+            );
+          }
+          await copies.prepare(context.settings.userName, userArn);
+        }
+        return { provider: { userArn } };
       }
       throw new RotationTestFailedError(
         `STS did not accept the new key after ${consistencyAttempts} attempts (${errorName(lastError)})`,
@@ -374,9 +475,10 @@ export function createIamAccessKeyRotator(options: IamKeyRotatorOptions): Rotato
     },
 
     async finish(context) {
+      const provider = await copyKey(context, context.pending, [keyOf(context.pending)], 'finish');
       const old = context.current.accessKeyId;
       const fresh = context.pending.accessKeyId;
-      return old === undefined || old === fresh ? {} : { retire: { accessKeyId: old } };
+      return old === undefined || old === fresh ? { provider } : { provider, retire: { accessKeyId: old } };
     },
 
     async retire(context, phase, ref): Promise<RetireOutcome> {
@@ -428,13 +530,24 @@ export function createIamAccessKeyRotator(options: IamKeyRotatorOptions): Rotato
       if (previous === undefined || !(await setStatus(userName, previous, 'Active'))) {
         throw new RotationRefusedError('The previous access key no longer exists at IAM');
       }
+      // Before the new key is deactivated: STS may be asked for the ARN with it.
+      const provider = await copyKey(
+        context,
+        context.previous,
+        [keyOf(context.pending), keyOf(context.previous)],
+        'restore',
+      );
       if (fresh !== undefined && fresh !== previous) {
         await setStatus(userName, fresh, 'Inactive');
-        return { retire: { accessKeyId: fresh } };
+        return { provider, retire: { accessKeyId: fresh } };
       }
-      return {};
+      return { provider };
     },
   };
+}
+
+function invalidSettings(issues: { path: string; code: string; message: string }[]): ValidationError {
+  return new ValidationError('Invalid aws-iam-access-key settings', { details: { issues } });
 }
 
 function usedAt(value: Date | undefined | 'gone'): number {

@@ -59,6 +59,27 @@ export const SecretsManagerPrefixSchema = z
   .string()
   .regex(/^[A-Za-z0-9/_+=.@-]{1,64}$/, 'expected up to 64 characters of A-Z a-z 0-9 / _ + = . @ -');
 
+/**
+ * Name prefix of the Secrets Manager copies of rotated IAM keys (`secretsManagerCopy`): the copy
+ * of user `u` is `<prefix>u`. It ends with a slash, so a grant on `secret:<prefix>*` covers no
+ * sibling names. Exported so the CDK grant and the functions use the same rule and default.
+ */
+export const IamKeyCopyPrefixSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9/_+=.@-]{0,127}\/$/,
+    'expected up to 128 characters of A-Z a-z 0-9 / _ + = . @ - ending with /',
+  );
+
+/**
+ * The default copy prefix of a stage. Apart from the Secrets Manager backend's
+ * `vaultpilot/<stage>/<tenant>/…`, so a tenant can never name a copy and the backend's grant
+ * never covers one.
+ */
+export function defaultIamKeyCopyPrefix(stage: string): string {
+  return `vaultpilot-iam-keys/${stage}/`;
+}
+
 /** Variables every function (and the local runtime's in-process handlers) reads. */
 const functionEnvSchema = z.object({
   VAULTPILOT_RUNTIME: z.enum(['aws', 'local']).default('aws'),
@@ -118,6 +139,13 @@ const functionEnvSchema = z.object({
     .regex(/^[A-Za-z0-9._\-/:]{1,1600}$/, 'expected an EventBridge bus name or ARN')
     .optional(),
   VAULTPILOT_ROTATION_QUEUE_URL: z.url({ error: 'expected the URL of an SQS queue' }).optional(),
+  VAULTPILOT_ROTATION_WORKER_FUNCTION: z
+    .string()
+    .regex(
+      /^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,140}(:[A-Za-z0-9$_-]{1,128})?$/,
+      'expected a Lambda function name or ARN',
+    )
+    .optional(),
   VAULTPILOT_ROTATION_CONCURRENCY: z.coerce
     .number({ error: 'expected a number' })
     .int()
@@ -130,6 +158,7 @@ const functionEnvSchema = z.object({
     .min(1, 'expected at least 1')
     .max(64, 'expected at most 64')
     .default(2),
+  VAULTPILOT_IAM_KEY_COPY_PREFIX: IamKeyCopyPrefixSchema.optional(),
   VAULTPILOT_DISCOVERY_AMBIENT_TENANT: z
     .string()
     .regex(/^(none|[a-z0-9][a-z0-9-]{0,62})$/, 'expected a tenant id, or none')
@@ -205,10 +234,14 @@ export interface FunctionConfig {
   /** The rotation queue (SQS in AWS; the local runtime uses its in-process queue) and the worker's limits. */
   readonly rotation: {
     readonly queueUrl: string | undefined;
+    /** The rotation worker function, which the rotations API invokes to run explicit rollbacks (AWS). */
+    readonly workerFunction: string | undefined;
     /** Jobs of one batch in flight at once. */
     readonly concurrency: number;
     /** Jobs of one tenant in flight at once within a batch. */
     readonly tenantConcurrency: number;
+    /** Name prefix of the Secrets Manager copies of rotated IAM keys (`secretsManagerCopy`). */
+    readonly iamKeyCopyPrefix: string;
   };
   readonly discovery: {
     /** The tenant whose first account is the ambient AWS credentials' (undefined: none). */
@@ -357,8 +390,10 @@ export function parseFunctionConfig(env: Env): FunctionConfig {
     eventBusName: v.VAULTPILOT_EVENT_BUS_NAME,
     rotation: {
       queueUrl: v.VAULTPILOT_ROTATION_QUEUE_URL,
+      workerFunction: v.VAULTPILOT_ROTATION_WORKER_FUNCTION,
       concurrency: v.VAULTPILOT_ROTATION_CONCURRENCY,
       tenantConcurrency: v.VAULTPILOT_ROTATION_TENANT_CONCURRENCY,
+      iamKeyCopyPrefix: v.VAULTPILOT_IAM_KEY_COPY_PREFIX ?? defaultIamKeyCopyPrefix(v.VAULTPILOT_STAGE),
     },
     discovery: {
       ambientTenant:

@@ -60,6 +60,7 @@ import { CredentialInventory } from '../core/credentials/inventory.js';
 import { DiscoveryControl } from '../core/discovery/control.js';
 import { DiscoveryEngine } from '../core/discovery/engine.js';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDbDueCredentials } from '../adapters/aws/dynamodb-due-credentials.js';
@@ -67,11 +68,14 @@ import {
   DynamoDbRotationPolicyStore,
   DynamoDbRotationStore,
 } from '../adapters/aws/dynamodb-rotation-store.js';
+import { LambdaRollbackRunner } from '../adapters/aws/lambda-rollback-runner.js';
 import { SqsRotationQueue } from '../adapters/aws/sqs-rotation-queue.js';
+import { localRollbackRunner } from '../adapters/local/in-process-rollback-runner.js';
 import { localRotationQueue } from '../adapters/local/in-process-rotation-queue.js';
 import { RotationEngine, type RotatorRegistry } from '../core/rotation/engine.js';
 import { InventoryRotationTargets } from '../core/rotation/inventory-targets.js';
 import { RotationAccess } from '../core/rotation/rotation-access.js';
+import type { RollbackRunner } from '../core/rotation/rollback-runner.js';
 import type { RotationQueue } from '../core/rotation/rotation-queue.js';
 import { RotationScheduler } from '../core/rotation/scheduler.js';
 import { createRotators } from '../rotators/index.js';
@@ -379,11 +383,16 @@ function buildCredentialInventory(
 
 function buildRotators(config: FunctionConfig): RotatorRegistry {
   // No endpoint or credentials of our own: the SDK's standard configuration applies
-  // (credential chain, AWS_REGION, AWS_ENDPOINT_URL_IAM / _STS).
+  // (credential chain, AWS_REGION, AWS_ENDPOINT_URL_IAM / _STS / _SECRETS_MANAGER). The rotator
+  // retries throttling itself, hence one attempt per SDK call.
   return createRotators({
     iam: {
       iam: new IAMClient({ region: config.region, maxAttempts: 1 }),
       sts: (credentials) => new STSClient({ region: config.region, maxAttempts: 1, credentials }),
+      secretsManager: {
+        client: new SecretsManagerClient({ region: config.region, maxAttempts: 1 }),
+        prefix: config.rotation.iamKeyCopyPrefix,
+      },
     },
   });
 }
@@ -407,6 +416,23 @@ function buildRotationQueue(config: FunctionConfig): RotationQueue {
   return new SqsRotationQueue(new SQSClient({ region: config.region }), url);
 }
 
+function buildRollbackRunner(config: FunctionConfig): RollbackRunner {
+  if (config.runtime === 'local') return localRollbackRunner;
+  const worker = config.rotation.workerFunction;
+  if (worker === undefined) {
+    throw new ConfigError(
+      'Invalid configuration:\n  VAULTPILOT_ROTATION_WORKER_FUNCTION: required by this function',
+      [
+        {
+          variable: 'VAULTPILOT_ROTATION_WORKER_FUNCTION',
+          expected: 'the rotation worker function name or ARN',
+        },
+      ],
+    );
+  }
+  return new LambdaRollbackRunner(new LambdaClient({ region: config.region }), worker);
+}
+
 function buildRotation(
   config: FunctionConfig,
   dynamodb: DynamoDBDocumentClient,
@@ -423,23 +449,23 @@ function buildRotation(
     policies,
     rotators,
   );
-  const secretStore =
-    config.secretBackend.kind === 'secretsmanager'
-      ? new SecretsManagerSecretStore(new SecretsManagerClient({ region: config.region }), {
-          namePrefix: config.secretBackend.secretsManagerPrefix,
-        })
-      : new DynamoDbSecretStore(dynamodb, requireTable(config, 'secrets'));
+  // Built on first use: the rotations API builds the engine only to start rotations (the worker
+  // runs them), so it holds neither the secrets table nor the secrets key, and must not need them.
+  let secrets: SecretsService | undefined;
+  const secretsService = (): SecretsService =>
+    (secrets ??= new SecretsService(
+      config.secretBackend.kind === 'secretsmanager'
+        ? new SecretsManagerSecretStore(new SecretsManagerClient({ region: config.region }), {
+            namePrefix: config.secretBackend.secretsManagerPrefix,
+          })
+        : new DynamoDbSecretStore(dynamodb, requireTable(config, 'secrets')),
+      buildCipher(config),
+      systemClock,
+    ));
   const audit = buildAuditSink(config, dynamodb);
-  const engine = new RotationEngine(
-    store,
-    targets,
-    rotators,
-    new SecretsService(secretStore, buildCipher(config), systemClock),
-    audit,
-    events,
-    systemClock,
-    { onEventsFailed: logLostEvents },
-  );
+  const engine = new RotationEngine(store, targets, rotators, secretsService, audit, events, systemClock, {
+    onEventsFailed: logLostEvents,
+  });
   const queue: RotationQueue = {
     // Built on first send, so functions that never queue need no queue settings.
     send: (jobs) => buildRotationQueue(config).send(jobs),
@@ -458,7 +484,17 @@ function buildRotation(
   };
   return {
     engine,
-    access: new RotationAccess(engine, store, policies, queue, audit, systemClock, refreshDueTimes),
+    access: new RotationAccess(
+      engine,
+      store,
+      policies,
+      queue,
+      // Built on first rollback, so functions that never roll back need no worker setting.
+      { rollback: (key, requestedBy) => buildRollbackRunner(config).rollback(key, requestedBy) },
+      audit,
+      systemClock,
+      refreshDueTimes,
+    ),
     scheduler: new RotationScheduler(
       new DynamoDbDueCredentials(dynamodb, requireTable(config, 'credentials')),
       store,

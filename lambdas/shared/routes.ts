@@ -474,7 +474,7 @@ function secretRoutes(): RouteSpec[] {
 
 /**
  * The credential inventory (ADR 0005): everyone reads it; operators and admins register managed
- * credentials and change owner, tags, rotation policy and expiry. Roles are checked in the domain;
+ * credentials and change owner, tags, expiry and rotation. Roles are checked in the domain;
  * the scopes here gate machine clients.
  */
 /**
@@ -618,7 +618,8 @@ function credentialRoutes(): RouteSpec[] {
       path: '/credentials/{id}',
       operationId: 'updateCredential',
       scopes: write,
-      summary: 'Change owner, tags, rotation policy or expiry (optional `revision` for check-and-set)',
+      summary:
+        'Change owner, tags, expiry, rotation policy or rotation settings (optional `revision` for check-and-set)',
       request: { body: UpdateCredentialRequest },
       response: CredentialResponse,
       errors: [404, 409],

@@ -192,10 +192,10 @@ describe('ApiStack', () => {
       expect(tables).toEqual(
         isRotation
           ? [
+              // No secrets table: rotations and rollbacks run in the rotation worker.
               'VAULTPILOT_TABLE_AUDIT',
               'VAULTPILOT_TABLE_CREDENTIALS',
               'VAULTPILOT_TABLE_ROTATIONS',
-              'VAULTPILOT_TABLE_SECRETS',
               'VAULTPILOT_TABLE_SETTINGS',
             ]
           : isAudit
@@ -210,10 +210,9 @@ describe('ApiStack', () => {
                     ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_SECRETS']
                     : [],
       );
-      // The audit API holds the keyring only for per-tenant HMAC keys (a narrower grant, audit.test.ts).
-      expect(variables.VAULTPILOT_KEYRING).toBe(
-        isSecrets || isAdmin || isAudit || isRotation ? 'kms' : undefined,
-      );
+      // The audit API holds the keyring only for per-tenant HMAC keys (a narrower grant, audit.test.ts);
+      // the rotations API none (the worker seals values).
+      expect(variables.VAULTPILOT_KEYRING).toBe(isSecrets || isAdmin || isAudit ? 'kms' : undefined);
     }
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
       (policy) =>
@@ -244,8 +243,8 @@ describe('ApiStack', () => {
         [statement.Action].flat().includes('kms:GenerateDataKey') &&
         statement.Condition?.StringEquals?.['kms:EncryptionContext:path'] === undefined,
     );
-    // The secrets API and the rotations API (which seals pending and promoted values).
-    expect(dataKeyStatements).toHaveLength(2);
+    // The secrets API only: the rotation worker, not the rotations API, seals pending and promoted values.
+    expect(dataKeyStatements).toHaveLength(1);
     for (const statement of dataKeyStatements) {
       expect(statement.Condition).toEqual({
         StringEquals: { 'kms:EncryptionContext:service': 'vaultpilot' },

@@ -17,8 +17,8 @@ describe('the VaultPilot app', () => {
       'VaultPilot-prod-Stateful',
       'VaultPilot-prod-Web',
       'VaultPilot-prod-Auth',
-      'VaultPilot-prod-Api',
       'VaultPilot-prod-Engines',
+      'VaultPilot-prod-Api',
       'VaultPilot-prod-Monitoring',
     ]);
     for (const stack of allStacks(stacks)) {

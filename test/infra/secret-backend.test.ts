@@ -111,12 +111,22 @@ describe('secret store backend: dynamodb (default)', () => {
     stacks = synthesize({});
   });
 
-  it('grants no Secrets Manager action to any function, but secret listing to discovery', () => {
+  it('grants no Secrets Manager action to any function, but secret listing to discovery and IAM key copies to the worker', () => {
     const statements = allStatements(stacks);
+    // The rotation worker's copies of IAM keys (ADR 0006), on their own prefix only.
+    const isKeyCopyGrant = (statement: Statement): boolean =>
+      JSON.stringify(statement.Resource).includes(':secret:vaultpilot-iam-keys/dev/*');
     const granted = statements
-      .filter((statement) => statement.Sid !== DISCOVERY_LISTING_SID)
+      .filter((statement) => statement.Sid !== DISCOVERY_LISTING_SID && !isKeyCopyGrant(statement))
       .flatMap(actionsOf);
     expect(granted.filter(isSecretsManager)).toEqual([]);
+    expect(statements.filter(isKeyCopyGrant).flatMap(actionsOf).sort()).toEqual([
+      'secretsmanager:CreateSecret',
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:PutResourcePolicy',
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:TagResource',
+    ]);
     const discovery = statements
       .filter((statement) => statement.Sid === DISCOVERY_LISTING_SID)
       .flatMap(actionsOf);

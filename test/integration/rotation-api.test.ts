@@ -137,6 +137,18 @@ describe('the rotation API', () => {
     expect(rolledBack.json.data.state).toBe('rolled-back');
     const secret = await call('admin', 'GET', '/secrets/data/apps/two/token');
     expect(secret.json.data.data.token).toBe(OLD);
+    // Runs in the worker (invoked as Lambda Invoke would): its refusals keep their status and code.
+    const again = await call('admin', 'POST', `/rotations/${started.json.data.rotationId}/rollback`);
+    expect(again.status).toBe(200);
+    expect(again.json.data.state).toBe('rolled-back');
+    const next = await call('admin', 'POST', `/credentials/${id}/rotate`);
+    await settled(next.json.data.rotationId);
+    const latest = await call('admin', 'POST', `/credentials/${id}/rotate`);
+    await settled(latest.json.data.rotationId);
+    const stale = await call('admin', 'POST', `/rotations/${next.json.data.rotationId}/rollback`);
+    expect(stale.status).toBe(409);
+    expect(stale.json.error.code).toBe('Conflict');
+    expect(stale.json.error.message).toMatch(/latest rotation/);
   });
 
   it('answers 404 for unknown credentials and rotations, 400 for invalid registrations', async () => {

@@ -11,7 +11,11 @@ import type { RotationEngine } from '../../lambdas/core/rotation/engine.js';
 import { parseRotationPolicySettings } from '../../lambdas/core/rotation/policy.js';
 import type { RotationRecord } from '../../lambdas/core/rotation/rotation.js';
 import { RotationSecrets } from '../../lambdas/core/rotation/rotation-secrets.js';
-import { RotationTestFailedError, type Rotator } from '../../lambdas/core/rotation/rotator.js';
+import {
+  RotationRefusedError,
+  RotationTestFailedError,
+  type Rotator,
+} from '../../lambdas/core/rotation/rotator.js';
 import { createVaultSecretRotator, type VaultSecretSettings } from '../../lambdas/rotators/vault-secret.js';
 import {
   credentialId,
@@ -354,6 +358,52 @@ describe('rollback', () => {
         (event) => event.type === 'rotation.rolled-back' && event.detail.rotationId === second.rotationId,
       ),
     ).toBe(true);
+  });
+
+  it('fails without rolling back when the provider refuses `finish` after promotion, and frees the credential', async () => {
+    const { id, secretPath } = await vaultCredential();
+    const refusing: Rotator<VaultSecretSettings> = {
+      ...createVaultSecretRotator(),
+      finish: async () => {
+        throw new RotationRefusedError('the copy of the new value was refused');
+      },
+    };
+    const record = await startAndRun(h.engine(rotators(refusing), { faulty: false }), id);
+
+    // The new value is current (promotion came first); nothing old is retired, no lock is held.
+    expect(record.state).toBe('failed');
+    expect(record.failure).toMatch(/^finish: RotationRefused: the copy/);
+    expect(record.promotedVersion).toBe(2);
+    expect(record.retirement).toBeUndefined();
+    expect(record.steps.map((step) => [step.step, step.status])).toEqual([
+      ['create', 'succeeded'],
+      ['set', 'succeeded'],
+      ['test', 'succeeded'],
+      ['finish', 'failed'],
+    ]);
+    expect((await currentOf(secretPath)).version).toBe(2);
+    expect(await pendingExists(id, record.rotationId)).toBe(false);
+    expect(await h.store.lockHolder(TENANT, id)).toBeUndefined();
+    const failed = h.bus.events.find(
+      (event) => event.type === 'rotation.failed' && event.detail.rotationId === record.rotationId,
+    );
+    expect(failed?.detail).toMatchObject({ rolledBack: false, step: 'finish' });
+    expect(h.targets.outcomes.at(-1)?.outcome.kind).toBe('failed');
+    expect(
+      h.audit.events.some(
+        (event) => event.action === 'rotation.fail' && event.reason?.includes('is current'),
+      ),
+    ).toBe(true);
+
+    // A person may roll it back (the previous value becomes current again) or rotate again.
+    const engine = h.engine(rotators(), { faulty: false });
+    const rolledBack = await engine.rollback(
+      { tenant: TENANT, credentialId: id, rotationId: record.rotationId },
+      PERSON,
+    );
+    expect(rolledBack.state).toBe('rolled-back');
+    expect((await currentOf(secretPath)).data).toEqual(OLD_VALUE);
+    expect((await startAndRun(engine, id)).state).toBe('succeeded');
   });
 
   it('refuses to roll back once the previous version is gone', async () => {

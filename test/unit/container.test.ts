@@ -47,4 +47,46 @@ describe('container', () => {
     configure(BASE);
     expect(() => container().events()).not.toThrow();
   });
+
+  it('builds the rotations API from the settings CDK gives it: no secrets table, no key, no provider rights', () => {
+    // As lib/api-stack.ts configures the rotations function (rollbacks run in the worker).
+    configure({
+      VAULTPILOT_RUNTIME: 'aws',
+      VAULTPILOT_TABLE_ROTATIONS: 'vaultpilot-rotations',
+      VAULTPILOT_TABLE_CREDENTIALS: 'vaultpilot-credentials',
+      VAULTPILOT_TABLE_SETTINGS: 'vaultpilot-settings',
+      VAULTPILOT_TABLE_AUDIT: 'vaultpilot-audit',
+      VAULTPILOT_EVENT_BUS_NAME: 'vaultpilot-dev',
+      VAULTPILOT_ROTATION_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/rotations',
+      VAULTPILOT_ROTATION_WORKER_FUNCTION: 'VaultPilot-dev-RotationWorker',
+    });
+    expect(() => container().rotation().access).not.toThrow();
+  });
+
+  it('names the missing worker setting when the rotations API rolls back without it', async () => {
+    configure({
+      VAULTPILOT_RUNTIME: 'aws',
+      VAULTPILOT_TABLE_ROTATIONS: 'vaultpilot-rotations',
+      VAULTPILOT_TABLE_CREDENTIALS: 'vaultpilot-credentials',
+      VAULTPILOT_TABLE_SETTINGS: 'vaultpilot-settings',
+      VAULTPILOT_TABLE_AUDIT: 'vaultpilot-audit',
+      VAULTPILOT_EVENT_BUS_NAME: 'vaultpilot-dev',
+    });
+    const { access } = container().rotation();
+    const caller = {
+      principal: {
+        kind: 'user' as const,
+        subject: 'sub-1',
+        username: 'olga',
+        tenant: 'acme',
+        roles: ['admin' as const],
+        scopes: [],
+        clientId: 'dashboard',
+      },
+    };
+    // The runner is built on the first rollback, so the missing setting is named then (and audited as failed).
+    await expect(access.rollback(caller, 'rot_0123456789abcdef01234567_00000000012345678')).rejects.toThrow(
+      /VAULTPILOT_ROTATION_WORKER_FUNCTION/,
+    );
+  });
 });

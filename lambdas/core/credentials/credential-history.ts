@@ -1,5 +1,5 @@
 /** A credential's history: which recorded fields changed between two versions, and by whom. */
-import type { Credential } from './credential.js';
+import type { Credential, RotationBinding } from './credential.js';
 import type { CredentialChange, CredentialChangeAction } from './credential-store.js';
 import { findingChanges } from './findings.js';
 
@@ -7,7 +7,7 @@ import { findingChanges } from './findings.js';
  * JSON with sorted keys and without undefined fields: key order means nothing (DynamoDB maps come
  * back in any order), and an absent field is an undefined one.
  */
-function canonical(value: unknown): string {
+export function canonical(value: unknown): string {
   return (
     JSON.stringify(value, (_key, field: unknown) =>
       field !== null && typeof field === 'object' && !Array.isArray(field)
@@ -37,6 +37,18 @@ const TRACKED_FIELDS = [
   'goneAt',
 ] as const satisfies readonly (keyof Credential)[];
 
+/**
+ * Fields of a rotation binding whose changes the history records, as `rotation.<field>`. They name
+ * paths, hosts, users, generator rules and policy settings, never a value (the registrar refuses
+ * settings the type's rotator does not read, so nothing else can be stored in them).
+ */
+const TRACKED_ROTATION_FIELDS = [
+  'secretPath',
+  'settings',
+  'policy',
+  'dueAt',
+] as const satisfies readonly (keyof RotationBinding)[];
+
 /** The fields that differ between two versions of a credential, with their old and new values. */
 export function credentialDiff(
   before: Credential | undefined,
@@ -47,6 +59,12 @@ export function credentialDiff(
     const from = before?.[field];
     const to = after[field];
     if (canonical(from) !== canonical(to)) changes[field] = { from: from ?? null, to: to ?? null };
+  }
+  for (const field of TRACKED_ROTATION_FIELDS) {
+    const from = before?.rotation?.[field];
+    const to = after.rotation?.[field];
+    if (canonical(from) !== canonical(to))
+      changes[`rotation.${field}`] = { from: from ?? null, to: to ?? null };
   }
   return changes;
 }

@@ -1,9 +1,9 @@
 /**
  * What people may say about a credential: registering a managed one (any type, including ones
  * with no API, such as a vendor token with an expiry date — any date, no cap), and updating
- * owner, tags, rotation policy and expiry. Validated here, in the domain, so the API, the CLI and
- * tests share one set of rules. Times are accepted as ISO-8601 dates or date-times with a zone
- * and stored in UTC (`Date#toISOString`), so they sort as strings.
+ * owner, tags, expiry and rotation (policy and settings). Validated here, in the domain, so the
+ * API, the CLI and tests share one set of rules. Times are accepted as ISO-8601 dates or
+ * date-times with a zone and stored in UTC (`Date#toISOString`), so they sort as strings.
  */
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
@@ -88,6 +88,7 @@ export const RegisterCredentialSchema = z.strictObject({
   strategy: z.string().min(1).max(64).optional(),
   managingSecretPath: z.string().min(1).max(512).optional(),
   userName: z.string().min(1).max(128).optional(),
+  secretsManagerCopy: z.boolean().optional(),
 });
 
 /** The registration fields the rotation engine reads (checked by the `RotationRegistrar`). */
@@ -97,21 +98,36 @@ export const ROTATION_INPUT_FIELDS = [
   'strategy',
   'managingSecretPath',
   'userName',
+  'secretsManagerCopy',
 ] as const;
 export type RegisterCredentialInput = z.input<typeof RegisterCredentialSchema>;
 export type RegisterCredential = z.output<typeof RegisterCredentialSchema>;
 
-/** `null` clears a field; an absent field stays as it is. */
+/** The registration's fields: an update checks the rotation fields with the same schemas. */
+const registered = RegisterCredentialSchema.shape;
+
+/**
+ * `null` clears a field; an absent field stays as it is. The rotation settings a patch names
+ * replace the stored ones whole (`null` removes one: the rotator's default applies); the others
+ * are kept. `rotationPolicy: null` drops the named or inline policy (the tenant's defaults apply).
+ */
 export const UpdateCredentialSchema = z.strictObject({
   name: Name.optional(),
   description: Description.nullable().optional(),
   owner: Owner.nullable().optional(),
   tags: TagsSchema.optional(),
-  rotationPolicy: PolicyName.nullable().optional(),
+  rotationPolicy: registered.rotationPolicy.unwrap().nullable().optional(),
   expiresAt: InstantSchema.nullable().optional(),
   lastRotatedAt: InstantSchema.optional(),
   lastUsedAt: InstantSchema.optional(),
   reference: ReferenceSchema.optional(),
+  secretPath: registered.secretPath,
+  generator: registered.generator.unwrap().nullable().optional(),
+  connection: registered.connection.unwrap().nullable().optional(),
+  strategy: registered.strategy.unwrap().nullable().optional(),
+  managingSecretPath: registered.managingSecretPath.unwrap().nullable().optional(),
+  userName: registered.userName.unwrap().nullable().optional(),
+  secretsManagerCopy: registered.secretsManagerCopy.unwrap().nullable().optional(),
   /** Check-and-set: the revision last read. */
   revision: z.number().int().min(1).optional(),
 });

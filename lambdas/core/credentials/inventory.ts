@@ -1,6 +1,6 @@
 /**
  * The credential inventory as callers reach it: list, read (with history), register a managed
- * credential, update owner/tags/policy/expiry, unregister. Every call is authorized by role or
+ * credential, update owner/tags/expiry/rotation, unregister. Every call is authorized by role or
  * scope and recorded in the audit log before its result is returned (fail closed: a call whose
  * audit record cannot be written fails with 503). Findings are evaluated on every change with
  * the tenant's thresholds; each finding that opens or resolves is audited and published.
@@ -20,9 +20,16 @@ import {
   type RegisterCredential,
   RegisterCredentialSchema,
   ROTATION_INPUT_FIELDS,
+  type UpdateCredential,
   UpdateCredentialSchema,
 } from './credential-input.js';
 import type { RotationRegistrar, RotationUpdate } from './rotation-registrar.js';
+import {
+  changesRotationSettings,
+  patchedRotationFields,
+  patchedSettingFields,
+  patchRotation,
+} from './rotation-patch.js';
 import { findingAuditEvents, findingEvents } from './credential-events.js';
 import { type CredentialChange, type CredentialStore, MAX_HISTORY_ENTRIES } from './credential-store.js';
 import { historyEntry } from './credential-history.js';
@@ -169,6 +176,21 @@ export class CredentialInventory {
               { details: { fields: refused } },
             );
           }
+          const rotation = patchedRotationFields(patch);
+          if (rotation.length > 0) {
+            throw new ValidationError(
+              `A discovered credential is not rotated by VaultPilot and takes no ${rotation.join(', ')}; register it as a managed credential to rotate it`,
+              { details: { fields: rotation } },
+            );
+          }
+        }
+        if (current.rotationState === 'rotating' && changesRotationSettings(current.rotation, patch)) {
+          // The running rotation read the secret path and the settings at its start; changing
+          // them now would leave it working on a value or a provider that is no longer current.
+          throw new ConflictError(
+            'A rotation of this credential is in flight; change its secret path or settings when it has finished',
+            { details: { fields: patchedSettingFields(patch) } },
+          );
         }
         const now = this.clock.now().toISOString();
         const orKeep = <T>(value: T | null | undefined, kept: T | undefined): T | undefined =>
@@ -179,7 +201,11 @@ export class CredentialInventory {
           description: orKeep(patch.description, current.description),
           owner: orKeep(patch.owner, current.owner),
           tags: patch.tags ?? current.tags,
-          rotationPolicy: orKeep(patch.rotationPolicy, current.rotationPolicy),
+          // An inline policy replaces a named one, as a name or null replaces an inline one.
+          rotationPolicy:
+            typeof patch.rotationPolicy === 'object'
+              ? undefined
+              : orKeep(patch.rotationPolicy, current.rotationPolicy),
           expiresAt: orKeep(patch.expiresAt, current.expiresAt),
           lastRotatedAt: patch.lastRotatedAt ?? current.lastRotatedAt,
           lastUsedAt: patch.lastUsedAt ?? current.lastUsedAt,
@@ -187,7 +213,8 @@ export class CredentialInventory {
           updatedAt: now,
           revision: current.revision + 1,
         };
-        const next = await this.evaluate(draft, current);
+        const rotation = await this.reboundRotation(draft, patch);
+        const next = await this.evaluate({ ...draft, rotation }, current);
         await this.store.replace(next, current.revision);
         await this.store.appendHistory(
           tenant,
@@ -281,6 +308,25 @@ export class CredentialInventory {
       secretPath: request.secretPath,
       settings,
       ...(typeof request.rotationPolicy === 'object' ? { policy: request.rotationPolicy } : {}),
+    };
+  }
+
+  /**
+   * The rotation binding after an update (`draft.rotation` is still the stored one): checked, with
+   * its due time computed again, by the registrar; without one, merged and stored unchecked.
+   */
+  private async reboundRotation(
+    draft: Credential,
+    patch: UpdateCredential,
+  ): Promise<RotationBinding | undefined> {
+    if (this.rotation !== undefined) return this.rotation.rebind(draft, patch);
+    const patched = patchRotation(draft.rotation, patch);
+    if (patched?.secretPath === undefined) return undefined;
+    return {
+      secretPath: patched.secretPath,
+      settings: patched.settings,
+      ...(patched.policy === undefined ? {} : { policy: patched.policy }),
+      ...(draft.rotation?.dueAt === undefined ? {} : { dueAt: draft.rotation.dueAt }),
     };
   }
 

@@ -149,7 +149,8 @@ export class RotationEngine {
     private readonly store: RotationStore,
     private readonly targets: RotationTargets,
     private readonly rotators: RotatorRegistry,
-    private readonly secretsService: SecretsService,
+    /** The secret store, or how to build it on first use (a function that only starts rotations never does). */
+    private readonly secretsService: SecretsService | (() => SecretsService),
     private readonly audit: AuditSink,
     private readonly events: EventPublisher,
     private readonly clock: Clock,
@@ -357,8 +358,18 @@ export class RotationEngine {
         await this.rollBackPending(execution, error);
         return { record: execution.record, outcome: 'failed' };
       }
+      // A step that began before promotion wraps a refusal in RollBack: judge what it wraps.
+      const cause = error instanceof RollBack ? (error.cause ?? error) : error;
+      if (
+        execution.record.promotedVersion !== undefined &&
+        cause instanceof DomainError &&
+        !isRetryable(cause)
+      ) {
+        await this.failAfterPromotion(execution, cause);
+        return { record: execution.record, outcome: 'failed' };
+      }
       await this.pause(execution, error);
-      throw error instanceof RollBack ? (error.cause ?? error) : error;
+      throw cause;
     }
   }
 
@@ -640,6 +651,46 @@ export class RotationEngine {
     await this.complete(execution, 'failed', reason);
   }
 
+  /**
+   * A step after promotion that can never succeed (the provider refuses `finish`): the new value
+   * is current and stays so, nothing rolls back by itself and nothing old is retired (whoever
+   * still uses the old credential keeps working). The rotation fails, the credential is freed for
+   * a person to roll back explicitly or rotate again.
+   */
+  private async failAfterPromotion(execution: Execution, error: unknown): Promise<void> {
+    const running = execution.record.steps.find((entry) => entry.status === 'running');
+    const reason = describeFailure(error);
+    const step = running?.step ?? 'finish';
+    try {
+      await this.save(execution, {
+        failure: `${step}: ${reason}`.slice(0, 1024),
+        steps:
+          running === undefined
+            ? execution.record.steps
+            : withStep(execution.record.steps, {
+                ...running,
+                status: 'failed',
+                endedAt: this.now(),
+                outcome: reason.slice(0, 1024),
+              }),
+      });
+      await execution.secrets.discardPending(execution.record.credentialId, execution.record.rotationId);
+      const at = this.now();
+      await this.recordAudit(
+        execution.record,
+        'rotation.fail',
+        'failed',
+        `${step} failed after promotion: ${reason}; version ${execution.record.promotedVersion ?? '?'} is current, the old credential stays as it is`,
+        { path: execution.target.secretPath, version: execution.record.promotedVersion },
+      );
+      await this.save(execution, { state: 'failed', finishedAt: at, lease: undefined });
+    } catch (cause: unknown) {
+      await this.pause(execution, cause);
+      throw cause;
+    }
+    await this.settle(execution.record);
+  }
+
   private async complete(
     execution: Execution,
     state: 'succeeded' | 'failed',
@@ -683,7 +734,8 @@ export class RotationEngine {
           ? rotationEvent(ROTATION_EVENT_TYPES.succeeded, record, at)
           : rotationEvent(ROTATION_EVENT_TYPES.failed, record, at, {
               reason,
-              rolledBack: true,
+              // Failed after promotion: the new value stayed current.
+              rolledBack: record.promotedVersion === undefined,
               step: reason?.split(':')[0],
             }),
       ]);
@@ -718,10 +770,7 @@ export class RotationEngine {
         throw new RotationBusyError('The rotation changed meanwhile', { cause });
       throw cause;
     }
-    await new RotationSecrets(this.secretsService, record.tenant).discardPending(
-      record.credentialId,
-      record.rotationId,
-    );
+    await this.rotationSecrets(record.tenant).discardPending(record.credentialId, record.rotationId);
     await this.store.releaseLock(record.tenant, record.credentialId, record.rotationId);
     await this.publish([
       rotationEvent(ROTATION_EVENT_TYPES.failed, failed, at, { reason: failed.failure, rolledBack: false }),
@@ -775,11 +824,15 @@ export class RotationEngine {
       if (holder?.rotationId === key.rotationId) await this.settle(record);
       return record;
     }
+    // A rotation that failed after promotion made its value current too: it may be rolled back.
+    const madeCurrent = (item: RotationRecord): boolean =>
+      !item.dryRun &&
+      (item.state === 'succeeded' || (item.state === 'failed' && item.promotedVersion !== undefined));
     const latest = (await this.store.list(key.tenant, key.credentialId, { limit: 20 })).items.find(
-      (item) => !item.dryRun && item.state !== 'failed',
+      (item) => !item.dryRun && (item.state !== 'failed' || item.promotedVersion !== undefined),
     );
-    if (record.state !== 'succeeded' || record.dryRun) {
-      throw new ConflictError('Only a succeeded rotation can be rolled back', {
+    if (!madeCurrent(record)) {
+      throw new ConflictError('Only a rotation whose new value became current can be rolled back', {
         details: { state: record.state },
       });
     }
@@ -980,7 +1033,7 @@ export class RotationEngine {
       policy,
       rotator,
       settings: rotator.parseSettings(target.settings),
-      secrets: new RotationSecrets(this.secretsService, record.tenant),
+      secrets: this.rotationSecrets(record.tenant),
     };
     try {
       await this.save(execution, {
@@ -1012,6 +1065,11 @@ export class RotationEngine {
       throw error;
     }
     execution.record = next;
+  }
+
+  private rotationSecrets(tenant: string): RotationSecrets {
+    const service = typeof this.secretsService === 'function' ? this.secretsService() : this.secretsService;
+    return new RotationSecrets(service, tenant);
   }
 
   private async recordAudit(

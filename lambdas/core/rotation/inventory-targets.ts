@@ -4,13 +4,18 @@
  * tenant's rotation policies; what the engine reports (rotating, rotated, failed) goes back through
  * `CredentialInventory#recordRotation`, which also moves the credential's next due time (the
  * `dueForRotation` index). As the inventory's `RotationRegistrar` it checks the rotation fields of
- * a registration and computes the first due time.
+ * a registration or an update and computes the next due time.
  */
 import type { Credential, RotationBinding } from '../credentials/credential.js';
 import { effectiveTags } from '../credentials/credential.js';
-import { ROTATION_INPUT_FIELDS, type RegisterCredential } from '../credentials/credential-input.js';
+import {
+  ROTATION_INPUT_FIELDS,
+  type RegisterCredential,
+  type UpdateCredential,
+} from '../credentials/credential-input.js';
 import type { CredentialStore } from '../credentials/credential-store.js';
 import type { RotationRegistrar, RotationUpdate } from '../credentials/rotation-registrar.js';
+import { type PatchedRotation, patchedSettingFields, patchRotation } from '../credentials/rotation-patch.js';
 import { ValidationError } from '../errors.js';
 import { parseSecretPath } from '../secrets/secret-path.js';
 import type { RotationOutcome, RotationTargets, RotatorRegistry } from './engine.js';
@@ -21,6 +26,7 @@ import {
   parseRotationPolicy,
   type RotationPolicy,
   resolvePolicy,
+  type RotatorType,
 } from './policy.js';
 import type { RotationPolicyStore } from './rotation-store.js';
 import type { RotationTarget } from './rotator.js';
@@ -30,6 +36,19 @@ export const INLINE_POLICY = 'inline';
 const HOUR_MS = 3_600_000;
 /** A failed scheduled rotation is tried again this long after the failure. */
 export const RETRY_AFTER_FAILURE_MS = 24 * HOUR_MS;
+
+/**
+ * The registration fields each rotator reads. Others are refused rather than stored unread: a
+ * mistake shows at once, and nothing but settings (never a value) can end up in the binding and
+ * its history.
+ */
+const ROTATOR_SETTING_FIELDS: Readonly<
+  Record<RotatorType, readonly (typeof ROTATION_INPUT_FIELDS)[number][]>
+> = {
+  'vault-secret': ['generator'],
+  'postgres-password': ['connection', 'strategy', 'managingSecretPath', 'generator'],
+  'aws-iam-access-key': ['userName', 'secretsManagerCopy'],
+};
 
 export type RecordRotation = (tenant: string, id: string, update: RotationUpdate) => Promise<void>;
 
@@ -106,45 +125,62 @@ export class InventoryRotationTargets implements RotationTargets, RotationRegist
     const policy = await this.policyOf(credential);
     if (policy === undefined || isExempt(policy, effectiveTags(credential))) return undefined;
     const since = credential.lastRotatedAt ?? credential.createdAt ?? credential.registeredAt;
-    return dueAt(policy, new Date(since)).toISOString();
+    const due = dueAt(policy, new Date(since)).toISOString();
+    // A failed rotation is tried again a day after the failure; a change to the credential or its
+    // policy does not bring that retry forward (a request to rotate still can).
+    const retry = credential.rotationState === 'failed' ? credential.rotation.dueAt : undefined;
+    return retry !== undefined && retry > due ? retry : due;
   }
 
   async bind(credential: Credential, request: RegisterCredential): Promise<RotationBinding | undefined> {
-    const fields = Object.fromEntries(
+    const settings = Object.fromEntries(
       ROTATION_INPUT_FIELDS.flatMap((field) =>
         request[field] === undefined ? [] : [[field, request[field]]],
       ),
     );
+    const inline = typeof request.rotationPolicy === 'object' ? request.rotationPolicy : undefined;
     const asksForRotation =
-      request.secretPath !== undefined ||
-      Object.keys(fields).length > 0 ||
-      typeof request.rotationPolicy === 'object';
+      request.secretPath !== undefined || Object.keys(settings).length > 0 || inline !== undefined;
     if (!asksForRotation) return undefined;
-    const rotator = isRotatorType(credential.type) ? this.rotators[credential.type] : undefined;
-    if (rotator === undefined) {
-      throw invalid('type', `Credentials of type ${credential.type} cannot be rotated by VaultPilot`);
-    }
-    if (request.secretPath === undefined)
-      throw invalid('secretPath', 'A rotated credential needs secretPath');
-    parseSecretPath(request.secretPath);
-    const settings: Record<string, unknown> =
-      credential.type === 'aws-iam-access-key' &&
-      fields.userName === undefined &&
-      credential.reference.userName !== undefined
-        ? { ...fields, userName: credential.reference.userName }
-        : fields;
-    rotator.parseSettings(settings);
-    let inline: Record<string, unknown> | undefined;
-    if (typeof request.rotationPolicy === 'object') {
-      const policy = parseRotationPolicy(INLINE_POLICY, request.rotationPolicy);
+    return this.checked(
+      credential,
+      { secretPath: request.secretPath, settings, policy: inline },
+      { settings: true, policy: request.rotationPolicy },
+    );
+  }
+
+  async rebind(credential: Credential, patch: UpdateCredential): Promise<RotationBinding | undefined> {
+    const stored = credential.rotation;
+    const patched = patchRotation(stored, patch);
+    if (patched === undefined) return undefined;
+    return this.checked(credential, patched, {
+      // Stored settings were checked when they were given; only what the patch touches is checked
+      // again, so a rotator's stricter rules never block an owner or tag change.
+      settings: stored === undefined || patchedSettingFields(patch).length > 0,
+      policy: patch.rotationPolicy ?? undefined,
+    });
+  }
+
+  /**
+   * Checks a binding's fields for `credential`'s type — the settings when `check.settings`, and a
+   * policy given by name or inline — and adds the due time. `credential.rotation`, when stored,
+   * still holds the due time a failed rotation waits for.
+   */
+  private async checked(
+    credential: Credential,
+    fields: PatchedRotation,
+    check: { readonly settings: boolean; readonly policy: string | Record<string, unknown> | undefined },
+  ): Promise<RotationBinding> {
+    const settings = check.settings ? this.checkedSettings(credential, fields) : fields.settings;
+    if (fields.secretPath === undefined) throw invalid('secretPath', 'A rotated credential needs secretPath');
+    if (typeof check.policy === 'object') {
+      const policy = parseRotationPolicy(INLINE_POLICY, check.policy);
       if (policy.rotator !== undefined && policy.rotator !== credential.type) {
         throw invalid('rotationPolicy.rotator', `The policy applies to ${policy.rotator} credentials only`);
       }
-      inline = request.rotationPolicy;
-    } else if (typeof request.rotationPolicy === 'string') {
-      const stored = await this.policies.get(credential.tenant, request.rotationPolicy);
-      if (stored === undefined)
-        throw invalid('rotationPolicy', `No rotation policy ${request.rotationPolicy}`);
+    } else if (typeof check.policy === 'string') {
+      const stored = await this.policies.get(credential.tenant, check.policy);
+      if (stored === undefined) throw invalid('rotationPolicy', `No rotation policy ${check.policy}`);
       if (stored.policy.rotator !== undefined && stored.policy.rotator !== credential.type) {
         throw invalid(
           'rotationPolicy',
@@ -153,12 +189,46 @@ export class InventoryRotationTargets implements RotationTargets, RotationRegist
       }
     }
     const binding: RotationBinding = {
-      secretPath: request.secretPath,
+      secretPath: fields.secretPath,
       settings,
-      ...(inline === undefined ? {} : { policy: inline }),
+      ...(fields.policy === undefined ? {} : { policy: fields.policy }),
     };
-    const due = await this.nextDue({ ...credential, rotation: binding });
+    const due = await this.nextDue({
+      ...credential,
+      rotation: { ...binding, dueAt: credential.rotation?.dueAt },
+    });
     return due === undefined ? binding : { ...binding, dueAt: due };
+  }
+
+  /** The settings to store: only fields the type's rotator reads, valid by its own rules. */
+  private checkedSettings(credential: Credential, fields: PatchedRotation): Record<string, unknown> {
+    const type = credential.type;
+    const rotator = isRotatorType(type) ? this.rotators[type] : undefined;
+    if (rotator === undefined || !isRotatorType(type)) {
+      throw invalid('type', `Credentials of type ${type} cannot be rotated by VaultPilot`);
+    }
+    if (fields.secretPath === undefined) throw invalid('secretPath', 'A rotated credential needs secretPath');
+    parseSecretPath(fields.secretPath);
+    const readable: readonly string[] = ROTATOR_SETTING_FIELDS[type];
+    const unread = Object.keys(fields.settings).filter((field) => !readable.includes(field));
+    if (unread.length > 0) {
+      throw new ValidationError(`${type} credentials have no ${unread.join(', ')} setting`, {
+        details: {
+          issues: unread.map((field) => ({
+            path: field,
+            code: 'invalid_rotation',
+            message: `not a setting of ${type} credentials`,
+          })),
+        },
+      });
+    }
+    const userName = credential.reference.userName;
+    const settings =
+      type === 'aws-iam-access-key' && fields.settings.userName === undefined && userName !== undefined
+        ? { ...fields.settings, userName }
+        : { ...fields.settings };
+    rotator.parseSettings(settings);
+    return settings;
   }
 }
 

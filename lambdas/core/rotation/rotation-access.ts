@@ -10,13 +10,15 @@ import type { AuditSink } from '../audit/audit-sink.js';
 import { type Caller, callerAuditEvent } from '../audit/caller.js';
 import { type InventoryAccess, mayAccessInventory } from '../credentials/inventory-access.js';
 import { isCredentialId } from '../credentials/credential.js';
-import { DomainError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import type { Clock } from '../ports.js';
 import type { RotationEngine, RotationRequester } from './engine.js';
 import { parseRotationPolicy, type StoredRotationPolicy } from './policy.js';
 import { credentialIdOfRotation, isTerminal, type RotationRecord } from './rotation.js';
+import type { RollbackRunner } from './rollback-runner.js';
 import type { RotationQueue } from './rotation-queue.js';
 import type { RotationPage, RotationPolicyStore, RotationStore } from './rotation-store.js';
+import { RotationRefusedError, RotationTestFailedError } from './rotator.js';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
@@ -26,6 +28,8 @@ export class RotationAccess {
     private readonly store: RotationStore,
     private readonly policies: RotationPolicyStore,
     private readonly queue: RotationQueue,
+    /** Runs explicit rollbacks: in this process locally, in the rotation worker in AWS. */
+    private readonly rollbacks: RollbackRunner,
     private readonly audit: AuditSink,
     private readonly clock: Clock,
     /** Recomputes due times of the tenant's credentials after a policy changed. */
@@ -104,10 +108,19 @@ export class RotationAccess {
     const credentialId = credentialIdOfRotation(rotationId);
     return this.guard(caller, 'write', 'rotation.rollback', credentialId, async () => {
       if (credentialId === undefined) throw new NotFoundError(`No rotation ${rotationId.slice(0, 80)}`);
-      return this.engine.rollback(
-        { tenant: caller.principal.tenant, credentialId, rotationId },
-        requesterOf(caller),
-      );
+      try {
+        return await this.rollbacks.rollback(
+          { tenant: caller.principal.tenant, credentialId, rotationId },
+          requesterOf(caller),
+        );
+      } catch (error: unknown) {
+        // The provider cannot take the previous credential back (an old IAM key was deleted by
+        // hand, …): the rollback conflicts with the provider's state, which retrying cannot fix.
+        if (error instanceof RotationRefusedError || error instanceof RotationTestFailedError) {
+          throw new ConflictError(`The rollback cannot be done: ${error.message}`, { cause: error });
+        }
+        throw error;
+      }
     });
   }
 

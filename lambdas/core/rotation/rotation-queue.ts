@@ -8,9 +8,9 @@ import { mapConcurrently } from '../concurrency.js';
 import { DependencyUnavailableError } from '../errors.js';
 import type { RotationEngine } from './engine.js';
 
-const Tenant = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
-const CredentialId = z.string().regex(/^cr_[0-9a-f]{24}$/);
-const RotationId = z.string().regex(/^rot_[0-9a-f]{24}_[0-9a-z]{17}$/);
+export const Tenant = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
+export const CredentialId = z.string().regex(/^cr_[0-9a-f]{24}$/);
+export const RotationId = z.string().regex(/^rot_[0-9a-f]{24}_[0-9a-z]{17}$/);
 
 export const RotationJobSchema = z.discriminatedUnion('kind', [
   /** A scheduled rotation: start it if still due (deterministic id per due time), then run it. */

@@ -192,9 +192,24 @@ export const RegisterCredentialRequest = z
       .optional()
       .describe('postgres-password: secret with the username and password of the managing role'),
     userName: z.string().min(1).max(128).optional().describe('aws-iam-access-key: the IAM user'),
+    secretsManagerCopy: z
+      .boolean()
+      .optional()
+      .describe(
+        'aws-iam-access-key: also keep the current key in the Secrets Manager secret <prefix><userName>, readable only by that user (default false)',
+      ),
   })
   .strict()
   .meta({ id: 'RegisterCredentialRequest', description: 'A managed credential: its facts, never its value' });
+
+/** The registration's fields: an update takes the same rotation fields, or null to remove one. */
+const registered = RegisterCredentialRequest.shape;
+
+/** A registration field as an update takes it: the same schema and description, or null. */
+function patchable<T extends z.ZodType>(field: z.ZodOptional<T>) {
+  const schema = field.unwrap().nullable().optional();
+  return field.description === undefined ? schema : schema.describe(field.description);
+}
 
 export const UpdateCredentialRequest = z
   .object({
@@ -202,18 +217,33 @@ export const UpdateCredentialRequest = z
     description: z.string().max(1024).nullable().optional(),
     owner: z.string().min(1).max(256).nullable().optional(),
     tags: Tags.optional(),
-    rotationPolicy: z.string().min(1).max(128).nullable().optional(),
+    rotationPolicy: registered.rotationPolicy
+      .unwrap()
+      .nullable()
+      .optional()
+      .describe('A rotation policy name, or an inline policy; null drops either (the tenant defaults apply)'),
     expiresAt: Instant.nullable().optional(),
     lastRotatedAt: Instant.optional(),
     lastUsedAt: Instant.optional(),
     reference: CredentialReference.optional(),
+    secretPath: registered.secretPath,
+    generator: patchable(registered.generator),
+    connection: patchable(registered.connection),
+    strategy: patchable(registered.strategy),
+    managingSecretPath: patchable(registered.managingSecretPath),
+    userName: patchable(registered.userName),
+    secretsManagerCopy: patchable(registered.secretsManagerCopy),
     revision: z.number().int().min(1).optional().describe('Check-and-set: the revision last read'),
   })
   .strict()
   .meta({
     id: 'UpdateCredentialRequest',
     description:
-      'null clears a field. Discovered credentials accept only owner, tags, rotationPolicy and description.',
+      'null clears a field; an absent one is kept. Rotation settings (generator, connection, strategy, ' +
+      'managingSecretPath, userName, secretsManagerCopy) replace the stored ones whole, the others are kept, and the result ' +
+      'is checked as at registration; a credential without rotation gets it with secretPath. secretPath ' +
+      'and settings cannot change while a rotation runs (409). Discovered credentials accept only owner, ' +
+      'tags, a rotationPolicy name and description.',
   });
 
 export const UnregisterCredentialQuery = z

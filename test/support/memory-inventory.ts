@@ -1,0 +1,87 @@
+/**
+ * In-memory ports of the credential inventory and the rotation policies, with the same
+ * conditional-write rules as the DynamoDB adapters (a stale revision is a `ConflictError`), for
+ * unit tests of the inventory use cases.
+ */
+import type { Credential } from '../../lambdas/core/credentials/credential.js';
+import type { CredentialChange, CredentialStore } from '../../lambdas/core/credentials/credential-store.js';
+import { ConflictError, NotFoundError } from '../../lambdas/core/errors.js';
+import { parseRotationPolicy, type StoredRotationPolicy } from '../../lambdas/core/rotation/policy.js';
+import type { RotationPolicyStore } from '../../lambdas/core/rotation/rotation-store.js';
+
+export class MemoryCredentialStore implements CredentialStore {
+  readonly items = new Map<string, Credential>();
+  readonly changes: CredentialChange[] = [];
+
+  private key(tenant: string, id: string): string {
+    return `${tenant}/${id}`;
+  }
+
+  async get(tenant: string, id: string): Promise<Credential | undefined> {
+    return this.items.get(this.key(tenant, id));
+  }
+
+  async list(tenant: string): Promise<Credential[]> {
+    return [...this.items.values()].filter((item) => item.tenant === tenant);
+  }
+
+  async create(item: Credential): Promise<void> {
+    if (this.items.has(this.key(item.tenant, item.id))) throw new ConflictError('exists');
+    this.items.set(this.key(item.tenant, item.id), item);
+  }
+
+  async replace(item: Credential, expected: number): Promise<void> {
+    const current = this.items.get(this.key(item.tenant, item.id));
+    if (current === undefined) throw new NotFoundError('missing');
+    if (current.revision !== expected) throw new ConflictError('changed');
+    this.items.set(this.key(item.tenant, item.id), item);
+  }
+
+  async delete(tenant: string, id: string): Promise<void> {
+    this.items.delete(this.key(tenant, id));
+  }
+
+  async appendHistory(_tenant: string, _id: string, change: CredentialChange): Promise<void> {
+    this.changes.push(change);
+  }
+
+  async history(): Promise<CredentialChange[]> {
+    return [...this.changes].reverse();
+  }
+
+  async registerTenant(): Promise<void> {}
+
+  async tenants(): Promise<string[]> {
+    return [];
+  }
+}
+
+export class MemoryPolicyStore implements RotationPolicyStore {
+  readonly policies = new Map<string, StoredRotationPolicy>();
+
+  /** Stores `settings` as policy `name` of `tenant` (validated like the API does). */
+  add(tenant: string, name: string, settings: Record<string, unknown>): void {
+    this.policies.set(`${tenant}/${name}`, {
+      tenant,
+      policy: parseRotationPolicy(name, settings),
+      revision: 1,
+      updatedAt: '2026-01-01T00:00:00.000Z',
+    });
+  }
+
+  async get(tenant: string, name: string): Promise<StoredRotationPolicy | undefined> {
+    return this.policies.get(`${tenant}/${name}`);
+  }
+
+  async list(tenant: string): Promise<StoredRotationPolicy[]> {
+    return [...this.policies.values()].filter((stored) => stored.tenant === tenant);
+  }
+
+  async put(): Promise<StoredRotationPolicy> {
+    throw new Error('not used by these tests');
+  }
+
+  async delete(): Promise<void> {
+    throw new Error('not used by these tests');
+  }
+}
