@@ -14,11 +14,11 @@ import { randomBytes } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbSecretStore } from '../../lambdas/adapters/aws/dynamodb-secret-store.js';
 import { FileKeyring } from '../../lambdas/adapters/local/file-keyring.js';
-import { startLocalRuntime } from '../../lambdas/local/runtime.js';
-import { parseLocalRuntimeConfig } from '../../lambdas/shared/config.js';
+import type { LocalRuntime } from '../../lambdas/local/runtime.js';
 import { container } from '../../lambdas/shared/container.js';
 import { DEFAULT_DATA_KEY_CACHE } from '../../lambdas/core/secrets/data-key-cache.js';
 import { DEFAULT_MAX_VERSIONS } from '../../lambdas/core/secrets/secret-store.js';
+import { signInLocal, startInMemoryRuntime } from '../support/local-api.js';
 
 export interface SecretsApiBenchOptions {
   /** Requests in the measured read loops (API and raw GetItem). */
@@ -165,27 +165,15 @@ export async function runSecretsApiBench({
     }
   }
   const keyring = spyOnFileKeyring();
-  let runtime: Awaited<ReturnType<typeof startLocalRuntime>> | undefined;
+  let runtime: LocalRuntime | undefined;
   let counted: DynamoDBDocumentClient | undefined;
   try {
-    runtime = await startLocalRuntime(
-      parseLocalRuntimeConfig({
-        PORT: '0',
-        VAULTPILOT_IN_MEMORY: 'true',
-        VAULTPILOT_SCHEDULER: 'false',
-        VAULTPILOT_ADMIN_PASSWORD: PASSWORD,
-      }),
-      { info: () => undefined, error: (message) => console.error(message) },
-    );
+    runtime = await startInMemoryRuntime({
+      adminPassword: PASSWORD,
+      log: { info: () => undefined, error: (message) => console.error(message) },
+    });
     const { url } = runtime;
-    const login = (await (
-      await fetch(`${url}/auth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'admin', password: PASSWORD }),
-      })
-    ).json()) as { accessToken: string };
-    const auth = { authorization: `Bearer ${login.accessToken}` };
+    const auth = { authorization: `Bearer ${await signInLocal(url, 'admin', PASSWORD)}` };
 
     // The handlers' container: the same DynamoDB client, configuration and keyring they use.
     const { dynamodb, config } = container();

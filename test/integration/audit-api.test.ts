@@ -7,23 +7,27 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
-  DynamoDBDocumentClient,
+  type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { type ApiAnswer, apiCall, signInLocal } from '../support/local-api.js';
+import {
+  type ApiAnswer,
+  apiCall,
+  localDocumentClient,
+  signInLocal,
+  startInMemoryRuntime,
+} from '../support/local-api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localEventBus } from '../../lambdas/adapters/local/in-process-event-bus.js';
 import { formatSeq } from '../../lambdas/core/audit/audit-chain.js';
 import type { AuditEvent } from '../../lambdas/core/audit/audit-event.js';
 import type { DomainEvent } from '../../lambdas/core/events.js';
 import { EXIT_FAILURE, EXIT_OK, runCli } from '../../lambdas/local/cli.js';
-import { type LocalRuntime, startLocalRuntime } from '../../lambdas/local/runtime.js';
-import { parseLocalRuntimeConfig } from '../../lambdas/shared/config.js';
+import type { LocalRuntime } from '../../lambdas/local/runtime.js';
 import { localTableName } from '../../lambdas/shared/tables.js';
 
 const PASSWORD = 'integration-password-123';
@@ -80,24 +84,8 @@ async function headSeq(tenant: string): Promise<number> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vaultpilot-audit-'));
-  runtime = await startLocalRuntime(
-    parseLocalRuntimeConfig({
-      PORT: '0',
-      VAULTPILOT_IN_MEMORY: 'true',
-      VAULTPILOT_SCHEDULER: 'false',
-      VAULTPILOT_ADMIN_PASSWORD: PASSWORD,
-      VAULTPILOT_LOG_FORMAT: 'json',
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
-    }),
-    { info: () => undefined, error: () => undefined },
-  );
-  db = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: runtime.dynamodbEndpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    }),
-  );
+  runtime = await startInMemoryRuntime({ adminPassword: PASSWORD, logLevel: 'ERROR' });
+  db = localDocumentClient(runtime);
   const users: [string, string, string[]][] = [
     ['aud', 'default', ['auditor']],
     ['vic', 'default', ['viewer']],

@@ -5,16 +5,20 @@
  * policies and settings for discovered credentials answer 400, a running rotation's secret path
  * answers 409, and a credential registered without rotation gets a binding.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbCredentialStore } from '../../lambdas/adapters/aws/dynamodb-credential-store.js';
 import { DynamoDbDueCredentials } from '../../lambdas/adapters/aws/dynamodb-due-credentials.js';
-import { localRotationQueue } from '../../lambdas/adapters/local/in-process-rotation-queue.js';
-import { type LocalRuntime, startLocalRuntime } from '../../lambdas/local/runtime.js';
-import { parseLocalRuntimeConfig } from '../../lambdas/shared/config.js';
+import type { LocalRuntime } from '../../lambdas/local/runtime.js';
 import { localTableName } from '../../lambdas/shared/tables.js';
-import { type ApiAnswer, apiCall, signInLocal } from '../support/local-api.js';
+import {
+  type ApiAnswer,
+  apiCall,
+  localDocumentClient,
+  signInLocal,
+  startInMemoryRuntime,
+} from '../support/local-api.js';
+import { registerVaultSecret, settledRotation } from '../support/local-rotation.js';
 
 const PASSWORD = 'integration-password-123';
 const OLD = 'old-value-that-must-never-be-logged-77';
@@ -29,18 +33,8 @@ function call(method: string, path: string, body?: unknown): Promise<ApiAnswer> 
 }
 
 /** Writes a value at `path` and registers a vault-secret credential rotating it. */
-async function register(path: string, extra: Record<string, unknown> = {}): Promise<any> {
-  expect((await call('POST', `/secrets/data/${path}`, { data: { token: OLD } })).status).toBe(200);
-  const answer = await call('POST', '/credentials', {
-    type: 'vault-secret',
-    name: `token ${path}`,
-    secretPath: path,
-    generator: { length: 48, field: 'token' },
-    rotationPolicy: { intervalDays: 30, deactivateAfterDays: 0, deleteAfterDays: 0 },
-    ...extra,
-  });
-  expect(answer.status, JSON.stringify(answer.json)).toBe(201);
-  return answer.json.data;
+function register(path: string, extra: Record<string, unknown> = {}): Promise<any> {
+  return registerVaultSecret(call, path, OLD, extra);
 }
 
 async function patch(id: string, body: Record<string, unknown>): Promise<ApiAnswer> {
@@ -57,35 +51,9 @@ async function dueIds(): Promise<string[]> {
   return ids;
 }
 
-async function settled(rotationId: string): Promise<any> {
-  for (let attempt = 0; attempt < 100; attempt += 1) {
-    await localRotationQueue.drain();
-    const answer = await call('GET', `/rotations/${rotationId}`);
-    if (!['pending', 'in-progress'].includes(answer.json?.data?.state)) return answer.json.data;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`rotation ${rotationId} did not settle`);
-}
-
 beforeAll(async () => {
-  runtime = await startLocalRuntime(
-    parseLocalRuntimeConfig({
-      PORT: '0',
-      VAULTPILOT_IN_MEMORY: 'true',
-      VAULTPILOT_SCHEDULER: 'false',
-      VAULTPILOT_ADMIN_PASSWORD: PASSWORD,
-      VAULTPILOT_LOG_FORMAT: 'json',
-    }),
-    { info: () => undefined, error: () => undefined },
-  );
-  documents = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: runtime.dynamodbEndpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    }),
-    { marshallOptions: { removeUndefinedValues: true } },
-  );
+  runtime = await startInMemoryRuntime({ adminPassword: PASSWORD });
+  documents = localDocumentClient(runtime, { marshallOptions: { removeUndefinedValues: true } });
   token = await signInLocal(runtime.url, 'admin', PASSWORD);
 }, 60_000);
 
@@ -137,7 +105,7 @@ describe('PATCH /credentials/{id} on rotation fields', () => {
 
     const patched = await patch(id, { generator: { length: 20, field: 'token' } });
     const started = await call('POST', `/credentials/${id}/rotate`);
-    const rotation = await settled(started.json.data.rotationId as string);
+    const rotation = await settledRotation(call, started.json.data.rotationId as string);
 
     expect(patched.status).toBe(200);
     expect(patched.json.data.rotation.settings).toEqual({ generator: { length: 20, field: 'token' } });
@@ -215,7 +183,7 @@ describe('PATCH /credentials/{id} on rotation fields', () => {
       rotationPolicy: { intervalDays: 7, deactivateAfterDays: 0, deleteAfterDays: 0 },
     });
     const started = await call('POST', `/credentials/${id}/rotate`);
-    const rotation = await settled(started.json.data.rotationId as string);
+    const rotation = await settledRotation(call, started.json.data.rotationId as string);
 
     expect(created.json.data.rotation).toBeUndefined();
     expect(withoutPath.status).toBe(400);

@@ -7,24 +7,24 @@
  * rotation without the setting, or rolled back before `finish`, calls Secrets Manager not at all;
  * throttling is waited out, refusals are clear, and no value leaks into records, audit or events.
  */
-import { IAMClient } from '@aws-sdk/client-iam';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { STSClient } from '@aws-sdk/client-sts';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DependencyUnavailableError } from '../../lambdas/core/errors.js';
 import type { RotationEngine } from '../../lambdas/core/rotation/engine.js';
 import type { RotationRecord } from '../../lambdas/core/rotation/rotation.js';
 import { RotationSecrets } from '../../lambdas/core/rotation/rotation-secrets.js';
 import { RotationRefusedError, type Rotator } from '../../lambdas/core/rotation/rotator.js';
-import { createIamAccessKeyRotator, type IamKeySettings } from '../../lambdas/rotators/aws-iam-access-key.js';
-import { ACCOUNT, FakeIam, type FakeKey } from '../support/fake-iam.js';
+import type { IamKeySettings } from '../../lambdas/rotators/aws-iam-access-key.js';
+import { ACCOUNT, FAKE_CREDENTIALS, FakeIam, type FakeKey, fakeIamRotator } from '../support/fake-iam.js';
 import { FakeSecretsManagerCopy } from '../support/fake-secrets-manager-copy.js';
 import {
-  credentialId,
+  afterEachStep,
   InjectedCrash,
   PERSON,
   policy,
   type RotationHarness,
+  runManualRotation,
+  startManualRotation,
   startRotationHarness,
   TENANT,
 } from '../support/rotation-harness.js';
@@ -58,15 +58,11 @@ afterEach(() => {
 });
 
 function rotator(): Rotator<IamKeySettings> {
-  const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' };
-  return createIamAccessKeyRotator({
-    iam: new IAMClient({ region: 'us-east-1', credentials }),
-    sts: (key) => new STSClient({ region: 'us-east-1', credentials: key }),
+  return fakeIamRotator({
     secretsManager: {
-      client: new SecretsManagerClient({ region: 'us-east-1', credentials }),
+      client: new SecretsManagerClient({ region: 'us-east-1', credentials: FAKE_CREDENTIALS }),
       prefix: PREFIX,
     },
-    sleep: async () => undefined,
   });
 }
 
@@ -75,23 +71,17 @@ async function iamCredential(options: { copy?: boolean; policy?: Record<string, 
   users += 1;
   const userName = `copy-user-${users}`;
   const key = iam.addUser(userName);
-  const id = credentialId();
   const secretPath = `aws/${userName}`;
-  await h.secrets.write('user:setup', TENANT, secretPath, {
-    accessKeyId: key.accessKeyId,
-    secretAccessKey: key.secretAccessKey,
-  });
-  h.targets.add({
-    credentialId: id,
-    type: 'aws-iam-access-key',
-    name: `${userName} key`,
-    secretPath,
-    settings: { userName, secretsManagerCopy: options.copy ?? true },
-    policy: policy(options.policy ?? {}),
-    tags: {},
-    lastRotatedAt: undefined,
-    createdAt: '2025-01-01T00:00:00.000Z',
-  });
+  const id = await h.addCredential(
+    {
+      type: 'aws-iam-access-key',
+      name: `${userName} key`,
+      secretPath,
+      settings: { userName, secretsManagerCopy: options.copy ?? true },
+      policy: policy(options.policy ?? {}),
+    },
+    keyValue(key),
+  );
   return {
     id,
     secretPath,
@@ -106,22 +96,6 @@ function engineWith(inner: Rotator<IamKeySettings>, faulty = false): RotationEng
   return h.engine({ 'aws-iam-access-key': inner }, { faulty });
 }
 
-async function start(engine: RotationEngine, id: string, idempotencyKey?: string) {
-  const started = await engine.start({
-    tenant: TENANT,
-    credentialId: id,
-    trigger: 'manual',
-    requestedBy: PERSON,
-    ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-  });
-  if (started.status === 'skipped') throw new Error('skipped');
-  return { tenant: TENANT, credentialId: id, rotationId: started.record.rotationId };
-}
-
-async function rotate(engine: RotationEngine, id: string): Promise<RotationRecord> {
-  return (await engine.run(await start(engine, id))).record;
-}
-
 async function current(path: string) {
   const read = await h.secrets.read(TENANT, path);
   return { accessKeyId: read.data.accessKeyId ?? '', secretAccessKey: read.data.secretAccessKey ?? '' };
@@ -133,13 +107,9 @@ function keyValue(key: FakeKey) {
 
 /** After each provider step: the Secrets Manager calls so far. */
 function observed(inner: Rotator<IamKeySettings>, log: { step: string; calls: string[] }[]) {
-  const wrap = <K extends 'create' | 'set' | 'test' | 'finish'>(step: K) =>
-    (async (context: never) => {
-      const result = await (inner[step] as (context: never) => Promise<unknown>)(context);
-      log.push({ step, calls: [...sm.calls] });
-      return result;
-    }) as Rotator<IamKeySettings>[K];
-  return { ...inner, create: wrap('create'), set: wrap('set'), test: wrap('test'), finish: wrap('finish') };
+  return afterEachStep(inner, (step) => {
+    log.push({ step, calls: [...sm.calls] });
+  });
 }
 
 describe('the Secrets Manager copy of a rotated key', () => {
@@ -149,7 +119,7 @@ describe('the Secrets Manager copy of a rotated key', () => {
     const log: { step: string; calls: string[] }[] = [];
 
     // Act
-    const record = await rotate(engineWith(observed(rotator(), log)), id);
+    const record = await runManualRotation(engineWith(observed(rotator(), log)), id);
 
     // Assess
     expect(record.state).toBe('succeeded');
@@ -196,7 +166,7 @@ describe('the Secrets Manager copy of a rotated key', () => {
       policy: { deactivateAfterDays: 0, deleteAfterDays: 0 },
     });
     const engine = engineWith(rotator());
-    const first = await rotate(engine, id);
+    const first = await runManualRotation(engine, id);
     const firstKey = await current(secretPath);
     const retirement = { tenant: TENANT, credentialId: id, rotationId: first.rotationId };
     h.clock.advance(1000);
@@ -206,7 +176,7 @@ describe('the Secrets Manager copy of a rotated key', () => {
     sm.calls.length = 0;
 
     // Act
-    const second = await rotate(engine, id);
+    const second = await runManualRotation(engine, id);
 
     // Assess
     expect(second.state).toBe('succeeded');
@@ -227,7 +197,7 @@ describe('the Secrets Manager copy of a rotated key', () => {
     // Prepare: the calls of one clean rotation from test on (where the copy is prepared) are the places to crash.
     const probe = await iamCredential();
     h.faults.calls.length = 0;
-    await rotate(engineWith(rotator(), true), probe.id);
+    await runManualRotation(engineWith(rotator(), true), probe.id);
     const fromFinish = h.faults.calls.slice(h.faults.calls.indexOf('rotator.test.before'));
     expect(fromFinish).toContain('sm.PutResourcePolicy.after');
     expect(fromFinish).toContain('sm.PutSecretValue.after');
@@ -249,7 +219,7 @@ describe('the Secrets Manager copy of a rotated key', () => {
         let crashed = false;
         try {
           const engine = engineWith(rotator(), true);
-          await engine.run(await start(engine, id, request));
+          await engine.run(await startManualRotation(engine, id, request));
         } catch (error: unknown) {
           if (!(error instanceof InjectedCrash)) throw error;
           crashed = true;
@@ -257,7 +227,7 @@ describe('the Secrets Manager copy of a rotated key', () => {
         h.faults.restart();
         if (die) h.clock.advance(16 * MINUTE_MS);
         const retry = engineWith(rotator(), true);
-        const record = (await retry.run(await start(retry, id, request))).record;
+        const record = (await retry.run(await startManualRotation(retry, id, request))).record;
 
         // Assess
         const label = `${point}${die ? ' (died)' : ''}`;
@@ -277,7 +247,7 @@ describe('the Secrets Manager copy of a rotated key', () => {
     const request = `copy-resume-${id}`;
     h.faults.arm({ point: 'rotator.finish.before', die: true });
     const engine = engineWith(rotator(), true);
-    const key = await start(engine, id, request);
+    const key = await startManualRotation(engine, id, request);
     await expect(engine.run(key)).rejects.toThrow(InjectedCrash);
     h.faults.restart();
     const stored = (await h.store.get(TENANT, id, key.rotationId)) as RotationRecord;
@@ -302,7 +272,7 @@ describe('the Secrets Manager copy of a rotated key', () => {
   it('makes the old key current again on an explicit rollback, once however often it is retried', async () => {
     // Prepare
     const { id, secretPath, key: old, copyName } = await iamCredential();
-    const record = await rotate(engineWith(rotator()), id);
+    const record = await runManualRotation(engineWith(rotator()), id);
     const fresh = await current(secretPath);
     const key = { tenant: TENANT, credentialId: id, rotationId: record.rotationId };
     h.faults.arm({ point: 'sm.PutSecretValue.after' });
@@ -326,7 +296,7 @@ describe('the Secrets Manager copy of a rotated key', () => {
     iam.propagationCalls = 1000;
 
     // Act
-    const record = await rotate(engineWith(rotator()), id);
+    const record = await runManualRotation(engineWith(rotator()), id);
 
     // Assess
     expect(record.state).toBe('failed');
@@ -341,7 +311,7 @@ describe('the Secrets Manager copy of a rotated key', () => {
     const engine = engineWith(rotator());
 
     // Act
-    const record = await rotate(engine, id);
+    const record = await runManualRotation(engine, id);
     const key = { tenant: TENANT, credentialId: id, rotationId: record.rotationId };
     h.clock.advance(1000);
     await engine.retire(key);
@@ -360,8 +330,8 @@ describe('the Secrets Manager copy of a rotated key', () => {
     sm.seed(taken.copyName, {}, '{"someone":"else"}');
 
     // Act
-    const readyRecord = await rotate(engineWith(rotator()), ready.id);
-    const takenRecord = await rotate(engineWith(rotator()), taken.id);
+    const readyRecord = await runManualRotation(engineWith(rotator()), ready.id);
+    const takenRecord = await runManualRotation(engineWith(rotator()), taken.id);
 
     // Assess
     const outcome = (record: RotationRecord) =>
@@ -384,9 +354,9 @@ describe('the Secrets Manager copy of a rotated key', () => {
     sm.throttle('PutSecretValue', 3);
 
     // Act
-    const record = await rotate(engineWith(rotator()), brief.id);
+    const record = await runManualRotation(engineWith(rotator()), brief.id);
     const engine = engineWith(rotator());
-    const key = await start(engine, long.id);
+    const key = await startManualRotation(engine, long.id);
     // Throttled for good at finish (the first PutResourcePolicy, at test, goes through).
     sm.throttle('PutSecretValue', 100);
     const error = await engine.run(key).catch((caught: unknown) => caught);
@@ -412,7 +382,7 @@ describe('the Secrets Manager copy of a rotated key', () => {
     sm.deny('PutResourcePolicy');
 
     // Act
-    const record = await rotate(engineWith(rotator()), id);
+    const record = await runManualRotation(engineWith(rotator()), id);
 
     // Assess
     expect(record.state).toBe('failed');
@@ -441,7 +411,7 @@ describe('the Secrets Manager copy of a rotated key', () => {
     );
 
     // Act
-    const record = await rotate(engineWith(rotator()), id);
+    const record = await runManualRotation(engineWith(rotator()), id);
 
     // Assess
     expect(record.state).toBe('failed');
@@ -458,7 +428,7 @@ describe('the Secrets Manager copy of a rotated key', () => {
     sm.deny('PutSecretValue');
 
     // Act
-    const record = await rotate(engineWith(rotator()), id);
+    const record = await runManualRotation(engineWith(rotator()), id);
 
     // Assess: the new key is current in the store; the old key stays active with no retirement
     // (whoever reads the copy still gets it); the credential is free for a rollback or a new try.
@@ -493,7 +463,7 @@ describe('values stay secret', () => {
     const engine = engineWith(rotator());
 
     // Act: a rotation, a refused one, and a rollback.
-    const record = await rotate(engine, id);
+    const record = await runManualRotation(engine, id);
     const fresh = (await current(secretPath)).secretAccessKey;
     sm.deny('PutSecretValue');
     const refused = await engine

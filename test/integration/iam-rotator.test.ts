@@ -5,22 +5,21 @@
  * removed only when inactive and unused, a key STS never accepts is rolled back, throttling and
  * eventual consistency are waited out, and crashes at every point leave no orphan key behind.
  */
-import { IAMClient } from '@aws-sdk/client-iam';
-import { STSClient } from '@aws-sdk/client-sts';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DependencyUnavailableError } from '../../lambdas/core/errors.js';
 import type { RotationEngine } from '../../lambdas/core/rotation/engine.js';
-import type { RotationRecord } from '../../lambdas/core/rotation/rotation.js';
 import { RotationSecrets } from '../../lambdas/core/rotation/rotation-secrets.js';
 import type { Rotator } from '../../lambdas/core/rotation/rotator.js';
-import { createIamAccessKeyRotator, type IamKeySettings } from '../../lambdas/rotators/aws-iam-access-key.js';
-import { FakeIam, type FakeKey } from '../support/fake-iam.js';
+import type { IamKeySettings } from '../../lambdas/rotators/aws-iam-access-key.js';
+import { FakeIam, type FakeKey, fakeIamRotator } from '../support/fake-iam.js';
 import {
-  credentialId,
+  afterEachStep,
   InjectedCrash,
   PERSON,
   policy,
   type RotationHarness,
+  runManualRotation,
+  startManualRotation,
   startRotationHarness,
   TENANT,
 } from '../support/rotation-harness.js';
@@ -48,56 +47,27 @@ afterEach(() => {
   iam.restore();
 });
 
-function rotator(): Rotator<IamKeySettings> {
-  return createIamAccessKeyRotator({
-    iam: new IAMClient({
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' },
-    }),
-    sts: (credentials) => new STSClient({ region: 'us-east-1', credentials }),
-    sleep: async () => undefined,
-  });
-}
-
 let users = 0;
 async function iamCredential(settings: Record<string, unknown> = {}) {
   users += 1;
   const userName = `svc-${users}`;
   const key = iam.addUser(userName);
-  const id = credentialId();
   const secretPath = `aws/${userName}`;
-  await h.secrets.write('user:setup', TENANT, secretPath, {
-    accessKeyId: key.accessKeyId,
-    secretAccessKey: key.secretAccessKey,
-  });
-  h.targets.add({
-    credentialId: id,
-    type: 'aws-iam-access-key',
-    name: `${userName} key`,
-    secretPath,
-    settings: { userName },
-    policy: policy(settings),
-    tags: {},
-    lastRotatedAt: undefined,
-    createdAt: '2025-01-01T00:00:00.000Z',
-  });
+  const id = await h.addCredential(
+    {
+      type: 'aws-iam-access-key',
+      name: `${userName} key`,
+      secretPath,
+      settings: { userName },
+      policy: policy(settings),
+    },
+    { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey },
+  );
   return { id, secretPath, userName, key };
 }
 
 function engineWith(inner: Rotator<IamKeySettings>, faulty = false): RotationEngine {
   return h.engine({ 'aws-iam-access-key': inner }, { faulty });
-}
-
-async function rotate(engine: RotationEngine, id: string): Promise<RotationRecord> {
-  const started = await engine.start({
-    tenant: TENANT,
-    credentialId: id,
-    trigger: 'manual',
-    requestedBy: PERSON,
-  });
-  if (started.status === 'skipped') throw new Error('skipped');
-  return (await engine.run({ tenant: TENANT, credentialId: id, rotationId: started.record.rotationId }))
-    .record;
 }
 
 async function current(path: string) {
@@ -115,13 +85,9 @@ function observed(
   userName: string,
   log: { step: string; keys: Record<string, string> }[],
 ) {
-  const wrap = <K extends 'create' | 'set' | 'test' | 'finish'>(step: K) =>
-    (async (context: never) => {
-      const result = await (inner[step] as (context: never) => Promise<unknown>)(context);
-      log.push({ step, keys: iam.snapshot(userName) });
-      return result;
-    }) as Rotator<IamKeySettings>[K];
-  return { ...inner, create: wrap('create'), set: wrap('set'), test: wrap('test'), finish: wrap('finish') };
+  return afterEachStep(inner, (step) => {
+    log.push({ step, keys: iam.snapshot(userName) });
+  });
 }
 
 describe('a rotation', () => {
@@ -129,7 +95,7 @@ describe('a rotation', () => {
     const { id, secretPath, userName, key: old } = await iamCredential();
     const log: { step: string; keys: Record<string, string> }[] = [];
 
-    const record = await rotate(engineWith(observed(rotator(), userName, log)), id);
+    const record = await runManualRotation(engineWith(observed(fakeIamRotator(), userName, log)), id);
 
     expect(record.state).toBe('succeeded');
     const fresh = iam.keysOf(userName).find((key) => key.accessKeyId !== old.accessKeyId) as FakeKey;
@@ -156,8 +122,8 @@ describe('a rotation', () => {
 
   it('deactivates the old key after the grace period, waits while it is used, then deletes it', async () => {
     const { id, userName, key: old } = await iamCredential({ nonUseGateHours: 24 });
-    const engine = engineWith(rotator());
-    const record = await rotate(engine, id);
+    const engine = engineWith(fakeIamRotator());
+    const record = await runManualRotation(engine, id);
     const key = { tenant: TENANT, credentialId: id, rotationId: record.rotationId };
 
     h.clock.advance(5 * DAY_MS);
@@ -198,8 +164,8 @@ describe('a rotation', () => {
 
   it('does not delete an old key someone re-activated', async () => {
     const { id, userName, key: old } = await iamCredential({ deactivateAfterDays: 0, deleteAfterDays: 1 });
-    const engine = engineWith(rotator());
-    const record = await rotate(engine, id);
+    const engine = engineWith(fakeIamRotator());
+    const record = await runManualRotation(engine, id);
     const key = { tenant: TENANT, credentialId: id, rotationId: record.rotationId };
     h.clock.advance(1000);
     await engine.retire(key);
@@ -218,8 +184,8 @@ describe('a rotation', () => {
     const busy = await iamCredential();
     iam.addKey(busy.userName, 'Active');
 
-    const replaced = await rotate(engineWith(rotator()), spare.id);
-    const refused = await rotate(engineWith(rotator()), busy.id);
+    const replaced = await runManualRotation(engineWith(fakeIamRotator()), spare.id);
+    const refused = await runManualRotation(engineWith(fakeIamRotator()), busy.id);
 
     expect(replaced.state).toBe('succeeded');
     expect(iam.snapshot(spare.userName)[inactive.accessKeyId]).toBeUndefined();
@@ -235,7 +201,7 @@ describe('a rotation', () => {
     const { id, secretPath, userName, key: old } = await iamCredential();
     iam.propagationCalls = 1000;
 
-    const record = await rotate(engineWith(rotator()), id);
+    const record = await runManualRotation(engineWith(fakeIamRotator()), id);
 
     expect(record.state).toBe('failed');
     expect(record.failure).toMatch(/^test: RotationTestFailed: STS did not accept the new key/);
@@ -251,7 +217,7 @@ describe('a rotation', () => {
     iam.throttle('GetCallerIdentity', 2);
     iam.throttle('ListAccessKeys', 1);
 
-    const record = await rotate(engineWith(rotator()), id);
+    const record = await runManualRotation(engineWith(fakeIamRotator()), id);
 
     expect(record.state).toBe('succeeded');
     expect(iam.keysOf(userName)).toHaveLength(2);
@@ -262,15 +228,8 @@ describe('a rotation', () => {
   it('leaves a rotation in progress while IAM stays throttled, and finishes it later without extra keys', async () => {
     const { id, userName } = await iamCredential();
     iam.throttle('CreateAccessKey', 100);
-    const engine = engineWith(rotator());
-    const started = await engine.start({
-      tenant: TENANT,
-      credentialId: id,
-      trigger: 'manual',
-      requestedBy: PERSON,
-    });
-    if (started.status === 'skipped') throw new Error('skipped');
-    const key = { tenant: TENANT, credentialId: id, rotationId: started.record.rotationId };
+    const engine = engineWith(fakeIamRotator());
+    const key = await startManualRotation(engine, id);
 
     await expect(engine.run(key)).rejects.toThrow(DependencyUnavailableError);
     expect(iam.keysOf(userName)).toHaveLength(1);
@@ -283,8 +242,8 @@ describe('a rotation', () => {
 
   it('re-activates the old key on an explicit rollback, and deactivates the new one', async () => {
     const { id, secretPath, userName, key: old } = await iamCredential({ deactivateAfterDays: 0 });
-    const engine = engineWith(rotator());
-    const record = await rotate(engine, id);
+    const engine = engineWith(fakeIamRotator());
+    const record = await runManualRotation(engine, id);
     h.clock.advance(1000);
     await engine.retire({ tenant: TENANT, credentialId: id, rotationId: record.rotationId });
     expect(iam.snapshot(userName)[old.accessKeyId]).toBe('Inactive');
@@ -307,7 +266,7 @@ describe('crash safety', () => {
     // The calls of one clean rotation are the places to crash.
     const probe = await iamCredential();
     h.faults.calls.length = 0;
-    await rotate(engineWith(rotator(), true), probe.id);
+    await runManualRotation(engineWith(fakeIamRotator(), true), probe.id);
     const points: string[] = [];
     const counts = new Map<string, number>();
     for (const call of h.faults.calls) {
@@ -319,20 +278,12 @@ describe('crash safety', () => {
       for (const die of [false, true]) {
         const [name, nth] = point.split('#') as [string, string];
         const { id, secretPath, userName, key: old } = await iamCredential();
-        const engine = engineWith(rotator(), true);
-        const request = {
-          tenant: TENANT,
-          credentialId: id,
-          trigger: 'manual' as const,
-          requestedBy: PERSON,
-          idempotencyKey: `crash-${id}`,
-        };
+        const engine = engineWith(fakeIamRotator(), true);
+        const idempotencyKey = `crash-${id}`;
         h.faults.arm({ point: name, nth: Number(nth), die });
         let crashed = false;
         try {
-          const started = await engine.start(request);
-          if (started.status === 'skipped') throw new Error('skipped');
-          await engine.run({ tenant: TENANT, credentialId: id, rotationId: started.record.rotationId });
+          await engine.run(await startManualRotation(engine, id, idempotencyKey));
         } catch (error: unknown) {
           if (!(error instanceof InjectedCrash)) throw error;
           crashed = true;
@@ -343,12 +294,8 @@ describe('crash safety', () => {
         expect(iam.snapshot(userName)[old.accessKeyId], point).toBe('Active');
         if (die) h.clock.advance(16 * 60_000);
 
-        const retry = engineWith(rotator(), true);
-        const started = await retry.start(request);
-        if (started.status === 'skipped') throw new Error('skipped');
-        const record = (
-          await retry.run({ tenant: TENANT, credentialId: id, rotationId: started.record.rotationId })
-        ).record;
+        const retry = engineWith(fakeIamRotator(), true);
+        const record = (await retry.run(await startManualRotation(retry, id, idempotencyKey))).record;
 
         expect(record.state, point).toBe('succeeded');
         const now = await current(secretPath);
@@ -368,7 +315,7 @@ describe('crash safety', () => {
 describe('values stay secret', () => {
   it('keeps secret access keys out of records, audit events and events', async () => {
     const { id, secretPath, key: old } = await iamCredential();
-    const record = await rotate(engineWith(rotator()), id);
+    const record = await runManualRotation(engineWith(fakeIamRotator()), id);
     const fresh = (await current(secretPath)).secretAccessKey ?? '';
 
     const everything = JSON.stringify([record, h.audit.events, h.bus.events]);

@@ -4,10 +4,9 @@
  * ambient credentials are tenant `default`'s first account), a member account reached through a
  * role, one role that cannot be assumed, and a tenant with no cloud source at all.
  */
-import { type ApiAnswer, apiCall, signInLocal } from '../support/local-api.js';
+import { type ApiAnswer, apiCall, signInLocal, startInMemoryRuntime } from '../support/local-api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalRuntime, type LocalRuntime } from '../../lambdas/local/runtime.js';
-import { parseLocalRuntimeConfig } from '../../lambdas/shared/config.js';
+import type { LocalRuntime } from '../../lambdas/local/runtime.js';
 import { type FakeAccount, FakeAws } from '../support/fake-aws.js';
 
 const PASSWORD = 'integration-password-123';
@@ -111,16 +110,8 @@ async function inventory(who: string, query = ''): Promise<CredentialJson[]> {
 
 beforeAll(async () => {
   await fake.start();
-  Object.assign(process.env, fake.environment(), { POWERTOOLS_LOG_LEVEL: 'SILENT' });
-  runtime = await startLocalRuntime(
-    parseLocalRuntimeConfig({
-      PORT: '0',
-      VAULTPILOT_IN_MEMORY: 'true',
-      VAULTPILOT_SCHEDULER: 'false',
-      VAULTPILOT_ADMIN_PASSWORD: PASSWORD,
-    }),
-    { info: () => undefined, error: () => undefined },
-  );
+  Object.assign(process.env, fake.environment());
+  runtime = await startInMemoryRuntime({ adminPassword: PASSWORD, logLevel: 'SILENT' });
   const users = [
     { username: 'olga', tenant: 'default', groups: ['operator'] },
     { username: 'vera', tenant: 'default', groups: ['viewer'] },

@@ -9,7 +9,6 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DependencyUnavailableError } from '../../lambdas/core/errors.js';
 import type { RotationEngine } from '../../lambdas/core/rotation/engine.js';
-import type { RotationRecord } from '../../lambdas/core/rotation/rotation.js';
 import { RotationSecrets } from '../../lambdas/core/rotation/rotation-secrets.js';
 import type { Rotator } from '../../lambdas/core/rotation/rotator.js';
 import type { SecretData } from '../../lambdas/core/secrets/kv-service.js';
@@ -26,6 +25,8 @@ import {
   PERSON,
   policy,
   type RotationHarness,
+  runManualRotation,
+  startManualRotation,
   startRotationHarness,
   TENANT,
 } from '../support/rotation-harness.js';
@@ -63,38 +64,33 @@ async function newRole(base?: string, password = `Old-${Math.random().toString(3
   return { username, password, table: `data_${roles}` };
 }
 
+/** The rotator's connection settings for the test server, logging in as `username`. */
+function connectionAs(username: string) {
+  return { host: db.host, port: db.port, database: 'postgres', username, tls: 'disable' };
+}
+
 async function postgresCredential(
   role: { username: string; password: string },
   settings: Record<string, unknown> = {},
 ): Promise<{ id: string; secretPath: string }> {
   const id = credentialId();
   const secretPath = `db/${id}`;
-  await h.secrets.write('user:setup', TENANT, secretPath, {
-    username: role.username,
-    password: role.password,
-  });
-  h.targets.add({
-    credentialId: id,
-    type: 'postgres-password',
-    name: `postgres ${role.username}`,
-    secretPath,
-    settings: {
-      connection: {
-        host: db.host,
-        port: db.port,
-        database: 'postgres',
-        username: role.username,
-        tls: 'disable',
+  await h.addCredential(
+    {
+      credentialId: id,
+      type: 'postgres-password',
+      name: `postgres ${role.username}`,
+      secretPath,
+      settings: {
+        connection: connectionAs(role.username),
+        strategy: 'single-user',
+        managingSecretPath: MANAGING_PATH,
+        ...settings,
       },
-      strategy: 'single-user',
-      managingSecretPath: MANAGING_PATH,
-      ...settings,
+      policy: policy(),
     },
-    policy: policy(),
-    tags: {},
-    lastRotatedAt: undefined,
-    createdAt: '2025-01-01T00:00:00.000Z',
-  });
+    { username: role.username, password: role.password },
+  );
   return { id, secretPath };
 }
 
@@ -137,18 +133,6 @@ function observed(
   };
 }
 
-async function rotate(engine: RotationEngine, id: string): Promise<RotationRecord> {
-  const started = await engine.start({
-    tenant: TENANT,
-    credentialId: id,
-    trigger: 'manual',
-    requestedBy: PERSON,
-  });
-  if (started.status === 'skipped') throw new Error('skipped');
-  return (await engine.run({ tenant: TENANT, credentialId: id, rotationId: started.record.rotationId }))
-    .record;
-}
-
 async function current(path: string): Promise<{ version: number; username?: string; password?: string }> {
   const read = await h.secrets.read(TENANT, path);
   return { version: read.metadata.version, ...read.data };
@@ -164,7 +148,10 @@ describe('single-user strategy', () => {
     const { id, secretPath } = await postgresCredential(role);
     const log: { step: string; old: boolean; fresh: boolean }[] = [];
 
-    const record = await rotate(engineWith(observed(createPostgresPasswordRotator(), log, role)), id);
+    const record = await runManualRotation(
+      engineWith(observed(createPostgresPasswordRotator(), log, role)),
+      id,
+    );
 
     expect(record.state).toBe('succeeded');
     expect(log).toEqual([
@@ -187,7 +174,7 @@ describe('single-user strategy', () => {
       generator: { length: 16, classes: ['lower'] },
     });
 
-    const record = await rotate(engineWith(createPostgresPasswordRotator()), id);
+    const record = await runManualRotation(engineWith(createPostgresPasswordRotator()), id);
 
     expect(record.state).toBe('failed');
     expect(record.failure).toMatch(/^set: RotationRefused: PostgreSQL refused ALTER ROLE \(SQLSTATE 22023/);
@@ -213,14 +200,7 @@ describe('single-user strategy', () => {
         const { id, secretPath } = await postgresCredential(role);
         h.faults.arm({ point: `rotator.${method}.${when}` });
         const engine = engineWith(createPostgresPasswordRotator(), true);
-        const started = await engine.start({
-          tenant: TENANT,
-          credentialId: id,
-          trigger: 'manual',
-          requestedBy: PERSON,
-        });
-        if (started.status === 'skipped') throw new Error('skipped');
-        const key = { tenant: TENANT, credentialId: id, rotationId: started.record.rotationId };
+        const key = await startManualRotation(engine, id);
         await expect(engine.run(key), `${method}.${when}`).rejects.toThrow(InjectedCrash);
         if (method === 'create' || (method === 'set' && when === 'before')) {
           expect(
@@ -244,24 +224,10 @@ describe('single-user strategy', () => {
   it('keeps a rotation in progress while the server is unreachable, and finishes once it is back', async () => {
     const role = await newRole();
     const { id, secretPath } = await postgresCredential(role, {
-      connection: {
-        host: db.host,
-        port: 1,
-        database: 'postgres',
-        username: role.username,
-        tls: 'disable',
-        connectTimeoutMs: 500,
-      },
+      connection: { ...connectionAs(role.username), port: 1, connectTimeoutMs: 500 },
     });
     const engine = engineWith(createPostgresPasswordRotator());
-    const started = await engine.start({
-      tenant: TENANT,
-      credentialId: id,
-      trigger: 'manual',
-      requestedBy: PERSON,
-    });
-    if (started.status === 'skipped') throw new Error('skipped');
-    const key = { tenant: TENANT, credentialId: id, rotationId: started.record.rotationId };
+    const key = await startManualRotation(engine, id);
 
     await expect(engine.run(key)).rejects.toThrow(DependencyUnavailableError);
     const paused = await h.store.get(TENANT, id, key.rotationId);
@@ -276,13 +242,7 @@ describe('single-user strategy', () => {
       ...target,
       settings: {
         ...target.settings,
-        connection: {
-          host: db.host,
-          port: db.port,
-          database: 'postgres',
-          username: role.username,
-          tls: 'disable',
-        },
+        connection: connectionAs(role.username),
       },
     });
     const record = (await engine.run(key)).record;
@@ -295,7 +255,7 @@ describe('single-user strategy', () => {
     const role = await newRole();
     const { id, secretPath } = await postgresCredential(role, { passwordEncryption: 'scram-sha-256' });
 
-    const record = await rotate(engineWith(createPostgresPasswordRotator()), id);
+    const record = await runManualRotation(engineWith(createPostgresPasswordRotator()), id);
 
     expect(record.state).toBe('succeeded');
     const now = await current(secretPath);
@@ -317,10 +277,13 @@ describe('alternating-users strategy', () => {
     const { id, secretPath } = await postgresCredential(role, { strategy: 'alternating-users' });
     const log: { step: string; old: boolean; fresh: boolean }[] = [];
 
-    const first = await rotate(engineWith(observed(createPostgresPasswordRotator(), log, role)), id);
+    const first = await runManualRotation(
+      engineWith(observed(createPostgresPasswordRotator(), log, role)),
+      id,
+    );
     const afterFirst = await current(secretPath);
     h.clock.advance(60_000);
-    const second = await rotate(engineWith(createPostgresPasswordRotator()), id);
+    const second = await runManualRotation(engineWith(createPostgresPasswordRotator()), id);
     const afterSecond = await current(secretPath);
 
     expect(first.state).toBe('succeeded');
@@ -352,7 +315,7 @@ describe('alternating-users strategy', () => {
     );
     const { id, secretPath } = await postgresCredential(role, { strategy: 'alternating-users' });
 
-    const record = await rotate(engineWith(createPostgresPasswordRotator()), id);
+    const record = await runManualRotation(engineWith(createPostgresPasswordRotator()), id);
 
     expect(record.state).toBe('failed');
     expect(record.failure).toMatch(/^test: RotationTestFailed/);
@@ -369,7 +332,7 @@ describe('alternating-users strategy', () => {
     const role = await newRole();
     const { id, secretPath } = await postgresCredential(role, { strategy: 'alternating-users' });
     const engine = engineWith(createPostgresPasswordRotator());
-    const record = await rotate(engine, id);
+    const record = await runManualRotation(engine, id);
 
     const rolledBack = await engine.rollback(
       { tenant: TENANT, credentialId: id, rotationId: record.rotationId },
@@ -395,7 +358,7 @@ describe('injection safety', () => {
       generator: { length: 24, classes: ['lower', 'upper', 'digits', 'symbols'], exclude: '' },
     });
 
-    const record = await rotate(engineWith(createPostgresPasswordRotator()), id);
+    const record = await runManualRotation(engineWith(createPostgresPasswordRotator()), id);
 
     expect(record.state).toBe('succeeded');
     const now = await current(secretPath);
@@ -410,7 +373,7 @@ describe('values stay secret', () => {
   it('keeps passwords out of records, audit events and events', async () => {
     const role = await newRole();
     const { id, secretPath } = await postgresCredential(role);
-    const record = await rotate(engineWith(createPostgresPasswordRotator()), id);
+    const record = await runManualRotation(engineWith(createPostgresPasswordRotator()), id);
     const fresh = (await current(secretPath)).password ?? '';
 
     const everything = JSON.stringify([record, h.audit.events, h.bus.events]);

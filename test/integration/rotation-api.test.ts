@@ -4,11 +4,17 @@
  * (202), watch its steps, list a credential's rotations, roll back, manage policies (invalid ones
  * answer 400), and let the scheduler find a due credential on the sparse index and rotate it.
  */
-import { type ApiAnswer, apiCall, signInLocal } from '../support/local-api.js';
+import {
+  type ApiAnswer,
+  type ApiCaller,
+  apiCall,
+  signInLocal,
+  startInMemoryRuntime,
+} from '../support/local-api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localRotationQueue } from '../../lambdas/adapters/local/in-process-rotation-queue.js';
-import { type LocalRuntime, startLocalRuntime } from '../../lambdas/local/runtime.js';
-import { parseLocalRuntimeConfig } from '../../lambdas/shared/config.js';
+import type { LocalRuntime } from '../../lambdas/local/runtime.js';
+import { registerVaultSecret, settledRotation } from '../support/local-rotation.js';
 
 const PASSWORD = 'integration-password-123';
 const OLD = 'old-value-that-must-never-be-logged-42';
@@ -30,28 +36,15 @@ function signIn(username: string): Promise<string> {
   return signInLocal(runtime.url, username, PASSWORD);
 }
 
-async function settled(rotationId: string): Promise<any> {
-  for (let attempt = 0; attempt < 100; attempt += 1) {
-    await localRotationQueue.drain();
-    const answer = await call('admin', 'GET', `/rotations/${rotationId}`);
-    if (!['pending', 'in-progress'].includes(answer.json?.data?.state)) return answer.json.data;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`rotation ${rotationId} did not settle`);
+const asAdmin: ApiCaller = (method, path, body) => call('admin', method, path, body);
+
+function settled(rotationId: string): Promise<any> {
+  return settledRotation(asAdmin, rotationId);
 }
 
+/** Registers a vault-secret credential rotating a new secret at `path`; returns its id. */
 async function register(path: string, extra: Record<string, unknown> = {}): Promise<string> {
-  expect((await call('admin', 'POST', `/secrets/data/${path}`, { data: { token: OLD } })).status).toBe(200);
-  const answer = await call('admin', 'POST', '/credentials', {
-    type: 'vault-secret',
-    name: `token ${path}`,
-    secretPath: path,
-    generator: { length: 48, field: 'token' },
-    rotationPolicy: { intervalDays: 30, deactivateAfterDays: 0, deleteAfterDays: 0 },
-    ...extra,
-  });
-  expect(answer.status, JSON.stringify(answer.json)).toBe(201);
-  return answer.json.data.id as string;
+  return (await registerVaultSecret(asAdmin, path, OLD, extra)).id as string;
 }
 
 beforeAll(async () => {
@@ -62,19 +55,14 @@ beforeAll(async () => {
       return write(chunk, ...rest);
     };
   }
-  runtime = await startLocalRuntime(
-    parseLocalRuntimeConfig({
-      PORT: '0',
-      VAULTPILOT_IN_MEMORY: 'true',
-      VAULTPILOT_SCHEDULER: 'true',
-      VAULTPILOT_ADMIN_PASSWORD: PASSWORD,
-      VAULTPILOT_LOG_FORMAT: 'json',
-    }),
-    {
+  runtime = await startInMemoryRuntime({
+    adminPassword: PASSWORD,
+    env: { VAULTPILOT_SCHEDULER: 'true' },
+    log: {
       info: (line) => logged.push(line),
       error: (line, extra) => logged.push(`${line} ${JSON.stringify(extra)}`),
     },
-  );
+  });
   await runtime.identity.addUser({
     username: 'vera',
     password: PASSWORD,

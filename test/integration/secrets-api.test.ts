@@ -2,10 +2,9 @@
  * The secret store through the local API, as a client uses it: Vault KV v2 shapes, roles and
  * path policies, tenant isolation, error statuses, and no value in anything logged.
  */
-import { type ApiAnswer, apiCall, signInLocal } from '../support/local-api.js';
+import { type ApiAnswer, apiCall, signInLocal, startInMemoryRuntime } from '../support/local-api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseLocalRuntimeConfig } from '../../lambdas/shared/config.js';
-import { startLocalRuntime, type LocalRuntime } from '../../lambdas/local/runtime.js';
+import type { LocalRuntime } from '../../lambdas/local/runtime.js';
 
 const PASSWORD = 'integration-password-123';
 const CANARY = 'canary-7f3a9c21-value-must-never-be-logged';
@@ -32,20 +31,14 @@ beforeAll(async () => {
       return write(chunk, ...rest);
     };
   }
-  process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
-  runtime = await startLocalRuntime(
-    parseLocalRuntimeConfig({
-      PORT: '0',
-      VAULTPILOT_IN_MEMORY: 'true',
-      VAULTPILOT_SCHEDULER: 'false',
-      VAULTPILOT_ADMIN_PASSWORD: PASSWORD,
-      VAULTPILOT_LOG_FORMAT: 'json',
-    }),
-    {
+  runtime = await startInMemoryRuntime({
+    adminPassword: PASSWORD,
+    logLevel: 'DEBUG',
+    log: {
       info: (line) => logged.push(line),
       error: (line, extra) => logged.push(`${line} ${JSON.stringify(extra)}`),
     },
-  );
+  });
   await runtime.identity.addUser({
     username: 'olga',
     password: PASSWORD,
@@ -128,6 +121,32 @@ describe('secrets API', () => {
     expect(root.json.data.keys).toEqual(expect.arrayContaining(['app/', 'prod/']));
     expect(gone.status).toBe(204);
     expect(after.status).toBe(404);
+  });
+
+  it('refuses a write without cas once the secret requires check-and-set, and takes one with it', async () => {
+    // Prepare
+    await call('admin', 'POST', '/secrets/data/cas/only', { data: { key: 'v1' } });
+    expect((await call('admin', 'POST', '/secrets/metadata/cas/only', { cas_required: true })).status).toBe(
+      204,
+    );
+
+    // Act
+    const without = await call('admin', 'POST', '/secrets/data/cas/only', { data: { key: 'v2' } });
+    const stale = await call('admin', 'POST', '/secrets/data/cas/only', {
+      data: { key: 'v2' },
+      options: { cas: 0 },
+    });
+    const right = await call('admin', 'POST', '/secrets/data/cas/only', {
+      data: { key: 'v2' },
+      options: { cas: 1 },
+    });
+
+    // Assess
+    expect(without.status).toBe(400);
+    expect(without.json.error.message).toBe('check-and-set parameter required for this secret');
+    expect(stale.status).toBe(409);
+    expect(right.status).toBe(200);
+    expect(right.json.data.version).toBe(2);
   });
 
   it('lets an operator write but not destroy, and a viewer see metadata but never values', async () => {

@@ -24,8 +24,30 @@ import { GetCallerIdentityCommand, STSClient, STSServiceException } from '@aws-s
 import { IAMServiceException } from '@aws-sdk/client-iam';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Clock } from '../../lambdas/core/ports.js';
+import type { Rotator } from '../../lambdas/core/rotation/rotator.js';
+import {
+  createIamAccessKeyRotator,
+  type IamKeyRotatorOptions,
+  type IamKeySettings,
+} from '../../lambdas/rotators/aws-iam-access-key.js';
 
 export const ACCOUNT = '123456789012';
+
+/** Credentials of the clients the fake answers (the mock never checks them). */
+export const FAKE_CREDENTIALS = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' };
+
+/**
+ * The `aws-iam-access-key` rotator on IAM and STS clients a FakeIam answers, retrying without
+ * waiting; `options` adds to or replaces those (e.g. a Secrets Manager copy target).
+ */
+export function fakeIamRotator(options: Partial<IamKeyRotatorOptions> = {}): Rotator<IamKeySettings> {
+  return createIamAccessKeyRotator({
+    iam: new IAMClient({ region: 'us-east-1', credentials: FAKE_CREDENTIALS }),
+    sts: (credentials) => new STSClient({ region: 'us-east-1', credentials }),
+    sleep: async () => undefined,
+    ...options,
+  });
+}
 
 export interface FakeKey {
   readonly userName: string;

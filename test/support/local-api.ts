@@ -1,7 +1,12 @@
 /**
  * Calling the local runtime's API as a client does: one request with a bearer token (and a JSON
- * body when given), and signing in a local user. Shared by the API integration suites.
+ * body when given), and signing in a local user. Also starting that runtime in memory and reading
+ * its embedded DynamoDB directly. Shared by the API integration suites and the API benchmark.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, type TranslateConfig } from '@aws-sdk/lib-dynamodb';
+import { type LocalRuntime, type RuntimeLog, startLocalRuntime } from '../../lambdas/local/runtime.js';
+import { parseLocalRuntimeConfig } from '../../lambdas/shared/config.js';
 
 export interface ApiAnswer {
   readonly status: number;
@@ -38,6 +43,9 @@ export async function apiCall(
   return { status: response.status, headers: response.headers, text, json };
 }
 
+/** A request to the local API as one signed-in caller. */
+export type ApiCaller = (method: string, path: string, body?: unknown) => Promise<ApiAnswer>;
+
 /** Signs a local user in at `POST /auth/token` and returns the access token. */
 export async function signInLocal(baseUrl: string, username: string, password: string): Promise<string> {
   const response = await fetch(`${baseUrl}/auth/token`, {
@@ -47,4 +55,55 @@ export async function signInLocal(baseUrl: string, username: string, password: s
   });
   if (response.status !== 200) throw new Error(`Sign-in of ${username} answered ${response.status}`);
   return ((await response.json()) as { accessToken: string }).accessToken;
+}
+
+/** Where a runtime's own lines go when a suite does not read them. */
+const SILENT_LOG: RuntimeLog = { info: () => undefined, error: () => undefined };
+
+export interface InMemoryRuntimeOptions {
+  /** The password of the `admin` user the runtime creates. */
+  readonly adminPassword: string;
+  /** Variables of the local runtime over the defaults below (e.g. `VAULTPILOT_SCHEDULER: 'true'`). */
+  readonly env?: Record<string, string>;
+  /**
+   * The handlers' `POWERTOOLS_LOG_LEVEL`, set before the runtime loads them (their logger reads
+   * it once); the process's own value when not given.
+   */
+  readonly logLevel?: string;
+  /** Where the runtime's own lines go; nowhere when not given. */
+  readonly log?: RuntimeLog;
+}
+
+/**
+ * Starts the local runtime in memory on a free port, without the scheduler and with JSON logs,
+ * as the API suites use it.
+ */
+export function startInMemoryRuntime(options: InMemoryRuntimeOptions): Promise<LocalRuntime> {
+  if (options.logLevel !== undefined) process.env.POWERTOOLS_LOG_LEVEL = options.logLevel;
+  return startLocalRuntime(
+    parseLocalRuntimeConfig({
+      PORT: '0',
+      VAULTPILOT_IN_MEMORY: 'true',
+      VAULTPILOT_SCHEDULER: 'false',
+      VAULTPILOT_ADMIN_PASSWORD: options.adminPassword,
+      VAULTPILOT_LOG_FORMAT: 'json',
+      ...options.env,
+    }),
+    options.log ?? SILENT_LOG,
+  );
+}
+
+/** A document client on the runtime's embedded DynamoDB, for reading and tampering with its tables. */
+export function localDocumentClient(
+  runtime: Pick<LocalRuntime, 'dynamodbEndpoint'>,
+  translateConfig?: TranslateConfig,
+): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: runtime.dynamodbEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+    translateConfig,
+  );
 }

@@ -22,11 +22,12 @@ import {
   type RotatorRegistry,
 } from '../../lambdas/core/rotation/engine.js';
 import { parseRotationPolicy, type RotationPolicy } from '../../lambdas/core/rotation/policy.js';
-import type { RotationStore } from '../../lambdas/core/rotation/rotation-store.js';
+import type { RotationRecord } from '../../lambdas/core/rotation/rotation.js';
+import type { RotationKey, RotationStore } from '../../lambdas/core/rotation/rotation-store.js';
 import type { RotationTarget, Rotator } from '../../lambdas/core/rotation/rotator.js';
 import { DataKeyCache } from '../../lambdas/core/secrets/data-key-cache.js';
 import { EnvelopeCipher } from '../../lambdas/core/secrets/envelope.js';
-import { SecretsService } from '../../lambdas/core/secrets/kv-service.js';
+import { type SecretData, SecretsService } from '../../lambdas/core/secrets/kv-service.js';
 import { type LocalDynamo, ensureTables, startLocalDynamo } from '../../lambdas/local/dynamo.js';
 import { parseDomainEvent } from '../../lambdas/shared/events.js';
 import { localTableName, TABLE_LIST } from '../../lambdas/shared/tables.js';
@@ -152,6 +153,23 @@ export function faultyRotator<S>(inner: Rotator<S>, faults: Faults): Rotator<S> 
   return wrapped as unknown as Rotator<S>;
 }
 
+/** The rotator's provider steps, in the order a rotation calls them. */
+export type ProviderStep = 'create' | 'set' | 'test' | 'finish';
+
+/** A rotator that awaits `after(step)` once each provider step has returned, to observe the provider then. */
+export function afterEachStep<S>(
+  inner: Rotator<S>,
+  after: (step: ProviderStep) => void | Promise<void>,
+): Rotator<S> {
+  const wrap = <K extends ProviderStep>(step: K) =>
+    (async (context: never) => {
+      const result = await (inner[step] as (context: never) => Promise<unknown>)(context);
+      await after(step);
+      return result;
+    }) as Rotator<S>[K];
+  return { ...inner, create: wrap('create'), set: wrap('set'), test: wrap('test'), finish: wrap('finish') };
+}
+
 export class MemoryTargets implements RotationTargets {
   readonly targets = new Map<string, RotationTarget>();
   readonly outcomes: { credentialId: string; outcome: RotationOutcome }[] = [];
@@ -206,7 +224,21 @@ export interface RotationHarness {
   readonly bus: MemoryBus;
   readonly faults: Faults;
   engine(rotators: RotatorRegistry, options?: RotationEngineOptions & { faulty?: boolean }): RotationEngine;
+  /**
+   * Stores `value` at the credential's secret path and registers it as a target of TENANT (no
+   * tags, never rotated; a fresh id unless given); returns its id.
+   */
+  addCredential(credential: NewCredential, value: SecretData): Promise<string>;
   close(): Promise<void>;
+}
+
+export interface NewCredential {
+  readonly credentialId?: string;
+  readonly type: string;
+  readonly name: string;
+  readonly secretPath: string;
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly policy: RotationPolicy;
 }
 
 export async function startRotationHarness(): Promise<RotationHarness> {
@@ -260,6 +292,17 @@ export async function startRotationHarness(): Promise<RotationHarness> {
         options,
       );
     },
+    addCredential: async ({ credentialId: id = credentialId(), ...credential }, value) => {
+      await secrets.write('user:setup', TENANT, credential.secretPath, value);
+      targets.add({
+        credentialId: id,
+        ...credential,
+        tags: {},
+        lastRotatedAt: undefined,
+        createdAt: '2025-01-01T00:00:00.000Z',
+      });
+      return id;
+    },
     close: async () => {
       client.destroy();
       await dynamo.close();
@@ -280,3 +323,28 @@ export function policy(settings: Record<string, unknown> = {}, name = 'standard'
 
 export const SYSTEM = { actor: { kind: 'system' as const, id: 'test' }, name: 'system:test' };
 export const PERSON = { actor: { kind: 'user' as const, id: 'sub-alice' }, name: 'user:alice' };
+
+/** Starts a manual rotation of a credential of TENANT, requested by PERSON; returns its key. */
+export async function startManualRotation(
+  engine: RotationEngine,
+  credentialId: string,
+  idempotencyKey?: string,
+): Promise<RotationKey> {
+  const started = await engine.start({
+    tenant: TENANT,
+    credentialId,
+    trigger: 'manual',
+    requestedBy: PERSON,
+    ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+  });
+  if (started.status === 'skipped') throw new Error('skipped');
+  return { tenant: TENANT, credentialId, rotationId: started.record.rotationId };
+}
+
+/** Starts a manual rotation (as `startManualRotation`) and runs it; returns its record. */
+export async function runManualRotation(
+  engine: RotationEngine,
+  credentialId: string,
+): Promise<RotationRecord> {
+  return (await engine.run(await startManualRotation(engine, credentialId))).record;
+}

@@ -13,6 +13,16 @@ const BASE = {
   VAULTPILOT_DYNAMODB_ENDPOINT: 'http://127.0.0.1:1',
 };
 
+/** As lib/api-stack.ts configures the rotations function (rollbacks run in the worker). */
+const ROTATIONS_API = {
+  VAULTPILOT_RUNTIME: 'aws',
+  VAULTPILOT_TABLE_ROTATIONS: 'vaultpilot-rotations',
+  VAULTPILOT_TABLE_CREDENTIALS: 'vaultpilot-credentials',
+  VAULTPILOT_TABLE_SETTINGS: 'vaultpilot-settings',
+  VAULTPILOT_TABLE_AUDIT: 'vaultpilot-audit',
+  VAULTPILOT_EVENT_BUS_NAME: 'vaultpilot-dev',
+};
+
 const saved = { ...process.env };
 
 function configure(env: Record<string, string>): void {
@@ -49,14 +59,8 @@ describe('container', () => {
   });
 
   it('builds the rotations API from the settings CDK gives it: no secrets table, no key, no provider rights', () => {
-    // As lib/api-stack.ts configures the rotations function (rollbacks run in the worker).
     configure({
-      VAULTPILOT_RUNTIME: 'aws',
-      VAULTPILOT_TABLE_ROTATIONS: 'vaultpilot-rotations',
-      VAULTPILOT_TABLE_CREDENTIALS: 'vaultpilot-credentials',
-      VAULTPILOT_TABLE_SETTINGS: 'vaultpilot-settings',
-      VAULTPILOT_TABLE_AUDIT: 'vaultpilot-audit',
-      VAULTPILOT_EVENT_BUS_NAME: 'vaultpilot-dev',
+      ...ROTATIONS_API,
       VAULTPILOT_ROTATION_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/rotations',
       VAULTPILOT_ROTATION_WORKER_FUNCTION: 'VaultPilot-dev-RotationWorker',
     });
@@ -64,14 +68,7 @@ describe('container', () => {
   });
 
   it('names the missing worker setting when the rotations API rolls back without it', async () => {
-    configure({
-      VAULTPILOT_RUNTIME: 'aws',
-      VAULTPILOT_TABLE_ROTATIONS: 'vaultpilot-rotations',
-      VAULTPILOT_TABLE_CREDENTIALS: 'vaultpilot-credentials',
-      VAULTPILOT_TABLE_SETTINGS: 'vaultpilot-settings',
-      VAULTPILOT_TABLE_AUDIT: 'vaultpilot-audit',
-      VAULTPILOT_EVENT_BUS_NAME: 'vaultpilot-dev',
-    });
+    configure(ROTATIONS_API);
     const { access } = container().rotation();
     const caller = {
       principal: {

@@ -592,22 +592,27 @@ export class RotationEngine {
     };
   }
 
+  /** Records why the rotation fails, and marks the step that was running as failed. */
+  private async recordFailure(execution: Execution, step: RotationStepName, reason: string): Promise<void> {
+    const running = execution.record.steps.find((entry) => entry.status === 'running');
+    await this.save(execution, {
+      failure: `${step}: ${reason}`.slice(0, 1024),
+      steps:
+        running === undefined
+          ? execution.record.steps
+          : withStep(execution.record.steps, {
+              ...running,
+              status: 'failed',
+              endedAt: this.now(),
+              outcome: reason.slice(0, 1024),
+            }),
+    });
+  }
+
   /** Discards the pending value at the provider and in the store; the rotation fails. */
   private async rollBackPending(execution: Execution, cause: RollBack): Promise<void> {
     if (execution.record.failure === undefined) {
-      const running = execution.record.steps.find((entry) => entry.status === 'running');
-      await this.save(execution, {
-        failure: `${cause.step}: ${cause.reason}`.slice(0, 1024),
-        steps:
-          running === undefined
-            ? execution.record.steps
-            : withStep(execution.record.steps, {
-                ...running,
-                status: 'failed',
-                endedAt: this.now(),
-                outcome: cause.reason.slice(0, 1024),
-              }),
-      });
+      await this.recordFailure(execution, cause.step, cause.reason);
       await this.recordAudit(
         execution.record,
         'rotation.fail',
@@ -658,22 +663,10 @@ export class RotationEngine {
    * a person to roll back explicitly or rotate again.
    */
   private async failAfterPromotion(execution: Execution, error: unknown): Promise<void> {
-    const running = execution.record.steps.find((entry) => entry.status === 'running');
     const reason = describeFailure(error);
-    const step = running?.step ?? 'finish';
+    const step = execution.record.steps.find((entry) => entry.status === 'running')?.step ?? 'finish';
     try {
-      await this.save(execution, {
-        failure: `${step}: ${reason}`.slice(0, 1024),
-        steps:
-          running === undefined
-            ? execution.record.steps
-            : withStep(execution.record.steps, {
-                ...running,
-                status: 'failed',
-                endedAt: this.now(),
-                outcome: reason.slice(0, 1024),
-              }),
-      });
+      await this.recordFailure(execution, step, reason);
       await execution.secrets.discardPending(execution.record.credentialId, execution.record.rotationId);
       const at = this.now();
       await this.recordAudit(
