@@ -135,6 +135,8 @@ export class SecretsService {
     path: string,
     data: SecretData,
     options: WriteOptions = {},
+    /** The metadata the caller read just before (`metadataIfAny`): spares reading it again. */
+    known?: { readonly metadata: SecretMetadata | undefined },
   ): Promise<SecretVersionMetadata> {
     const who = parse(Actor, actor, 'actor');
     const owner = parse(Tenant, tenant, 'tenant');
@@ -145,7 +147,8 @@ export class SecretsService {
       if (cas === undefined) {
         // casRequired is a setting read before the write; a write racing the setting's change
         // may still go through without cas, as in Vault.
-        const metadata = await this.store.getMetadata(owner, secretPath);
+        const metadata =
+          known === undefined ? await this.store.getMetadata(owner, secretPath) : known.metadata;
         if (metadata?.casRequired === true) {
           throw new ValidationError('check-and-set parameter required for this secret', {
             details: { path: secretPath, casRequired: true },
@@ -200,11 +203,16 @@ export class SecretsService {
   }
 
   async readMetadata(tenant: string, path: string): Promise<SecretMetadata> {
+    const metadata = await this.metadataIfAny(tenant, path);
+    if (metadata === undefined) throw notFound(parseSecretPath(path), undefined);
+    return metadata;
+  }
+
+  /** The secret's metadata, or undefined when no secret lives at `path`. */
+  async metadataIfAny(tenant: string, path: string): Promise<SecretMetadata | undefined> {
     const owner = parse(Tenant, tenant, 'tenant');
-    const secretPath = parseSecretPath(path);
-    const record = await this.store.getMetadata(owner, secretPath);
-    if (record === undefined) throw notFound(secretPath, undefined);
-    return secretMetadata(record);
+    const record = await this.store.getMetadata(owner, parseSecretPath(path));
+    return record === undefined ? undefined : secretMetadata(record);
   }
 
   /** Creates or updates the settings; lowering `maxVersions` prunes at once. */

@@ -13,7 +13,7 @@ import type { PolicyStore } from '../access/policy-store.js';
 import type { AuditAction, AuditOutcome, AuditTarget } from '../audit/audit-event.js';
 import { type Caller, callerAuditEvent } from '../audit/caller.js';
 import type { AuditSink } from '../audit/audit-sink.js';
-import { DomainError, ForbiddenError, NotFoundError } from '../errors.js';
+import { DomainError, ForbiddenError } from '../errors.js';
 import type { Clock } from '../ports.js';
 import type { Principal } from '../principal.js';
 import type {
@@ -70,19 +70,17 @@ export class SecretAccess {
   ): Promise<SecretVersionMetadata> {
     const path = parseSecretPath(rawPath);
     const tenant = caller.principal.tenant;
-    // Creating and updating are separate capabilities, as in Vault.
-    const exists = await this.secrets.readMetadata(tenant, path).then(
-      () => true,
-      (error: unknown) => {
-        if (error instanceof NotFoundError) return false;
-        throw error;
-      },
-    );
+    // Creating and updating are separate capabilities, as in Vault. The same read serves the
+    // write's casRequired check.
+    const metadata = await this.secrets.metadataIfAny(tenant, path);
     return this.guard(caller, path, {
       action: 'secret.write',
-      operation: exists ? 'update' : 'create',
+      operation: metadata === undefined ? 'create' : 'update',
       target: { path },
-      run: () => this.secrets.write(SecretAccess.actorName(caller.principal), tenant, path, data, options),
+      run: () =>
+        this.secrets.write(SecretAccess.actorName(caller.principal), tenant, path, data, options, {
+          metadata,
+        }),
       resultTarget: (result) => ({ path, version: result.version }),
     });
   }
