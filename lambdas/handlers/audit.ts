@@ -4,9 +4,8 @@
  */
 import type { z } from 'zod';
 import { AUDIT_ACTIONS, type AuditAction } from '../core/audit/audit-event.js';
-import type { Caller } from '../core/audit/caller.js';
 import { ConflictError, ValidationError } from '../core/errors.js';
-import { apiHandler, type ApiRequest, type ApiResult } from '../shared/api-handler.js';
+import { apiHandler, type ApiResult, callerOf } from '../shared/api-handler.js';
 import type {
   AuditExportQuery,
   AuditHashRequest,
@@ -15,17 +14,6 @@ import type {
   AuditTenantQuery,
 } from '../shared/contracts/audit.js';
 import { container } from '../shared/container.js';
-
-function callerOf(request: ApiRequest): Caller {
-  const identity = request.event.requestContext?.identity;
-  return {
-    principal: request.principal,
-    requestId: request.requestId,
-    correlationId: request.correlationId,
-    sourceIp: identity?.sourceIp ?? undefined,
-    userAgent: identity?.userAgent ?? undefined,
-  };
-}
 
 function auditAction(value: string | undefined): AuditAction | undefined {
   if (value === undefined) return undefined;

@@ -1,11 +1,9 @@
 /** The credential inventory API: thin mapping of each operation onto `CredentialInventory`. */
 import type { z } from 'zod';
-import type { Caller } from '../core/audit/caller.js';
 import type { Credential } from '../core/credentials/credential.js';
 import type { CredentialChange } from '../core/credentials/credential-store.js';
 import { findingRule } from '../core/credentials/findings.js';
-import { ValidationError } from '../core/errors.js';
-import { apiHandler, type ApiRequest, type ApiResult } from '../shared/api-handler.js';
+import { apiHandler, type ApiResult, callerOf, pathParameter } from '../shared/api-handler.js';
 import { container } from '../shared/container.js';
 import type {
   Credential as CredentialBody,
@@ -39,23 +37,6 @@ function changeBody(change: CredentialChange) {
   };
 }
 
-function callerOf(request: ApiRequest): Caller {
-  const identity = request.event.requestContext?.identity;
-  return {
-    principal: request.principal,
-    requestId: request.requestId,
-    correlationId: request.correlationId,
-    sourceIp: identity?.sourceIp ?? undefined,
-    userAgent: identity?.userAgent ?? undefined,
-  };
-}
-
-function idOf(request: ApiRequest): string {
-  const id = request.event.pathParameters?.id;
-  if (id === undefined || id.length === 0) throw new ValidationError('A credential id is required');
-  return id;
-}
-
 const NO_CONTENT: ApiResult = { statusCode: 204, body: null };
 
 export const handler = apiHandler(async (request) => {
@@ -76,7 +57,7 @@ export const handler = apiHandler(async (request) => {
       };
     }
     case 'getCredential': {
-      const { credential, history } = await inventory.get(caller, idOf(request));
+      const { credential, history } = await inventory.get(caller, pathParameter(request, 'id'));
       return { body: { data: { ...credentialBody(credential), history: history.map(changeBody) } } };
     }
     case 'registerCredential': {
@@ -88,10 +69,14 @@ export const handler = apiHandler(async (request) => {
       };
     }
     case 'updateCredential':
-      return { body: { data: credentialBody(await inventory.update(caller, idOf(request), request.body)) } };
+      return {
+        body: {
+          data: credentialBody(await inventory.update(caller, pathParameter(request, 'id'), request.body)),
+        },
+      };
     case 'unregisterCredential': {
       const { revision } = request.query as z.infer<typeof UnregisterCredentialQuery>;
-      await inventory.unregister(caller, idOf(request), revision);
+      await inventory.unregister(caller, pathParameter(request, 'id'), revision);
       return NO_CONTENT;
     }
     default:

@@ -1,10 +1,8 @@
 /** The discovery API: runs, settings and rules, each mapped onto one `DiscoveryControl` use case. */
 import type { z } from 'zod';
-import type { Caller } from '../core/audit/caller.js';
 import type { DiscoveryRun } from '../core/discovery/run.js';
 import type { StoredDiscoverySettings } from '../core/discovery/settings.js';
-import { ValidationError } from '../core/errors.js';
-import { apiHandler, type ApiRequest } from '../shared/api-handler.js';
+import { apiHandler, callerOf, pathParameter } from '../shared/api-handler.js';
 import { container } from '../shared/container.js';
 import type {
   DiscoveryRun as DiscoveryRunBody,
@@ -19,23 +17,6 @@ function runBody(run: DiscoveryRun): z.infer<typeof DiscoveryRunBody> {
 
 function settingsBody(settings: StoredDiscoverySettings) {
   return JSON.parse(JSON.stringify(settings)) as Record<string, unknown>;
-}
-
-function callerOf(request: ApiRequest): Caller {
-  const identity = request.event.requestContext?.identity;
-  return {
-    principal: request.principal,
-    requestId: request.requestId,
-    correlationId: request.correlationId,
-    sourceIp: identity?.sourceIp ?? undefined,
-    userAgent: identity?.userAgent ?? undefined,
-  };
-}
-
-function runIdOf(request: ApiRequest): string {
-  const id = request.event.pathParameters?.id;
-  if (id === undefined || id.length === 0) throw new ValidationError('A run id is required');
-  return id;
 }
 
 export const handler = apiHandler(async (request) => {
@@ -63,7 +44,7 @@ export const handler = apiHandler(async (request) => {
       };
     }
     case 'getDiscoveryRun':
-      return { body: { data: runBody(await control.getRun(caller, runIdOf(request))) } };
+      return { body: { data: runBody(await control.getRun(caller, pathParameter(request, 'id'))) } };
     case 'getDiscoverySettings':
       return { body: { data: settingsBody(await control.getSettings(caller)) } };
     case 'putDiscoverySettings': {

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { StoredPolicy } from '../core/access/policy-store.js';
 import { ValidationError } from '../core/errors.js';
 import { isRole } from '../core/principal.js';
-import { apiHandler, type ApiRequest, type ApiResult, callerOf } from '../shared/api-handler.js';
+import { apiHandler, type ApiResult, callerOf, pathParameter } from '../shared/api-handler.js';
 import { container } from '../shared/container.js';
 import type {
   AttachPoliciesRequest,
@@ -22,13 +22,6 @@ function policyBody(stored: StoredPolicy) {
   };
 }
 
-function parameter(request: ApiRequest, name: string): string {
-  const value = request.event.pathParameters?.[name];
-  if (value === undefined || value.length === 0)
-    throw new ValidationError(`Path parameter ${name} is required`);
-  return value;
-}
-
 export const handler = apiHandler(async (request) => {
   const admin = container().policyAdministration();
   const caller = callerOf(request);
@@ -36,19 +29,19 @@ export const handler = apiHandler(async (request) => {
     case 'listPolicies':
       return { body: { data: { policies: (await admin.list(caller)).map(policyBody) } } };
     case 'readPolicy':
-      return { body: { data: policyBody(await admin.get(caller, parameter(request, 'name'))) } };
+      return { body: { data: policyBody(await admin.get(caller, pathParameter(request, 'name'))) } };
     case 'putPolicy': {
       const body = request.body as z.infer<typeof PutPolicyRequest>;
       const stored = await admin.put(
         caller,
-        { name: parameter(request, 'name'), rules: body.rules as never },
+        { name: pathParameter(request, 'name'), rules: body.rules as never },
         body.revision,
       );
       return { body: { data: policyBody(stored) } };
     }
     case 'deletePolicy': {
       const { revision } = request.query as z.infer<typeof DeletePolicyQuery>;
-      await admin.delete(caller, parameter(request, 'name'), revision);
+      await admin.delete(caller, pathParameter(request, 'name'), revision);
       return NO_CONTENT;
     }
     case 'listPolicyAttachments': {
@@ -56,7 +49,7 @@ export const handler = apiHandler(async (request) => {
       return { body: { data: { groups: names.groups, clients: names.clients } } };
     }
     case 'attachPoliciesToGroup': {
-      const group = parameter(request, 'group');
+      const group = pathParameter(request, 'group');
       if (!isRole(group)) throw new ValidationError('group must be one of admin, operator, auditor, viewer');
       const { policies } = request.body as z.infer<typeof AttachPoliciesRequest>;
       await admin.attach(caller, { group }, policies);
@@ -64,7 +57,7 @@ export const handler = apiHandler(async (request) => {
     }
     case 'attachPoliciesToClient': {
       const { policies } = request.body as z.infer<typeof AttachPoliciesRequest>;
-      await admin.attach(caller, { clientId: parameter(request, 'clientId') }, policies);
+      await admin.attach(caller, { clientId: pathParameter(request, 'clientId') }, policies);
       return NO_CONTENT;
     }
     default:

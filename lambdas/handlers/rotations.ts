@@ -1,9 +1,8 @@
 /** The rotation API: thin mapping of each operation onto `RotationAccess`. */
 import type { z } from 'zod';
-import { ValidationError } from '../core/errors.js';
 import type { StoredRotationPolicy } from '../core/rotation/policy.js';
 import type { RotationRecord } from '../core/rotation/rotation.js';
-import { apiHandler, type ApiRequest, type ApiResult, callerOf } from '../shared/api-handler.js';
+import { apiHandler, type ApiResult, callerOf, pathParameter } from '../shared/api-handler.js';
 import { container } from '../shared/container.js';
 import type {
   DeleteRotationPolicyQuery,
@@ -48,25 +47,18 @@ function policyBody(stored: StoredRotationPolicy) {
   return { name, policy, revision: stored.revision, updatedAt: stored.updatedAt };
 }
 
-function parameter(request: ApiRequest, name: string): string {
-  const value = request.event.pathParameters?.[name];
-  if (value === undefined || value.length === 0)
-    throw new ValidationError(`Path parameter ${name} is required`);
-  return value;
-}
-
 export const handler = apiHandler(async (request): Promise<ApiResult> => {
   const rotation = container().rotation().access;
   const caller = callerOf(request);
   switch (request.route.operationId) {
     case 'rotateCredential': {
       const key = headerValue(request.event.headers, 'idempotency-key');
-      const record = await rotation.request(caller, parameter(request, 'id'), key);
+      const record = await rotation.request(caller, pathParameter(request, 'id'), key);
       return { statusCode: 202, body: { data: { rotationId: record.rotationId, state: record.state } } };
     }
     case 'listCredentialRotations': {
       const query = request.query as z.infer<typeof ListRotationsQuery>;
-      const page = await rotation.list(caller, parameter(request, 'id'), query);
+      const page = await rotation.list(caller, pathParameter(request, 'id'), query);
       return {
         body: {
           data: {
@@ -77,21 +69,26 @@ export const handler = apiHandler(async (request): Promise<ApiResult> => {
       };
     }
     case 'getRotation':
-      return { body: { data: rotationBody(await rotation.get(caller, parameter(request, 'id'))) } };
+      return { body: { data: rotationBody(await rotation.get(caller, pathParameter(request, 'id'))) } };
     case 'rollbackRotation':
-      return { body: { data: rotationBody(await rotation.rollback(caller, parameter(request, 'id'))) } };
+      return { body: { data: rotationBody(await rotation.rollback(caller, pathParameter(request, 'id'))) } };
     case 'listRotationPolicies':
       return { body: { data: { policies: (await rotation.listPolicies(caller)).map(policyBody) } } };
     case 'getRotationPolicy':
-      return { body: { data: policyBody(await rotation.getPolicy(caller, parameter(request, 'name'))) } };
+      return { body: { data: policyBody(await rotation.getPolicy(caller, pathParameter(request, 'name'))) } };
     case 'putRotationPolicy': {
       const body = request.body as z.infer<typeof PutRotationPolicyRequest>;
-      const stored = await rotation.putPolicy(caller, parameter(request, 'name'), body.policy, body.revision);
+      const stored = await rotation.putPolicy(
+        caller,
+        pathParameter(request, 'name'),
+        body.policy,
+        body.revision,
+      );
       return { body: { data: policyBody(stored) } };
     }
     case 'deleteRotationPolicy': {
       const { revision } = request.query as z.infer<typeof DeleteRotationPolicyQuery>;
-      await rotation.deletePolicy(caller, parameter(request, 'name'), revision);
+      await rotation.deletePolicy(caller, pathParameter(request, 'name'), revision);
       return { statusCode: 204, body: null };
     }
     default:

@@ -282,6 +282,15 @@ export function callerOf(request: ApiRequest): Caller {
   };
 }
 
+/** A path parameter of the route; 400 when the route's parameter is missing or empty. */
+export function pathParameter(request: ApiRequest, name: string): string {
+  const value = request.event.pathParameters?.[name];
+  if (value === undefined || value.length === 0) {
+    throw new ValidationError(`Path parameter ${name} is required`);
+  }
+  return value;
+}
+
 export type ApiLambda = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
 // middy types the context as the extended one its middleware fills in; callers pass a plain one.
