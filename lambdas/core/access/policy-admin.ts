@@ -3,9 +3,10 @@
  * admin scope) may change them; auditors may read them too. Every call is audited, fail-closed,
  * like the secret operations.
  */
+import { audited, ROLE_DENIAL } from '../audit/audited.js';
 import type { AuditAction, AuditOutcome } from '../audit/audit-event.js';
 import type { AuditSink } from '../audit/audit-sink.js';
-import { DomainError, ForbiddenError, NotFoundError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
 import type { Clock } from '../ports.js';
 import { type Caller, callerAuditEvent } from '../audit/caller.js';
 import { type Policy, PolicySchema } from './policy.js';
@@ -96,20 +97,11 @@ export class PolicyAdministration {
     policy: string | undefined,
     run: () => Promise<T>,
   ): Promise<T> {
-    if (!mayAccess(caller, access)) {
-      await this.record(caller, action, policy, 'denied', 'role or scope does not allow it');
-      throw new ForbiddenError('Permission denied');
-    }
-    let result: T;
-    try {
-      result = await run();
-    } catch (error: unknown) {
-      const reason = error instanceof DomainError ? error.code : 'InternalError';
-      await this.record(caller, action, policy, 'failed', reason).catch(() => undefined);
-      throw error;
-    }
-    await this.record(caller, action, policy, 'allowed');
-    return result;
+    return audited({
+      denial: mayAccess(caller, access) ? undefined : ROLE_DENIAL,
+      run,
+      record: (outcome, reason) => this.record(caller, action, policy, outcome, reason),
+    });
   }
 
   private record(

@@ -5,6 +5,7 @@
  * the caller's tenant: naming another tenant answers 404, like a missing object. Every call is
  * itself audited, fail-closed, as the secret operations are (DESIGN.md, Audit).
  */
+import { audited, failureCode } from './audited.js';
 import { createPublicKey } from 'node:crypto';
 import type { AuditAction, AuditOutcome, AuditTarget } from './audit-event.js';
 import { type Caller, callerAuditEvent } from './caller.js';
@@ -37,7 +38,7 @@ import type {
 } from './audit-store.js';
 import { AuditChainVerifier, type VerificationProblem, type VerificationResult } from './chain-verifier.js';
 import type { AuditIdentifierHasher } from './identifier-hasher.js';
-import { DomainError, ForbiddenError, NotFoundError, PayloadTooLargeError } from '../errors.js';
+import { ForbiddenError, NotFoundError, PayloadTooLargeError } from '../errors.js';
 import type { Clock } from '../ports.js';
 import type { Principal } from '../principal.js';
 
@@ -304,7 +305,7 @@ export class AuditLog {
     try {
       hmac = await this.ports.hasher.hmac(principal.tenant, value);
     } catch (error: unknown) {
-      await this.record(caller, 'audit.hash', {}, 'failed', reasonOf(error)).catch(() => undefined);
+      await this.record(caller, 'audit.hash', {}, 'failed', failureCode(error)).catch(() => undefined);
       throw error;
     }
     await this.record(caller, 'audit.hash', { hashed: { value: hmac } }, 'allowed');
@@ -354,7 +355,7 @@ export class AuditLog {
         },
       });
     } catch (error: unknown) {
-      await this.record(caller, 'audit.digest', {}, 'failed', reasonOf(error)).catch(() => undefined);
+      await this.record(caller, 'audit.digest', {}, 'failed', failureCode(error)).catch(() => undefined);
       throw error;
     }
     if (!recorded) {
@@ -398,20 +399,11 @@ export class AuditLog {
     target: AuditTarget,
     run: () => Promise<T>,
   ): Promise<T> {
-    if (!mayAccess(caller.principal, access)) {
-      await this.record(caller, action, target, 'denied', 'Forbidden');
-      throw new ForbiddenError('Permission denied');
-    }
-    let result: T;
-    try {
-      result = await run();
-    } catch (error: unknown) {
-      // The caller sees the original error; a failing audit write on top changes nothing.
-      await this.record(caller, action, target, 'failed', reasonOf(error)).catch(() => undefined);
-      throw error;
-    }
-    await this.record(caller, action, target, 'allowed');
-    return result;
+    return audited({
+      denial: mayAccess(caller.principal, access) ? undefined : 'Forbidden',
+      run,
+      record: (outcome, reason) => this.record(caller, action, target, outcome, reason),
+    });
   }
 
   private record(
@@ -432,8 +424,4 @@ function earliest(...problems: (VerificationProblem | undefined)[]): Verificatio
     (first, next) => (next !== undefined && (first === undefined || next.seq < first.seq) ? next : first),
     undefined,
   );
-}
-
-function reasonOf(error: unknown): string {
-  return error instanceof DomainError ? error.code : 'InternalError';
 }

@@ -6,10 +6,11 @@
  * the tenant's thresholds; each finding that opens or resolves is audited and published.
  * As for secrets, a change that was stored but could not be audited is reported as failed.
  */
+import { audited, ROLE_DENIAL } from '../audit/audited.js';
 import type { AuditAction, AuditActor, AuditOutcome } from '../audit/audit-event.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { type Caller, callerAuditEvent } from '../audit/caller.js';
-import { ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { DomainEvent, EventPublisher } from '../events.js';
 import type { Clock } from '../ports.js';
 import { disabledRuleSet, type DiscoverySettingsStore, effectiveThresholds } from '../discovery/settings.js';
@@ -382,19 +383,18 @@ export class CredentialInventory {
     idOf?: (result: T) => string,
     afterAudit?: (result: T) => Promise<void>,
   ): Promise<T> {
-    if (!mayAccessInventory(caller.principal, access)) {
-      await this.record(caller, action, credentialId, 'denied', 'role or scope does not allow it');
-      throw new ForbiddenError('Permission denied');
-    }
-    let result: T;
-    try {
-      result = await run();
-    } catch (error: unknown) {
-      const reason = error instanceof DomainError ? error.code : 'InternalError';
-      await this.record(caller, action, credentialId, 'failed', reason).catch(() => undefined);
-      throw error;
-    }
-    await this.record(caller, action, idOf?.(result) ?? credentialId, 'allowed');
+    const result = await audited<T>({
+      denial: mayAccessInventory(caller.principal, access) ? undefined : ROLE_DENIAL,
+      run,
+      record: (outcome, reason, done) =>
+        this.record(
+          caller,
+          action,
+          done === undefined ? credentialId : (idOf?.(done) ?? credentialId),
+          outcome,
+          reason,
+        ),
+    });
     if (afterAudit !== undefined) await afterAudit(result);
     return result;
   }

@@ -4,6 +4,7 @@
  * settings, and read the finding rules with the thresholds that apply. Authorized by role or
  * scope, and audited fail-closed like every other call.
  */
+import { audited, ROLE_DENIAL } from '../audit/audited.js';
 import type { AuditAction, AuditOutcome } from '../audit/audit-event.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { type Caller, callerAuditEvent } from '../audit/caller.js';
@@ -15,13 +16,7 @@ import {
   type FindingThresholds,
 } from '../credentials/findings.js';
 import { type InventoryAccess, mayAccessInventory } from '../credentials/inventory-access.js';
-import {
-  DependencyUnavailableError,
-  DomainError,
-  ForbiddenError,
-  NotFoundError,
-  ValidationError,
-} from '../errors.js';
+import { DependencyUnavailableError, NotFoundError, ValidationError } from '../errors.js';
 import type { EventPublisher } from '../events.js';
 import type { Clock } from '../ports.js';
 import { DISCOVERY_EVENT_TYPES, newRun } from './engine.js';
@@ -183,20 +178,12 @@ export class DiscoveryControl {
     run: () => Promise<T>,
     describe?: (result: T) => string,
   ): Promise<T> {
-    if (!mayAccessInventory(caller.principal, access)) {
-      await this.record(caller, action, 'denied', 'role or scope does not allow it');
-      throw new ForbiddenError('Permission denied');
-    }
-    let result: T;
-    try {
-      result = await run();
-    } catch (error: unknown) {
-      const reason = error instanceof DomainError ? error.code : 'InternalError';
-      await this.record(caller, action, 'failed', reason).catch(() => undefined);
-      throw error;
-    }
-    await this.record(caller, action, 'allowed', describe?.(result));
-    return result;
+    return audited<T>({
+      denial: mayAccessInventory(caller.principal, access) ? undefined : ROLE_DENIAL,
+      run,
+      record: (outcome, reason, done) =>
+        this.record(caller, action, outcome, done === undefined ? reason : describe?.(done)),
+    });
   }
 
   private record(caller: Caller, action: AuditAction, outcome: AuditOutcome, reason?: string): Promise<void> {

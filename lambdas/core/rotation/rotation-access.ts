@@ -5,12 +5,13 @@
  * admins manage policies, auditors may read them; machine clients by scope) and audited
  * fail-closed: a call whose audit record cannot be written fails with 503.
  */
+import { audited, failureCode, ROLE_DENIAL } from '../audit/audited.js';
 import type { AuditAction, AuditOutcome } from '../audit/audit-event.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { type Caller, callerAuditEvent } from '../audit/caller.js';
 import { type InventoryAccess, mayAccessInventory } from '../credentials/inventory-access.js';
 import { isCredentialId } from '../credentials/credential.js';
-import { ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import type { Clock } from '../ports.js';
 import type { RotationEngine, RotationRequester } from './engine.js';
 import { parseRotationPolicy, type StoredRotationPolicy } from './policy.js';
@@ -39,13 +40,7 @@ export class RotationAccess {
   /** Starts (or finds, for a repeated idempotency key) a rotation and queues it. */
   async request(caller: Caller, credentialId: string, idempotencyKey?: string): Promise<RotationRecord> {
     if (!mayAccessInventory(caller.principal, 'write')) {
-      await this.record(
-        caller,
-        'rotation.request',
-        credentialId,
-        'denied',
-        'role or scope does not allow it',
-      );
+      await this.record(caller, 'rotation.request', credentialId, 'denied', ROLE_DENIAL);
       throw new ForbiddenError('Permission denied');
     }
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
@@ -64,7 +59,7 @@ export class RotationAccess {
       if (started.status === 'skipped') throw new Error('A manual rotation is never skipped');
       record = started.record;
     } catch (error: unknown) {
-      await this.record(caller, 'rotation.request', credentialId, 'failed', codeOf(error)).catch(
+      await this.record(caller, 'rotation.request', credentialId, 'failed', failureCode(error)).catch(
         () => undefined,
       );
       throw error;
@@ -193,19 +188,11 @@ export class RotationAccess {
     run: () => Promise<T>,
     policy?: string,
   ): Promise<T> {
-    if (!mayAccessInventory(caller.principal, access)) {
-      await this.record(caller, action, credentialId, 'denied', 'role or scope does not allow it', policy);
-      throw new ForbiddenError('Permission denied');
-    }
-    let result: T;
-    try {
-      result = await run();
-    } catch (error: unknown) {
-      await this.record(caller, action, credentialId, 'failed', codeOf(error), policy).catch(() => undefined);
-      throw error;
-    }
-    await this.record(caller, action, credentialId, 'allowed', undefined, policy);
-    return result;
+    return audited({
+      denial: mayAccessInventory(caller.principal, access) ? undefined : ROLE_DENIAL,
+      run,
+      record: (outcome, reason) => this.record(caller, action, credentialId, outcome, reason, policy),
+    });
   }
 
   private record(
@@ -238,8 +225,4 @@ export function requesterOf(caller: Caller): RotationRequester {
     requestId: caller.requestId,
     correlationId: caller.correlationId,
   };
-}
-
-function codeOf(error: unknown): string {
-  return error instanceof DomainError ? error.code : 'InternalError';
 }

@@ -12,10 +12,11 @@
  * conditional write on the envelope it replaces, so a version destroyed or pruned meanwhile is
  * skipped, never resurrected.
  */
+import { audited } from '../audit/audited.js';
 import type { AuditOutcome } from '../audit/audit-event.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { type Caller, callerAuditEvent } from '../audit/caller.js';
-import { DomainError, ForbiddenError, ValidationError } from '../errors.js';
+import { ValidationError } from '../errors.js';
 import type { Clock } from '../ports.js';
 import type { Envelope, EnvelopeCipher } from './envelope.js';
 import type { SecretPath } from './secret-path.js';
@@ -130,24 +131,18 @@ export class RewrapAdministration {
       principal.kind === 'machine'
         ? principal.scopes.includes('vaultpilot/admin')
         : principal.roles.includes('admin');
-    if (!admin) {
-      await this.record(caller, 'denied', 'Re-wrapping needs the admin role');
-      throw new ForbiddenError('Permission denied');
-    }
-    let step: RewrapStep;
-    try {
-      step = await this.rewrap.step(principal.tenant, options);
-    } catch (error: unknown) {
-      const reason = error instanceof DomainError ? error.code : 'InternalError';
-      await this.record(caller, 'failed', reason).catch(() => undefined);
-      throw error;
-    }
-    await this.record(
-      caller,
-      'allowed',
-      `rewrapped ${step.rewrapped}, already current ${step.alreadyCurrent}, skipped ${step.skipped} of ${step.scanned} versions; ${step.cursor === undefined ? 'done' : 'more to do'}`,
-    );
-    return step;
+    return audited<RewrapStep>({
+      denial: admin ? undefined : 'Re-wrapping needs the admin role',
+      run: () => this.rewrap.step(principal.tenant, options),
+      record: (outcome, reason, step) =>
+        this.record(
+          caller,
+          outcome,
+          step === undefined
+            ? (reason ?? '')
+            : `rewrapped ${step.rewrapped}, already current ${step.alreadyCurrent}, skipped ${step.skipped} of ${step.scanned} versions; ${step.cursor === undefined ? 'done' : 'more to do'}`,
+        ),
+    });
   }
 
   private record(caller: Caller, outcome: AuditOutcome, reason: string): Promise<void> {

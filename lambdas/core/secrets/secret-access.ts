@@ -7,13 +7,13 @@
  * denied or failed attempt is audited too, and values never reach the audit log: only paths,
  * version numbers, outcomes and error codes.
  */
+import { audited } from '../audit/audited.js';
 import { authorizeSecretOperation } from '../access/authorize.js';
 import type { KvOperation } from '../access/policy.js';
 import type { PolicyStore } from '../access/policy-store.js';
 import type { AuditAction, AuditOutcome, AuditTarget } from '../audit/audit-event.js';
 import { type Caller, callerAuditEvent } from '../audit/caller.js';
 import type { AuditSink } from '../audit/audit-sink.js';
-import { DomainError, ForbiddenError } from '../errors.js';
 import type { Clock } from '../ports.js';
 import type { Principal } from '../principal.js';
 import type {
@@ -162,22 +162,18 @@ export class SecretAccess {
       attempt.operation === 'list'
         ? authorizeSecretOperation(principal, attached, target as SecretPrefix, 'list')
         : authorizeSecretOperation(principal, attached, target as SecretPath, attempt.operation);
-    if (!decision.allowed) {
-      await this.record(caller, attempt.action, attempt.target, 'denied', decision.reason);
-      throw new ForbiddenError('Permission denied');
-    }
-    let result: T;
-    try {
-      result = await attempt.run();
-    } catch (error: unknown) {
-      const reason = error instanceof DomainError ? error.code : 'InternalError';
-      // The original error is what the caller must see; a failing audit write on top of it
-      // changes nothing about the outcome (the action did not happen).
-      await this.record(caller, attempt.action, attempt.target, 'failed', reason).catch(() => undefined);
-      throw error;
-    }
-    await this.record(caller, attempt.action, attempt.resultTarget?.(result) ?? attempt.target, 'allowed');
-    return result;
+    return audited<T>({
+      denial: decision.allowed ? undefined : decision.reason,
+      run: attempt.run,
+      record: (outcome, reason, done) =>
+        this.record(
+          caller,
+          attempt.action,
+          done === undefined ? attempt.target : (attempt.resultTarget?.(done) ?? attempt.target),
+          outcome,
+          reason,
+        ),
+    });
   }
 
   private record(
