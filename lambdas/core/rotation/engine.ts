@@ -62,6 +62,8 @@ import {
 } from './rotator.js';
 
 const MINUTE_MS = 60_000;
+/** The base of a rotation whose secret held no version: promotion writes version 1 (cas 0). */
+const FIRST_VALUE: CurrentValue = Object.freeze({ version: 0, data: Object.freeze({}) });
 const DAY_MS = 24 * 60 * MINUTE_MS;
 
 /** Where the engine learns about credentials and reports their rotation state (the inventory). */
@@ -475,17 +477,22 @@ export class RotationEngine {
     const path = execution.target.secretPath;
     const pinned = execution.record.baseVersion;
     if (pinned === undefined) {
-      let current: CurrentValue;
+      let current: CurrentValue | undefined;
       try {
-        current = await execution.secrets.current(path);
+        current = execution.rotator.generatesFirstValue
+          ? await execution.secrets.currentIfAny(path)
+          : await execution.secrets.current(path);
       } catch (error: unknown) {
         if (error instanceof NotFoundError)
           throw new RollBack('create', describeFailure(error), { cause: error });
         throw error;
       }
-      await this.save(execution, { baseVersion: current.version });
-      return current;
+      // No version yet: the rotator makes the first value, promoted with check-and-set 0.
+      const base = current ?? FIRST_VALUE;
+      await this.save(execution, { baseVersion: base.version });
+      return base;
     }
+    if (pinned === FIRST_VALUE.version) return FIRST_VALUE;
     const data = await execution.secrets.version(path, pinned);
     if (data === undefined) {
       throw new RollBack('create', `Version ${pinned} of ${path} is no longer readable`);
@@ -833,6 +840,11 @@ export class RotationEngine {
       throw new ConflictError('Only the latest rotation of a credential can be rolled back', {
         details: { latest: latest?.rotationId },
       });
+    }
+    if (record.baseVersion === FIRST_VALUE.version) {
+      throw new ConflictError(
+        'This rotation made the first value of the secret: there is no earlier value to restore',
+      );
     }
     if (record.retirement?.status === 'retired') {
       throw new ConflictError('The previous credential was already retired at its provider');
