@@ -426,6 +426,35 @@ describe('rollback', () => {
     expect(h.targets.outcomes.at(-1)?.outcome.kind).toBe('failed');
   });
 
+  it('ends the rotation when the provider refuses the rollback too, keeping the pending value for a person', async () => {
+    // Prepare
+    const { id, secretPath } = await vaultCredential();
+    const refusing: Rotator<VaultSecretSettings> = {
+      ...createVaultSecretRotator(),
+      test: async () => {
+        throw new RotationTestFailedError('the new value was refused');
+      },
+      discard: async () => {
+        throw new RotationRefusedError('the provider cannot take the value back');
+      },
+    };
+    const engine = h.engine(rotators(refusing), { faulty: false });
+
+    // Act
+    const record = await startAndRun(engine, id);
+
+    // Assess
+    expect(record.state).toBe('failed');
+    expect(record.failure).toContain('RotationTestFailed');
+    expect(record.steps.at(-1)).toMatchObject({ step: 'rollback', status: 'failed', attempts: 1 });
+    expect(record.steps.at(-1)?.outcome).toContain('cannot take the value back');
+    expect(await currentOf(secretPath)).toEqual({ version: 1, data: OLD_VALUE });
+    expect(await pendingExists(id, record.rotationId)).toBe(true);
+    expect(await h.store.lockHolder(TENANT, id)).toBeUndefined();
+    const reasons = h.audit.events.filter((event) => event.reason?.startsWith(record.rotationId));
+    expect(reasons.some((event) => event.reason?.includes('rollback unfinished'))).toBe(true);
+  });
+
   it('restores the previous value on request, once, and only for the latest rotation', async () => {
     const { id, secretPath } = await vaultCredential();
     const engine = h.engine(rotators(), { faulty: false });

@@ -113,6 +113,11 @@ export interface RotationEngineOptions {
   readonly orphanLockMs?: number;
   /** Attempts per step before a rotation that has not been promoted yet rolls back (default 5). */
   readonly maxStepAttempts?: number;
+  /**
+   * Attempts at an automatic rollback before the rotation fails with its rollback unfinished
+   * (default twice `maxStepAttempts`): a provider that stays unreachable is not retried for ever.
+   */
+  readonly maxRollbackAttempts?: number;
   readonly onEventsFailed?: (error: unknown, events: readonly DomainEvent[]) => void;
 }
 
@@ -145,6 +150,7 @@ export class RotationEngine {
   private readonly leaseMs: number;
   private readonly orphanLockMs: number;
   private readonly maxStepAttempts: number;
+  private readonly maxRollbackAttempts: number;
   private readonly onEventsFailed: (error: unknown, events: readonly DomainEvent[]) => void;
 
   constructor(
@@ -161,6 +167,7 @@ export class RotationEngine {
     this.leaseMs = options.leaseMs ?? 15 * MINUTE_MS;
     this.orphanLockMs = options.orphanLockMs ?? 5 * MINUTE_MS;
     this.maxStepAttempts = options.maxStepAttempts ?? 5;
+    this.maxRollbackAttempts = options.maxRollbackAttempts ?? 2 * this.maxStepAttempts;
     this.onEventsFailed = options.onEventsFailed ?? (() => undefined);
   }
 
@@ -534,6 +541,9 @@ export class RotationEngine {
     if (attempt > this.maxStepAttempts && !promoted && name !== 'rollback') {
       throw new RollBack(name, `${name} did not succeed in ${this.maxStepAttempts} attempts`);
     }
+    if (attempt > this.maxRollbackAttempts && !promoted && name === 'rollback') {
+      throw new RollBack(name, `rollback did not succeed in ${this.maxRollbackAttempts} attempts`);
+    }
     const startedAt = previous?.startedAt ?? this.now();
     await this.save(execution, {
       steps: withStep(execution.record.steps, {
@@ -657,10 +667,52 @@ export class RotationEngine {
         () => 'rollback: pending discarded, current unchanged',
       );
     } catch (error: unknown) {
+      // The provider refused the rollback, or it kept failing: no retry will finish it.
+      if (error instanceof RollBack && error.step === 'rollback') {
+        await this.failUnfinishedRollback(execution, error);
+        return;
+      }
       await this.pause(execution, error);
       throw error;
     }
     await this.complete(execution, 'failed', reason);
+  }
+
+  /**
+   * Ends a rotation whose automatic rollback cannot finish. The pending value stays in the store
+   * (sealed): if the provider applied it after all, it is the one value that works there, and a
+   * person decides. The current version is unchanged; the credential is freed.
+   */
+  private async failUnfinishedRollback(execution: Execution, cause: RollBack): Promise<void> {
+    // The rollback step's last record: running (refused now) or failed (by an earlier attempt).
+    const running = lastStep(execution.record, 'rollback');
+    try {
+      await this.recordAudit(
+        execution.record,
+        'rotation.fail',
+        'failed',
+        `rollback unfinished: ${cause.reason}; the pending value is kept for a person to check the provider`,
+        { path: execution.target.secretPath },
+      );
+      await this.save(execution, {
+        state: 'failed',
+        finishedAt: this.now(),
+        lease: undefined,
+        steps:
+          running === undefined
+            ? execution.record.steps
+            : withStep(execution.record.steps, {
+                ...running,
+                status: 'failed',
+                endedAt: this.now(),
+                outcome: cause.reason.slice(0, 1024),
+              }),
+      });
+    } catch (error: unknown) {
+      await this.pause(execution, error);
+      throw error;
+    }
+    await this.settle(execution.record);
   }
 
   /**
