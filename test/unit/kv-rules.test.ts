@@ -20,6 +20,7 @@ import {
   nextVersionNumber,
   pruned,
   pruneFloor,
+  readableVersion,
   recordDecision,
   type VersionWriteSteps,
   withSettings,
@@ -256,6 +257,18 @@ describe('version states', () => {
 });
 
 describe('what the service sees', () => {
+  it('reads the current version for latest, and nothing pruned, unwritten or of a secret without versions', () => {
+    const meta = metadataWith(5, { oldestVersion: 3 });
+
+    const wanted = [readableVersion(meta, 'latest'), readableVersion(meta, 3), readableVersion(meta, 2)];
+    const beyond = readableVersion(meta, 6);
+    const empty = readableVersion(initialMetadata(T0), 'latest');
+
+    expect(wanted.map((found) => found?.version)).toEqual([5, 3, undefined]);
+    expect(beyond).toBeUndefined();
+    expect(empty).toBeUndefined();
+  });
+
   it('leaves out versions below oldestVersion and sorts by number', () => {
     const meta = { ...metadataWith(11), oldestVersion: 9 };
 

@@ -59,6 +59,7 @@ import {
   metadataRecord,
   needsRecording,
   pruneFloor,
+  readableVersion,
   recordDecision,
   recordedVersions,
   storedEnvelope,
@@ -167,7 +168,8 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
       if (!recorded.accepted) return undefined;
       current = recorded.meta;
     }
-    if (current === undefined || item.version < current.oldestVersion) return undefined;
+    // The version items are the truth about "latest"; the metadata says whether it may be read.
+    if (current === undefined || readableVersion(current, item.version) === undefined) return undefined;
     return { record: toVersionRecord(item), metadata: metadataRecord(tenant, path, current) };
   }
 

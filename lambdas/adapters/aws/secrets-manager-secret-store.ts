@@ -74,7 +74,9 @@ import {
   MAX_METADATA_ATTEMPTS,
   type MetadataState,
   metadataRecord,
+  needsRecording,
   pruned,
+  readableVersion,
   recordDecision,
   storedEnvelope,
   type VersionStateChange,
@@ -218,9 +220,9 @@ export class SecretsManagerSecretStore implements SecretStore {
     const name = this.secretName(tenant, path);
     const meta = await this.readMeta(name);
     if (meta === undefined) return undefined;
-    const wanted = version === 'latest' ? meta.currentVersion : version;
-    const state = meta.versions[String(wanted)];
-    if (wanted < 1 || wanted < meta.oldestVersion || state === undefined) return undefined;
+    const readable = readableVersion(meta, version);
+    if (readable === undefined) return undefined;
+    const { version: wanted, state } = readable;
     const metadata = metadataRecord(tenant, path, meta);
     if (state.destroyed) {
       // The ciphertext may still be in Secrets Manager; we never hand it out.
@@ -484,9 +486,7 @@ export class SecretsManagerSecretStore implements SecretStore {
     const labels = await this.describeLabels(name);
     if (labels === undefined) return known;
     let meta = known;
-    const pending = [...labels.versions.keys()]
-      .filter((n) => n >= (meta?.oldestVersion ?? 0) && meta?.versions[String(n)] === undefined)
-      .sort((a, b) => a - b);
+    const pending = [...labels.versions.keys()].filter((n) => needsRecording(meta, n)).sort((a, b) => a - b);
     for (const version of pending) {
       const value = await this.readValue(name, version);
       if (value === undefined) continue;

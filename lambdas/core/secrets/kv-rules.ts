@@ -174,6 +174,20 @@ export function needsRecording(meta: MetadataState | undefined, version: number)
   );
 }
 
+/**
+ * The recorded version a read of `wanted` is about (`latest`: the current version), or undefined
+ * when there is none to read: never written, or pruned.
+ */
+export function readableVersion(
+  meta: MetadataState,
+  wanted: number | 'latest',
+): { readonly version: number; readonly state: StoredVersionState } | undefined {
+  const version = wanted === 'latest' ? meta.currentVersion : wanted;
+  const state = meta.versions[String(version)];
+  if (version < 1 || version < meta.oldestVersion || state === undefined) return undefined;
+  return { version, state };
+}
+
 export type RecordDecision =
   /** The number is below `oldestVersion`: it was pruned, and must not name a value again. */
   | { readonly kind: 'pruned' }
