@@ -23,6 +23,10 @@ import {
   ROTATION_WORKER_TIMEOUT_SECONDS,
   sqsEvent,
 } from './handler-registry.js';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { FileKeyring, KeyringKeysMissingError } from '../adapters/local/file-keyring.js';
+import { wrappedKeyIds } from '../adapters/local/wrapped-key-census.js';
 import { localRollbackRunner } from '../adapters/local/in-process-rollback-runner.js';
 import { localRotationQueue } from '../adapters/local/in-process-rotation-queue.js';
 import { LocalIdentityProvider } from './identity.js';
@@ -73,6 +77,41 @@ async function prepareDataDir(dataDir: string): Promise<void> {
       `The data directory ${dataDir} cannot be used (${reason}); set VAULTPILOT_DATA_DIR or --data-dir to a writable directory`,
       { cause: error },
     );
+  }
+}
+
+/**
+ * Refuses to start when the stored data is wrapped under key-encryption keys the keyring does not
+ * hold (a lost or stale `keys/` folder), naming the key ids and the folder to restore. Creates
+ * the keyring on a first start, when no data names a key.
+ */
+async function checkKeyring(dataDir: string, dynamodbEndpoint: string): Promise<void> {
+  const client = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      region: LOCAL_REGION,
+      endpoint: dynamodbEndpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  );
+  try {
+    const ids = await wrappedKeyIds(client, {
+      secrets: localTableName('secrets'),
+      settings: localTableName('settings'),
+    });
+    await new FileKeyring({ dataDir }).verifyHolds(ids);
+  } catch (error: unknown) {
+    if (!(error instanceof KeyringKeysMissingError)) throw error;
+    const keys = resolve(dataDir, 'keys');
+    throw new LocalStateError(
+      `The stored data is wrapped under key-encryption key${error.missingKeyIds.length === 1 ? '' : 's'} ` +
+        `${error.missingKeyIds.join(', ')}, which ${keys} does not hold. Stop here and restore that folder ` +
+        `(${error.missingKeyIds.map((id) => `${id}.key`).join(', ')} and keyring.json) from a backup of ` +
+        'the data directory (README "Backup and restore"). VaultPilot will not create a new key meanwhile: ' +
+        'secrets written under it would hide that the old ones can no longer be read.',
+      { cause: error },
+    );
+  } finally {
+    client.destroy();
   }
 }
 
@@ -207,6 +246,7 @@ export async function startLocalRuntime(config: LocalRuntimeConfig, log: Runtime
         { cause: error },
       );
     }
+    if (dataDir !== undefined) await checkKeyring(dataDir, dynamo.endpoint);
 
     // The functions' region is fixed locally (dynalite, the local issuer); discovery scans the
     // region the developer works in, unless VAULTPILOT_DISCOVERY_REGIONS says otherwise.
