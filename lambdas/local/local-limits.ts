@@ -31,6 +31,12 @@ const count = (min: number, max: number) =>
     .min(min, `expected a whole number from ${min} to ${max}`)
     .max(max, `expected a whole number from ${min} to ${max}`);
 
+/** Requests per second; fractions allowed (0.5 = one every two seconds), 0 turns the limit off. */
+const rate = z.coerce
+  .number({ error: 'expected requests per second from 0 to 100000 (0 turns the limit off)' })
+  .min(0, 'expected requests per second from 0 to 100000 (0 turns the limit off)')
+  .max(100_000, 'expected requests per second from 0 to 100000 (0 turns the limit off)');
+
 const origin = z.string().refine((value) => {
   try {
     const url = new URL(value);
@@ -58,9 +64,9 @@ const schema = z.object({
   VAULTPILOT_SIGN_IN_ACCOUNT_MAX_FAILURES: count(1, 1_000).default(DEFAULT_SIGN_IN_POLICY.accountMaxFailures),
   VAULTPILOT_PASSWORD_HASH_CONCURRENCY: count(1, 64).default(hashingDefaults.concurrency),
   VAULTPILOT_PASSWORD_HASH_QUEUE: count(0, 10_000).default(hashingDefaults.maxQueue),
-  VAULTPILOT_RATE_LIMIT_CLIENT_RPS: count(0, 100_000).default(50),
+  VAULTPILOT_RATE_LIMIT_CLIENT_RPS: rate.default(50),
   VAULTPILOT_RATE_LIMIT_CLIENT_BURST: count(1, 100_000).default(100),
-  VAULTPILOT_RATE_LIMIT_TENANT_RPS: count(0, 100_000).default(200),
+  VAULTPILOT_RATE_LIMIT_TENANT_RPS: rate.default(200),
   VAULTPILOT_RATE_LIMIT_TENANT_BURST: count(1, 100_000).default(400),
 });
 
