@@ -105,7 +105,7 @@ async function checkKeyring(dataDir: string, dynamodbEndpoint: string): Promise<
     const keys = resolve(dataDir, 'keys');
     throw new LocalStateError(
       `The stored data is wrapped under key-encryption key${error.missingKeyIds.length === 1 ? '' : 's'} ` +
-        `${error.missingKeyIds.join(', ')}, which ${keys} does not hold. Stop here and restore that folder ` +
+        `${error.missingKeyIds.join(', ')}, which ${keys} does not hold. Restore that folder ` +
         `(${error.missingKeyIds.map((id) => `${id}.key`).join(', ')} and keyring.json) from a backup of ` +
         'the data directory (README "Backup and restore"). VaultPilot will not create a new key meanwhile: ' +
         'secrets written under it would hide that the old ones can no longer be read.',
