@@ -129,6 +129,12 @@ function functionEnvironment(
     // Audit digests are signed with an Ed25519 key file next to the keyring's (memory if none).
     VAULTPILOT_AUDIT_SIGNER: 'local',
     ...(dataDir === undefined ? {} : { VAULTPILOT_KEYRING_DIR: dataDir }),
+    // On disk, unwrapping a data key is a local AES operation plus a check that its key file is
+    // still there; without the cache every read makes that check, so a lost keys/ folder fails
+    // reads closed at once instead of after the cache's five minutes. Setting the variable wins.
+    ...(dataDir !== undefined && readEnvironment().VAULTPILOT_DATA_KEY_CACHE_MAX_AGE_SECONDS === undefined
+      ? { VAULTPILOT_DATA_KEY_CACHE_MAX_AGE_SECONDS: '0' }
+      : {}),
     VAULTPILOT_RUNTIME: 'local',
     VAULTPILOT_STAGE: LOCAL_STAGE,
     VAULTPILOT_AUTH_MODE: 'local',

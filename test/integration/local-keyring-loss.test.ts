@@ -85,8 +85,8 @@ describe('local runtime with a lost keys/ folder', () => {
     expect(keyFiles(dataDir)).toEqual([keyFile]);
   });
 
-  it('fails writes and uncached reads closed while keys/ is gone, and serves them again once it is restored', async () => {
-    // Prepare: a secret written in an earlier run, so its data key is not in this run's cache.
+  it('fails writes and reads closed while keys/ is gone, and serves them again once it is restored', async () => {
+    // Prepare: a secret written in an earlier run.
     const dataDir = mkdtempSync(join(tmpdir(), 'vp-keyloss-'));
     const earlier = await start(dataDir);
     const earlierToken = await signInLocal(earlier.url, 'admin', ADMIN_PASSWORD);
@@ -94,6 +94,8 @@ describe('local runtime with a lost keys/ folder', () => {
     await stop(earlier);
     const runtime = await start(dataDir);
     const token = await signInLocal(runtime.url, 'admin', ADMIN_PASSWORD);
+    // Read once while the keys are there: no cached data key may keep serving after they are gone.
+    const warm = await apiCall(runtime.url, token, 'GET', '/secrets/data/prod/db');
     const keysBefore = keyFiles(dataDir);
     const backup = mkdtempSync(join(tmpdir(), 'vp-keyloss-backup-'));
     cpSync(join(dataDir, 'keys'), backup, { recursive: true });
@@ -112,6 +114,7 @@ describe('local runtime with a lost keys/ folder', () => {
     const readBack = await apiCall(runtime.url, token, 'GET', '/secrets/data/prod/other');
 
     // Assess
+    expect(warm.status).toBe(200);
     expect(write.status).toBe(503);
     expect(write.headers.get('retry-after')).not.toBeNull();
     expect(write.text).toContain(keysBefore[0]?.replace(/\.key$/, ''));
