@@ -64,6 +64,7 @@ const schema = z.object({
   VAULTPILOT_SIGN_IN_ACCOUNT_MAX_FAILURES: count(1, 1_000).default(DEFAULT_SIGN_IN_POLICY.accountMaxFailures),
   VAULTPILOT_PASSWORD_HASH_CONCURRENCY: count(1, 64).default(hashingDefaults.concurrency),
   VAULTPILOT_PASSWORD_HASH_QUEUE: count(0, 10_000).default(hashingDefaults.maxQueue),
+  VAULTPILOT_PASSWORD_HASH_MAX_WAIT_MS: count(1, 60_000).default(hashingDefaults.maxWaitMs),
   VAULTPILOT_RATE_LIMIT_CLIENT_RPS: rate.default(50),
   VAULTPILOT_RATE_LIMIT_CLIENT_BURST: count(1, 100_000).default(100),
   VAULTPILOT_RATE_LIMIT_TENANT_RPS: rate.default(200),
@@ -102,6 +103,7 @@ export function parseLocalLimits(env: Readonly<Record<string, string | undefined
       ...hashingDefaults,
       concurrency: v.VAULTPILOT_PASSWORD_HASH_CONCURRENCY,
       maxQueue: v.VAULTPILOT_PASSWORD_HASH_QUEUE,
+      maxWaitMs: v.VAULTPILOT_PASSWORD_HASH_MAX_WAIT_MS,
     },
     rateLimits: {
       client: {

@@ -17,8 +17,13 @@ beforeAll(async () => {
   runtime = await startInMemoryRuntime({
     adminPassword: ADMIN_PASSWORD,
     logLevel: 'SILENT',
-    // Everything from this test comes from 127.0.0.1: let the whole flood reach the hashing.
-    env: { VAULTPILOT_SIGN_IN_SOURCE_MAX_FAILURES: '10000', VAULTPILOT_PASSWORD_HASH_QUEUE: '64' },
+    // Everything from this test comes from 127.0.0.1: let the whole flood reach the hashing and
+    // wait there, so it is still hashing (one at a time) long after the reads are done.
+    env: {
+      VAULTPILOT_SIGN_IN_SOURCE_MAX_FAILURES: '10000',
+      VAULTPILOT_PASSWORD_HASH_QUEUE: '64',
+      VAULTPILOT_PASSWORD_HASH_MAX_WAIT_MS: '60000',
+    },
   });
 });
 
@@ -26,6 +31,7 @@ afterAll(async () => {
   await runtime.stop();
 });
 
+// Thirty full-cost scrypts one at a time: seconds on an idle laptop, more on a busy CI machine.
 describe('a sign-in flood during authenticated reads', () => {
   it('keeps reads answering while the hashing is bounded and still busy', async () => {
     // Prepare
@@ -45,7 +51,7 @@ describe('a sign-in flood during authenticated reads', () => {
     );
     const reads: number[] = [];
     const hashingPendingAfterRead: number[] = [];
-    for (let read = 0; read < 10; read += 1) {
+    for (let read = 0; read < 5; read += 1) {
       reads.push((await apiCall(runtime.url, token, 'GET', '/secrets/data/app/db')).status);
       const stats = runtime.identity.hashingStats();
       hashingPendingAfterRead.push(stats.active + stats.queued);
@@ -54,13 +60,12 @@ describe('a sign-in flood during authenticated reads', () => {
     const after = runtime.identity.hashingStats();
 
     // Assess
-    expect(reads).toEqual(Array(10).fill(200));
+    expect(reads).toEqual(Array(5).fill(200));
     // The reads finished while sign-ins were still waiting to hash: they did not queue behind them.
     expect(hashingPendingAfterRead.at(-1)).toBeGreaterThan(0);
     expect(Math.max(before.peakActive, after.peakActive)).toBeLessThanOrEqual(
       defaultHashingLimits().concurrency,
     );
-    expect(floodStatuses.every((status) => status === 401 || status === 503)).toBe(true);
-    expect(floodStatuses.filter((status) => status === 401).length).toBeGreaterThan(0);
-  });
+    expect(floodStatuses).toEqual(Array(FLOOD).fill(401));
+  }, 120_000);
 });
