@@ -66,14 +66,20 @@ export class TooManyRequestsError extends DomainError {
   }
 }
 
-/** An upstream dependency (KMS, DynamoDB, a provider) is throttling or down: fail closed. */
+/**
+ * An upstream dependency (KMS, DynamoDB, a provider) is throttling or down: fail closed. The
+ * message reaches the caller, so it says what is unavailable in the domain's words; the service,
+ * operation and exception names go in `diagnostic`, which is logged, never sent.
+ */
 export class DependencyUnavailableError extends DomainError {
   readonly code = 'ServiceUnavailable';
+  readonly diagnostic: string | undefined;
   constructor(
     message: string,
     readonly retryAfterSeconds: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; diagnostic?: string },
   ) {
     super(message, options);
+    this.diagnostic = options?.diagnostic;
   }
 }

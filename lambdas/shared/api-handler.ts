@@ -13,7 +13,12 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { ForbiddenError, UnauthorizedError, ValidationError } from '../core/errors.js';
+import {
+  DependencyUnavailableError,
+  ForbiddenError,
+  UnauthorizedError,
+  ValidationError,
+} from '../core/errors.js';
 import { bearerToken, principalFromClaims } from '../core/identity.js';
 import { type Caller, callerAuditEvent } from '../core/audit/caller.js';
 import { systemClock } from '../core/ports.js';
@@ -108,6 +113,13 @@ const httpResponse = (): ApiMiddleware => {
       const mapped = toHttpError(request.error, requestId);
       if (mapped.unexpected) {
         logger.error('Unhandled error', { error: request.error });
+      } else if (request.error instanceof DependencyUnavailableError) {
+        // What the caller is not told (service, operation, exception name) is what operators need.
+        logger.warn('Dependency unavailable', {
+          statusCode: mapped.statusCode,
+          code: mapped.body.error.code,
+          diagnostic: request.error.diagnostic,
+        });
       } else {
         logger.info('Request refused', { statusCode: mapped.statusCode, code: mapped.body.error.code });
       }

@@ -60,7 +60,10 @@ describe('explicit rollback', () => {
     expect(calls).toEqual([
       { key: { tenant: 'acme', credentialId: CREDENTIAL, rotationId: ROTATION }, requestedBy: 'user:olga' },
     ]);
-    expect(audited.map((event) => [event.action, event.outcome])).toEqual([['rotation.rollback', 'allowed']]);
+    expect(audited.map((event) => [event.action, event.outcome])).toEqual([
+      ['rotation.rollback', 'attempted'],
+      ['rotation.rollback', 'allowed'],
+    ]);
   });
 
   it('answers a provider refusal as a conflict, audited as failed', async () => {
@@ -75,6 +78,7 @@ describe('explicit rollback', () => {
     expect(error).toBeInstanceOf(ConflictError);
     expect((error as Error).message).toMatch(/previous access key no longer exists/);
     expect(audited.map((event) => [event.action, event.outcome, event.reason])).toEqual([
+      ['rotation.rollback', 'attempted', undefined],
       ['rotation.rollback', 'failed', 'Conflict'],
     ]);
   });

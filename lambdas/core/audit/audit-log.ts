@@ -401,6 +401,7 @@ export class AuditLog {
   ): Promise<T> {
     return audited({
       denial: mayAccess(caller.principal, access) ? undefined : 'Forbidden',
+      changes: access === 'manage',
       run,
       record: (outcome, reason) => this.record(caller, action, target, outcome, reason),
     });

@@ -9,7 +9,11 @@ import { audited, failureCode, ROLE_DENIAL } from '../audit/audited.js';
 import type { AuditAction, AuditOutcome } from '../audit/audit-event.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { type Caller, callerAuditEvent } from '../audit/caller.js';
-import { type InventoryAccess, mayAccessInventory } from '../credentials/inventory-access.js';
+import {
+  changesInventory,
+  type InventoryAccess,
+  mayAccessInventory,
+} from '../credentials/inventory-access.js';
 import { isCredentialId } from '../credentials/credential.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import type { Clock } from '../ports.js';
@@ -47,6 +51,8 @@ export class RotationAccess {
       throw new ValidationError('Idempotency-Key must be 1 to 255 visible ASCII characters');
     }
     if (!isCredentialId(credentialId)) throw new NotFoundError(`No credential ${credentialId.slice(0, 64)}`);
+    // Fail closed before anything is stored or queued (ADR 0004); the engine records the outcome.
+    await this.record(caller, 'rotation.request', credentialId, 'attempted');
     let record: RotationRecord;
     try {
       const started = await this.engine.start({
@@ -190,6 +196,7 @@ export class RotationAccess {
   ): Promise<T> {
     return audited({
       denial: mayAccessInventory(caller.principal, access) ? undefined : ROLE_DENIAL,
+      changes: changesInventory(access),
       run,
       record: (outcome, reason) => this.record(caller, action, credentialId, outcome, reason, policy),
     });
