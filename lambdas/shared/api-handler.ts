@@ -16,6 +16,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import {
   DependencyUnavailableError,
   ForbiddenError,
+  IntegrityError,
   UnauthorizedError,
   ValidationError,
 } from '../core/errors.js';
@@ -27,7 +28,9 @@ import { container } from './container.js';
 import { toHttpError, validationErrorFrom } from './http-errors.js';
 import { corsHeaders, headerValue, SECURITY_HEADERS } from './http-headers.js';
 import { logger, metrics } from './observability.js';
-import { ROUTES, type RouteSpec } from './routes.js';
+import { PATH_PARAMETERS } from './path-parameters.js';
+import { INTEGRITY_FAILED } from './integrity-events.js';
+import { ROUTES, routePathParameters, type RouteSpec } from './routes.js';
 
 export interface ApiRequest<TPrincipal extends Principal | undefined = Principal> {
   readonly event: APIGatewayProxyEvent;
@@ -111,7 +114,10 @@ const httpResponse = (): ApiMiddleware => {
     onError: async (request) => {
       const requestId = requestIdOf(request.event, request.context);
       const mapped = toHttpError(request.error, requestId);
-      if (mapped.unexpected) {
+      if (request.error instanceof IntegrityError) {
+        logger.error('Integrity failure', { error: request.error, integritySubject: request.error.subject });
+        await publishIntegrityFailure(request, request.error);
+      } else if (mapped.unexpected) {
         logger.error('Unhandled error', { error: request.error });
       } else if (request.error instanceof DependencyUnavailableError) {
         // What the caller is not told (service, operation, exception name) is what operators need.
@@ -133,6 +139,37 @@ const httpResponse = (): ApiMiddleware => {
     },
   };
 };
+
+/**
+ * Publishes `integrity.failed` for an integrity failure met by a request (the use case audited
+ * it already, as failed with code `IntegrityFailure`). Best effort: the answer stands either way,
+ * and a failed publish is logged.
+ */
+async function publishIntegrityFailure(request: ApiMiddyRequest, error: IntegrityError): Promise<void> {
+  const state = request.context.vaultpilot as RequestState | undefined;
+  const tenant = state?.principal?.tenant;
+  if (tenant === undefined || state?.route === undefined) return;
+  try {
+    await container()
+      .events()
+      .publish([
+        {
+          type: INTEGRITY_FAILED,
+          tenant,
+          time: systemClock.now().toISOString(),
+          detail: {
+            subject: error.subject,
+            operation: state.route.operationId,
+            requestId: requestIdOf(request.event, request.context),
+          },
+        },
+      ]);
+  } catch (failure: unknown) {
+    logger.error('Could not publish an integrity failure', {
+      error: failure instanceof Error ? `${failure.name}: ${failure.message}` : String(failure),
+    });
+  }
+}
 
 /**
  * Records a request of a known caller that was refused before its use case ran (a missing scope,
@@ -200,13 +237,31 @@ const authenticate = (): ApiMiddleware => ({
   },
 });
 
-/** Parses the JSON body and the query with the route's zod schemas. */
+/** Checks each path parameter of the route against its limits; 400 naming the first one outside. */
+function checkPathParameters(route: RouteSpec, given: APIGatewayProxyEvent['pathParameters']): void {
+  for (const name of routePathParameters(route.path)) {
+    const schema = PATH_PARAMETERS[name];
+    if (schema === undefined) throw new Error(`The path parameter ${name} has no schema`);
+    const parsed = schema.safeParse(given?.[name]);
+    if (!parsed.success) {
+      throw new ValidationError(`Invalid path parameter ${name}`, {
+        cause: parsed.error,
+        details: {
+          issues: parsed.error.issues.map(({ code, message }) => ({ code, path: ['path', name], message })),
+        },
+      });
+    }
+  }
+}
+
+/** Parses the path parameters, the JSON body and the query with their zod schemas. */
 const parseRequest = (): ApiMiddleware => ({
   name: 'parseRequest',
   before: (request) => {
     const state = request.context.vaultpilot;
     const route = state.route;
     const { event } = request;
+    if (route !== undefined) checkPathParameters(route, event.pathParameters);
     if (route?.request?.query !== undefined) {
       const parsed = route.request.query.safeParse(event.queryStringParameters ?? {});
       if (!parsed.success) throw validationErrorFrom(parsed.error, 'query parameters');

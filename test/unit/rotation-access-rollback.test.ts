@@ -42,6 +42,7 @@ function access(runner: RollbackRunner) {
     runner,
     { record: async (event) => void audited.push(event) },
     { now: () => new Date('2026-12-02T10:00:00Z') },
+    unused,
   );
   return { rotation, audited };
 }

@@ -37,6 +37,8 @@ export class RotationAccess {
     private readonly rollbacks: RollbackRunner,
     private readonly audit: AuditSink,
     private readonly clock: Clock,
+    /** Whether the tenant has this credential: an unknown one answers 404 on every route. */
+    private readonly credentials: { load(tenant: string, credentialId: string): Promise<unknown> },
     /** Recomputes due times of the tenant's credentials after a policy changed. */
     private readonly onPoliciesChanged: (tenant: string) => Promise<void> = async () => undefined,
   ) {}
@@ -84,7 +86,10 @@ export class RotationAccess {
     page: { limit?: number | undefined; cursor?: string | undefined },
   ): Promise<RotationPage> {
     return this.guard(caller, 'read', 'rotation.list', credentialId, async () => {
-      if (!isCredentialId(credentialId))
+      if (
+        !isCredentialId(credentialId) ||
+        (await this.credentials.load(caller.principal.tenant, credentialId)) === undefined
+      )
         throw new NotFoundError(`No credential ${credentialId.slice(0, 64)}`);
       return this.store.list(caller.principal.tenant, credentialId, {
         limit: page.limit ?? 50,
