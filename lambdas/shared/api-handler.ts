@@ -1,7 +1,8 @@
 /**
  * Builds an API Gateway (REST, proxy) Lambda handler from a use-case function. Cross-cutting
  * work is middy middleware, in this order:
- *   1. Powertools logger context (request and correlation ids) and metrics (flushed per call)
+ *   1. Powertools logger context (request and correlation ids); the cold-start metric (each
+ *      request counts its outcome as one single metric with its `operation` dimension)
  *   2. response shaping: security headers, CORS, JSON serialisation, the one error mapper
  *   3. authentication: bearer token verified by aws-jwt-verify, principal placed on the request
  *   4. request parsing: the route's zod schemas for body and query
@@ -10,8 +11,6 @@
  */
 import middy, { type MiddlewareObj, type Request } from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import {
   DependencyUnavailableError,
@@ -27,7 +26,7 @@ import type { Principal } from '../core/principal.js';
 import { container } from './container.js';
 import { toHttpError, validationErrorFrom } from './http-errors.js';
 import { corsHeaders, headerValue, SECURITY_HEADERS } from './http-headers.js';
-import { logger, metrics } from './observability.js';
+import { countColdStart, countMetric, logger } from './observability.js';
 import { PATH_PARAMETERS } from './path-parameters.js';
 import { INTEGRITY_FAILED } from './integrity-events.js';
 import { ROUTES, routePathParameters, type RouteSpec } from './routes.js';
@@ -90,6 +89,18 @@ export function findRoute(event: APIGatewayProxyEvent): RouteSpec | undefined {
   );
 }
 
+/** The `operation` dimension of a request's metric (`unknown` before its route is known). */
+function operationDimension(request: ApiMiddyRequest): Record<string, string> {
+  const state = request.context.vaultpilot as RequestState | undefined;
+  return { operation: state?.route?.operationId ?? 'unknown' };
+}
+
+/** Counts the cold start once per process; each request counts its own outcome (countMetric). */
+const coldStartMetric = (): ApiMiddleware => ({
+  name: 'coldStartMetric',
+  before: (request) => countColdStart(request.context.functionName),
+});
+
 /** Security headers, CORS, JSON body and the error mapping, on every response. */
 const httpResponse = (): ApiMiddleware => {
   const finish = (request: ApiMiddyRequest, response: APIGatewayProxyResult): void => {
@@ -129,7 +140,7 @@ const httpResponse = (): ApiMiddleware => {
       } else {
         logger.info('Request refused', { statusCode: mapped.statusCode, code: mapped.body.error.code });
       }
-      metrics.addMetric(mapped.statusCode >= 500 ? 'ServerError' : 'ClientError', MetricUnit.Count, 1);
+      countMetric(mapped.statusCode >= 500 ? 'ServerError' : 'ClientError', operationDimension(request));
       await auditRefusal(request, mapped.statusCode, mapped.body.error.code);
       finish(request, {
         statusCode: mapped.statusCode,
@@ -217,7 +228,6 @@ const authenticate = (): ApiMiddleware => ({
       throw new Error(`No route for ${request.event.httpMethod} ${request.event.resource}`);
     request.context.vaultpilot = { route };
     logger.appendKeys({ operation: route.operationId });
-    metrics.addDimension('operation', route.operationId);
     if (route.auth === 'none') return;
 
     const services = container();
@@ -310,7 +320,7 @@ function build<TPrincipal extends Principal | undefined>(
 ) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(coldStartMetric())
     .use(httpResponse())
     .use(authenticate())
     .use(parseRequest())
@@ -331,7 +341,7 @@ function build<TPrincipal extends Principal | undefined>(
         requestId: requestIdOf(event, context),
         correlationId,
       });
-      metrics.addMetric('Success', MetricUnit.Count, 1);
+      countMetric('Success', { operation: route.operationId });
       return toResponse(result);
     });
 }
