@@ -252,6 +252,7 @@ describe('KmsKeyring', () => {
     // Assess
     expect(failure).toBeInstanceOf(EnvelopeIntegrityError);
     expect(toHttpError(failure, 'request-1').statusCode).toBe(500);
+    expect(toHttpError(failure, 'request-1').body.error.code).toBe('IntegrityFailure');
   });
 
   it('fails a read closed when KMS throttles on a cache miss', async () => {
