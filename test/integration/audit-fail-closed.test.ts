@@ -293,8 +293,18 @@ async function snapshot(): Promise<string> {
   return JSON.stringify(tables);
 }
 
+/** Whether every discovery run has finished (the local runtime runs them in the background). */
+async function discoveryIdle(): Promise<boolean> {
+  const answer = await asAdmin('GET', '/discovery/runs?limit=100');
+  const runs = (answer.json?.data?.runs ?? []) as { status: string }[];
+  return runs.every((run) => ['succeeded', 'partial', 'failed'].includes(run.status));
+}
+
 /** Waits until background work (queued rotations, discovery runs) has stopped changing the tables. */
 async function quiet(): Promise<string> {
+  for (let round = 0; round < 300 && !(await discoveryIdle()); round += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   let previous = await snapshot();
   for (let round = 0; round < 100; round += 1) {
     await localRotationQueue.drain();
