@@ -93,11 +93,14 @@ export const handler = apiHandler(async (request): Promise<ApiResult> => {
       }
       return { body: { digest: run.digest ?? null } };
     }
-    case 'readAuditSettings':
-      return { body: await audit.settings(caller) };
+    case 'readAuditSettings': {
+      const { tenant } = request.query as z.infer<typeof AuditTenantQuery>;
+      return { body: await audit.settings(caller, tenant) };
+    }
     case 'writeAuditSettings': {
       const body = request.body as z.infer<typeof AuditSettingsBody>;
-      return { body: await audit.updateSettings(caller, { retentionDays: body.retentionDays }) };
+      const { tenant } = request.query as z.infer<typeof AuditTenantQuery>;
+      return { body: await audit.updateSettings(caller, { retentionDays: body.retentionDays }, tenant) };
     }
     default:
       throw new Error(`The audit handler does not serve ${request.route.operationId}`);

@@ -493,6 +493,7 @@ function buildRotation(
       { rollback: (key, requestedBy) => buildRollbackRunner(config).rollback(key, requestedBy) },
       audit,
       systemClock,
+      targets,
       refreshDueTimes,
     ),
     scheduler: new RotationScheduler(

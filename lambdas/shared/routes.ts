@@ -243,6 +243,7 @@ function auditRoutes(): RouteSpec[] {
       operationId: 'readAuditSettings',
       scopes: read,
       summary: "The tenant's audit retention",
+      request: { query: AuditTenantQuery },
       response: AuditSettingsBody,
     },
     {
@@ -252,7 +253,7 @@ function auditRoutes(): RouteSpec[] {
       operationId: 'writeAuditSettings',
       scopes: [SCOPES.admin],
       summary: 'Set the retention of events recorded from now on (days, 1-3650; admins)',
-      request: { body: AuditSettingsBody },
+      request: { body: AuditSettingsBody, query: AuditTenantQuery },
       response: AuditSettingsBody,
     },
   ];

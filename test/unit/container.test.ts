@@ -3,6 +3,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { container, resetContainer } from '../../lambdas/shared/container.js';
+import { DependencyUnavailableError } from '../../lambdas/core/errors.js';
 
 const BASE = {
   VAULTPILOT_RUNTIME: 'local',
@@ -67,7 +68,7 @@ describe('container', () => {
     expect(() => container().rotation().access).not.toThrow();
   });
 
-  it('names the missing worker setting when the rotations API rolls back without it', async () => {
+  it('fails a rollback closed, before its runner is built, when the audit store is unreachable', async () => {
     configure(ROTATIONS_API);
     const { access } = container().rotation();
     const caller = {
@@ -81,9 +82,10 @@ describe('container', () => {
         clientId: 'dashboard',
       },
     };
-    // The runner is built on the first rollback, so the missing setting is named then (and audited as failed).
-    await expect(access.rollback(caller, 'rot_0123456789abcdef01234567_00000000012345678')).rejects.toThrow(
-      /VAULTPILOT_ROTATION_WORKER_FUNCTION/,
-    );
+    // A rollback is a change: its `attempted` audit record comes first (ADR 0004), and with no
+    // reachable audit store here it fails closed (503) before the runner, and its setting, is needed.
+    await expect(
+      access.rollback(caller, 'rot_0123456789abcdef01234567_00000000012345678'),
+    ).rejects.toBeInstanceOf(DependencyUnavailableError);
   });
 });
