@@ -133,12 +133,18 @@ async function quiesce(lane: Lane): Promise<Record<string, string[]>> {
   throw new Error(replay(`the items of ${lane.tenant} kept changing`));
 }
 
-/** Attempts per distinct DynamoDB call (same operation and body) that met a fault. */
+/**
+ * Attempts per DynamoDB call that met a fault: the SDK sends the same invocation id on every
+ * retry of one call, so a count above its maximum means retries beyond the configured bound.
+ */
 function retryProblems(lane: Lane, scenario: Scenario, label: string): string[] {
-  const faulted = laneRequests(lane).filter((request) => request.fault !== undefined);
+  const requests = laneRequests(lane);
+  const faultedCalls = new Set(
+    requests.filter((request) => request.fault !== undefined).map((request) => request.invocationId),
+  );
   const perCall = new Map<string, number>();
-  for (const request of faulted) {
-    const key = `${request.operation} ${request.table ?? '?'} ${request.bodyHash.slice(0, 12)}`;
+  for (const request of requests.filter((candidate) => faultedCalls.has(candidate.invocationId))) {
+    const key = `${request.operation} ${request.table ?? '?'} ${request.invocationId}`;
     perCall.set(key, (perCall.get(key) ?? 0) + 1);
   }
   const problems = [...perCall]

@@ -41,6 +41,8 @@ export interface ProxiedRequest {
   /** SHA-256 of the body: a retry of one call sends the same body again. */
   readonly bodyHash: string;
   readonly fault: DynamoFaultKind | undefined;
+  /** The SDK's id of one call (`amz-sdk-invocation-id`), the same on each of its retries. */
+  readonly invocationId: string;
   /** The request body (keys and ciphertext, never plaintext), to tell tenants apart. */
   readonly body: string;
 }
@@ -197,11 +199,14 @@ export class DynamoFaultProxy {
     // Draw only for matching requests, so the sequence of outcomes depends on the seed alone.
     const fault =
       matching !== undefined && matching.random() < matching.fault.rate ? matching.fault.kind : undefined;
+    const hash = createHash('sha256').update(body).digest('hex');
     this.log.push({
       operation,
       table,
-      bodyHash: createHash('sha256').update(body).digest('hex'),
+      bodyHash: hash,
       fault,
+      // Without the header (another client), the body stands in: a retry sends it unchanged.
+      invocationId: String(incoming.headers['amz-sdk-invocation-id'] ?? `body-${hash}`),
       body: text,
     });
     return fault;
