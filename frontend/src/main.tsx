@@ -14,13 +14,15 @@ import { createAppRouter } from './app/router.js';
 import { loadDashboardConfig } from './config/dashboard-config.js';
 
 async function start(root: HTMLElement): Promise<void> {
-  const config = await loadDashboardConfig(
-    fetch,
-    import.meta.env.DEV ? window.location.origin : undefined,
-  );
+  const config = await loadDashboardConfig(fetch, import.meta.env.DEV ? window.location.origin : undefined);
   const session = new Session(config, browserPort());
   const connectivity = new Connectivity();
-  const api = new ApiClient({ baseUrl: config.apiUrl, session, connectivity, fetch: (...args) => fetch(...args) });
+  const api = new ApiClient({
+    baseUrl: config.apiUrl,
+    session,
+    connectivity,
+    fetch: (...args) => fetch(...args),
+  });
   const queryClient = createQueryClient();
   const router = createAppRouter();
   createRoot(root).render(

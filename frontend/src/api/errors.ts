@@ -19,7 +19,10 @@ export class ApiError extends Error {
 export class NetworkError extends Error {
   override readonly name = 'NetworkError';
   constructor(options?: { cause?: unknown }) {
-    super('The VaultPilot API cannot be reached. Check your connection; the dashboard keeps retrying.', options);
+    super(
+      'The VaultPilot API cannot be reached. Check your connection; the dashboard keeps retrying.',
+      options,
+    );
   }
 }
 
@@ -30,7 +33,10 @@ export class UnexpectedResponseError extends Error {
     readonly requestId: string | undefined,
     options?: { cause?: unknown },
   ) {
-    super('The API answered in an unexpected shape. Reload the page; if it persists, report the request id.', options);
+    super(
+      'The API answered in an unexpected shape. Reload the page; if it persists, report the request id.',
+      options,
+    );
   }
 }
 
@@ -47,7 +53,12 @@ export class SignInRequiredError extends Error {
  * secret"); a 403 says only that, never whether the object exists (the API answers 404 for
  * objects of another tenant for the same reason).
  */
-export function errorFromResponse(status: number, body: unknown, headerRequestId: string | null, action: string): ApiError {
+export function errorFromResponse(
+  status: number,
+  body: unknown,
+  headerRequestId: string | null,
+  action: string,
+): ApiError {
   const parsed = ErrorBody.safeParse(body);
   const requestId = parsed.success ? parsed.data.error.requestId : (headerRequestId ?? undefined);
   const code = parsed.success ? parsed.data.error.code : `HTTP_${status}`;
@@ -99,8 +110,6 @@ export function validationIssuesOf(error: unknown): { path: string; message: str
   return error.details.flatMap((issue: unknown) => {
     if (typeof issue !== 'object' || issue === null) return [];
     const { path, message } = issue as { path?: unknown; message?: unknown };
-    return typeof message === 'string'
-      ? [{ path: Array.isArray(path) ? path.join('.') : '', message }]
-      : [];
+    return typeof message === 'string' ? [{ path: Array.isArray(path) ? path.join('.') : '', message }] : [];
   });
 }

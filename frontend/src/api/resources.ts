@@ -2,7 +2,10 @@
 import type { z } from 'zod';
 
 import type { AuditEventView } from '../../../lambdas/shared/contracts/audit.js';
-import type { Credential as CredentialSchema, Finding } from '../../../lambdas/shared/contracts/credentials.js';
+import type {
+  Credential as CredentialSchema,
+  Finding,
+} from '../../../lambdas/shared/contracts/credentials.js';
 import type { DiscoveryRun as DiscoveryRunSchema } from '../../../lambdas/shared/contracts/discovery.js';
 import type { Rotation as RotationSchema } from '../../../lambdas/shared/contracts/rotations.js';
 

@@ -43,7 +43,8 @@ function SignedInLayout() {
   const { api, session, config } = useServices();
   const me = useQuery({
     queryKey: ['me'],
-    queryFn: ({ signal }) => api.request({ path: '/me', schema: MeResponse, action: 'load your profile', signal }),
+    queryFn: ({ signal }) =>
+      api.request({ path: '/me', schema: MeResponse, action: 'load your profile', signal }),
     staleTime: 5 * 60_000,
   });
   const location = useLocation();

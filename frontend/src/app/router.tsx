@@ -17,7 +17,11 @@ import { validateAuditSearch, validateCredentialsSearch, validateSecretsSearch }
 
 const rootRoute = createRootRoute({ component: Outlet });
 
-const callbackRoute = createRoute({ getParentRoute: () => rootRoute, path: '/callback', component: CallbackPage });
+const callbackRoute = createRoute({
+  getParentRoute: () => rootRoute,
+  path: '/callback',
+  component: CallbackPage,
+});
 const signedOutRoute = createRoute({
   getParentRoute: () => rootRoute,
   path: '/signed-out',
@@ -96,7 +100,10 @@ const policiesRoute = createRoute({
 const rotationPoliciesRoute = createRoute({
   getParentRoute: () => settingsRoute,
   path: '/rotation-policies',
-  component: lazyRouteComponent(() => import('../pages/settings/RotationPoliciesPage.js'), 'RotationPoliciesPage'),
+  component: lazyRouteComponent(
+    () => import('../pages/settings/RotationPoliciesPage.js'),
+    'RotationPoliciesPage',
+  ),
 });
 
 const discoverySettingsRoute = createRoute({

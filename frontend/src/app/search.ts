@@ -9,7 +9,16 @@ function text(value: unknown, max = 400): string | undefined {
   return trimmed === '' ? undefined : trimmed.slice(0, max);
 }
 
-export const CREDENTIAL_FILTERS = ['type', 'status', 'severity', 'source', 'owner', 'tag', 'account', 'q'] as const;
+export const CREDENTIAL_FILTERS = [
+  'type',
+  'status',
+  'severity',
+  'source',
+  'owner',
+  'tag',
+  'account',
+  'q',
+] as const;
 export type CredentialFilter = (typeof CREDENTIAL_FILTERS)[number];
 
 export type CredentialsSearch = Partial<Record<CredentialFilter | 'sort' | 'cursor', string>> & {

@@ -31,7 +31,8 @@ export async function codeChallenge(verifier: string): Promise<string> {
 
 /** Only a same-origin path may be returned to; anything else (`//host`, a URL) becomes `/`. */
 export function safeReturnPath(path: string | undefined): string {
-  if (path === undefined || !path.startsWith('/') || path.startsWith('//') || path.startsWith('/\\')) return '/';
+  if (path === undefined || !path.startsWith('/') || path.startsWith('//') || path.startsWith('/\\'))
+    return '/';
   if (path.startsWith('/callback') || path.startsWith('/signed-out')) return '/';
   return path;
 }

@@ -78,7 +78,8 @@ export function RegisterCredentialForm({
     if (settings.trim() !== '') {
       try {
         const parsed: unknown = JSON.parse(settings);
-        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new TypeError('not an object');
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+          throw new TypeError('not an object');
         extra = parsed as Record<string, unknown>;
       } catch (_error: unknown) {
         setProblems(['Type settings must be a JSON object, e.g. {"generator":{"length":32}}.']);
@@ -112,8 +113,8 @@ export function RegisterCredentialForm({
         Register a managed credential
       </h2>
       <p className="muted mb-3 text-xs">
-        Facts only: VaultPilot never asks for the value here. To rotate it, give the secret-store path of its current
-        value and a rotation policy.
+        Facts only: VaultPilot never asks for the value here. To rotate it, give the secret-store path of its
+        current value and a rotation policy.
       </p>
       <form onSubmit={submit} noValidate className="grid gap-3 sm:grid-cols-2 lg:grid-cols-3">
         <SelectField
@@ -133,7 +134,12 @@ export function RegisterCredentialForm({
           onChange={setSecretPath}
           hint="Where its current value is stored, for rotation"
         />
-        <TextField label="Rotation policy" value={rotationPolicy} onChange={setRotationPolicy} hint="A policy name" />
+        <TextField
+          label="Rotation policy"
+          value={rotationPolicy}
+          onChange={setRotationPolicy}
+          hint="A policy name"
+        />
         {type === 'aws-iam-access-key' && (
           <TextField label="IAM user name" value={userName} onChange={setUserName} />
         )}

@@ -62,7 +62,9 @@ export type Tone = keyof typeof TONES;
 
 export function Badge({ tone = 'neutral', children }: { tone?: Tone; children: ReactNode }) {
   return (
-    <span className={`inline-block rounded px-1.5 py-0.5 text-xs font-medium whitespace-nowrap ${TONES[tone]}`}>
+    <span
+      className={`inline-block rounded px-1.5 py-0.5 text-xs font-medium whitespace-nowrap ${TONES[tone]}`}
+    >
       {children}
     </span>
   );
@@ -70,8 +72,10 @@ export function Badge({ tone = 'neutral', children }: { tone?: Tone; children: R
 
 export function toneOf(value: string): Tone {
   if (['healthy', 'succeeded', 'allowed', 'current', 'low'].includes(value)) return 'good';
-  if (['expiring', 'unused', 'partial', 'medium', 'queued', 'pending', 'deleted'].includes(value)) return 'warn';
-  if (['overdue', 'failed', 'critical', 'high', 'denied', 'destroyed', 'rolled-back'].includes(value)) return 'bad';
+  if (['expiring', 'unused', 'partial', 'medium', 'queued', 'pending', 'deleted'].includes(value))
+    return 'warn';
+  if (['overdue', 'failed', 'critical', 'high', 'denied', 'destroyed', 'rolled-back'].includes(value))
+    return 'bad';
   if (['rotating', 'running', 'in-progress'].includes(value)) return 'info';
   return 'neutral';
 }

@@ -42,7 +42,9 @@ export async function loadDashboardConfig(
   try {
     response = await fetchFn('/config.json', { headers: { accept: 'application/json' }, cache: 'no-store' });
   } catch (error: unknown) {
-    throw new ConfigLoadError('The dashboard settings (/config.json) could not be fetched.', { cause: error });
+    throw new ConfigLoadError('The dashboard settings (/config.json) could not be fetched.', {
+      cause: error,
+    });
   }
   if (!response.ok) {
     throw new ConfigLoadError(`The dashboard settings (/config.json) answered ${response.status}.`);

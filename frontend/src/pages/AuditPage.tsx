@@ -11,7 +11,17 @@ import {
 import type { AuditEvent } from '../api/resources.js';
 import { useApi, useIdentity } from '../app/context.js';
 import { AUDIT_FILTERS, type AuditSearch } from '../app/search.js';
-import { Badge, ErrorAlert, Facts, Loading, PageHeader, SelectField, TextField, Time, toneOf } from '../components/ui.js';
+import {
+  Badge,
+  ErrorAlert,
+  Facts,
+  Loading,
+  PageHeader,
+  SelectField,
+  TextField,
+  Time,
+  toneOf,
+} from '../components/ui.js';
 
 const route = getRouteApi('/app/audit');
 
@@ -30,7 +40,9 @@ export function AuditPage() {
       {can.readAudit ? (
         <AuditLog />
       ) : (
-        <p className="text-sm">The audit log is shown to auditors and admins. Your role does not include it.</p>
+        <p className="text-sm">
+          The audit log is shown to auditors and admins. Your role does not include it.
+        </p>
       )}
     </>
   );
@@ -103,7 +115,10 @@ function AuditLog() {
                 </tr>
               )}
               {list.map((event) => (
-                <tr key={event.eventId} aria-selected={selected?.eventId === event.eventId ? true : undefined}>
+                <tr
+                  key={event.eventId}
+                  aria-selected={selected?.eventId === event.eventId ? true : undefined}
+                >
                   <td className="whitespace-nowrap">
                     <Time value={event.time} />
                   </td>
@@ -117,7 +132,11 @@ function AuditLog() {
                   </td>
                   <td>
                     <button type="button" className="btn" onClick={() => setSelected(event)}>
-                      Details<span className="sr-only"> of {event.action} at {event.time}</span>
+                      Details
+                      <span className="sr-only">
+                        {' '}
+                        of {event.action} at {event.time}
+                      </span>
                     </button>
                   </td>
                 </tr>
@@ -184,7 +203,8 @@ function EventDetail({ event }: { event: AuditEvent | null }) {
 
 function AuditFilters({ search, onApply }: { search: AuditSearch; onApply: (next: AuditSearch) => void }) {
   const [draft, setDraft] = useState<AuditSearch>(search);
-  const set = (key: keyof AuditSearch) => (value: string) => setDraft((current) => ({ ...current, [key]: value }));
+  const set = (key: keyof AuditSearch) => (value: string) =>
+    setDraft((current) => ({ ...current, [key]: value }));
   const submit = (event: FormEvent) => {
     event.preventDefault();
     const next: AuditSearch = {};
@@ -198,8 +218,18 @@ function AuditFilters({ search, onApply }: { search: AuditSearch; onApply: (next
     <form role="search" aria-label="Filter audit events" onSubmit={submit} className="panel mb-4">
       <div className="grid gap-2 sm:grid-cols-3 lg:grid-cols-6">
         <TextField label="Actor" value={draft.actor ?? ''} onChange={set('actor')} />
-        <TextField label="Action" value={draft.action ?? ''} onChange={set('action')} hint="e.g. secret.read" />
-        <TextField label="Target" value={draft.target ?? ''} onChange={set('target')} hint="path, id or policy" />
+        <TextField
+          label="Action"
+          value={draft.action ?? ''}
+          onChange={set('action')}
+          hint="e.g. secret.read"
+        />
+        <TextField
+          label="Target"
+          value={draft.target ?? ''}
+          onChange={set('target')}
+          hint="path, id or policy"
+        />
         <SelectField
           label="Outcome"
           value={draft.outcome ?? ''}
@@ -240,7 +270,12 @@ function VerifyChain() {
       <h2 id="verify" className="mb-2">
         Chain integrity
       </h2>
-      <button type="button" className="btn btn-primary" disabled={verify.isPending} onClick={() => verify.mutate()}>
+      <button
+        type="button"
+        className="btn btn-primary"
+        disabled={verify.isPending}
+        onClick={() => verify.mutate()}
+      >
         Verify chain
       </button>
       <div role="status" className="mt-2 text-sm">
@@ -252,8 +287,9 @@ function VerifyChain() {
             </p>
           ) : (
             <p>
-              <Badge tone="bad">not intact</Badge> first bad seq <strong>{result.firstBad?.seq ?? '?'}</strong>:{' '}
-              {result.firstBad?.reason ?? 'unknown'} ({result.checked} entries checked)
+              <Badge tone="bad">not intact</Badge> first bad seq{' '}
+              <strong>{result.firstBad?.seq ?? '?'}</strong>: {result.firstBad?.reason ?? 'unknown'} (
+              {result.checked} entries checked)
             </p>
           ))}
       </div>
@@ -288,14 +324,24 @@ function Export() {
         Export
       </h2>
       <p className="muted mb-2 text-xs">
-        NDJSON carries the chain, digests and public key: <code>npx vaultpilot audit verify --file</code> checks it
-        offline.
+        NDJSON carries the chain, digests and public key: <code>npx vaultpilot audit verify --file</code>{' '}
+        checks it offline.
       </p>
       <div className="flex gap-2">
-        <button type="button" className="btn" disabled={download.isPending} onClick={() => download.mutate('ndjson')}>
+        <button
+          type="button"
+          className="btn"
+          disabled={download.isPending}
+          onClick={() => download.mutate('ndjson')}
+        >
           Export NDJSON
         </button>
-        <button type="button" className="btn" disabled={download.isPending} onClick={() => download.mutate('csv')}>
+        <button
+          type="button"
+          className="btn"
+          disabled={download.isPending}
+          onClick={() => download.mutate('csv')}
+        >
           Export CSV
         </button>
       </div>

@@ -17,7 +17,16 @@ import {
 import { encodePath } from '../api/client.js';
 import { type Credential, ROTATION_STEPS, type Rotation, TYPE_LABELS } from '../api/resources.js';
 import { useApi, useIdentity } from '../app/context.js';
-import { Badge, ConfirmButton, ErrorAlert, Facts, Loading, PageHeader, Time, toneOf } from '../components/ui.js';
+import {
+  Badge,
+  ConfirmButton,
+  ErrorAlert,
+  Facts,
+  Loading,
+  PageHeader,
+  Time,
+  toneOf,
+} from '../components/ui.js';
 
 const route = getRouteApi('/app/credentials/$id');
 
@@ -93,7 +102,12 @@ function FactsPanel({ credential }: { credential: Credential }) {
           ['Owner', credential.owner ?? '—'],
           ['Description', credential.description ?? '—'],
           ...reference.map(([key, value]): [string, string] => [`Reference: ${key}`, String(value)]),
-          ['Tags', tags.length === 0 ? '—' : tags.map(([key, value]) => (value === '' ? key : `${key}=${value}`)).join(', ')],
+          [
+            'Tags',
+            tags.length === 0
+              ? '—'
+              : tags.map(([key, value]) => (value === '' ? key : `${key}=${value}`)).join(', '),
+          ],
           ['Created', <Time key="c" value={credential.createdAt} />],
           ['Last used', <Time key="u" value={credential.lastUsedAt} />],
           ['Last rotated', <Time key="r" value={credential.lastRotatedAt} />],
@@ -113,7 +127,12 @@ function FindingsPanel({ credential }: { credential: Credential }) {
   const rules = useQuery({
     queryKey: ['discovery-rules'],
     queryFn: ({ signal }) =>
-      api.request({ path: '/discovery/rules', schema: FindingRulesResponse, action: 'read the finding rules', signal }),
+      api.request({
+        path: '/discovery/rules',
+        schema: FindingRulesResponse,
+        action: 'read the finding rules',
+        signal,
+      }),
     staleTime: 10 * 60_000,
   });
   const canRegister = can.changeInventory && credential.source === 'discovered';
@@ -167,7 +186,8 @@ function RotationPolicyPanel({ credential }: { credential: Credential }) {
   const selectId = useId();
   const inlineId = useId();
   const current =
-    credential.rotationPolicy ?? (credential.rotation?.policy !== undefined ? '(inline)' : '(tenant defaults)');
+    credential.rotationPolicy ??
+    (credential.rotation?.policy !== undefined ? '(inline)' : '(tenant defaults)');
   const [choice, setChoice] = useState(credential.rotationPolicy ?? '');
   const [inline, setInline] = useState(
     credential.rotation?.policy !== undefined ? JSON.stringify(credential.rotation.policy, null, 2) : '',
@@ -200,7 +220,8 @@ function RotationPolicyPanel({ credential }: { credential: Credential }) {
     if (choice === '(inline)') {
       try {
         const parsed: unknown = JSON.parse(inline);
-        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new TypeError('not an object');
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+          throw new TypeError('not an object');
         setProblem(null);
         save.mutate(parsed as Record<string, unknown>);
       } catch (_error: unknown) {
@@ -225,7 +246,12 @@ function RotationPolicyPanel({ credential }: { credential: Credential }) {
             <label htmlFor={selectId} className="label">
               Policy
             </label>
-            <select id={selectId} className="input" value={choice} onChange={(event) => setChoice(event.target.value)}>
+            <select
+              id={selectId}
+              className="input"
+              value={choice}
+              onChange={(event) => setChoice(event.target.value)}
+            >
               <option value="">Tenant defaults</option>
               {policies.data?.data.policies.map((policy) => (
                 <option key={policy.name} value={policy.name}>
@@ -301,7 +327,8 @@ function RotationPanel({ credential }: { credential: Credential }) {
       }),
     enabled: rotationId !== null,
     // Live progress: poll while the rotation moves, stop when it has settled.
-    refetchInterval: (query) => (query.state.data === undefined || isActive(query.state.data.data) ? 1_000 : false),
+    refetchInterval: (query) =>
+      query.state.data === undefined || isActive(query.state.data.data) ? 1_000 : false,
   });
   const settled = rotation.data !== undefined && !isActive(rotation.data.data);
   const [announced, setAnnounced] = useState<string | null>(null);
@@ -346,7 +373,8 @@ export function RotationSteps({ rotation, live = false }: { rotation: Rotation; 
   return (
     <div className="mt-3">
       <p className="text-sm" aria-live={live ? 'polite' : undefined}>
-        Rotation <code>{rotation.rotationId}</code>: <Badge tone={toneOf(rotation.state)}>{rotation.state}</Badge>
+        Rotation <code>{rotation.rotationId}</code>:{' '}
+        <Badge tone={toneOf(rotation.state)}>{rotation.state}</Badge>
         {rotation.failure !== undefined && <span className="ml-1">{rotation.failure}</span>}
       </p>
       <ol aria-label={listName} className="mt-2 grid gap-1 sm:grid-cols-4">
@@ -414,7 +442,9 @@ function RotationHistory({ credential }: { credential: Credential }) {
       </h2>
       {history.isPending && <Loading what="rotations" />}
       <ErrorAlert error={history.error ?? rollback.error} />
-      {history.data !== undefined && rotations.length === 0 && <p className="muted text-sm">No rotation yet.</p>}
+      {history.data !== undefined && rotations.length === 0 && (
+        <p className="muted text-sm">No rotation yet.</p>
+      )}
       <ul className="space-y-3">
         {rotations.map((rotation) => (
           <li key={rotation.rotationId} className="border-t border-slate-200 pt-2 dark:border-slate-800">

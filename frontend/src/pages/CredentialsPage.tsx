@@ -17,7 +17,16 @@ import { useApi, useIdentity } from '../app/context.js';
 import { CREDENTIAL_FILTERS, type CredentialFilter, type CredentialsSearch } from '../app/search.js';
 import { RegisterCredentialForm } from '../components/RegisterCredentialForm.js';
 import { type Column, SortableTable, formatSort, parseSort } from '../components/SortableTable.js';
-import { Badge, ErrorAlert, Loading, PageHeader, SelectField, TextField, Time, toneOf } from '../components/ui.js';
+import {
+  Badge,
+  ErrorAlert,
+  Loading,
+  PageHeader,
+  SelectField,
+  TextField,
+  Time,
+  toneOf,
+} from '../components/ui.js';
 
 const route = getRouteApi('/app/credentials');
 export const PAGE_SIZE = 50;
@@ -58,7 +67,11 @@ const COLUMNS: readonly Column<Credential>[] = [
         </span>
       ),
   },
-  { id: 'owner', header: 'Owner', cell: (credential) => credential.owner ?? <span className="muted">—</span> },
+  {
+    id: 'owner',
+    header: 'Owner',
+    cell: (credential) => credential.owner ?? <span className="muted">—</span>,
+  },
   { id: 'source', header: 'Source', cell: (credential) => credential.source },
   {
     id: 'lastUsedAt',
@@ -101,7 +114,13 @@ export function CredentialsPage() {
   const result = useQuery({
     queryKey: ['credentials', 'list', query],
     queryFn: ({ signal }) =>
-      api.request({ path: '/credentials', query, schema: CredentialListResponse, action: 'list credentials', signal }),
+      api.request({
+        path: '/credentials',
+        query,
+        schema: CredentialListResponse,
+        action: 'list credentials',
+        signal,
+      }),
     placeholderData: keepPreviousData,
   });
   const sort = parseSort(search.sort, DEFAULT_SORT);
@@ -209,7 +228,13 @@ const LABELS: Record<CredentialFilter, string> = {
 };
 
 /** The filter form: edits stay local until "Apply", then they become the URL. */
-export function Filters({ search, onApply }: { search: CredentialsSearch; onApply: (next: CredentialsSearch) => void }) {
+export function Filters({
+  search,
+  onApply,
+}: {
+  search: CredentialsSearch;
+  onApply: (next: CredentialsSearch) => void;
+}) {
   const [draft, setDraft] = useState<Partial<Record<CredentialFilter, string>>>(() =>
     Object.fromEntries(CREDENTIAL_FILTERS.map((key) => [key, search[key] ?? ''])),
   );

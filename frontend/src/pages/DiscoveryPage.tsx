@@ -1,7 +1,10 @@
 /** Discovery runs with status, per-source progress and errors; start a run. */
 import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
 
-import { DiscoveryRunListResponse, DiscoveryRunResponse } from '../../../lambdas/shared/contracts/discovery.js';
+import {
+  DiscoveryRunListResponse,
+  DiscoveryRunResponse,
+} from '../../../lambdas/shared/contracts/discovery.js';
 import type { DiscoveryRun } from '../api/resources.js';
 import { useApi, useIdentity } from '../app/context.js';
 import { Badge, ErrorAlert, Loading, PageHeader, Time, toneOf } from '../components/ui.js';
@@ -46,14 +49,19 @@ export function DiscoveryPage() {
     <>
       <PageHeader title="Discovery">
         {can.changeInventory && (
-          <button type="button" className="btn btn-primary" disabled={start.isPending} onClick={() => start.mutate()}>
+          <button
+            type="button"
+            className="btn btn-primary"
+            disabled={start.isPending}
+            onClick={() => start.mutate()}
+          >
             Start discovery run
           </button>
         )}
       </PageHeader>
       <p className="muted -mt-2 mb-4 text-sm">
-        Discovery lists IAM access keys, Secrets Manager secrets, SSM SecureString parameters and the stored secrets,
-        metadata only, hourly and on request.
+        Discovery lists IAM access keys, Secrets Manager secrets, SSM SecureString parameters and the stored
+        secrets, metadata only, hourly and on request.
       </p>
       <ErrorAlert error={start.error ?? runs.error} />
       {start.isSuccess && (
@@ -99,8 +107,9 @@ function RunCard({ run }: { run: DiscoveryRun }) {
       </div>
       {run.notice !== undefined && <p className="mt-1 text-sm">{run.notice}</p>}
       <p className="muted mt-1 text-xs">
-        seen {run.counts.seen}, new {run.counts.created}, changed {run.counts.updated}, gone {run.counts.gone}, findings
-        opened {run.counts.findingsOpened}, resolved {run.counts.findingsResolved}, errors {run.counts.errors}
+        seen {run.counts.seen}, new {run.counts.created}, changed {run.counts.updated}, gone {run.counts.gone}
+        , findings opened {run.counts.findingsOpened}, resolved {run.counts.findingsResolved}, errors{' '}
+        {run.counts.errors}
       </p>
       {run.sources.length > 0 && (
         <table className="table mt-2">
@@ -139,7 +148,8 @@ function RunCard({ run }: { run: DiscoveryRun }) {
             {run.errors.map((error, index) => (
               <li key={index}>
                 <code>{error.code}</code> in {error.source}
-                {error.operation !== undefined && ` (${error.service ?? ''} ${error.operation})`}: {error.message}
+                {error.operation !== undefined && ` (${error.service ?? ''} ${error.operation})`}:{' '}
+                {error.message}
               </li>
             ))}
           </ul>

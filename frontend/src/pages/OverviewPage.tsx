@@ -39,7 +39,12 @@ export function OverviewPage() {
   const rules = useQuery({
     queryKey: ['discovery-rules'],
     queryFn: ({ signal }) =>
-      api.request({ path: '/discovery/rules', schema: FindingRulesResponse, action: 'read the finding rules', signal }),
+      api.request({
+        path: '/discovery/rules',
+        schema: FindingRulesResponse,
+        action: 'read the finding rules',
+        signal,
+      }),
     staleTime: 10 * 60_000,
   });
   const days = (ruleId: string, fallback: number) =>
@@ -198,7 +203,12 @@ function AuditChainStatus() {
   const digests = useQuery({
     queryKey: ['audit', 'digests'],
     queryFn: ({ signal }) =>
-      api.request({ path: '/audit/digests', schema: AuditDigestsResponse, action: 'read the signed digests', signal }),
+      api.request({
+        path: '/audit/digests',
+        schema: AuditDigestsResponse,
+        action: 'read the signed digests',
+        signal,
+      }),
   });
   const verification = lastVerification.data?.events[0];
   const digest = digests.data?.digests.at(-1);
@@ -287,13 +297,19 @@ function ExpiryCalendar({ noticeRule }: { noticeRule: string }) {
     const key = dayKey(new Date(at));
     byDay.set(key, [...(byDay.get(key) ?? []), entry]);
   };
-  for (const credential of expiring.data?.data.credentials ?? []) add(credential.expiresAt, { credential, kind: 'expires' });
+  for (const credential of expiring.data?.data.credentials ?? [])
+    add(credential.expiresAt, { credential, kind: 'expires' });
   for (const credential of managed.data?.data.credentials ?? []) {
     add(credential.rotation?.dueAt, { credential, kind: 'rotation' });
   }
   const weeks: Date[][] = [];
   for (let index = 0; index < days.length; index += 7) weeks.push(days.slice(index, index + 7));
-  const format = new Intl.DateTimeFormat(undefined, { weekday: 'short', month: 'short', day: 'numeric', timeZone: 'UTC' });
+  const format = new Intl.DateTimeFormat(undefined, {
+    weekday: 'short',
+    month: 'short',
+    day: 'numeric',
+    timeZone: 'UTC',
+  });
 
   return (
     <section aria-labelledby="calendar-heading" className="panel mt-4">

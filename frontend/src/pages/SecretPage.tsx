@@ -18,7 +18,16 @@ import { ApiError } from '../api/errors.js';
 import { encodePath } from '../api/client.js';
 import { useApi, useIdentity } from '../app/context.js';
 import { parseTags } from '../components/RegisterCredentialForm.js';
-import { Badge, ConfirmButton, ErrorAlert, Facts, Loading, PageHeader, Time, toneOf } from '../components/ui.js';
+import {
+  Badge,
+  ConfirmButton,
+  ErrorAlert,
+  Facts,
+  Loading,
+  PageHeader,
+  Time,
+  toneOf,
+} from '../components/ui.js';
 
 const route = getRouteApi('/app/secrets/view');
 
@@ -80,7 +89,11 @@ function SecretDetail({ path, metadata }: { path: string; metadata: Metadata }) 
     <div className="space-y-4">
       <Versions path={path} metadata={metadata} versions={versions} />
       {can.useSecretValues && (
-        <WriteVersion path={path} currentVersion={metadata.current_version} casRequired={metadata.cas_required} />
+        <WriteVersion
+          path={path}
+          currentVersion={metadata.current_version}
+          casRequired={metadata.cas_required}
+        />
       )}
       <MetadataPanel path={path} metadata={metadata} />
       {can.readAudit ? (
@@ -88,7 +101,9 @@ function SecretDetail({ path, metadata }: { path: string; metadata: Metadata }) 
       ) : (
         <section aria-labelledby="readers" className="panel">
           <h2 id="readers">Who read it</h2>
-          <p className="muted text-sm">The audit log, and with it who read each version, is shown to auditors and admins.</p>
+          <p className="muted text-sm">
+            The audit log, and with it who read each version, is shown to auditors and admins.
+          </p>
         </section>
       )}
     </div>
@@ -159,7 +174,9 @@ function Versions({
                   {can.useSecretValues && readable ? (
                     <RevealedValue path={path} version={version} />
                   ) : (
-                    <span className="muted text-xs">{readable ? 'Hidden (your role reads metadata only)' : '—'}</span>
+                    <span className="muted text-xs">
+                      {readable ? 'Hidden (your role reads metadata only)' : '—'}
+                    </span>
                   )}
                 </td>
                 <td>
@@ -434,7 +451,11 @@ function MetadataPanel({ path, metadata }: { path: string; metadata: Metadata })
       api.request({
         method: 'POST',
         path: `/secrets/metadata/${encodePath(path)}`,
-        body: { max_versions: Number(maxVersions), cas_required: casRequired, custom_metadata: parseTags(custom) },
+        body: {
+          max_versions: Number(maxVersions),
+          cas_required: casRequired,
+          custom_metadata: parseTags(custom),
+        },
         schema: null,
         action: 'change this secret’s metadata',
       }),
@@ -496,7 +517,12 @@ function MetadataPanel({ path, metadata }: { path: string; metadata: Metadata })
             <label htmlFor={customId} className="label">
               Custom metadata (key=value, comma-separated)
             </label>
-            <input id={customId} className="input" value={custom} onChange={(event) => setCustom(event.target.value)} />
+            <input
+              id={customId}
+              className="input"
+              value={custom}
+              onChange={(event) => setCustom(event.target.value)}
+            />
           </div>
           <button type="submit" className="btn" disabled={save.isPending}>
             Save metadata

@@ -115,7 +115,11 @@ function NewSecret({ folder }: { folder: string }) {
     if (name.trim() !== '') void navigate({ to: '/secrets/view', search: { path } });
   };
   return (
-    <form onSubmit={submit} className="mb-4 flex flex-wrap items-end gap-2" aria-label="Open or create a secret">
+    <form
+      onSubmit={submit}
+      className="mb-4 flex flex-wrap items-end gap-2"
+      aria-label="Open or create a secret"
+    >
       <TextField
         label={`Open or create a secret under ${folder === '' ? 'the root' : folder}`}
         value={name}

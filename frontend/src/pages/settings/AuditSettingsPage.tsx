@@ -14,7 +14,12 @@ export function AuditSettingsPage() {
   const settings = useQuery({
     queryKey: ['audit', 'settings'],
     queryFn: ({ signal }) =>
-      api.request({ path: '/audit/settings', schema: AuditSettingsAnswer, action: 'read the audit settings', signal }),
+      api.request({
+        path: '/audit/settings',
+        schema: AuditSettingsAnswer,
+        action: 'read the audit settings',
+        signal,
+      }),
     enabled: can.readAudit,
   });
   return (
@@ -62,12 +67,19 @@ function RetentionForm({ retentionDays, editable }: { retentionDays: number; edi
   return (
     <form onSubmit={submit} className="panel max-w-md space-y-3">
       <p className="text-sm">
-        Audit events, chain entries and digests expire after this many days, oldest first; the verifier tells expiry
-        from deletion.
+        Audit events, chain entries and digests expire after this many days, oldest first; the verifier tells
+        expiry from deletion.
       </p>
       {editable ? (
         <>
-          <TextField label="Retention (days)" type="number" value={days} onChange={setDays} error={problem} required />
+          <TextField
+            label="Retention (days)"
+            type="number"
+            value={days}
+            onChange={setDays}
+            error={problem}
+            required
+          />
           <ErrorAlert error={save.error} />
           {save.isSuccess && (
             <p role="status" className="text-sm">

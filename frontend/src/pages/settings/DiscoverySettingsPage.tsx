@@ -31,7 +31,12 @@ export function DiscoverySettingsPage() {
   const rules = useQuery({
     queryKey: ['discovery-rules'],
     queryFn: ({ signal }) =>
-      api.request({ path: '/discovery/rules', schema: FindingRulesResponse, action: 'read the finding rules', signal }),
+      api.request({
+        path: '/discovery/rules',
+        schema: FindingRulesResponse,
+        action: 'read the finding rules',
+        signal,
+      }),
   });
   return (
     <>
@@ -68,7 +73,15 @@ const list = (text: string) =>
     .map((part) => part.trim())
     .filter((part) => part !== '');
 
-function SettingsForm({ settings, rules, editable }: { settings: Settings; rules: Rule[]; editable: boolean }) {
+function SettingsForm({
+  settings,
+  rules,
+  editable,
+}: {
+  settings: Settings;
+  rules: Rule[];
+  editable: boolean;
+}) {
   const api = useApi();
   const queryClient = useQueryClient();
   const [accounts, setAccounts] = useState<AccountDraft[]>(
@@ -83,7 +96,9 @@ function SettingsForm({ settings, rules, editable }: { settings: Settings; rules
   const [regions, setRegions] = useState((settings.regions ?? []).join(', '));
   const thresholdRules = rules.filter((rule) => rule.threshold !== undefined);
   const [thresholds, setThresholds] = useState<Record<string, string>>(() =>
-    Object.fromEntries(thresholdRules.map((rule) => [rule.threshold ?? '', String(rule.thresholdDays ?? '')])),
+    Object.fromEntries(
+      thresholdRules.map((rule) => [rule.threshold ?? '', String(rule.thresholdDays ?? '')]),
+    ),
   );
   const [disabled, setDisabled] = useState<string[]>(settings.disabledRules);
   const [problems, setProblems] = useState<string[]>([]);
@@ -128,12 +143,15 @@ function SettingsForm({ settings, rules, editable }: { settings: Settings; rules
       disabledRules: disabled,
       revision: settings.revision,
     });
-    if (!body.success) found.push(...body.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+    if (!body.success)
+      found.push(...body.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
     setProblems(found);
     if (found.length === 0 && body.success) save.mutate(body.data);
   };
   const updateAccount = (key: number, change: Partial<AccountDraft>) =>
-    setAccounts((current) => current.map((account) => (account.key === key ? { ...account, ...change } : account)));
+    setAccounts((current) =>
+      current.map((account) => (account.key === key ? { ...account, ...change } : account)),
+    );
 
   return (
     <form onSubmit={submit} noValidate className="space-y-4">
@@ -142,9 +160,14 @@ function SettingsForm({ settings, rules, editable }: { settings: Settings; rules
         <p className="muted text-xs">
           Roles discovery assumes in member accounts (deploy docs/discovery-member-role.yaml there).
         </p>
-        {accounts.length === 0 && <p className="muted text-sm">No member account; only the deployment’s own.</p>}
+        {accounts.length === 0 && (
+          <p className="muted text-sm">No member account; only the deployment’s own.</p>
+        )}
         {accounts.map((account, index) => (
-          <fieldset key={account.key} className="grid gap-2 border-t border-slate-200 pt-2 sm:grid-cols-5 dark:border-slate-800">
+          <fieldset
+            key={account.key}
+            className="grid gap-2 border-t border-slate-200 pt-2 sm:grid-cols-5 dark:border-slate-800"
+          >
             <legend className="sr-only">Account {index + 1}</legend>
             <TextField
               label="Role ARN"
@@ -157,7 +180,11 @@ function SettingsForm({ settings, rules, editable }: { settings: Settings; rules
               value={account.externalId}
               onChange={(externalId) => updateAccount(account.key, { externalId })}
             />
-            <TextField label="Name" value={account.name} onChange={(name) => updateAccount(account.key, { name })} />
+            <TextField
+              label="Name"
+              value={account.name}
+              onChange={(name) => updateAccount(account.key, { name })}
+            />
             <TextField
               label="Regions"
               value={account.regions}
@@ -168,7 +195,9 @@ function SettingsForm({ settings, rules, editable }: { settings: Settings; rules
               <button
                 type="button"
                 className="btn justify-self-start"
-                onClick={() => setAccounts((current) => current.filter((candidate) => candidate.key !== account.key))}
+                onClick={() =>
+                  setAccounts((current) => current.filter((candidate) => candidate.key !== account.key))
+                }
               >
                 Remove account {index + 1}
               </button>
@@ -182,14 +211,25 @@ function SettingsForm({ settings, rules, editable }: { settings: Settings; rules
             onClick={() =>
               setAccounts((current) => [
                 ...current,
-                { key: Math.max(0, ...current.map((account) => account.key)) + 1, roleArn: '', externalId: '', name: '', regions: '' },
+                {
+                  key: Math.max(0, ...current.map((account) => account.key)) + 1,
+                  roleArn: '',
+                  externalId: '',
+                  name: '',
+                  regions: '',
+                },
               ])
             }
           >
             Add account
           </button>
         )}
-        <TextField label="Default regions" value={regions} onChange={setRegions} hint="comma-separated, e.g. eu-west-1, us-east-1" />
+        <TextField
+          label="Default regions"
+          value={regions}
+          onChange={setRegions}
+          hint="comma-separated, e.g. eu-west-1, us-east-1"
+        />
       </fieldset>
 
       <fieldset className="panel" disabled={!editable}>
@@ -216,7 +256,9 @@ function SettingsForm({ settings, rules, editable }: { settings: Settings; rules
                       checked={!disabled.includes(rule.id)}
                       onChange={(event) =>
                         setDisabled((current) =>
-                          event.target.checked ? current.filter((id) => id !== rule.id) : [...current, rule.id],
+                          event.target.checked
+                            ? current.filter((id) => id !== rule.id)
+                            : [...current, rule.id],
                         )
                       }
                     />

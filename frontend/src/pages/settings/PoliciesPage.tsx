@@ -29,10 +29,12 @@ export function ruleProblems(rule: Pick<RuleDraft, 'path' | 'capabilities'>): st
   const path = rule.path.trim();
   if (path === '') problems.push('The path is empty.');
   if (path.startsWith('/')) problems.push('The path must not start with “/”.');
-  if (path.includes('*') && path.indexOf('*') !== path.length - 1) problems.push('“*” may appear only at the end.');
+  if (path.includes('*') && path.indexOf('*') !== path.length - 1)
+    problems.push('“*” may appear only at the end.');
   const segments = path.replace(/\*$/, '').split('/');
   segments.forEach((segment, index) => {
-    if (segment.includes('+') && segment !== '+') problems.push(`Segment ${index + 1}: “+” must be a whole segment.`);
+    if (segment.includes('+') && segment !== '+')
+      problems.push(`Segment ${index + 1}: “+” must be a whole segment.`);
     if (segment === '' && index < segments.length - 1) problems.push(`Segment ${index + 1} is empty.`);
   });
   if (rule.capabilities.length === 0) problems.push('Choose at least one capability.');
@@ -83,23 +85,25 @@ export function PoliciesPage() {
           <button
             type="button"
             className="btn btn-primary"
-            onClick={() => setEditing({ name: '', rules: [{ key: 1, path: '', capabilities: ['read', 'list'] }], revision: 0 })}
+            onClick={() =>
+              setEditing({
+                name: '',
+                rules: [{ key: 1, path: '', capabilities: ['read', 'list'] }],
+                revision: 0,
+              })
+            }
           >
             New policy
           </button>
         )}
       </PageHeader>
       <p className="muted -mt-2 mb-3 text-sm">
-        Path globs: <code>prod/*</code> (prefix), <code>+</code> (one segment). An explicit deny anywhere wins; a group
-        policy narrows its role, never widens it.
+        Path globs: <code>prod/*</code> (prefix), <code>+</code> (one segment). An explicit deny anywhere
+        wins; a group policy narrows its role, never widens it.
       </p>
       {!can.readPolicies && <p className="text-sm">Access policies are shown to auditors and admins.</p>}
       {editing !== null && (
-        <PolicyEditor
-          key={editing.name}
-          initial={editing}
-          onDone={() => setEditing(null)}
-        />
+        <PolicyEditor key={editing.name} initial={editing} onDone={() => setEditing(null)} />
       )}
       <ErrorAlert error={policies.error ?? remove.error} />
       {policies.isPending && can.readPolicies && <Loading what="policies" />}
@@ -290,7 +294,9 @@ export function PolicyEditor({
                 <button
                   type="button"
                   className="btn"
-                  onClick={() => setRules((current) => current.filter((candidate) => candidate.key !== rule.key))}
+                  onClick={() =>
+                    setRules((current) => current.filter((candidate) => candidate.key !== rule.key))
+                  }
                 >
                   Remove rule {index + 1}
                 </button>
@@ -312,7 +318,11 @@ export function PolicyEditor({
         onClick={() =>
           setRules((current) => [
             ...current,
-            { key: Math.max(0, ...current.map((rule) => rule.key)) + 1, path: '', capabilities: ['read', 'list'] },
+            {
+              key: Math.max(0, ...current.map((rule) => rule.key)) + 1,
+              path: '',
+              capabilities: ['read', 'list'],
+            },
           ])
         }
       >

@@ -51,16 +51,23 @@ export function RotationPoliciesPage() {
     <>
       <PageHeader title="Rotation policies">
         {can.configure && editing === null && (
-          <button type="button" className="btn btn-primary" onClick={() => setEditing({ name: '', text: EXAMPLE, revision: 0 })}>
+          <button
+            type="button"
+            className="btn btn-primary"
+            onClick={() => setEditing({ name: '', text: EXAMPLE, revision: 0 })}
+          >
             New rotation policy
           </button>
         )}
       </PageHeader>
       <p className="muted -mt-2 mb-3 text-sm">
-        Fields: intervalDays, window {'{schedule, duration}'}, deactivateAfterDays, deleteAfterDays, nonUseGateHours,
-        dryRun, exemptionTag, pairTag, pairSpacingMinutes, rotator, appliesTo {'{types, tags}'}.
+        Fields: intervalDays, window {'{schedule, duration}'}, deactivateAfterDays, deleteAfterDays,
+        nonUseGateHours, dryRun, exemptionTag, pairTag, pairSpacingMinutes, rotator, appliesTo{' '}
+        {'{types, tags}'}.
       </p>
-      {!can.readConfiguration && <p className="text-sm">Rotation policies are shown to operators, auditors and admins.</p>}
+      {!can.readConfiguration && (
+        <p className="text-sm">Rotation policies are shown to operators, auditors and admins.</p>
+      )}
       {editing !== null && <PolicyEditor editing={editing} onDone={() => setEditing(null)} />}
       <ErrorAlert error={policies.error ?? remove.error} />
       {policies.isPending && can.readConfiguration && <Loading what="rotation policies" />}
@@ -157,7 +164,8 @@ function PolicyEditor({ editing, onDone }: { editing: Editing; onDone: () => voi
       problems.text = 'The settings must be valid JSON.';
     }
     const checked = PutRotationPolicyRequest.safeParse({ policy, revision: editing.revision });
-    if (problems.text === undefined && !checked.success) problems.text = 'The settings must be a JSON object.';
+    if (problems.text === undefined && !checked.success)
+      problems.text = 'The settings must be a JSON object.';
     setProblem(problems);
     if (Object.keys(problems).length > 0 || !checked.success) return;
     save.mutate(checked.data);

@@ -34,8 +34,8 @@ export function SettingsLayout() {
             Notification channels
           </h2>
           <p className="muted mt-1 text-xs">
-            Channels and routes (email, Slack, SNS, webhooks) arrive with the alerts API. VaultPilot has no alerts API
-            yet, so there is nothing to configure here today.
+            Channels and routes (email, Slack, SNS, webhooks) arrive with the alerts API. VaultPilot has no
+            alerts API yet, so there is nothing to configure here today.
           </p>
         </section>
       </div>
