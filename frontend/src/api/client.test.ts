@@ -4,7 +4,13 @@ import { z } from 'zod';
 import { FakeApi } from '../test/fake-api.js';
 import { ApiClient } from './client.js';
 import { Connectivity } from './connectivity.js';
-import { ApiError, NetworkError, SignInRequiredError, UnexpectedResponseError, isTransient } from './errors.js';
+import {
+  ApiError,
+  NetworkError,
+  SignInRequiredError,
+  UnexpectedResponseError,
+  isTransient,
+} from './errors.js';
 
 const Answer = z.object({ data: z.object({ ok: z.boolean() }) });
 
@@ -21,7 +27,12 @@ function setup(options: { refreshes?: boolean } = {}) {
     }),
     signIn: vi.fn(async () => undefined),
   };
-  const client = new ApiClient({ baseUrl: 'https://api.example.test', session, connectivity, fetch: api.fetch });
+  const client = new ApiClient({
+    baseUrl: 'https://api.example.test',
+    session,
+    connectivity,
+    fetch: api.fetch,
+  });
   return { api, client, session, connectivity };
 }
 
@@ -34,7 +45,12 @@ describe('ApiClient', () => {
     const { api, client } = setup();
     api.on('GET', '/thing', { body: { data: { ok: true } } });
 
-    const answer = await client.request({ path: '/thing', query: { a: 'x y', b: undefined }, schema: Answer, action: 'read it' });
+    const answer = await client.request({
+      path: '/thing',
+      query: { a: 'x y', b: undefined },
+      schema: Answer,
+      action: 'read it',
+    });
 
     expect(answer).toEqual({ data: { ok: true } });
     expect(api.requests[0]?.headers.get('authorization')).toBe('Bearer token-1');
@@ -48,10 +64,14 @@ describe('ApiClient', () => {
       body: errorBody('ValidationError', 'Invalid request body', [{ path: ['name'], message: 'Required' }]),
     });
 
-    const error = await client.request({ method: 'POST', path: '/thing', body: {}, schema: Answer, action: 'save it' }).catch((e: unknown) => e);
+    const error = await client
+      .request({ method: 'POST', path: '/thing', body: {}, schema: Answer, action: 'save it' })
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ApiError);
-    expect((error as ApiError).message).toBe('The request to save it was not accepted: Invalid request body.');
+    expect((error as ApiError).message).toBe(
+      'The request to save it was not accepted: Invalid request body.',
+    );
     expect((error as ApiError).requestId).toBe('req-123');
     expect((error as ApiError).details).toEqual([{ path: ['name'], message: 'Required' }]);
   });
@@ -77,7 +97,9 @@ describe('ApiClient', () => {
     const { api, client } = setup();
     api.on('GET', '/thing', { status: 500, body: errorBody('InternalError', 'Internal error') });
 
-    const error = (await client.request({ path: '/thing', schema: Answer, action: 'load it' }).catch((e: unknown) => e)) as ApiError;
+    const error = (await client
+      .request({ path: '/thing', schema: Answer, action: 'load it' })
+      .catch((e: unknown) => e)) as ApiError;
 
     expect(error.message).toBe('Something went wrong on the server while trying to load it.');
     expect(error.requestId).toBe('req-123');
@@ -86,9 +108,15 @@ describe('ApiClient', () => {
 
   it('takes the request id from the header when the body is not the error shape', async () => {
     const { api, client } = setup();
-    api.on('GET', '/thing', { status: 503, body: 'upstream', headers: { 'x-request-id': 'req-from-header' } });
+    api.on('GET', '/thing', {
+      status: 503,
+      body: 'upstream',
+      headers: { 'x-request-id': 'req-from-header' },
+    });
 
-    const error = (await client.request({ path: '/thing', schema: Answer, action: 'load it' }).catch((e: unknown) => e)) as ApiError;
+    const error = (await client
+      .request({ path: '/thing', schema: Answer, action: 'load it' })
+      .catch((e: unknown) => e)) as ApiError;
 
     expect(error.requestId).toBe('req-from-header');
     expect(isTransient(error)).toBe(true);
@@ -99,7 +127,9 @@ describe('ApiClient', () => {
     let down = true;
     api.on('GET', '/thing', () => (down ? 'network-error' : { body: { data: { ok: true } } }));
 
-    const error = await client.request({ path: '/thing', schema: Answer, action: 'load it' }).catch((e: unknown) => e);
+    const error = await client
+      .request({ path: '/thing', schema: Answer, action: 'load it' })
+      .catch((e: unknown) => e);
     const lostAfterFailure = connectivity.isLost();
     down = false;
     await client.request({ path: '/thing', schema: Answer, action: 'load it' });
@@ -129,7 +159,9 @@ describe('ApiClient', () => {
     const { api, client, session } = setup({ refreshes: false });
     api.on('GET', '/thing', { status: 401, body: errorBody('Unauthorized', 'expired') });
 
-    const error = await client.request({ path: '/thing', schema: Answer, action: 'load it' }).catch((e: unknown) => e);
+    const error = await client
+      .request({ path: '/thing', schema: Answer, action: 'load it' })
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(SignInRequiredError);
     // No argument: the session returns to the page the person is on.
@@ -140,7 +172,9 @@ describe('ApiClient', () => {
     const { api, client } = setup();
     api.on('GET', '/thing', { body: { data: { ok: 'yes' } }, headers: { 'x-request-id': 'req-shape' } });
 
-    const error = await client.request({ path: '/thing', schema: Answer, action: 'load it' }).catch((e: unknown) => e);
+    const error = await client
+      .request({ path: '/thing', schema: Answer, action: 'load it' })
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(UnexpectedResponseError);
     expect((error as UnexpectedResponseError).requestId).toBe('req-shape');

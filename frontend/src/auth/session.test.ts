@@ -31,7 +31,10 @@ describe('Session (authorization code + PKCE)', () => {
     await session.signIn('/secrets?path=prod/');
 
     const url = new URL(assigned[0] ?? '');
-    const pending = JSON.parse(storage.getItem(PENDING_SIGN_IN_KEY) ?? '{}') as { state: string; verifier: string };
+    const pending = JSON.parse(storage.getItem(PENDING_SIGN_IN_KEY) ?? '{}') as {
+      state: string;
+      verifier: string;
+    };
     expect(Object.keys(pending).sort()).toEqual(['state', 'verifier']);
     expect(url.searchParams.get('state')).toBe(pending.state);
     expect(url.searchParams.get('code_challenge')).toBe(await codeChallenge(pending.verifier));
@@ -95,7 +98,9 @@ describe('Session (authorization code + PKCE)', () => {
     });
     // Cognito's refresh answer has no new refresh token: the old one stays usable.
     expect(await session.refresh()).toBe(true);
-    expect(new URLSearchParams(api.requestsTo('/oauth2/token')[2]?.body).get('refresh_token')).toBe('refresh-1');
+    expect(new URLSearchParams(api.requestsTo('/oauth2/token')[2]?.body).get('refresh_token')).toBe(
+      'refresh-1',
+    );
   });
 
   it('signs out by dropping the tokens and going to the logout endpoint', async () => {
@@ -119,7 +124,10 @@ describe('Session (authorization code + PKCE)', () => {
   it('without a logout endpoint goes straight to /signed-out', () => {
     const api = new FakeApi();
     const { browser, assigned } = fakeBrowser(api);
-    const session = new Session({ ...TEST_CONFIG, auth: { ...TEST_CONFIG.auth, logoutEndpoint: null } }, browser);
+    const session = new Session(
+      { ...TEST_CONFIG, auth: { ...TEST_CONFIG.auth, logoutEndpoint: null } },
+      browser,
+    );
 
     session.signOut();
 

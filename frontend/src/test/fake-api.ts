@@ -37,10 +37,14 @@ export class FakeApi {
     const route = this.routes.find(
       (candidate) =>
         candidate.method === request.method &&
-        (typeof candidate.path === 'string' ? candidate.path === url.pathname : candidate.path.test(url.pathname)),
+        (typeof candidate.path === 'string'
+          ? candidate.path === url.pathname
+          : candidate.path.test(url.pathname)),
     );
     if (route === undefined) {
-      return json(404, { error: { code: 'NotFound', message: 'No route in the fake', requestId: 'req-fake-404' } });
+      return json(404, {
+        error: { code: 'NotFound', message: 'No route in the fake', requestId: 'req-fake-404' },
+      });
     }
     const answer = route.handler(request);
     if (answer === 'network-error') throw new TypeError('Failed to fetch');

@@ -42,9 +42,19 @@ export function fakeBrowser(api: FakeApi, storage: Storage = memoryStorage()) {
 }
 
 /** Signs a session in through signIn → callback → token endpoint, as the browser would. */
-export async function signedInSession(api: FakeApi, browser: BrowserPort, assigned: string[]): Promise<Session> {
+export async function signedInSession(
+  api: FakeApi,
+  browser: BrowserPort,
+  assigned: string[],
+): Promise<Session> {
   api.on('POST', '/oauth2/token', {
-    body: { access_token: 'access-1', id_token: 'id-1', refresh_token: 'refresh-1', expires_in: 3600, token_type: 'Bearer' },
+    body: {
+      access_token: 'access-1',
+      id_token: 'id-1',
+      refresh_token: 'refresh-1',
+      expires_in: 3600,
+      token_type: 'Bearer',
+    },
   });
   const session = new Session(TEST_CONFIG, browser);
   await session.signIn('/');
@@ -55,13 +65,24 @@ export async function signedInSession(api: FakeApi, browser: BrowserPort, assign
 
 export async function renderApp(path: string, api: FakeApi, roles: Role[] = ['admin']) {
   api.on('GET', '/me', {
-    body: { subject: 'u-1', kind: 'user', username: 'alice', tenant: 'default', roles, scopes: [], clientId: 'c' },
+    body: {
+      subject: 'u-1',
+      kind: 'user',
+      username: 'alice',
+      tenant: 'default',
+      roles,
+      scopes: [],
+      clientId: 'c',
+    },
   });
-  const { browser, assigned } = fakeBrowser(api);
+  // The real sessionStorage, as in the browser, so tests can check what the app leaves in it.
+  const { browser, assigned } = fakeBrowser(api, window.sessionStorage);
   const session = await signedInSession(api, browser, assigned);
   const connectivity = new Connectivity();
   const client = new ApiClient({ baseUrl: TEST_CONFIG.apiUrl, session, connectivity, fetch: api.fetch });
-  const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false }, mutations: { retry: false } } });
+  const queryClient = new QueryClient({
+    defaultOptions: { queries: { retry: false }, mutations: { retry: false } },
+  });
   const history = createMemoryHistory({ initialEntries: [path] });
   const router = createRouter({ routeTree, history });
   const view = render(
