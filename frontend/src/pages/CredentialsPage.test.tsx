@@ -30,8 +30,8 @@ describe('Credentials page', () => {
     expect(screen.getByRole('columnheader', { name: /Expires/ }).getAttribute('aria-sort')).toBe(
       'descending',
     );
-    expect((screen.getByLabelText('Status') as HTMLSelectElement).value).toBe('overdue');
-    expect((screen.getByLabelText('Owner') as HTMLInputElement).value).toBe('team-pay');
+    expect(screen.getByLabelText<HTMLSelectElement>('Status').value).toBe('overdue');
+    expect(screen.getByLabelText<HTMLInputElement>('Owner').value).toBe('team-pay');
   });
 
   it('puts applied filters and a new sort into the URL and asks the API again', async () => {
@@ -74,7 +74,7 @@ describe('Credentials page', () => {
     await user.click(screen.getByRole('button', { name: 'Next page' }));
     await screen.findByText('page c2');
     expect(router.state.location.search).toEqual({ status: 'overdue', cursor: 'c2' });
-    expect((screen.getByRole('button', { name: 'Next page' }) as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.getByRole<HTMLButtonElement>('button', { name: 'Next page' }).disabled).toBe(true);
     await user.click(screen.getByRole('button', { name: 'Previous page' }));
 
     await screen.findByText('page first');

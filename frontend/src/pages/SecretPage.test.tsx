@@ -163,6 +163,6 @@ describe('Secret page', () => {
       data: { password: 'new-value-1' },
       options: { cas: 2 },
     });
-    await waitFor(() => expect((screen.getByLabelText('Field value') as HTMLInputElement).value).toBe(''));
+    await waitFor(() => expect(screen.getByLabelText<HTMLInputElement>('Field value').value).toBe(''));
   });
 });

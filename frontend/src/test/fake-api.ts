@@ -1,3 +1,5 @@
+import type { DashboardConfig } from '../config/dashboard-config.js';
+
 /**
  * A fake `fetch` for component tests: routes by method and path, answers JSON with the API's
  * shapes, and records every request so a test can assert what the page asked the server.
@@ -34,7 +36,8 @@ export class FakeApi {
       body: typeof init?.body === 'string' ? init.body : undefined,
     };
     this.requests.push(request);
-    const route = this.routes.find(
+    // The route registered last wins, so a test can override a default answer.
+    const route = this.routes.findLast(
       (candidate) =>
         candidate.method === request.method &&
         (typeof candidate.path === 'string'
@@ -59,7 +62,7 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   });
 }
 
-export const TEST_CONFIG = {
+export const TEST_CONFIG: DashboardConfig = {
   apiUrl: 'https://api.example.test',
   stage: 'test',
   auth: {
@@ -70,7 +73,7 @@ export const TEST_CONFIG = {
     logoutEndpoint: 'https://auth.example.test/logout',
     scopes: ['openid', 'email'],
   },
-} as const;
+};
 
 /** A credential as the API answers it, with only the fields a test cares about changed. */
 export function credential(overrides: Record<string, unknown> = {}) {

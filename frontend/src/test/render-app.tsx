@@ -8,7 +8,7 @@ import { Connectivity } from '../api/connectivity.js';
 import { type BrowserPort, Session } from '../auth/session.js';
 import { ServicesContext } from '../app/context.js';
 import { routeTree } from '../app/router.js';
-import { FakeApi, TEST_CONFIG } from './fake-api.js';
+import { type FakeApi, TEST_CONFIG } from './fake-api.js';
 
 export type Role = 'admin' | 'operator' | 'auditor' | 'viewer';
 
