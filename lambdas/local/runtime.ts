@@ -27,6 +27,9 @@ import { localRollbackRunner } from '../adapters/local/in-process-rollback-runne
 import { localRotationQueue } from '../adapters/local/in-process-rotation-queue.js';
 import { LocalIdentityProvider } from './identity.js';
 import { handleIdentityRequest } from './identity-routes.js';
+import { DASHBOARD_DIST } from './dashboard-build.js';
+import { DashboardSite } from './dashboard-site.js';
+import { LocalAuthorizationServer } from './oauth-authorize.js';
 import { lambdaContext } from './lambda-context.js';
 import { LocalStateError } from './local-state-error.js';
 import { LocalScheduler } from './scheduler.js';
@@ -37,7 +40,7 @@ export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_STAGE = 'local';
 /** The app client id of the dashboard in the local issuer (Cognito generates one in AWS). */
-export const LOCAL_USER_CLIENT_ID = 'vaultpilot-local-dashboard';
+export const LOCAL_USER_CLIENT_ID = 'vaultpilot-dashboard';
 /** Origins the local API accepts cross-origin requests from (the dashboard's dev server). */
 const LOCAL_CORS_ORIGINS = ['http://localhost:5173', 'http://127.0.0.1:5173'];
 
@@ -148,7 +151,16 @@ function listen(
   });
 }
 
-export async function startLocalRuntime(config: LocalRuntimeConfig, log: RuntimeLog): Promise<LocalRuntime> {
+export interface LocalRuntimeOptions {
+  /** The built dashboard to serve on the API's port (default frontend/dist). */
+  readonly dashboardDir?: string;
+}
+
+export async function startLocalRuntime(
+  config: LocalRuntimeConfig,
+  log: RuntimeLog,
+  options: LocalRuntimeOptions = {},
+): Promise<LocalRuntime> {
   const dataDir = config.inMemory ? undefined : resolve(config.dataDir);
   let releaseLock = (): void => undefined;
   if (dataDir !== undefined) {
@@ -157,11 +169,16 @@ export async function startLocalRuntime(config: LocalRuntimeConfig, log: Runtime
   }
 
   let identity: LocalIdentityProvider | undefined;
+  // The dashboard's sign-in and files; both need the port, so they are set once it is known.
+  let authorization: LocalAuthorizationServer | undefined;
+  let dashboard: DashboardSite | undefined;
   const server = createLocalApiServer({
     stage: LOCAL_STAGE,
     region: LOCAL_REGION,
     corsOrigins: LOCAL_CORS_ORIGINS,
     sideRoutes: [
+      async (request) => authorization?.handle(request),
+      async (request) => dashboard?.handle(request),
       async (request) => (identity === undefined ? undefined : handleIdentityRequest(identity, request)),
     ],
     onRequest: ({ method, path, statusCode, ms }) => log.info(`${method} ${path} ${statusCode} ${ms}ms`),
@@ -233,6 +250,13 @@ export async function startLocalRuntime(config: LocalRuntimeConfig, log: Runtime
       userClientId: LOCAL_USER_CLIENT_ID,
     });
     const admin = await identity.ensureAdmin(config.adminPassword);
+    authorization = new LocalAuthorizationServer({ identity, clientId: LOCAL_USER_CLIENT_ID });
+    dashboard = new DashboardSite({
+      distDir: options.dashboardDir ?? DASHBOARD_DIST,
+      stage: LOCAL_STAGE,
+      url,
+      clientId: LOCAL_USER_CLIENT_ID,
+    });
 
     // `POST /discovery/runs` publishes a request; as the EventBridge rule does in AWS, it starts
     // the discovery engine, here without holding up the bus for the length of the run.

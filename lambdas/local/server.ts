@@ -31,12 +31,15 @@ const API_TIMEOUT_SECONDS = 29;
 export interface LocalHttpResponse {
   readonly statusCode: number;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
+  /** Bytes for the dashboard's static files (fonts, images), text for everything else. */
+  readonly body: string | Uint8Array;
 }
 
 export interface LocalRequestInfo {
   readonly method: string;
   readonly path: string;
+  /** The query string with its `?` (or empty), as in `URL.search`. */
+  readonly search: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
   readonly requestId: string;
@@ -169,7 +172,14 @@ async function respond(request: IncomingMessage, options: LocalApiOptions): Prom
     }
 
     for (const sideRoute of options.sideRoutes) {
-      const answer = await sideRoute({ method, path: url.pathname, headers, body, requestId });
+      const answer = await sideRoute({
+        method,
+        path: url.pathname,
+        search: url.search,
+        headers,
+        body,
+        requestId,
+      });
       // The dashboard signs in from its own origin, so side routes get the same CORS headers.
       if (answer !== undefined) {
         return {
