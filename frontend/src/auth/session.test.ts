@@ -111,6 +111,8 @@ describe('Session (authorization code + PKCE)', () => {
     await session.completeSignIn(new URLSearchParams({ code: 'c', state }));
 
     session.signOut();
+    // The signed-in layout reacts to the dropped tokens; that must not start a new sign-in.
+    await session.signIn();
 
     expect(session.accessToken()).toBeUndefined();
     const logout = new URL(assigned.at(-1) ?? '');

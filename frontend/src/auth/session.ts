@@ -64,6 +64,8 @@ export class Session {
   private tokens: Tokens | undefined;
   private refreshTimer: unknown;
   private refreshing: Promise<boolean> | undefined;
+  /** Set by signOut: the page is leaving for the logout endpoint, so nothing may start a sign-in. */
+  private leaving = false;
   private readonly listeners = new Set<() => void>();
 
   constructor(
@@ -90,6 +92,7 @@ export class Session {
 
   /** Sends the browser to the issuer; afterwards the callback returns to `returnTo`. */
   async signIn(returnTo: string = this.browser.currentPath()): Promise<void> {
+    if (this.leaving) return;
     const { url, pending } = await prepareAuthorization({
       authorizationEndpoint: this.config.auth.authorizationEndpoint,
       clientId: this.config.auth.clientId,
@@ -145,6 +148,7 @@ export class Session {
 
   /** Drops the tokens; with a logout endpoint (Cognito) the issuer's session ends too. */
   signOut(): void {
+    this.leaving = true;
     this.clear();
     const { logoutEndpoint, clientId } = this.config.auth;
     const signedOut = `${this.browser.origin}/signed-out`;

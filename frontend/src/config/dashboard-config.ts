@@ -1,27 +1,10 @@
 /**
  * The runtime settings the dashboard reads from `GET /config.json` (written by CDK at deploy,
- * served by `npm start`). This is a local copy of the roster's contract shape until
- * `lambdas/shared/contracts/dashboard-config.ts` (dash-platform) is merged; then this module
- * re-exports that schema instead.
+ * served by `npm start`), validated with the API's own contract before anyone signs in.
  */
-import { z } from 'zod';
+import { DashboardConfig } from '../../../lambdas/shared/contracts/dashboard-config.js';
 
-const AbsoluteUrl = z.url({ protocol: /^https?$/ });
-
-export const DashboardConfig = z.object({
-  /** Absolute base URL of the API, no trailing slash. */
-  apiUrl: AbsoluteUrl.refine((url) => !url.endsWith('/'), 'apiUrl must not end with a slash'),
-  stage: z.string().min(1),
-  auth: z.object({
-    issuer: AbsoluteUrl,
-    clientId: z.string().min(1),
-    authorizationEndpoint: AbsoluteUrl,
-    tokenEndpoint: AbsoluteUrl,
-    logoutEndpoint: AbsoluteUrl.nullable(),
-    scopes: z.array(z.string().min(1)),
-  }),
-});
-export type DashboardConfig = z.infer<typeof DashboardConfig>;
+export { DashboardConfig };
 
 export class ConfigLoadError extends Error {
   override readonly name = 'ConfigLoadError';

@@ -188,7 +188,9 @@ function RotationPolicyPanel({ credential }: { credential: Credential }) {
   const current =
     credential.rotationPolicy ??
     (credential.rotation?.policy !== undefined ? '(inline)' : '(tenant defaults)');
-  const [choice, setChoice] = useState(credential.rotationPolicy ?? '');
+  const [choice, setChoice] = useState(
+    credential.rotationPolicy ?? (credential.rotation?.policy !== undefined ? '(inline)' : ''),
+  );
   const [inline, setInline] = useState(
     credential.rotation?.policy !== undefined ? JSON.stringify(credential.rotation.policy, null, 2) : '',
   );
