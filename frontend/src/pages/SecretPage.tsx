@@ -223,6 +223,7 @@ function Versions({
  */
 export function RevealedValue({ path, version }: { path: string; version: number }) {
   const api = useApi();
+  const queryClient = useQueryClient();
   const [value, setValue] = useState<Record<string, string> | null>(null);
   const [copied, setCopied] = useState<string | null>(null);
   const reveal = useMutation({
@@ -233,7 +234,11 @@ export function RevealedValue({ path, version }: { path: string; version: number
         schema: ReadSecretResponse,
         action: 'read this secret’s value',
       }),
-    onSuccess: (response) => setValue(response.data.data),
+    onSuccess: (response) => {
+      setValue(response.data.data);
+      // The read is audited: "Who read it" now has one more entry.
+      void queryClient.invalidateQueries({ queryKey: ['audit', 'reads', path] });
+    },
   });
   // Leaving the page or switching secrets drops the value.
   useEffect(() => () => setValue(null), [path, version]);
