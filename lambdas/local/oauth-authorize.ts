@@ -611,6 +611,9 @@ function htmlHeaders(request: LocalRequestInfo, csp: string): Record<string, str
     ...SECURITY_HEADERS,
     'Content-Type': 'text/html; charset=utf-8',
     'Content-Security-Policy': csp,
+    // Chromium sends `Origin: null` on a form POST from a no-referrer page; the sign-in form
+    // needs its real origin checked, and nothing else learns this page's address.
+    'Referrer-Policy': 'same-origin',
     'X-Request-Id': request.requestId,
   };
 }
