@@ -127,13 +127,36 @@ export async function firstPage(context: BrowserContext): Promise<Page> {
  * Signs in as a person does: open a dashboard page, get sent to the local sign-in page, type
  * the credentials, and come back to the same page, signed in (the main navigation shows).
  */
-export async function signIn(page: Page, baseUrl: string, username: string, password: string, path = '/'): Promise<void> {
+export async function signIn(
+  page: Page,
+  baseUrl: string,
+  username: string,
+  password: string,
+  path = '/',
+): Promise<void> {
   await page.goto(`${baseUrl}${path}`);
   await page.waitForURL((url) => url.pathname === '/oauth2/authorize');
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('navigation', { name: 'Main' }).waitFor();
+}
+
+/**
+ * Opens a page of the signed-in dashboard the way its own links do (history.pushState and the
+ * popstate the router listens to), since a full page load drops the in-memory tokens and signs
+ * the person in again (which `signIn` covers).
+ */
+export async function visit(page: Page, path: string): Promise<void> {
+  // A string, evaluated in the page: this project compiles without the DOM library.
+  await page.evaluate(`(() => {
+    const index = (window.history.state && window.history.state.__TSR_index) || 0;
+    const key = Math.random().toString(36).slice(2);
+    window.history.pushState({ __TSR_index: index + 1, key, __TSR_key: key }, '', ${JSON.stringify(path)});
+    window.dispatchEvent(new PopStateEvent('popstate', { state: window.history.state }));
+  })()`);
+  const wanted = new URL(path, 'http://x');
+  await page.waitForURL((url) => url.pathname === wanted.pathname && url.search === wanted.search);
 }
 
 export interface AxeViolation {
@@ -151,29 +174,27 @@ let axeSource: string | undefined;
  */
 export async function axeViolations(page: Page): Promise<AxeViolation[]> {
   axeSource ??= await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-  const alreadyThere = await page.evaluate(() => 'axe' in window);
+  // Strings, evaluated in the page: this project compiles without the DOM library.
+  const alreadyThere = await page.evaluate<boolean>("'axe' in window");
   if (!alreadyThere) await page.evaluate(axeSource);
-  return page.evaluate(async () => {
-    interface AxeResult {
-      violations: {
-        id: string;
-        impact: string | null;
-        help: string;
-        nodes: { target: unknown[] }[];
-      }[];
-    }
-    const axe = (window as unknown as { axe: { run: (context: Document, options: unknown) => Promise<AxeResult> } })
-      .axe;
-    const result = await axe.run(document, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] },
-    });
-    return result.violations.map((violation) => ({
-      id: violation.id,
-      impact: violation.impact,
-      help: violation.help,
-      nodes: violation.nodes.map((node) => JSON.stringify(node.target)),
-    }));
-  });
+  const result = await page.evaluate<{ violations: AxeResultViolation[] }>(
+    `axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })
+      .then((result) => ({ violations: result.violations.map(({ id, impact, help, nodes }) =>
+        ({ id, impact, help, nodes: nodes.map((node) => ({ target: node.target })) })) }))`,
+  );
+  return result.violations.map((violation) => ({
+    id: violation.id,
+    impact: violation.impact,
+    help: violation.help,
+    nodes: violation.nodes.map((node) => JSON.stringify(node.target)),
+  }));
+}
+
+interface AxeResultViolation {
+  readonly id: string;
+  readonly impact: string | null;
+  readonly help: string;
+  readonly nodes: readonly { readonly target: unknown }[];
 }
 
 /** The access token of a local user, for preparing data through the API (never to check it). */
