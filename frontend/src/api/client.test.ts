@@ -10,6 +10,7 @@ import {
   SignInRequiredError,
   UnexpectedResponseError,
   isTransient,
+  validationIssuesOf,
 } from './errors.js';
 
 const Answer = z.object({ data: z.object({ ok: z.boolean() }) });
@@ -74,6 +75,27 @@ describe('ApiClient', () => {
     );
     expect((error as ApiError).requestId).toBe('req-123');
     expect((error as ApiError).details).toEqual([{ path: ['name'], message: 'Required' }]);
+    expect(validationIssuesOf(error)).toEqual([{ path: 'name', message: 'Required' }]);
+  });
+
+  it("reads the issues of the API's 400 shape, details: {issues}", async () => {
+    const { api, client } = setup();
+    api.on('PUT', '/discovery/settings', {
+      status: 400,
+      body: errorBody('ValidationError', 'Invalid discovery settings', {
+        issues: [
+          { code: 'too_small', path: ['regions'], message: 'Too small: expected array to have >=1 items' },
+        ],
+      }),
+    });
+
+    const error = await client
+      .request({ method: 'PUT', path: '/discovery/settings', body: {}, schema: Answer, action: 'save' })
+      .catch((e: unknown) => e);
+
+    expect(validationIssuesOf(error)).toEqual([
+      { path: 'regions', message: 'Too small: expected array to have >=1 items' },
+    ]);
   });
 
   it('says what is not allowed on a 403 without repeating what the server said about the object', async () => {

@@ -106,8 +106,13 @@ export function requestIdOf(error: unknown): string | undefined {
 
 /** Field issues of a 400 (the zod issues the API returns in `details`). */
 export function validationIssuesOf(error: unknown): { path: string; message: string }[] {
-  if (!(error instanceof ApiError) || error.status !== 400 || !Array.isArray(error.details)) return [];
-  return error.details.flatMap((issue: unknown) => {
+  if (!(error instanceof ApiError) || error.status !== 400) return [];
+  // The API sends `details: {issues: [...]}`; a bare array is accepted too.
+  const { details } = error;
+  const issues: unknown =
+    typeof details === 'object' && details !== null && 'issues' in details ? details.issues : details;
+  if (!Array.isArray(issues)) return [];
+  return issues.flatMap((issue: unknown) => {
     if (typeof issue !== 'object' || issue === null) return [];
     const { path, message } = issue as { path?: unknown; message?: unknown };
     return typeof message === 'string' ? [{ path: Array.isArray(path) ? path.join('.') : '', message }] : [];

@@ -138,7 +138,8 @@ function SettingsForm({
         ...(account.name.trim() !== '' && { name: account.name.trim() }),
         ...(list(account.regions).length > 0 && { regions: list(account.regions) }),
       })),
-      regions: list(regions),
+      // The API takes no empty list: no regions means "keep the default regions".
+      ...(list(regions).length > 0 && { regions: list(regions) }),
       thresholds: days,
       disabledRules: disabled,
       revision: settings.revision,

@@ -19,7 +19,7 @@ export function SettingsLayout() {
                 <Link
                   to={section.to}
                   aria-current={pathname === section.to ? 'page' : undefined}
-                  className={`block rounded px-2 py-1 ${
+                  className={`block rounded px-2 py-1 no-underline hover:underline ${
                     pathname === section.to ? 'bg-slate-200 font-semibold dark:bg-slate-800' : ''
                   }`}
                 >
