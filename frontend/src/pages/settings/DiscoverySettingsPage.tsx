@@ -48,12 +48,9 @@ export function DiscoverySettingsPage() {
       ) : settings.isError || rules.isError ? (
         <ErrorAlert error={settings.error ?? rules.error} />
       ) : (
-        <SettingsForm
-          key={settings.data.data.revision}
-          settings={settings.data.data}
-          rules={rules.data.data.rules}
-          editable={can.configure}
-        />
+        // Not keyed by revision: after a save the drafts stay (they are what was saved) and the
+        // next save sends the new revision from the refetched settings.
+        <SettingsForm settings={settings.data.data} rules={rules.data.data.rules} editable={can.configure} />
       )}
     </>
   );
