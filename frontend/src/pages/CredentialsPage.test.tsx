@@ -104,4 +104,40 @@ describe('Credentials page', () => {
     expect(alert.textContent).toContain('Unknown status: nope');
     expect(alert.textContent).toContain('req-400');
   });
+
+  it('registers a managed credential after checking it with the API contract, then opens it', async () => {
+    const user = userEvent.setup();
+    const api = inventory()
+      .on('POST', '/credentials', (request) => ({
+        status: 201,
+        body: { data: credential({ id: 'cred-new', ...(JSON.parse(request.body ?? '{}') as object) }) },
+      }))
+      .on('GET', '/credentials/cred-new', {
+        body: { data: credential({ id: 'cred-new', name: 'stripe key' }) },
+      })
+      .on('GET', '/credentials/cred-new/rotations', { body: { data: { rotations: [] } } })
+      .on('GET', '/discovery/rules', { body: { data: { rules: [] } } })
+      .on('GET', '/rotation-policies', { body: { data: { policies: [] } } });
+    const { router } = await renderApp('/credentials', api, ['operator']);
+    await user.click(await screen.findByRole('button', { name: 'Register credential' }));
+    const form = screen.getByRole('region', { name: 'Register a managed credential' });
+
+    await user.click(within(form).getByRole('button', { name: 'Register' }));
+    expect(within(form).getByRole('alert').textContent).toContain('name');
+    expect(api.requestsTo('/credentials').filter((request) => request.method === 'POST')).toHaveLength(0);
+
+    await user.type(within(form).getByRole('textbox', { name: /^Name/ }), 'stripe key');
+    await user.type(within(form).getByLabelText('Expires on'), '2027-01-31');
+    await user.type(within(form).getByRole('textbox', { name: /^Tags/ }), 'team=pay, pci');
+    await user.click(within(form).getByRole('button', { name: 'Register' }));
+
+    await waitFor(() => expect(router.state.location.pathname).toBe('/credentials/cred-new'));
+    const posted = api.requestsTo('/credentials').find((request) => request.method === 'POST');
+    expect(JSON.parse(posted?.body ?? '{}')).toEqual({
+      type: 'api-token',
+      name: 'stripe key',
+      expiresAt: '2027-01-31',
+      tags: { team: 'pay', pci: '' },
+    });
+  });
 });
