@@ -34,7 +34,8 @@ export default defineConfig({
   plugins: [react(), tailwindcss()],
   build: {
     target: 'es2022',
-    sourcemap: true,
+    // Maps for decoding stack traces, not referenced from the bundles the browser loads.
+    sourcemap: 'hidden',
     // The build prints each chunk's gzip size; the initial bundle must stay under 200 KB gzip.
     reportCompressedSize: true,
   },

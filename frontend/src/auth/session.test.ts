@@ -63,6 +63,17 @@ describe('Session (authorization code + PKCE)', () => {
     expect(storage.length).toBe(0);
   });
 
+  it('starts one redirect however often a sign-in is asked for (React effects, parallel 401s)', async () => {
+    const { session, assigned, storage } = setup();
+
+    await Promise.all([session.signIn('/a'), session.signIn('/b')]);
+    await session.signIn('/c');
+
+    expect(assigned).toHaveLength(1);
+    const pending = JSON.parse(storage.getItem(PENDING_SIGN_IN_KEY) ?? '{}') as { state: string };
+    expect(new URL(assigned[0] ?? '').searchParams.get('state')).toBe(pending.state);
+  });
+
   it('refuses an answer whose state is not the one this tab sent, without calling the token endpoint', async () => {
     const { session, api } = setup();
     api.on('POST', '/oauth2/token', { body: TOKENS });

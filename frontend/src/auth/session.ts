@@ -64,7 +64,10 @@ export class Session {
   private tokens: Tokens | undefined;
   private refreshTimer: unknown;
   private refreshing: Promise<boolean> | undefined;
-  /** Set by signOut: the page is leaving for the logout endpoint, so nothing may start a sign-in. */
+  /**
+   * Set once the page is leaving (for the issuer or the logout endpoint): a second sign-in would
+   * overwrite the first one's verifier and state while the browser follows the first redirect.
+   */
   private leaving = false;
   private readonly listeners = new Set<() => void>();
 
@@ -93,6 +96,7 @@ export class Session {
   /** Sends the browser to the issuer; afterwards the callback returns to `returnTo`. */
   async signIn(returnTo: string = this.browser.currentPath()): Promise<void> {
     if (this.leaving) return;
+    this.leaving = true;
     const { url, pending } = await prepareAuthorization({
       authorizationEndpoint: this.config.auth.authorizationEndpoint,
       clientId: this.config.auth.clientId,

@@ -1,5 +1,5 @@
 /** Small building blocks shared by the pages. */
-import { type ReactNode, useId, useState } from 'react';
+import { type ReactNode, useEffect, useId, useRef, useState } from 'react';
 
 import { requestIdOf, validationIssuesOf } from '../api/errors.js';
 
@@ -200,9 +200,24 @@ export function ConfirmButton({
   disabled?: boolean;
 }) {
   const [asking, setAsking] = useState(false);
+  const triggerRef = useRef<HTMLButtonElement>(null);
+  const cancelled = useRef(false);
+  useEffect(() => {
+    // Cancel returns the keyboard focus to the button that asked.
+    if (!asking && cancelled.current) {
+      cancelled.current = false;
+      triggerRef.current?.focus();
+    }
+  }, [asking]);
   if (!asking) {
     return (
-      <button type="button" className="btn" disabled={disabled} onClick={() => setAsking(true)}>
+      <button
+        ref={triggerRef}
+        type="button"
+        className="btn"
+        disabled={disabled}
+        onClick={() => setAsking(true)}
+      >
         {label}
       </button>
     );
@@ -222,7 +237,14 @@ export function ConfirmButton({
       >
         {confirmLabel}
       </button>
-      <button type="button" className="btn" onClick={() => setAsking(false)}>
+      <button
+        type="button"
+        className="btn"
+        onClick={() => {
+          cancelled.current = true;
+          setAsking(false);
+        }}
+      >
         Cancel
       </button>
     </span>

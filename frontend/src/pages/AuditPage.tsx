@@ -173,7 +173,11 @@ function targetText(event: AuditEvent): string {
 
 function EventDetail({ event }: { event: AuditEvent | null }) {
   return (
-    <section aria-labelledby="event-detail" className="panel self-start" aria-live="polite">
+    <section
+      aria-labelledby="event-detail"
+      className="panel self-start lg:sticky lg:top-4"
+      aria-live="polite"
+    >
       <h2 id="event-detail" className="mb-2">
         Event detail
       </h2>

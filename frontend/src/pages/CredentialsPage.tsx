@@ -209,8 +209,8 @@ export function CredentialsPage() {
   );
 }
 
-const SELECTS: Partial<Record<CredentialFilter, readonly string[]>> = {
-  type: CREDENTIAL_TYPE_VALUES,
+const SELECTS: Partial<Record<CredentialFilter, readonly (string | { value: string; label: string })[]>> = {
+  type: CREDENTIAL_TYPE_VALUES.map((value) => ({ value, label: TYPE_LABELS[value] })),
   status: CREDENTIAL_STATUS_VALUES,
   severity: SEVERITY_VALUES,
   source: ['discovered', 'managed'],

@@ -114,7 +114,7 @@ describe('Overview page', () => {
       .map((request) => Object.fromEntries(request.url.searchParams));
     expect(queries.length).toBeGreaterThan(0);
     for (const query of queries) {
-      expect(Number(query.limit)).toBeLessThanOrEqual(500);
+      expect(Number(query.limit)).toBeLessThanOrEqual(200);
       expect(query.finding ?? query.status ?? query.severity ?? query.source).toBeDefined();
     }
     expect(queries).toContainEqual({

@@ -19,8 +19,12 @@ const EXPIRY_RULES = {
   notice: 'credential-expiring-notice',
 } as const;
 
-/** The calendar looks at most this many managed credentials for scheduled rotations. */
-const CALENDAR_ROTATION_LIMIT = 500;
+/**
+ * The calendar reads one bounded page of each kind (expiries by date, managed credentials for
+ * scheduled rotations), so the overview costs the same with 10 or 10,000 credentials; it says so
+ * when there are more.
+ */
+const CALENDAR_LIMIT = 200;
 
 function listCredentials(api: ApiClient, query: Record<string, string | number>, signal: AbortSignal) {
   return api.request({
@@ -278,14 +282,13 @@ function ExpiryCalendar({ noticeRule }: { noticeRule: string }) {
   const expiring = useQuery({
     queryKey: ['credentials', 'overview', 'calendar-expiries', noticeRule],
     queryFn: ({ signal }) =>
-      listCredentials(api, { finding: noticeRule, sort: 'expiresAt', limit: 500 }, signal),
+      listCredentials(api, { finding: noticeRule, sort: 'expiresAt', limit: CALENDAR_LIMIT }, signal),
   });
   // The API has no due-before filter for rotations; the calendar reads one bounded page of
   // managed credentials and says so when there are more.
   const managed = useQuery({
     queryKey: ['credentials', 'overview', 'calendar-rotations'],
-    queryFn: ({ signal }) =>
-      listCredentials(api, { source: 'managed', limit: CALENDAR_ROTATION_LIMIT }, signal),
+    queryFn: ({ signal }) => listCredentials(api, { source: 'managed', limit: CALENDAR_LIMIT }, signal),
   });
 
   const today = new Date();
@@ -318,8 +321,10 @@ function ExpiryCalendar({ noticeRule }: { noticeRule: string }) {
       </h2>
       <p className="muted mb-2 text-xs">
         Days in UTC. <Badge tone="warn">expires</Badge> <Badge tone="info">rotation</Badge>
+        {expiring.data?.data.nextCursor !== undefined &&
+          ` Expiries shown for the ${CALENDAR_LIMIT} soonest of ${expiring.data.data.total}.`}
         {managed.data?.data.nextCursor !== undefined &&
-          ` Rotations shown for the first ${CALENDAR_ROTATION_LIMIT} of ${managed.data.data.total} managed credentials.`}
+          ` Rotations shown for the first ${CALENDAR_LIMIT} of ${managed.data.data.total} managed credentials.`}
       </p>
       <ErrorAlert error={expiring.error ?? managed.error} />
       {(expiring.isPending || managed.isPending) && <Loading what="the calendar" />}

@@ -87,13 +87,15 @@ describe('Secret page', () => {
 
     await user.click(screen.getByRole('button', { name: 'Reveal' }));
     expect(await screen.findByText(SECRET_VALUE)).toBeTruthy();
+    await waitFor(() => expect(document.activeElement).toBe(screen.getByRole('button', { name: 'Hide' })));
     expect(api.requestsTo('/secrets/data/prod/db/password')[0]?.url.searchParams.get('version')).toBe('2');
     await user.click(screen.getByRole('button', { name: 'Copy' }));
     expect(await navigator.clipboard.readText()).toBe(SECRET_VALUE);
     await user.click(screen.getByRole('button', { name: 'Hide' }));
 
     expect(screen.queryByText(SECRET_VALUE)).toBeNull();
-    expect(screen.getByRole('button', { name: 'Reveal' })).toBeTruthy();
+    // The keyboard focus follows the toggle instead of falling back to the page.
+    await waitFor(() => expect(document.activeElement).toBe(screen.getByRole('button', { name: 'Reveal' })));
   });
 
   it('never writes a revealed value to localStorage, sessionStorage, the URL or the console', async () => {
@@ -164,5 +166,42 @@ describe('Secret page', () => {
       options: { cas: 2 },
     });
     await waitFor(() => expect(screen.getByLabelText<HTMLInputElement>('Field value').value).toBe(''));
+  });
+
+  it('soft-deletes, undeletes and, after a confirmation, destroys a version', async () => {
+    const user = userEvent.setup();
+    const api = secretApi()
+      .on('POST', '/secrets/delete/prod/db/password', { status: 204 })
+      .on('POST', '/secrets/undelete/prod/db/password', { status: 204 })
+      .on('POST', '/secrets/destroy/prod/db/password', { status: 204 });
+    await renderApp('/secrets/view?path=prod/db/password', api, ['admin']);
+    const versions = await screen.findByRole('table', { name: /Versions of/ });
+    const [, current, deleted] = within(versions).getAllByRole('row');
+
+    await user.click(within(deleted as HTMLElement).getByRole('button', { name: 'Undelete' }));
+    await user.click(within(current as HTMLElement).getByRole('button', { name: 'Delete' }));
+    await user.click(within(current as HTMLElement).getByRole('button', { name: 'Delete version 2' }));
+    await user.click(within(current as HTMLElement).getByRole('button', { name: 'Destroy' }));
+    // The confirmation takes the focus, and nothing is destroyed before it is pressed.
+    const confirm = within(current as HTMLElement).getByRole('button', {
+      name: 'Destroy version 2 for good',
+    });
+    expect(document.activeElement).toBe(confirm);
+    expect(api.requestsTo('/secrets/destroy/prod/db/password')).toHaveLength(0);
+    await user.click(confirm);
+
+    await waitFor(() => expect(api.requestsTo('/secrets/destroy/prod/db/password')).toHaveLength(1));
+    const body = (path: string) => JSON.parse(api.requestsTo(path)[0]?.body ?? '{}') as unknown;
+    expect(body('/secrets/undelete/prod/db/password')).toEqual({ versions: [1] });
+    expect(body('/secrets/delete/prod/db/password')).toEqual({ versions: [2] });
+    expect(body('/secrets/destroy/prod/db/password')).toEqual({ versions: [2] });
+  });
+
+  it('hides Destroy from operators, who may delete but not destroy', async () => {
+    await renderApp('/secrets/view?path=prod/db/password', secretApi(), ['operator']);
+    await screen.findByRole('table', { name: /Versions of/ });
+
+    expect(screen.getByRole('button', { name: 'Delete' })).toBeTruthy();
+    expect(screen.queryByRole('button', { name: 'Destroy' })).toBeNull();
   });
 });

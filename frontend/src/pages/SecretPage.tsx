@@ -5,7 +5,7 @@
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, getRouteApi } from '@tanstack/react-router';
-import { type FormEvent, useEffect, useId, useState } from 'react';
+import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 import type { z } from 'zod';
 
 import { AuditEventsResponse } from '../../../lambdas/shared/contracts/audit.js';
@@ -223,6 +223,7 @@ function Versions({
  */
 export function RevealedValue({ path, version }: { path: string; version: number }) {
   const api = useApi();
+  const queryClient = useQueryClient();
   const [value, setValue] = useState<Record<string, string> | null>(null);
   const [copied, setCopied] = useState<string | null>(null);
   const reveal = useMutation({
@@ -233,10 +234,22 @@ export function RevealedValue({ path, version }: { path: string; version: number
         schema: ReadSecretResponse,
         action: 'read this secret’s value',
       }),
-    onSuccess: (response) => setValue(response.data.data),
+    onSuccess: (response) => {
+      setValue(response.data.data);
+      // The read is audited: "Who read it" now has one more entry.
+      void queryClient.invalidateQueries({ queryKey: ['audit', 'reads', path] });
+    },
   });
   // Leaving the page or switching secrets drops the value.
   useEffect(() => () => setValue(null), [path, version]);
+  // Reveal and Hide replace each other: keep the keyboard focus on the one now shown.
+  const revealRef = useRef<HTMLButtonElement>(null);
+  const hideRef = useRef<HTMLButtonElement>(null);
+  const toggled = useRef(false);
+  useEffect(() => {
+    if (!toggled.current) return;
+    (value === null ? revealRef : hideRef).current?.focus();
+  }, [value]);
 
   if (value === null) {
     return (
@@ -244,7 +257,16 @@ export function RevealedValue({ path, version }: { path: string; version: number
         <span className="mono muted mr-2" aria-label="Value hidden">
           ••••••••
         </span>
-        <button type="button" className="btn" disabled={reveal.isPending} onClick={() => reveal.mutate()}>
+        <button
+          ref={revealRef}
+          type="button"
+          className="btn"
+          disabled={reveal.isPending}
+          onClick={() => {
+            toggled.current = true;
+            reveal.mutate();
+          }}
+        >
           Reveal
         </button>
         <ErrorAlert error={reveal.error} />
@@ -279,6 +301,7 @@ export function RevealedValue({ path, version }: { path: string; version: number
         {copied !== null && `Copied ${copied} to the clipboard.`}
       </p>
       <button
+        ref={hideRef}
         type="button"
         className="btn mt-1"
         onClick={() => {
