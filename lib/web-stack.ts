@@ -94,7 +94,11 @@ export function dashboardSource(): ISource {
               `npm run build -w frontend failed (${result.error?.message ?? `exit code ${result.status ?? 'none'}`})`,
             );
           }
-          cpSync(join(FRONTEND_DIR, 'dist'), outputDir, { recursive: true });
+          // Source maps stay on the build machine: the bucket serves only what the browser runs.
+          cpSync(join(FRONTEND_DIR, 'dist'), outputDir, {
+            recursive: true,
+            filter: (source) => !source.endsWith('.map'),
+          });
           return true;
         },
       },
