@@ -122,6 +122,14 @@ describe('Overview page', () => {
       sort: 'expiresAt',
       limit: '5',
     });
+    // The 30-day panel and the calendar share one request.
+    expect(queries.filter((query) => query.finding?.includes('notice') === true)).toEqual([
+      {
+        finding: 'credential-expiring-imminent,credential-expiring-soon,credential-expiring-notice',
+        sort: 'expiresAt',
+        limit: '200',
+      },
+    ]);
   });
 
   it('shows the audit chain status: last verification and last signed digest', async () => {

@@ -36,6 +36,18 @@ function listCredentials(api: ApiClient, query: Record<string, string | number>,
   });
 }
 
+/**
+ * One page of the inventory for a filter. The 30-day panel and the calendar ask the same
+ * question with the same limit, so they share one request (the query key is the request).
+ */
+function useCredentialPage(query: Record<string, string>, limit: number) {
+  const api = useApi();
+  return useQuery({
+    queryKey: ['credentials', 'overview', query, limit],
+    queryFn: ({ signal }) => listCredentials(api, { ...query, limit }, signal),
+  });
+}
+
 export function OverviewPage() {
   const api = useApi();
   const { can } = useIdentity();
@@ -70,6 +82,7 @@ export function OverviewPage() {
         <CredentialPanel
           title={`Expiring within ${noticeDays} days`}
           query={{ finding: Object.values(EXPIRY_RULES).join(','), sort: 'expiresAt' }}
+          limit={CALENDAR_LIMIT}
           linkSearch={{ status: 'expiring', sort: 'expiresAt' }}
           show="expiresAt"
         />
@@ -96,19 +109,17 @@ export function OverviewPage() {
 function CredentialPanel({
   title,
   query,
+  limit = 5,
   linkSearch,
   show,
 }: {
   title: string;
   query: Record<string, string>;
+  limit?: number;
   linkSearch: Record<string, string>;
   show: 'expiresAt' | 'status' | 'updatedAt';
 }) {
-  const api = useApi();
-  const result = useQuery({
-    queryKey: ['credentials', 'overview', query],
-    queryFn: ({ signal }) => listCredentials(api, { ...query, limit: 5 }, signal),
-  });
+  const result = useCredentialPage(query, limit);
   const headingId = `panel-${title.replace(/\W+/g, '-').toLowerCase()}`;
   return (
     <section aria-labelledby={headingId} className="panel">
@@ -125,7 +136,7 @@ function CredentialPanel({
           <p className="muted text-sm">Nothing here.</p>
         ) : (
           <ul className="divide-y divide-slate-200 text-sm dark:divide-slate-800">
-            {result.data.data.credentials.map((credential) => (
+            {result.data.data.credentials.slice(0, 5).map((credential) => (
               <li key={credential.id} className="flex items-center justify-between gap-2 py-1">
                 <Link to="/credentials/$id" params={{ id: credential.id }} className="truncate">
                   {credential.name}
@@ -279,11 +290,7 @@ function dayKey(date: Date): string {
 
 function ExpiryCalendar({ noticeRule }: { noticeRule: string }) {
   const api = useApi();
-  const expiring = useQuery({
-    queryKey: ['credentials', 'overview', 'calendar-expiries', noticeRule],
-    queryFn: ({ signal }) =>
-      listCredentials(api, { finding: noticeRule, sort: 'expiresAt', limit: CALENDAR_LIMIT }, signal),
-  });
+  const expiring = useCredentialPage({ finding: noticeRule, sort: 'expiresAt' }, CALENDAR_LIMIT);
   // The API has no due-before filter for rotations; the calendar reads one bounded page of
   // managed credentials and says so when there are more.
   const managed = useQuery({
