@@ -5,11 +5,14 @@
 import type { RotatorRegistry } from '../core/rotation/engine.js';
 import { createIamAccessKeyRotator, type IamKeyRotatorOptions } from './aws-iam-access-key.js';
 import { createPostgresPasswordRotator, type PostgresRotatorOptions } from './postgres-password.js';
+import { createSesSmtpRotator, type SesSmtpRotatorOptions } from './ses-smtp.js';
 import { createVaultSecretRotator } from './vault-secret.js';
 
 export interface RotatorDependencies {
   readonly iam: IamKeyRotatorOptions;
   readonly postgres?: PostgresRotatorOptions;
+  /** ses-smtp shares the IAM clients of `iam`; these are its own settings. */
+  readonly sesSmtp?: Omit<SesSmtpRotatorOptions, 'iam'>;
 }
 
 export function createRotators(dependencies: RotatorDependencies): RotatorRegistry {
@@ -17,5 +20,10 @@ export function createRotators(dependencies: RotatorDependencies): RotatorRegist
     'vault-secret': createVaultSecretRotator(),
     'postgres-password': createPostgresPasswordRotator(dependencies.postgres),
     'aws-iam-access-key': createIamAccessKeyRotator(dependencies.iam),
+    'ses-smtp': createSesSmtpRotator({
+      defaultRegion: 'us-east-1',
+      ...dependencies.sesSmtp,
+      iam: dependencies.iam,
+    }),
   };
 }
