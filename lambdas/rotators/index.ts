@@ -7,12 +7,14 @@ import { createIamAccessKeyRotator, type IamKeyRotatorOptions } from './aws-iam-
 import { createPostgresPasswordRotator, type PostgresRotatorOptions } from './postgres-password.js';
 import { createSesSmtpRotator, type SesSmtpRotatorOptions } from './ses-smtp.js';
 import { createVaultSecretRotator } from './vault-secret.js';
+import { createWebhookTokenRotator, type WebhookRotatorOptions } from './webhook-token.js';
 
 export interface RotatorDependencies {
   readonly iam: IamKeyRotatorOptions;
   readonly postgres?: PostgresRotatorOptions;
   /** ses-smtp shares the IAM clients of `iam`; these are its own settings. */
   readonly sesSmtp?: Omit<SesSmtpRotatorOptions, 'iam'>;
+  readonly webhook?: WebhookRotatorOptions;
 }
 
 export function createRotators(dependencies: RotatorDependencies): RotatorRegistry {
@@ -25,5 +27,6 @@ export function createRotators(dependencies: RotatorDependencies): RotatorRegist
       ...dependencies.sesSmtp,
       iam: dependencies.iam,
     }),
+    'webhook-token': createWebhookTokenRotator(dependencies.webhook),
   };
 }

@@ -402,6 +402,8 @@ function buildRotators(config: FunctionConfig): RotatorRegistry {
       // Locally a credential may point its SMTP test at a server on this machine.
       allowedEndpointHosts: config.runtime === 'local' ? LOOPBACK_HOSTS : [],
     },
+    // Locally a webhook receiver may listen on plain HTTP on this machine; in AWS only HTTPS.
+    webhook: { allowHttpLoopback: config.runtime === 'local' },
   });
 }
 
