@@ -3,6 +3,7 @@
  * clients they need; the engine looks them up by the credential's type.
  */
 import type { RotatorRegistry } from '../core/rotation/engine.js';
+import { createGithubAppTokenRotator, type GithubAppRotatorOptions } from './github-app-token.js';
 import { createIamAccessKeyRotator, type IamKeyRotatorOptions } from './aws-iam-access-key.js';
 import { createPostgresPasswordRotator, type PostgresRotatorOptions } from './postgres-password.js';
 import { createSesSmtpRotator, type SesSmtpRotatorOptions } from './ses-smtp.js';
@@ -15,6 +16,7 @@ export interface RotatorDependencies {
   /** ses-smtp shares the IAM clients of `iam`; these are its own settings. */
   readonly sesSmtp?: Omit<SesSmtpRotatorOptions, 'iam'>;
   readonly webhook?: WebhookRotatorOptions;
+  readonly github?: GithubAppRotatorOptions;
 }
 
 export function createRotators(dependencies: RotatorDependencies): RotatorRegistry {
@@ -28,5 +30,6 @@ export function createRotators(dependencies: RotatorDependencies): RotatorRegist
       iam: dependencies.iam,
     }),
     'webhook-token': createWebhookTokenRotator(dependencies.webhook),
+    'github-app-token': createGithubAppTokenRotator(dependencies.github),
   };
 }

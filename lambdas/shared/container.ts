@@ -404,6 +404,7 @@ function buildRotators(config: FunctionConfig): RotatorRegistry {
     },
     // Locally a webhook receiver may listen on plain HTTP on this machine; in AWS only HTTPS.
     webhook: { allowHttpLoopback: config.runtime === 'local' },
+    github: { allowHttpLoopback: config.runtime === 'local' },
   });
 }
 
