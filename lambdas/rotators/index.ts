@@ -3,13 +3,20 @@
  * clients they need; the engine looks them up by the credential's type.
  */
 import type { RotatorRegistry } from '../core/rotation/engine.js';
+import { createGithubAppTokenRotator, type GithubAppRotatorOptions } from './github-app-token.js';
 import { createIamAccessKeyRotator, type IamKeyRotatorOptions } from './aws-iam-access-key.js';
 import { createPostgresPasswordRotator, type PostgresRotatorOptions } from './postgres-password.js';
+import { createSesSmtpRotator, type SesSmtpRotatorOptions } from './ses-smtp.js';
 import { createVaultSecretRotator } from './vault-secret.js';
+import { createWebhookTokenRotator, type WebhookRotatorOptions } from './webhook-token.js';
 
 export interface RotatorDependencies {
   readonly iam: IamKeyRotatorOptions;
   readonly postgres?: PostgresRotatorOptions;
+  /** ses-smtp shares the IAM clients of `iam`; these are its own settings. */
+  readonly sesSmtp?: Omit<SesSmtpRotatorOptions, 'iam'>;
+  readonly webhook?: WebhookRotatorOptions;
+  readonly github?: GithubAppRotatorOptions;
 }
 
 export function createRotators(dependencies: RotatorDependencies): RotatorRegistry {
@@ -17,5 +24,12 @@ export function createRotators(dependencies: RotatorDependencies): RotatorRegist
     'vault-secret': createVaultSecretRotator(),
     'postgres-password': createPostgresPasswordRotator(dependencies.postgres),
     'aws-iam-access-key': createIamAccessKeyRotator(dependencies.iam),
+    'ses-smtp': createSesSmtpRotator({
+      defaultRegion: 'us-east-1',
+      ...dependencies.sesSmtp,
+      iam: dependencies.iam,
+    }),
+    'webhook-token': createWebhookTokenRotator(dependencies.webhook),
+    'github-app-token': createGithubAppTokenRotator(dependencies.github),
   };
 }

@@ -159,6 +159,11 @@ const functionEnvSchema = z.object({
     .max(64, 'expected at most 64')
     .default(2),
   VAULTPILOT_IAM_KEY_COPY_PREFIX: IamKeyCopyPrefixSchema.optional(),
+  /** ses-smtp: the SMTP endpoint template (`host[:port]`, `{region}` replaced) instead of SES's own. */
+  VAULTPILOT_SES_SMTP_ENDPOINT: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.{}-]+)(:\d{1,5})?$/, 'expected host[:port], {region} allowed')
+    .optional(),
   VAULTPILOT_DISCOVERY_AMBIENT_TENANT: z
     .string()
     .regex(/^(none|[a-z0-9][a-z0-9-]{0,62})$/, 'expected a tenant id, or none')
@@ -242,6 +247,8 @@ export interface FunctionConfig {
     readonly tenantConcurrency: number;
     /** Name prefix of the Secrets Manager copies of rotated IAM keys (`secretsManagerCopy`). */
     readonly iamKeyCopyPrefix: string;
+    /** ses-smtp: the SMTP endpoint template instead of `email-smtp.{region}.amazonaws.com:587`. */
+    readonly sesSmtpEndpoint: string | undefined;
   };
   readonly discovery: {
     /** The tenant whose first account is the ambient AWS credentials' (undefined: none). */
@@ -394,6 +401,7 @@ export function parseFunctionConfig(env: Env): FunctionConfig {
       concurrency: v.VAULTPILOT_ROTATION_CONCURRENCY,
       tenantConcurrency: v.VAULTPILOT_ROTATION_TENANT_CONCURRENCY,
       iamKeyCopyPrefix: v.VAULTPILOT_IAM_KEY_COPY_PREFIX ?? defaultIamKeyCopyPrefix(v.VAULTPILOT_STAGE),
+      sesSmtpEndpoint: v.VAULTPILOT_SES_SMTP_ENDPOINT,
     },
     discovery: {
       ambientTenant:

@@ -381,6 +381,8 @@ function buildCredentialInventory(
   );
 }
 
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
+
 function buildRotators(config: FunctionConfig): RotatorRegistry {
   // No endpoint or credentials of our own: the SDK's standard configuration applies
   // (credential chain, AWS_REGION, AWS_ENDPOINT_URL_IAM / _STS / _SECRETS_MANAGER). The rotator
@@ -394,6 +396,15 @@ function buildRotators(config: FunctionConfig): RotatorRegistry {
         prefix: config.rotation.iamKeyCopyPrefix,
       },
     },
+    sesSmtp: {
+      defaultRegion: config.region,
+      endpointTemplate: config.rotation.sesSmtpEndpoint,
+      // Locally a credential may point its SMTP test at a server on this machine.
+      allowedEndpointHosts: config.runtime === 'local' ? LOOPBACK_HOSTS : [],
+    },
+    // Locally a webhook receiver may listen on plain HTTP on this machine; in AWS only HTTPS.
+    webhook: { allowHttpLoopback: config.runtime === 'local' },
+    github: { allowHttpLoopback: config.runtime === 'local' },
   });
 }
 

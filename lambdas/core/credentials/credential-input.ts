@@ -89,6 +89,10 @@ export const RegisterCredentialSchema = z.strictObject({
   managingSecretPath: z.string().min(1).max(512).optional(),
   userName: z.string().min(1).max(128).optional(),
   secretsManagerCopy: z.boolean().optional(),
+  /** ses-smtp: regions and endpoint; webhook-token: the receiver; github-app-token: App and installation. */
+  smtp: z.record(z.string(), z.unknown()).optional(),
+  webhook: z.record(z.string(), z.unknown()).optional(),
+  github: z.record(z.string(), z.unknown()).optional(),
 });
 
 /** The registration fields the rotation engine reads (checked by the `RotationRegistrar`). */
@@ -99,6 +103,9 @@ export const ROTATION_INPUT_FIELDS = [
   'managingSecretPath',
   'userName',
   'secretsManagerCopy',
+  'smtp',
+  'webhook',
+  'github',
 ] as const;
 export type RegisterCredentialInput = z.input<typeof RegisterCredentialSchema>;
 export type RegisterCredential = z.output<typeof RegisterCredentialSchema>;
@@ -128,6 +135,9 @@ export const UpdateCredentialSchema = z.strictObject({
   managingSecretPath: registered.managingSecretPath.unwrap().nullable().optional(),
   userName: registered.userName.unwrap().nullable().optional(),
   secretsManagerCopy: registered.secretsManagerCopy.unwrap().nullable().optional(),
+  smtp: registered.smtp.unwrap().nullable().optional(),
+  webhook: registered.webhook.unwrap().nullable().optional(),
+  github: registered.github.unwrap().nullable().optional(),
   /** Check-and-set: the revision last read. */
   revision: z.number().int().min(1).optional(),
 });

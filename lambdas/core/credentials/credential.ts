@@ -16,6 +16,8 @@ export const CREDENTIAL_TYPES = [
   'github-token',
   'api-token',
   'vault-secret',
+  'webhook-token',
+  'github-app-token',
 ] as const;
 export type CredentialType = (typeof CREDENTIAL_TYPES)[number];
 

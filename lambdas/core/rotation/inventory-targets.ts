@@ -48,6 +48,9 @@ const ROTATOR_SETTING_FIELDS: Readonly<
   'vault-secret': ['generator'],
   'postgres-password': ['connection', 'strategy', 'managingSecretPath', 'generator'],
   'aws-iam-access-key': ['userName', 'secretsManagerCopy'],
+  'ses-smtp': ['userName', 'smtp'],
+  'webhook-token': ['webhook'],
+  'github-app-token': ['github'],
 };
 
 export type RecordRotation = (tenant: string, id: string, update: RotationUpdate) => Promise<void>;
@@ -224,7 +227,9 @@ export class InventoryRotationTargets implements RotationTargets, RotationRegist
     }
     const userName = credential.reference.userName;
     const settings =
-      type === 'aws-iam-access-key' && fields.settings.userName === undefined && userName !== undefined
+      (type === 'aws-iam-access-key' || type === 'ses-smtp') &&
+      fields.settings.userName === undefined &&
+      userName !== undefined
         ? { ...fields.settings, userName }
         : { ...fields.settings };
     rotator.parseSettings(settings);

@@ -12,7 +12,14 @@ import { ValidationError } from '../errors.js';
 import { nextFireTime, parseScheduleExpression, type Schedule } from '../schedule-expression.js';
 
 /** Credential types that have a rotator (the `Rotator` plugins in `lambdas/rotators`). */
-export const ROTATOR_TYPES = ['vault-secret', 'postgres-password', 'aws-iam-access-key'] as const;
+export const ROTATOR_TYPES = [
+  'vault-secret',
+  'postgres-password',
+  'aws-iam-access-key',
+  'ses-smtp',
+  'webhook-token',
+  'github-app-token',
+] as const;
 export type RotatorType = (typeof ROTATOR_TYPES)[number];
 
 export function isRotatorType(value: string): value is RotatorType {

@@ -15,6 +15,8 @@ export const CREDENTIAL_TYPE_VALUES = [
   'github-token',
   'api-token',
   'vault-secret',
+  'webhook-token',
+  'github-app-token',
 ] as const;
 export const CREDENTIAL_STATUS_VALUES = [
   'healthy',
@@ -198,6 +200,24 @@ export const RegisterCredentialRequest = z
       .describe(
         'aws-iam-access-key: also keep the current key in the Secrets Manager secret <prefix><userName>, readable only by that user (default false)',
       ),
+    smtp: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe(
+        'ses-smtp (with userName): regions (each gets its own SMTP password; default the deployment region) and endpoint (host[:port], {region} replaced; a host under .amazonaws.com)',
+      ),
+    webhook: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe(
+        "webhook-token: url (the owner's HTTPS receiver), signingSecretPath (secret-store path of the HMAC key, field signingKey), timeoutSeconds; see docs/webhook-rotation.md",
+      ),
+    github: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe(
+        'github-app-token: appId, installationId, privateKeySecretPath (secret-store path of the App private key, field privateKey), baseUrl (GitHub Enterprise Server API, default https://api.github.com)',
+      ),
   })
   .strict()
   .meta({ id: 'RegisterCredentialRequest', description: 'A managed credential: its facts, never its value' });
@@ -233,6 +253,9 @@ export const UpdateCredentialRequest = z
     managingSecretPath: patchable(registered.managingSecretPath),
     userName: patchable(registered.userName),
     secretsManagerCopy: patchable(registered.secretsManagerCopy),
+    smtp: patchable(registered.smtp),
+    webhook: patchable(registered.webhook),
+    github: patchable(registered.github),
     revision: z.number().int().min(1).optional().describe('Check-and-set: the revision last read'),
   })
   .strict()
@@ -240,7 +263,7 @@ export const UpdateCredentialRequest = z
     id: 'UpdateCredentialRequest',
     description:
       'null clears a field; an absent one is kept. Rotation settings (generator, connection, strategy, ' +
-      'managingSecretPath, userName, secretsManagerCopy) replace the stored ones whole, the others are kept, and the result ' +
+      'managingSecretPath, userName, secretsManagerCopy, smtp, webhook, github) replace the stored ones whole, the others are kept, and the result ' +
       'is checked as at registration; a credential without rotation gets it with secretPath. secretPath ' +
       'and settings cannot change while a rotation runs (409). Discovered credentials accept only owner, ' +
       'tags, a rotationPolicy name and description.',

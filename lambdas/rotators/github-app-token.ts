@@ -1,0 +1,293 @@
+/**
+ * `github-app-token`: an installation access token of a GitHub App. The App's private key lives
+ * in VaultPilot's secret store (`github.privateKeySecretPath`, field `privateKey`, PEM); the
+ * token's value has the fields `token` and `expiresAt` (GitHub's `expires_at`, one hour after
+ * minting).
+ *
+ * - `create` signs a JWT (RS256, `iss` = the App id, issued 60 s in the past against clock skew,
+ *   valid 9 minutes) and calls `POST /app/installations/{installationId}/access_tokens`.
+ * - `test` calls `GET /installation/repositories` with the new token.
+ * - nothing is retired: the old token expires by itself within the hour.
+ * - rollback before `finish` revokes the new token (`DELETE /installation/token`); after
+ *   `finish` it is possible only while the previous token has not expired.
+ *
+ * GitHub answers 401 for a JWT it cannot verify (a wrong private key), 403 for a suspended
+ * installation or missing permission and 404 for an unknown installation: the rotation is
+ * refused and rolls back. 429, 5xx and 403 with an exhausted rate limit are transient. The API's
+ * base URL is configurable for GitHub Enterprise Server (`https://<host>/api/v3`).
+ */
+import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
+import { z } from 'zod';
+import { DependencyUnavailableError, NotFoundError, ValidationError } from '../core/errors.js';
+import {
+  type RetireOutcome,
+  RotationRefusedError,
+  RotationTestFailedError,
+  type Rotator,
+  type RotatorContext,
+} from '../core/rotation/rotator.js';
+import type { SecretData } from '../core/secrets/kv-service.js';
+import { parseSecretPath } from '../core/secrets/secret-path.js';
+
+const API_VERSION = '2022-11-28';
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+const JWT_BACKDATE_SECONDS = 60;
+const JWT_LIFETIME_SECONDS = 540;
+
+const NumericId = z.union([z.number().int().positive(), z.string().regex(/^\d{1,20}$/)]).transform(String);
+
+export const GithubAppSettingsSchema = z.strictObject({
+  appId: NumericId,
+  installationId: NumericId,
+  privateKeySecretPath: z.string().min(1).max(512),
+  baseUrl: z
+    .url({ protocol: /^https?$/ })
+    .max(512)
+    .default('https://api.github.com')
+    .transform((url) => url.replace(/\/+$/, '')),
+});
+export type GithubAppSettings = z.output<typeof GithubAppSettingsSchema>;
+
+export interface GithubAppRotatorOptions {
+  /** Allow `http://` base URLs on loopback hosts (the local runtime; never in AWS). */
+  readonly allowHttpLoopback?: boolean | undefined;
+  readonly fetch?: typeof fetch | undefined;
+  readonly timeoutMs?: number | undefined;
+}
+
+const AccessToken = z.object({
+  token: z
+    .string()
+    .min(8)
+    .max(1024)
+    .regex(/^[\x21-\x7e]+$/),
+  expires_at: z.iso.datetime({ offset: true }),
+});
+
+function base64url(value: string | Buffer): string {
+  return Buffer.from(value).toString('base64url');
+}
+
+/** The App's JWT: RS256, `iss` the App id (GitHub's "Generating a JSON Web Token for a GitHub App"). */
+export function githubAppJwt(appId: string, key: KeyObject, now: Date): string {
+  const seconds = Math.floor(now.getTime() / 1000);
+  const header = base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }));
+  const payload = base64url(
+    JSON.stringify({ iat: seconds - JWT_BACKDATE_SECONDS, exp: seconds + JWT_LIFETIME_SECONDS, iss: appId }),
+  );
+  const signature = createSign('RSA-SHA256').update(`${header}.${payload}`).sign(key);
+  return `${header}.${payload}.${base64url(signature)}`;
+}
+
+export function createGithubAppTokenRotator(
+  options: GithubAppRotatorOptions = {},
+): Rotator<GithubAppSettings> {
+  const send = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+
+  async function privateKey(context: RotatorContext<GithubAppSettings>): Promise<KeyObject> {
+    let data: SecretData;
+    try {
+      data = await context.secrets.read(context.settings.privateKeySecretPath);
+    } catch (error: unknown) {
+      if (error instanceof NotFoundError) {
+        throw new RotationRefusedError('The GitHub App private key is missing from the secret store', {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    try {
+      const key = createPrivateKey(data.privateKey ?? '');
+      if (key.asymmetricKeyType !== 'rsa') throw new TypeError('not an RSA key');
+      return key;
+    } catch (error: unknown) {
+      throw new RotationRefusedError('The GitHub App private key is not an RSA private key in PEM', {
+        cause: error,
+      });
+    }
+  }
+
+  /** One API call; transient trouble is a `DependencyUnavailableError`, the rest is the caller's. */
+  async function call(
+    context: RotatorContext<GithubAppSettings>,
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    authorization: string,
+    what: string,
+  ): Promise<{ status: number; body: unknown }> {
+    let response: Response;
+    let text: string;
+    try {
+      response = await send(`${context.settings.baseUrl}${path}`, {
+        method,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(timeoutMs),
+        headers: {
+          accept: 'application/vnd.github+json',
+          authorization,
+          'x-github-api-version': API_VERSION,
+          'user-agent': 'VaultPilot',
+        },
+      });
+      text = await response.text();
+    } catch (error: unknown) {
+      throw new DependencyUnavailableError(`GitHub could not be reached (${what})`, 60, { cause: error });
+    }
+    const status = response.status;
+    const rateLimited =
+      status === 429 || (status === 403 && response.headers.get('x-ratelimit-remaining') === '0');
+    if (rateLimited || status >= 500) {
+      const retryAfter = Number(response.headers.get('retry-after') ?? '60');
+      throw new DependencyUnavailableError(
+        `GitHub answered ${status} (${what})`,
+        Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 3600) : 60,
+      );
+    }
+    let body: unknown;
+    try {
+      body = text === '' ? undefined : (JSON.parse(text) as unknown);
+    } catch {
+      body = undefined;
+    }
+    return { status, body };
+  }
+
+  /** Revokes `token`; a token GitHub no longer knows (expired, revoked) counts as revoked. */
+  async function revoke(
+    context: RotatorContext<GithubAppSettings>,
+    token: string | undefined,
+  ): Promise<void> {
+    if (token === undefined) return;
+    const { status } = await call(context, 'DELETE', '/installation/token', `token ${token}`, 'revoke');
+    if (status !== 204 && status !== 401) {
+      throw new RotationRefusedError(`GitHub refused to revoke an installation token (${status})`);
+    }
+  }
+
+  const expired = (context: RotatorContext<GithubAppSettings>, value: SecretData | undefined) => {
+    const at = Date.parse(value?.expiresAt ?? '');
+    return !Number.isFinite(at) || at <= context.clock.now().getTime();
+  };
+
+  return {
+    type: 'github-app-token',
+    // The App's key mints a token from nothing: a path without a version gets version 1.
+    generatesFirstValue: true,
+
+    parseSettings(raw) {
+      const fields = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
+      const result = GithubAppSettingsSchema.safeParse(fields.github);
+      if (!result.success) {
+        throw invalidSettings(
+          result.error.issues.map((issue) => ({
+            path: ['github', ...issue.path.map(String)].join('.'),
+            code: issue.code,
+            message: issue.message,
+          })),
+        );
+      }
+      const url = new URL(result.data.baseUrl);
+      const insecure =
+        url.protocol === 'http:' && !(options.allowHttpLoopback === true && LOOPBACK.has(url.hostname));
+      if (insecure || url.username !== '' || url.password !== '' || url.search !== '') {
+        throw invalidSettings([
+          {
+            path: 'github.baseUrl',
+            code: 'custom',
+            message: 'expected an https:// URL without credentials or query',
+          },
+        ]);
+      }
+      try {
+        parseSecretPath(result.data.privateKeySecretPath);
+      } catch (error: unknown) {
+        if (!(error instanceof ValidationError)) throw error;
+        throw invalidSettings([
+          { path: 'github.privateKeySecretPath', code: 'custom', message: 'expected a secret path' },
+        ]);
+      }
+      return result.data;
+    },
+
+    async preflight(context) {
+      await privateKey(context);
+      const { appId, installationId, baseUrl } = context.settings;
+      return [
+        `would mint an installation token of App ${appId} for installation ${installationId} at ${baseUrl}`,
+      ];
+    },
+
+    async create(context) {
+      const { appId, installationId } = context.settings;
+      const jwt = githubAppJwt(appId, await privateKey(context), context.clock.now());
+      const { status, body } = await call(
+        context,
+        'POST',
+        `/app/installations/${installationId}/access_tokens`,
+        `Bearer ${jwt}`,
+        'create',
+      );
+      if (status !== 201 && status !== 200) {
+        const why =
+          status === 401
+            ? 'GitHub did not accept the App JWT (wrong private key or App id)'
+            : status === 404
+              ? `GitHub knows no installation ${installationId} of App ${appId}`
+              : status === 403
+                ? `GitHub refused a token for installation ${installationId} (suspended, or not permitted)`
+                : `GitHub refused a token for installation ${installationId}`;
+        throw new RotationRefusedError(`${why} (${status})`);
+      }
+      const parsed = AccessToken.safeParse(body);
+      if (!parsed.success) throw new RotationRefusedError('GitHub answered without an installation token');
+      return {
+        pending: { ...context.current, token: parsed.data.token, expiresAt: parsed.data.expires_at },
+      };
+    },
+
+    async set() {
+      return {};
+    },
+
+    async test(context) {
+      const { status } = await call(
+        context,
+        'GET',
+        '/installation/repositories?per_page=1',
+        `token ${context.pending.token ?? ''}`,
+        'test',
+      );
+      if (status !== 200) {
+        throw new RotationTestFailedError(`GitHub refused the new installation token (${status})`);
+      }
+      return {};
+    },
+
+    async finish() {
+      // Nothing to retire: the old token expires by itself within the hour, and revoking it
+      // sooner would break readers that fetched it moments ago.
+      return {};
+    },
+
+    async retire(): Promise<RetireOutcome> {
+      return { status: 'done' };
+    },
+
+    async discard(context) {
+      await revoke(context, context.pending?.token);
+      return {};
+    },
+
+    async restore(context) {
+      if (expired(context, context.previous)) {
+        throw new RotationRefusedError('The previous installation token has expired; rotate again instead');
+      }
+      return {};
+    },
+  };
+}
+
+function invalidSettings(issues: { path: string; code: string; message: string }[]): ValidationError {
+  return new ValidationError('Invalid github-app-token settings', { details: { issues } });
+}
