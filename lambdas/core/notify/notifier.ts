@@ -5,10 +5,11 @@
  * that fails for good marked failing and reported on the others.
  */
 import type { Clock } from '../ports.js';
-import type { Channel } from './channel.js';
+import type { Channel, ChannelSecret } from './channel.js';
 import { classifyFailure, DEFAULT_RETRY_POLICY, type RetryPolicy, retryDelay } from './delivery-failure.js';
 import {
   type DeliveryEntry,
+  type DeliveryKey,
   type DeliveryLogStore,
   type DeliveryStatus,
   decideClaim,
@@ -25,7 +26,7 @@ import type {
   Sleeper,
   SubjectLookup,
 } from './ports.js';
-import { routeEvent } from './routing.js';
+import { type Route, routeEvent } from './routing.js';
 import {
   decideDuplicate,
   decideHold,
@@ -67,6 +68,18 @@ export interface NotifierOptions {
   readonly dedupWindowHours?: number;
   /** How long a `sending` entry holds before another delivery may take it over. */
   readonly leaseMs?: number;
+  /**
+   * How long a warm function reuses a tenant's channels, routes and channel secrets (default 30 s):
+   * a burst of events then costs no settings or secret-store reads per event.
+   */
+  readonly settingsCacheMs?: number;
+}
+
+interface TenantSettings {
+  readonly channels: Channel[];
+  readonly routes: Route[];
+  readonly secrets: Map<string, Promise<ChannelSecret | undefined>>;
+  readonly until: number;
 }
 
 /** The id under which a credential owner's direct email is logged. */
@@ -74,6 +87,7 @@ export const OWNER_CHANNEL_ID = 'owner';
 
 export class Notifier {
   private readonly retry: RetryPolicy;
+  private readonly settings = new Map<string, Promise<TenantSettings>>();
 
   constructor(
     private readonly deps: NotifierDependencies,
@@ -87,10 +101,9 @@ export class Notifier {
       return { eventId: event.id, suppressed: undefined, deliveries: [], incomplete: false };
     const now = this.deps.clock.now();
     const credentialId = credentialIdOf(event);
-    const [subject, channels, routes, hold] = await Promise.all([
+    const [subject, { channels, routes }, hold] = await Promise.all([
       credentialId === undefined ? undefined : this.deps.subjects.subject(event.tenant, credentialId),
-      this.deps.channels.list(event.tenant),
-      this.deps.routes.list(event.tenant),
+      this.tenantSettings(event.tenant),
       credentialId === undefined ? undefined : this.deps.holds.get(event.tenant, credentialId),
     ]);
     const condition = conditionOf(event);
@@ -160,6 +173,41 @@ export class Notifier {
     };
   }
 
+  private tenantSettings(tenant: string): Promise<TenantSettings> {
+    const now = this.deps.clock.now().getTime();
+    const cached = this.settings.get(tenant);
+    if (cached !== undefined) {
+      return cached.then((value) => (value.until > now ? value : this.loadSettings(tenant, now)));
+    }
+    return this.loadSettings(tenant, now);
+  }
+
+  private loadSettings(tenant: string, now: number): Promise<TenantSettings> {
+    const loading = Promise.all([this.deps.channels.list(tenant), this.deps.routes.list(tenant)]).then(
+      ([channels, routes]): TenantSettings => ({
+        channels,
+        routes,
+        secrets: new Map(),
+        until: now + (this.options.settingsCacheMs ?? 30_000),
+      }),
+    );
+    this.settings.set(tenant, loading);
+    // A failed load is not cached.
+    loading.catch(() => this.settings.delete(tenant));
+    return loading;
+  }
+
+  private async channelSecret(channel: Channel): Promise<ChannelSecret | undefined> {
+    const settings = await this.tenantSettings(channel.tenant);
+    let secret = settings.secrets.get(channel.id);
+    if (secret === undefined) {
+      secret = this.deps.secrets.read(channel.tenant, channel.id);
+      settings.secrets.set(channel.id, secret);
+      secret.catch(() => settings.secrets.delete(channel.id));
+    }
+    return secret;
+  }
+
   private ownerChannel(tenant: string, email: string): Channel {
     return {
       id: OWNER_CHANNEL_ID,
@@ -183,7 +231,10 @@ export class Notifier {
   ): Promise<ChannelDelivery> {
     const key = { tenant: event.tenant, eventId: event.id, eventTime: event.time, channelId: channel.id };
     const now = this.deps.clock.now();
-    let entry = await this.deps.log.get(key);
+    // Most deliveries are first deliveries: try to create the entry, and read it only if one exists.
+    const fresh = this.entry(key, event, channel, undefined, now);
+    if (await this.deps.log.create(fresh)) return this.send(fresh, channel, event, message, allChannels);
+    const entry = await this.deps.log.get(key);
     const claim = decideClaim(entry, now);
     if (!claim.claim) {
       return {
@@ -198,26 +249,44 @@ export class Notifier {
         reason: entry?.reason,
       };
     }
-    const base: DeliveryEntry = {
-      ...key,
-      eventType: event.type,
-      channelKind: channel.settings.kind,
-      status: 'sending',
-      attempts: entry?.attempts ?? 0,
-      reason: entry?.reason,
-      credentialId: credentialIdOf(event),
-      updatedAt: now.toISOString(),
-      leaseUntil: new Date(now.getTime() + (this.options.leaseMs ?? 60_000)).toISOString(),
-      revision: (entry?.revision ?? 0) + 1,
-    };
+    const base = this.entry(key, event, channel, entry, now);
     const won =
       entry === undefined
         ? await this.deps.log.create(base)
         : await this.deps.log.replace(base, entry.revision);
     if (!won)
       return { channelId: channel.id, status: 'in-progress', attempts: base.attempts, reason: undefined };
-    entry = base;
+    return this.send(base, channel, event, message, allChannels);
+  }
 
+  private entry(
+    key: DeliveryKey,
+    event: NotifiableEvent,
+    channel: Channel,
+    previous: DeliveryEntry | undefined,
+    now: Date,
+  ): DeliveryEntry {
+    return {
+      ...key,
+      eventType: event.type,
+      channelKind: channel.settings.kind,
+      status: 'sending',
+      attempts: previous?.attempts ?? 0,
+      reason: previous?.reason,
+      credentialId: credentialIdOf(event),
+      updatedAt: now.toISOString(),
+      leaseUntil: new Date(now.getTime() + (this.options.leaseMs ?? 60_000)).toISOString(),
+      revision: (previous?.revision ?? 0) + 1,
+    };
+  }
+
+  private async send(
+    entry: DeliveryEntry,
+    channel: Channel,
+    event: NotifiableEvent,
+    message: ReturnType<typeof buildMessage>,
+    allChannels: readonly Channel[],
+  ): Promise<ChannelDelivery> {
     if (channel.state === 'failing') {
       return this.finish(
         entry,
@@ -234,7 +303,7 @@ export class Notifier {
     for (let attempt = 1; ; attempt += 1) {
       attempts += 1;
       try {
-        const secret = channel.hasSecret ? await this.deps.secrets.read(event.tenant, channel.id) : undefined;
+        const secret = channel.hasSecret ? await this.channelSecret(channel) : undefined;
         await sender.send({ channel, secret }, message, event);
         return this.finish(entry, 'sent', attempts, undefined);
       } catch (error: unknown) {
@@ -279,7 +348,10 @@ export class Notifier {
     allChannels: readonly Channel[],
   ): Promise<void> {
     const since = this.deps.clock.now().toISOString();
-    if (!(await this.deps.channels.markFailing(channel.tenant, channel.id, reason, since))) return;
+    const changed = await this.deps.channels.markFailing(channel.tenant, channel.id, reason, since);
+    // Later events read the channel's new state.
+    this.settings.delete(channel.tenant);
+    if (!changed) return;
     const notice: NotifiableEvent = {
       id: `channel-failing-${channel.id}-${since}`,
       type: 'notification.channel.failing',
