@@ -55,7 +55,11 @@ export interface ReceivedRequest {
   readonly body: string;
 }
 
-export type Answer = { readonly status: number; readonly body?: string; readonly headers?: Record<string, string> };
+export type Answer = {
+  readonly status: number;
+  readonly body?: string;
+  readonly headers?: Record<string, string>;
+};
 
 export interface HttpReceiver {
   readonly origin: string;
@@ -72,7 +76,11 @@ export async function startHttpReceiver(): Promise<HttpReceiver> {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const request = { path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const request = {
+        path: req.url ?? '/',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       requests.push(request);
       const answer = answers.get(request.path) ?? ((): Answer => ({ status: 404, body: 'no route' }));
       void Promise.resolve(answer(request)).then((chosen) => {

@@ -40,7 +40,7 @@ export class LocalEmailSender implements ChannelSender {
     };
     let info: { messageId?: string; message?: unknown };
     try {
-      info = (await this.transport.sendMail(mail));
+      info = await this.transport.sendMail(mail);
     } catch (error: unknown) {
       const code =
         typeof (error as { responseCode?: unknown }).responseCode === 'number'

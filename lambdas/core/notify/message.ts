@@ -180,6 +180,10 @@ export function buildMessage(
     if (subject?.path !== undefined) facts.push({ label: 'Path', value: subject.path });
     facts.push({ label: 'Id', value: credentialId });
   }
+  // Rotation failures say why: the engine's reason is an error code or message, never a value.
+  const reason = str(event.detail.reason);
+  if (event.type === 'rotation.failed' && reason !== undefined)
+    facts.push({ label: 'Reason', value: reason });
   facts.push({ label: 'When', value: humanTime(event.time) });
   facts.push({ label: 'Severity', value: severityOf(event) });
   return {
