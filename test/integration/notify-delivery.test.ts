@@ -332,7 +332,6 @@ describe('Notifier with real receivers', () => {
         await service.deliver(events.find((event) => event.id === report.eventId) ?? rotationFailed(0));
 
       // Assess
-      console.log('timing', Date.now() - start, smtp.mails.length, hooks.size, http.requests.length);
       expect(othersArrivedWhileSlackHung).toBe(true);
       const mailIds = smtp.mails.map((mail) => mail.eventId);
       expect(mailIds).toHaveLength(COUNT);

@@ -10,10 +10,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { SesEmailSender } from '../../../lambdas/adapters/aws/ses-email-sender.js';
 import { SnsNotificationSender } from '../../../lambdas/adapters/aws/sns-notification-sender.js';
 import type { Channel } from '../../../lambdas/core/notify/channel.js';
-import {
-  PermanentDeliveryError,
-  RetryableDeliveryError,
-} from '../../../lambdas/core/notify/delivery-failure.js';
+import { PermanentDeliveryError } from '../../../lambdas/core/notify/delivery-failure.js';
 import { buildMessage } from '../../../lambdas/core/notify/message.js';
 import type { NotifiableEvent } from '../../../lambdas/core/notify/notify-event.js';
 
