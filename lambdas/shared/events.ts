@@ -9,6 +9,7 @@ import type { DomainEvent, EventPublisher } from '../core/events.js';
 import { AUDIT_EVENT_DEFINITIONS } from './audit-events.js';
 import { INTEGRITY_EVENT_DEFINITIONS } from './integrity-events.js';
 import { INVENTORY_EVENT_DEFINITIONS } from './inventory-events.js';
+import { NOTIFY_EVENT_DEFINITIONS } from './notify-events.js';
 import { ROTATION_EVENT_DEFINITIONS } from './rotation-events.js';
 
 export const EVENT_SOURCE = 'vaultpilot';
@@ -24,6 +25,7 @@ export const EVENT_DEFINITIONS: Readonly<Record<string, EventDefinition>> = {
   ...AUDIT_EVENT_DEFINITIONS,
   ...ROTATION_EVENT_DEFINITIONS,
   ...INTEGRITY_EVENT_DEFINITIONS,
+  ...NOTIFY_EVENT_DEFINITIONS,
 };
 
 /** The `detail` EventBridge carries: tenant and time first, then the event's own fields. */

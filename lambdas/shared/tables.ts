@@ -69,6 +69,13 @@ export const TABLE_SPECS: Readonly<Record<TableId, TableSpec>> = {
           'Sparse: only credentials with rotation enabled carry dueShard, so the scheduler queries, never scans.',
       },
       {
+        indexName: 'expiryWatch',
+        partitionKey: { name: 'expiryShard', type: 'S' },
+        sortKey: { name: 'expiryAt', type: 'S' },
+        purpose:
+          'Sparse: only credentials with an expiry, a rotation due time or a next rotation date carry expiryShard, so the expiry check queries, never scans.',
+      },
+      {
         indexName: 'byType',
         partitionKey: { name: 'typeKey', type: 'S' },
         sortKey: sk,

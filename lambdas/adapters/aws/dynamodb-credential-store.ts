@@ -33,6 +33,7 @@ import { FINDING_RULE_IDS, SEVERITIES } from '../../core/credentials/findings.js
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import { ACTOR_KINDS } from '../../core/audit/audit-event.js';
 import { dynamoDbUnavailable, isConditionalCheckFailed } from './dynamodb-errors.js';
+import { expiryIndexKeys } from './dynamodb-expiry-index.js';
 
 const WHAT = 'credential inventory';
 const CREDENTIAL_PREFIX = 'cred#';
@@ -146,6 +147,7 @@ function credentialItem(credential: Credential): Item {
     ...(credential.rotation?.dueAt === undefined
       ? {}
       : { dueShard: dueShardOf(credential.tenant, credential.id), dueAt: credential.rotation.dueAt }),
+    ...expiryIndexKeys(credential),
   });
 }
 

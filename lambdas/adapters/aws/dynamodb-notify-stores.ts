@@ -1,0 +1,325 @@
+/**
+ * The notifier's stores on the `settings` table (every key starts with the tenant; single-item
+ * conditional writes only, as dynalite has no transactions):
+ * - channels `pk=<tenant>`, `sk=channel#<id>`; routes `sk=route#<id>`; holds `sk=hold#<credential id>`;
+ * - conditions `pk=<tenant>#conditions`, `sk=<condition key>` (de-duplication);
+ * - delivery log `pk=<tenant>#deliveries`, `sk=<event time>#<event id>#<channel id>`: the key is
+ *   deterministic for a redelivered event (idempotency) and sorts newest first without an index.
+ */
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { CHANNEL_STATES, type Channel } from '../../core/notify/channel.js';
+import {
+  DELIVERY_STATUSES,
+  type DeliveryEntry,
+  type DeliveryKey,
+  type DeliveryLogFilter,
+  type DeliveryLogStore,
+} from '../../core/notify/delivery-log.js';
+import type { AlertHoldStore, ChannelStore, ConditionStore, RouteStore } from '../../core/notify/ports.js';
+import { parseRouteInput, type Route } from '../../core/notify/routing.js';
+import type { AlertHold, ConditionRecord } from '../../core/notify/suppression.js';
+import { ConflictError } from '../../core/errors.js';
+import { dynamoDbUnavailable, isConditionalCheckFailed } from './dynamodb-errors.js';
+
+type Item = Record<string, unknown>;
+
+export class CorruptNotifyItemError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CorruptNotifyItemError';
+  }
+}
+
+/** Drops undefined fields (DynamoDB has none) through a JSON copy. */
+function plain<T>(value: T): Item {
+  return JSON.parse(JSON.stringify(value)) as Item;
+}
+
+function parse<T>(schema: z.ZodType<T>, item: Item, what: string): T {
+  const result = schema.safeParse(item);
+  if (!result.success)
+    throw new CorruptNotifyItemError(`${what} item ${String(item.sk)} is not valid`, { cause: result.error });
+  return result.data;
+}
+
+const DeliverySchema = z.object({
+  tenant: z.string(),
+  eventId: z.string(),
+  eventTime: z.string(),
+  channelId: z.string(),
+  eventType: z.string(),
+  channelKind: z.string(),
+  status: z.enum(DELIVERY_STATUSES),
+  attempts: z.number().int().min(0),
+  reason: z.string().optional(),
+  credentialId: z.string().optional(),
+  updatedAt: z.string(),
+  leaseUntil: z.string().optional(),
+  revision: z.number().int().positive(),
+});
+
+const ChannelSchema = z.object({
+  id: z.string(),
+  tenant: z.string(),
+  name: z.string(),
+  settings: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('email'), recipients: z.array(z.string()) }),
+    z.object({
+      kind: z.literal('slack'),
+      mode: z.enum(['webhook', 'bot']),
+      channelId: z.string().optional(),
+      apiUrl: z.string().optional(),
+    }),
+    z.object({ kind: z.literal('sns'), topicArn: z.string() }),
+    z.object({ kind: z.literal('webhook') }),
+  ]),
+  secretHint: z.string().optional(),
+  hasSecret: z.boolean(),
+  digest: z.boolean(),
+  state: z.enum(CHANNEL_STATES),
+  failure: z.object({ reason: z.string(), since: z.string() }).optional(),
+  revision: z.number().int().positive(),
+});
+
+const ConditionSchema = z.object({
+  key: z.string(),
+  state: z.string(),
+  eventId: z.string(),
+  sentAt: z.string(),
+});
+
+const HoldSchema = z.object({
+  credentialId: z.string(),
+  kind: z.enum(['acknowledged', 'snoozed']),
+  until: z.string().optional(),
+  conditions: z.record(z.string(), z.string()),
+  by: z.string(),
+  at: z.string(),
+  note: z.string().optional(),
+});
+
+abstract class SettingsTableStore {
+  constructor(
+    protected readonly client: DynamoDBDocumentClient,
+    protected readonly tableName: string,
+    private readonly what: string,
+  ) {}
+
+  protected async getItem(pk: string, sk: string): Promise<Item | undefined> {
+    try {
+      const { Item: item } = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true }),
+      );
+      return item;
+    } catch (error: unknown) {
+      throw dynamoDbUnavailable('GetItem', this.what, error);
+    }
+  }
+
+  /** A conditional put; false when the condition failed. */
+  protected async putItem(item: Item, condition?: { expression: string; values?: Item }): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ...(condition === undefined
+            ? {}
+            : {
+                ConditionExpression: condition.expression,
+                ...(condition.values === undefined ? {} : { ExpressionAttributeValues: condition.values }),
+              }),
+        }),
+      );
+      return true;
+    } catch (error: unknown) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw dynamoDbUnavailable('PutItem', this.what, error);
+    }
+  }
+
+  protected async queryPrefix(
+    pk: string,
+    prefix: string,
+    options: { newestFirst?: boolean; limit?: number } = {},
+  ): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
+            ScanIndexForward: options.newestFirst !== true,
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        );
+      } catch (error: unknown) {
+        throw dynamoDbUnavailable('Query', this.what, error);
+      }
+      items.push(...((page.Items ?? []) as Item[]));
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined && (options.limit === undefined || items.length < options.limit));
+    return items;
+  }
+}
+
+function deliverySk(key: DeliveryKey): string {
+  return `${key.eventTime}#${key.eventId}#${key.channelId}`;
+}
+
+export class DynamoDbDeliveryLog extends SettingsTableStore implements DeliveryLogStore {
+  constructor(client: DynamoDBDocumentClient, tableName: string) {
+    super(client, tableName, 'notification delivery log');
+  }
+
+  async get(key: DeliveryKey): Promise<DeliveryEntry | undefined> {
+    const item = await this.getItem(`${key.tenant}#deliveries`, deliverySk(key));
+    return item === undefined ? undefined : (parse(DeliverySchema, item, 'Delivery') as DeliveryEntry);
+  }
+
+  create(entry: DeliveryEntry): Promise<boolean> {
+    return this.putItem(
+      { ...plain(entry), pk: `${entry.tenant}#deliveries`, sk: deliverySk(entry) },
+      { expression: 'attribute_not_exists(pk)' },
+    );
+  }
+
+  replace(entry: DeliveryEntry, expectedRevision: number): Promise<boolean> {
+    return this.putItem(
+      { ...plain(entry), pk: `${entry.tenant}#deliveries`, sk: deliverySk(entry) },
+      { expression: 'revision = :expected', values: { ':expected': expectedRevision } },
+    );
+  }
+
+  async list(tenant: string, filter: DeliveryLogFilter): Promise<DeliveryEntry[]> {
+    const matches = (entry: DeliveryEntry): boolean =>
+      (filter.status === undefined || entry.status === filter.status) &&
+      (filter.channelId === undefined || entry.channelId === filter.channelId) &&
+      (filter.eventType === undefined || entry.eventType === filter.eventType) &&
+      (filter.credentialId === undefined || entry.credentialId === filter.credentialId);
+    const items = await this.queryPrefix(`${tenant}#deliveries`, '', { newestFirst: true });
+    return items
+      .map((item) => parse(DeliverySchema, item, 'Delivery') as DeliveryEntry)
+      .filter(matches)
+      .slice(0, filter.limit);
+  }
+}
+
+export class DynamoDbConditionStore extends SettingsTableStore implements ConditionStore {
+  constructor(client: DynamoDBDocumentClient, tableName: string) {
+    super(client, tableName, 'notification conditions');
+  }
+
+  async get(tenant: string, key: string): Promise<ConditionRecord | undefined> {
+    const item = await this.getItem(`${tenant}#conditions`, key);
+    return item === undefined ? undefined : parse(ConditionSchema, item, 'Condition');
+  }
+
+  record(tenant: string, record: ConditionRecord, expectedEventId: string | undefined): Promise<boolean> {
+    return this.putItem(
+      { ...plain(record), pk: `${tenant}#conditions`, sk: record.key },
+      expectedEventId === undefined
+        ? { expression: 'attribute_not_exists(pk)' }
+        : { expression: 'eventId = :expected', values: { ':expected': expectedEventId } },
+    );
+  }
+}
+
+export class DynamoDbChannelStore extends SettingsTableStore implements ChannelStore {
+  constructor(client: DynamoDBDocumentClient, tableName: string) {
+    super(client, tableName, 'notification channels');
+  }
+
+  async list(tenant: string): Promise<Channel[]> {
+    const items = await this.queryPrefix(tenant, 'channel#');
+    return items.map((item) => parse(ChannelSchema, item, 'Channel') as Channel);
+  }
+
+  async get(tenant: string, id: string): Promise<Channel | undefined> {
+    const item = await this.getItem(tenant, `channel#${id}`);
+    return item === undefined ? undefined : (parse(ChannelSchema, item, 'Channel') as Channel);
+  }
+
+  async put(channel: Channel, expectedRevision: number | undefined): Promise<void> {
+    const ok = await this.putItem(
+      { ...plain(channel), pk: channel.tenant, sk: `channel#${channel.id}` },
+      expectedRevision === undefined
+        ? { expression: 'attribute_not_exists(pk)' }
+        : { expression: 'revision = :expected', values: { ':expected': expectedRevision } },
+    );
+    if (!ok) throw new ConflictError(`Channel ${channel.id} changed meanwhile`);
+  }
+
+  async delete(tenant: string, id: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({ TableName: this.tableName, Key: { pk: tenant, sk: `channel#${id}` } }),
+      );
+    } catch (error: unknown) {
+      throw dynamoDbUnavailable('DeleteItem', 'notification channels', error);
+    }
+  }
+
+  async markFailing(tenant: string, id: string, reason: string, since: string): Promise<boolean> {
+    const current = await this.get(tenant, id);
+    if (current === undefined || current.state === 'failing') return false;
+    const next: Channel = {
+      ...current,
+      state: 'failing',
+      failure: { reason, since },
+      revision: current.revision + 1,
+    };
+    return this.putItem(
+      { ...plain(next), pk: tenant, sk: `channel#${id}` },
+      { expression: 'revision = :expected', values: { ':expected': current.revision } },
+    );
+  }
+}
+
+export class DynamoDbRouteStore extends SettingsTableStore implements RouteStore {
+  constructor(client: DynamoDBDocumentClient, tableName: string) {
+    super(client, tableName, 'notification routes');
+  }
+
+  async list(tenant: string): Promise<Route[]> {
+    const items = await this.queryPrefix(tenant, 'route#');
+    return items.map((item) => {
+      const { pk: _pk, sk: _sk, id, ...route } = item;
+      // Routes are validated as they are written; reading them back checks the same rules.
+      return { id: String(id), ...parseRouteInput(route) };
+    });
+  }
+
+  async put(tenant: string, route: Route): Promise<void> {
+    await this.putItem({ ...plain(route), pk: tenant, sk: `route#${route.id}` });
+  }
+}
+
+export class DynamoDbAlertHoldStore extends SettingsTableStore implements AlertHoldStore {
+  constructor(client: DynamoDBDocumentClient, tableName: string) {
+    super(client, tableName, 'alert holds');
+  }
+
+  async get(tenant: string, credentialId: string): Promise<AlertHold | undefined> {
+    const item = await this.getItem(tenant, `hold#${credentialId}`);
+    if (item === undefined) return undefined;
+    const hold = parse(HoldSchema, item, 'Hold');
+    return { ...hold, until: hold.until, note: hold.note };
+  }
+
+  async put(tenant: string, hold: AlertHold): Promise<void> {
+    await this.putItem({ ...plain(hold), pk: tenant, sk: `hold#${hold.credentialId}` });
+  }
+}
