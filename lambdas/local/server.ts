@@ -164,7 +164,8 @@ function fromLambda(result: APIGatewayProxyResult): LocalHttpResponse {
 }
 
 function lowerCaseHeaders(request: IncomingMessage): Record<string, string> {
-  const headers: Record<string, string> = {};
+  // Null prototype: a header named `__proto__` stays a header.
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }

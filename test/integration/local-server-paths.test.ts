@@ -77,3 +77,25 @@ describe('raw paths', () => {
     expect(read.json.data.data).toEqual({ k: 'v' });
   });
 });
+
+describe('hostile query and header names', () => {
+  it.each([['/health?__proto__=x'], ['/health?constructor=x&__proto__=y&__proto__=z']])(
+    'answers %s like any unknown parameter, not with a 500',
+    async (target) => {
+      // Act
+      const answer = await apiCall(runtime.url, token, 'GET', target);
+
+      // Assess
+      expect(answer.status).toBe(200);
+    },
+  );
+
+  it('checks ?__proto__= against a route strict query schema like any unknown parameter', async () => {
+    // Act
+    const answer = await apiCall(runtime.url, token, 'GET', '/secrets/data/nothing-here?__proto__=x');
+
+    // Assess
+    expect(answer.status).toBe(400);
+    expect(answer.json.error.code).toBe('ValidationError');
+  });
+});

@@ -6,8 +6,13 @@
  * scheduled starts and windows, and values kept out of records, audit and events.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ConflictError, NotFoundError, ValidationError } from '../../lambdas/core/errors.js';
-import type { RotationEngine } from '../../lambdas/core/rotation/engine.js';
+import {
+  ConflictError,
+  DependencyUnavailableError,
+  NotFoundError,
+  ValidationError,
+} from '../../lambdas/core/errors.js';
+import { RotationEngine } from '../../lambdas/core/rotation/engine.js';
 import { parseRotationPolicySettings } from '../../lambdas/core/rotation/policy.js';
 import type { RotationRecord } from '../../lambdas/core/rotation/rotation.js';
 import { RotationSecrets } from '../../lambdas/core/rotation/rotation-secrets.js';
@@ -544,6 +549,55 @@ describe('rollback', () => {
     ).rejects.toThrow(/previous version no longer exists/);
     expect(await h.store.lockHolder(TENANT, id)).toBeUndefined();
   });
+});
+
+describe('rollback when a dependency is unavailable', () => {
+  const outage = () => new DependencyUnavailableError('The secret store is unavailable; retry shortly', 1);
+
+  async function rolledOnce() {
+    const { id, secretPath } = await vaultCredential();
+    const record = await startAndRun(h.engine(rotators(), { faulty: false }), id);
+    const before = await h.store.get(TENANT, id, record.rotationId);
+    return { id, secretPath, record, before };
+  }
+
+  it.each([
+    ['reading the previous version', { failRead: true, failAudit: false }],
+    ['recording the audit event', { failRead: false, failAudit: true }],
+  ])(
+    'answers 503 and leaves the rotation and the lock as they were when %s fails',
+    async (_what, { failRead, failAudit }) => {
+      // Prepare: an outage of the secret store's reads or of the audit sink, nothing else.
+      const { id, secretPath, record, before } = await rolledOnce();
+      const secrets = Object.create(h.secrets) as typeof h.secrets;
+      if (failRead) secrets.read = async () => Promise.reject(outage());
+      const audit = {
+        record: async (event: Parameters<typeof h.audit.record>[0]) =>
+          failAudit && event.action === 'rotation.rollback'
+            ? Promise.reject(outage())
+            : h.audit.record(event),
+      };
+      const engine = new RotationEngine(h.store, h.targets, rotators(), secrets, audit, h.bus, h.clock);
+
+      // Act
+      const error = await engine
+        .rollback({ tenant: TENANT, credentialId: id, rotationId: record.rotationId }, PERSON)
+        .catch((e: unknown) => e);
+
+      // Assess
+      expect(error).toBeInstanceOf(DependencyUnavailableError);
+      expect(await h.store.get(TENANT, id, record.rotationId)).toEqual(before);
+      expect(await h.store.lockHolder(TENANT, id)).toBeUndefined();
+      expect((await h.store.list(TENANT, id, { limit: 10 })).items).toHaveLength(1);
+      expect((await currentOf(secretPath)).version).toBe(2);
+      // A retry once the outage is over rolls back as usual.
+      const retried = await h
+        .engine(rotators(), { faulty: false })
+        .rollback({ tenant: TENANT, credentialId: id, rotationId: record.rotationId }, PERSON);
+      expect(retried.state).toBe('rolled-back');
+      expect((await currentOf(secretPath)).data).toEqual(OLD_VALUE);
+    },
+  );
 });
 
 describe('concurrency and gates', () => {

@@ -28,6 +28,7 @@ import {
   type StoredVersionRef,
   describeSecretStoreBehaviour,
 } from '../support/secret-store-behaviour.js';
+import { DynamoFaultProxy } from '../support/dynamo-fault-proxy.js';
 
 const TABLE = localTableName('secrets');
 const REGION = 'us-east-1';
@@ -244,4 +245,61 @@ describe('DynamoDB secret store throttling', () => {
       mock.restore();
     },
   );
+});
+
+describe('DynamoDB secret store when writes answer HTTP 500 (InternalServerError, through the fault proxy)', () => {
+  let dynamo: LocalDynamo;
+  let proxy: DynamoFaultProxy;
+  let service: SecretsService;
+  let client: DynamoDBDocumentClient;
+
+  beforeAll(async () => {
+    dynamo = await startLocalDynamo({ path: undefined, host: '127.0.0.1', port: 0 });
+    await ensureTables(dynamo.endpoint, REGION, TABLE_LIST);
+    proxy = await DynamoFaultProxy.start(dynamo.endpoint, 20261206);
+    // One attempt: the SDK's own retries are not what this checks, and they would only slow it.
+    client = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: proxy.endpoint,
+        region: REGION,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        maxAttempts: 1,
+      }),
+    );
+    const cipher = new EnvelopeCipher(new FileKeyring({}), new DataKeyCache());
+    service = new SecretsService(new DynamoDbSecretStore(client, TABLE), cipher, { now: () => new Date() });
+    await service.write('alice', 'ise', 'app/key', { v: '1' });
+    // A deleted version, so undelete has something to write.
+    await service.write('alice', 'ise', 'app/key', { v: '2' });
+    await service.softDelete('ise', 'app/key', [2]);
+  });
+
+  afterAll(async () => {
+    client.destroy();
+    await proxy.close();
+    await dynamo.close();
+  });
+
+  it.each([
+    ['write', () => service.write('alice', 'ise', 'app/key', { v: '3' })],
+    ['delete', () => service.softDelete('ise', 'app/key', [1])],
+    ['undelete', () => service.undelete('ise', 'app/key', [2])],
+    ['destroy', () => service.destroy('ise', 'app/key', [1])],
+    ['metadata', () => service.writeMetadata('ise', 'app/key', { maxVersions: 5 })],
+    ['delete all', () => service.deleteAll('ise', 'app/key')],
+  ])('%s fails closed with DependencyUnavailableError (503, Retry-After)', async (_name, act) => {
+    // Prepare
+    const stop = proxy.add([
+      { kind: 'InternalServerError', operations: ['PutItem', 'UpdateItem', 'DeleteItem'], rate: 1 },
+    ]);
+
+    // Act
+    const error = await act().catch((e: unknown) => e);
+    stop();
+
+    // Assess
+    expect(error).toBeInstanceOf(DependencyUnavailableError);
+    expect((error as DependencyUnavailableError).retryAfterSeconds).toBeGreaterThan(0);
+    expect((error as Error).message).not.toContain('"v"');
+  });
 });

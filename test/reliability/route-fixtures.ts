@@ -328,7 +328,9 @@ export const FIXTURES: Readonly<Record<string, RouteFixture>> = {
     foreign: async (bed) => ({ method: 'POST', path: `/credentials/${await rotatable(bed, rival)}/rotate` }),
     applied: async (bed, request, reader) => {
       const answer = await bed.call(reader, 'GET', request.path.replace(/\/rotate$/, '/rotations'));
-      return ((answer.json as { data?: unknown[] } | undefined)?.data?.length ?? 0) > 0;
+      // The list answers {data: {rotations: [...]}} (routes.ts, listCredentialRotations).
+      const listed = answer.json as { data?: { rotations?: unknown[] } } | undefined;
+      return (listed?.data?.rotations?.length ?? 0) > 0;
     },
   },
   listCredentialRotations: {

@@ -21,6 +21,7 @@ import {
   KeyringKeysMissingError,
   KeyringStateError,
 } from '../../lambdas/adapters/local/file-keyring.js';
+import { DependencyUnavailableError } from '../../lambdas/core/errors.js';
 import { DataKeyCache } from '../../lambdas/core/secrets/data-key-cache.js';
 import { EnvelopeCipher } from '../../lambdas/core/secrets/envelope.js';
 import { type EncryptionContext, EnvelopeIntegrityError } from '../../lambdas/core/secrets/keyring.js';
@@ -339,3 +340,37 @@ describe('FileKeyring never silently replaces a lost key', () => {
 function kek(dataDir: string, keyId: string): string {
   return join(dataDir, 'keys', `${keyId}.key`);
 }
+
+describe('a key file cut short while running', () => {
+  it('fails wraps and unwraps closed with a 503-class error naming no path, in this process and after a cold start', async () => {
+    // Prepare: a keyring with one stored data key, then its key file truncated to 5 bytes.
+    const dataDir = tempDataDir();
+    const keyring = new FileKeyring({ dataDir });
+    const stored = await keyring.generateDataKey(CONTEXT);
+    const { current } = manifestOf(dataDir);
+    const keyFile = join(dataDir, 'keys', `${current}.key`);
+    writeFileSync(keyFile, readFileSync(keyFile).subarray(0, 5));
+
+    // Act
+    const outcomes = await Promise.all([
+      keyring.generateDataKey(CONTEXT).catch((e: unknown) => e),
+      keyring.unwrapDataKey(stored.wrapped, stored.keyId, CONTEXT).catch((e: unknown) => e),
+      new FileKeyring({ dataDir }).generateDataKey(CONTEXT).catch((e: unknown) => e),
+      new FileKeyring({ dataDir })
+        .unwrapDataKey(stored.wrapped, stored.keyId, CONTEXT)
+        .catch((e: unknown) => e),
+    ]);
+
+    // Assess: a 503 with Retry-After for each, no path in what the caller sees, no new key made.
+    for (const outcome of outcomes) {
+      expect(outcome).toBeInstanceOf(DependencyUnavailableError);
+      expect((outcome as DependencyUnavailableError).retryAfterSeconds).toBeGreaterThan(0);
+      expect((outcome as Error).message).not.toContain(dataDir);
+    }
+    expect(manifestOf(dataDir).keys).toEqual([current]);
+    expect(readdirSync(join(dataDir, 'keys')).filter((name) => name.endsWith('.key'))).toEqual([
+      `${current}.key`,
+    ]);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+});

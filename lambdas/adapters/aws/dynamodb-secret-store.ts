@@ -44,7 +44,6 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { DependencyUnavailableError } from '../../core/errors.js';
 import type { Envelope } from '../../core/secrets/envelope.js';
 import {
   ABOVE_PATH_CHARS,
@@ -80,6 +79,7 @@ import type {
   SecretStore,
   VersionRecord,
 } from '../../core/secrets/secret-store.js';
+import { dynamoDbUnavailable, isConditionalCheckFailed } from './dynamodb-errors.js';
 
 export const SECRETS_LIST_INDEX = 'byTenantPath';
 
@@ -90,12 +90,6 @@ const VERSION_PREFIX = 'v#';
 const VERSION_DIGITS = 10;
 /** Deletes sent at once when removing version items. */
 const DELETE_BATCH = 25;
-
-const THROTTLING = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-]);
 
 const VersionStateItem = z.object({
   createdTime: z.string(),
@@ -790,23 +784,22 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
     });
   }
 
-  /** DynamoDB throttling fails the request with a 503 and Retry-After; other errors pass through. */
+  /**
+   * Anything DynamoDB threw but a lost condition (which the caller decides about) fails the
+   * request closed with a 503 and Retry-After, through the one translation every table uses.
+   */
   private async call<T>(operation: Promise<T>): Promise<T> {
     try {
       return await operation;
     } catch (error: unknown) {
-      if (error instanceof Error && THROTTLING.has(error.name)) {
-        throw new DependencyUnavailableError('The secret store is throttled; retry shortly', 1, {
-          cause: error,
-        });
-      }
-      throw error;
+      if (isConditionalCheckFailed(error)) throw error;
+      throw dynamoDbUnavailable('call', 'secret store', error);
     }
   }
 }
 
 function isConditionFailed(error: unknown): boolean {
-  return error instanceof Error && error.name === 'ConditionalCheckFailedException';
+  return isConditionalCheckFailed(error);
 }
 
 function parseMeta(item: Record<string, unknown> | undefined): MetaItem {

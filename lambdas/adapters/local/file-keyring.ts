@@ -17,7 +17,7 @@
  * (`verifyHolds`). Each use of a key checks that its file is still there, so a `keys/` folder
  * removed while the server runs fails writes and uncached reads closed until it is restored.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -58,6 +58,21 @@ export class KeyringKeysMissingError extends DependencyUnavailableError {
       options,
     );
     this.name = 'KeyringKeysMissingError';
+  }
+}
+
+/**
+ * A key file became unreadable or corrupt while serving a request: a 503 like a KMS outage, so
+ * nothing is sealed under a key that may not survive a restart. The caller sees no path; the
+ * file and what is wrong with it go to the logs (`diagnostic`).
+ */
+export class KeyringUnavailableError extends DependencyUnavailableError {
+  constructor(cause: KeyringStateError) {
+    super('The local keyring is unavailable; retry shortly', RETRY_AFTER_SECONDS, {
+      cause,
+      diagnostic: cause.message,
+    });
+    this.name = 'KeyringUnavailableError';
   }
 }
 
@@ -105,10 +120,12 @@ export class FileKeyring implements Keyring {
   }
 
   async generateDataKey(context: EncryptionContext): Promise<DataKey> {
-    const state = await this.load();
-    const plaintext = randomBytes(KEY_BYTES);
-    const kek = await this.presentKek(state, state.current);
-    return { plaintext, wrapped: wrap(kek, state.current, plaintext, context), keyId: state.current };
+    return servingRequest(async () => {
+      const state = await this.load();
+      const kek = await this.presentKek(state, state.current);
+      const plaintext = randomBytes(KEY_BYTES);
+      return { plaintext, wrapped: wrap(kek, state.current, plaintext, context), keyId: state.current };
+    });
   }
 
   /**
@@ -126,8 +143,10 @@ export class FileKeyring implements Keyring {
   }
 
   async unwrapDataKey(wrapped: Buffer, keyId: string, context: EncryptionContext): Promise<Buffer> {
-    const state = await this.stateHolding(keyId);
-    return unwrap(await this.presentKek(state, keyId), keyId, wrapped, context);
+    return servingRequest(async () => {
+      const state = await this.stateHolding(keyId);
+      return unwrap(await this.presentKek(state, keyId), keyId, wrapped, context);
+    });
   }
 
   async rewrapDataKey(
@@ -135,15 +154,17 @@ export class FileKeyring implements Keyring {
     keyId: string,
     context: EncryptionContext,
   ): Promise<{ wrapped: Buffer; keyId: string }> {
-    const holding = await this.stateHolding(keyId);
-    const dataKey = unwrap(await this.presentKek(holding, keyId), keyId, wrapped, context);
-    try {
-      const state = await this.load();
-      const kek = await this.presentKek(state, state.current);
-      return { wrapped: wrap(kek, state.current, dataKey, context), keyId: state.current };
-    } finally {
-      dataKey.fill(0);
-    }
+    return servingRequest(async () => {
+      const holding = await this.stateHolding(keyId);
+      const dataKey = unwrap(await this.presentKek(holding, keyId), keyId, wrapped, context);
+      try {
+        const state = await this.load();
+        const kek = await this.presentKek(state, state.current);
+        return { wrapped: wrap(kek, state.current, dataKey, context), keyId: state.current };
+      } finally {
+        dataKey.fill(0);
+      }
+    });
   }
 
   async currentKeyId(): Promise<string> {
@@ -205,16 +226,21 @@ export class FileKeyring implements Keyring {
   }
 
   /**
-   * The KEK, after checking that its file is still on disk: a key kept only in this process's
-   * memory would be lost at the next restart, and with it everything wrapped meanwhile.
+   * The KEK, after checking that its file still holds it: a key kept only in this process's
+   * memory (file gone, cut short or replaced) would be lost at the next restart, and with it
+   * everything wrapped meanwhile.
    */
   private async presentKek(state: State, keyId: string): Promise<Buffer> {
     const kek = this.kekOf(state, keyId);
     if (this.directory === undefined) return kek;
-    try {
-      await stat(this.keyFile(keyId));
-    } catch (error: unknown) {
-      throw new KeyringKeysMissingError([keyId], { cause: error });
+    const onDisk = await this.readKeyFile(keyId);
+    if (onDisk === undefined) throw new KeyringKeysMissingError([keyId]);
+    const same = timingSafeEqual(onDisk, kek);
+    onDisk.fill(0);
+    if (!same) {
+      throw new KeyringStateError(
+        `The key file ${this.keyFile(keyId)} changed on disk while running; restore it from a backup`,
+      );
     }
     return kek;
   }
@@ -491,6 +517,16 @@ function unwrap(kek: Buffer, keyId: string, wrapped: Buffer, context: Encryption
     throw new EnvelopeIntegrityError('A wrapped data key failed authentication', { cause: error });
   }
   return dataKey;
+}
+
+/** Request-time keyring work: a broken key file is an outage (503), not a bug (500). */
+async function servingRequest<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error: unknown) {
+    if (error instanceof KeyringStateError) throw new KeyringUnavailableError(error);
+    throw error;
+  }
 }
 
 function errorCode(error: unknown): string {

@@ -4,7 +4,7 @@
  * its pending value kept for a person), and on request after it (the previous value is restored
  * at the provider and becomes current again) while that value still exists.
  */
-import { ConflictError } from '../errors.js';
+import { ConflictError, NotFoundError } from '../errors.js';
 import type { EngineCore } from './engine-core.js';
 import {
   type Execution,
@@ -152,24 +152,30 @@ export class RotationRollback {
     if (record.retirement?.status === 'retired') {
       throw new ConflictError('The previous credential was already retired at its provider');
     }
+    // Reads and the audit record come before the first write (lock, lease): if storage or the
+    // audit log is unavailable here, the rotation is left exactly as it was (no partial 503).
+    const target = await this.core.targets.load(key.tenant, key.credentialId);
+    if (target === undefined) throw new NotFoundError(`No credential ${key.credentialId}`);
+    const secrets = this.core.rotationSecrets(key.tenant);
+    const previous =
+      record.baseVersion === undefined
+        ? undefined
+        : await secrets.version(target.secretPath, record.baseVersion);
+    const promoted = record.promotedVersion;
+    if (previous === undefined || promoted === undefined) {
+      throw new ConflictError('The previous version no longer exists in the secret store');
+    }
+    const current = await secrets.version(target.secretPath, promoted);
+    await this.core.recordAudit(record, 'rotation.rollback', 'allowed', 'rollback requested', {
+      actor: requestedBy.actor,
+      requestId: requestedBy.requestId,
+      correlationId: requestedBy.correlationId,
+    });
     await this.starter.lock(key.tenant, key.credentialId, key.rotationId, this.core.clock.now());
+    let begun = false;
     try {
       const execution = await this.core.begin(record);
-      const previous =
-        record.baseVersion === undefined
-          ? undefined
-          : await execution.secrets.version(execution.target.secretPath, record.baseVersion);
-      if (previous === undefined || record.promotedVersion === undefined) {
-        await this.core.save(execution, { lease: undefined });
-        throw new ConflictError('The previous version no longer exists in the secret store');
-      }
-      await this.core.recordAudit(record, 'rotation.rollback', 'allowed', 'rollback requested', {
-        actor: requestedBy.actor,
-        requestId: requestedBy.requestId,
-        correlationId: requestedBy.correlationId,
-      });
-      const promoted = record.promotedVersion;
-      const current = await execution.secrets.version(execution.target.secretPath, promoted);
+      begun = true;
       const base = { version: record.baseVersion ?? 0, data: previous };
       try {
         await this.steps.step(
@@ -208,8 +214,13 @@ export class RotationRollback {
       await this.core.settle(execution.record);
       return execution.record;
     } catch (error: unknown) {
-      if (error instanceof ConflictError && !(error instanceof RotationBusyError)) {
-        await this.core.store.releaseLock(key.tenant, key.credentialId, key.rotationId);
+      // Nothing ran under the lock yet (or the rollback was refused): give the credential back.
+      if ((!begun || error instanceof ConflictError) && !(error instanceof RotationBusyError)) {
+        // A release that fails too must not hide the first error; the lock's holder is terminal,
+        // so the next start takes it over (RotationStarter.lock).
+        await this.core.store
+          .releaseLock(key.tenant, key.credentialId, key.rotationId)
+          .catch(() => undefined);
       }
       throw error;
     }
