@@ -210,10 +210,15 @@ describe('DynamoDbAuditSink', () => {
 
     // Assess
     await expect(attempt).rejects.toBeInstanceOf(DependencyUnavailableError);
+    // The cause goes to the logs (diagnostic), never into the answer's message.
     await expect(attempt).rejects.toMatchObject({
       code: 'ServiceUnavailable',
-      message: expect.stringContaining('ResourceNotFoundException'),
+      diagnostic: expect.stringContaining('ResourceNotFoundException'),
     });
+    await expect(attempt).rejects.toSatisfy(
+      (error: Error) =>
+        !error.message.includes('ResourceNotFoundException') && !error.message.includes('PutItem'),
+    );
   });
 });
 
