@@ -22,7 +22,7 @@ export const LAYERS = [
   { id: 'core', dir: 'lambdas/core' },
   { id: 'adapters', dir: 'lambdas/adapters' },
   { id: 'rotators', dir: 'lambdas/rotators' },
-  { id: 'handlers', dir: 'lambdas/handlers' },
+  { id: 'handlers', dir: 'lambdas/functions' },
   { id: 'shared', dir: 'lambdas/shared' },
   { id: 'local', dir: 'lambdas/local' },
   { id: 'lib', dir: 'lib' },

@@ -29,11 +29,13 @@ export const ESM_REQUIRE_SHIM =
   "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
 
 export function handlerEntry(handler: string): string {
-  return fileURLToPath(new URL(`../lambdas/handlers/${handler}.ts`, import.meta.url));
+  // Folders are kebab-case; API handler ids are camelCase (discoveryApi -> discovery-api).
+  const folder = handler.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+  return fileURLToPath(new URL(`../lambdas/functions/${folder}/handler.ts`, import.meta.url));
 }
 
 export interface VaultPilotFunctionProps {
-  /** Handler file name under `lambdas/handlers/` (without `.ts`); it exports `handler`. */
+  /** The function's folder under `lambdas/functions/` (its `handler.ts` exports `handler`). */
   readonly handler: string;
   readonly description: string;
   readonly stage: string;

@@ -13,23 +13,23 @@ import type { EngineId } from '../shared/engines.js';
 import type { ApiHandlerId } from '../shared/routes.js';
 
 export const API_HANDLERS: Readonly<Record<ApiHandlerId, () => Promise<ApiLambda>>> = {
-  health: async () => (await import('../handlers/health.js')).handler,
-  me: async () => (await import('../handlers/me.js')).handler,
-  openapi: async () => (await import('../handlers/openapi.js')).handler,
-  secrets: async () => (await import('../handlers/secrets.js')).handler,
-  policies: async () => (await import('../handlers/policies.js')).handler,
-  admin: async () => (await import('../handlers/admin.js')).handler,
-  audit: async () => (await import('../handlers/audit.js')).handler,
-  credentials: async () => (await import('../handlers/credentials.js')).handler,
-  discoveryApi: async () => (await import('../handlers/discoveryApi.js')).handler,
-  rotations: async () => (await import('../handlers/rotations.js')).handler,
+  health: async () => (await import('../functions/health/handler.js')).handler,
+  me: async () => (await import('../functions/me/handler.js')).handler,
+  openapi: async () => (await import('../functions/openapi/handler.js')).handler,
+  secrets: async () => (await import('../functions/secrets/handler.js')).handler,
+  policies: async () => (await import('../functions/policies/handler.js')).handler,
+  admin: async () => (await import('../functions/admin/handler.js')).handler,
+  audit: async () => (await import('../functions/audit/handler.js')).handler,
+  credentials: async () => (await import('../functions/credentials/handler.js')).handler,
+  discoveryApi: async () => (await import('../functions/discovery-api/handler.js')).handler,
+  rotations: async () => (await import('../functions/rotations/handler.js')).handler,
 };
 
 export const ENGINE_HANDLERS: Readonly<Record<EngineId, () => Promise<EngineLambda>>> = {
-  discovery: async () => (await import('../handlers/discovery.js')).handler,
-  rotationScheduler: async () => (await import('../handlers/rotation-scheduler.js')).handler,
-  auditDigest: async () => (await import('../handlers/audit-digest.js')).handler,
-  expiryCheck: async () => (await import('../handlers/expiry-check.js')).handler,
+  discovery: async () => (await import('../functions/discovery/handler.js')).handler,
+  rotationScheduler: async () => (await import('../functions/rotation-scheduler/handler.js')).handler,
+  auditDigest: async () => (await import('../functions/audit-digest/handler.js')).handler,
+  expiryCheck: async () => (await import('../functions/expiry-check/handler.js')).handler,
 };
 
 /**
@@ -39,13 +39,13 @@ export const ENGINE_HANDLERS: Readonly<Record<EngineId, () => Promise<EngineLamb
 export const ROTATION_WORKER = async (): Promise<
   (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>
 > => {
-  const { handler } = await import('../handlers/rotation-worker.js');
+  const { handler } = await import('../functions/rotation-worker/handler.js');
   return handler as (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 };
 export const ROTATION_WORKER_COMMAND = async (): Promise<
   (command: RollbackCommand, context: Context) => Promise<unknown>
 > => {
-  const { handler } = await import('../handlers/rotation-worker.js');
+  const { handler } = await import('../functions/rotation-worker/handler.js');
   return handler;
 };
 export { ROTATION_WORKER_TIMEOUT_SECONDS } from '../shared/engines.js';

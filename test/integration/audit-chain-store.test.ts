@@ -218,7 +218,7 @@ describe('audit chain on dynalite', () => {
     });
     const { resetContainer } = await import('../../lambdas/shared/container.js');
     resetContainer();
-    const { handler } = await import('../../lambdas/handlers/audit-sequencer.js');
+    const { handler } = await import('../../lambdas/functions/audit-sequencer/handler.js');
     const record = (item: Record<string, unknown>, sequence: string) => ({
       eventName: 'INSERT' as const,
       dynamodb: {

@@ -60,7 +60,7 @@ beforeAll(async () => {
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
   resetContainer();
-  ({ handler: me } = await import('../../lambdas/handlers/me.js'));
+  ({ handler: me } = await import('../../lambdas/functions/me/handler.js'));
 });
 
 afterAll(async () => {

@@ -40,7 +40,7 @@ const DIRS = {
   shared: 'lambdas/shared',
   adapters: 'lambdas/adapters',
   rotators: 'lambdas/rotators',
-  handlers: 'lambdas/handlers',
+  handlers: 'lambdas/functions',
   local: 'lambdas/local',
   lib: 'lib',
   bin: 'bin',
@@ -144,7 +144,7 @@ describe('vaultpilot/layers: standard modules and packages', () => {
     { file: 'lambdas/adapters/aws/kms.ts', specifier: '@aws-sdk/client-kms', allowed: true },
     { file: 'lambdas/adapters/local/keyring.ts', specifier: 'node:fs/promises', allowed: true },
     { file: 'lambdas/rotators/iam-access-key.ts', specifier: '@aws-sdk/client-iam', allowed: true },
-    { file: 'lambdas/handlers/secrets.ts', specifier: '@middy/core', allowed: true },
+    { file: 'lambdas/functions/secrets/handler.ts', specifier: '@middy/core', allowed: true },
     { file: 'lambdas/shared/container.ts', specifier: '@aws-sdk/client-dynamodb', allowed: true },
     { file: 'lambdas/local/server.ts', specifier: 'node:http', allowed: true },
     { file: 'lib/data-stack.ts', specifier: 'aws-cdk-lib', allowed: true },
@@ -225,10 +225,13 @@ describe('vaultpilot/layers: every way of naming a module', () => {
 
 describe('vaultpilot/layers: resolution relative to the importing file', () => {
   it('normalizes paths that wander through another layer', () => {
-    const messages = layerMessages('lambdas/handlers/me.ts', "import '../shared/../adapters/aws/kms.js';");
+    const messages = layerMessages(
+      'lambdas/functions/me/handler.ts',
+      "import '../../shared/../adapters/aws/kms.js';",
+    );
 
     expect(messages).toEqual([
-      expect.stringMatching(/^lambdas\/handlers must not import lambdas\/adapters \(/),
+      expect.stringMatching(/^lambdas\/functions must not import lambdas\/adapters \(/),
     ]);
   });
 
@@ -262,8 +265,8 @@ describe('vaultpilot/layers: resolution relative to the importing file', () => {
     expect(
       layerMessages('lib/data-stack.ts', "import { TABLE_SPECS } from '../lambdas/shared/tables.js';"),
     ).toEqual([]);
-    expect(layerMessages('lib/api-stack.ts', "import '../lambdas/handlers/me.js';")).toEqual([
-      expect.stringMatching(/^lib must not import lambdas\/handlers \(/),
+    expect(layerMessages('lib/api-stack.ts', "import '../lambdas/functions/me/handler.js';")).toEqual([
+      expect.stringMatching(/^lib must not import lambdas\/functions \(/),
     ]);
   });
 
@@ -333,11 +336,11 @@ describe('eslint.config.js wiring', () => {
 
   it('turns the promise and type-import rules on for TypeScript', async () => {
     const config = (await eslint.calculateConfigForFile(
-      path.join(root, 'lambdas/handlers/me.ts'),
+      path.join(root, 'lambdas/functions/me/handler.ts'),
     )) as Linter.Config;
     const plain = new ESLint({ cwd: root });
     const typed = (await plain.calculateConfigForFile(
-      path.join(root, 'lambdas/handlers/me.ts'),
+      path.join(root, 'lambdas/functions/me/handler.ts'),
     )) as Linter.Config;
 
     expect(config.rules?.['@typescript-eslint/consistent-type-imports']).toEqual(expect.arrayContaining([2]));

@@ -1,5 +1,5 @@
-import { publicApiHandler } from '../shared/api-handler.js';
-import { openApiDocument } from '../shared/openapi.js';
+import { publicApiHandler } from '../../shared/api-handler.js';
+import { openApiDocument } from '../../shared/openapi.js';
 
 /** GET /openapi.json: the OpenAPI 3.1 document generated from the route table and zod contracts. */
 export const handler = publicApiHandler(async () => ({

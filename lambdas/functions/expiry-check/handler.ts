@@ -1,5 +1,5 @@
-import { engineHandler } from '../shared/engine-handler.js';
-import { logger } from '../shared/observability.js';
+import { engineHandler } from '../../shared/engine-handler.js';
+import { logger } from '../../shared/observability.js';
 
 /**
  * Scheduled engine `expiryCheck` (schedule in lambdas/shared/engines.ts). It does no work yet and says

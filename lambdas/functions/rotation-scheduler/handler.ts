@@ -3,8 +3,8 @@
  * credentials due for rotation and the retirements that are due (queries on sparse indexes, no
  * scans) and queues one job each for the rotation worker.
  */
-import { container } from '../shared/container.js';
-import { engineHandler } from '../shared/engine-handler.js';
+import { container } from '../../shared/container.js';
+import { engineHandler } from '../../shared/engine-handler.js';
 
 export const handler = engineHandler('rotationScheduler', async (event) => {
   const run = await container().rotation().scheduler.run(new Date(event.time));

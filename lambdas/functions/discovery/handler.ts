@@ -5,12 +5,12 @@
  */
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { DISCOVERY_EVENT_TYPES } from '../core/discovery/engine.js';
-import type { DiscoveryRun } from '../core/discovery/run.js';
-import { TENANT_PATTERN } from '../core/principal.js';
-import { container } from '../shared/container.js';
-import { engineHandler } from '../shared/engine-handler.js';
-import { logger } from '../shared/observability.js';
+import { DISCOVERY_EVENT_TYPES } from '../../core/discovery/engine.js';
+import type { DiscoveryRun } from '../../core/discovery/run.js';
+import { TENANT_PATTERN } from '../../core/principal.js';
+import { container } from '../../shared/container.js';
+import { engineHandler } from '../../shared/engine-handler.js';
+import { logger } from '../../shared/observability.js';
 
 /** Time kept after the engine's deadline to record the run and return. */
 const RESERVE_MS = 15_000;

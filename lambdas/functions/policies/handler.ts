@@ -1,15 +1,15 @@
 /** The policy admin API: thin mapping of each operation onto `PolicyAdministration`. */
 import type { z } from 'zod';
-import type { StoredPolicy } from '../core/access/policy-store.js';
-import { ValidationError } from '../core/errors.js';
-import { isRole } from '../core/principal.js';
-import { apiHandler, type ApiResult, callerOf, pathParameter } from '../shared/api-handler.js';
-import { container } from '../shared/container.js';
+import type { StoredPolicy } from '../../core/access/policy-store.js';
+import { ValidationError } from '../../core/errors.js';
+import { isRole } from '../../core/principal.js';
+import { apiHandler, type ApiResult, callerOf, pathParameter } from '../../shared/api-handler.js';
+import { container } from '../../shared/container.js';
 import type {
   AttachPoliciesRequest,
   DeletePolicyQuery,
   PutPolicyRequest,
-} from '../shared/contracts/policies.js';
+} from '../../shared/contracts/policies.js';
 
 const NO_CONTENT: ApiResult = { statusCode: 204, body: null };
 

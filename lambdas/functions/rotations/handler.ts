@@ -1,16 +1,16 @@
 /** The rotation API: thin mapping of each operation onto `RotationAccess`. */
 import type { z } from 'zod';
-import type { StoredRotationPolicy } from '../core/rotation/policy.js';
-import type { RotationRecord } from '../core/rotation/rotation.js';
-import { apiHandler, type ApiResult, callerOf, pathParameter } from '../shared/api-handler.js';
-import { container } from '../shared/container.js';
+import type { StoredRotationPolicy } from '../../core/rotation/policy.js';
+import type { RotationRecord } from '../../core/rotation/rotation.js';
+import { apiHandler, type ApiResult, callerOf, pathParameter } from '../../shared/api-handler.js';
+import { container } from '../../shared/container.js';
 import type {
   DeleteRotationPolicyQuery,
   ListRotationsQuery,
   PutRotationPolicyRequest,
   Rotation,
-} from '../shared/contracts/rotations.js';
-import { headerValue } from '../shared/http-headers.js';
+} from '../../shared/contracts/rotations.js';
+import { headerValue } from '../../shared/http-headers.js';
 
 /** A rotation as the API shows it: no lease, no provider identifiers, never a value. */
 function rotationBody(record: RotationRecord): z.infer<typeof Rotation> {

@@ -4,11 +4,11 @@
  * checks the chain since the last digest and signs a digest of the head (ADR 0004). A tenant whose
  * chain is not intact gets no digest and an `audit.integrity.failed` event instead.
  */
-import { systemAuditEvent } from '../core/audit/system-event.js';
-import { systemClock } from '../core/ports.js';
-import { container } from '../shared/container.js';
-import { engineHandler } from '../shared/engine-handler.js';
-import { logger } from '../shared/observability.js';
+import { systemAuditEvent } from '../../core/audit/system-event.js';
+import { systemClock } from '../../core/ports.js';
+import { container } from '../../shared/container.js';
+import { engineHandler } from '../../shared/engine-handler.js';
+import { logger } from '../../shared/observability.js';
 
 const ENGINE = 'audit-digest';
 /** Tenants handled at once: enough to finish many tenants within the engine's timeout. */

@@ -1,15 +1,15 @@
 /** The credential inventory API: thin mapping of each operation onto `CredentialInventory`. */
 import type { z } from 'zod';
-import type { Credential } from '../core/credentials/credential.js';
-import type { CredentialChange } from '../core/credentials/credential-store.js';
-import { findingRule } from '../core/credentials/findings.js';
-import { apiHandler, type ApiResult, callerOf, pathParameter } from '../shared/api-handler.js';
-import { container } from '../shared/container.js';
+import type { Credential } from '../../core/credentials/credential.js';
+import type { CredentialChange } from '../../core/credentials/credential-store.js';
+import { findingRule } from '../../core/credentials/findings.js';
+import { apiHandler, type ApiResult, callerOf, pathParameter } from '../../shared/api-handler.js';
+import { container } from '../../shared/container.js';
 import type {
   Credential as CredentialBody,
   ListCredentialsQuery,
   UnregisterCredentialQuery,
-} from '../shared/contracts/credentials.js';
+} from '../../shared/contracts/credentials.js';
 
 function credentialBody(credential: Credential): z.infer<typeof CredentialBody> {
   const { tenant: _tenant, scope: _scope, findings, ...rest } = credential;

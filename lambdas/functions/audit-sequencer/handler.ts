@@ -10,10 +10,10 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import type { RecordedAuditEvent } from '../core/audit/audit-store.js';
-import { container } from '../shared/container.js';
-import { auditEventOfItem } from '../shared/audit-items.js';
-import { logger, metrics } from '../shared/observability.js';
+import type { RecordedAuditEvent } from '../../core/audit/audit-store.js';
+import { container } from '../../shared/container.js';
+import { auditEventOfItem } from '../../shared/audit-items.js';
+import { logger, metrics } from '../../shared/observability.js';
 
 interface TenantBatch {
   readonly events: RecordedAuditEvent[];

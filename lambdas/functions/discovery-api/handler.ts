@@ -1,14 +1,14 @@
 /** The discovery API: runs, settings and rules, each mapped onto one `DiscoveryControl` use case. */
 import type { z } from 'zod';
-import type { DiscoveryRun } from '../core/discovery/run.js';
-import type { StoredDiscoverySettings } from '../core/discovery/settings.js';
-import { apiHandler, callerOf, pathParameter } from '../shared/api-handler.js';
-import { container } from '../shared/container.js';
+import type { DiscoveryRun } from '../../core/discovery/run.js';
+import type { StoredDiscoverySettings } from '../../core/discovery/settings.js';
+import { apiHandler, callerOf, pathParameter } from '../../shared/api-handler.js';
+import { container } from '../../shared/container.js';
 import type {
   DiscoveryRun as DiscoveryRunBody,
   ListDiscoveryRunsQuery,
   PutDiscoverySettingsRequest,
-} from '../shared/contracts/discovery.js';
+} from '../../shared/contracts/discovery.js';
 
 function runBody(run: DiscoveryRun): z.infer<typeof DiscoveryRunBody> {
   const { tenant: _tenant, revision: _revision, ...rest } = run;

@@ -16,21 +16,21 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { DomainError, ValidationError } from '../core/errors.js';
-import { isRetryable } from '../core/rotation/engine.js';
+import { DomainError, ValidationError } from '../../core/errors.js';
+import { isRetryable } from '../../core/rotation/engine.js';
 import {
   type RollbackAnswer,
   RollbackCommandSchema,
   rollbackFailure,
-} from '../core/rotation/rollback-runner.js';
+} from '../../core/rotation/rollback-runner.js';
 import {
   type RotationJob,
   RotationJobSchema,
   runRotationJob,
   runRotationJobs,
-} from '../core/rotation/rotation-queue.js';
-import { container } from '../shared/container.js';
-import { logger, metrics } from '../shared/observability.js';
+} from '../../core/rotation/rotation-queue.js';
+import { container } from '../../shared/container.js';
+import { logger, metrics } from '../../shared/observability.js';
 
 function parseJob(body: string): RotationJob | undefined {
   try {

@@ -1,7 +1,7 @@
 /** Admin maintenance API: one bounded re-wrap step of the caller's tenant. */
-import { apiHandler, callerOf } from '../shared/api-handler.js';
-import { container } from '../shared/container.js';
-import type { RewrapRequest } from '../shared/contracts/admin.js';
+import { apiHandler, callerOf } from '../../shared/api-handler.js';
+import { container } from '../../shared/container.js';
+import type { RewrapRequest } from '../../shared/contracts/admin.js';
 import type { z } from 'zod';
 
 export const handler = apiHandler(async (request) => {

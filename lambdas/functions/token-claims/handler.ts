@@ -2,9 +2,9 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { tenantClaimFor, type TokenRequest } from '../core/token-claims.js';
-import { container } from '../shared/container.js';
-import { logger } from '../shared/observability.js';
+import { tenantClaimFor, type TokenRequest } from '../../core/token-claims.js';
+import { container } from '../../shared/container.js';
+import { logger } from '../../shared/observability.js';
 
 /** The fields of Cognito's pre-token-generation (V2/V3) event this trigger reads. */
 const PreTokenGenerationEvent = z

@@ -3,17 +3,17 @@
  * operation is one `AuditLog` use case, and its result is mapped onto the route's contract.
  */
 import type { z } from 'zod';
-import { AUDIT_ACTIONS, type AuditAction } from '../core/audit/audit-event.js';
-import { ConflictError, ValidationError } from '../core/errors.js';
-import { apiHandler, type ApiResult, callerOf } from '../shared/api-handler.js';
+import { AUDIT_ACTIONS, type AuditAction } from '../../core/audit/audit-event.js';
+import { ConflictError, ValidationError } from '../../core/errors.js';
+import { apiHandler, type ApiResult, callerOf } from '../../shared/api-handler.js';
 import type {
   AuditExportQuery,
   AuditHashRequest,
   AuditQuery,
   AuditSettingsBody,
   AuditTenantQuery,
-} from '../shared/contracts/audit.js';
-import { container } from '../shared/container.js';
+} from '../../shared/contracts/audit.js';
+import { container } from '../../shared/container.js';
 
 function auditAction(value: string | undefined): AuditAction | undefined {
   if (value === undefined) return undefined;

@@ -4,10 +4,10 @@
  * onto Vault's response shape.
  */
 import type { z } from 'zod';
-import { ValidationError } from '../core/errors.js';
-import type { SecretMetadata, SecretVersionMetadata } from '../core/secrets/kv-service.js';
-import { apiHandler, type ApiRequest, type ApiResult, callerOf } from '../shared/api-handler.js';
-import { container } from '../shared/container.js';
+import { ValidationError } from '../../core/errors.js';
+import type { SecretMetadata, SecretVersionMetadata } from '../../core/secrets/kv-service.js';
+import { apiHandler, type ApiRequest, type ApiResult, callerOf } from '../../shared/api-handler.js';
+import { container } from '../../shared/container.js';
 import {
   ListSecretsQuery,
   type ReadSecretQuery,
@@ -16,8 +16,8 @@ import {
   type VersionsRequest,
   type WriteMetadataRequest,
   type WriteSecretRequest,
-} from '../shared/contracts/secrets.js';
-import { validationErrorFrom } from '../shared/http-errors.js';
+} from '../../shared/contracts/secrets.js';
+import { validationErrorFrom } from '../../shared/http-errors.js';
 
 const NO_CONTENT: ApiResult = { statusCode: 204, body: null };
 

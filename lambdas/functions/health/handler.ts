@@ -1,7 +1,7 @@
-import { publicApiHandler } from '../shared/api-handler.js';
-import { container } from '../shared/container.js';
-import type { HealthResponse } from '../shared/contracts/identity.js';
-import { VERSION } from '../shared/version.js';
+import { publicApiHandler } from '../../shared/api-handler.js';
+import { container } from '../../shared/container.js';
+import type { HealthResponse } from '../../shared/contracts/identity.js';
+import { VERSION } from '../../shared/version.js';
 
 /** GET /health: liveness only; it touches no dependency, so it cannot leak their state. */
 export const handler = publicApiHandler(async () => {

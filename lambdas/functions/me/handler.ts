@@ -1,5 +1,5 @@
-import { apiHandler } from '../shared/api-handler.js';
-import type { MeResponse } from '../shared/contracts/identity.js';
+import { apiHandler } from '../../shared/api-handler.js';
+import type { MeResponse } from '../../shared/contracts/identity.js';
 
 /** GET /me: who the caller is, as the API sees them (after token verification). */
 export const handler = apiHandler(async ({ principal }) => {
