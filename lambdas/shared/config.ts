@@ -9,6 +9,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { type FunctionManifest, requiredVariables } from './function-manifest.js';
 import { TABLE_LIST, TABLE_SPECS, type TableId } from './tables.js';
 
 export class ConfigError extends Error {
@@ -407,6 +408,28 @@ export function parseFunctionConfig(env: Env): FunctionConfig {
       secretsManagerPrefix: v.VAULTPILOT_SECRETS_MANAGER_PREFIX,
     },
   };
+}
+
+/**
+ * The configuration of one function: every variable checked, and every variable its manifest
+ * makes necessary present. Called once per process, at the function's cold start.
+ */
+export function parseFunctionConfigFor(manifest: FunctionManifest, env: Env): FunctionConfig {
+  const config = parseFunctionConfig(env);
+  const set = withoutEmpty(env);
+  const missing = requiredVariables(manifest, {
+    runtime: config.runtime,
+    authMode: config.authMode,
+    secretBackend: config.secretBackend.kind,
+  }).filter(({ variable }) => set[variable] === undefined);
+  if (missing.length > 0) {
+    const lines = missing.map(({ variable, expected }) => `  ${variable}: required (${expected})`);
+    throw new ConfigError(
+      `Invalid configuration of function ${manifest.name}:\n${lines.join('\n')}`,
+      missing.map(({ variable, expected }) => ({ variable, expected })),
+    );
+  }
+  return config;
 }
 
 /** The token verification settings of the configured mode; names every missing variable. */

@@ -6,7 +6,7 @@
  */
 import { systemAuditEvent } from '../../core/audit/system-event.js';
 import { systemClock } from '../../core/ports.js';
-import { container } from '../../shared/container.js';
+import { auditDigest } from './compose.js';
 import { engineHandler } from '../../shared/engine-handler.js';
 import { logger } from '../../shared/observability.js';
 
@@ -15,7 +15,7 @@ const ENGINE = 'audit-digest';
 const CONCURRENCY = 8;
 
 export const handler = engineHandler('auditDigest', async (event) => {
-  const { chain, digests, sink } = container().audit();
+  const { chain, digests, sink } = auditDigest();
   const summary = { tenants: 0, digestsSigned: 0, eventsCaughtUp: 0, integrityFailures: 0, failedTenants: 0 };
 
   const runTenant = async (tenant: string): Promise<void> => {

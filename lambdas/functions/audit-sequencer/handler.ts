@@ -11,8 +11,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { RecordedAuditEvent } from '../../core/audit/audit-store.js';
-import { container } from '../../shared/container.js';
-import { auditEventOfItem } from '../../shared/audit-items.js';
+import { auditSequencer } from './compose.js';
+import { auditEventOfItem } from './audit-items.js';
 import { logger, metrics } from '../../shared/observability.js';
 
 interface TenantBatch {
@@ -47,7 +47,7 @@ export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics, { captureColdStartMetric: true }))
   .handler(async (event) => {
-    const { sequencer } = container().audit();
+    const { sequencer } = auditSequencer();
     const failures: { itemIdentifier: string }[] = [];
     for (const [tenant, batch] of recordedEventsByTenant(event.Records)) {
       try {

@@ -4,11 +4,11 @@
  * engine a deadline short of the function's timeout and reports what each run did.
  */
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DISCOVERY_EVENT_TYPES } from '../../core/discovery/engine.js';
 import type { DiscoveryRun } from '../../core/discovery/run.js';
 import { TENANT_PATTERN } from '../../core/principal.js';
-import { container } from '../../shared/container.js';
+import { discovery } from './compose.js';
 import { engineHandler } from '../../shared/engine-handler.js';
 import { logger } from '../../shared/observability.js';
 
@@ -31,7 +31,7 @@ function summary(run: DiscoveryRun) {
 export const handler = engineHandler(
   'discovery',
   async (_event, context) => {
-    const runs = await container().discoveryEngine().runScheduled(deadlineOf(context));
+    const runs = await discovery().engine.runScheduled(deadlineOf(context));
     return { implemented: true, runs: runs.map(summary) };
   },
   async (event, context) => {
@@ -40,7 +40,7 @@ export const handler = engineHandler(
       return { implemented: true, runs: [] };
     }
     const { tenant, runId } = RunRequestedDetail.parse(event.detail);
-    const run = await container().discoveryEngine().runRequested(tenant, runId, deadlineOf(context));
+    const run = await discovery().engine.runRequested(tenant, runId, deadlineOf(context));
     return { implemented: true, runs: run === undefined ? [] : [summary(run)] };
   },
 );

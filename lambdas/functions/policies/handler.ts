@@ -1,17 +1,12 @@
 /** The policy admin API: thin mapping of each operation onto `PolicyAdministration`. */
-import type { z } from 'zod';
 import type { StoredPolicy } from '../../core/access/policy-store.js';
 import { ValidationError } from '../../core/errors.js';
 import { isRole } from '../../core/principal.js';
-import { apiHandler, type ApiResult, callerOf, pathParameter } from '../../shared/api-handler.js';
-import { container } from '../../shared/container.js';
-import type {
-  AttachPoliciesRequest,
-  DeletePolicyQuery,
-  PutPolicyRequest,
-} from '../../shared/contracts/policies.js';
+import { apiHandler, callerOf, pathParameter } from '../../shared/api-handler.js';
+import { policies } from './compose.js';
+import { POLICIES_ROUTES } from './routes.js';
 
-const NO_CONTENT: ApiResult = { statusCode: 204, body: null };
+const NO_CONTENT = { statusCode: 204, body: null } as const;
 
 function policyBody(stored: StoredPolicy) {
   return {
@@ -22,45 +17,49 @@ function policyBody(stored: StoredPolicy) {
   };
 }
 
-export const handler = apiHandler(async (request) => {
-  const admin = container().policyAdministration();
-  const caller = callerOf(request);
-  switch (request.route.operationId) {
-    case 'listPolicies':
-      return { body: { data: { policies: (await admin.list(caller)).map(policyBody) } } };
-    case 'readPolicy':
-      return { body: { data: policyBody(await admin.get(caller, pathParameter(request, 'name'))) } };
-    case 'putPolicy': {
-      const body = request.body as z.infer<typeof PutPolicyRequest>;
-      const stored = await admin.put(
-        caller,
-        { name: pathParameter(request, 'name'), rules: body.rules as never },
-        body.revision,
-      );
-      return { body: { data: policyBody(stored) } };
-    }
-    case 'deletePolicy': {
-      const { revision } = request.query as z.infer<typeof DeletePolicyQuery>;
-      await admin.delete(caller, pathParameter(request, 'name'), revision);
-      return NO_CONTENT;
-    }
-    case 'listPolicyAttachments': {
-      const names = await admin.attachments(caller);
-      return { body: { data: { groups: names.groups, clients: names.clients } } };
-    }
-    case 'attachPoliciesToGroup': {
-      const group = pathParameter(request, 'group');
-      if (!isRole(group)) throw new ValidationError('group must be one of admin, operator, auditor, viewer');
-      const { policies } = request.body as z.infer<typeof AttachPoliciesRequest>;
-      await admin.attach(caller, { group }, policies);
-      return NO_CONTENT;
-    }
-    case 'attachPoliciesToClient': {
-      const { policies } = request.body as z.infer<typeof AttachPoliciesRequest>;
-      await admin.attach(caller, { clientId: pathParameter(request, 'clientId') }, policies);
-      return NO_CONTENT;
-    }
-    default:
-      throw new Error(`The policies handler does not serve ${request.route.operationId}`);
-  }
+export const handler = apiHandler(POLICIES_ROUTES, () => policies().api, {
+  listPolicies: async (request) => ({
+    body: { data: { policies: (await policies().administration.list(callerOf(request))).map(policyBody) } },
+  }),
+  readPolicy: async (request) => ({
+    body: {
+      data: policyBody(
+        await policies().administration.get(callerOf(request), pathParameter(request, 'name')),
+      ),
+    },
+  }),
+  putPolicy: async (request) => {
+    const stored = await policies().administration.put(
+      callerOf(request),
+      { name: pathParameter(request, 'name'), rules: request.body.rules },
+      request.body.revision,
+    );
+    return { body: { data: policyBody(stored) } };
+  },
+  deletePolicy: async (request) => {
+    await policies().administration.delete(
+      callerOf(request),
+      pathParameter(request, 'name'),
+      request.query.revision,
+    );
+    return NO_CONTENT;
+  },
+  listPolicyAttachments: async (request) => {
+    const names = await policies().administration.attachments(callerOf(request));
+    return { body: { data: { groups: names.groups, clients: names.clients } } };
+  },
+  attachPoliciesToGroup: async (request) => {
+    const group = pathParameter(request, 'group');
+    if (!isRole(group)) throw new ValidationError('group must be one of admin, operator, auditor, viewer');
+    await policies().administration.attach(callerOf(request), { group }, request.body.policies);
+    return NO_CONTENT;
+  },
+  attachPoliciesToClient: async (request) => {
+    await policies().administration.attach(
+      callerOf(request),
+      { clientId: pathParameter(request, 'clientId') },
+      request.body.policies,
+    );
+    return NO_CONTENT;
+  },
 });

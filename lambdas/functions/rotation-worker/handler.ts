@@ -29,7 +29,7 @@ import {
   runRotationJob,
   runRotationJobs,
 } from '../../core/rotation/rotation-queue.js';
-import { container } from '../../shared/container.js';
+import { rotationWorker } from './compose.js';
 import { logger, metrics } from '../../shared/observability.js';
 
 function parseJob(body: string): RotationJob | undefined {
@@ -42,8 +42,7 @@ function parseJob(body: string): RotationJob | undefined {
 }
 
 export async function processRotationBatch(event: SQSEvent): Promise<SQSBatchResponse> {
-  const services = container();
-  const { engine } = services.rotation();
+  const { engine, concurrency } = rotationWorker();
   const parsed = event.Records.map((record) => ({ id: record.messageId, job: parseJob(record.body) }));
   for (const entry of parsed.filter((item) => item.job === undefined)) {
     logger.error('Dropped a message that is not a rotation job', { messageId: entry.id });
@@ -52,10 +51,7 @@ export async function processRotationBatch(event: SQSEvent): Promise<SQSBatchRes
   const results = await runRotationJobs(
     valid.map((item) => item.job),
     (job) => runRotationJob(engine, job),
-    {
-      concurrency: services.config.rotation.concurrency,
-      perTenant: services.config.rotation.tenantConcurrency,
-    },
+    concurrency,
   );
   const failures: { itemIdentifier: string }[] = [];
   results.forEach((result, index) => {
@@ -105,7 +101,7 @@ export async function processRollbackCommand(command: unknown): Promise<Rollback
     return rollbackFailure(new ValidationError('The rollback command is invalid'));
   }
   const { tenant, credentialId, rotationId, requestedBy } = parsed.data;
-  const { engine } = container().rotation();
+  const { engine } = rotationWorker();
   try {
     const record = await engine.rollback({ tenant, credentialId, rotationId }, requestedBy);
     logger.info('Rollback done', { tenant, credentialId, rotationId, state: record.state });

@@ -1,16 +1,12 @@
 /** The rotation API: thin mapping of each operation onto `RotationAccess`. */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { StoredRotationPolicy } from '../../core/rotation/policy.js';
 import type { RotationRecord } from '../../core/rotation/rotation.js';
-import { apiHandler, type ApiResult, callerOf, pathParameter } from '../../shared/api-handler.js';
-import { container } from '../../shared/container.js';
-import type {
-  DeleteRotationPolicyQuery,
-  ListRotationsQuery,
-  PutRotationPolicyRequest,
-  Rotation,
-} from '../../shared/contracts/rotations.js';
+import { apiHandler, callerOf, pathParameter } from '../../shared/api-handler.js';
+import type { Rotation } from '../../shared/contracts/rotations.js';
 import { headerValue } from '../../shared/http-headers.js';
+import { rotations } from './compose.js';
+import { ROTATIONS_ROUTES } from './routes.js';
 
 /** A rotation as the API shows it: no lease, no provider identifiers, never a value. */
 function rotationBody(record: RotationRecord): z.infer<typeof Rotation> {
@@ -47,51 +43,60 @@ function policyBody(stored: StoredRotationPolicy) {
   return { name, policy, revision: stored.revision, updatedAt: stored.updatedAt };
 }
 
-export const handler = apiHandler(async (request): Promise<ApiResult> => {
-  const rotation = container().rotation().access;
-  const caller = callerOf(request);
-  switch (request.route.operationId) {
-    case 'rotateCredential': {
-      const key = headerValue(request.event.headers, 'idempotency-key');
-      const record = await rotation.request(caller, pathParameter(request, 'id'), key);
-      return { statusCode: 202, body: { data: { rotationId: record.rotationId, state: record.state } } };
-    }
-    case 'listCredentialRotations': {
-      const query = request.query as z.infer<typeof ListRotationsQuery>;
-      const page = await rotation.list(caller, pathParameter(request, 'id'), query);
-      return {
-        body: {
-          data: {
-            rotations: page.items.map(rotationBody),
-            ...(page.cursor === undefined ? {} : { nextCursor: page.cursor }),
-          },
+export const handler = apiHandler(ROTATIONS_ROUTES, () => rotations().api, {
+  rotateCredential: async (request) => {
+    const key = headerValue(request.event.headers, 'idempotency-key');
+    const record = await rotations().access.request(callerOf(request), pathParameter(request, 'id'), key);
+    return { statusCode: 202, body: { data: { rotationId: record.rotationId, state: record.state } } };
+  },
+  listCredentialRotations: async (request) => {
+    const page = await rotations().access.list(
+      callerOf(request),
+      pathParameter(request, 'id'),
+      request.query,
+    );
+    return {
+      body: {
+        data: {
+          rotations: page.items.map(rotationBody),
+          ...(page.cursor === undefined ? {} : { nextCursor: page.cursor }),
         },
-      };
-    }
-    case 'getRotation':
-      return { body: { data: rotationBody(await rotation.get(caller, pathParameter(request, 'id'))) } };
-    case 'rollbackRotation':
-      return { body: { data: rotationBody(await rotation.rollback(caller, pathParameter(request, 'id'))) } };
-    case 'listRotationPolicies':
-      return { body: { data: { policies: (await rotation.listPolicies(caller)).map(policyBody) } } };
-    case 'getRotationPolicy':
-      return { body: { data: policyBody(await rotation.getPolicy(caller, pathParameter(request, 'name'))) } };
-    case 'putRotationPolicy': {
-      const body = request.body as z.infer<typeof PutRotationPolicyRequest>;
-      const stored = await rotation.putPolicy(
-        caller,
-        pathParameter(request, 'name'),
-        body.policy,
-        body.revision,
-      );
-      return { body: { data: policyBody(stored) } };
-    }
-    case 'deleteRotationPolicy': {
-      const { revision } = request.query as z.infer<typeof DeleteRotationPolicyQuery>;
-      await rotation.deletePolicy(caller, pathParameter(request, 'name'), revision);
-      return { statusCode: 204, body: null };
-    }
-    default:
-      throw new Error(`The rotations handler does not serve ${request.route.operationId}`);
-  }
+      },
+    };
+  },
+  getRotation: async (request) => ({
+    body: {
+      data: rotationBody(await rotations().access.get(callerOf(request), pathParameter(request, 'id'))),
+    },
+  }),
+  rollbackRotation: async (request) => ({
+    body: {
+      data: rotationBody(await rotations().access.rollback(callerOf(request), pathParameter(request, 'id'))),
+    },
+  }),
+  listRotationPolicies: async (request) => ({
+    body: { data: { policies: (await rotations().access.listPolicies(callerOf(request))).map(policyBody) } },
+  }),
+  getRotationPolicy: async (request) => ({
+    body: {
+      data: policyBody(await rotations().access.getPolicy(callerOf(request), pathParameter(request, 'name'))),
+    },
+  }),
+  putRotationPolicy: async (request) => {
+    const stored = await rotations().access.putPolicy(
+      callerOf(request),
+      pathParameter(request, 'name'),
+      request.body.policy,
+      request.body.revision,
+    );
+    return { body: { data: policyBody(stored) } };
+  },
+  deleteRotationPolicy: async (request) => {
+    await rotations().access.deletePolicy(
+      callerOf(request),
+      pathParameter(request, 'name'),
+      request.query.revision,
+    );
+    return { statusCode: 204, body: null };
+  },
 });

@@ -1,25 +1,23 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 /**
  * The secret store API (Vault KV v2 shapes). Thin: the route's body and query are already parsed
  * by the middleware; this maps each operation onto one `SecretAccess` use case and the result
  * onto Vault's response shape.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ValidationError } from '../../core/errors.js';
 import type { SecretMetadata, SecretVersionMetadata } from '../../core/secrets/kv-service.js';
-import { apiHandler, type ApiRequest, type ApiResult, callerOf } from '../../shared/api-handler.js';
-import { container } from '../../shared/container.js';
+import { apiHandler, callerOf } from '../../shared/api-handler.js';
 import {
+  type ListSecretsResponse,
   ListSecretsQuery,
-  type ReadSecretQuery,
   type SecretMetadataResponse,
-  type SoftDeleteRequest,
-  type VersionsRequest,
-  type WriteMetadataRequest,
-  type WriteSecretRequest,
 } from '../../shared/contracts/secrets.js';
 import { validationErrorFrom } from '../../shared/http-errors.js';
+import { secrets } from './compose.js';
+import { SECRETS_ROUTES } from './routes.js';
 
-const NO_CONTENT: ApiResult = { statusCode: 204, body: null };
+const NO_CONTENT = { statusCode: 204, body: null } as const;
 
 function versionMetadata(metadata: SecretVersionMetadata) {
   return {
@@ -59,83 +57,80 @@ function secretMetadata(metadata: SecretMetadata): z.infer<typeof SecretMetadata
   };
 }
 
-function pathOf(request: ApiRequest): string {
+/** What the list and metadata reads need of a request. */
+type SecretsRequest = Parameters<typeof callerOf>[0];
+
+function pathOf(request: { readonly event: APIGatewayProxyEvent }): string {
   const path = request.event.pathParameters?.path;
   if (path === undefined || path.length === 0) throw new ValidationError('A secret path is required');
   return path;
 }
 
-async function listOrMetadata(request: ApiRequest, prefix: string | undefined): Promise<ApiResult> {
-  const access = container().secretAccess();
-  const query = request.event.queryStringParameters ?? {};
-  if (prefix === undefined || query.list !== undefined) {
-    const parsed = ListSecretsQuery.safeParse(query);
-    if (!parsed.success) throw validationErrorFrom(parsed.error, 'query parameters');
-    const listed = await access.list(callerOf(request), prefix ?? '', {
-      limit: parsed.data.limit,
-      cursor: parsed.data.cursor,
-    });
-    return {
-      body: {
-        data: {
-          keys: [...listed.keys],
-          ...(listed.cursor === undefined ? {} : { next_cursor: listed.cursor }),
-        },
+/** `?list=true` (or the root): the keys under a prefix, paginated. */
+async function listKeys(
+  request: SecretsRequest,
+  prefix: string,
+): Promise<{ body: z.input<typeof ListSecretsResponse> }> {
+  const parsed = ListSecretsQuery.safeParse(request.event.queryStringParameters ?? {});
+  if (!parsed.success) throw validationErrorFrom(parsed.error, 'query parameters');
+  const listed = await secrets().access.list(callerOf(request), prefix, {
+    limit: parsed.data.limit,
+    cursor: parsed.data.cursor,
+  });
+  return {
+    body: {
+      data: {
+        keys: [...listed.keys],
+        ...(listed.cursor === undefined ? {} : { next_cursor: listed.cursor }),
       },
-    };
-  }
-  if (Object.keys(query).length > 0) {
-    throw new ValidationError('Unknown query parameters; use ?list=true to list keys');
-  }
-  return { body: secretMetadata(await access.readMetadata(callerOf(request), prefix)) };
+    },
+  };
 }
 
-export const handler = apiHandler(async (request) => {
-  const access = container().secretAccess();
-  const caller = callerOf(request);
-  switch (request.route.operationId) {
-    case 'readSecret': {
-      const { version } = request.query as z.infer<typeof ReadSecretQuery>;
-      const result = await access.read(caller, pathOf(request), version);
-      return { body: { data: { data: { ...result.data }, metadata: versionMetadata(result.metadata) } } };
+export const handler = apiHandler(SECRETS_ROUTES, () => secrets().api, {
+  readSecret: async (request) => {
+    const result = await secrets().access.read(callerOf(request), pathOf(request), request.query.version);
+    return { body: { data: { data: { ...result.data }, metadata: versionMetadata(result.metadata) } } };
+  },
+  writeSecret: async (request) => {
+    const { data, options } = request.body;
+    const written = await secrets().access.write(callerOf(request), pathOf(request), data, {
+      cas: options?.cas,
+    });
+    return { body: { data: versionMetadata(written) } };
+  },
+  softDeleteSecretVersions: async (request) => {
+    await secrets().access.softDelete(callerOf(request), pathOf(request), request.body.versions);
+    return NO_CONTENT;
+  },
+  undeleteSecretVersions: async (request) => {
+    await secrets().access.undelete(callerOf(request), pathOf(request), request.body.versions);
+    return NO_CONTENT;
+  },
+  destroySecretVersions: async (request) => {
+    await secrets().access.destroy(callerOf(request), pathOf(request), request.body.versions);
+    return NO_CONTENT;
+  },
+  listSecretsAtRoot: (request) => listKeys(request, ''),
+  readSecretMetadata: async (request) => {
+    const query = request.event.queryStringParameters ?? {};
+    if (query.list !== undefined) return listKeys(request, pathOf(request));
+    if (Object.keys(query).length > 0) {
+      throw new ValidationError('Unknown query parameters; use ?list=true to list keys');
     }
-    case 'writeSecret': {
-      const body = request.body as z.infer<typeof WriteSecretRequest>;
-      const written = await access.write(caller, pathOf(request), body.data, { cas: body.options?.cas });
-      return { body: { data: versionMetadata(written) } };
-    }
-    case 'softDeleteSecretVersions': {
-      const { versions } = request.body as z.infer<typeof SoftDeleteRequest>;
-      await access.softDelete(caller, pathOf(request), versions);
-      return NO_CONTENT;
-    }
-    case 'undeleteSecretVersions': {
-      const { versions } = request.body as z.infer<typeof VersionsRequest>;
-      await access.undelete(caller, pathOf(request), versions);
-      return NO_CONTENT;
-    }
-    case 'destroySecretVersions': {
-      const { versions } = request.body as z.infer<typeof VersionsRequest>;
-      await access.destroy(caller, pathOf(request), versions);
-      return NO_CONTENT;
-    }
-    case 'listSecretsAtRoot':
-      return listOrMetadata(request, undefined);
-    case 'readSecretMetadata':
-      return listOrMetadata(request, pathOf(request));
-    case 'writeSecretMetadata': {
-      const body = request.body as z.infer<typeof WriteMetadataRequest>;
-      await access.writeMetadata(caller, pathOf(request), {
-        maxVersions: body.max_versions,
-        casRequired: body.cas_required,
-        customMetadata: body.custom_metadata,
-      });
-      return NO_CONTENT;
-    }
-    case 'deleteSecret':
-      await access.deleteAll(caller, pathOf(request));
-      return NO_CONTENT;
-    default:
-      throw new Error(`The secrets handler does not serve ${request.route.operationId}`);
-  }
+    return { body: secretMetadata(await secrets().access.readMetadata(callerOf(request), pathOf(request))) };
+  },
+  writeSecretMetadata: async (request) => {
+    const body = request.body;
+    await secrets().access.writeMetadata(callerOf(request), pathOf(request), {
+      maxVersions: body.max_versions,
+      casRequired: body.cas_required,
+      customMetadata: body.custom_metadata,
+    });
+    return NO_CONTENT;
+  },
+  deleteSecret: async (request) => {
+    await secrets().access.deleteAll(callerOf(request), pathOf(request));
+    return NO_CONTENT;
+  },
 });

@@ -1,9 +1,9 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { tenantClaimFor, type TokenRequest } from '../../core/token-claims.js';
-import { container } from '../../shared/container.js';
+import { tokenClaims } from './compose.js';
 import { logger } from '../../shared/observability.js';
 
 /** The fields of Cognito's pre-token-generation (V2/V3) event this trigger reads. */
@@ -30,7 +30,7 @@ export const handler = middy<unknown, unknown>()
       event.triggerSource === 'TokenGeneration_ClientCredentials'
         ? { kind: 'machine', clientId: event.callerContext.clientId }
         : { kind: 'user', tenantAttribute: event.request.userAttributes?.['custom:tenant'] };
-    const tenant = await tenantClaimFor(request, container().machineClients());
+    const tenant = await tenantClaimFor(request, tokenClaims().machineClients);
     logger.info('Tenant claim added', { triggerSource: event.triggerSource, kind: request.kind, tenant });
     return {
       ...event,

@@ -1,11 +1,11 @@
 /**
  * Reading stored audit items where a handler needs one (the stream sequencer): the item layout is
- * the DynamoDB adapter's business, so handlers ask here rather than import the adapter.
+ * the DynamoDB adapter's business, so the handler asks here rather than read the item itself.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { auditEventFromItem } from '../adapters/aws/dynamodb-audit-sink.js';
-import type { RecordedAuditEvent } from '../core/audit/audit-store.js';
+import { auditEventFromItem } from '../../adapters/aws/dynamodb-audit-sink.js';
+import type { RecordedAuditEvent } from '../../core/audit/audit-store.js';
 
 /** The recorded event an event item (plain or as a stream image) holds, or undefined if it holds none. */
 export function auditEventOfItem(

@@ -1,0 +1,19 @@
+/** What an API function's middleware needs: CORS origins, the token verifier, the refusal sink. */
+import type { AuditSink } from '../../core/audit/audit-sink.js';
+import type { ApiDependencies } from '../../shared/api-handler.js';
+import { requireAuthConfig } from '../../shared/config.js';
+import type { ColdStart } from '../cold-start.js';
+
+export function apiDependencies(start: ColdStart, refusalAuditSink?: AuditSink): ApiDependencies {
+  const { config, manifest, platform } = start;
+  let tokens: ApiDependencies['tokens'];
+  if (manifest.verifiesTokens === true) {
+    const auth = requireAuthConfig(config);
+    tokens = { verifier: platform.tokenVerifier(auth), userClientIds: auth.userClientIds };
+  }
+  return {
+    corsOrigins: config.corsOrigins,
+    ...(tokens === undefined ? {} : { tokens }),
+    ...(refusalAuditSink === undefined ? {} : { refusalAuditSink }),
+  };
+}
