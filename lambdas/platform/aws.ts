@@ -15,7 +15,15 @@ import { LambdaRollbackRunner } from '../adapters/aws/lambda-rollback-runner.js'
 import { SqsRotationQueue } from '../adapters/aws/sqs-rotation-queue.js';
 import { ConfigError } from '../shared/config.js';
 import { EVENT_SOURCE, eventBridgeDetail, validatingPublisher } from '../shared/events.js';
-import type { Platform } from './platform.js';
+import type { DigestSigner } from '../core/audit/audit-digest.js';
+import type { AuditSink } from '../core/audit/audit-sink.js';
+import type { ExpiringAuditSink } from '../core/audit/chaining-sink.js';
+import type { EventPublisher } from '../core/events.js';
+import type { TokenVerifier } from '../core/ports.js';
+import type { RollbackRunner } from '../core/rotation/rollback-runner.js';
+import type { RotationQueue } from '../core/rotation/rotation-queue.js';
+import type { Keyring } from '../core/secrets/keyring.js';
+import type { AuthConfig, FunctionConfig } from '../shared/config.js';
 
 function required(value: string | undefined, variable: string, expected: string): string {
   // The manifest's required variables are checked at cold start; this guards direct callers.
@@ -27,63 +35,69 @@ function required(value: string | undefined, variable: string, expected: string)
   return value;
 }
 
-export const awsPlatform: Platform = {
-  runtime: 'aws',
-  keyring: (config) =>
-    new KmsKeyring(new KMSClient({ region: config.region }), {
-      keyId: required(
-        config.keyring.kmsKeyId,
-        'VAULTPILOT_KMS_KEY_ID',
-        'the ARN of the key that wraps data keys',
+export function keyring(config: FunctionConfig): Keyring {
+  return new KmsKeyring(new KMSClient({ region: config.region }), {
+    keyId: required(
+      config.keyring.kmsKeyId,
+      'VAULTPILOT_KMS_KEY_ID',
+      'the ARN of the key that wraps data keys',
+    ),
+  });
+}
+
+export function digestSigner(config: FunctionConfig): DigestSigner {
+  return new KmsDigestSigner(new KMSClient({ region: config.region }), {
+    keyId: required(
+      config.auditSigner.kmsKeyId,
+      'VAULTPILOT_AUDIT_SIGNING_KEY_ID',
+      'the ARN of the asymmetric key that signs digests',
+    ),
+  });
+}
+
+export function eventPublisher(config: FunctionConfig): EventPublisher {
+  return validatingPublisher(
+    new EventBridgePublisher(new EventBridgeClient({ region: config.region }), {
+      busName: required(
+        config.eventBusName,
+        'VAULTPILOT_EVENT_BUS_NAME',
+        'the name or ARN of the EventBridge bus',
       ),
+      source: EVENT_SOURCE,
+      detail: eventBridgeDetail,
     }),
-  digestSigner: (config) =>
-    new KmsDigestSigner(new KMSClient({ region: config.region }), {
-      keyId: required(
-        config.auditSigner.kmsKeyId,
-        'VAULTPILOT_AUDIT_SIGNING_KEY_ID',
-        'the ARN of the asymmetric key that signs digests',
-      ),
-    }),
-  eventPublisher: (config) =>
-    validatingPublisher(
-      new EventBridgePublisher(new EventBridgeClient({ region: config.region }), {
-        busName: required(
-          config.eventBusName,
-          'VAULTPILOT_EVENT_BUS_NAME',
-          'the name or ARN of the EventBridge bus',
-        ),
-        source: EVENT_SOURCE,
-        detail: eventBridgeDetail,
-      }),
+  );
+}
+
+export function rotationQueue(config: FunctionConfig): RotationQueue {
+  return new SqsRotationQueue(
+    new SQSClient({ region: config.region }),
+    required(config.rotation.queueUrl, 'VAULTPILOT_ROTATION_QUEUE_URL', 'the URL of the rotation SQS queue'),
+  );
+}
+
+export function rollbackRunner(config: FunctionConfig): RollbackRunner {
+  return new LambdaRollbackRunner(
+    new LambdaClient({ region: config.region }),
+    required(
+      config.rotation.workerFunction,
+      'VAULTPILOT_ROTATION_WORKER_FUNCTION',
+      'the rotation worker function name or ARN',
     ),
-  rotationQueue: (config) =>
-    new SqsRotationQueue(
-      new SQSClient({ region: config.region }),
-      required(
-        config.rotation.queueUrl,
-        'VAULTPILOT_ROTATION_QUEUE_URL',
-        'the URL of the rotation SQS queue',
-      ),
-    ),
-  rollbackRunner: (config) =>
-    new LambdaRollbackRunner(
-      new LambdaClient({ region: config.region }),
-      required(
-        config.rotation.workerFunction,
-        'VAULTPILOT_ROTATION_WORKER_FUNCTION',
-        'the rotation worker function name or ARN',
-      ),
-    ),
-  tokenVerifier: (auth) => {
-    if (auth.mode !== 'cognito') {
-      throw new ConfigError(
-        'Invalid configuration:\n  VAULTPILOT_AUTH_MODE: the local issuer serves the local runtime only',
-        [{ variable: 'VAULTPILOT_AUTH_MODE', expected: 'cognito (in AWS)' }],
-      );
-    }
-    return new CognitoTokenVerifier(auth.userPoolId);
-  },
-  auditSink: (durable) => durable,
-  reset: () => undefined,
-};
+  );
+}
+
+export function tokenVerifier(auth: AuthConfig): TokenVerifier {
+  if (auth.mode !== 'cognito') {
+    throw new ConfigError(
+      'Invalid configuration:\n  VAULTPILOT_AUTH_MODE: the local issuer serves the local runtime only',
+      [{ variable: 'VAULTPILOT_AUTH_MODE', expected: 'cognito (in AWS)' }],
+    );
+  }
+  return new CognitoTokenVerifier(auth.userPoolId);
+}
+
+/** In AWS the durable write is all: the audit table's stream drives the sequencer. */
+export function auditSink(durable: ExpiringAuditSink): AuditSink {
+  return durable;
+}

@@ -8,12 +8,11 @@
  */
 import { type FunctionConfig, parseFunctionConfigFor, readEnvironment } from '../shared/config.js';
 import type { FunctionManifest } from '../shared/function-manifest.js';
-import { type Platform, platformFor, resetPlatforms } from './index.js';
+import { resetPlatforms } from './index.js';
 
 export interface ColdStart {
   readonly manifest: FunctionManifest;
   readonly config: FunctionConfig;
-  readonly platform: Platform;
   /** Runs when the composition is forgotten (closing clients). */
   onReset(release: () => void): void;
 }
@@ -34,7 +33,6 @@ export function coldStart<T>(manifest: FunctionManifest, compose: (start: ColdSt
       const value = compose({
         manifest,
         config,
-        platform: platformFor(config.runtime),
         onReset: (release) => releases.push(release),
       });
       composed = { value };

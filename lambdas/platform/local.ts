@@ -18,7 +18,13 @@ import type { Keyring } from '../core/secrets/keyring.js';
 import { ConfigError } from '../shared/config.js';
 import { validatingPublisher } from '../shared/events.js';
 import { logger } from '../shared/observability.js';
-import type { Platform } from './platform.js';
+import type { AuditSequencer } from '../core/audit/audit-sequencer.js';
+import type { ExpiringAuditSink } from '../core/audit/chaining-sink.js';
+import type { EventPublisher } from '../core/events.js';
+import type { TokenVerifier } from '../core/ports.js';
+import type { RollbackRunner } from '../core/rotation/rollback-runner.js';
+import type { RotationQueue } from '../core/rotation/rotation-queue.js';
+import type { AuthConfig, FunctionConfig } from '../shared/config.js';
 
 /** Per process: keyed by the keyring directory ('' in memory). */
 const keyrings = new Map<string, Keyring>();
@@ -27,48 +33,67 @@ let sink: AuditSink | undefined;
 
 const publisher = validatingPublisher(localEventBus);
 
-export const localPlatform: Platform = {
-  runtime: 'local',
-  keyring: (config) => {
-    const key = config.keyring.directory ?? '';
-    let keyring = keyrings.get(key);
-    if (keyring === undefined) {
-      keyring = new FileKeyring({ dataDir: config.keyring.directory });
-      keyrings.set(key, keyring);
-    }
-    return keyring;
-  },
-  digestSigner: (config) => {
-    const key = config.keyring.directory ?? '';
-    let signer = signers.get(key);
-    if (signer === undefined) {
-      signer = new FileDigestSigner({ dataDir: config.keyring.directory });
-      signers.set(key, signer);
-    }
-    return signer;
-  },
-  eventPublisher: () => publisher,
-  rotationQueue: () => localRotationQueue,
-  rollbackRunner: () => localRollbackRunner,
-  tokenVerifier: (auth) => {
-    if (auth.mode !== 'local') {
-      throw new ConfigError(
-        'Invalid configuration:\n  VAULTPILOT_AUTH_MODE: the local runtime verifies tokens of its own issuer',
-        [{ variable: 'VAULTPILOT_AUTH_MODE', expected: 'local (in the local runtime)' }],
-      );
-    }
-    return new LocalTokenVerifier(auth.issuer, auth.jwksUri);
-  },
-  auditSink: (durable, sequencer) =>
-    (sink ??= new ChainingAuditSink(durable, sequencer(), (error, tenant) =>
-      logger.warn('Audit chaining failed; the digest engine will catch up', {
-        tenant,
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-      }),
-    )),
-  reset: () => {
-    keyrings.clear();
-    signers.clear();
-    sink = undefined;
-  },
-};
+/** One keyring per process (per directory), so functions open each other's envelopes. */
+export function keyring(config: FunctionConfig): Keyring {
+  const key = config.keyring.directory ?? '';
+  let found = keyrings.get(key);
+  if (found === undefined) {
+    found = new FileKeyring({ dataDir: config.keyring.directory });
+    keyrings.set(key, found);
+  }
+  return found;
+}
+
+/** One signer per process: an in-memory key must sign and verify with the same key. */
+export function digestSigner(config: FunctionConfig): DigestSigner {
+  const key = config.keyring.directory ?? '';
+  let found = signers.get(key);
+  if (found === undefined) {
+    found = new FileDigestSigner({ dataDir: config.keyring.directory });
+    signers.set(key, found);
+  }
+  return found;
+}
+
+export function eventPublisher(): EventPublisher {
+  return publisher;
+}
+
+export function rotationQueue(): RotationQueue {
+  return localRotationQueue;
+}
+
+export function rollbackRunner(): RollbackRunner {
+  return localRollbackRunner;
+}
+
+export function tokenVerifier(auth: AuthConfig): TokenVerifier {
+  if (auth.mode !== 'local') {
+    throw new ConfigError(
+      'Invalid configuration:\n  VAULTPILOT_AUTH_MODE: the local runtime verifies tokens of its own issuer',
+      [{ variable: 'VAULTPILOT_AUTH_MODE', expected: 'local (in the local runtime)' }],
+    );
+  }
+  return new LocalTokenVerifier(auth.issuer, auth.jwksUri);
+}
+
+/**
+ * One sink per process that also chains each event right after its durable write, so the
+ * in-process sequencer sees every function's events.
+ */
+export function auditSink(durable: ExpiringAuditSink, sequencer: () => AuditSequencer): AuditSink {
+  sink ??= new ChainingAuditSink(durable, sequencer(), (error, tenant) =>
+    logger.warn('Audit chaining failed; the digest engine will catch up', {
+      tenant,
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    }),
+  );
+  return sink;
+}
+
+/** Forgets the per-process keys and sink (the local runtime restarts in one process). */
+export function reset(): void {
+  keyrings.clear();
+  signers.clear();
+  sink = undefined;
+}

@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type FunctionManifest, requiredVariables } from './function-manifest.js';
 import { TABLE_LIST, TABLE_SPECS, type TableId } from './tables.js';
 

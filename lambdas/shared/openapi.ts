@@ -3,7 +3,7 @@
  * JSON Schema 2020-12, which is what OpenAPI 3.1 uses). Schemas with a `.meta({ id })` become
  * named components; everything else is inlined.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ErrorBody } from './contracts/common.js';
 import { routePathParameters, type RouteSpec } from './routes.js';
 import { SCOPE_DESCRIPTIONS, SCOPES } from './scopes.js';

@@ -41,7 +41,7 @@ import { rotationWorker } from '../../lambdas/functions/rotation-worker/compose.
 import { rotations } from '../../lambdas/functions/rotations/compose.js';
 import { secrets } from '../../lambdas/functions/secrets/compose.js';
 import { resetFunctions } from '../../lambdas/platform/cold-start.js';
-import { platformFor } from '../../lambdas/platform/index.js';
+import * as platform from '../../lambdas/platform/index.js';
 import { ConfigError, parseFunctionConfig } from '../../lambdas/shared/config.js';
 
 const KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/0b6c4a3e-1111-2222-3333-444455556666';
@@ -258,30 +258,32 @@ describe('cold start', () => {
 describe('the platforms', () => {
   it('picks KMS, EventBridge, SQS, Lambda and Cognito in AWS', () => {
     const config = parseFunctionConfig(AWS_ENV);
-    const aws = platformFor('aws');
 
-    expect(aws.keyring(config)).toBeInstanceOf(KmsKeyring);
-    expect(aws.digestSigner(config)).toBeInstanceOf(KmsDigestSigner);
-    expect(aws.rotationQueue(config)).toBeInstanceOf(SqsRotationQueue);
-    expect(aws.rollbackRunner(config)).toBeInstanceOf(LambdaRollbackRunner);
+    expect(platform.keyring(config)).toBeInstanceOf(KmsKeyring);
+    expect(platform.digestSigner(config)).toBeInstanceOf(KmsDigestSigner);
+    expect(platform.rotationQueue(config)).toBeInstanceOf(SqsRotationQueue);
+    expect(platform.rollbackRunner(config)).toBeInstanceOf(LambdaRollbackRunner);
     expect(
-      aws.tokenVerifier({ mode: 'cognito', userPoolId: 'eu-west-1_AbCdEf123', userClientIds: [] }),
+      platform.tokenVerifier(config, {
+        mode: 'cognito',
+        userPoolId: 'eu-west-1_AbCdEf123',
+        userClientIds: [],
+      }),
     ).toBeInstanceOf(CognitoTokenVerifier);
     // Checked against the event schemas before EventBridge sees them.
-    expect(aws.eventPublisher(config)).not.toBeInstanceOf(EventBridgePublisher);
+    expect(platform.eventPublisher(config)).not.toBeInstanceOf(EventBridgePublisher);
   });
 
   it('picks the key files, the in-process queue and runner, and the local issuer locally, one keyring per process', () => {
     const config = parseFunctionConfig(LOCAL_ENV);
-    const local = platformFor('local');
 
-    expect(local.keyring(config)).toBeInstanceOf(FileKeyring);
-    expect(local.keyring(config)).toBe(local.keyring(config));
-    expect(local.digestSigner(config)).toBeInstanceOf(FileDigestSigner);
-    expect(local.rotationQueue(config)).toBe(localRotationQueue);
-    expect(local.rollbackRunner(config)).toBe(localRollbackRunner);
+    expect(platform.keyring(config)).toBeInstanceOf(FileKeyring);
+    expect(platform.keyring(config)).toBe(platform.keyring(config));
+    expect(platform.digestSigner(config)).toBeInstanceOf(FileDigestSigner);
+    expect(platform.rotationQueue(config)).toBe(localRotationQueue);
+    expect(platform.rollbackRunner(config)).toBe(localRollbackRunner);
     expect(
-      local.tokenVerifier({
+      platform.tokenVerifier(config, {
         mode: 'local',
         issuer: 'http://127.0.0.1:1',
         jwksUri: 'http://127.0.0.1:1/jwks',
@@ -301,19 +303,25 @@ describe('the platforms', () => {
 
   it('refuses the local issuer in AWS and Cognito locally', () => {
     expect(() =>
-      platformFor('aws').tokenVerifier({
-        mode: 'local',
-        issuer: 'http://x',
-        jwksUri: 'http://x/j',
-        userClientIds: [],
-      }),
+      platform.tokenVerifier(
+        { runtime: 'aws' },
+        {
+          mode: 'local',
+          issuer: 'http://x',
+          jwksUri: 'http://x/j',
+          userClientIds: [],
+        },
+      ),
     ).toThrow(ConfigError);
     expect(() =>
-      platformFor('local').tokenVerifier({
-        mode: 'cognito',
-        userPoolId: 'eu-west-1_AbCdEf123',
-        userClientIds: [],
-      }),
+      platform.tokenVerifier(
+        { runtime: 'local' },
+        {
+          mode: 'cognito',
+          userPoolId: 'eu-west-1_AbCdEf123',
+          userClientIds: [],
+        },
+      ),
     ).toThrow(ConfigError);
   });
 });

@@ -40,7 +40,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConflictError, DependencyUnavailableError, ValidationError } from '../../core/errors.js';
 import { type Envelope, EnvelopeSchema } from '../../core/secrets/envelope.js';
 import { EnvelopeIntegrityError } from '../../core/secrets/keyring.js';

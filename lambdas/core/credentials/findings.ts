@@ -5,7 +5,7 @@
  * off. A rule reads only the credential's recorded facts and the time, so the same function runs
  * in the discovery engine, on registration and in tests.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Credential, CredentialStatus, CredentialType } from './credential.js';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;

@@ -7,15 +7,16 @@ import { DynamoDbDueCredentials } from '../../adapters/aws/dynamodb-due-credenti
 import { DynamoDbRotationStore } from '../../adapters/aws/dynamodb-rotation-store.js';
 import { RotationScheduler } from '../../core/rotation/scheduler.js';
 import { coldStart } from '../../platform/cold-start.js';
+import { rotationQueue } from '../../platform/index.js';
 import { documentClient, tableName } from '../../platform/parts/dynamodb.js';
 import { lazy } from '../../platform/parts/lazy.js';
 import { manifest } from './manifest.js';
 
 export const rotationScheduler = coldStart(manifest, (start) => {
-  const { config, platform } = start;
+  const { config } = start;
   const dynamodb = documentClient(start);
   const credentials = new DynamoDbCredentialStore(dynamodb, tableName(config, 'credentials'));
-  const queue = lazy(() => platform.rotationQueue(config));
+  const queue = lazy(() => rotationQueue(config));
   return {
     scheduler: new RotationScheduler(
       new DynamoDbDueCredentials(dynamodb, tableName(config, 'credentials')),

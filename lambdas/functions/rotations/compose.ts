@@ -6,6 +6,7 @@
 import { systemClock } from '../../core/ports.js';
 import { RotationAccess } from '../../core/rotation/rotation-access.js';
 import { coldStart } from '../../platform/cold-start.js';
+import { rollbackRunner, rotationQueue } from '../../platform/index.js';
 import { apiDependencies } from '../../platform/parts/api.js';
 import { auditParts } from '../../platform/parts/audit.js';
 import { documentClient } from '../../platform/parts/dynamodb.js';
@@ -16,7 +17,7 @@ import { rotators } from '../../platform/parts/rotators.js';
 import { manifest } from './manifest.js';
 
 export const rotations = coldStart(manifest, (start) => {
-  const { config, platform } = start;
+  const { config } = start;
   const dynamodb = documentClient(start);
   const audit = auditParts(start, dynamodb).sink();
   const events = eventPublisher(start);
@@ -32,8 +33,8 @@ export const rotations = coldStart(manifest, (start) => {
     audit,
     events,
   });
-  const queue = lazy(() => platform.rotationQueue(config));
-  const rollbacks = lazy(() => platform.rollbackRunner(config));
+  const queue = lazy(() => rotationQueue(config));
+  const rollbacks = lazy(() => rollbackRunner(config));
   return {
     api: apiDependencies(start, audit),
     access: new RotationAccess(

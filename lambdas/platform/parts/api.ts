@@ -3,13 +3,14 @@ import type { AuditSink } from '../../core/audit/audit-sink.js';
 import type { ApiDependencies } from '../../shared/api-handler.js';
 import { requireAuthConfig } from '../../shared/config.js';
 import type { ColdStart } from '../cold-start.js';
+import { tokenVerifier } from '../index.js';
 
 export function apiDependencies(start: ColdStart, refusalAuditSink?: AuditSink): ApiDependencies {
-  const { config, manifest, platform } = start;
+  const { config, manifest } = start;
   let tokens: ApiDependencies['tokens'];
   if (manifest.verifiesTokens === true) {
     const auth = requireAuthConfig(config);
-    tokens = { verifier: platform.tokenVerifier(auth), userClientIds: auth.userClientIds };
+    tokens = { verifier: tokenVerifier(config, auth), userClientIds: auth.userClientIds };
   }
   return {
     corsOrigins: config.corsOrigins,

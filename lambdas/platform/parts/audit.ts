@@ -16,6 +16,7 @@ import type { AuditChainStore } from '../../core/audit/audit-store.js';
 import { AuditIdentifierHasher } from '../../core/audit/identifier-hasher.js';
 import { systemClock } from '../../core/ports.js';
 import type { ColdStart } from '../cold-start.js';
+import { auditSink, digestSigner, keyring } from '../index.js';
 import { tableName } from './dynamodb.js';
 import { eventPublisher } from './events.js';
 import { lazy } from './lazy.js';
@@ -31,7 +32,7 @@ export interface AuditParts {
 
 /** The parts are built on first use, so a function builds only the ones it reaches. */
 export function auditParts(start: ColdStart, dynamodb: DynamoDBDocumentClient): AuditParts {
-  const { config, platform } = start;
+  const { config } = start;
   const events = eventPublisher(start);
   const settings = lazy(() =>
     config.tables.settings === undefined
@@ -49,7 +50,7 @@ export function auditParts(start: ColdStart, dynamodb: DynamoDBDocumentClient): 
       // Functions without the settings table keep every tenant's events for the default retention.
       ...(retention === undefined ? {} : { settings: retention }),
     });
-    return platform.auditSink(durable, sequencer);
+    return auditSink(config, durable, sequencer);
   });
   return { sink, settings, chain, sequencer };
 }
@@ -60,7 +61,7 @@ export interface AuditDigests {
 }
 
 export function auditDigests(start: ColdStart, parts: AuditParts): AuditDigests {
-  const signer = start.platform.digestSigner(start.config);
+  const signer = digestSigner(start.config);
   return {
     signer,
     digests: new AuditDigestService(
@@ -78,7 +79,7 @@ const MAX_EXPORT_BYTES_IN_AWS = 5_500_000;
 
 /** The audit API's use cases (audit and settings tables, the keyring for HMAC keys, the signer). */
 export function auditLog(start: ColdStart, dynamodb: DynamoDBDocumentClient, parts: AuditParts): AuditLog {
-  const { config, platform } = start;
+  const { config } = start;
   const settings = parts.settings();
   if (settings === undefined) throw new Error('The audit log needs the settings table');
   const { signer, digests } = auditDigests(start, parts);
@@ -87,7 +88,7 @@ export function auditLog(start: ColdStart, dynamodb: DynamoDBDocumentClient, par
       chain: parts.chain(),
       events: new DynamoDbAuditEventQuery(dynamodb, tableName(config, 'audit')),
       settings,
-      hasher: new AuditIdentifierHasher(platform.keyring(config), settings, { clock: systemClock }),
+      hasher: new AuditIdentifierHasher(keyring(config), settings, { clock: systemClock }),
       signer,
       digests,
       sink: parts.sink(),

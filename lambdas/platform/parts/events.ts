@@ -2,11 +2,12 @@
 import type { EventPublisher } from '../../core/events.js';
 import { logger } from '../../shared/observability.js';
 import type { ColdStart } from '../cold-start.js';
+import { eventPublisher as platformPublisher } from '../index.js';
 import { lazy } from './lazy.js';
 
 /** Built on first publish, so a function that only reads needs no bus. */
 export function eventPublisher(start: ColdStart): EventPublisher {
-  const publisher = lazy(() => start.platform.eventPublisher(start.config));
+  const publisher = lazy(() => platformPublisher(start.config));
   return { publish: (events) => publisher().publish(events) };
 }
 

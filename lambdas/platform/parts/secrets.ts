@@ -9,12 +9,13 @@ import { EnvelopeCipher } from '../../core/secrets/envelope.js';
 import { SecretsService } from '../../core/secrets/kv-service.js';
 import type { SecretStore } from '../../core/secrets/secret-store.js';
 import type { ColdStart } from '../cold-start.js';
+import { keyring } from '../index.js';
 import { tableName } from './dynamodb.js';
 
 export function envelopeCipher(start: ColdStart): EnvelopeCipher {
   const { config } = start;
   return new EnvelopeCipher(
-    start.platform.keyring(config),
+    keyring(config),
     new DataKeyCache(
       // A max age of 0 turns the cache off: no entries (the age bound itself must be positive).
       config.dataKeyCache.maxAgeSeconds === 0
