@@ -17,11 +17,14 @@ import type { RotationQueue } from '../core/rotation/rotation-queue.js';
 import type { Keyring } from '../core/secrets/keyring.js';
 import { type AuthConfig, ConfigError, type FunctionConfig } from '../shared/config.js';
 import * as aws from './aws.js';
+import type * as LocalModule from './local.js';
+
+type LocalPlatform = typeof LocalModule;
 
 // Written out in full (not through a variable), so esbuild's define can fold it.
 const local = process.env.VAULTPILOT_PLATFORM === 'aws' ? undefined : await import('./local.js');
 
-function localPlatform(): typeof import('./local.js') {
+function localPlatform(): LocalPlatform {
   if (local === undefined) {
     throw new ConfigError('Invalid configuration:\n  VAULTPILOT_RUNTIME: this bundle was built for AWS', [
       { variable: 'VAULTPILOT_RUNTIME', expected: 'aws' },
