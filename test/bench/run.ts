@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- api|secrets|audit|discovery|rotation]`: runs the named suites (all by default).
+ * `npm run bench [-- api|secrets|audit|discovery|rotation|lambda]`: runs the named suites (all by default).
  *
  * api: throughput of the local API against a baseline measured in the same run.
  *
@@ -19,6 +19,9 @@
  *
  * rotation: 1,000 vault secrets and 200 PostgreSQL roles rotated through the in-process queue
  * (rotations/s, p50/p99 per rotation), and the due-finder over 100,000 items, 1% due (rotation.ts).
+ *
+ * lambda: every function's minified bundle size and module-init time next to a bare bundle of
+ * exactly the SDK clients it uses, built and timed in the same run (lambda.ts).
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // The handlers' Powertools logger and metrics are built when their module loads, which can be
@@ -115,6 +118,7 @@ const SUITES: Readonly<Record<string, () => Promise<void>>> = {
   audit: async () => (await import('./audit.js')).runAuditBench(),
   discovery: async () => (await import('./discovery.js')).runDiscoveryBench(),
   rotation: async () => (await import('./rotation.js')).runRotationBench(),
+  lambda: async () => (await import('./lambda.js')).runLambdaBench(),
 };
 
 const wanted = process.argv.slice(2);
