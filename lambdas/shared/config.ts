@@ -477,19 +477,3 @@ export function parseLocalRuntimeConfig(env: Env): LocalRuntimeConfig {
     tokenTtlSeconds: v.VAULTPILOT_TOKEN_TTL_SECONDS,
   };
 }
-
-let cached: FunctionConfig | undefined;
-
-/** The function configuration, read and validated once per process (cold start). */
-export function functionConfig(): FunctionConfig {
-  cached ??= parseFunctionConfig(readEnvironment());
-  return cached;
-}
-
-/**
- * Forgets the cached configuration. Only the local runtime calls this, after it has set the
- * environment its in-process handlers read (as Lambda would at a cold start).
- */
-export function resetFunctionConfig(): void {
-  cached = undefined;
-}
