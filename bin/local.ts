@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 // locally it only talks to dynalite, so the notice would just bury the start-up output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { ConfigError, parseLocalRuntimeConfig, readEnvironment } from '../lambdas/shared/config.js';
+import { parseLocalLimits } from '../lambdas/local/local-limits.js';
 import { LocalStateError } from '../lambdas/local/local-state-error.js';
 import { startLocalRuntime, type LocalRuntime, type RuntimeLog } from '../lambdas/local/runtime.js';
 
@@ -111,8 +112,9 @@ async function main(): Promise<number> {
   if (args['no-scheduler'] === true) overrides.VAULTPILOT_SCHEDULER = 'false';
 
   const started = performance.now();
-  const config = parseLocalRuntimeConfig({ ...readEnvironment(), ...overrides });
-  const runtime = await startLocalRuntime(config, log);
+  const environment = { ...readEnvironment(), ...overrides };
+  const config = parseLocalRuntimeConfig(environment);
+  const runtime = await startLocalRuntime(config, log, parseLocalLimits(environment));
   console.log(banner(runtime));
   log.info(`Ready in ${Math.round(performance.now() - started)} ms`);
 

@@ -4,7 +4,7 @@
  * clients are granted, the hosted domain, and the pre-token-generation trigger that puts the
  * tenant into access tokens (ADR 0001).
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import {
   AccountRecovery,
   ClientAttributes,
@@ -40,12 +40,35 @@ export const USER_GROUPS = [
 /** The custom attribute holding the user's tenant; Cognito names it `custom:tenant`. */
 export const TENANT_ATTRIBUTE = 'tenant';
 
+/**
+ * Cognito threat protection (context `cognitoThreatProtection`): `enforced` (default) blocks
+ * sign-ins with compromised credentials and answers risky ones with MFA or a block (adaptive
+ * authentication); `audit` only scores and logs them; both need the Plus feature plan. `off`
+ * drops to the Essentials plan (still enough for the V3 token trigger) with no threat protection.
+ */
+export type CognitoThreatProtection = 'enforced' | 'audit' | 'off';
+export const COGNITO_THREAT_PROTECTION_SETTINGS: readonly CognitoThreatProtection[] = [
+  'enforced',
+  'audit',
+  'off',
+];
+
+const THREAT_PROTECTION: Readonly<
+  Record<CognitoThreatProtection, { plan: FeaturePlan; mode: StandardThreatProtectionMode }>
+> = {
+  enforced: { plan: FeaturePlan.PLUS, mode: StandardThreatProtectionMode.FULL_FUNCTION },
+  audit: { plan: FeaturePlan.PLUS, mode: StandardThreatProtectionMode.AUDIT_ONLY },
+  off: { plan: FeaturePlan.ESSENTIALS, mode: StandardThreatProtectionMode.NO_ENFORCEMENT },
+};
+
 export interface AuthStackProps extends StackProps {
   readonly stage: string;
   readonly stores: DataStores;
   readonly cognitoDomainPrefix: string;
   /** Origins the dashboard is served from; sign-in redirects back only to these. */
   readonly dashboardOrigins: readonly string[];
+  /** Default `enforced`. */
+  readonly threatProtection?: CognitoThreatProtection;
 }
 
 export class AuthStack extends Stack {
@@ -57,6 +80,8 @@ export class AuthStack extends Stack {
 
   constructor(scope: Construct, id: string, props: AuthStackProps) {
     super(scope, id, props);
+    const threatProtection = props.threatProtection ?? 'enforced';
+    const { plan, mode } = THREAT_PROTECTION[threatProtection];
 
     this.userPool = new UserPool(this, 'UserPool', {
       userPoolName: `vaultpilot-${props.stage}`,
@@ -82,13 +107,22 @@ export class AuthStack extends Stack {
         passwordHistorySize: 5,
       },
       accountRecovery: AccountRecovery.EMAIL_ONLY,
-      // Plus: threat protection (compromised credentials, adaptive authentication) can enforce,
-      // and access tokens of client-credentials grants can be customized (trigger V3).
-      featurePlan: FeaturePlan.PLUS,
-      standardThreatProtectionMode: StandardThreatProtectionMode.FULL_FUNCTION,
+      // Plus: threat protection (compromised credentials, adaptive authentication) can enforce;
+      // Essentials or Plus: access tokens of client-credentials grants can be customized (trigger V3).
+      featurePlan: plan,
+      standardThreatProtectionMode: mode,
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+
+    if (plan !== FeaturePlan.PLUS) {
+      // cdk-nag's COG8 asks for the Plus plan; only an explicit `off` leaves it.
+      Validations.of(this.userPool).acknowledge({
+        id: 'AwsSolutions-COG8',
+        reason:
+          'The deployment set cognitoThreatProtection=off (Essentials plan, no threat protection) on purpose; the default is enforced on the Plus plan',
+      });
+    }
 
     for (const group of USER_GROUPS) {
       this.userPool.addGroup(`${group.name}Group`, {

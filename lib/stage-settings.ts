@@ -30,6 +30,8 @@ export interface StageSettings {
   readonly discovery: DiscoverySettingsOfStage;
   /** Where the rotation worker runs to reach databases in private subnets; undefined: no VPC. */
   readonly rotationVpc?: RotationVpcSettings;
+  /** Cognito threat protection (`cognitoThreatProtection`): `enforced` (default), `audit` or `off`. */
+  readonly cognitoThreatProtection: 'enforced' | 'audit' | 'off';
 }
 
 /**
@@ -239,9 +241,17 @@ export function stageSettingsFrom(node: Node): StageSettings {
     throw new StageSettingsError(`Context "alarmEmail" must be an email address (got "${alarmEmail}")`);
   }
 
+  const threatProtection = optionalString(node, 'cognitoThreatProtection') ?? 'enforced';
+  if (threatProtection !== 'enforced' && threatProtection !== 'audit' && threatProtection !== 'off') {
+    throw new StageSettingsError(
+      `Context "cognitoThreatProtection" must be "enforced", "audit" or "off" (got "${threatProtection}")`,
+    );
+  }
+
   return {
     stage,
     cognitoDomainPrefix,
+    cognitoThreatProtection: threatProtection,
     extraOrigins,
     ...(domainName !== undefined && certificateArn !== undefined
       ? { webDomain: { domainName, certificateArn } }

@@ -81,6 +81,7 @@ export function addVaultPilotStacks(app: App, settings: StageSettings): VaultPil
     stores: stateful.dataStores,
     cognitoDomainPrefix: settings.cognitoDomainPrefix,
     dashboardOrigins: browserOrigins,
+    threatProtection: settings.cognitoThreatProtection,
   });
   const engines = new EnginesStack(app, stackId('Engines'), {
     ...stackProps('Engines', 'scheduled engines and the event bus'),

@@ -11,6 +11,7 @@
  */
 import type * as z from 'zod';
 import {
+  DependencyUnavailableError,
   DomainError,
   MethodNotAllowedError,
   PayloadTooLargeError,
@@ -35,6 +36,11 @@ export interface IdentityRequest {
   readonly body: string;
   /** Named in error bodies, as the API's own errors do. */
   readonly requestId: string;
+  /**
+   * The client address the server sees (the socket's peer; X-Forwarded-For is not trusted), the
+   * "source" of the sign-in limits.
+   */
+  readonly sourceIp?: string;
 }
 
 export interface IdentityResponse {
@@ -119,7 +125,7 @@ function apiError(request: IdentityRequest, error: unknown): IdentityResponse {
 function oauthError(
   request: IdentityRequest,
   statusCode: number,
-  error: OAuth2ErrorCode | 'too_many_requests',
+  error: OAuth2ErrorCode | 'too_many_requests' | 'temporarily_unavailable',
   description: string,
   headers: Readonly<Record<string, string>> = {},
 ): IdentityResponse {
@@ -167,7 +173,7 @@ async function passwordSignIn(
     }
     const parsed = PasswordLoginRequest.safeParse(json);
     if (!parsed.success) throw validationErrorFrom(parsed.error, 'request body');
-    const tokens = await idp.passwordLogin(parsed.data.username, parsed.data.password);
+    const tokens = await idp.passwordLogin(parsed.data.username, parsed.data.password, request.sourceIp);
     const body: z.input<typeof PasswordLoginResponse> = tokens;
     return respond(request, 200, PasswordLoginResponse.parse(body), NO_STORE);
   } catch (error: unknown) {
@@ -276,7 +282,12 @@ async function clientCredentialsGrant(
     viaBasic = client.viaBasic;
     const scope = form.get('scope');
     const requested = scope === null ? undefined : scope.split(' ').filter((part) => part.length > 0);
-    const tokens = await idp.clientCredentials(client.clientId, client.clientSecret, requested);
+    const tokens = await idp.clientCredentials(
+      client.clientId,
+      client.clientSecret,
+      requested,
+      request.sourceIp,
+    );
     const body: z.input<typeof ClientCredentialsResponse> = {
       access_token: tokens.accessToken,
       expires_in: tokens.expiresIn,
@@ -302,6 +313,12 @@ async function clientCredentialsGrant(
     }
     if (error instanceof TooManyRequestsError) {
       return oauthError(request, 429, 'too_many_requests', error.message, {
+        'Retry-After': String(error.retryAfterSeconds),
+      });
+    }
+    if (error instanceof DependencyUnavailableError) {
+      // Busy password hashing (or storage): RFC 6749's code for "try again later".
+      return oauthError(request, 503, 'temporarily_unavailable', error.message, {
         'Retry-After': String(error.retryAfterSeconds),
       });
     }

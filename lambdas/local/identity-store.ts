@@ -18,6 +18,7 @@ import * as z from 'zod';
 import { ConflictError, ValidationError } from '../core/errors.js';
 import { ROLES, TENANT_PATTERN, type Role } from '../core/principal.js';
 import { ALL_SCOPES } from '../shared/scopes.js';
+import { defaultHashingLimits, HashingGate } from './hashing-gate.js';
 import { LocalStateError } from './local-state-error.js';
 
 export const IDENTITY_FILE = 'identity.json';
@@ -96,20 +97,32 @@ function derive(secret: string, salt: Buffer, length: number, { N, r, p }: Scryp
 export class SecretHasher {
   private dummyHash: Promise<string> | undefined;
 
-  constructor(private readonly cost: ScryptCost = DEFAULT_SCRYPT_COST) {
+  constructor(
+    private readonly cost: ScryptCost = DEFAULT_SCRYPT_COST,
+    /** Every scrypt runs through it, so hashing never takes the whole libuv pool. */
+    private readonly gate: HashingGate = new HashingGate(defaultHashingLimits()),
+  ) {
     if (!isValidCost(cost))
       throw new RangeError('scrypt cost out of range (N a power of two, r 1-32, p 1-16)');
   }
 
   /** Computes the dummy hash up front, so even the first unknown name costs one scrypt only. */
   async prepare(): Promise<void> {
-    this.dummyHash ??= this.hash(randomBytes(32).toString('base64url'));
-    await this.dummyHash;
+    await this.dummy();
+  }
+
+  private dummy(): Promise<string> {
+    // A refusal (busy hashing) is not kept: the next caller computes it again.
+    this.dummyHash ??= this.hash(randomBytes(32).toString('base64url')).catch((error: unknown) => {
+      this.dummyHash = undefined;
+      throw error;
+    });
+    return this.dummyHash;
   }
 
   async hash(secret: string): Promise<string> {
     const salt = randomBytes(SALT_BYTES);
-    const hash = await derive(secret, salt, HASH_BYTES, this.cost);
+    const hash = await this.gate.run(() => derive(secret, salt, HASH_BYTES, this.cost));
     const { N, r, p } = this.cost;
     return `scrypt$${N}$${r}$${p}$${salt.toString('base64url')}$${hash.toString('base64url')}`;
   }
@@ -120,10 +133,9 @@ export class SecretHasher {
    * not tell which names exist.
    */
   async verify(secret: string, stored: string | undefined): Promise<boolean> {
-    this.dummyHash ??= this.hash(randomBytes(32).toString('base64url'));
-    const parsed = parseHash(stored ?? (await this.dummyHash));
+    const parsed = parseHash(stored ?? (await this.dummy()));
     if (parsed === undefined) return false;
-    const candidate = await derive(secret, parsed.salt, parsed.hash.length, parsed.cost);
+    const candidate = await this.gate.run(() => derive(secret, parsed.salt, parsed.hash.length, parsed.cost));
     return timingSafeEqual(candidate, parsed.hash) && stored !== undefined;
   }
 }
@@ -533,6 +545,8 @@ export interface IdentityStoreOptions {
   /** Lower only in tests; the stored hash records its own cost, so entries stay verifiable. */
   readonly scryptCost?: ScryptCost;
   readonly lockTiming?: FileLockTiming;
+  /** Shared by every hash this store computes; a gate of its own when not given. */
+  readonly hashing?: HashingGate;
 }
 
 export class IdentityStore {
@@ -543,18 +557,19 @@ export class IdentityStore {
     scryptCost: ScryptCost | undefined,
     /** The file, for messages; undefined in memory. */
     readonly file: string | undefined,
+    hashing: HashingGate | undefined,
   ) {
-    this.hasher = new SecretHasher(scryptCost);
+    this.hasher = new SecretHasher(scryptCost, hashing);
   }
 
   /** Opens the store; a corrupt or unreadable file fails here with a `LocalStateError`. */
   static async open(options: IdentityStoreOptions): Promise<IdentityStore> {
     if (options.dataDir === undefined) {
-      return new IdentityStore(new MemoryIdentityStorage(), options.scryptCost, undefined);
+      return new IdentityStore(new MemoryIdentityStorage(), options.scryptCost, undefined, options.hashing);
     }
     const storage = new FileIdentityStorage(options.dataDir, options.lockTiming);
     await storage.read();
-    return new IdentityStore(storage, options.scryptCost, storage.file);
+    return new IdentityStore(storage, options.scryptCost, storage.file, options.hashing);
   }
 
   /**

@@ -4,12 +4,16 @@
  * mints RS256 tokens with Cognito's claims, which the API verifies with aws-jwt-verify exactly as
  * it verifies Cognito's, against the JWKS served at `/.well-known/jwks.json`.
  *
- * Cognito also locks an account out after repeated failed sign-ins; so does this, in memory.
+ * Failed sign-ins are limited per source and account without locking the owner out
+ * (`SignInGuard`), and password hashing runs through a bounded gate (`HashingGate`), so neither
+ * guessing nor a flood of sign-ins can keep people out or starve the rest of the server.
  */
 import { randomUUID } from 'node:crypto';
-import { TooManyRequestsError, UnauthorizedError } from '../core/errors.js';
+import { UnauthorizedError } from '../core/errors.js';
 import type { Role } from '../core/principal.js';
 import { ALL_SCOPES, COGNITO_USER_SCOPE } from '../shared/scopes.js';
+import { defaultHashingLimits, HashingGate, type HashingLimits, type HashingStats } from './hashing-gate.js';
+import { DEFAULT_SIGN_IN_POLICY, SignInGuard, type SignInPolicy } from './sign-in-guard.js';
 import {
   IdentityStore,
   type ClientSummary,
@@ -30,6 +34,8 @@ export type {
   UserSummary,
 } from './identity-store.js';
 export type { Jwks, PublicJwk } from './jwt-signer.js';
+export type { HashingLimits, HashingStats } from './hashing-gate.js';
+export type { SignInPolicy } from './sign-in-guard.js';
 
 /** Error codes of the OAuth 2.0 token endpoint (RFC 6749 §5.2) that Cognito answers with. */
 export type OAuth2ErrorCode =
@@ -47,17 +53,6 @@ export class OAuth2Error extends Error {
   }
 }
 
-export interface LockoutPolicy {
-  /** Failed attempts on one username or client id that lock it. */
-  readonly maxFailures: number;
-  /** Failures older than this are forgotten. */
-  readonly windowSeconds: number;
-  /** How long a locked username or client id is refused (the Retry-After). */
-  readonly lockoutSeconds: number;
-}
-
-export const DEFAULT_LOCKOUT: LockoutPolicy = { maxFailures: 5, windowSeconds: 300, lockoutSeconds: 60 };
-
 export interface LocalIdentityProviderOptions {
   /** undefined keeps keys and identities in memory: nothing is written to disk. */
   readonly dataDir: string | undefined;
@@ -68,9 +63,12 @@ export interface LocalIdentityProviderOptions {
   readonly userClientId: string;
   /** Defaults to the secure cost; tests lower it to stay fast. */
   readonly scryptCost?: ScryptCost;
-  readonly lockout?: LockoutPolicy;
+  /** Limits on failed sign-ins (user passwords and client secrets alike). */
+  readonly signInPolicy?: SignInPolicy;
+  /** Bounds on concurrent password hashing. */
+  readonly hashing?: HashingLimits;
   readonly lockTiming?: FileLockTiming;
-  /** Milliseconds since the epoch; injectable so lockout expiry can be tested. */
+  /** Milliseconds since the epoch; injectable so the sign-in delays can be tested. */
   readonly clock?: () => number;
 }
 
@@ -92,79 +90,21 @@ export interface ClientTokens {
 /** The scope of user access tokens: what Cognito grants on sign-in, plus ours (users are authorized by group). */
 export const USER_ACCESS_SCOPE = [COGNITO_USER_SCOPE, ...ALL_SCOPES].join(' ');
 
-/** Bounds the memory an attacker can make the attempt counters use with made-up names. */
-const MAX_TRACKED_NAMES = 10_000;
-
-interface Attempts {
-  failures: number;
-  firstFailureAt: number;
-  lockedUntil: number;
-}
-
-/** Counts failed attempts per name; a name with too many is refused for a while. */
-class FailedAttemptLimiter {
-  private readonly attempts = new Map<string, Attempts>();
-
-  constructor(
-    private readonly policy: LockoutPolicy,
-    private readonly clock: () => number,
-  ) {}
-
-  /** Seconds until `name` may try again; 0 when it is not locked. */
-  retryAfterSeconds(name: string): number {
-    const entry = this.attempts.get(name);
-    if (entry === undefined) return 0;
-    const now = this.clock();
-    if (entry.lockedUntil > now) return Math.ceil((entry.lockedUntil - now) / 1000);
-    if (entry.lockedUntil !== 0 || now - entry.firstFailureAt > this.policy.windowSeconds * 1000) {
-      this.attempts.delete(name);
-    }
-    return 0;
-  }
-
-  recordFailure(name: string): void {
-    const now = this.clock();
-    let entry = this.attempts.get(name);
-    if (entry === undefined) {
-      this.makeRoom(now);
-      entry = { failures: 0, firstFailureAt: now, lockedUntil: 0 };
-      this.attempts.set(name, entry);
-    }
-    entry.failures += 1;
-    if (entry.failures >= this.policy.maxFailures)
-      entry.lockedUntil = now + this.policy.lockoutSeconds * 1000;
-  }
-
-  recordSuccess(name: string): void {
-    this.attempts.delete(name);
-  }
-
-  private makeRoom(now: number): void {
-    if (this.attempts.size < MAX_TRACKED_NAMES) return;
-    const windowMs = this.policy.windowSeconds * 1000;
-    for (const [name, entry] of this.attempts) {
-      if (entry.lockedUntil <= now && now - entry.firstFailureAt > windowMs) this.attempts.delete(name);
-    }
-    // Still full: forget the oldest (Map keeps insertion order).
-    while (this.attempts.size >= MAX_TRACKED_NAMES) {
-      const oldest = this.attempts.keys().next();
-      if (oldest.done === true) break;
-      this.attempts.delete(oldest.value);
-    }
-  }
-}
+/** The source of callers that do not say where a request came from (the CLI, old call sites). */
+const UNKNOWN_SOURCE = 'unknown';
 
 export class LocalIdentityProvider {
   readonly issuer: string;
-  private readonly limiter: FailedAttemptLimiter;
+  private readonly guard: SignInGuard;
 
   private constructor(
     private readonly options: LocalIdentityProviderOptions,
     private readonly key: JwtSigningKey,
     private readonly store: IdentityStore,
+    private readonly hashing: HashingGate,
   ) {
     this.issuer = options.issuer;
-    this.limiter = new FailedAttemptLimiter(options.lockout ?? DEFAULT_LOCKOUT, this.clock);
+    this.guard = new SignInGuard(options.signInPolicy ?? DEFAULT_SIGN_IN_POLICY, this.clock);
   }
 
   /**
@@ -176,13 +116,20 @@ export class LocalIdentityProvider {
       options.dataDir === undefined
         ? await JwtSigningKey.generate()
         : await JwtSigningKey.openOrCreate(options.dataDir);
+    const hashing = new HashingGate(options.hashing ?? defaultHashingLimits());
     const store = await IdentityStore.open({
       dataDir: options.dataDir,
+      hashing,
       ...(options.scryptCost === undefined ? {} : { scryptCost: options.scryptCost }),
       ...(options.lockTiming === undefined ? {} : { lockTiming: options.lockTiming }),
     });
     await store.prepareVerification();
-    return new LocalIdentityProvider(options, key, store);
+    return new LocalIdentityProvider(options, key, store, hashing);
+  }
+
+  /** How busy password hashing is (and has been): for tests and diagnostics. */
+  hashingStats(): HashingStats {
+    return this.hashing.stats();
   }
 
   /** The public keys, for `/.well-known/jwks.json`. */
@@ -213,17 +160,14 @@ export class LocalIdentityProvider {
 
   /**
    * Signs a user in. A wrong password and an unknown username fail alike (same error, same
-   * work); after too many failures the username is locked for a while (TooManyRequestsError).
+   * work). `source` is the client address the server sees; too many failures slow that source
+   * down (TooManyRequestsError with the seconds to wait) without refusing the owner elsewhere.
    */
-  async passwordLogin(username: string, password: string): Promise<UserTokens> {
-    const attemptKey = `user:${username.toLowerCase()}`;
-    this.refuseIfLocked(attemptKey, 'Too many failed sign-in attempts for this user');
-    const user = await this.store.authenticateUser(username, password);
-    if (user === undefined) {
-      this.limiter.recordFailure(attemptKey);
-      throw new UnauthorizedError('Invalid username or password');
-    }
-    this.limiter.recordSuccess(attemptKey);
+  async passwordLogin(username: string, password: string, source = UNKNOWN_SOURCE): Promise<UserTokens> {
+    const user = await this.guarded(source, `user:${username.toLowerCase()}`, () =>
+      this.store.authenticateUser(username, password),
+    );
+    if (user === undefined) throw new UnauthorizedError('Invalid username or password');
 
     const now = this.nowSeconds();
     const ttl = this.options.tokenTtlSeconds;
@@ -272,15 +216,12 @@ export class LocalIdentityProvider {
     clientId: string,
     clientSecret: string,
     requestedScopes?: readonly string[],
+    source = UNKNOWN_SOURCE,
   ): Promise<ClientTokens> {
-    const attemptKey = `client:${clientId}`;
-    this.refuseIfLocked(attemptKey, 'Too many failed attempts for this client');
-    const client = await this.store.authenticateClient(clientId, clientSecret);
-    if (client === undefined) {
-      this.limiter.recordFailure(attemptKey);
-      throw new OAuth2Error('invalid_client', 'Client authentication failed');
-    }
-    this.limiter.recordSuccess(attemptKey);
+    const client = await this.guarded(source, `client:${clientId}`, () =>
+      this.store.authenticateClient(clientId, clientSecret),
+    );
+    if (client === undefined) throw new OAuth2Error('invalid_client', 'Client authentication failed');
 
     const requested =
       requestedScopes === undefined || requestedScopes.length === 0 ? client.scopes : requestedScopes;
@@ -314,9 +255,23 @@ export class LocalIdentityProvider {
     return Math.floor(this.clock() / 1000);
   }
 
-  private refuseIfLocked(attemptKey: string, message: string): void {
-    const retryAfter = this.limiter.retryAfterSeconds(attemptKey);
-    if (retryAfter > 0)
-      throw new TooManyRequestsError(`${message}; try again in ${retryAfter} seconds`, retryAfter);
+  /** Runs one credential check under the sign-in limits, recording its outcome. */
+  private async guarded<T>(
+    source: string,
+    account: string,
+    check: () => Promise<T | undefined>,
+  ): Promise<T | undefined> {
+    const attempt = this.guard.begin(source, account);
+    let result: T | undefined;
+    try {
+      result = await check();
+    } catch (error: unknown) {
+      // Busy hashing or unreadable storage says nothing about the password.
+      attempt.abandoned();
+      throw error;
+    }
+    if (result === undefined) attempt.failed();
+    else attempt.succeeded();
+    return result;
   }
 }

@@ -18,7 +18,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { DynamoDbAuditSink } from '../adapters/aws/dynamodb-audit-sink.js';
 import { DynamoDbSecretStore } from '../adapters/aws/dynamodb-secret-store.js';
-import { FileKeyring } from '../adapters/local/file-keyring.js';
+import { FileKeyring, KeyringKeysMissingError } from '../adapters/local/file-keyring.js';
+import { wrappedKeyIds } from '../adapters/local/wrapped-key-census.js';
 import { systemClock } from '../core/ports.js';
 import { DataKeyCache } from '../core/secrets/data-key-cache.js';
 import { EnvelopeCipher } from '../core/secrets/envelope.js';
@@ -101,6 +102,21 @@ export async function rewrapDataDir(options: RewrapOptions): Promise<RewrapSumma
       { marshallOptions: { removeUndefinedValues: true } },
     );
     const keyring = new FileKeyring({ dataDir });
+    // Never add a key (or re-wrap) while data is wrapped under keys this keyring lacks.
+    await keyring
+      .verifyHolds(
+        await wrappedKeyIds(client, {
+          secrets: localTableName('secrets'),
+          settings: localTableName('settings'),
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof KeyringKeysMissingError)) throw error;
+        throw new LocalStateError(
+          `${error.message.replace("the data directory's keys/ folder", join(dataDir, 'keys'))}`,
+          { cause: error },
+        );
+      });
     if (options.rotateKey === true) {
       const id = await keyring.rotate();
       options.progress(`Added key-encryption key ${id}; it is now current.`);

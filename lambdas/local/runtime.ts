@@ -7,7 +7,9 @@ import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import type { LocalRuntimeConfig } from '../shared/config.js';
+import { readEnvironment, type LocalRuntimeConfig } from '../shared/config.js';
+import { parseLocalLimits, type LocalLimits } from './local-limits.js';
+import { RequestRateLimiter } from './request-rate-limiter.js';
 import { randomUUID } from 'node:crypto';
 import { localEventBus } from '../adapters/local/in-process-event-bus.js';
 import { DISCOVERY_EVENT_TYPES } from '../core/discovery/engine.js';
@@ -17,12 +19,17 @@ import { EVENT_SOURCE, eventBridgeDetail } from '../shared/events.js';
 import { localTableName, TABLE_LIST } from '../shared/tables.js';
 import { ensureTables, startLocalDynamo, type LocalDynamo } from './dynamo.js';
 import {
+  API_HANDLERS,
   ENGINE_HANDLERS,
   ROTATION_WORKER,
   ROTATION_WORKER_COMMAND,
   ROTATION_WORKER_TIMEOUT_SECONDS,
   sqsEvent,
 } from './handler-registry.js';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { FileKeyring, KeyringKeysMissingError } from '../adapters/local/file-keyring.js';
+import { wrappedKeyIds } from '../adapters/local/wrapped-key-census.js';
 import { localRollbackRunner } from '../adapters/local/in-process-rollback-runner.js';
 import { localRotationQueue } from '../adapters/local/in-process-rotation-queue.js';
 import { LocalIdentityProvider } from './identity.js';
@@ -38,8 +45,6 @@ export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_STAGE = 'local';
 /** The app client id of the dashboard in the local issuer (Cognito generates one in AWS). */
 export const LOCAL_USER_CLIENT_ID = 'vaultpilot-local-dashboard';
-/** Origins the local API accepts cross-origin requests from (the dashboard's dev server). */
-const LOCAL_CORS_ORIGINS = ['http://localhost:5173', 'http://127.0.0.1:5173'];
 
 export interface RuntimeLog {
   info(message: string, extra?: Record<string, unknown>): void;
@@ -76,11 +81,47 @@ async function prepareDataDir(dataDir: string): Promise<void> {
   }
 }
 
+/**
+ * Refuses to start when the stored data is wrapped under key-encryption keys the keyring does not
+ * hold (a lost or stale `keys/` folder), naming the key ids and the folder to restore. Creates
+ * the keyring on a first start, when no data names a key.
+ */
+async function checkKeyring(dataDir: string, dynamodbEndpoint: string): Promise<void> {
+  const client = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      region: LOCAL_REGION,
+      endpoint: dynamodbEndpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  );
+  try {
+    const ids = await wrappedKeyIds(client, {
+      secrets: localTableName('secrets'),
+      settings: localTableName('settings'),
+    });
+    await new FileKeyring({ dataDir }).verifyHolds(ids);
+  } catch (error: unknown) {
+    if (!(error instanceof KeyringKeysMissingError)) throw error;
+    const keys = resolve(dataDir, 'keys');
+    throw new LocalStateError(
+      `The stored data is wrapped under key-encryption key${error.missingKeyIds.length === 1 ? '' : 's'} ` +
+        `${error.missingKeyIds.join(', ')}, which ${keys} does not hold. Restore that folder ` +
+        `(${error.missingKeyIds.map((id) => `${id}.key`).join(', ')} and keyring.json) from a backup of ` +
+        'the data directory (README "Backup and restore"). VaultPilot will not create a new key meanwhile: ' +
+        'secrets written under it would hide that the old ones can no longer be read.',
+      { cause: error },
+    );
+  } finally {
+    client.destroy();
+  }
+}
+
 /** The environment CDK gives every function, pointed at the local services. */
 function functionEnvironment(
   issuer: string,
   dynamodbEndpoint: string,
   dataDir: string | undefined,
+  corsOrigins: readonly string[],
 ): Record<string, string> {
   return {
     // No KMS locally: key-encryption keys in 0600 files under the data dir (memory if none).
@@ -88,6 +129,12 @@ function functionEnvironment(
     // Audit digests are signed with an Ed25519 key file next to the keyring's (memory if none).
     VAULTPILOT_AUDIT_SIGNER: 'local',
     ...(dataDir === undefined ? {} : { VAULTPILOT_KEYRING_DIR: dataDir }),
+    // On disk, unwrapping a data key is a local AES operation plus a check that its key file is
+    // still there; without the cache every read makes that check, so a lost keys/ folder fails
+    // reads closed at once instead of after the cache's five minutes. Setting the variable wins.
+    ...(dataDir !== undefined && readEnvironment().VAULTPILOT_DATA_KEY_CACHE_MAX_AGE_SECONDS === undefined
+      ? { VAULTPILOT_DATA_KEY_CACHE_MAX_AGE_SECONDS: '0' }
+      : {}),
     VAULTPILOT_RUNTIME: 'local',
     VAULTPILOT_STAGE: LOCAL_STAGE,
     VAULTPILOT_AUTH_MODE: 'local',
@@ -95,7 +142,7 @@ function functionEnvironment(
     VAULTPILOT_LOCAL_JWKS_URI: `${issuer}/.well-known/jwks.json`,
     VAULTPILOT_USER_CLIENT_IDS: LOCAL_USER_CLIENT_ID,
     VAULTPILOT_DYNAMODB_ENDPOINT: dynamodbEndpoint,
-    VAULTPILOT_CORS_ORIGINS: LOCAL_CORS_ORIGINS.join(','),
+    VAULTPILOT_CORS_ORIGINS: corsOrigins.join(','),
     AWS_REGION: LOCAL_REGION,
     POWERTOOLS_SERVICE_NAME: 'vaultpilot',
     POWERTOOLS_METRICS_NAMESPACE: 'VaultPilot',
@@ -148,7 +195,19 @@ function listen(
   });
 }
 
-export async function startLocalRuntime(config: LocalRuntimeConfig, log: RuntimeLog): Promise<LocalRuntime> {
+/**
+ * Starts everything and resolves once the runtime is ready. The port is bound first (its URL is
+ * the issuer), but until every route, the identity provider and the first admin are ready every
+ * request answers 503 with Retry-After, `/health` included.
+ *
+ * `limits` default to the environment's (VAULTPILOT_CORS_ORIGINS, the sign-in, hashing and rate
+ * limits of `local-limits.ts`).
+ */
+export async function startLocalRuntime(
+  config: LocalRuntimeConfig,
+  log: RuntimeLog,
+  limits: LocalLimits = parseLocalLimits(readEnvironment()),
+): Promise<LocalRuntime> {
   const dataDir = config.inMemory ? undefined : resolve(config.dataDir);
   let releaseLock = (): void => undefined;
   if (dataDir !== undefined) {
@@ -157,10 +216,14 @@ export async function startLocalRuntime(config: LocalRuntimeConfig, log: Runtime
   }
 
   let identity: LocalIdentityProvider | undefined;
+  let rateLimiter: RequestRateLimiter | undefined;
+  let ready = false;
   const server = createLocalApiServer({
     stage: LOCAL_STAGE,
     region: LOCAL_REGION,
-    corsOrigins: LOCAL_CORS_ORIGINS,
+    corsOrigins: limits.corsOrigins,
+    isReady: () => ready,
+    admit: (headers) => rateLimiter?.admit(headers),
     sideRoutes: [
       async (request) => (identity === undefined ? undefined : handleIdentityRequest(identity, request)),
     ],
@@ -207,6 +270,7 @@ export async function startLocalRuntime(config: LocalRuntimeConfig, log: Runtime
         { cause: error },
       );
     }
+    if (dataDir !== undefined) await checkKeyring(dataDir, dynamo.endpoint);
 
     // The functions' region is fixed locally (dynalite, the local issuer); discovery scans the
     // region the developer works in, unless VAULTPILOT_DISCOVERY_REGIONS says otherwise.
@@ -214,7 +278,7 @@ export async function startLocalRuntime(config: LocalRuntimeConfig, log: Runtime
     if (developerRegion !== undefined && /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(developerRegion)) {
       process.env.VAULTPILOT_DISCOVERY_REGIONS ??= developerRegion;
     }
-    Object.assign(process.env, functionEnvironment(url, dynamo.endpoint, dataDir));
+    Object.assign(process.env, functionEnvironment(url, dynamo.endpoint, dataDir, limits.corsOrigins));
     // Discovery uses the machine's AWS credentials when it has some; probing the EC2 instance
     // metadata service for them would only wait for a timeout on a laptop. Set it to false to allow.
     process.env.AWS_EC2_METADATA_DISABLED ??= 'true';
@@ -231,8 +295,13 @@ export async function startLocalRuntime(config: LocalRuntimeConfig, log: Runtime
       issuer: url,
       tokenTtlSeconds: config.tokenTtlSeconds,
       userClientId: LOCAL_USER_CLIENT_ID,
+      signInPolicy: limits.signIn,
+      hashing: limits.hashing,
     });
     const admin = await identity.ensureAdmin(config.adminPassword);
+    rateLimiter = new RequestRateLimiter(limits.rateLimits, url, identity.jwks());
+    // Every API handler loaded (and its module initialised) before the first request is let in.
+    await Promise.all(Object.values(API_HANDLERS).map((load) => load()));
 
     // `POST /discovery/runs` publishes a request; as the EventBridge rule does in AWS, it starts
     // the discovery engine, here without holding up the bus for the length of the run.
@@ -308,6 +377,7 @@ export async function startLocalRuntime(config: LocalRuntimeConfig, log: Runtime
       cleanups.push(() => running.stop());
     }
 
+    ready = true;
     let stopped: Promise<void> | undefined;
     return {
       url,

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import {
+  DependencyUnavailableError,
   MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
@@ -41,6 +42,8 @@ export interface LocalRequestInfo {
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
   readonly requestId: string;
+  /** The socket's peer address (X-Forwarded-For is not trusted: any client can send it). */
+  readonly sourceIp: string;
 }
 
 /** Answers requests that are not API routes (the identity endpoints); undefined passes them on. */
@@ -51,6 +54,16 @@ export interface LocalApiOptions {
   readonly region: string;
   readonly corsOrigins: readonly string[];
   readonly sideRoutes: readonly SideRoute[];
+  /**
+   * False until every route, the identity provider and the first admin are ready: until then
+   * every request, `/health` included, answers 503 with Retry-After, so "healthy" means "usable".
+   */
+  readonly isReady?: () => boolean;
+  /**
+   * Called for API routes before the handler runs; throws (TooManyRequestsError) to refuse. The
+   * per-client and per-tenant rate limits.
+   */
+  readonly admit?: (headers: Readonly<Record<string, string>>) => void;
   readonly onRequest?: (line: { method: string; path: string; statusCode: number; ms: number }) => void;
   /** Errors that became a bare 500 (the caller sees only the request id; the log sees why). */
   readonly onUnexpectedError?: (error: unknown, requestId: string) => void;
@@ -121,6 +134,22 @@ function matchRoute(
   return { route: chosen.compiled.route, parameters };
 }
 
+/**
+ * The request-target's path as the client sent it (still percent-encoded, `.` and `..` segments
+ * kept) and its query. API Gateway hands the raw path to the function too, so `a/../b` reaches
+ * the core's path validator instead of being resolved to `b` here.
+ */
+function requestTarget(target: string): { path: string; query: URLSearchParams } {
+  // Absolute-form (`GET http://host/path`, RFC 9112 §3.2.2) carries the path after the authority.
+  const originForm = target.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '');
+  const withoutFragment = originForm.split('#', 1)[0] ?? '';
+  const queryAt = withoutFragment.indexOf('?');
+  const path = queryAt === -1 ? withoutFragment : withoutFragment.slice(0, queryAt);
+  const query = new URLSearchParams(queryAt === -1 ? '' : withoutFragment.slice(queryAt + 1));
+  if (!path.startsWith('/')) throw new NotFoundError('No route for this request target');
+  return { path, query };
+}
+
 function fromLambda(result: APIGatewayProxyResult): LocalHttpResponse {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
@@ -143,9 +172,13 @@ function lowerCaseHeaders(request: IncomingMessage): Record<string, string> {
 async function respond(request: IncomingMessage, options: LocalApiOptions): Promise<LocalHttpResponse> {
   const requestId = randomUUID();
   const method = request.method ?? 'GET';
-  const url = new URL(request.url ?? '/', 'http://localhost');
   const headers = lowerCaseHeaders(request);
+  const sourceIp = request.socket.remoteAddress ?? '127.0.0.1';
   try {
+    if (options.isReady?.() === false) {
+      throw new DependencyUnavailableError('VaultPilot is starting; try again in a moment', 1);
+    }
+    const url = requestTarget(request.url ?? '/');
     const body = await readBody(request);
 
     if (method === 'OPTIONS') {
@@ -161,7 +194,8 @@ async function respond(request: IncomingMessage, options: LocalApiOptions): Prom
             ? {
                 'Access-Control-Allow-Headers': CORS_ALLOWED_HEADERS,
                 'Access-Control-Allow-Methods': CORS_ALLOWED_METHODS,
-                'Access-Control-Max-Age': '600',
+                // As the API Gateway preflight CDK configures (lib/api-stack.ts: one hour).
+                'Access-Control-Max-Age': '3600',
               }
             : {}),
         },
@@ -170,7 +204,7 @@ async function respond(request: IncomingMessage, options: LocalApiOptions): Prom
     }
 
     for (const sideRoute of options.sideRoutes) {
-      const answer = await sideRoute({ method, path: url.pathname, headers, body, requestId });
+      const answer = await sideRoute({ method, path: url.path, headers, body, requestId, sourceIp });
       // The dashboard signs in from its own origin, so side routes get the same CORS headers.
       if (answer !== undefined) {
         return {
@@ -180,15 +214,16 @@ async function respond(request: IncomingMessage, options: LocalApiOptions): Prom
       }
     }
 
-    const { route, parameters } = matchRoute(method, url.pathname);
+    const { route, parameters } = matchRoute(method, url.path);
+    options.admit?.(headers);
     const event = apiGatewayEvent(
       {
         method,
-        path: url.pathname,
-        query: url.searchParams,
+        path: url.path,
+        query: url.query,
         rawHeaders: request.rawHeaders,
         body,
-        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        sourceIp,
       },
       route,
       parameters,
@@ -198,7 +233,9 @@ async function respond(request: IncomingMessage, options: LocalApiOptions): Prom
     const context = lambdaContext(`vaultpilot-local-${route.handler}`, API_TIMEOUT_SECONDS, options.region);
     return fromLambda(await handler(event, context));
   } catch (error: unknown) {
-    return errorResponse(error, requestId, options);
+    const answer = errorResponse(error, requestId, options);
+    // Refusals made here (429, 503, 404…) reach a browser only with the CORS headers the handler would add.
+    return { ...answer, headers: { ...answer.headers, ...corsHeaders(headers.origin, options.corsOrigins) } };
   }
 }
 
@@ -211,7 +248,7 @@ export function createLocalApiServer(options: LocalApiOptions): Server {
         response.end(answer.body);
         options.onRequest?.({
           method: request.method ?? '',
-          path: new URL(request.url ?? '/', 'http://localhost').pathname,
+          path: (request.url ?? '/').split('?', 1)[0] ?? '/',
           statusCode: answer.statusCode,
           ms: Math.round(performance.now() - started),
         });

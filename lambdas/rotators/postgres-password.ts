@@ -119,33 +119,124 @@ export function scramVerifier(password: string, salt: Buffer = randomBytes(16), 
   return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
 
+/** SQLSTATEs worth retrying: connection loss, resources, shutdown, serialization, lock and statement timeouts. */
 const SQLSTATE_TRANSIENT = /^(08|53|57P0[1-3]|40001|40P01|55P03|57014)/;
+/** Socket and DNS errors that a later attempt may not meet. */
+const NETWORK_TRANSIENT = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
+/** Node's certificate verification failures: the certificate or the name is wrong, no retry fixes that. */
+const TLS_VERIFICATION =
+  /^(ERR_TLS_CERT_ALTNAME_INVALID|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_|INVALID_CA|ERR_SSL_)/;
 
 function sqlState(error: unknown): string | undefined {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+  const code = errorCode(error);
+  return code !== undefined && /^[0-9A-Z]{5}$/.test(code) && !NETWORK_TRANSIENT.has(code) ? code : undefined;
 }
 
-/** Maps a pg error to the engine's vocabulary; messages carry SQLSTATEs, never statements. */
-function classify(error: unknown, what: string, asTest = false): Error {
+function errorCode(error: unknown): string | undefined {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** What went wrong on the way to PostgreSQL, and whether a later attempt may succeed. */
+interface Problem {
+  readonly transient: boolean;
+  /** For the record: names hosts, roles and causes, never statements or passwords. */
+  readonly description: string;
+}
+
+/**
+ * Names the cause of a failed connection or statement. pg reports a server without TLS, a
+ * refused certificate or a lost socket as plain errors (no SQLSTATE); each gets its own words
+ * here, so the record says what to fix, and only causes a retry can outlive are transient.
+ */
+function problemOf(error: unknown, settings: PostgresSettings, login: string): Problem {
+  const { host, port, tls } = settings.connection;
+  const server = `${host}:${port}`;
   const state = sqlState(error);
-  if (state === undefined || SQLSTATE_TRANSIENT.test(state)) {
-    const name = error instanceof Error ? ((error as { code?: string }).code ?? error.name) : 'UnknownError';
-    return new DependencyUnavailableError(`PostgreSQL is unreachable for ${what} (${state ?? name})`, 30, {
-      cause: error,
-    });
+  const code = errorCode(error);
+  const message = error instanceof Error ? error.message : '';
+  if (state !== undefined) {
+    // Server messages of these classes name roles and rules (passwordcheck: "password is too short"), never values.
+    const said = message.slice(0, 200);
+    if (state === '28P01') {
+      return {
+        transient: false,
+        description: `authentication failed for ${login} (SQLSTATE 28P01; wrong password, or no such role)`,
+      };
+    }
+    if (state === '28000') {
+      const missing = /role .* does not exist/.test(message);
+      return {
+        transient: false,
+        description: missing
+          ? `the role ${login} does not exist (SQLSTATE 28000)`
+          : `${login} may not connect (SQLSTATE 28000: ${said})`,
+      };
+    }
+    if (state === '3D000') {
+      return {
+        transient: false,
+        description: `the database ${settings.connection.database} does not exist (SQLSTATE 3D000)`,
+      };
+    }
+    if (SQLSTATE_TRANSIENT.test(state)) return { transient: true, description: `SQLSTATE ${state}` };
+    const detail = /^(22023|42501|42704)$/.test(state) ? `: ${said}` : '';
+    return { transient: false, description: `SQLSTATE ${state}${detail}` };
   }
-  // Server messages of these classes name roles and rules (passwordcheck: "password is too short"), never values.
-  const message = error instanceof Error ? error.message.slice(0, 200) : '';
-  const detail = /^(22023|42501|42704|28P01|28000)$/.test(state) ? `: ${message}` : '';
+  if (/does not support SSL/i.test(message)) {
+    return {
+      transient: false,
+      description: `the server ${server} does not offer TLS, and connection.tls is ${tls}: enable TLS on the server, or set connection.tls to "disable" on a network you trust`,
+    };
+  }
+  if (code !== undefined && TLS_VERIFICATION.test(code)) {
+    return {
+      transient: false,
+      description: `the TLS certificate of ${server} failed verification (${code})`,
+    };
+  }
+  if (code !== undefined && NETWORK_TRANSIENT.has(code)) {
+    return { transient: true, description: `${server} is unreachable (${code})` };
+  }
+  if (/timeout|terminated/i.test(message)) {
+    return { transient: true, description: `${server} is unreachable (${message.slice(0, 120)})` };
+  }
+  // Not recognized: retried (within the engine's bound), and named so a person can tell.
+  const name = error instanceof Error ? error.name : 'UnknownError';
+  return { transient: true, description: `${server} failed (${name}: ${message.slice(0, 160)})` };
+}
+
+/** Maps a pg error to the engine's vocabulary: transient errors retry, others end the step at once. */
+function classify(
+  error: unknown,
+  what: string,
+  settings: PostgresSettings,
+  login: string,
+  asTest = false,
+): Error {
+  const problem = problemOf(error, settings, login);
+  if (problem.transient) {
+    return new DependencyUnavailableError(
+      `PostgreSQL is unreachable for ${what}: ${problem.description}`,
+      30,
+      { cause: error },
+    );
+  }
   return asTest
-    ? new RotationTestFailedError(
-        `The new password does not work: ${what} failed with SQLSTATE ${state}${detail}`,
-        {
-          cause: error,
-        },
-      )
-    : new RotationRefusedError(`PostgreSQL refused ${what} (SQLSTATE ${state}${detail})`, { cause: error });
+    ? new RotationTestFailedError(`The new password does not work: ${what} failed: ${problem.description}`, {
+        cause: error,
+      })
+    : new RotationRefusedError(`PostgreSQL refused ${what} (${problem.description})`, { cause: error });
 }
 
 export interface PostgresRotatorOptions {
@@ -192,14 +283,14 @@ export function createPostgresPasswordRotator(
       try {
         await client.connect();
       } catch (error: unknown) {
-        throw classify(error, `${what} (connecting as ${login.username})`, asTest);
+        throw classify(error, `${what} (connecting as ${login.username})`, settings, login.username, asTest);
       }
       try {
         return await work(client);
       } catch (error: unknown) {
         if (error instanceof RotationRefusedError || error instanceof RotationTestFailedError) throw error;
         if (error instanceof DependencyUnavailableError || error instanceof ValidationError) throw error;
-        throw classify(error, what, asTest);
+        throw classify(error, what, settings, login.username, asTest);
       }
     } finally {
       await client.end().catch(() => undefined);

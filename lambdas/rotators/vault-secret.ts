@@ -2,7 +2,8 @@
  * `vault-secret`: a generated secret kept in VaultPilot's own store (an API token VaultPilot hands
  * out, a shared key). The store is the provider, so `set` has nothing to do, `test` checks the
  * pending value against its generator, and `finish` (the engine's promotion) makes it current.
- * Fields the generator does not name are carried over unchanged.
+ * Fields the generator does not name are carried over unchanged. At a path that holds no version
+ * yet, the first rotation writes version 1 with the generated fields only.
  */
 import { ValidationError } from '../core/errors.js';
 import {
@@ -22,6 +23,8 @@ export const VAULT_SECRET_DEFAULT_FIELD = 'value';
 export function createVaultSecretRotator(): Rotator<VaultSecretSettings> {
   return {
     type: 'vault-secret',
+    // A first rotation at an empty path creates version 1 from the generator alone.
+    generatesFirstValue: true,
 
     parseSettings(raw) {
       if (typeof raw !== 'object' || raw === null) throw new ValidationError('Settings must be an object');

@@ -68,6 +68,7 @@ async function apiBench(): Promise<void> {
   const password = 'bench-password-0123456789';
   const { parseLocalRuntimeConfig } = await import('../../lambdas/shared/config.js');
   const { startLocalRuntime } = await import('../../lambdas/local/runtime.js');
+  const { parseLocalLimits } = await import('../../lambdas/local/local-limits.js');
   const runtime = await startLocalRuntime(
     parseLocalRuntimeConfig({
       PORT: '0',
@@ -76,6 +77,13 @@ async function apiBench(): Promise<void> {
       VAULTPILOT_ADMIN_PASSWORD: password,
     }),
     { info: () => undefined, error: (message) => console.error(message) },
+    // Limits so high they never refuse: the bench measures the limiter's cost, not its 429s.
+    parseLocalLimits({
+      VAULTPILOT_RATE_LIMIT_CLIENT_RPS: '100000',
+      VAULTPILOT_RATE_LIMIT_CLIENT_BURST: '100000',
+      VAULTPILOT_RATE_LIMIT_TENANT_RPS: '100000',
+      VAULTPILOT_RATE_LIMIT_TENANT_BURST: '100000',
+    }),
   );
   try {
     const login = (await (

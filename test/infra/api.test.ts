@@ -104,15 +104,38 @@ describe('ApiStack', () => {
     }).not.toThrow();
   });
 
-  it('puts the stage behind a WAF web ACL with rate limiting and the managed rule sets', () => {
+  it('puts the stage behind a WAF web ACL with per-IP and per-client rate limits (429 in the API error shape) and the managed rule sets', () => {
     template.hasResourceProperties('AWS::WAFv2::WebACL', {
       Scope: 'REGIONAL',
       DefaultAction: { Allow: {} },
       Rules: [
         Match.objectLike({
           Name: 'RateLimitPerIp',
-          Action: { Block: {} },
+          Action: { Block: Match.objectLike({ CustomResponse: Match.objectLike({ ResponseCode: 429 }) }) },
           Statement: { RateBasedStatement: Match.objectLike({ AggregateKeyType: 'IP' }) },
+        }),
+        Match.objectLike({
+          Name: 'RateLimitPerClient',
+          Priority: 1,
+          Action: {
+            Block: {
+              CustomResponse: {
+                ResponseCode: 429,
+                CustomResponseBodyKey: 'TooManyRequests',
+                ResponseHeaders: [{ Name: 'Retry-After', Value: '300' }],
+              },
+            },
+          },
+          Statement: {
+            RateBasedStatement: {
+              AggregateKeyType: 'CUSTOM_KEYS',
+              CustomKeys: [
+                { Header: { Name: 'authorization', TextTransformations: [{ Priority: 0, Type: 'NONE' }] } },
+              ],
+              Limit: 3000,
+              EvaluationWindowSec: 300,
+            },
+          },
         }),
         Match.objectLike({
           Statement: {
@@ -125,6 +148,11 @@ describe('ApiStack', () => {
           },
         }),
       ],
+    });
+    const [webAcl] = Object.values(template.findResources('AWS::WAFv2::WebACL'));
+    const body = JSON.parse(webAcl?.Properties.CustomResponseBodies.TooManyRequests.Content as string);
+    expect(body).toEqual({
+      error: { code: 'TooManyRequests', message: expect.any(String), requestId: expect.any(String) },
     });
     template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
       ResourceArn: Match.objectLike({

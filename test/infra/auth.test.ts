@@ -116,3 +116,45 @@ describe('AuthStack', () => {
     ]);
   });
 });
+
+describe('AuthStack threat protection (context cognitoThreatProtection)', () => {
+  function userPoolOf(threatProtection: string, nagChecks = false) {
+    const { app, stacks } = createVaultPilotApp({
+      context: { ...context, cognitoThreatProtection: threatProtection },
+      nagChecks,
+      cloudFormationValidation: false,
+    });
+    return { app, template: Template.fromStack(stacks.auth) };
+  }
+
+  it.each([
+    ['audit', 'PLUS', 'AUDIT'],
+    ['off', 'ESSENTIALS', 'OFF'],
+    ['enforced', 'PLUS', 'ENFORCED'],
+  ])('maps %s to the %s plan with threat protection %s', (setting, tier, mode) => {
+    // Act
+    const { template } = userPoolOf(setting);
+
+    // Assess
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      UserPoolTier: tier,
+      UserPoolAddOns: { AdvancedSecurityMode: mode },
+    });
+  });
+
+  it.each(['audit', 'off'])(
+    'stays cdk-nag clean with %s (the Essentials plan of off acknowledged with its reason)',
+    (setting) => {
+      // Prepare
+      const { app } = userPoolOf(setting, true);
+
+      // Act / Assess: synth runs cdk-nag and throws on any unacknowledged finding (COG8 without Plus).
+      expect(() => app.synth()).not.toThrow();
+    },
+  );
+
+  it('refuses an unknown setting, naming the context key', () => {
+    // Act / Assess
+    expect(() => userPoolOf('strict')).toThrow(/cognitoThreatProtection/);
+  });
+});

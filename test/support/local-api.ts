@@ -6,6 +6,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, type TranslateConfig } from '@aws-sdk/lib-dynamodb';
 import { type LocalRuntime, type RuntimeLog, startLocalRuntime } from '../../lambdas/local/runtime.js';
+import { parseLocalLimits } from '../../lambdas/local/local-limits.js';
 import { parseLocalRuntimeConfig } from '../../lambdas/shared/config.js';
 
 export interface ApiAnswer {
@@ -80,17 +81,18 @@ export interface InMemoryRuntimeOptions {
  */
 export function startInMemoryRuntime(options: InMemoryRuntimeOptions): Promise<LocalRuntime> {
   if (options.logLevel !== undefined) process.env.POWERTOOLS_LOG_LEVEL = options.logLevel;
-  return startLocalRuntime(
-    parseLocalRuntimeConfig({
-      PORT: '0',
-      VAULTPILOT_IN_MEMORY: 'true',
-      VAULTPILOT_SCHEDULER: 'false',
-      VAULTPILOT_ADMIN_PASSWORD: options.adminPassword,
-      VAULTPILOT_LOG_FORMAT: 'json',
-      ...options.env,
-    }),
-    options.log ?? SILENT_LOG,
-  );
+  const env = {
+    PORT: '0',
+    VAULTPILOT_IN_MEMORY: 'true',
+    VAULTPILOT_SCHEDULER: 'false',
+    VAULTPILOT_ADMIN_PASSWORD: options.adminPassword,
+    VAULTPILOT_LOG_FORMAT: 'json',
+    // Suites and benchmarks drive one client hard on purpose; the rate-limit suite turns them on.
+    VAULTPILOT_RATE_LIMIT_CLIENT_RPS: '0',
+    VAULTPILOT_RATE_LIMIT_TENANT_RPS: '0',
+    ...options.env,
+  };
+  return startLocalRuntime(parseLocalRuntimeConfig(env), options.log ?? SILENT_LOG, parseLocalLimits(env));
 }
 
 /** A document client on the runtime's embedded DynamoDB, for reading and tampering with its tables. */

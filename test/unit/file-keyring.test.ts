@@ -2,11 +2,25 @@
  * The local keyring on a real file system: file modes, reuse across instances, corrupt state,
  * rotation with re-wrap, and the same refusals KMS gives for a wrong context or key.
  */
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { FileKeyring, KeyringStateError } from '../../lambdas/adapters/local/file-keyring.js';
+import {
+  FileKeyring,
+  KEY_LEDGER,
+  KeyringKeysMissingError,
+  KeyringStateError,
+} from '../../lambdas/adapters/local/file-keyring.js';
 import { DataKeyCache } from '../../lambdas/core/secrets/data-key-cache.js';
 import { EnvelopeCipher } from '../../lambdas/core/secrets/envelope.js';
 import { type EncryptionContext, EnvelopeIntegrityError } from '../../lambdas/core/secrets/keyring.js';
@@ -102,7 +116,7 @@ describe('FileKeyring', () => {
     expect((error as Error).message).toMatch(/corrupt/);
   });
 
-  it('refuses a manifest naming a key file that is missing, naming that file', async () => {
+  it('refuses a manifest naming a key file that is missing, naming that key id', async () => {
     // Prepare
     const dataDir = tempDataDir();
     const keyring = new FileKeyring({ dataDir });
@@ -118,8 +132,10 @@ describe('FileKeyring', () => {
 
     // Assess
     expect(first).not.toBe('kek-0123456789abcdef');
-    expect(error).toBeInstanceOf(KeyringStateError);
-    expect((error as Error).message).toContain(kek(dataDir, 'kek-0123456789abcdef'));
+    expect(error).toBeInstanceOf(KeyringKeysMissingError);
+    expect((error as KeyringKeysMissingError).missingKeyIds).toEqual(['kek-0123456789abcdef']);
+    expect((error as Error).message).toContain('kek-0123456789abcdef');
+    expect((error as Error).message).toContain('keys/');
   });
 
   it.runIf(POSIX)('refuses a key file other users can read', async () => {
@@ -213,6 +229,110 @@ describe('FileKeyring', () => {
 
     // Assess
     await expect(unwrapped).rejects.toBeInstanceOf(EnvelopeIntegrityError);
+  });
+});
+
+describe('FileKeyring never silently replaces a lost key', () => {
+  it('refuses to create a key when keys/ is gone but its ledger names keys, naming them', async () => {
+    // Prepare
+    const dataDir = tempDataDir();
+    const keyring = new FileKeyring({ dataDir });
+    const keyId = await keyring.currentKeyId();
+    rmSync(join(dataDir, 'keys'), { recursive: true });
+
+    // Act
+    const error = await new FileKeyring({ dataDir }).currentKeyId().catch((rejection: unknown) => rejection);
+
+    // Assess
+    expect(error).toBeInstanceOf(KeyringKeysMissingError);
+    expect((error as KeyringKeysMissingError).missingKeyIds).toEqual([keyId]);
+    expect((error as Error).message).toContain(keyId);
+    expect((error as Error).message).toContain("data directory's keys/ folder");
+    expect(readdirSync(join(dataDir, 'keys'))).toEqual([]);
+  });
+
+  it('refuses to create a key when the stored data names keys it does not have (no ledger either)', async () => {
+    // Prepare
+    const dataDir = tempDataDir();
+
+    // Act
+    const error = await new FileKeyring({ dataDir })
+      .verifyHolds(['kek-00000000000000aa'])
+      .catch((rejection: unknown) => rejection);
+
+    // Assess
+    expect(error).toBeInstanceOf(KeyringKeysMissingError);
+    expect((error as KeyringKeysMissingError).missingKeyIds).toEqual(['kek-00000000000000aa']);
+    expect(readdirSync(join(dataDir, 'keys')).filter((file) => file.endsWith('.key'))).toEqual([]);
+  });
+
+  it('creates the first key of a data directory whose data names none', async () => {
+    // Prepare
+    const dataDir = tempDataDir();
+    const keyring = new FileKeyring({ dataDir });
+
+    // Act
+    await keyring.verifyHolds([]);
+
+    // Assess
+    const keyId = await keyring.currentKeyId();
+    expect(JSON.parse(readFileSync(join(dataDir, KEY_LEDGER), 'utf8'))).toEqual({
+      version: 1,
+      keys: [keyId],
+    });
+  });
+
+  it('names a key the data uses that a restored, older keys/ folder lacks', async () => {
+    // Prepare
+    const dataDir = tempDataDir();
+    const keyring = new FileKeyring({ dataDir });
+    const old = await keyring.currentKeyId();
+    const backup = mkdtempSync(join(tmpdir(), 'vp-keys-backup-'));
+    cpSync(join(dataDir, 'keys'), backup, { recursive: true });
+    const newer = await keyring.rotate();
+    rmSync(join(dataDir, 'keys'), { recursive: true });
+    cpSync(backup, join(dataDir, 'keys'), { recursive: true });
+
+    // Act
+    const error = await new FileKeyring({ dataDir })
+      .verifyHolds([old, newer])
+      .catch((rejection: unknown) => rejection);
+
+    // Assess
+    expect(error).toBeInstanceOf(KeyringKeysMissingError);
+    expect((error as KeyringKeysMissingError).missingKeyIds).toEqual([newer]);
+  });
+
+  it('fails writes and uncached unwraps closed while keys/ is gone, and works again once it is restored', async () => {
+    // Prepare
+    const dataDir = tempDataDir();
+    const keyring = new FileKeyring({ dataDir });
+    const dataKey = await keyring.generateDataKey(CONTEXT);
+    const backup = mkdtempSync(join(tmpdir(), 'vp-keys-backup-'));
+    cpSync(join(dataDir, 'keys'), backup, { recursive: true });
+    rmSync(join(dataDir, 'keys'), { recursive: true });
+
+    // Act
+    const write = await keyring.generateDataKey(CONTEXT).catch((rejection: unknown) => rejection);
+    const read = await keyring
+      .unwrapDataKey(dataKey.wrapped, dataKey.keyId, CONTEXT)
+      .catch((rejection: unknown) => rejection);
+    const rotation = await keyring.rotate().catch((rejection: unknown) => rejection);
+    const freshInstance = await new FileKeyring({ dataDir })
+      .generateDataKey(CONTEXT)
+      .catch((rejection: unknown) => rejection);
+    cpSync(backup, join(dataDir, 'keys'), { recursive: true });
+    const restored = await keyring.unwrapDataKey(dataKey.wrapped, dataKey.keyId, CONTEXT);
+    const next = await new FileKeyring({ dataDir }).generateDataKey(CONTEXT);
+
+    // Assess
+    for (const refusal of [write, read, rotation, freshInstance]) {
+      expect(refusal).toBeInstanceOf(KeyringKeysMissingError);
+      expect((refusal as Error).message).toContain(dataKey.keyId);
+    }
+    expect(restored.equals(dataKey.plaintext)).toBe(true);
+    expect(next.keyId).toBe(dataKey.keyId);
+    expect(readdirSync(join(dataDir, 'keys')).sort()).toEqual([`${dataKey.keyId}.key`, 'keyring.json']);
   });
 });
 

@@ -2,6 +2,8 @@
  * The finding rules as pure functions: each rule at, below and above its threshold, per-tenant
  * thresholds, switched-off rules, the status a finding implies, and `since` kept while it holds.
  */
+import { readdir } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Credential } from '../../lambdas/core/credentials/credential.js';
 import {
@@ -24,6 +26,30 @@ function ruleIds(
 ): FindingRuleId[] {
   return evaluateFindings(subject, { now: NOW, thresholds, disabledRules: disabled }).map((f) => f.ruleId);
 }
+
+describe('the rule index', () => {
+  it('lists every rule file once, each file named after its rule and tested in a file of that name', async () => {
+    // Prepare
+    const rulesDir = new URL('../../lambdas/core/credentials/findings/rules/', import.meta.url);
+    const testsDir = new URL('./findings/', import.meta.url);
+    const files = (await readdir(rulesDir)).filter((file) => file.endsWith('.ts'));
+
+    // Act
+    const fileRules = await Promise.all(
+      files.map(async (file) => {
+        const module = (await import(new URL(file, rulesDir).href)) as Record<string, { id?: unknown }>;
+        return { file: basename(file, '.ts'), ids: Object.values(module).map((rule) => rule.id) };
+      }),
+    );
+    const tests = new Set(await readdir(testsDir));
+
+    // Assess
+    for (const { file, ids } of fileRules) expect(ids).toEqual([file]);
+    expect(FINDING_RULES.map((rule) => rule.id).sort()).toEqual(fileRules.map(({ file }) => file).sort());
+    expect(new Set(FINDING_RULES.map((rule) => rule.id)).size).toBe(FINDING_RULES.length);
+    for (const { file } of fileRules) expect(tests.has(`${file}.test.ts`)).toBe(true);
+  });
+});
 
 describe('finding rules', () => {
   it('has one rule per id, each with a severity, a title and a remediation', () => {

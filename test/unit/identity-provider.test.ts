@@ -1,19 +1,15 @@
 /**
  * The local identity provider with real files in a temporary data directory: the signing key,
  * tokens with Cognito's claims (verified by aws-jwt-verify, as the API verifies them), sign-in
- * failures that do not reveal which usernames exist, the first-start admin, and lockout.
+ * failures that do not reveal which usernames exist, and the first-start admin (sign-in limits:
+ * sign-in-limits.test.ts).
  */
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JwtVerifier } from 'aws-jwt-verify';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  ConflictError,
-  TooManyRequestsError,
-  UnauthorizedError,
-  ValidationError,
-} from '../../lambdas/core/errors.js';
+import { ConflictError, UnauthorizedError, ValidationError } from '../../lambdas/core/errors.js';
 import { principalFromClaims } from '../../lambdas/core/identity.js';
 import {
   LocalIdentityProvider,
@@ -460,77 +456,5 @@ describe('LocalIdentityProvider shared data directory', () => {
 
     // Assess
     expect((await a.listUsers()).map((user) => user.username).sort()).toEqual(names);
-  });
-});
-
-describe('LocalIdentityProvider lockout', () => {
-  it('locks a username after 5 failures, answers 429-style with Retry-After, and unlocks after 60 s', async () => {
-    // Prepare
-    let now = Date.parse('2030-01-01T00:00:00Z');
-    const idp = await openIdp(undefined, { clock: () => now });
-    const username = 'alice';
-    await idp.addUser({ username, password: PASSWORD, tenant: 'acme', groups: ['viewer'] });
-    for (let attempt = 0; attempt < 5; attempt += 1) {
-      await expect(idp.passwordLogin(username, 'wrong-password-1')).rejects.toBeInstanceOf(UnauthorizedError);
-    }
-
-    // Act
-    const locked = await rejection(idp.passwordLogin(username.toUpperCase(), PASSWORD));
-    const stillLocked = await rejection(idp.passwordLogin(username, PASSWORD));
-    now += 61_000;
-    const afterLockout = await idp.passwordLogin(username, PASSWORD);
-
-    // Assess
-    expect(locked).toBeInstanceOf(TooManyRequestsError);
-    expect((locked as TooManyRequestsError).retryAfterSeconds).toBe(60);
-    expect(stillLocked).toBeInstanceOf(TooManyRequestsError);
-    expect(afterLockout.tokenType).toBe('Bearer');
-  });
-
-  it('locks unknown usernames too, so lockout does not reveal which names exist', async () => {
-    // Prepare
-    const idp = shared;
-    const nobody = uniqueName('nobody');
-    for (let attempt = 0; attempt < 5; attempt += 1) {
-      await expect(idp.passwordLogin(nobody, 'wrong-password-1')).rejects.toBeInstanceOf(UnauthorizedError);
-    }
-
-    // Act
-    const locked = await rejection(idp.passwordLogin(nobody, 'wrong-password-1'));
-
-    // Assess
-    expect(locked).toBeInstanceOf(TooManyRequestsError);
-  });
-
-  it('forgets failures after a successful sign-in', async () => {
-    // Prepare
-    const idp = shared;
-    const username = uniqueName('alice');
-    await idp.addUser({ username, password: PASSWORD, tenant: 'acme', groups: ['viewer'] });
-    for (let attempt = 0; attempt < 4; attempt += 1) {
-      await expect(idp.passwordLogin(username, 'wrong-password-1')).rejects.toBeInstanceOf(UnauthorizedError);
-    }
-    await idp.passwordLogin(username, PASSWORD);
-
-    // Act
-    const next = await rejection(idp.passwordLogin(username, 'wrong-password-1'));
-
-    // Assess
-    expect(next).toBeInstanceOf(UnauthorizedError);
-  });
-
-  it('locks a client id after 5 failed secrets', async () => {
-    // Prepare
-    const idp = shared;
-    const { clientId, clientSecret } = await idp.addClient({ tenant: 'acme', scopes: ['vaultpilot/read'] });
-    for (let attempt = 0; attempt < 5; attempt += 1) {
-      await expect(idp.clientCredentials(clientId, 'wrong')).rejects.toBeInstanceOf(OAuth2Error);
-    }
-
-    // Act
-    const locked = await rejection(idp.clientCredentials(clientId, clientSecret));
-
-    // Assess
-    expect(locked).toBeInstanceOf(TooManyRequestsError);
   });
 });

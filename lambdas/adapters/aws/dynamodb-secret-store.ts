@@ -26,6 +26,9 @@
  * never lost. After (c)'s metadata update and before the deletes, items below `oldestVersion`
  * linger; they are garbage by definition (never read) and the next prune deletes them.
  *
+ * The KV v2 rules (check-and-set, the next number, recording, pruning, version states, cursors)
+ * are `core/secrets/kv-rules.ts`; this store only persists what they decide.
+ *
  * Number reuse: a pruned number's item is deleted, so a writer stalled across `maxVersions`
  * other writes could put `v#n` again. Step (b) refuses any `n < oldestVersion`, and the writer
  * deletes that item and retries (or, with cas, reports a conflict), so no version number ever
@@ -41,47 +44,52 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { ConflictError, DependencyUnavailableError, ValidationError } from '../../core/errors.js';
-import { type Envelope, EnvelopeSchema } from '../../core/secrets/envelope.js';
-import { EnvelopeIntegrityError } from '../../core/secrets/keyring.js';
+import { DependencyUnavailableError } from '../../core/errors.js';
+import type { Envelope } from '../../core/secrets/envelope.js';
+import {
+  ABOVE_PATH_CHARS,
+  childSuccessor,
+  decodeListCursor,
+  immediateChild,
+  initialMetadata,
+  keptChanging,
+  listPage,
+  LOWEST_PATH_CHAR,
+  MAX_METADATA_ATTEMPTS,
+  metadataRecord,
+  needsRecording,
+  pruneFloor,
+  readableVersion,
+  recordDecision,
+  recordedVersions,
+  storedEnvelope,
+  versionsBelow,
+  withVersion,
+  type WriteRetryPolicy,
+  type WriteSnapshot,
+  writeNewVersion,
+} from '../../core/secrets/kv-rules.js';
 import type { EnvelopeRewrapStore, StoredEnvelope } from '../../core/secrets/rewrap.js';
-import {
-  type SecretPath,
-  type SecretPrefix,
-  secretPathSegmentProblem,
-} from '../../core/secrets/secret-path.js';
-import {
-  DEFAULT_MAX_VERSIONS,
-  type MetadataSettings,
-  type NewVersionRequest,
-  type PathListing,
-  type PathPage,
-  type SecretMetadataRecord,
-  type SecretStore,
-  type VersionRecord,
+import type { SecretPath, SecretPrefix } from '../../core/secrets/secret-path.js';
+import type {
+  MetadataSettings,
+  NewVersionRequest,
+  PathListing,
+  PathPage,
+  SecretMetadataRecord,
+  SecretStore,
+  VersionRecord,
 } from '../../core/secrets/secret-store.js';
 
 export const SECRETS_LIST_INDEX = 'byTenantPath';
 
-export interface DynamoDbSecretStoreOptions {
-  /** Attempts at a version number before a write without cas gives up (409). Default 100. */
-  readonly maxWriteAttempts?: number;
-  /** Full-jitter backoff between attempts: random in [0, min(capMs, baseMs * 2^attempt)]. */
-  readonly backoffBaseMs?: number;
-  readonly backoffCapMs?: number;
-  readonly random?: () => number;
-}
+export type DynamoDbSecretStoreOptions = WriteRetryPolicy;
 
 const META_SK = 'meta';
 const VERSION_PREFIX = 'v#';
 const VERSION_DIGITS = 10;
-/** Attempts at recording one version in a metadata item that keeps changing under us. */
-const MAX_METADATA_ATTEMPTS = 25;
 /** Deletes sent at once when removing version items. */
 const DELETE_BATCH = 25;
-/** Valid path characters all sort between these two (`-` is the lowest, `~` above `z`). */
-const LOWEST_PATH_CHAR = '-';
-const ABOVE_PATH_CHARS = '~';
 
 const THROTTLING = new Set([
   'ProvisionedThroughputExceededException',
@@ -116,32 +124,14 @@ const VersionItem = z.object({
 });
 type VersionItem = z.infer<typeof VersionItem>;
 
-const Cursor = z.strictObject({ p: z.string(), after: z.string().min(1) });
-
-interface Snapshot {
-  readonly meta: MetaItem | undefined;
-  /** Highest version known to exist (from the metadata, or a newer version item). */
-  readonly latest: number;
-  /** Whether `latest` was checked against the version items, not only the metadata. */
-  readonly verified: boolean;
-}
+type Snapshot = WriteSnapshot<MetaItem>;
 
 export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
-  private readonly maxWriteAttempts: number;
-  private readonly backoffBaseMs: number;
-  private readonly backoffCapMs: number;
-  private readonly random: () => number;
-
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
-    options: DynamoDbSecretStoreOptions = {},
-  ) {
-    this.maxWriteAttempts = options.maxWriteAttempts ?? 100;
-    this.backoffBaseMs = options.backoffBaseMs ?? 2;
-    this.backoffCapMs = options.backoffCapMs ?? 100;
-    this.random = options.random ?? Math.random;
-  }
+    private readonly retry: DynamoDbSecretStoreOptions = {},
+  ) {}
 
   static partitionKey(tenant: string, path: string): string {
     return `${tenant}#${path}`;
@@ -156,9 +146,9 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
     const [meta, latest] = await Promise.all([this.readMeta(pk), this.latestVersionItem(pk, false)]);
     if (latest !== undefined && needsRecording(meta, latest.version)) {
       const recorded = await this.record(tenant, path, latest, meta);
-      return toRecord(tenant, path, recorded.meta);
+      return metadataRecord(tenant, path, recorded.meta);
     }
-    return meta === undefined ? undefined : toRecord(tenant, path, meta);
+    return meta === undefined ? undefined : metadataRecord(tenant, path, meta);
   }
 
   async getVersion(
@@ -178,45 +168,31 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
       if (!recorded.accepted) return undefined;
       current = recorded.meta;
     }
-    if (current === undefined || item.version < current.oldestVersion) return undefined;
-    return { record: toVersionRecord(item), metadata: toRecord(tenant, path, current) };
+    // The version items are the truth about "latest"; the metadata says whether it may be read.
+    if (current === undefined || readableVersion(current, item.version) === undefined) return undefined;
+    return { record: toVersionRecord(item), metadata: metadataRecord(tenant, path, current) };
   }
 
   async putNewVersion(
     request: NewVersionRequest,
   ): Promise<{ version: number; metadata: SecretMetadataRecord }> {
-    const { tenant, path, cas } = request;
+    const { tenant, path } = request;
     const pk = DynamoDbSecretStore.partitionKey(tenant, path);
-    let snapshot = await this.snapshot(tenant, path, false);
-    for (let attempt = 1; attempt <= this.maxWriteAttempts; attempt += 1) {
-      if (cas !== undefined) {
-        // The metadata may lag behind a version item after a crash; look before refusing.
-        if (cas > snapshot.latest && !snapshot.verified) snapshot = await this.snapshot(tenant, path, true);
-        if (cas !== snapshot.latest) throw casConflict(cas, snapshot.latest);
-      }
-      const version = (cas ?? snapshot.latest) + 1;
-      const item: VersionItem = {
-        version,
-        envelope: await request.seal(version),
-        createdTime: request.now,
-        createdBy: request.createdBy,
-      };
-      if (await this.putVersionItem(pk, item)) {
-        const recorded = await this.record(tenant, path, item, snapshot.meta);
-        if (recorded.accepted) {
-          const pruned = await this.prune(pk, recorded.meta);
-          return { version, metadata: toRecord(tenant, path, pruned) };
-        }
+    const head = (version: number) => ({ version, createdTime: request.now, createdBy: request.createdBy });
+    return writeNewVersion(
+      path,
+      request.cas,
+      {
+        snapshot: (verify) => this.snapshot(tenant, path, verify),
+        claim: async (version) =>
+          this.putVersionItem(pk, { ...head(version), envelope: await request.seal(version) }),
+        record: (version, snapshot) => this.record(tenant, path, head(version), snapshot.meta),
         // The number had been pruned: this item reused it, so it must go.
-        await this.deleteItems(pk, [DynamoDbSecretStore.versionSortKey(version)]);
-      }
-      if (cas !== undefined) throw casConflict(cas, version);
-      await this.pause(attempt);
-      snapshot = await this.snapshot(tenant, path, true);
-    }
-    throw new ConflictError('Too many concurrent writers to this secret; retry the write', {
-      details: { path, reason: 'contention' },
-    });
+        release: (version) => this.deleteItems(pk, [DynamoDbSecretStore.versionSortKey(version)]),
+        settle: async (_version, meta) => metadataRecord(tenant, path, await this.prune(pk, meta)),
+      },
+      this.retry,
+    );
   }
 
   async putMetadata(
@@ -238,15 +214,16 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
       '#cas': 'casRequired',
       '#custom': 'customMetadata',
     };
+    const initial = initialMetadata(now);
     const values: Record<string, unknown> = {
       ':now': now,
-      ':zero': 0,
-      ':empty': {},
+      ':zero': initial.currentVersion,
+      ':empty': initial.versions,
       ':tenant': tenant,
       ':path': path,
-      ':max': settings.maxVersions ?? DEFAULT_MAX_VERSIONS,
-      ':cas': settings.casRequired ?? false,
-      ':custom': settings.customMetadata ?? {},
+      ':max': settings.maxVersions ?? initial.maxVersions,
+      ':cas': settings.casRequired ?? initial.casRequired,
+      ':custom': settings.customMetadata ?? initial.customMetadata,
     };
     const assign = (name: string, given: boolean): string =>
       given ? `${name} = :${name.slice(1)}` : `${name} = if_not_exists(${name}, :${name.slice(1)})`;
@@ -274,13 +251,13 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
       ),
     );
     const meta = parseMeta(updated.Attributes);
-    return toRecord(tenant, path, await this.prune(pk, meta));
+    return metadataRecord(tenant, path, await this.prune(pk, meta));
   }
 
   async listPaths(tenant: string, prefix: SecretPrefix, page: PathPage): Promise<PathListing> {
-    const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor, prefix);
+    const after = page.cursor === undefined ? undefined : decodeListCursor(page.cursor, prefix);
     const upper = `${prefix}${ABOVE_PATH_CHARS}`;
-    let lower = after === undefined ? `${prefix}${LOWEST_PATH_CHAR}` : `${prefix}${successor(after)}`;
+    let lower = after === undefined ? `${prefix}${LOWEST_PATH_CHAR}` : `${prefix}${childSuccessor(after)}`;
     const keys: string[] = [];
     // One key more than asked for tells whether there is a next page. Each query starts after
     // the last child found, so a folder is returned once however many secrets it holds, and
@@ -302,17 +279,14 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
       for (const item of result.Items ?? []) {
         const listed: unknown = item.listSk;
         if (typeof listed !== 'string' || !listed.startsWith(prefix)) continue;
-        const child = childOf(listed.slice(prefix.length));
+        const child = immediateChild(listed.slice(prefix.length));
         if (keys[keys.length - 1] !== child) keys.push(child);
       }
       const last = keys[keys.length - 1];
       if (result.LastEvaluatedKey === undefined || last === undefined) break;
-      lower = `${prefix}${successor(last)}`;
+      lower = `${prefix}${childSuccessor(last)}`;
     }
-    const more = keys.length > page.limit;
-    const shown = keys.slice(0, page.limit);
-    const final = shown[shown.length - 1];
-    return { keys: shown, cursor: more && final !== undefined ? encodeCursor(prefix, final) : undefined };
+    return listPage(prefix, keys, page.limit);
   }
 
   async setDeletionTime(
@@ -519,7 +493,7 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
       for (const raw of page.Items ?? []) {
         const item = parseVersion(raw);
         if (item.envelope === undefined) continue;
-        into.push({ path, version: item.version, envelope: toEnvelope(item.envelope) });
+        into.push({ path, version: item.version, envelope: storedEnvelope(item.envelope) });
         added += 1;
         if (added >= room) return true;
       }
@@ -578,13 +552,9 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
       }
       const meta = await this.readMeta(pk);
       if (meta === undefined) return;
-      targets = targets.filter(
-        (version) => version >= meta.oldestVersion && meta.versions[String(version)] !== undefined,
-      );
+      targets = recordedVersions(meta, targets);
     }
-    if (targets.length > 0) {
-      throw new ConflictError('This secret kept changing during the update; retry', { details: { path } });
-    }
+    if (targets.length > 0) throw keptChanging(path);
   }
 
   /**
@@ -622,21 +592,11 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
   ): Promise<{ accepted: boolean; meta: MetaItem }> {
     const pk = DynamoDbSecretStore.partitionKey(tenant, path);
     const key = String(item.version);
-    const entry = { createdTime: item.createdTime, createdBy: item.createdBy, destroyed: false };
     let meta = known;
     for (let attempt = 0; attempt < MAX_METADATA_ATTEMPTS; attempt += 1) {
       try {
         if (meta === undefined) {
-          const created: MetaItem = {
-            currentVersion: item.version,
-            oldestVersion: 0,
-            maxVersions: DEFAULT_MAX_VERSIONS,
-            casRequired: false,
-            customMetadata: {},
-            createdTime: item.createdTime,
-            updatedTime: item.createdTime,
-            versions: { [key]: entry },
-          };
+          const created: MetaItem = withVersion(initialMetadata(item.createdTime), item);
           await this.call(
             this.client.send(
               new PutCommand({
@@ -648,9 +608,9 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
           );
           return { accepted: true, meta: created };
         }
-        if (item.version < meta.oldestVersion) return { accepted: false, meta };
-        if (meta.versions[key] !== undefined) return { accepted: true, meta };
-        const advancing = meta.currentVersion < item.version;
+        const decision = recordDecision(meta, item);
+        if (decision.kind !== 'add') return { accepted: decision.kind === 'present', meta };
+        const { advancing, entry } = decision;
         const updated = await this.call(
           this.client.send(
             new UpdateCommand({
@@ -684,16 +644,14 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
       }
       meta = await this.readMeta(pk);
     }
-    throw new ConflictError('This secret kept changing while a version was recorded; retry', {
-      details: { path },
-    });
+    throw keptChanging(path);
   }
 
   /** Step (c): raises `oldestVersion` to keep `maxVersions`, then deletes the items below it. */
   private async prune(pk: string, meta: MetaItem): Promise<MetaItem> {
-    const floor = meta.currentVersion - meta.maxVersions + 1;
-    if (floor <= 1 || floor <= meta.oldestVersion) return meta;
-    const stale = Object.keys(meta.versions).filter((key) => Number(key) < floor);
+    const floor = pruneFloor(meta);
+    if (floor === undefined) return meta;
+    const stale = versionsBelow(meta, floor);
     const names: Record<string, string> = { '#oldest': 'oldestVersion', '#versions': 'versions' };
     stale.forEach((key, index) => (names[`#p${index}`] = key));
     let pruned = meta;
@@ -832,11 +790,6 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
     });
   }
 
-  private pause(attempt: number): Promise<void> {
-    const ceiling = Math.min(this.backoffCapMs, this.backoffBaseMs * 2 ** Math.min(attempt, 16));
-    return new Promise((resolve) => setTimeout(resolve, Math.floor(this.random() * ceiling)));
-  }
-
   /** DynamoDB throttling fails the request with a 503 and Retry-After; other errors pass through. */
   private async call<T>(operation: Promise<T>): Promise<T> {
     try {
@@ -856,22 +809,6 @@ function isConditionFailed(error: unknown): boolean {
   return error instanceof Error && error.name === 'ConditionalCheckFailedException';
 }
 
-/** Whether a version item exists that the metadata does not record yet (a write that crashed or is in flight). */
-function needsRecording(meta: MetaItem | undefined, version: number): boolean {
-  return (
-    meta === undefined || (version >= meta.oldestVersion && meta.versions[String(version)] === undefined)
-  );
-}
-
-function casConflict(cas: number, current: number): ConflictError {
-  return new ConflictError(
-    cas === 0
-      ? 'check-and-set failed: the secret already exists'
-      : `check-and-set failed: expected version ${cas} to be current`,
-    { details: { cas, reason: 'cas-mismatch', ...(current < cas ? { currentVersion: current } : {}) } },
-  );
-}
-
 function parseMeta(item: Record<string, unknown> | undefined): MetaItem {
   const result = MetaItem.safeParse(item);
   if (!result.success) {
@@ -889,89 +826,10 @@ function parseVersion(item: Record<string, unknown>): VersionItem {
 function toVersionRecord(item: VersionItem): VersionRecord {
   return {
     version: item.version,
-    envelope: item.envelope === undefined ? undefined : toEnvelope(item.envelope),
+    envelope: item.envelope === undefined ? undefined : storedEnvelope(item.envelope),
     createdTime: item.createdTime,
     createdBy: item.createdBy,
   };
-}
-
-function toEnvelope(stored: unknown): Envelope {
-  const result = EnvelopeSchema.safeParse(stored);
-  if (!result.success) {
-    throw new EnvelopeIntegrityError('A stored secret envelope is malformed', {
-      cause: result.error,
-      details: { fields: result.error.issues.map((issue) => issue.path.join('.')) },
-    });
-  }
-  return result.data;
-}
-
-function toRecord(tenant: string, path: SecretPath, meta: MetaItem): SecretMetadataRecord {
-  const versions = Object.fromEntries(
-    Object.entries(meta.versions)
-      .filter(([key]) => Number(key) >= meta.oldestVersion)
-      .sort(([a], [b]) => Number(a) - Number(b))
-      .map(([key, state]) => [
-        key,
-        {
-          createdTime: state.createdTime,
-          createdBy: state.createdBy,
-          deletionTime: state.deletionTime,
-          destroyed: state.destroyed,
-        },
-      ]),
-  );
-  return {
-    tenant,
-    path,
-    currentVersion: meta.currentVersion,
-    oldestVersion: meta.oldestVersion,
-    maxVersions: meta.maxVersions,
-    casRequired: meta.casRequired,
-    customMetadata: meta.customMetadata,
-    createdTime: meta.createdTime,
-    updatedTime: meta.updatedTime,
-    versions,
-  };
-}
-
-/** The immediate child of a prefix that a path below it falls under: `name` or `name/`. */
-function childOf(rest: string): string {
-  const slash = rest.indexOf('/');
-  return slash < 0 ? rest : rest.slice(0, slash + 1);
-}
-
-/**
- * The lowest string above a child and everything under it, among valid paths: `name-` after a
- * secret `name` (`-` is the lowest path character), `name0` after a folder `name/` (`0` follows `/`).
- */
-function successor(child: string): string {
-  return child.endsWith('/') ? `${child.slice(0, -1)}0` : `${child}${LOWEST_PATH_CHAR}`;
-}
-
-function encodeCursor(prefix: SecretPrefix, after: string): string {
-  return Buffer.from(JSON.stringify({ p: prefix, after }), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string, prefix: SecretPrefix): string {
-  const invalid = () =>
-    new ValidationError('The list cursor is invalid; pass back the cursor of the previous page unchanged', {
-      details: { cursor: 'invalid' },
-    });
-  const bytes = Buffer.from(cursor, 'base64url');
-  if (bytes.toString('base64url') !== cursor) throw invalid();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString('utf8'));
-  } catch (error: unknown) {
-    throw new ValidationError('The list cursor is invalid', { cause: error, details: { cursor: 'invalid' } });
-  }
-  const result = Cursor.safeParse(parsed);
-  if (!result.success || result.data.p !== prefix) throw invalid();
-  const { after } = result.data;
-  const segment = after.endsWith('/') ? after.slice(0, -1) : after;
-  if (secretPathSegmentProblem(segment, 1) !== undefined) throw invalid();
-  return after;
 }
 
 async function inBatches<T>(

@@ -31,6 +31,9 @@
  * A crash after (a) leaves a labelled value version the metadata does not record; the next
  * writer collides on token(n), reads the labels with DescribeSecret and records it first.
  *
+ * The KV v2 rules (check-and-set, the next number, recording, pruning, version states, cursors)
+ * are `core/secrets/kv-rules.ts`; this store only persists what they decide.
+ *
  * What does not map (details in the doc):
  * - destroy cannot erase one version's value: Secrets Manager has no per-version delete. We
  *   remove the `v<n>` label and mark the version destroyed in the metadata, so we refuse to
@@ -57,28 +60,42 @@ import {
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod';
-import {
-  ConflictError,
-  DependencyUnavailableError,
-  PayloadTooLargeError,
-  ValidationError,
-} from '../../core/errors.js';
-import { type Envelope, EnvelopeSchema } from '../../core/secrets/envelope.js';
+import { DependencyUnavailableError, PayloadTooLargeError, ValidationError } from '../../core/errors.js';
 import { EnvelopeIntegrityError } from '../../core/secrets/keyring.js';
 import {
-  type SecretPath,
-  type SecretPrefix,
-  secretPathSegmentProblem,
-} from '../../core/secrets/secret-path.js';
-import {
-  DEFAULT_MAX_VERSIONS,
-  type MetadataSettings,
-  type NewVersionRequest,
-  type PathListing,
-  type PathPage,
-  type SecretMetadataRecord,
-  type SecretStore,
-  type VersionRecord,
+  backoffMs,
+  checkMaxVersions,
+  compareKeys,
+  decodeListCursor,
+  immediateChild,
+  initialMetadata,
+  keptChanging,
+  listPage,
+  MAX_METADATA_ATTEMPTS,
+  type MetadataState,
+  metadataRecord,
+  needsRecording,
+  pruned,
+  readableVersion,
+  recordDecision,
+  storedEnvelope,
+  type VersionStateChange,
+  withSettings,
+  withVersion,
+  withVersionStates,
+  type WriteRetryPolicy,
+  type WriteSnapshot,
+  writeNewVersion,
+} from '../../core/secrets/kv-rules.js';
+import type { SecretPath, SecretPrefix } from '../../core/secrets/secret-path.js';
+import type {
+  MetadataSettings,
+  NewVersionRequest,
+  PathListing,
+  PathPage,
+  SecretMetadataRecord,
+  SecretStore,
+  VersionRecord,
 } from '../../core/secrets/secret-store.js';
 
 export const DEFAULT_SECRET_NAME_PREFIX = 'vaultpilot/';
@@ -89,23 +106,18 @@ export const SECRETS_MANAGER_MAX_VERSIONS = 16;
 /** Secrets Manager's limit on a SecretString, in bytes. */
 export const SECRET_STRING_MAX_BYTES = 65_536;
 
-export interface SecretsManagerSecretStoreOptions {
+export interface SecretsManagerSecretStoreOptions extends WriteRetryPolicy {
   /** Prepended to `<tenant>/<path>`; default `vaultpilot/`. */
   readonly namePrefix?: string;
   /** KMS key Secrets Manager encrypts new secrets with; default its `aws/secretsmanager` key. */
   readonly kmsKeyId?: string;
   /** Highest `maxVersions` accepted; default (and at most) 16. */
   readonly maxVersionsCap?: number;
-  readonly maxWriteAttempts?: number;
-  readonly backoffBaseMs?: number;
-  readonly backoffCapMs?: number;
-  readonly random?: () => number;
 }
 
 const NAME_CHARACTERS = /^[A-Za-z0-9/_+=.@-]*$/;
 const TENANT_CHARACTERS = /^[A-Za-z0-9_+=.@-]+$/;
 const MAX_NAME_LENGTH = 512;
-const MAX_METADATA_ATTEMPTS = 25;
 const CURRENT_STAGE = 'AWSCURRENT';
 const VERSION_STAGE = /^v([1-9][0-9]{0,15})$/;
 /** Namespace of the name-based (v5) UUIDs we use as ClientRequestTokens. */
@@ -138,7 +150,6 @@ const MetadataJson = z.object({
   versions: z.record(z.string(), VersionStateJson),
 });
 type MetadataJson = z.infer<typeof MetadataJson>;
-type MetadataState = Omit<MetadataJson, 'kind' | 'generation'>;
 
 const ValueJson = z.object({
   kind: z.literal('value'),
@@ -148,8 +159,6 @@ const ValueJson = z.object({
   envelope: z.unknown(),
 });
 type ValueJson = z.infer<typeof ValueJson>;
-
-const Cursor = z.strictObject({ p: z.string(), after: z.string().min(1) });
 
 interface Labels {
   /** Our version number to Secrets Manager VersionId, from the `v<n>` labels. */
@@ -161,10 +170,6 @@ interface Labels {
 export class SecretsManagerSecretStore implements SecretStore {
   private readonly prefix: string;
   private readonly maxVersionsCap: number;
-  private readonly maxWriteAttempts: number;
-  private readonly backoffBaseMs: number;
-  private readonly backoffCapMs: number;
-  private readonly random: () => number;
 
   constructor(
     private readonly client: SecretsManagerClient,
@@ -175,10 +180,6 @@ export class SecretsManagerSecretStore implements SecretStore {
       throw new Error('The Secrets Manager name prefix may only use A-Z a-z 0-9 / _ + = . @ -');
     }
     this.maxVersionsCap = Math.min(options.maxVersionsCap ?? SECRETS_MANAGER_MAX_VERSIONS, 100);
-    this.maxWriteAttempts = options.maxWriteAttempts ?? 100;
-    this.backoffBaseMs = options.backoffBaseMs ?? 2;
-    this.backoffCapMs = options.backoffCapMs ?? 100;
-    this.random = options.random ?? Math.random;
   }
 
   /** The Secrets Manager secret name of a path: `<prefix><tenant>/<path>`. */
@@ -208,7 +209,7 @@ export class SecretsManagerSecretStore implements SecretStore {
 
   async getMetadata(tenant: string, path: SecretPath): Promise<SecretMetadataRecord | undefined> {
     const meta = await this.readMeta(this.secretName(tenant, path));
-    return meta === undefined ? undefined : toRecord(tenant, path, meta);
+    return meta === undefined ? undefined : metadataRecord(tenant, path, meta);
   }
 
   async getVersion(
@@ -219,10 +220,10 @@ export class SecretsManagerSecretStore implements SecretStore {
     const name = this.secretName(tenant, path);
     const meta = await this.readMeta(name);
     if (meta === undefined) return undefined;
-    const wanted = version === 'latest' ? meta.currentVersion : version;
-    const state = meta.versions[String(wanted)];
-    if (wanted < 1 || wanted < meta.oldestVersion || state === undefined) return undefined;
-    const metadata = toRecord(tenant, path, meta);
+    const readable = readableVersion(meta, version);
+    if (readable === undefined) return undefined;
+    const { version: wanted, state } = readable;
+    const metadata = metadataRecord(tenant, path, meta);
     if (state.destroyed) {
       // The ciphertext may still be in Secrets Manager; we never hand it out.
       const record = { version: wanted, envelope: undefined, ...pick(state) };
@@ -232,7 +233,7 @@ export class SecretsManagerSecretStore implements SecretStore {
     if (value === undefined) return undefined;
     const record = {
       version: wanted,
-      envelope: toEnvelope(value.envelope),
+      envelope: storedEnvelope(value.envelope),
       createdTime: value.createdTime,
       createdBy: value.createdBy,
     };
@@ -242,43 +243,34 @@ export class SecretsManagerSecretStore implements SecretStore {
   async putNewVersion(
     request: NewVersionRequest,
   ): Promise<{ version: number; metadata: SecretMetadataRecord }> {
-    const { tenant, path, cas } = request;
+    const { tenant, path } = request;
     const name = this.secretName(tenant, path);
-    let meta = await this.readMeta(name);
-    let verified = false;
-    for (let attempt = 1; attempt <= this.maxWriteAttempts; attempt += 1) {
-      if (cas !== undefined && cas > (meta?.currentVersion ?? 0) && !verified) {
-        // The metadata may lag behind a value version after a crash; look before refusing.
-        meta = await this.adoptUnrecorded(tenant, path, meta);
-        verified = true;
-      }
-      const latest = meta?.currentVersion ?? 0;
-      if (cas !== undefined && cas !== latest) throw casConflict(cas, latest);
-      const version = latest + 1;
-      const body: ValueJson = {
-        kind: 'value',
-        version,
-        createdTime: request.now,
-        createdBy: request.createdBy,
-        envelope: await request.seal(version),
-      };
-      if (await this.putValue(tenant, path, body)) {
-        const recorded = await this.record(tenant, path, body, meta);
-        if (recorded.accepted) {
-          await this.tidyLabels(tenant, path, recorded.meta, version);
-          return { version, metadata: toRecord(tenant, path, recorded.meta) };
-        }
+    const head = (version: number) => ({ version, createdTime: request.now, createdBy: request.createdBy });
+    return writeNewVersion(
+      path,
+      request.cas,
+      {
+        snapshot: async (verify): Promise<WriteSnapshot<MetadataJson>> => {
+          const read = await this.readMeta(name);
+          const meta = verify ? await this.adoptUnrecorded(tenant, path, read) : read;
+          return { meta, latest: meta?.currentVersion ?? 0, verified: verify };
+        },
+        claim: async (version) =>
+          this.putValue(tenant, path, {
+            kind: 'value',
+            ...head(version),
+            envelope: await request.seal(version),
+          }),
+        record: (version, snapshot) => this.record(tenant, path, head(version), snapshot.meta),
         // The number had been pruned and a stalled write reused it: take the label back off.
-        await this.removeVersionLabels(name, [version]);
-      }
-      if (cas !== undefined) throw casConflict(cas, version);
-      await this.pause(attempt);
-      meta = await this.adoptUnrecorded(tenant, path, await this.readMeta(name));
-      verified = true;
-    }
-    throw new ConflictError('Too many concurrent writers to this secret; retry the write', {
-      details: { path, reason: 'contention' },
-    });
+        release: (version) => this.removeVersionLabels(name, [version]),
+        settle: async (version, meta) => {
+          await this.tidyLabels(tenant, path, meta, version);
+          return metadataRecord(tenant, path, meta);
+        },
+      },
+      this.options,
+    );
   }
 
   async putMetadata(
@@ -287,29 +279,17 @@ export class SecretsManagerSecretStore implements SecretStore {
     settings: MetadataSettings,
     now: string,
   ): Promise<SecretMetadataRecord> {
-    if (settings.maxVersions !== undefined && settings.maxVersions > this.maxVersionsCap) {
-      throw new ValidationError(
-        `The Secrets Manager backend keeps at most ${this.maxVersionsCap} versions per secret (staging-label quota)`,
-        { details: { maxVersions: settings.maxVersions, limit: this.maxVersionsCap } },
-      );
-    }
-    const meta = await this.updateMeta(tenant, path, undefined, (current) => {
-      const base = current ?? emptyMeta(now);
-      return prune({
-        ...base,
-        updatedTime: now,
-        maxVersions: settings.maxVersions ?? base.maxVersions,
-        casRequired: settings.casRequired ?? base.casRequired,
-        customMetadata: settings.customMetadata ?? base.customMetadata,
-      });
-    });
+    checkMaxVersions(settings, this.maxVersionsCap, "Secrets Manager's staging-label quota");
+    const meta = await this.updateMeta(tenant, path, undefined, (current) =>
+      withSettings(current ?? initialMetadata(now), settings, now),
+    );
     if (meta === undefined) throw new Error('Metadata update produced nothing');
     await this.tidyLabels(tenant, path, meta, undefined);
-    return toRecord(tenant, path, meta);
+    return metadataRecord(tenant, path, meta);
   }
 
   async listPaths(tenant: string, prefix: SecretPrefix, page: PathPage): Promise<PathListing> {
-    const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor, prefix);
+    const after = page.cursor === undefined ? undefined : decodeListCursor(page.cursor, prefix);
     const base = `${this.secretName(tenant, 'x').slice(0, -1)}${prefix}`;
     const children = new Set<string>();
     let nextToken: string | undefined;
@@ -327,16 +307,13 @@ export class SecretsManagerSecretStore implements SecretStore {
         // The name filter is a case-insensitive prefix match; only an exact prefix is ours.
         const name = secret.Name;
         if (name === undefined || !name.startsWith(base) || name.length === base.length) continue;
-        children.add(childOf(name.slice(base.length)));
+        children.add(immediateChild(name.slice(base.length)));
       }
       nextToken = result.NextToken;
     } while (nextToken !== undefined);
-    const sorted = [...children].sort(compareStrings);
-    const rest = after === undefined ? sorted : sorted.filter((key) => compareStrings(key, after) > 0);
-    const shown = rest.slice(0, page.limit);
-    const final = shown[shown.length - 1];
-    const more = rest.length > page.limit;
-    return { keys: shown, cursor: more && final !== undefined ? encodeCursor(prefix, final) : undefined };
+    const sorted = [...children].sort(compareKeys);
+    const rest = after === undefined ? sorted : sorted.filter((key) => compareKeys(key, after) > 0);
+    return listPage(prefix, rest.slice(0, page.limit + 1), page.limit);
   }
 
   async setDeletionTime(
@@ -345,10 +322,7 @@ export class SecretsManagerSecretStore implements SecretStore {
     versions: readonly number[],
     deletionTime: string | undefined,
   ): Promise<void> {
-    await this.updateVersionStates(tenant, path, versions, (state) => {
-      const { deletionTime: _previous, ...rest } = state;
-      return deletionTime === undefined ? rest : { ...rest, deletionTime };
-    });
+    await this.updateVersionStates(tenant, path, versions, { kind: 'deletion-time', deletionTime });
   }
 
   /**
@@ -358,7 +332,7 @@ export class SecretsManagerSecretStore implements SecretStore {
    */
   async destroyVersions(tenant: string, path: SecretPath, versions: readonly number[]): Promise<void> {
     // Metadata first: once it says destroyed, reads refuse the version whatever happens next.
-    await this.updateVersionStates(tenant, path, versions, (state) => ({ ...state, destroyed: true }));
+    await this.updateVersionStates(tenant, path, versions, { kind: 'destroyed' });
     await this.removeVersionLabels(this.secretName(tenant, path), versions);
   }
 
@@ -446,20 +420,11 @@ export class SecretsManagerSecretStore implements SecretStore {
   ): Promise<{ accepted: boolean; meta: MetadataJson }> {
     let accepted = true;
     const meta = await this.updateMeta(tenant, path, known, (current) => {
-      const base = current ?? emptyMeta(value.createdTime);
-      const key = String(value.version);
-      accepted = value.version >= base.oldestVersion;
-      if (!accepted || base.versions[key] !== undefined) return undefined;
-      const advancing = base.currentVersion < value.version;
-      return prune({
-        ...base,
-        currentVersion: Math.max(base.currentVersion, value.version),
-        updatedTime: advancing ? value.createdTime : base.updatedTime,
-        versions: {
-          ...base.versions,
-          [key]: { createdTime: value.createdTime, createdBy: value.createdBy, destroyed: false },
-        },
-      });
+      const base = current ?? initialMetadata(value.createdTime);
+      const decision = recordDecision(base, value);
+      accepted = decision.kind !== 'pruned';
+      // Pruning is folded into the same metadata version: one Secrets Manager version per write.
+      return decision.kind === 'add' ? pruned(withVersion(base, value)) : undefined;
     });
     if (meta === undefined) throw new Error('A recorded secret has no metadata');
     return { accepted, meta };
@@ -489,33 +454,23 @@ export class SecretsManagerSecretStore implements SecretStore {
         VersionStages: [METADATA_STAGE],
       });
       if (written) return body;
-      if (attempt > 0) await this.pause(attempt);
+      if (attempt > 0) await pause(attempt, this.options);
       meta = await this.readMeta(name);
     }
-    throw new ConflictError('This secret kept changing during the update; retry', { details: { path } });
+    throw keptChanging(path);
   }
 
   private async updateVersionStates(
     tenant: string,
     path: SecretPath,
     versions: readonly number[],
-    change: (state: MetadataState['versions'][string]) => MetadataState['versions'][string],
+    change: VersionStateChange,
   ): Promise<void> {
     const known = await this.readMeta(this.secretName(tenant, path));
     if (known === undefined) return;
-    await this.updateMeta(tenant, path, known, (current) => {
-      if (current === undefined) return undefined;
-      const updated = { ...current.versions };
-      let changed = false;
-      for (const version of new Set(versions)) {
-        const key = String(version);
-        const state = updated[key];
-        if (state === undefined || version < current.oldestVersion) continue;
-        updated[key] = change(state);
-        changed = true;
-      }
-      return changed ? { ...current, versions: updated } : undefined;
-    });
+    await this.updateMeta(tenant, path, known, (current) =>
+      current === undefined ? undefined : withVersionStates(current, versions, change),
+    );
   }
 
   /**
@@ -531,9 +486,7 @@ export class SecretsManagerSecretStore implements SecretStore {
     const labels = await this.describeLabels(name);
     if (labels === undefined) return known;
     let meta = known;
-    const pending = [...labels.versions.keys()]
-      .filter((n) => n >= (meta?.oldestVersion ?? 0) && meta?.versions[String(n)] === undefined)
-      .sort((a, b) => a - b);
+    const pending = [...labels.versions.keys()].filter((n) => needsRecording(meta, n)).sort((a, b) => a - b);
     for (const version of pending) {
       const value = await this.readValue(name, version);
       if (value === undefined) continue;
@@ -653,11 +606,6 @@ export class SecretsManagerSecretStore implements SecretStore {
     }
   }
 
-  private pause(attempt: number): Promise<void> {
-    const ceiling = Math.min(this.backoffCapMs, this.backoffBaseMs * 2 ** Math.min(attempt, 16));
-    return new Promise((resolve) => setTimeout(resolve, Math.floor(this.random() * ceiling)));
-  }
-
   /** Throttling, quota and internal errors fail the request with a 503 and Retry-After. */
   private async call<T>(operation: Promise<T>): Promise<T> {
     try {
@@ -691,30 +639,9 @@ function nameBasedUuid(name: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-function emptyMeta(now: string): MetadataState {
-  return {
-    currentVersion: 0,
-    oldestVersion: 0,
-    maxVersions: DEFAULT_MAX_VERSIONS,
-    casRequired: false,
-    customMetadata: {},
-    createdTime: now,
-    updatedTime: now,
-    versions: {},
-  };
-}
-
 function stateOf(meta: MetadataJson): MetadataState {
   const { kind: _kind, generation: _generation, ...state } = meta;
   return state;
-}
-
-/** Raises `oldestVersion` to keep `maxVersions` and drops the entries below it (as in Vault). */
-function prune(meta: MetadataState): MetadataState {
-  const floor = meta.currentVersion - meta.maxVersions + 1;
-  if (floor <= 1 || floor <= meta.oldestVersion) return meta;
-  const versions = Object.fromEntries(Object.entries(meta.versions).filter(([key]) => Number(key) >= floor));
-  return { ...meta, oldestVersion: floor, versions };
 }
 
 function serialize(body: MetadataJson | ValueJson, what: string): string {
@@ -742,90 +669,10 @@ function parseJson<T>(schema: z.ZodType<T>, text: string, what: string): T {
   return result.data;
 }
 
-function toEnvelope(stored: unknown): Envelope {
-  const result = EnvelopeSchema.safeParse(stored);
-  if (!result.success) {
-    throw new EnvelopeIntegrityError('A stored secret envelope is malformed', {
-      cause: result.error,
-      details: { fields: result.error.issues.map((issue) => issue.path.join('.')) },
-    });
-  }
-  return result.data;
-}
-
 function pick(state: { createdTime: string; createdBy: string }): { createdTime: string; createdBy: string } {
   return { createdTime: state.createdTime, createdBy: state.createdBy };
 }
 
-function casConflict(cas: number, current: number): ConflictError {
-  return new ConflictError(
-    cas === 0
-      ? 'check-and-set failed: the secret already exists'
-      : `check-and-set failed: expected version ${cas} to be current`,
-    { details: { cas, reason: 'cas-mismatch', ...(current < cas ? { currentVersion: current } : {}) } },
-  );
-}
-
-function toRecord(tenant: string, path: SecretPath, meta: MetadataJson): SecretMetadataRecord {
-  const versions = Object.fromEntries(
-    Object.entries(meta.versions)
-      .filter(([key]) => Number(key) >= meta.oldestVersion)
-      .sort(([a], [b]) => Number(a) - Number(b))
-      .map(([key, state]) => [
-        key,
-        {
-          createdTime: state.createdTime,
-          createdBy: state.createdBy,
-          deletionTime: state.deletionTime,
-          destroyed: state.destroyed,
-        },
-      ]),
-  );
-  return {
-    tenant,
-    path,
-    currentVersion: meta.currentVersion,
-    oldestVersion: meta.oldestVersion,
-    maxVersions: meta.maxVersions,
-    casRequired: meta.casRequired,
-    customMetadata: meta.customMetadata,
-    createdTime: meta.createdTime,
-    updatedTime: meta.updatedTime,
-    versions,
-  };
-}
-
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** The immediate child of a prefix that a path below it falls under: `name` or `name/`. */
-function childOf(rest: string): string {
-  const slash = rest.indexOf('/');
-  return slash < 0 ? rest : rest.slice(0, slash + 1);
-}
-
-function encodeCursor(prefix: SecretPrefix, after: string): string {
-  return Buffer.from(JSON.stringify({ p: prefix, after }), 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string, prefix: SecretPrefix): string {
-  const invalid = () =>
-    new ValidationError('The list cursor is invalid; pass back the cursor of the previous page unchanged', {
-      details: { cursor: 'invalid' },
-    });
-  const bytes = Buffer.from(cursor, 'base64url');
-  if (bytes.toString('base64url') !== cursor) throw invalid();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString('utf8'));
-  } catch (error: unknown) {
-    throw new ValidationError('The list cursor is invalid', { cause: error, details: { cursor: 'invalid' } });
-  }
-  const result = Cursor.safeParse(parsed);
-  if (!result.success || result.data.p !== prefix) throw invalid();
-  const { after } = result.data;
-  const segment = after.endsWith('/') ? after.slice(0, -1) : after;
-  if (secretPathSegmentProblem(segment, 1) !== undefined) throw invalid();
-  return after;
+function pause(attempt: number, policy: WriteRetryPolicy): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, backoffMs(attempt, policy)));
 }

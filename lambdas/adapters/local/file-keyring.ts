@@ -8,11 +8,20 @@
  * `rotate()` adds a KEK and makes it current; older KEKs stay and still unwrap, which is what
  * re-wrapping needs. The runtime's data-dir lock makes this process the only writer; a key id
  * it does not know yet is looked up again on disk once before it is refused.
+ *
+ * Keys are never silently replaced. `<dataDir>/keyring-ids.json` (outside `keys/`, ids only, no
+ * key material) lists every key this data directory's keyring has made; while it names keys, a
+ * missing `keys/` folder is refused (`KeyringKeysMissingError`, a 503) instead of being answered
+ * with a fresh key under which new data would be written and the old data lost. The runtime also
+ * checks, before it serves, that the keyring holds every key id the stored data names
+ * (`verifyHolds`). Each use of a key checks that its file is still there, so a `keys/` folder
+ * removed while the server runs fails writes and uncached reads closed until it is restored.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod';
+import { DependencyUnavailableError } from '../../core/errors.js';
 import {
   type DataKey,
   type EncryptionContext,
@@ -29,6 +38,29 @@ export class KeyringStateError extends Error {
   }
 }
 
+/**
+ * Key-encryption keys that wrapped stored data are not in `keys/`: the keyring refuses to work
+ * (and above all to create a replacement) until the folder is restored. A 503: nothing the caller
+ * did wrong, and it heals once an operator restores the files. Names key ids only, never a path
+ * (the caller of the API sees the message; the start-up message adds the full path).
+ */
+export class KeyringKeysMissingError extends DependencyUnavailableError {
+  constructor(
+    readonly missingKeyIds: readonly string[],
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `The local keyring is missing key-encryption key${missingKeyIds.length === 1 ? '' : 's'} ` +
+        `${missingKeyIds.join(', ')} in the data directory's keys/ folder. Restore keys/ from a backup of ` +
+        'the data directory (README "Backup and restore"); no new key is made meanwhile, because data ' +
+        'wrapped by a missing key would then stay unreadable for good',
+      RETRY_AFTER_SECONDS,
+      options,
+    );
+    this.name = 'KeyringKeysMissingError';
+  }
+}
+
 export interface FileKeyringOptions {
   /** The runtime's data directory; undefined keeps the keys in memory only. */
   readonly dataDir?: string | undefined;
@@ -40,6 +72,11 @@ const TAG_BYTES = 16;
 const WRAPPED_BYTES = IV_BYTES + KEY_BYTES + TAG_BYTES;
 const KEY_ID = /^kek-[0-9a-f]{16}$/;
 const MANIFEST = 'keyring.json';
+/** In the data directory, beside (not in) `keys/`, so it survives the loss of that folder. */
+export const KEY_LEDGER = 'keyring-ids.json';
+const RETRY_AFTER_SECONDS = 30;
+
+const Ledger = z.strictObject({ version: z.literal(1), keys: z.array(z.string().regex(KEY_ID)) });
 
 const Manifest = z.strictObject({
   version: z.literal(1),
@@ -56,22 +93,41 @@ interface State {
 export class FileKeyring implements Keyring {
   /** Where the key files live, or undefined in memory. */
   readonly directory: string | undefined;
+  private readonly ledgerFile: string | undefined;
   private state: Promise<State> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Key ids the stored data names (from `verifyHolds`): a fresh keyring is refused while any exist. */
+  private wrappedKeyIds: ReadonlySet<string> = new Set();
 
   constructor(options: FileKeyringOptions = {}) {
     this.directory = options.dataDir === undefined ? undefined : join(options.dataDir, 'keys');
+    this.ledgerFile = options.dataDir === undefined ? undefined : join(options.dataDir, KEY_LEDGER);
   }
 
   async generateDataKey(context: EncryptionContext): Promise<DataKey> {
     const state = await this.load();
     const plaintext = randomBytes(KEY_BYTES);
-    const kek = this.kekOf(state, state.current);
+    const kek = await this.presentKek(state, state.current);
     return { plaintext, wrapped: wrap(kek, state.current, plaintext, context), keyId: state.current };
   }
 
+  /**
+   * Checks that this keyring holds every key id in `keyIds` (those the stored data is wrapped
+   * under), creating the keyring only when there is none and nothing names a key. Rejects with
+   * `KeyringKeysMissingError` naming the ids it lacks.
+   */
+  async verifyHolds(keyIds: Iterable<string>): Promise<void> {
+    this.wrappedKeyIds = new Set(keyIds);
+    if (this.directory !== undefined) this.state = undefined;
+    const state = await this.load();
+    const missing = [...this.wrappedKeyIds].filter((id) => !state.keks.has(id)).sort();
+    if (missing.length > 0) throw new KeyringKeysMissingError(missing);
+    for (const id of state.keks.keys()) await this.presentKek(state, id);
+  }
+
   async unwrapDataKey(wrapped: Buffer, keyId: string, context: EncryptionContext): Promise<Buffer> {
-    return unwrap(await this.kekFor(keyId), keyId, wrapped, context);
+    const state = await this.stateHolding(keyId);
+    return unwrap(await this.presentKek(state, keyId), keyId, wrapped, context);
   }
 
   async rewrapDataKey(
@@ -79,10 +135,11 @@ export class FileKeyring implements Keyring {
     keyId: string,
     context: EncryptionContext,
   ): Promise<{ wrapped: Buffer; keyId: string }> {
-    const dataKey = unwrap(await this.kekFor(keyId), keyId, wrapped, context);
+    const holding = await this.stateHolding(keyId);
+    const dataKey = unwrap(await this.presentKek(holding, keyId), keyId, wrapped, context);
     try {
       const state = await this.load();
-      const kek = this.kekOf(state, state.current);
+      const kek = await this.presentKek(state, state.current);
       return { wrapped: wrap(kek, state.current, dataKey, context), keyId: state.current };
     } finally {
       dataKey.fill(0);
@@ -99,13 +156,16 @@ export class FileKeyring implements Keyring {
       // Start from the files, so a key another process added is not dropped from the manifest.
       if (this.directory !== undefined) this.state = undefined;
       const state = await this.load();
+      for (const held of state.keks.keys()) await this.presentKek(state, held);
       const id = newKeyId();
       const kek = randomBytes(KEY_BYTES);
       if (this.directory !== undefined) {
         // Key file first, manifest second: a crash in between leaves an unused key, never a
         // manifest naming a key that does not exist.
         await this.writeKeyFile(id, kek);
-        await this.writeManifest({ version: 1, current: id, keys: [...state.keks.keys(), id] }, 'replace');
+        const keys = [...state.keks.keys(), id];
+        await this.writeManifest({ version: 1, current: id, keys }, 'replace');
+        await this.recordInLedger(keys);
       }
       state.keks.set(id, kek);
       state.current = id;
@@ -132,16 +192,31 @@ export class FileKeyring implements Keyring {
     return this.state;
   }
 
-  private async kekFor(keyId: string): Promise<Buffer> {
-    let state = await this.load();
+  private async stateHolding(keyId: string): Promise<State> {
+    const state = await this.load();
     if (!state.keks.has(keyId) && this.directory !== undefined && KEY_ID.test(keyId)) {
       // Another process (the CLI) may have rotated since this one loaded the keyring.
-      state = await this.exclusively(() => {
+      return this.exclusively(() => {
         this.state = undefined;
         return this.load();
       });
     }
-    return this.kekOf(state, keyId);
+    return state;
+  }
+
+  /**
+   * The KEK, after checking that its file is still on disk: a key kept only in this process's
+   * memory would be lost at the next restart, and with it everything wrapped meanwhile.
+   */
+  private async presentKek(state: State, keyId: string): Promise<Buffer> {
+    const kek = this.kekOf(state, keyId);
+    if (this.directory === undefined) return kek;
+    try {
+      await stat(this.keyFile(keyId));
+    } catch (error: unknown) {
+      throw new KeyringKeysMissingError([keyId], { cause: error });
+    }
+    return kek;
   }
 
   private kekOf(state: State, keyId: string): Buffer {
@@ -171,14 +246,27 @@ export class FileKeyring implements Keyring {
     }
     const manifest = parseManifest(manifestFile, text);
     const keks = new Map<string, Buffer>();
-    for (const id of manifest.keys) keks.set(id, await this.readKeyFile(id));
+    for (const id of manifest.keys) {
+      const kek = await this.readKeyFile(id);
+      if (kek !== undefined) keks.set(id, kek);
+    }
+    const missing = [...new Set([...manifest.keys, ...(await this.readLedger())])]
+      .filter((id) => !keks.has(id))
+      .sort();
+    if (missing.length > 0) throw new KeyringKeysMissingError(missing);
     if (!keks.has(manifest.current)) {
       throw new KeyringStateError(`The keyring file ${manifestFile} names a current key it does not list`);
     }
+    // Keyrings made before the ledger existed (or a crash between manifest and ledger) catch up here.
+    await this.recordInLedger(manifest.keys);
     return { current: manifest.current, keks };
   }
 
   private async createKeyring(): Promise<State> {
+    // A data directory whose keyring made keys before, or whose data names keys, has lost its
+    // keys/ folder: a new key would hide that until the old data turned out unreadable.
+    const known = [...new Set([...(await this.readLedger()), ...this.wrappedKeyIds])].sort();
+    if (known.length > 0) throw new KeyringKeysMissingError(known);
     const state = freshState();
     const [id, kek] = [...state.keks][0] ?? [];
     if (id === undefined || kek === undefined) throw new Error('A fresh keyring has one key');
@@ -189,7 +277,64 @@ export class FileKeyring implements Keyring {
       kek.fill(0);
       return this.loadFiles();
     }
+    await this.recordInLedger([id]);
     return state;
+  }
+
+  /** The key ids the ledger names; none when there is no ledger yet. */
+  private async readLedger(): Promise<string[]> {
+    const file = this.ledgerFile;
+    if (file === undefined) return [];
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error: unknown) {
+      if (errorCode(error) === 'ENOENT') return [];
+      throw new KeyringStateError(`The key ledger ${file} cannot be read (${errorCode(error)})`, {
+        cause: error,
+      });
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (error: unknown) {
+      throw new KeyringStateError(`The key ledger ${file} is corrupt: it is not valid JSON`, {
+        cause: error,
+      });
+    }
+    const parsed = Ledger.safeParse(json);
+    if (!parsed.success) {
+      throw new KeyringStateError(`The key ledger ${file} is corrupt: it does not have the expected shape`, {
+        cause: parsed.error,
+      });
+    }
+    return parsed.data.keys;
+  }
+
+  /** Adds key ids to the ledger (read, merge, atomic replace); ids are never removed from it. */
+  private async recordInLedger(keyIds: readonly string[]): Promise<void> {
+    const file = this.ledgerFile;
+    if (file === undefined) return;
+    const known = await this.readLedger();
+    const merged = [...new Set([...known, ...keyIds])];
+    if (merged.length === known.length) return;
+    const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      const handle = await open(temporary, 'wx', 0o600);
+      try {
+        await handle.writeFile(`${JSON.stringify({ version: 1, keys: merged }, null, 2)}\n`, 'utf8');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temporary, file);
+    } catch (error: unknown) {
+      throw new KeyringStateError(`The key ledger ${file} cannot be written (${errorCode(error)})`, {
+        cause: error,
+      });
+    } finally {
+      await rm(temporary, { force: true });
+    }
   }
 
   private async prepareDirectory(directory: string): Promise<void> {
@@ -205,7 +350,8 @@ export class FileKeyring implements Keyring {
     }
   }
 
-  private async readKeyFile(id: string): Promise<Buffer> {
+  /** The key, or undefined when its file does not exist (the caller names every missing one). */
+  private async readKeyFile(id: string): Promise<Buffer | undefined> {
     const file = this.keyFile(id);
     let kek: Buffer;
     try {
@@ -217,6 +363,7 @@ export class FileKeyring implements Keyring {
       kek = await readFile(file);
     } catch (error: unknown) {
       if (error instanceof KeyringStateError) throw error;
+      if (errorCode(error) === 'ENOENT') return undefined;
       throw new KeyringStateError(
         `The key file ${file} cannot be read (${errorCode(error)}); restore it from a backup, without it the secrets it wrapped cannot be decrypted`,
         { cause: error },

@@ -49,6 +49,22 @@ export class RotationSecrets {
     }
   }
 
+  /**
+   * The latest version of `path`, or undefined when the secret has never held a version (no
+   * secret, or settings only). A secret whose versions exist but cannot be read (deleted,
+   * destroyed) is still a `CurrentValueMissingError`: a value was there, and someone removed it.
+   */
+  async currentIfAny(path: string): Promise<CurrentValue | undefined> {
+    try {
+      return await this.current(path);
+    } catch (error: unknown) {
+      if (!(error instanceof CurrentValueMissingError)) throw error;
+      const metadata = await this.secrets.metadataIfAny(this.tenant, path);
+      if (metadata === undefined || metadata.currentVersion === 0) return undefined;
+      throw error;
+    }
+  }
+
   /** One version of `path`; undefined when it was pruned, deleted or destroyed. */
   async version(path: string, version: number): Promise<SecretData | undefined> {
     try {

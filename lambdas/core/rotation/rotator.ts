@@ -80,6 +80,12 @@ export type RetireOutcome =
 
 export interface Rotator<S = unknown> {
   readonly type: RotatorType;
+  /**
+   * The rotator can make a value from nothing (a generator), so a credential whose secret holds
+   * no version yet gets version 1 at its first rotation instead of failing. Rotators that need
+   * the current value to reach their provider (a password to log in with) leave it unset.
+   */
+  readonly generatesFirstValue?: boolean;
   /** Validates the type's settings; `ValidationError` (400) naming fields, never values. */
   parseSettings(raw: unknown): S;
   /** Read-only checks for a dry run: what the rotation would do, and what would stop it. */
