@@ -66,14 +66,36 @@ export class TooManyRequestsError extends DomainError {
   }
 }
 
-/** An upstream dependency (KMS, DynamoDB, a provider) is throttling or down: fail closed. */
+/** What failed an integrity check: a secret envelope (or its wrapped key), or the audit chain. */
+export const INTEGRITY_SUBJECTS = ['envelope', 'audit-chain'] as const;
+export type IntegritySubject = (typeof INTEGRITY_SUBJECTS)[number];
+
+/**
+ * Stored data failed authentication: an envelope or wrapped key that does not open, an audit
+ * chain that does not hold together. That is tampering (or corruption) to investigate, never the
+ * caller's doing and never a passing outage: the API answers a 500-class error of its own code,
+ * `IntegrityFailure`, saying nothing more (the message is for the logs), the failed call is
+ * audited with that code, and an `integrity.failed` event is published for alerting.
+ */
+export abstract class IntegrityError extends DomainError {
+  readonly code = 'IntegrityFailure';
+  abstract readonly subject: IntegritySubject;
+}
+
+/**
+ * An upstream dependency (KMS, DynamoDB, a provider) is throttling or down: fail closed. The
+ * message reaches the caller, so it says what is unavailable in the domain's words; the service,
+ * operation and exception names go in `diagnostic`, which is logged, never sent.
+ */
 export class DependencyUnavailableError extends DomainError {
   readonly code = 'ServiceUnavailable';
+  readonly diagnostic: string | undefined;
   constructor(
     message: string,
     readonly retryAfterSeconds: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; diagnostic?: string },
   ) {
     super(message, options);
+    this.diagnostic = options?.diagnostic;
   }
 }

@@ -6,6 +6,7 @@
  * module is never imported and no local adapter is in an AWS bundle. Each capability is its own
  * function, so a bundle holds the AWS clients of the capabilities its function uses, no others.
  */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DigestSigner } from '../core/audit/audit-digest.js';
 import type { AuditSequencer } from '../core/audit/audit-sequencer.js';
 import type { AuditSink } from '../core/audit/audit-sink.js';
@@ -72,6 +73,17 @@ export function auditSink(
   sequencer: () => AuditSequencer,
 ): AuditSink {
   return config.runtime === 'local' ? localPlatform().auditSink(durable, sequencer) : aws.auditSink(durable);
+}
+
+/**
+ * Locally, the one document client of the process (every function shares the one dynalite);
+ * `build` makes it on first use. Only the local runtime calls this.
+ */
+export function localDocumentClient(
+  config: FunctionConfig,
+  build: (config: FunctionConfig) => DynamoDBDocumentClient,
+): DynamoDBDocumentClient {
+  return localPlatform().documentClient(config, build);
 }
 
 /** Forgets the platforms' per-process state. */

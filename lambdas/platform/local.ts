@@ -5,6 +5,7 @@
  * process (a key held in memory, the in-process sequencer's sink) is built once here and shared.
  * The AWS bundles never contain this module (lambdas/platform/index.ts).
  */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { FileDigestSigner } from '../adapters/local/file-digest-signer.js';
 import { FileKeyring } from '../adapters/local/file-keyring.js';
 import { localEventBus } from '../adapters/local/in-process-event-bus.js';
@@ -30,6 +31,7 @@ import type { AuthConfig, FunctionConfig } from '../shared/config.js';
 const keyrings = new Map<string, Keyring>();
 const signers = new Map<string, DigestSigner>();
 let sink: AuditSink | undefined;
+const documentClients = new Map<string, DynamoDBDocumentClient>();
 
 const publisher = validatingPublisher(localEventBus);
 
@@ -91,8 +93,24 @@ export function auditSink(durable: ExpiringAuditSink, sequencer: () => AuditSequ
   return sink;
 }
 
-/** Forgets the per-process keys and sink (the local runtime restarts in one process). */
+/** One document client per endpoint and process: every function shares the one dynalite. */
+export function documentClient(
+  config: FunctionConfig,
+  build: (config: FunctionConfig) => DynamoDBDocumentClient,
+): DynamoDBDocumentClient {
+  const key = config.dynamodbEndpoint ?? '';
+  let found = documentClients.get(key);
+  if (found === undefined) {
+    found = build(config);
+    documentClients.set(key, found);
+  }
+  return found;
+}
+
+/** Forgets the per-process keys, clients and sink (the local runtime restarts in one process). */
 export function reset(): void {
+  for (const client of documentClients.values()) client.destroy();
+  documentClients.clear();
   keyrings.clear();
   signers.clear();
   sink = undefined;

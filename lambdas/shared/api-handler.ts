@@ -1,7 +1,8 @@
 /**
  * Builds an API Gateway (REST, proxy) Lambda handler from a use-case function. Cross-cutting
  * work is middy middleware, in this order:
- *   1. Powertools logger context (request and correlation ids) and metrics (flushed per call)
+ *   1. Powertools logger context (request and correlation ids); the cold-start metric (each
+ *      request counts its outcome as one single metric with its `operation` dimension)
  *   2. response shaping: security headers, CORS, JSON serialisation, the one error mapper
  *   3. authentication: bearer token verified by aws-jwt-verify, principal placed on the request
  *   4. request parsing: the route's zod schemas for body and query
@@ -16,19 +17,33 @@
  */
 import middy, { type MiddlewareObj, type Request } from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { ForbiddenError, UnauthorizedError, ValidationError } from '../core/errors.js';
+import {
+  DependencyUnavailableError,
+  ForbiddenError,
+  IntegrityError,
+  UnauthorizedError,
+  ValidationError,
+} from '../core/errors.js';
 import { bearerToken, principalFromClaims } from '../core/identity.js';
 import { type Caller, callerAuditEvent } from '../core/audit/caller.js';
 import type { AuditSink } from '../core/audit/audit-sink.js';
+import type { EventPublisher } from '../core/events.js';
 import { systemClock, type TokenVerifier } from '../core/ports.js';
 import type { Principal } from '../core/principal.js';
 import { toHttpError, validationErrorFrom } from './http-errors.js';
 import { corsHeaders, headerValue, SECURITY_HEADERS } from './http-headers.js';
-import { logger, metrics } from './observability.js';
-import { type BodyOf, type QueryOf, type ResponseBodyOf, routeMethods, type RouteSpec } from './routes.js';
+import { INTEGRITY_FAILED } from './integrity-events.js';
+import { countColdStart, countMetric, logger } from './observability.js';
+import { PATH_PARAMETERS } from './path-parameters.js';
+import {
+  type BodyOf,
+  type QueryOf,
+  type ResponseBodyOf,
+  routeMethods,
+  routePathParameters,
+  type RouteSpec,
+} from './routes.js';
 
 /** What the middleware needs of the function's composition. */
 export interface ApiDependencies {
@@ -40,6 +55,8 @@ export interface ApiDependencies {
    * no audit table (the public and identity-only ones).
    */
   readonly refusalAuditSink?: AuditSink;
+  /** Where an integrity failure met by a request is published (`integrity.failed`), best effort. */
+  readonly events?: EventPublisher;
 }
 
 /** The principal of a route's requests: none on public routes. */
@@ -114,6 +131,18 @@ export function findRoute(routes: readonly RouteSpec[], event: APIGatewayProxyEv
   );
 }
 
+/** The `operation` dimension of a request's metric (`unknown` before its route is known). */
+function operationDimension(request: ApiMiddyRequest): Record<string, string> {
+  const state = request.context.vaultpilot as RequestState | undefined;
+  return { operation: state?.route?.operationId ?? 'unknown' };
+}
+
+/** Counts the cold start once per process; each request counts its own outcome (countMetric). */
+const coldStartMetric = (): ApiMiddleware => ({
+  name: 'coldStartMetric',
+  before: (request) => countColdStart(request.context.functionName),
+});
+
 /** Security headers, CORS, JSON body and the error mapping, on every response. */
 const httpResponse = (dependencies: () => ApiDependencies): ApiMiddleware => {
   const finish = (request: ApiMiddyRequest, response: APIGatewayProxyResult): void => {
@@ -138,12 +167,22 @@ const httpResponse = (dependencies: () => ApiDependencies): ApiMiddleware => {
     onError: async (request) => {
       const requestId = requestIdOf(request.event, request.context);
       const mapped = toHttpError(request.error, requestId);
-      if (mapped.unexpected) {
+      if (request.error instanceof IntegrityError) {
+        logger.error('Integrity failure', { error: request.error, integritySubject: request.error.subject });
+        await publishIntegrityFailure(dependencies, request, request.error);
+      } else if (mapped.unexpected) {
         logger.error('Unhandled error', { error: request.error });
+      } else if (request.error instanceof DependencyUnavailableError) {
+        // What the caller is not told (service, operation, exception name) is what operators need.
+        logger.warn('Dependency unavailable', {
+          statusCode: mapped.statusCode,
+          code: mapped.body.error.code,
+          diagnostic: request.error.diagnostic,
+        });
       } else {
         logger.info('Request refused', { statusCode: mapped.statusCode, code: mapped.body.error.code });
       }
-      metrics.addMetric(mapped.statusCode >= 500 ? 'ServerError' : 'ClientError', MetricUnit.Count, 1);
+      countMetric(mapped.statusCode >= 500 ? 'ServerError' : 'ClientError', operationDimension(request));
       await auditRefusal(dependencies, request, mapped.statusCode, mapped.body.error.code);
       finish(request, {
         statusCode: mapped.statusCode,
@@ -153,6 +192,40 @@ const httpResponse = (dependencies: () => ApiDependencies): ApiMiddleware => {
     },
   };
 };
+
+/**
+ * Publishes `integrity.failed` for an integrity failure met by a request (the use case audited
+ * it already, as failed with code `IntegrityFailure`). Best effort: the answer stands either way,
+ * and a failed publish is logged.
+ */
+async function publishIntegrityFailure(
+  dependencies: () => ApiDependencies,
+  request: ApiMiddyRequest,
+  error: IntegrityError,
+): Promise<void> {
+  const state = request.context.vaultpilot as RequestState | undefined;
+  const tenant = state?.principal?.tenant;
+  const events = dependencies().events;
+  if (tenant === undefined || state?.route === undefined || events === undefined) return;
+  try {
+    await events.publish([
+      {
+        type: INTEGRITY_FAILED,
+        tenant,
+        time: systemClock.now().toISOString(),
+        detail: {
+          subject: error.subject,
+          operation: state.route.operationId,
+          requestId: requestIdOf(request.event, request.context),
+        },
+      },
+    ]);
+  } catch (failure: unknown) {
+    logger.error('Could not publish an integrity failure', {
+      error: failure instanceof Error ? `${failure.name}: ${failure.message}` : String(failure),
+    });
+  }
+}
 
 /**
  * Records a request of a known caller that was refused before its use case ran (a missing scope,
@@ -205,7 +278,6 @@ const authenticate = (routes: readonly RouteSpec[], dependencies: () => ApiDepen
       throw new Error(`No route for ${request.event.httpMethod} ${request.event.resource}`);
     request.context.vaultpilot = { route };
     logger.appendKeys({ operation: route.operationId });
-    metrics.addDimension('operation', route.operationId);
     if (route.auth === 'none') return;
 
     const { tokens } = dependencies();
@@ -227,13 +299,31 @@ const authenticate = (routes: readonly RouteSpec[], dependencies: () => ApiDepen
   },
 });
 
-/** Parses the JSON body and the query with the route's zod schemas. */
+/** Checks each path parameter of the route against its limits; 400 naming the first one outside. */
+function checkPathParameters(route: RouteSpec, given: APIGatewayProxyEvent['pathParameters']): void {
+  for (const name of routePathParameters(route.path)) {
+    const schema = PATH_PARAMETERS[name];
+    if (schema === undefined) throw new Error(`The path parameter ${name} has no schema`);
+    const parsed = schema.safeParse(given?.[name]);
+    if (!parsed.success) {
+      throw new ValidationError(`Invalid path parameter ${name}`, {
+        cause: parsed.error,
+        details: {
+          issues: parsed.error.issues.map(({ code, message }) => ({ code, path: ['path', name], message })),
+        },
+      });
+    }
+  }
+}
+
+/** Parses the path parameters, the JSON body and the query with their zod schemas. */
 const parseRequest = (): ApiMiddleware => ({
   name: 'parseRequest',
   before: (request) => {
     const state = request.context.vaultpilot;
     const route = state.route;
     const { event } = request;
+    if (route !== undefined) checkPathParameters(route, event.pathParameters);
     if (route?.request?.query !== undefined) {
       const parsed = route.request.query.safeParse(event.queryStringParameters ?? {});
       if (!parsed.success) throw validationErrorFrom(parsed.error, 'query parameters');
@@ -290,7 +380,7 @@ function build(
 ) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(coldStartMetric())
     .use(httpResponse(dependencies))
     .use(authenticate(routes, dependencies))
     .use(parseRequest())
@@ -312,7 +402,7 @@ function build(
         requestId: requestIdOf(event, context),
         correlationId,
       });
-      metrics.addMetric('Success', MetricUnit.Count, 1);
+      countMetric('Success', { operation: route.operationId });
       return toResponse(result);
     });
 }

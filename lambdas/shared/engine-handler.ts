@@ -4,13 +4,11 @@
  */
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import type { EngineId } from './engines.js';
 import { EVENT_SOURCE } from './events.js';
-import { logger, metrics } from './observability.js';
+import { countColdStart, countMetric, logger } from './observability.js';
 
 export const ScheduledEventSchema = z.object({
   version: z.literal('0'),
@@ -59,16 +57,15 @@ export function engineHandler(
   run: (event: ScheduledEventInput, context: Context) => Promise<Record<string, unknown>>,
   onBusEvent?: (event: BusEventInput, context: Context) => Promise<Record<string, unknown>>,
 ): EngineLambda {
-  const handler = middy<unknown, EngineRunSummary>()
+  const handler = middy<unknown, EngineRunSummary, Error, Context>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use({ before: (request: { context: Context }) => countColdStart(request.context.functionName) })
     .handler(async (input, context) => {
       const busEvent = onBusEvent === undefined ? undefined : BusEventSchema.safeParse(input);
       if (busEvent?.success === true && onBusEvent !== undefined) {
         logger.appendKeys({ engine, correlation_id: busEvent.data.id });
-        metrics.addDimension('engine', engine);
         const result = await onBusEvent(busEvent.data, context);
-        metrics.addMetric('EngineRun', MetricUnit.Count, 1);
+        countMetric('EngineRun', { engine });
         const summary: EngineRunSummary = {
           engine,
           scheduledAt: busEvent.data.time,
@@ -80,9 +77,8 @@ export function engineHandler(
       }
       const event = ScheduledEventSchema.parse(input);
       logger.appendKeys({ engine, correlation_id: event.id });
-      metrics.addDimension('engine', engine);
       const result = await run(event, context);
-      metrics.addMetric('EngineRun', MetricUnit.Count, 1);
+      countMetric('EngineRun', { engine });
       const summary: EngineRunSummary = { engine, scheduledAt: event.time, ...result };
       logger.info('Engine run finished', { summary });
       return summary;

@@ -7,6 +7,7 @@
 import type * as z from 'zod';
 import type { DomainEvent, EventPublisher } from '../core/events.js';
 import { AUDIT_EVENT_DEFINITIONS } from './audit-events.js';
+import { INTEGRITY_EVENT_DEFINITIONS } from './integrity-events.js';
 import { INVENTORY_EVENT_DEFINITIONS } from './inventory-events.js';
 import { ROTATION_EVENT_DEFINITIONS } from './rotation-events.js';
 
@@ -22,6 +23,7 @@ export const EVENT_DEFINITIONS: Readonly<Record<string, EventDefinition>> = {
   ...INVENTORY_EVENT_DEFINITIONS,
   ...AUDIT_EVENT_DEFINITIONS,
   ...ROTATION_EVENT_DEFINITIONS,
+  ...INTEGRITY_EVENT_DEFINITIONS,
 };
 
 /** The `detail` EventBridge carries: tenant and time first, then the event's own fields. */

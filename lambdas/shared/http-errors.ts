@@ -9,6 +9,7 @@ import {
   DependencyUnavailableError,
   DomainError,
   ForbiddenError,
+  IntegrityError,
   MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
@@ -47,6 +48,21 @@ export function validationErrorFrom(error: ZodError, where: string): ValidationE
 
 export function toHttpError(error: unknown, requestId: string): HttpError {
   const domain = error instanceof ZodError ? validationErrorFrom(error, 'request') : error;
+  if (domain instanceof IntegrityError) {
+    // A 500 of its own code, so tampering can be told from a bug; what failed stays in the logs.
+    return {
+      statusCode: 500,
+      headers: {},
+      body: {
+        error: {
+          code: domain.code,
+          message: `Stored data failed an integrity check (request ${requestId})`,
+          requestId,
+        },
+      },
+      unexpected: false,
+    };
+  }
   if (domain instanceof DomainError) {
     const match = STATUS.find(([type]) => domain instanceof type);
     if (match !== undefined) {

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { ErrorBody } from './contracts/common.js';
+import { PATH_PARAMETERS } from './path-parameters.js';
 import { routePathParameters, type RouteSpec } from './routes.js';
 import { SCOPE_DESCRIPTIONS, SCOPES } from './scopes.js';
 import { VERSION } from './version.js';
@@ -45,14 +46,20 @@ const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
 function operation(route: RouteSpec, registry: ComponentRegistry, errorRef: JsonSchema): JsonSchema {
   const statuses = new Set<number>([...(route.errors ?? []), 500]);
   if (route.auth === 'token') [401, 403].forEach((status) => statuses.add(status));
-  if (route.request?.body !== undefined || route.request?.query !== undefined) statuses.add(400);
+  const pathNames = routePathParameters(route.path);
+  // Path parameters are checked with their limits too (shared/path-parameters.ts): 400 outside.
+  if (route.request?.body !== undefined || route.request?.query !== undefined || pathNames.length > 0)
+    statuses.add(400);
 
-  const parameters: JsonSchema[] = routePathParameters(route.path).map((name) => ({
-    name,
-    in: 'path',
-    required: true,
-    schema: { type: 'string' },
-  }));
+  const parameters: JsonSchema[] = pathNames.map((name) => {
+    const limits = PATH_PARAMETERS[name];
+    return {
+      name,
+      in: 'path',
+      required: true,
+      schema: limits === undefined ? { type: 'string' } : registry.add(limits, 'input'),
+    };
+  });
   if (route.request?.query !== undefined) {
     const query = registry.add(route.request.query, 'input') as {
       properties?: Record<string, JsonSchema>;

@@ -121,11 +121,22 @@ describe('audit API', () => {
     // Assess
     expect(listed.status).toBe(200);
     const events = eventsOf(listed);
-    expect(events.slice(0, 3).map((event) => [event.action, event.outcome, event.target.path])).toEqual([
+    // Each write is an `attempted` event then its outcome (ADR 0004); both may share a millisecond,
+    // so the pair is compared as a set.
+    const outcomes = events.filter((event) => event.outcome !== 'attempted');
+    expect(outcomes.slice(0, 3).map((event) => [event.action, event.outcome, event.target.path])).toEqual([
       ['secret.read', 'denied', 'app/one'],
       ['secret.write', 'allowed', 'app/two'],
       ['secret.write', 'allowed', 'app/one'],
     ]);
+    for (const written of outcomes.slice(1, 3)) {
+      expect(
+        events
+          .filter((event) => event.requestId === written.requestId)
+          .map((event) => event.outcome)
+          .sort(),
+      ).toEqual(['allowed', 'attempted']);
+    }
     const times = events.map((event) => event.time);
     expect([...times].sort().reverse()).toEqual(times);
     expect(events[0]).not.toHaveProperty('data');
@@ -178,7 +189,9 @@ describe('audit API', () => {
     const ids = Items.map((item) => String((item.event as { eventId: string }).eventId));
     expect(new Set(ids).size).toBe(ids.length);
     const burst = Items.filter((item) => String((item.event as AuditEvent).target.path).startsWith('burst/'));
-    expect(burst).toHaveLength(50);
+    // Each write is chained twice: its `attempted` event and its outcome.
+    expect(burst).toHaveLength(100);
+    expect(burst.filter((item) => (item.event as AuditEvent).outcome === 'attempted')).toHaveLength(50);
     expect(verified.json).toMatchObject({ ok: true, firstBad: null });
   });
 
@@ -208,10 +221,11 @@ describe('audit API', () => {
     } while (cursor !== null);
 
     // Assess
-    expect(byTarget.json.events).toHaveLength(6);
+    // Five writes (attempted + allowed each) and one denied read.
+    expect(byTarget.json.events).toHaveLength(11);
     expect(eventsOf(byActor).map((event) => event.action)).toEqual(['secret.read', 'secret.read']);
     expect(eventsOf(byActor).every((event) => event.actor.id === subjects.vic)).toBe(true);
-    expect(byAction.json.events).toHaveLength(5);
+    expect(byAction.json.events).toHaveLength(10);
     expect(eventsOf(byAction).every((event) => event.time >= start && event.time <= end)).toBe(true);
     expect(pages.map((event) => event.eventId)).toEqual(eventsOf(byTarget).map((event) => event.eventId));
   });

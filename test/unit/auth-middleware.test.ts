@@ -122,6 +122,13 @@ describe('authentication middleware', () => {
     ['a wrong token_use', () => `Bearer ${userIdToken({ token_use: 'refresh' })}`],
     ['a token that is not yet valid', () => `Bearer ${userIdToken({ nbf: now() + 3600 })}`],
     ['garbage', () => 'Bearer a.b.c'],
+    // Signed by the trusted key: only the verifier's own rules stand between them and access.
+    ['a token without exp', () => `Bearer ${userIdToken({ exp: undefined })}`],
+    [
+      'a token with an unknown crit header',
+      () =>
+        `Bearer ${signJwt(trusted, { iss: issuer, sub: 'user-1', aud: 'dashboard', token_use: 'id', 'cognito:username': 'alice', 'cognito:groups': ['admin'], 'custom:tenant': 'default', iat: now(), exp: now() + 600 }, { crit: ['x-vaultpilot-ext'], 'x-vaultpilot-ext': true })}`,
+    ],
   ];
 
   it.each(badTokens)('answers 401 with the error shape for %s', async (_name, header) => {

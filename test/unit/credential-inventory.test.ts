@@ -122,10 +122,11 @@ describe('CredentialInventory', () => {
     const created = await inventory.register(caller(), expired);
     expect(created).toMatchObject({ source: 'managed', status: 'overdue', tenant: 'acme', revision: 1 });
     expect(audited.map((event) => [event.action, event.outcome, event.target])).toEqual([
+      ['credential.register', 'attempted', {}],
       ['credential.register', 'allowed', { credentialId: created.id }],
       ['finding.opened', 'allowed', { credentialId: created.id }],
     ]);
-    expect(audited[1]?.reason).toBe('credential-expired (critical)');
+    expect(audited[2]?.reason).toBe('credential-expired (critical)');
     expect(published).toEqual([
       expect.objectContaining({
         type: 'credential.finding.opened',
@@ -178,6 +179,7 @@ describe('CredentialInventory', () => {
       NotFoundError,
     );
     expect(audited.map((event) => [event.action, event.outcome, event.reason])).toEqual([
+      ['credential.register', 'attempted', undefined],
       ['credential.register', 'failed', 'ValidationError'],
       ['credential.read', 'failed', 'NotFound'],
     ]);

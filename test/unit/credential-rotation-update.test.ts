@@ -386,8 +386,11 @@ describe('updating the rotation of a managed credential', () => {
       },
     });
     expect(audited.map((event) => [event.action, event.outcome, event.reason])).toEqual([
+      ['credential.register', 'attempted', undefined],
       ['credential.register', 'allowed', undefined],
+      ['credential.update', 'attempted', undefined],
       ['credential.update', 'allowed', undefined],
+      ['credential.update', 'attempted', undefined],
       ['credential.update', 'failed', 'ValidationError'],
     ]);
   });

@@ -11,6 +11,7 @@ import {
   UnauthorizedError,
   ValidationError,
 } from '../../lambdas/core/errors.js';
+import { EnvelopeIntegrityError } from '../../lambdas/core/secrets/keyring.js';
 import { toHttpError } from '../../lambdas/shared/http-errors.js';
 
 describe('toHttpError', () => {
@@ -69,5 +70,35 @@ describe('toHttpError', () => {
     expect(mapped.body).toEqual({
       error: { code: 'InternalError', message: 'Internal error (request req-3)', requestId: 'req-3' },
     });
+  });
+
+  it('answers an integrity failure with its own 500 code and nothing of what failed', () => {
+    // Act
+    const mapped = toHttpError(
+      new EnvelopeIntegrityError('KMS Decrypt refused a wrapped data key (InvalidCiphertext)'),
+      'req-4',
+    );
+
+    // Assess
+    expect(mapped.statusCode).toBe(500);
+    expect(mapped.body).toEqual({
+      error: {
+        code: 'IntegrityFailure',
+        message: 'Stored data failed an integrity check (request req-4)',
+        requestId: 'req-4',
+      },
+    });
+  });
+
+  it("keeps a dependency failure's diagnostic out of the body", () => {
+    const mapped = toHttpError(
+      new DependencyUnavailableError('The audit log is unavailable; retry shortly', 1, {
+        diagnostic: 'DynamoDB PutItem: ProvisionedThroughputExceededException',
+      }),
+      'req-5',
+    );
+    expect(mapped.statusCode).toBe(503);
+    expect(mapped.headers['Retry-After']).toBe('1');
+    expect(JSON.stringify(mapped.body)).not.toMatch(/DynamoDB|PutItem|Exception/);
   });
 });

@@ -226,7 +226,9 @@ describe('KmsKeyring', () => {
 
       // Assess
       expect(failure).toBeInstanceOf(DependencyUnavailableError);
-      expect((failure as Error).message).toContain(`KMS Decrypt: ${name}`);
+      // The operation and exception are for the logs only; the caller reads what is unavailable.
+      expect((failure as DependencyUnavailableError).diagnostic).toBe(`KMS Decrypt: ${name}`);
+      expect((failure as Error).message).toBe('The key service is unavailable; retry shortly');
       expect((failure as Error).message).not.toContain('111122223333');
       expect((failure as Error).cause).toBe(error);
       const http = toHttpError(failure, 'request-1');
@@ -250,6 +252,7 @@ describe('KmsKeyring', () => {
     // Assess
     expect(failure).toBeInstanceOf(EnvelopeIntegrityError);
     expect(toHttpError(failure, 'request-1').statusCode).toBe(500);
+    expect(toHttpError(failure, 'request-1').body.error.code).toBe('IntegrityFailure');
   });
 
   it('fails a read closed when KMS throttles on a cache miss', async () => {

@@ -42,6 +42,7 @@ function access(runner: RollbackRunner) {
     runner,
     { record: async (event) => void audited.push(event) },
     { now: () => new Date('2026-12-02T10:00:00Z') },
+    unused,
   );
   return { rotation, audited };
 }
@@ -60,7 +61,10 @@ describe('explicit rollback', () => {
     expect(calls).toEqual([
       { key: { tenant: 'acme', credentialId: CREDENTIAL, rotationId: ROTATION }, requestedBy: 'user:olga' },
     ]);
-    expect(audited.map((event) => [event.action, event.outcome])).toEqual([['rotation.rollback', 'allowed']]);
+    expect(audited.map((event) => [event.action, event.outcome])).toEqual([
+      ['rotation.rollback', 'attempted'],
+      ['rotation.rollback', 'allowed'],
+    ]);
   });
 
   it('answers a provider refusal as a conflict, audited as failed', async () => {
@@ -75,6 +79,7 @@ describe('explicit rollback', () => {
     expect(error).toBeInstanceOf(ConflictError);
     expect((error as Error).message).toMatch(/previous access key no longer exists/);
     expect(audited.map((event) => [event.action, event.outcome, event.reason])).toEqual([
+      ['rotation.rollback', 'attempted', undefined],
       ['rotation.rollback', 'failed', 'Conflict'],
     ]);
   });

@@ -36,14 +36,17 @@ import {
   TENANT_REGISTRY_INDEX,
 } from './dynamodb-audit-sink.js';
 import { dynamoDbUnavailable, isConditionalCheckFailed } from './dynamodb-errors.js';
+import { IntegrityError } from '../../core/errors.js';
 
 const WHAT = 'audit log';
 const BATCH_GET_LIMIT = 100;
 const PAGE = 500;
 
-export class AuditChainCorruptError extends Error {
-  constructor(message: string) {
-    super(message);
+/** A stored chain entry or digest is not what it must be: an integrity failure, not an outage. */
+export class AuditChainCorruptError extends IntegrityError {
+  readonly subject = 'audit-chain';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'AuditChainCorruptError';
   }
 }

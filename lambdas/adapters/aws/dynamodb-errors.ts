@@ -16,7 +16,8 @@ export function isConditionalCheckFailed(error: unknown): boolean {
 
 /**
  * Maps anything DynamoDB threw to `DependencyUnavailableError` (503, fail closed). The message
- * names the operation, the table's role and the SDK error, never an item's content.
+ * names the table's role only; the operation and SDK error go to the logs (`diagnostic`), and
+ * never an item's content.
  */
 export function dynamoDbUnavailable(
   operation: string,
@@ -25,8 +26,11 @@ export function dynamoDbUnavailable(
 ): DependencyUnavailableError {
   const name = error instanceof Error ? error.name : 'UnknownError';
   return new DependencyUnavailableError(
-    `The ${what} is unavailable (DynamoDB ${operation}: ${name})`,
+    `The ${what} is unavailable; retry shortly`,
     THROTTLING_ERRORS.has(name) ? 1 : 5,
-    { cause: error },
+    {
+      cause: error,
+      diagnostic: `DynamoDB ${operation}: ${name}`,
+    },
   );
 }

@@ -65,11 +65,10 @@ export class EventBridgePublisher implements EventPublisher {
       try {
         ({ Entries: results } = await this.client.send(new PutEventsCommand({ Entries: [...pending] })));
       } catch (error: unknown) {
-        throw new DependencyUnavailableError(
-          `The event bus is unavailable (EventBridge PutEvents: ${error instanceof Error ? error.name : 'UnknownError'})`,
-          5,
-          { cause: error },
-        );
+        throw new DependencyUnavailableError('The event bus is unavailable; retry shortly', 5, {
+          cause: error,
+          diagnostic: `EventBridge PutEvents: ${error instanceof Error ? error.name : 'UnknownError'}`,
+        });
       }
       // Results are in request order; an entry with an ErrorCode was not accepted.
       const failed = pending.filter((_entry, index) => results?.[index]?.ErrorCode !== undefined);
@@ -79,8 +78,11 @@ export class EventBridgePublisher implements EventPublisher {
       if (attempt < ATTEMPTS) await this.sleep(100 * 2 ** attempt * (0.5 + Math.random()));
     }
     throw new DependencyUnavailableError(
-      `The event bus refused ${pending.length} event(s) (EventBridge PutEvents: ${lastError})`,
+      `The event bus refused ${pending.length} event(s); retry shortly`,
       5,
+      {
+        diagnostic: `EventBridge PutEvents: ${lastError}`,
+      },
     );
   }
 }

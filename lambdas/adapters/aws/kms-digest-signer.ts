@@ -30,9 +30,9 @@ export interface KmsDigestSignerOptions {
 function kmsUnavailable(operation: string, error: unknown): DependencyUnavailableError {
   const name = error instanceof Error ? error.name : 'UnknownError';
   return new DependencyUnavailableError(
-    `The audit signing key is unavailable (KMS ${operation}: ${name})`,
+    'The audit signing key is unavailable; retry shortly',
     THROTTLING_ERRORS.has(name) ? 1 : 5,
-    { cause: error },
+    { cause: error, diagnostic: `KMS ${operation}: ${name}` },
   );
 }
 

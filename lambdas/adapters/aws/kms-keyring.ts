@@ -153,11 +153,10 @@ export function toKeyringError(operation: string, error: unknown): Error {
     });
   }
   const retryAfterSeconds = THROTTLING_ERRORS.has(name) ? 1 : 5;
-  return new DependencyUnavailableError(
-    `The key service is unavailable (KMS ${operation}: ${name})`,
-    retryAfterSeconds,
-    { cause: error },
-  );
+  return new DependencyUnavailableError('The key service is unavailable; retry shortly', retryAfterSeconds, {
+    cause: error,
+    diagnostic: `KMS ${operation}: ${name}`,
+  });
 }
 
 /** Copies the SDK's plaintext key into a buffer the caller owns, and wipes the SDK's copy. */

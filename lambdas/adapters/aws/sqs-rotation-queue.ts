@@ -30,15 +30,17 @@ export class SqsRotationQueue implements RotationQueue {
           );
           failed = (answer.Failed ?? []).map((entry) => entry.Id ?? '');
         } catch (error: unknown) {
-          throw new DependencyUnavailableError(
-            `The rotation queue is unavailable (SQS SendMessageBatch: ${error instanceof Error ? error.name : 'UnknownError'})`,
-            5,
-            { cause: error },
-          );
+          throw new DependencyUnavailableError('The rotation queue is unavailable; retry shortly', 5, {
+            cause: error,
+            diagnostic: `SQS SendMessageBatch: ${error instanceof Error ? error.name : 'UnknownError'}`,
+          });
         }
         entries = entries.filter((entry) => failed.includes(entry.Id));
         if (entries.length > 0 && attempt >= 2) {
-          throw new DependencyUnavailableError(`SQS did not accept ${entries.length} rotation job(s)`, 5);
+          throw new DependencyUnavailableError(
+            `The rotation queue did not accept ${entries.length} job(s)`,
+            5,
+          );
         }
       }
     }

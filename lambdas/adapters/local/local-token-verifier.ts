@@ -3,6 +3,7 @@ import type { Fetcher } from 'aws-jwt-verify/https';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 import { FetchError } from 'aws-jwt-verify/error';
 import type { TokenClaims, TokenVerifier } from '../../core/ports.js';
+import { strictJwtCheck } from '../jwt-checks.js';
 import { toVerificationError } from '../jwt-errors.js';
 
 /**
@@ -28,7 +29,7 @@ export class LocalTokenVerifier implements TokenVerifier {
 
   constructor(issuer: string, jwksUri: string) {
     this.verifier = JwtVerifier.create(
-      { issuer, jwksUri, audience: null },
+      { issuer, jwksUri, audience: null, customJwtCheck: strictJwtCheck },
       { jwksCache: new SimpleJwksCache({ fetcher: loopbackFetcher }) },
     );
   }

@@ -104,6 +104,7 @@ export class PolicyAdministration {
   ): Promise<T> {
     return audited({
       denial: mayAccess(caller, access) ? undefined : ROLE_DENIAL,
+      changes: access === 'manage',
       run,
       record: (outcome, reason) => this.record(caller, action, policy, outcome, reason),
     });

@@ -61,7 +61,11 @@ export const AUDIT_ACTIONS = [
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-export const AUDIT_OUTCOMES = ['allowed', 'denied', 'failed'] as const;
+/**
+ * `attempted`: a change is about to run (recorded durably before it does; ADR 0004); its outcome
+ * follows as `allowed` or `failed` under the same request id and action.
+ */
+export const AUDIT_OUTCOMES = ['attempted', 'allowed', 'denied', 'failed'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 export const ACTOR_KINDS = ['user', 'machine', 'system'] as const;

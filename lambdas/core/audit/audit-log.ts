@@ -372,14 +372,17 @@ export class AuditLog {
     return run;
   }
 
-  settings(caller: Caller): Promise<AuditSettings> {
-    return this.guard(caller, 'read', 'audit.settings.read', {}, () =>
-      this.ports.settings.get(caller.principal.tenant),
-    );
+  settings(caller: Caller, tenant?: string): Promise<AuditSettings> {
+    return this.guard(caller, 'read', 'audit.settings.read', {}, async () => {
+      this.ownTenant(caller, tenant);
+      return this.ports.settings.get(caller.principal.tenant);
+    });
   }
 
-  updateSettings(caller: Caller, settings: AuditSettings): Promise<AuditSettings> {
+  /** Another tenant's settings answer 404 (`?tenant=`), as every other audit route does. */
+  updateSettings(caller: Caller, settings: AuditSettings, tenant?: string): Promise<AuditSettings> {
     return this.guard(caller, 'manage', 'audit.settings.write', {}, async () => {
+      this.ownTenant(caller, tenant);
       await this.ports.settings.put(caller.principal.tenant, settings);
       return settings;
     });
@@ -401,6 +404,7 @@ export class AuditLog {
   ): Promise<T> {
     return audited({
       denial: mayAccess(caller.principal, access) ? undefined : 'Forbidden',
+      changes: access === 'manage',
       run,
       record: (outcome, reason) => this.record(caller, action, target, outcome, reason),
     });

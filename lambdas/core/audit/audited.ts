@@ -1,9 +1,16 @@
 /**
- * The one shape of an audited use case, fail closed. A refused call is audited as `denied` and
- * answers 403; a call that fails is audited as `failed` with its error code (best effort: the
- * caller sees the original error, and the action did not happen); a call that succeeds is audited
- * as `allowed` before its result is returned, so a result whose audit record cannot be written
- * never reaches the caller (the failing audit write surfaces instead).
+ * The one shape of an audited use case, fail closed (ADR 0004, "Attempted and outcome events").
+ *
+ * - A refused call is audited as `denied` and answers 403; it never runs.
+ * - A call that changes something is audited as `attempted` before it runs: if that record cannot
+ *   be made durable the call does not run at all and the audit failure surfaces (503), so nothing
+ *   is ever changed without a trace. Its outcome follows: `allowed` after it succeeded, `failed`
+ *   (with the error code, best effort) after it failed. If the outcome cannot be recorded after
+ *   the change was made, the result is still returned (the change happened and its `attempted`
+ *   event stands; a 503 would only invite the client to apply it twice) and the lost outcome is
+ *   reported through `reportLostAuditOutcome`.
+ * - A call that only reads is audited once, as `allowed` before its result is returned, so a
+ *   result whose audit record cannot be written never reaches the caller.
  */
 import { DomainError, ForbiddenError } from '../errors.js';
 import type { AuditOutcome } from './audit-event.js';
@@ -11,9 +18,24 @@ import type { AuditOutcome } from './audit-event.js';
 export interface AuditedCall<T> {
   /** Why the caller may not make this call (the audit reason), or undefined when it may. */
   readonly denial: string | undefined;
+  /**
+   * True when the call writes anything (stored state, a queued job, a published request): it is
+   * then recorded as `attempted` before it runs. Required, so no use case can forget to say.
+   */
+  readonly changes: boolean;
   readonly run: () => Promise<T>;
   /** Writes the call's audit record; `result` is there for `allowed`, to name what was created. */
   readonly record: (outcome: AuditOutcome, reason: string | undefined, result?: T) => Promise<void>;
+}
+
+/** Told when a change was made and its `attempted` event is durable, but its outcome was not recorded. */
+export type LostAuditOutcomeReporter = (error: unknown) => void;
+
+let lostOutcomeReporter: LostAuditOutcomeReporter = () => undefined;
+
+/** Where lost outcomes are reported (the handlers' logger); set once at start-up. */
+export function reportLostAuditOutcome(reporter: LostAuditOutcomeReporter): void {
+  lostOutcomeReporter = reporter;
 }
 
 export async function audited<T>(call: AuditedCall<T>): Promise<T> {
@@ -21,15 +43,43 @@ export async function audited<T>(call: AuditedCall<T>): Promise<T> {
     await call.record('denied', call.denial);
     throw new ForbiddenError('Permission denied');
   }
+  // Fail closed: no durable trace, no change.
+  if (call.changes) await call.record('attempted', undefined);
   let result: T;
   try {
     result = await call.run();
   } catch (error: unknown) {
-    await call.record('failed', failureCode(error)).catch(() => undefined);
+    const [outcome, reason] =
+      error instanceof LateDenialError
+        ? (['denied', error.reason] as const)
+        : (['failed', failureCode(error)] as const);
+    await call.record(outcome, reason).catch(() => undefined);
     throw error;
   }
-  await call.record('allowed', undefined, result);
+  if (!call.changes) {
+    await call.record('allowed', undefined, result);
+    return result;
+  }
+  try {
+    await call.record('allowed', undefined, result);
+  } catch (error: unknown) {
+    lostOutcomeReporter(error);
+  }
   return result;
+}
+
+/**
+ * Thrown by a call's `run` when whether the caller may make it could only be decided inside it,
+ * after a read (creating versus updating a secret): audited as `denied` with `reason`, answered 403.
+ */
+export class LateDenialError extends ForbiddenError {
+  constructor(
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super('Permission denied', options);
+    this.name = 'LateDenialError';
+  }
 }
 
 /** What a failed call's audit record says: the domain error's code, never its message or values. */

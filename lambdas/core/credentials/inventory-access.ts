@@ -1,7 +1,8 @@
 /**
  * Who may do what with the inventory and discovery. People by role: everyone reads, operators
- * and admins change credentials and start runs, admins configure discovery (auditors may read the
- * configuration). Machine clients by scope, the same way.
+ * and admins change credentials and start runs, admins configure discovery and rotation policies,
+ * and only admins and auditors read that configuration (it names accounts and their external ids),
+ * as the README and the OpenAPI scopes say. Machine clients by scope, the same way.
  */
 import type { Principal, Role } from '../principal.js';
 
@@ -11,7 +12,7 @@ const ROLES: Readonly<Record<InventoryAccess, readonly Role[]>> = {
   read: ['admin', 'operator', 'auditor', 'viewer'],
   write: ['admin', 'operator'],
   configure: ['admin'],
-  readConfiguration: ['admin', 'operator', 'auditor'],
+  readConfiguration: ['admin', 'auditor'],
 };
 
 const SCOPES: Readonly<Record<InventoryAccess, readonly string[]>> = {
@@ -20,6 +21,11 @@ const SCOPES: Readonly<Record<InventoryAccess, readonly string[]>> = {
   configure: ['vaultpilot/admin'],
   readConfiguration: ['vaultpilot/admin', 'vaultpilot/audit'],
 };
+
+/** Whether a call with this access writes anything (so is audited as attempted first). */
+export function changesInventory(access: InventoryAccess): boolean {
+  return access === 'write' || access === 'configure';
+}
 
 export function mayAccessInventory(principal: Principal, access: InventoryAccess): boolean {
   if (principal.kind === 'machine') return principal.scopes.some((scope) => SCOPES[access].includes(scope));

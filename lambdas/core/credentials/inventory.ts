@@ -35,7 +35,7 @@ import { findingAuditEvents, findingEvents } from './credential-events.js';
 import { type CredentialChange, type CredentialStore, MAX_HISTORY_ENTRIES } from './credential-store.js';
 import { historyEntry } from './credential-history.js';
 import { deriveStatus, evaluateFindings, findingChanges } from './findings.js';
-import { type InventoryAccess, mayAccessInventory } from './inventory-access.js';
+import { changesInventory, type InventoryAccess, mayAccessInventory } from './inventory-access.js';
 import {
   type CredentialPage,
   type CredentialQuery,
@@ -385,6 +385,7 @@ export class CredentialInventory {
   ): Promise<T> {
     const result = await audited<T>({
       denial: mayAccessInventory(caller.principal, access) ? undefined : ROLE_DENIAL,
+      changes: changesInventory(access),
       run,
       record: (outcome, reason, done) =>
         this.record(

@@ -15,7 +15,11 @@ import {
   type FindingRule,
   type FindingThresholds,
 } from '../credentials/findings.js';
-import { type InventoryAccess, mayAccessInventory } from '../credentials/inventory-access.js';
+import {
+  changesInventory,
+  type InventoryAccess,
+  mayAccessInventory,
+} from '../credentials/inventory-access.js';
 import { DependencyUnavailableError, NotFoundError, ValidationError } from '../errors.js';
 import type { EventPublisher } from '../events.js';
 import type { Clock } from '../ports.js';
@@ -180,6 +184,7 @@ export class DiscoveryControl {
   ): Promise<T> {
     return audited<T>({
       denial: mayAccessInventory(caller.principal, access) ? undefined : ROLE_DENIAL,
+      changes: changesInventory(access),
       run,
       record: (outcome, reason, done) =>
         this.record(caller, action, outcome, done === undefined ? reason : describe?.(done)),

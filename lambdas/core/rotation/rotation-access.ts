@@ -9,7 +9,11 @@ import { audited, failureCode, ROLE_DENIAL } from '../audit/audited.js';
 import type { AuditAction, AuditOutcome } from '../audit/audit-event.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { type Caller, callerAuditEvent } from '../audit/caller.js';
-import { type InventoryAccess, mayAccessInventory } from '../credentials/inventory-access.js';
+import {
+  changesInventory,
+  type InventoryAccess,
+  mayAccessInventory,
+} from '../credentials/inventory-access.js';
 import { isCredentialId } from '../credentials/credential.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import type { Clock } from '../ports.js';
@@ -33,6 +37,8 @@ export class RotationAccess {
     private readonly rollbacks: RollbackRunner,
     private readonly audit: AuditSink,
     private readonly clock: Clock,
+    /** Whether the tenant has this credential: an unknown one answers 404 on every route. */
+    private readonly credentials: { load(tenant: string, credentialId: string): Promise<unknown> },
     /** Recomputes due times of the tenant's credentials after a policy changed. */
     private readonly onPoliciesChanged: (tenant: string) => Promise<void> = async () => undefined,
   ) {}
@@ -47,6 +53,8 @@ export class RotationAccess {
       throw new ValidationError('Idempotency-Key must be 1 to 255 visible ASCII characters');
     }
     if (!isCredentialId(credentialId)) throw new NotFoundError(`No credential ${credentialId.slice(0, 64)}`);
+    // Fail closed before anything is stored or queued (ADR 0004); the engine records the outcome.
+    await this.record(caller, 'rotation.request', credentialId, 'attempted');
     let record: RotationRecord;
     try {
       const started = await this.engine.start({
@@ -78,7 +86,10 @@ export class RotationAccess {
     page: { limit?: number | undefined; cursor?: string | undefined },
   ): Promise<RotationPage> {
     return this.guard(caller, 'read', 'rotation.list', credentialId, async () => {
-      if (!isCredentialId(credentialId))
+      if (
+        !isCredentialId(credentialId) ||
+        (await this.credentials.load(caller.principal.tenant, credentialId)) === undefined
+      )
         throw new NotFoundError(`No credential ${credentialId.slice(0, 64)}`);
       return this.store.list(caller.principal.tenant, credentialId, {
         limit: page.limit ?? 50,
@@ -190,6 +201,7 @@ export class RotationAccess {
   ): Promise<T> {
     return audited({
       denial: mayAccessInventory(caller.principal, access) ? undefined : ROLE_DENIAL,
+      changes: changesInventory(access),
       run,
       record: (outcome, reason) => this.record(caller, action, credentialId, outcome, reason, policy),
     });

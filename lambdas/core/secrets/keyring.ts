@@ -7,7 +7,7 @@
  * A wrapped key that does not authenticate (wrong encryption context, tampered bytes) is an
  * `EnvelopeIntegrityError` instead.
  */
-import { DomainError } from '../errors.js';
+import { IntegrityError } from '../errors.js';
 
 /** Binds a data key to one secret version; KMS receives the same pairs as EncryptionContext. */
 export interface EncryptionContext {
@@ -40,13 +40,12 @@ export interface Keyring {
 
 /**
  * A stored envelope or wrapped key failed authentication: it was tampered with, copied onto
- * another tenant, path or version, or names a key that never wrapped it. There is no HTTP status
- * of its own on purpose: the error mapper turns it into a generic 500, because a broken envelope
- * is a server-side integrity incident to investigate, not something the caller did wrong. Its
- * message never contains key or plaintext material.
+ * another tenant, path or version, or names a key that never wrapped it: an `IntegrityError`
+ * (500, code `IntegrityFailure`), a server-side incident to investigate, not something the
+ * caller did wrong. Its message never contains key or plaintext material.
  */
-export class EnvelopeIntegrityError extends DomainError {
-  readonly code = 'EnvelopeIntegrity';
+export class EnvelopeIntegrityError extends IntegrityError {
+  readonly subject = 'envelope';
 }
 
 /**

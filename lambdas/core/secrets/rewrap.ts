@@ -133,19 +133,20 @@ export class RewrapAdministration {
         : principal.roles.includes('admin');
     return audited<RewrapStep>({
       denial: admin ? undefined : 'Re-wrapping needs the admin role',
+      changes: true,
       run: () => this.rewrap.step(principal.tenant, options),
       record: (outcome, reason, step) =>
         this.record(
           caller,
           outcome,
           step === undefined
-            ? (reason ?? '')
+            ? reason
             : `rewrapped ${step.rewrapped}, already current ${step.alreadyCurrent}, skipped ${step.skipped} of ${step.scanned} versions; ${step.cursor === undefined ? 'done' : 'more to do'}`,
         ),
     });
   }
 
-  private record(caller: Caller, outcome: AuditOutcome, reason: string): Promise<void> {
+  private record(caller: Caller, outcome: AuditOutcome, reason: string | undefined): Promise<void> {
     return this.audit.record(
       callerAuditEvent(caller, this.clock, { action: 'secret.rewrap', target: {}, outcome, reason }),
     );

@@ -2,12 +2,12 @@
  * The secret store as callers reach it: every operation is authorized against the tenant's
  * path policies, performed, and recorded in the audit log before its result is returned.
  *
- * Audit is fail-closed (DESIGN.md): a read whose audit record cannot be written returns nothing
- * (503); a write that was performed but could not be audited is reported as failed (503). A
- * denied or failed attempt is audited too, and values never reach the audit log: only paths,
- * version numbers, outcomes and error codes.
+ * Audit is fail-closed (DESIGN.md, ADR 0004): a read whose audit record cannot be written returns
+ * nothing (503); a change runs only after its `attempted` event is durable, so an audit store that
+ * is down refuses it (503) before anything is touched. A denied or failed attempt is audited too,
+ * and values never reach the audit log: only paths, version numbers, outcomes and error codes.
  */
-import { audited } from '../audit/audited.js';
+import { audited, LateDenialError } from '../audit/audited.js';
 import { authorizeSecretOperation } from '../access/authorize.js';
 import type { KvOperation } from '../access/policy.js';
 import type { PolicyStore } from '../access/policy-store.js';
@@ -37,6 +37,9 @@ interface Attempt<T> {
   /** Audit facts learnt from the result (e.g. the version written). */
   readonly resultTarget?: (result: T) => AuditTarget;
 }
+
+/** The operations that only read; every other one changes the store and is audited as attempted first. */
+const READ_OPERATIONS: ReadonlySet<KvOperation> = new Set(['readValue', 'readMetadata', 'list']);
 
 export class SecretAccess {
   constructor(
@@ -69,19 +72,35 @@ export class SecretAccess {
     options: WriteOptions = {},
   ): Promise<SecretVersionMetadata> {
     const path = parseSecretPath(rawPath);
-    const tenant = caller.principal.tenant;
-    // Creating and updating are separate capabilities, as in Vault. The same read serves the
-    // write's casRequired check.
-    const metadata = await this.secrets.metadataIfAny(tenant, path);
-    return this.guard(caller, path, {
-      action: 'secret.write',
-      operation: metadata === undefined ? 'create' : 'update',
-      target: { path },
-      run: () =>
-        this.secrets.write(SecretAccess.actorName(caller.principal), tenant, path, data, options, {
+    const { principal } = caller;
+    const tenant = principal.tenant;
+    // Creating and updating are separate capabilities, as in Vault, and which one applies depends
+    // on whether the secret exists. That read happens only after the call is authorized as far as
+    // it can be without it and its `attempted` event is durable, so a failing read leaves a trace.
+    const attached = await this.policies.attachments(tenant);
+    const create = authorizeSecretOperation(principal, attached, path, 'create');
+    const update = authorizeSecretOperation(principal, attached, path, 'update');
+    const target: AuditTarget = { path };
+    return audited({
+      denial: create.allowed || update.allowed ? undefined : create.reason,
+      changes: true,
+      run: async () => {
+        // The same read serves the write's casRequired check.
+        const metadata = await this.secrets.metadataIfAny(tenant, path);
+        const decision = metadata === undefined ? create : update;
+        if (!decision.allowed) throw new LateDenialError(decision.reason);
+        return this.secrets.write(SecretAccess.actorName(principal), tenant, path, data, options, {
           metadata,
-        }),
-      resultTarget: (result) => ({ path, version: result.version }),
+        });
+      },
+      record: (outcome, reason, done) =>
+        this.record(
+          caller,
+          'secret.write',
+          done === undefined ? target : { path, version: done.version },
+          outcome,
+          reason,
+        ),
     });
   }
 
@@ -164,6 +183,7 @@ export class SecretAccess {
         : authorizeSecretOperation(principal, attached, target as SecretPath, attempt.operation);
     return audited<T>({
       denial: decision.allowed ? undefined : decision.reason,
+      changes: !READ_OPERATIONS.has(attempt.operation),
       run: attempt.run,
       record: (outcome, reason, done) =>
         this.record(

@@ -75,8 +75,14 @@ export const handler = apiHandler(AUDIT_ROUTES, () => audit().api, {
     }
     return { body: { digest: run.digest ?? null } };
   },
-  readAuditSettings: async (request) => ({ body: await audit().log.settings(callerOf(request)) }),
+  readAuditSettings: async (request) => ({
+    body: await audit().log.settings(callerOf(request), request.query.tenant),
+  }),
   writeAuditSettings: async (request) => ({
-    body: await audit().log.updateSettings(callerOf(request), { retentionDays: request.body.retentionDays }),
+    body: await audit().log.updateSettings(
+      callerOf(request),
+      { retentionDays: request.body.retentionDays },
+      request.query.tenant,
+    ),
   }),
 });

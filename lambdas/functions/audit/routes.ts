@@ -104,6 +104,7 @@ export const AUDIT_ROUTES = [
     operationId: 'readAuditSettings',
     scopes: read,
     summary: "The tenant's audit retention",
+    request: { query: AuditTenantQuery },
     response: AuditSettingsBody,
   },
   {
@@ -113,7 +114,7 @@ export const AUDIT_ROUTES = [
     operationId: 'writeAuditSettings',
     scopes: [SCOPES.admin],
     summary: 'Set the retention of events recorded from now on (days, 1-3650; admins)',
-    request: { body: AuditSettingsBody },
+    request: { body: AuditSettingsBody, query: AuditTenantQuery },
     response: AuditSettingsBody,
   },
 ] as const satisfies readonly RouteSpec[];

@@ -45,6 +45,7 @@ export const rotations = coldStart(manifest, (start) => {
       { rollback: (key, requestedBy) => rollbacks().rollback(key, requestedBy) },
       audit,
       systemClock,
+      targets,
       dueTimeRefresher(inventory, targets),
     ),
   };

@@ -4,6 +4,7 @@ import type { ApiDependencies } from '../../shared/api-handler.js';
 import { requireAuthConfig } from '../../shared/config.js';
 import type { ColdStart } from '../cold-start.js';
 import { tokenVerifier } from '../index.js';
+import { eventPublisher } from './events.js';
 
 export function apiDependencies(start: ColdStart, refusalAuditSink?: AuditSink): ApiDependencies {
   const { config, manifest } = start;
@@ -14,6 +15,8 @@ export function apiDependencies(start: ColdStart, refusalAuditSink?: AuditSink):
   }
   return {
     corsOrigins: config.corsOrigins,
+    // Built on first publish: most requests never meet an integrity failure.
+    events: eventPublisher(start),
     ...(tokens === undefined ? {} : { tokens }),
     ...(refusalAuditSink === undefined ? {} : { refusalAuditSink }),
   };

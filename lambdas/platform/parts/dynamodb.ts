@@ -4,9 +4,22 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConfigError, type FunctionConfig } from '../../shared/config.js';
 import { TABLE_SPECS, type TableId } from '../../shared/tables.js';
 import type { ColdStart } from '../cold-start.js';
+import { localDocumentClient } from '../index.js';
 
+/**
+ * The function's document client. Locally every function shares one per process (the local
+ * platform's), as they share one dynalite; in AWS each function has its own.
+ */
 export function documentClient(start: ColdStart): DynamoDBDocumentClient {
   const { config } = start;
+  if (config.runtime === 'local') return localDocumentClient(config, newDocumentClient);
+  const client = newDocumentClient(config);
+  start.onReset(() => client.destroy());
+  return client;
+}
+
+/** A document client of the configured endpoint (dynalite locally). */
+export function newDocumentClient(config: FunctionConfig): DynamoDBDocumentClient {
   const client = new DynamoDBClient(
     config.dynamodbEndpoint === undefined
       ? { region: config.region }
@@ -17,7 +30,6 @@ export function documentClient(start: ColdStart): DynamoDBDocumentClient {
           credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
         },
   );
-  start.onReset(() => client.destroy());
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }
 

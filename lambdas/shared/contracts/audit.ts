@@ -13,7 +13,7 @@ const instant = z.iso
   .datetime({ offset: true, error: 'Expected an ISO-8601 date-time, e.g. 2025-03-01T12:00:00Z' })
   .transform((value) => new Date(value).toISOString());
 
-export const AUDIT_OUTCOME_VALUES = ['allowed', 'denied', 'failed'] as const;
+export const AUDIT_OUTCOME_VALUES = ['attempted', 'allowed', 'denied', 'failed'] as const;
 
 export const AuditQuery = z
   .object({
