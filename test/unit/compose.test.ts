@@ -43,6 +43,7 @@ import { secrets } from '../../lambdas/functions/secrets/compose.js';
 import { resetFunctions } from '../../lambdas/platform/cold-start.js';
 import * as platform from '../../lambdas/platform/index.js';
 import { ConfigError, parseFunctionConfig } from '../../lambdas/shared/config.js';
+import { DependencyUnavailableError } from '../../lambdas/core/errors.js';
 
 const KEY_ARN = 'arn:aws:kms:eu-west-1:123456789012:key/0b6c4a3e-1111-2222-3333-444455556666';
 
@@ -174,6 +175,28 @@ describe('function compositions in AWS', () => {
     configure(without(AWS_ENV, 'VAULTPILOT_TABLE_SECRETS', 'VAULTPILOT_KMS_KEY_ID', 'VAULTPILOT_KEYRING'));
 
     expect(rotations().access).toBeInstanceOf(RotationAccess);
+  });
+
+  it('fails a rollback closed, before its runner is built, when the audit store is unreachable', async () => {
+    // Prepare: a DynamoDB endpoint nothing listens on.
+    configure({ ...AWS_ENV, VAULTPILOT_DYNAMODB_ENDPOINT: 'http://127.0.0.1:1' });
+    const caller = {
+      principal: {
+        kind: 'user' as const,
+        subject: 'sub-1',
+        username: 'olga',
+        tenant: 'acme',
+        roles: ['admin' as const],
+        scopes: [],
+        clientId: 'dashboard',
+      },
+    };
+
+    // Act: a rollback is a change, so its `attempted` audit record comes first (ADR 0004).
+    const attempt = rotations().access.rollback(caller, 'rot_0123456789abcdef01234567_00000000012345678');
+
+    // Assess
+    await expect(attempt).rejects.toBeInstanceOf(DependencyUnavailableError);
   });
 
   it('refuses re-wrapping on the Secrets Manager backend with a conflict that says why', async () => {
