@@ -2,7 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    // Two projects: the API's tests here (Node) and the dashboard's (jsdom, configured in
+    // frontend/vite.config.ts), so `npm test` runs both.
+    projects: [{ extends: true, test: { name: 'api', include: ['test/**/*.test.ts'] } }, 'frontend'],
     // Forks, not threads: the tests start servers (dynalite, PostgreSQL, SMTP) that want a process each.
     pool: 'forks',
     testTimeout: 30_000,

@@ -1,7 +1,7 @@
 /**
  * `npm start`: runs VaultPilot on this machine with no AWS account. See README "Quick start".
  *
- *   npm start -- [--port N] [--host H] [--data-dir DIR] [--in-memory] [--no-scheduler]
+ *   npm start -- [--port N] [--host H] [--data-dir DIR] [--in-memory] [--no-scheduler] [--no-dashboard-build]
  *
  * Flags override the environment variables of the same meaning (PORT, VAULTPILOT_HOST,
  * VAULTPILOT_DATA_DIR, VAULTPILOT_IN_MEMORY, VAULTPILOT_SCHEDULER).
@@ -15,6 +15,7 @@ import { ConfigError, parseLocalRuntimeConfig, readEnvironment } from '../lambda
 import { parseLocalLimits } from '../lambdas/local/local-limits.js';
 import { LocalStateError } from '../lambdas/local/local-state-error.js';
 import { startLocalRuntime, type LocalRuntime, type RuntimeLog } from '../lambdas/local/runtime.js';
+import { ensureDashboardBuild } from '../lambdas/local/dashboard-build.js';
 
 const USAGE = `Usage: npm start -- [options]
 
@@ -26,6 +27,7 @@ Options:
   --data-dir DIR    where data and keys are kept (env VAULTPILOT_DATA_DIR, default .vaultpilot)
   --in-memory       keep nothing on disk (env VAULTPILOT_IN_MEMORY=true)
   --no-scheduler    do not run the scheduled engines (env VAULTPILOT_SCHEDULER=false)
+  --no-dashboard-build  serve frontend/dist as it is, without building it when stale
   -h, --help        show this help
 `;
 
@@ -44,6 +46,7 @@ function banner(runtime: LocalRuntime): string {
   const lines = [
     '',
     'VaultPilot is running locally.',
+    `  Dashboard    ${runtime.url}/   (sign in as admin)`,
     `  API          ${runtime.url}   (try ${runtime.url}/health)`,
     `  OpenAPI      ${runtime.url}/openapi.json`,
     `  JWKS         ${runtime.issuer}/.well-known/jwks.json`,
@@ -90,6 +93,7 @@ async function main(): Promise<number> {
         'data-dir': { type: 'string' },
         'in-memory': { type: 'boolean' },
         'no-scheduler': { type: 'boolean' },
+        'no-dashboard-build': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -114,6 +118,13 @@ async function main(): Promise<number> {
   const started = performance.now();
   const environment = { ...readEnvironment(), ...overrides };
   const config = parseLocalRuntimeConfig(environment);
+  // `npm run dev` serves the dashboard from Vite's dev server instead, so it skips the build.
+  if (args['no-dashboard-build'] !== true) {
+    await ensureDashboardBuild({
+      info: (message) => log.info(message),
+      error: (message) => log.error(message),
+    });
+  }
   const runtime = await startLocalRuntime(config, log, parseLocalLimits(environment));
   console.log(banner(runtime));
   log.info(`Ready in ${Math.round(performance.now() - started)} ms`);

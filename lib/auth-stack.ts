@@ -146,14 +146,17 @@ export class AuthStack extends Stack {
 
     this.dashboardClient = this.userPool.addClient('DashboardClient', {
       userPoolClientName: 'dashboard',
-      // A browser app cannot keep a secret: a public client, authorization code with PKCE.
+      // A browser app cannot keep a secret: a public client, authorization code with PKCE (the
+      // dashboard always sends an S256 challenge), through the Hosted UI, which asks for the
+      // TOTP code the pool requires (MFA REQUIRED above).
       generateSecret: false,
       authFlows: { userSrp: true },
       oAuth: {
         flows: { authorizationCodeGrant: true },
         scopes: [OAuthScope.OPENID, OAuthScope.EMAIL, OAuthScope.PROFILE, OAuthScope.COGNITO_ADMIN],
-        callbackUrls: props.dashboardOrigins.map((origin) => `${origin}/`),
-        logoutUrls: props.dashboardOrigins.map((origin) => `${origin}/`),
+        // The dashboard contract: the code comes back to /callback, sign-out lands on /signed-out.
+        callbackUrls: props.dashboardOrigins.map((origin) => `${origin}/callback`),
+        logoutUrls: props.dashboardOrigins.map((origin) => `${origin}/signed-out`),
       },
       supportedIdentityProviders: [UserPoolClientIdentityProvider.COGNITO],
       accessTokenValidity: Duration.minutes(15),

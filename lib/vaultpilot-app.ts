@@ -21,7 +21,7 @@ import { EnginesStack } from './engines-stack.js';
 import { MonitoringStack } from './monitoring-stack.js';
 import { type StageSettings, stageSettingsFrom } from './stage-settings.js';
 import { StatefulStack } from './stateful-stack.js';
-import { WebStack } from './web-stack.js';
+import { dashboardConfigOf, WebContentStack, WebStack } from './web-stack.js';
 
 export interface VaultPilotStacks {
   readonly stateful: StatefulStack;
@@ -29,12 +29,21 @@ export interface VaultPilotStacks {
   readonly auth: AuthStack;
   readonly api: ApiStack;
   readonly engines: EnginesStack;
+  readonly webContent: WebContentStack;
   readonly monitoring: MonitoringStack;
 }
 
 /** The stacks in the order they are created (and deployed). */
 export function allStacks(stacks: VaultPilotStacks): Stack[] {
-  return [stacks.stateful, stacks.web, stacks.auth, stacks.engines, stacks.api, stacks.monitoring];
+  return [
+    stacks.stateful,
+    stacks.web,
+    stacks.auth,
+    stacks.engines,
+    stacks.api,
+    stacks.webContent,
+    stacks.monitoring,
+  ];
 }
 
 /**
@@ -73,6 +82,7 @@ export function addVaultPilotStacks(app: App, settings: StageSettings): VaultPil
   );
   const web = new WebStack(app, stackId('Web'), {
     ...stackProps('Web', 'dashboard hosting (S3 + CloudFront)'),
+    cognitoDomainPrefix: settings.cognitoDomainPrefix,
     ...(settings.webDomain !== undefined ? { domain: settings.webDomain } : {}),
   });
   const browserOrigins = [web.dashboardOrigin, ...settings.extraOrigins];
@@ -99,6 +109,16 @@ export function addVaultPilotStacks(app: App, settings: StageSettings): VaultPil
     secretBackend: settings.secretBackend,
     // Explicit rollbacks run in the rotation worker, which the rotations API invokes.
     rotationWorker: engines.rotationWorker.function,
+  });
+  const webContent = new WebContentStack(app, stackId('WebContent'), {
+    ...stackProps('WebContent', 'dashboard files and config.json'),
+    site: web,
+    dashboardConfig: dashboardConfigOf(stage, {
+      userPool: auth.userPool,
+      dashboardClient: auth.dashboardClient,
+      domain: auth.domain,
+      api: api.api,
+    }),
   });
   const monitoring = new MonitoringStack(app, stackId('Monitoring'), {
     ...stackProps('Monitoring', 'alarms and the alarm topic'),
@@ -128,7 +148,7 @@ export function addVaultPilotStacks(app: App, settings: StageSettings): VaultPil
 
   Tags.of(app).add('project', 'vaultpilot');
   Tags.of(app).add('stage', stage);
-  return { stateful, web, auth, api, engines, monitoring };
+  return { stateful, web, auth, api, engines, webContent, monitoring };
 }
 
 export interface VaultPilotAppOptions {

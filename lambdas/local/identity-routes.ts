@@ -27,6 +27,7 @@ import { toHttpError, validationErrorFrom } from '../shared/http-errors.js';
 import { SECURITY_HEADERS } from '../shared/http-headers.js';
 import { ALL_SCOPES } from '../shared/scopes.js';
 import { OAuth2Error, type LocalIdentityProvider, type OAuth2ErrorCode } from './identity.js';
+import { AUTHORIZE_PATH, DASHBOARD_SCOPES, LOGOUT_PATH, REVOKE_PATH } from './oauth-authorize-endpoints.js';
 
 export interface IdentityRequest {
   readonly method: string;
@@ -137,9 +138,15 @@ function discoveryDocument(issuer: string): Record<string, unknown> {
     issuer,
     jwks_uri: `${issuer}${JWKS_PATH}`,
     token_endpoint: `${issuer}${TOKEN_PATH}`,
-    grant_types_supported: ['client_credentials'],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
-    scopes_supported: [...ALL_SCOPES],
+    // The dashboard's code flow with PKCE (oauth-authorize.ts).
+    authorization_endpoint: `${issuer}${AUTHORIZE_PATH}`,
+    revocation_endpoint: `${issuer}${REVOKE_PATH}`,
+    end_session_endpoint: `${issuer}${LOGOUT_PATH}`,
+    response_types_supported: ['code'],
+    code_challenge_methods_supported: ['S256'],
+    grant_types_supported: ['client_credentials', 'authorization_code', 'refresh_token'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    scopes_supported: [...new Set([...DASHBOARD_SCOPES, ...ALL_SCOPES])],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['RS256'],
     // Not OAuth: users sign in to the local runtime with a JSON POST here (SRP with Cognito in AWS).

@@ -73,6 +73,8 @@ export interface LocalIdentityProviderOptions {
 }
 
 export interface UserTokens {
+  /** The user's `sub`: what a refresh token of the code flow is bound to (oauth-authorize.ts). */
+  readonly subject: string;
   readonly accessToken: string;
   readonly idToken: string;
   readonly expiresIn: number;
@@ -168,7 +170,19 @@ export class LocalIdentityProvider {
       this.store.authenticateUser(username, password),
     );
     if (user === undefined) throw new UnauthorizedError('Invalid username or password');
+    return this.userTokens(user);
+  }
 
+  /**
+   * New tokens for a user who signed in earlier (the refresh-token grant of the dashboard's code
+   * flow): read again from the store, so a removed user gets none and changed groups apply.
+   */
+  async reissueUserTokens(subject: string): Promise<UserTokens | undefined> {
+    const user = (await this.store.listUsers()).find((candidate) => candidate.sub === subject);
+    return user === undefined ? undefined : this.userTokens(user);
+  }
+
+  private userTokens(user: Pick<UserSummary, 'sub' | 'username' | 'tenant' | 'groups'>): UserTokens {
     const now = this.nowSeconds();
     const ttl = this.options.tokenTtlSeconds;
     // One sign-in event: both tokens share origin_jti and event_id, as Cognito's do.
@@ -205,7 +219,7 @@ export class LocalIdentityProvider {
       version: 2,
       ...session,
     });
-    return { accessToken, idToken, expiresIn: ttl, tokenType: 'Bearer' };
+    return { subject: user.sub, accessToken, idToken, expiresIn: ttl, tokenType: 'Bearer' };
   }
 
   /**

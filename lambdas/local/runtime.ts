@@ -34,6 +34,9 @@ import { localRollbackRunner } from '../adapters/local/in-process-rollback-runne
 import { localRotationQueue } from '../adapters/local/in-process-rotation-queue.js';
 import { LocalIdentityProvider } from './identity.js';
 import { handleIdentityRequest } from './identity-routes.js';
+import { DASHBOARD_DIST } from './dashboard-build.js';
+import { DashboardSite } from './dashboard-site.js';
+import { LocalAuthorizationServer } from './oauth-authorize.js';
 import { lambdaContext } from './lambda-context.js';
 import { LocalStateError } from './local-state-error.js';
 import { LocalScheduler } from './scheduler.js';
@@ -44,7 +47,7 @@ export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
 export const LOCAL_STAGE = 'local';
 /** The app client id of the dashboard in the local issuer (Cognito generates one in AWS). */
-export const LOCAL_USER_CLIENT_ID = 'vaultpilot-local-dashboard';
+export const LOCAL_USER_CLIENT_ID = 'vaultpilot-dashboard';
 
 export interface RuntimeLog {
   info(message: string, extra?: Record<string, unknown>): void;
@@ -195,6 +198,11 @@ function listen(
   });
 }
 
+export interface LocalRuntimeOptions {
+  /** The built dashboard to serve on the API's port (default frontend/dist). */
+  readonly dashboardDir?: string;
+}
+
 /**
  * Starts everything and resolves once the runtime is ready. The port is bound first (its URL is
  * the issuer), but until every route, the identity provider and the first admin are ready every
@@ -207,6 +215,7 @@ export async function startLocalRuntime(
   config: LocalRuntimeConfig,
   log: RuntimeLog,
   limits: LocalLimits = parseLocalLimits(readEnvironment()),
+  options: LocalRuntimeOptions = {},
 ): Promise<LocalRuntime> {
   const dataDir = config.inMemory ? undefined : resolve(config.dataDir);
   let releaseLock = (): void => undefined;
@@ -218,6 +227,9 @@ export async function startLocalRuntime(
   let identity: LocalIdentityProvider | undefined;
   let rateLimiter: RequestRateLimiter | undefined;
   let ready = false;
+  // The dashboard's sign-in and files; both need the port, so they are set once it is known.
+  let authorization: LocalAuthorizationServer | undefined;
+  let dashboard: DashboardSite | undefined;
   const server = createLocalApiServer({
     stage: LOCAL_STAGE,
     region: LOCAL_REGION,
@@ -225,6 +237,8 @@ export async function startLocalRuntime(
     isReady: () => ready,
     admit: (headers) => rateLimiter?.admit(headers),
     sideRoutes: [
+      async (request) => authorization?.handle(request),
+      async (request) => dashboard?.handle(request),
       async (request) => (identity === undefined ? undefined : handleIdentityRequest(identity, request)),
     ],
     onRequest: ({ method, path, statusCode, ms }) => log.info(`${method} ${path} ${statusCode} ${ms}ms`),
@@ -302,6 +316,13 @@ export async function startLocalRuntime(
     rateLimiter = new RequestRateLimiter(limits.rateLimits, url, identity.jwks());
     // Every API handler loaded (and its module initialised) before the first request is let in.
     await Promise.all(Object.values(API_HANDLERS).map((load) => load()));
+    authorization = new LocalAuthorizationServer({ identity, clientId: LOCAL_USER_CLIENT_ID });
+    dashboard = new DashboardSite({
+      distDir: options.dashboardDir ?? DASHBOARD_DIST,
+      stage: LOCAL_STAGE,
+      url,
+      clientId: LOCAL_USER_CLIENT_ID,
+    });
 
     // `POST /discovery/runs` publishes a request; as the EventBridge rule does in AWS, it starts
     // the discovery engine, here without holding up the bus for the length of the run.

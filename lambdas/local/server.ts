@@ -33,12 +33,15 @@ const API_TIMEOUT_SECONDS = 29;
 export interface LocalHttpResponse {
   readonly statusCode: number;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body: string;
+  /** Bytes for the dashboard's static files (fonts, images), text for everything else. */
+  readonly body: string | Uint8Array;
 }
 
 export interface LocalRequestInfo {
   readonly method: string;
   readonly path: string;
+  /** The query string with its `?` (or empty), as in `URL.search`. */
+  readonly search: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
   readonly requestId: string;
@@ -139,7 +142,7 @@ function matchRoute(
  * kept) and its query. API Gateway hands the raw path to the function too, so `a/../b` reaches
  * the core's path validator instead of being resolved to `b` here.
  */
-function requestTarget(target: string): { path: string; query: URLSearchParams } {
+function requestTarget(target: string): { path: string; search: string; query: URLSearchParams } {
   // Absolute-form (`GET http://host/path`, RFC 9112 §3.2.2) carries the path after the authority.
   const originForm = target.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '');
   const withoutFragment = originForm.split('#', 1)[0] ?? '';
@@ -147,7 +150,7 @@ function requestTarget(target: string): { path: string; query: URLSearchParams }
   const path = queryAt === -1 ? withoutFragment : withoutFragment.slice(0, queryAt);
   const query = new URLSearchParams(queryAt === -1 ? '' : withoutFragment.slice(queryAt + 1));
   if (!path.startsWith('/')) throw new NotFoundError('No route for this request target');
-  return { path, query };
+  return { path, search: queryAt === -1 ? '' : withoutFragment.slice(queryAt), query };
 }
 
 function fromLambda(result: APIGatewayProxyResult): LocalHttpResponse {
@@ -204,7 +207,15 @@ async function respond(request: IncomingMessage, options: LocalApiOptions): Prom
     }
 
     for (const sideRoute of options.sideRoutes) {
-      const answer = await sideRoute({ method, path: url.path, headers, body, requestId, sourceIp });
+      const answer = await sideRoute({
+        method,
+        path: url.path,
+        search: url.search,
+        headers,
+        body,
+        requestId,
+        sourceIp,
+      });
       // The dashboard signs in from its own origin, so side routes get the same CORS headers.
       if (answer !== undefined) {
         return {

@@ -86,6 +86,15 @@ export function localDocumentClient(
   return localPlatform().documentClient(config, build);
 }
 
+/**
+ * What every function must share within the local process, because one function changes what
+ * another's cached copy would hide (a tenant's audit retention): one instance per `key` locally;
+ * in AWS each function is its own process, so `build` runs for each.
+ */
+export function perProcess<T>(config: Runtime, key: string, build: () => T): T {
+  return config.runtime === 'local' ? localPlatform().perProcess(key, build) : build();
+}
+
 /** Forgets the platforms' per-process state. */
 export function resetPlatforms(): void {
   local?.reset();

@@ -32,6 +32,7 @@ const keyrings = new Map<string, Keyring>();
 const signers = new Map<string, DigestSigner>();
 let sink: AuditSink | undefined;
 const documentClients = new Map<string, DynamoDBDocumentClient>();
+const shared = new Map<string, unknown>();
 
 const publisher = validatingPublisher(localEventBus);
 
@@ -107,8 +108,15 @@ export function documentClient(
   return found;
 }
 
+/** One instance per key and process (see `perProcess` in lambdas/platform/index.ts). */
+export function perProcess<T>(key: string, build: () => T): T {
+  if (!shared.has(key)) shared.set(key, build());
+  return shared.get(key) as T;
+}
+
 /** Forgets the per-process keys, clients and sink (the local runtime restarts in one process). */
 export function reset(): void {
+  shared.clear();
   for (const client of documentClients.values()) client.destroy();
   documentClients.clear();
   keyrings.clear();

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- api|secrets|audit|discovery|rotation|lambda]`: runs the named suites (all by default).
+ * `npm run bench [-- api|secrets|audit|discovery|rotation|dashboard|lambda]`: runs the named suites (all by default).
  *
  * api: throughput of the local API against a baseline measured in the same run.
  *
@@ -19,6 +19,9 @@
  *
  * rotation: 1,000 vault secrets and 200 PostgreSQL roles rotated through the in-process queue
  * (rotations/s, p50/p99 per rotation), and the due-finder over 100,000 items, 1% due (rotation.ts).
+ *
+ * dashboard: time until the overview and the credentials page are interactive in Chromium with
+ * 10,000 credentials next to an empty inventory, in the same run (dashboard.ts).
  *
  * lambda: every function's minified bundle size and module-init time next to a bare bundle of
  * exactly the SDK clients it uses, built and timed in the same run (lambda.ts).
@@ -126,6 +129,7 @@ const SUITES: Readonly<Record<string, () => Promise<void>>> = {
   audit: async () => (await import('./audit.js')).runAuditBench(),
   discovery: async () => (await import('./discovery.js')).runDiscoveryBench(),
   rotation: async () => (await import('./rotation.js')).runRotationBench(),
+  dashboard: async () => (await import('./dashboard.js')).runDashboardBench(),
   lambda: async () => (await import('./lambda.js')).runLambdaBench(),
 };
 

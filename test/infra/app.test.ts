@@ -19,6 +19,7 @@ describe('the VaultPilot app', () => {
       'VaultPilot-prod-Auth',
       'VaultPilot-prod-Engines',
       'VaultPilot-prod-Api',
+      'VaultPilot-prod-WebContent',
       'VaultPilot-prod-Monitoring',
     ]);
     for (const stack of allStacks(stacks)) {
@@ -61,7 +62,7 @@ describe('the VaultPilot app', () => {
     const client = Object.values(
       Template.fromStack(stacks.auth).findResources('AWS::Cognito::UserPoolClient'),
     )[0];
-    expect(client?.Properties.CallbackURLs).toContain('http://localhost:5173/');
+    expect(client?.Properties.CallbackURLs).toContain('http://localhost:5173/callback');
     const [fn] = Object.values(Template.fromStack(stacks.api).findResources('AWS::Lambda::Function'));
     expect(JSON.stringify(fn?.Properties.Environment.Variables.VAULTPILOT_CORS_ORIGINS)).toContain(
       'http://localhost:5173',

@@ -16,7 +16,7 @@ import type { AuditChainStore } from '../../core/audit/audit-store.js';
 import { AuditIdentifierHasher } from '../../core/audit/identifier-hasher.js';
 import { systemClock } from '../../core/ports.js';
 import type { ColdStart } from '../cold-start.js';
-import { auditSink, digestSigner, keyring } from '../index.js';
+import { auditSink, digestSigner, keyring, perProcess } from '../index.js';
 import { tableName } from './dynamodb.js';
 import { eventPublisher } from './events.js';
 import { lazy } from './lazy.js';
@@ -34,12 +34,18 @@ export interface AuditParts {
 export function auditParts(start: ColdStart, dynamodb: DynamoDBDocumentClient): AuditParts {
   const { config } = start;
   const events = eventPublisher(start);
+  // Locally one per process, so a retention change is seen at once by the shared chaining sink.
   const settings = lazy(() =>
     config.tables.settings === undefined
       ? undefined
-      : new DynamoDbAuditSettings(dynamodb, tableName(config, 'settings'), {
-          defaultRetentionDays: config.auditRetentionDays,
-        }),
+      : perProcess(
+          config,
+          `audit-settings:${tableName(config, 'settings')}`,
+          () =>
+            new DynamoDbAuditSettings(dynamodb, tableName(config, 'settings'), {
+              defaultRetentionDays: config.auditRetentionDays,
+            }),
+        ),
   );
   const chain = lazy(() => new DynamoDbAuditChainStore(dynamodb, tableName(config, 'audit')));
   const sequencer = lazy(() => new AuditSequencer(chain(), events));

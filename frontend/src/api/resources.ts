@@ -1,0 +1,30 @@
+/** Types the pages share, inferred from the API's own contracts. */
+import type { z } from 'zod';
+
+import type { AuditEventView } from '../../../lambdas/shared/contracts/audit.js';
+import type {
+  Credential as CredentialSchema,
+  Finding,
+} from '../../../lambdas/shared/contracts/credentials.js';
+import type { DiscoveryRun as DiscoveryRunSchema } from '../../../lambdas/shared/contracts/discovery.js';
+import type { Rotation as RotationSchema } from '../../../lambdas/shared/contracts/rotations.js';
+
+export type Credential = z.infer<typeof CredentialSchema>;
+export type CredentialFinding = z.infer<typeof Finding>;
+export type Rotation = z.infer<typeof RotationSchema>;
+export type DiscoveryRun = z.infer<typeof DiscoveryRunSchema>;
+export type AuditEvent = z.infer<typeof AuditEventView>;
+
+export const TYPE_LABELS: Record<Credential['type'], string> = {
+  'aws-iam-access-key': 'IAM access key',
+  'secretsmanager-secret': 'Secrets Manager secret',
+  'ssm-parameter': 'SSM parameter',
+  'postgres-password': 'PostgreSQL password',
+  'ses-smtp': 'SES SMTP credential',
+  'github-token': 'GitHub token',
+  'api-token': 'API token',
+  'vault-secret': 'Stored secret',
+};
+
+/** The four steps every rotation runs, in order (Secrets Manager's). */
+export const ROTATION_STEPS = ['create', 'set', 'test', 'finish'] as const;

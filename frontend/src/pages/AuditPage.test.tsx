@@ -1,0 +1,104 @@
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it, vi } from 'vitest';
+
+import { FakeApi } from '../test/fake-api.js';
+import { renderApp } from '../test/render-app.js';
+
+const EVENT = {
+  eventId: 'evt-7',
+  tenant: 'default',
+  time: '2026-11-30T09:00:00.000Z',
+  actor: { kind: 'user', id: 'bob', sourceIp: '10.0.0.7' },
+  action: 'secret.read',
+  target: { path: 'prod/db/password', version: 2 },
+  outcome: 'denied',
+  reason: 'Forbidden',
+  requestId: 'req-evt-7',
+};
+
+function auditApi(verify: unknown) {
+  return new FakeApi()
+    .on('GET', '/audit', { body: { events: [EVENT], nextCursor: 'older' } })
+    .on('GET', '/audit/verify', { body: verify })
+    .on('GET', '/audit/export', { body: { header: true } });
+}
+
+describe('Audit page', () => {
+  it('queries by the filters in the URL and shows an event’s detail', async () => {
+    const user = userEvent.setup();
+    const api = auditApi({ ok: true, checked: 3, firstBad: null });
+    const { router } = await renderApp('/audit?actor=bob&outcome=denied', api, ['auditor']);
+
+    const table = await screen.findByRole('table', { name: 'Audit events, newest first' });
+    await within(table).findByText('prod/db/password v2');
+    expect(Object.fromEntries(api.requestsTo('/audit')[0]?.url.searchParams ?? [])).toEqual({
+      actor: 'bob',
+      outcome: 'denied',
+      limit: '50',
+    });
+    await user.click(within(table).getByRole('button', { name: /Details/ }));
+    const detail = screen.getByRole('region', { name: 'Event detail' });
+    expect(within(detail).getByText('req-evt-7')).toBeTruthy();
+    expect(within(detail).getByText('Forbidden')).toBeTruthy();
+
+    await user.type(screen.getByLabelText('Action'), 'secret.read');
+    await user.click(screen.getByRole('button', { name: 'Search' }));
+    await waitFor(() =>
+      expect(router.state.location.search).toEqual({
+        actor: 'bob',
+        outcome: 'denied',
+        action: 'secret.read',
+      }),
+    );
+  });
+
+  it('"Verify chain" reports the first bad sequence number and why', async () => {
+    const user = userEvent.setup();
+    await renderApp(
+      '/audit',
+      auditApi({ ok: false, checked: 57, firstBad: { seq: 57, reason: 'modified' } }),
+      ['admin'],
+    );
+
+    await user.click(await screen.findByRole('button', { name: 'Verify chain' }));
+
+    const region = screen.getByRole('region', { name: 'Chain integrity' });
+    await waitFor(() =>
+      expect(within(region).getByRole('status').textContent).toMatch(
+        /not intact.*first bad seq 57: modified/,
+      ),
+    );
+  });
+
+  it('exports NDJSON and CSV through the API with the session token', async () => {
+    const user = userEvent.setup();
+    const api = auditApi({ ok: true, checked: 1, firstBad: null });
+    const createObjectURL = vi.fn(() => 'blob:export');
+    Object.assign(URL, { createObjectURL, revokeObjectURL: vi.fn() });
+    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(() => undefined);
+    await renderApp('/audit', api, ['auditor']);
+
+    await user.click(await screen.findByRole('button', { name: 'Export NDJSON' }));
+    await screen.findByText('The NDJSON export has been downloaded.');
+    await user.click(screen.getByRole('button', { name: 'Export CSV' }));
+    await screen.findByText('The CSV export has been downloaded.');
+
+    const exports = api.requestsTo('/audit/export');
+    expect(exports.map((request) => request.url.searchParams.get('format'))).toEqual(['ndjson', 'csv']);
+    expect(exports.map((request) => request.headers.get('accept'))).toEqual([
+      'application/x-ndjson',
+      'text/csv',
+    ]);
+    expect(exports.every((request) => request.headers.get('authorization') === 'Bearer access-1')).toBe(true);
+    expect(click).toHaveBeenCalledTimes(2);
+  });
+
+  it('tells viewers the audit log is not theirs to see, without asking the API', async () => {
+    const api = auditApi({ ok: true, checked: 1, firstBad: null });
+    await renderApp('/audit', api, ['viewer']);
+
+    expect(await screen.findByText(/The audit log is shown to auditors and admins/)).toBeTruthy();
+    expect(api.requestsTo('/audit')).toHaveLength(0);
+  });
+});

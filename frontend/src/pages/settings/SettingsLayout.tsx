@@ -1,0 +1,47 @@
+import { Link, Outlet, useLocation } from '@tanstack/react-router';
+
+const SECTIONS = [
+  { to: '/settings/policies', label: 'Access policies' },
+  { to: '/settings/rotation-policies', label: 'Rotation policies' },
+  { to: '/settings/discovery', label: 'Discovery' },
+  { to: '/settings/audit', label: 'Audit retention' },
+] as const;
+
+export function SettingsLayout() {
+  const { pathname } = useLocation();
+  return (
+    <div className="grid gap-6 md:grid-cols-[12rem_1fr]">
+      <div>
+        <nav aria-label="Settings">
+          <ul className="space-y-1 text-sm">
+            {SECTIONS.map((section) => (
+              <li key={section.to}>
+                <Link
+                  to={section.to}
+                  aria-current={pathname === section.to ? 'page' : undefined}
+                  className={`block rounded px-2 py-1 no-underline hover:underline ${
+                    pathname === section.to ? 'bg-slate-200 font-semibold dark:bg-slate-800' : ''
+                  }`}
+                >
+                  {section.label}
+                </Link>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <section aria-labelledby="notifications" className="mt-6 text-sm">
+          <h2 id="notifications" className="text-sm">
+            Notification channels
+          </h2>
+          <p className="muted mt-1 text-xs">
+            Channels and routes (email, Slack, SNS, webhooks) arrive with the alerts API. VaultPilot has no
+            alerts API yet, so there is nothing to configure here today.
+          </p>
+        </section>
+      </div>
+      <div>
+        <Outlet />
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,419 @@
+/**
+ * A valid request for every route of the route table, built fresh for each use (its own secret,
+ * policy, credential, rotation…), and the same request aimed at an object of the foreign
+ * tenant. The suites take the route list from `ROUTES`; a route without a fixture here fails
+ * the suite, so a new route cannot slip past the fuzzer, the matrix or the fault injection.
+ */
+import { expect } from 'vitest';
+import { localRotationQueue } from '../../lambdas/adapters/local/in-process-rotation-queue.js';
+import { localEventBus } from '../../lambdas/adapters/local/in-process-event-bus.js';
+import type { RouteSpec } from '../../lambdas/shared/routes.js';
+import { type Bed, CANARY, FOREIGN, randomHex, replay, type UserName } from './harness.js';
+
+export interface FixtureRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly body?: unknown;
+}
+
+export interface RouteFixture {
+  /** Builds what the request needs in the caller's tenant (as `owner`), and the request. */
+  readonly own: (bed: Bed, owner: string) => Promise<FixtureRequest>;
+  /**
+   * The same request on an object only the foreign tenant has (answers 404 to anyone else);
+   * undefined when the route names no object (lists, creates by a fresh name, the caller's own).
+   */
+  readonly foreign?: (bed: Bed) => Promise<FixtureRequest>;
+  /** Reads back, without faults, whether a mutation took effect (true) or left nothing (false). */
+  readonly applied?: (bed: Bed, request: FixtureRequest, reader: string) => Promise<boolean>;
+}
+
+let counter = 0;
+/** A fresh name per use: seeded, so a replay names the same objects. */
+export function fresh(prefix: string): string {
+  counter += 1;
+  return `${prefix}-${counter}-${randomHex(6)}`;
+}
+
+async function ok(bed: Bed, who: string, method: string, path: string, body?: unknown): Promise<any> {
+  const answer = await bed.call(who, method, path, body);
+  expect(
+    answer.status,
+    replay(`fixture ${method} ${path}: ${answer.text.replaceAll(CANARY, '<CANARY>')}`),
+  ).toBeLessThan(300);
+  return answer.json;
+}
+
+async function secret(bed: Bed, who: string): Promise<string> {
+  const path = `rel/${fresh('s')}`;
+  await ok(bed, who, 'POST', `/secrets/data/${path}`, { data: { value: `${CANARY}-${randomHex(8)}` } });
+  return path;
+}
+
+/**
+ * A policy on a prefix no fixture uses: attaching it to a group narrows that role there only,
+ * so the attachment fixtures do not change what the matrix's callers may do under `rel/`.
+ */
+async function policy(bed: Bed, who: string): Promise<string> {
+  const name = fresh('p');
+  await ok(bed, who, 'PUT', `/policies/${name}`, { rules: [{ path: 'unused/*', capabilities: ['list'] }] });
+  return name;
+}
+
+async function credential(bed: Bed, who: string): Promise<string> {
+  const json = await ok(bed, who, 'POST', '/credentials', {
+    type: 'api-token',
+    name: fresh('token'),
+    owner: 'team-reliability',
+    expiresAt: '2031-01-31',
+  });
+  return json.data.id as string;
+}
+
+/** A vault-secret credential that can be rotated (its secret holds a canary value). */
+async function rotatable(bed: Bed, who: string): Promise<string> {
+  const path = await secret(bed, who);
+  const json = await ok(bed, who, 'POST', '/credentials', {
+    type: 'vault-secret',
+    name: fresh('rotated'),
+    secretPath: path,
+    generator: { length: 32, field: 'value' },
+    rotationPolicy: { intervalDays: 30, deactivateAfterDays: 0, deleteAfterDays: 0 },
+  });
+  return json.data.id as string;
+}
+
+async function settled(bed: Bed, who: string, rotationId: string): Promise<string> {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    await localRotationQueue.drain();
+    const answer = await bed.call(who, 'GET', `/rotations/${rotationId}`);
+    const state = (answer.json as { data?: { state?: string } } | undefined)?.data?.state;
+    if (state !== undefined && !['pending', 'in-progress'].includes(state)) return state;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(replay(`rotation ${rotationId} did not settle`));
+}
+
+async function rotation(bed: Bed, who: string, settle: boolean): Promise<string> {
+  const id = await rotatable(bed, who);
+  const json = await ok(bed, who, 'POST', `/credentials/${id}/rotate`);
+  const rotationId = json.data.rotationId as string;
+  if (settle) expect(await settled(bed, who, rotationId), replay('fixture rotation')).toBe('succeeded');
+  return rotationId;
+}
+
+async function rotationPolicy(bed: Bed, who: string): Promise<string> {
+  const name = fresh('rp');
+  await ok(bed, who, 'PUT', `/rotation-policies/${name}`, { policy: { intervalDays: 90 } });
+  return name;
+}
+
+async function discoveryRun(bed: Bed, who: string): Promise<string> {
+  const json = await ok(bed, who, 'POST', '/discovery/runs');
+  await localEventBus.drain();
+  return json.data.id as string;
+}
+
+const rival: UserName = 'rival-admin';
+
+async function status(bed: Bed, reader: string, path: string): Promise<number> {
+  return (await bed.call(reader, 'GET', path)).status;
+}
+
+export const FIXTURES: Readonly<Record<string, RouteFixture>> = {
+  getHealth: { own: async () => ({ method: 'GET', path: '/health' }) },
+  getOpenApiDocument: { own: async () => ({ method: 'GET', path: '/openapi.json' }) },
+  getMe: { own: async () => ({ method: 'GET', path: '/me' }) },
+
+  readSecret: {
+    own: async (bed, owner) => ({ method: 'GET', path: `/secrets/data/${await secret(bed, owner)}` }),
+    foreign: async (bed) => ({ method: 'GET', path: `/secrets/data/${await secret(bed, rival)}` }),
+  },
+  writeSecret: {
+    own: async () => ({
+      method: 'POST',
+      path: `/secrets/data/rel/${fresh('w')}`,
+      body: { data: { value: `${CANARY}-${randomHex(8)}` } },
+    }),
+    applied: async (bed, request, reader) => (await status(bed, reader, request.path)) === 200,
+  },
+  softDeleteSecretVersions: {
+    own: async (bed, owner) => ({
+      method: 'POST',
+      path: `/secrets/delete/${await secret(bed, owner)}`,
+      body: { versions: [1] },
+    }),
+    foreign: async (bed) => ({
+      method: 'POST',
+      path: `/secrets/delete/${await secret(bed, rival)}`,
+      body: { versions: [1] },
+    }),
+    applied: async (bed, request, reader) =>
+      (await status(bed, reader, request.path.replace('/secrets/delete/', '/secrets/data/'))) === 404,
+  },
+  undeleteSecretVersions: {
+    own: async (bed, owner) => {
+      const path = await secret(bed, owner);
+      await ok(bed, owner, 'POST', `/secrets/delete/${path}`, { versions: [1] });
+      return { method: 'POST', path: `/secrets/undelete/${path}`, body: { versions: [1] } };
+    },
+    foreign: async (bed) => {
+      const path = await secret(bed, rival);
+      await ok(bed, rival, 'POST', `/secrets/delete/${path}`, { versions: [1] });
+      return { method: 'POST', path: `/secrets/undelete/${path}`, body: { versions: [1] } };
+    },
+    applied: async (bed, request, reader) =>
+      (await status(bed, reader, request.path.replace('/secrets/undelete/', '/secrets/data/'))) === 200,
+  },
+  destroySecretVersions: {
+    own: async (bed, owner) => ({
+      method: 'POST',
+      path: `/secrets/destroy/${await secret(bed, owner)}`,
+      body: { versions: [1] },
+    }),
+    foreign: async (bed) => ({
+      method: 'POST',
+      path: `/secrets/destroy/${await secret(bed, rival)}`,
+      body: { versions: [1] },
+    }),
+    applied: async (bed, request, reader) =>
+      (await status(bed, reader, request.path.replace('/secrets/destroy/', '/secrets/data/'))) !== 200,
+  },
+  listSecretsAtRoot: { own: async () => ({ method: 'GET', path: '/secrets/metadata?list=true' }) },
+  readSecretMetadata: {
+    own: async (bed, owner) => ({ method: 'GET', path: `/secrets/metadata/${await secret(bed, owner)}` }),
+    foreign: async (bed) => ({ method: 'GET', path: `/secrets/metadata/${await secret(bed, rival)}` }),
+  },
+  writeSecretMetadata: {
+    own: async (bed, owner) => ({
+      method: 'POST',
+      path: `/secrets/metadata/${await secret(bed, owner)}`,
+      body: { max_versions: 7, custom_metadata: { team: 'reliability' } },
+    }),
+    applied: async (bed, request, reader) => {
+      const answer = await bed.call(reader, 'GET', request.path);
+      return (answer.json as { data?: { max_versions?: number } } | undefined)?.data?.max_versions === 7;
+    },
+  },
+  deleteSecret: {
+    own: async (bed, owner) => ({ method: 'DELETE', path: `/secrets/metadata/${await secret(bed, owner)}` }),
+    foreign: async (bed) => ({ method: 'DELETE', path: `/secrets/metadata/${await secret(bed, rival)}` }),
+    applied: async (bed, request, reader) => (await status(bed, reader, request.path)) === 404,
+  },
+
+  listPolicies: { own: async () => ({ method: 'GET', path: '/policies' }) },
+  listPolicyAttachments: { own: async () => ({ method: 'GET', path: '/policies/attachments' }) },
+  attachPoliciesToGroup: {
+    own: async (bed, owner) => ({
+      method: 'PUT',
+      path: '/policies/attachments/groups/viewer',
+      body: { policies: [await policy(bed, owner)] },
+    }),
+    applied: async (bed, request, reader) => {
+      const answer = await bed.call(reader, 'GET', '/policies/attachments');
+      const wanted = (request.body as { policies: string[] }).policies[0] ?? '';
+      return answer.text.includes(wanted);
+    },
+  },
+  attachPoliciesToClient: {
+    own: async (bed, owner) => ({
+      method: 'PUT',
+      path: `/policies/attachments/clients/${bed.spareClientId}`,
+      body: { policies: [await policy(bed, owner)] },
+    }),
+    applied: async (bed, request, reader) => {
+      const answer = await bed.call(reader, 'GET', '/policies/attachments');
+      const wanted = (request.body as { policies: string[] }).policies[0] ?? '';
+      return answer.text.includes(wanted);
+    },
+  },
+  readPolicy: {
+    own: async (bed, owner) => ({ method: 'GET', path: `/policies/${await policy(bed, owner)}` }),
+    foreign: async (bed) => ({ method: 'GET', path: `/policies/${await policy(bed, rival)}` }),
+  },
+  putPolicy: {
+    own: async () => ({
+      method: 'PUT',
+      path: `/policies/${fresh('p')}`,
+      body: { rules: [{ path: 'rel/+/x', capabilities: ['list'] }] },
+    }),
+    applied: async (bed, request, reader) => (await status(bed, reader, request.path)) === 200,
+  },
+  deletePolicy: {
+    own: async (bed, owner) => ({ method: 'DELETE', path: `/policies/${await policy(bed, owner)}` }),
+    foreign: async (bed) => ({ method: 'DELETE', path: `/policies/${await policy(bed, rival)}` }),
+    applied: async (bed, request, reader) => (await status(bed, reader, request.path)) === 404,
+  },
+
+  rewrapDataKeys: { own: async () => ({ method: 'POST', path: '/admin/rewrap', body: { limit: 10 } }) },
+
+  listAuditEvents: {
+    own: async () => ({ method: 'GET', path: '/audit?limit=5' }),
+    foreign: async () => ({ method: 'GET', path: `/audit?limit=5&tenant=${FOREIGN}` }),
+  },
+  verifyAuditChain: {
+    own: async () => ({ method: 'GET', path: '/audit/verify' }),
+    foreign: async () => ({ method: 'GET', path: `/audit/verify?tenant=${FOREIGN}` }),
+  },
+  exportAuditLog: {
+    own: async () => ({ method: 'GET', path: '/audit/export?format=ndjson' }),
+    foreign: async () => ({ method: 'GET', path: `/audit/export?format=ndjson&tenant=${FOREIGN}` }),
+  },
+  getAuditPublicKey: { own: async () => ({ method: 'GET', path: '/audit/public-key' }) },
+  hashAuditIdentifier: {
+    own: async () => ({ method: 'POST', path: '/audit/hash', body: { value: 'AKIAEXAMPLEIDENTIFIER' } }),
+  },
+  listAuditDigests: {
+    own: async () => ({ method: 'GET', path: '/audit/digests' }),
+    foreign: async () => ({ method: 'GET', path: `/audit/digests?tenant=${FOREIGN}` }),
+  },
+  signAuditDigest: { own: async () => ({ method: 'POST', path: '/audit/digests' }) },
+  readAuditSettings: {
+    own: async () => ({ method: 'GET', path: '/audit/settings' }),
+    foreign: async () => ({ method: 'GET', path: `/audit/settings?tenant=${FOREIGN}` }),
+  },
+  writeAuditSettings: {
+    own: async () => ({ method: 'PUT', path: '/audit/settings', body: { retentionDays: 400 } }),
+    foreign: async () => ({
+      method: 'PUT',
+      path: `/audit/settings?tenant=${FOREIGN}`,
+      body: { retentionDays: 401 },
+    }),
+  },
+
+  listCredentials: { own: async () => ({ method: 'GET', path: '/credentials' }) },
+  registerCredential: {
+    own: async () => ({
+      method: 'POST',
+      path: '/credentials',
+      body: {
+        type: 'api-token',
+        name: fresh('registered'),
+        owner: 'team-reliability',
+        expiresAt: '2031-02-01',
+      },
+    }),
+  },
+  getCredential: {
+    own: async (bed, owner) => ({ method: 'GET', path: `/credentials/${await credential(bed, owner)}` }),
+    foreign: async (bed) => ({ method: 'GET', path: `/credentials/${await credential(bed, rival)}` }),
+  },
+  updateCredential: {
+    own: async (bed, owner) => ({
+      method: 'PATCH',
+      path: `/credentials/${await credential(bed, owner)}`,
+      body: { owner: 'team-changed' },
+    }),
+    foreign: async (bed) => ({
+      method: 'PATCH',
+      path: `/credentials/${await credential(bed, rival)}`,
+      body: { owner: 'team-changed' },
+    }),
+    applied: async (bed, request, reader) => {
+      const answer = await bed.call(reader, 'GET', request.path);
+      return (answer.json as { data?: { owner?: string } } | undefined)?.data?.owner === 'team-changed';
+    },
+  },
+  unregisterCredential: {
+    own: async (bed, owner) => ({ method: 'DELETE', path: `/credentials/${await credential(bed, owner)}` }),
+    foreign: async (bed) => ({ method: 'DELETE', path: `/credentials/${await credential(bed, rival)}` }),
+    applied: async (bed, request, reader) => (await status(bed, reader, request.path)) === 404,
+  },
+
+  rotateCredential: {
+    own: async (bed, owner) => ({
+      method: 'POST',
+      path: `/credentials/${await rotatable(bed, owner)}/rotate`,
+    }),
+    foreign: async (bed) => ({ method: 'POST', path: `/credentials/${await rotatable(bed, rival)}/rotate` }),
+    applied: async (bed, request, reader) => {
+      const answer = await bed.call(reader, 'GET', request.path.replace(/\/rotate$/, '/rotations'));
+      return ((answer.json as { data?: unknown[] } | undefined)?.data?.length ?? 0) > 0;
+    },
+  },
+  listCredentialRotations: {
+    own: async (bed, owner) => ({
+      method: 'GET',
+      path: `/credentials/${await credential(bed, owner)}/rotations`,
+    }),
+    foreign: async (bed) => ({
+      method: 'GET',
+      path: `/credentials/${await credential(bed, rival)}/rotations`,
+    }),
+  },
+  getRotation: {
+    own: async (bed, owner) => ({ method: 'GET', path: `/rotations/${await rotation(bed, owner, false)}` }),
+    foreign: async (bed) => ({ method: 'GET', path: `/rotations/${await rotation(bed, rival, false)}` }),
+  },
+  rollbackRotation: {
+    own: async (bed, owner) => ({
+      method: 'POST',
+      path: `/rotations/${await rotation(bed, owner, true)}/rollback`,
+    }),
+    foreign: async (bed) => ({
+      method: 'POST',
+      path: `/rotations/${await rotation(bed, rival, true)}/rollback`,
+    }),
+    applied: async (bed, request, reader) => {
+      const answer = await bed.call(reader, 'GET', request.path.replace(/\/rollback$/, ''));
+      return (answer.json as { data?: { state?: string } } | undefined)?.data?.state === 'rolled-back';
+    },
+  },
+  listRotationPolicies: { own: async () => ({ method: 'GET', path: '/rotation-policies' }) },
+  getRotationPolicy: {
+    own: async (bed, owner) => ({
+      method: 'GET',
+      path: `/rotation-policies/${await rotationPolicy(bed, owner)}`,
+    }),
+    foreign: async (bed) => ({
+      method: 'GET',
+      path: `/rotation-policies/${await rotationPolicy(bed, rival)}`,
+    }),
+  },
+  putRotationPolicy: {
+    own: async () => ({
+      method: 'PUT',
+      path: `/rotation-policies/${fresh('rp')}`,
+      body: { policy: { intervalDays: 60 } },
+    }),
+    applied: async (bed, request, reader) => (await status(bed, reader, request.path)) === 200,
+  },
+  deleteRotationPolicy: {
+    own: async (bed, owner) => ({
+      method: 'DELETE',
+      path: `/rotation-policies/${await rotationPolicy(bed, owner)}`,
+    }),
+    foreign: async (bed) => ({
+      method: 'DELETE',
+      path: `/rotation-policies/${await rotationPolicy(bed, rival)}`,
+    }),
+    applied: async (bed, request, reader) => (await status(bed, reader, request.path)) === 404,
+  },
+
+  startDiscoveryRun: { own: async () => ({ method: 'POST', path: '/discovery/runs' }) },
+  listDiscoveryRuns: { own: async () => ({ method: 'GET', path: '/discovery/runs' }) },
+  getDiscoveryRun: {
+    own: async (bed, owner) => ({ method: 'GET', path: `/discovery/runs/${await discoveryRun(bed, owner)}` }),
+    foreign: async (bed) => ({ method: 'GET', path: `/discovery/runs/${await discoveryRun(bed, rival)}` }),
+  },
+  getDiscoverySettings: { own: async () => ({ method: 'GET', path: '/discovery/settings' }) },
+  putDiscoverySettings: {
+    own: async () => ({
+      method: 'PUT',
+      path: '/discovery/settings',
+      body: { regions: ['eu-west-1'], disabledRules: [] },
+    }),
+  },
+  listFindingRules: { own: async () => ({ method: 'GET', path: '/discovery/rules' }) },
+};
+
+export function fixtureOf(route: RouteSpec): RouteFixture {
+  const fixture = FIXTURES[route.operationId];
+  if (fixture === undefined) throw new Error(`No reliability fixture for ${route.operationId}: add one`);
+  return fixture;
+}
+
+/** A route changes state when it is not a read. */
+export function isMutating(route: RouteSpec): boolean {
+  return route.method !== 'GET';
+}
