@@ -11,18 +11,26 @@
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 
-/** @typedef {'core' | 'contracts' | 'shared' | 'adapters' | 'rotators' | 'handlers' | 'local' | 'lib' | 'bin' | 'frontend' | 'test'} LayerId */
+/** @typedef {'core' | 'contracts' | 'shared' | 'adapters' | 'rotators' | 'platform' | 'specs' | 'functions' | 'local' | 'lib' | 'bin' | 'frontend' | 'test'} LayerId */
 
 /**
- * The layers, most specific directory first (contracts sit inside shared).
- * @type {ReadonlyArray<{ id: LayerId, dir: string }>}
+ * The layers, most specific first (contracts sit inside shared; a function's manifest and routes,
+ * and the index that lists them, sit inside functions). A layer is a directory, or for `specs`
+ * the files a pattern names.
+ * @type {ReadonlyArray<{ id: LayerId, dir: string, pattern?: RegExp }>}
  */
 export const LAYERS = [
   { id: 'contracts', dir: 'lambdas/shared/contracts' },
+  {
+    id: 'specs',
+    dir: 'lambdas/functions/*/{manifest,routes} and lambdas/functions/index',
+    pattern: /^lambdas\/functions\/(index|[^/]+\/(manifest|routes))\.[jt]s$/,
+  },
   { id: 'core', dir: 'lambdas/core' },
   { id: 'adapters', dir: 'lambdas/adapters' },
   { id: 'rotators', dir: 'lambdas/rotators' },
-  { id: 'handlers', dir: 'lambdas/handlers' },
+  { id: 'platform', dir: 'lambdas/platform' },
+  { id: 'functions', dir: 'lambdas/functions' },
   { id: 'shared', dir: 'lambdas/shared' },
   { id: 'local', dir: 'lambdas/local' },
   { id: 'lib', dir: 'lib' },
@@ -65,29 +73,41 @@ export const POLICY = {
     packages: 'any',
     why: 'rotators import only core and their SDKs',
   },
-  handlers: {
-    layers: ['handlers', 'core', 'shared', 'contracts'],
+  platform: {
+    layers: ['platform', 'adapters', 'rotators', 'core', 'shared', 'contracts'],
     builtins: 'any',
     packages: 'any',
-    why: 'handlers import only core and shared; wiring happens in lambdas/shared/container.ts',
+    why: 'platform imports only adapters, rotators, core and shared: it picks and assembles them',
+  },
+  specs: {
+    layers: ['specs', 'shared', 'contracts'],
+    builtins: [],
+    packages: ['zod'],
+    why: 'manifests and routes import only specs of lambdas/shared, because CDK reads them without bundling a function',
+  },
+  functions: {
+    layers: ['functions', 'specs', 'platform', 'adapters', 'rotators', 'core', 'shared', 'contracts'],
+    builtins: 'any',
+    packages: 'any',
+    why: 'functions import only core, shared, platform, adapters and rotators',
   },
   shared: {
-    layers: ['shared', 'contracts', 'core', 'adapters', 'rotators'],
+    layers: ['shared', 'contracts', 'core'],
     builtins: 'any',
     packages: 'any',
-    why: 'shared imports only core, adapters and rotators, which its container wires',
+    why: 'shared imports only core, never adapters or rotators (compositions live in lambdas/functions)',
   },
   local: {
-    layers: ['local', 'handlers', 'adapters', 'shared', 'contracts', 'core'],
+    layers: ['local', 'functions', 'specs', 'platform', 'adapters', 'shared', 'contracts', 'core'],
     builtins: 'any',
     packages: 'any',
-    why: 'the local runtime imports only handlers, adapters, shared and core',
+    why: 'the local runtime imports only functions, the platform (to reset it), adapters, shared and core',
   },
   lib: {
-    layers: ['lib', 'shared', 'contracts'],
+    layers: ['lib', 'specs', 'shared', 'contracts'],
     builtins: 'any',
     packages: ['aws-cdk-lib', 'constructs', 'cdk-nag'],
-    why: 'lib imports only lambdas/shared, aws-cdk-lib, constructs, cdk-nag and node builtins',
+    why: "lib imports only lambdas/shared, the functions' manifests and routes, aws-cdk-lib, constructs, cdk-nag and node builtins, never a function's code",
   },
   bin: { layers: 'any', builtins: 'any', packages: 'any', why: 'bin may import anything' },
   frontend: {
@@ -107,7 +127,11 @@ const BUILTINS = new Set(builtinModules);
  * @returns {{ id: LayerId, dir: string } | undefined}
  */
 export function layerOf(relative) {
-  return LAYERS.find((layer) => relative === layer.dir || relative.startsWith(`${layer.dir}/`));
+  return LAYERS.find((layer) =>
+    layer.pattern !== undefined
+      ? layer.pattern.test(relative)
+      : relative === layer.dir || relative.startsWith(`${layer.dir}/`),
+  );
 }
 
 /**

@@ -98,6 +98,20 @@ export default defineConfig(
   },
 
   {
+    // The `z` object keeps every zod locale in a Lambda bundle; the namespace import lets esbuild drop them (ADR 0007).
+    files: ['lambdas/**/*.ts', 'lib/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportDeclaration[source.value='zod'] > ImportSpecifier[imported.name='z']",
+          message: "Write `import * as z from 'zod'` (see ADR 0007).",
+        },
+      ],
+    },
+  },
+
+  {
     files: ['lambdas/core/**'],
     rules: {
       'no-restricted-globals': [

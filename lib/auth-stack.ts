@@ -25,6 +25,8 @@ import {
 import type { Construct } from 'constructs';
 import { RESOURCE_SERVER_ID, SCOPE_DESCRIPTIONS, SCOPES } from '../lambdas/shared/scopes.js';
 import type { DataStores } from './table-access.js';
+import { MANIFESTS } from '../lambdas/functions/index.js';
+import { grantManifest } from './function-grants.js';
 import { VaultPilotFunction } from './vaultpilot-function.js';
 
 /** The roles of DESIGN.md as Cognito groups; a lower precedence wins when a user is in several. */
@@ -178,16 +180,15 @@ export class AuthStack extends Stack {
       cognitoDomain: { domainPrefix: props.cognitoDomainPrefix },
     });
 
+    const manifest = MANIFESTS.tokenClaims;
     this.tokenClaimsTrigger = new VaultPilotFunction(this, 'TokenClaimsTrigger', {
-      handler: 'token-claims',
+      handler: manifest.name,
       description: `VaultPilot ${props.stage}: adds custom:tenant to access tokens (pre token generation)`,
       stage: props.stage,
-      memorySize: 256,
-      // Cognito waits five seconds for a trigger.
-      timeout: Duration.seconds(5),
+      memorySize: manifest.memoryMb,
+      timeout: Duration.seconds(manifest.timeoutSeconds),
     });
-    // It looks up one item: the tenant of a machine client (pk = machine-client#<id>, sk = tenant).
-    this.tokenClaimsTrigger.grantTableActions(props.stores, 'settings', ['dynamodb:GetItem']);
+    grantManifest(this.tokenClaimsTrigger, manifest, { stage: props.stage, stores: props.stores });
     this.userPool.addTrigger(
       UserPoolOperation.PRE_TOKEN_GENERATION_CONFIG,
       this.tokenClaimsTrigger.function,

@@ -14,6 +14,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { TableId } from '../lambdas/shared/tables.js';
+import { LAMBDA_BUNDLE } from './lambda-bundle.js';
 import { type DataStores, grantTableActions, TABLE_READ_ACTIONS } from './table-access.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -21,19 +22,17 @@ export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Log retention of the functions' logs: long enough to investigate an incident, short enough to cost little. */
 export const FUNCTION_LOG_RETENTION = RetentionDays.ONE_MONTH;
 
-/**
- * esbuild emits ESM (smaller, top-level await, what the sources are), but some bundled CommonJS
- * dependencies still call `require()` for Node built-ins, which ESM lacks; this banner defines it.
- */
-export const ESM_REQUIRE_SHIM =
-  "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+/** See LAMBDA_BUNDLE.banner. */
+export const ESM_REQUIRE_SHIM = LAMBDA_BUNDLE.banner;
 
 export function handlerEntry(handler: string): string {
-  return fileURLToPath(new URL(`../lambdas/handlers/${handler}.ts`, import.meta.url));
+  // Folders are kebab-case; API handler ids are camelCase (discoveryApi -> discovery-api).
+  const folder = handler.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+  return fileURLToPath(new URL(`../lambdas/functions/${folder}/handler.ts`, import.meta.url));
 }
 
 export interface VaultPilotFunctionProps {
-  /** Handler file name under `lambdas/handlers/` (without `.ts`); it exports `handler`. */
+  /** The function's folder under `lambdas/functions/` (its `handler.ts` exports `handler`). */
   readonly handler: string;
   readonly description: string;
   readonly stage: string;
@@ -104,15 +103,17 @@ export class VaultPilotFunction extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
+      // lib/lambda-bundle.ts: the same options the bundle tests and the lambda benchmark use.
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node22',
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_SHIM,
-        minify: true,
-        sourceMap: true,
-        // Source maps map stack traces to file and line; the sources themselves need not ship.
-        sourcesContent: false,
+        target: LAMBDA_BUNDLE.target,
+        mainFields: [...LAMBDA_BUNDLE.mainFields],
+        banner: LAMBDA_BUNDLE.banner,
+        minify: LAMBDA_BUNDLE.minify,
+        sourceMap: LAMBDA_BUNDLE.sourcemap,
+        sourcesContent: LAMBDA_BUNDLE.sourcesContent,
+        keepNames: LAMBDA_BUNDLE.keepNames,
+        define: { ...LAMBDA_BUNDLE.define },
         // Bundle the AWS SDK rather than use the runtime's copy, so the SDK that runs is the
         // one in package-lock.json that the tests ran against.
         bundleAwsSDK: true,

@@ -1,6 +1,6 @@
 /**
  * The interfaces the domain needs from the outside world. Adapters in `lambdas/adapters`
- * implement them; the container in `lambdas/shared/container.ts` wires them.
+ * implement them; each function's `compose.ts` (lambdas/functions) wires them.
  */
 export interface Clock {
   now(): Date;

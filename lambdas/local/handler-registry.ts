@@ -1,35 +1,56 @@
 /**
- * The handlers the local runtime can invoke, by the ids the route table and engine specs use.
- * The records are exhaustive over those ids, so a new route or engine without a handler here
- * fails the type check rather than at run time. Modules load lazily, after the runtime has set
- * the environment they read at their cold start.
+ * The handlers the local runtime can invoke, one per function manifest (lambdas/functions/index.ts).
+ * The record is exhaustive over the manifests, so a new function without a handler here fails the
+ * type check rather than at run time. Modules load lazily, after the runtime has set the
+ * environment their composition reads on first use.
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { LocalQueueMessage } from '../adapters/local/in-process-rotation-queue.js';
 import type { RollbackCommand } from '../core/rotation/rollback-runner.js';
+import type { FunctionId } from '../functions/index.js';
 import type { ApiLambda } from '../shared/api-handler.js';
 import type { EngineLambda } from '../shared/engine-handler.js';
 import type { EngineId } from '../shared/engines.js';
 import type { ApiHandlerId } from '../shared/routes.js';
 
+const FUNCTIONS = {
+  health: () => import('../functions/health/handler.js'),
+  me: () => import('../functions/me/handler.js'),
+  openapi: () => import('../functions/openapi/handler.js'),
+  secrets: () => import('../functions/secrets/handler.js'),
+  policies: () => import('../functions/policies/handler.js'),
+  admin: () => import('../functions/admin/handler.js'),
+  audit: () => import('../functions/audit/handler.js'),
+  credentials: () => import('../functions/credentials/handler.js'),
+  discoveryApi: () => import('../functions/discovery-api/handler.js'),
+  rotations: () => import('../functions/rotations/handler.js'),
+  discovery: () => import('../functions/discovery/handler.js'),
+  rotationScheduler: () => import('../functions/rotation-scheduler/handler.js'),
+  auditDigest: () => import('../functions/audit-digest/handler.js'),
+  expiryCheck: () => import('../functions/expiry-check/handler.js'),
+  auditSequencer: () => import('../functions/audit-sequencer/handler.js'),
+  rotationWorker: () => import('../functions/rotation-worker/handler.js'),
+  tokenClaims: () => import('../functions/token-claims/handler.js'),
+} as const satisfies Record<FunctionId, () => Promise<{ handler: unknown }>>;
+
 export const API_HANDLERS: Readonly<Record<ApiHandlerId, () => Promise<ApiLambda>>> = {
-  health: async () => (await import('../handlers/health.js')).handler,
-  me: async () => (await import('../handlers/me.js')).handler,
-  openapi: async () => (await import('../handlers/openapi.js')).handler,
-  secrets: async () => (await import('../handlers/secrets.js')).handler,
-  policies: async () => (await import('../handlers/policies.js')).handler,
-  admin: async () => (await import('../handlers/admin.js')).handler,
-  audit: async () => (await import('../handlers/audit.js')).handler,
-  credentials: async () => (await import('../handlers/credentials.js')).handler,
-  discoveryApi: async () => (await import('../handlers/discoveryApi.js')).handler,
-  rotations: async () => (await import('../handlers/rotations.js')).handler,
+  health: async () => (await FUNCTIONS.health()).handler,
+  me: async () => (await FUNCTIONS.me()).handler,
+  openapi: async () => (await FUNCTIONS.openapi()).handler,
+  secrets: async () => (await FUNCTIONS.secrets()).handler,
+  policies: async () => (await FUNCTIONS.policies()).handler,
+  admin: async () => (await FUNCTIONS.admin()).handler,
+  audit: async () => (await FUNCTIONS.audit()).handler,
+  credentials: async () => (await FUNCTIONS.credentials()).handler,
+  discoveryApi: async () => (await FUNCTIONS.discoveryApi()).handler,
+  rotations: async () => (await FUNCTIONS.rotations()).handler,
 };
 
 export const ENGINE_HANDLERS: Readonly<Record<EngineId, () => Promise<EngineLambda>>> = {
-  discovery: async () => (await import('../handlers/discovery.js')).handler,
-  rotationScheduler: async () => (await import('../handlers/rotation-scheduler.js')).handler,
-  auditDigest: async () => (await import('../handlers/audit-digest.js')).handler,
-  expiryCheck: async () => (await import('../handlers/expiry-check.js')).handler,
+  discovery: async () => (await FUNCTIONS.discovery()).handler,
+  rotationScheduler: async () => (await FUNCTIONS.rotationScheduler()).handler,
+  auditDigest: async () => (await FUNCTIONS.auditDigest()).handler,
+  expiryCheck: async () => (await FUNCTIONS.expiryCheck()).handler,
 };
 
 /**
@@ -39,13 +60,13 @@ export const ENGINE_HANDLERS: Readonly<Record<EngineId, () => Promise<EngineLamb
 export const ROTATION_WORKER = async (): Promise<
   (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>
 > => {
-  const { handler } = await import('../handlers/rotation-worker.js');
+  const { handler } = await FUNCTIONS.rotationWorker();
   return handler as (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 };
 export const ROTATION_WORKER_COMMAND = async (): Promise<
   (command: RollbackCommand, context: Context) => Promise<unknown>
 > => {
-  const { handler } = await import('../handlers/rotation-worker.js');
+  const { handler } = await FUNCTIONS.rotationWorker();
   return handler;
 };
 export { ROTATION_WORKER_TIMEOUT_SECONDS } from '../shared/engines.js';

@@ -9,7 +9,7 @@
  * Framework-free: the local HTTP server hands over method, path, lower-cased headers and the body,
  * and writes back what this returns; `undefined` means "not an identity route".
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import {
   DependencyUnavailableError,
   DomainError,

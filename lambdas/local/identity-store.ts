@@ -14,7 +14,7 @@ import { randomBytes, randomUUID, scrypt, timingSafeEqual } from 'node:crypto';
 import { hostname } from 'node:os';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConflictError, ValidationError } from '../core/errors.js';
 import { ROLES, TENANT_PATTERN, type Role } from '../core/principal.js';
 import { ALL_SCOPES } from '../shared/scopes.js';

@@ -4,7 +4,7 @@
  * Kept beside the runtime because only `npm start` reads them (the AWS deployment has Cognito,
  * API Gateway throttling and WAF instead).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../shared/config.js';
 import { defaultHashingLimits, type HashingLimits } from './hashing-gate.js';
 import type { RateLimitPolicy } from './request-rate-limiter.js';

@@ -21,7 +21,7 @@
  * request and a nonce held in a SameSite=Strict, HttpOnly cookie, and the Origin header checked.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { TooManyRequestsError, UnauthorizedError } from '../core/errors.js';
 import { SECURITY_HEADERS } from '../shared/http-headers.js';
 import { ALL_SCOPES } from '../shared/scopes.js';

@@ -15,7 +15,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DynamoDbAuditSink } from '../adapters/aws/dynamodb-audit-sink.js';
 import { DynamoDbSecretStore } from '../adapters/aws/dynamodb-secret-store.js';
 import { FileKeyring, KeyringKeysMissingError } from '../adapters/local/file-keyring.js';

@@ -300,9 +300,9 @@ export async function startLocalRuntime(
     // Pretty logs and no metrics on the console locally (Powertools' own development switch).
     process.env.POWERTOOLS_DEV ??= config.logFormat === 'pretty' ? 'true' : 'false';
     // Loaded only now: the handlers' logger and metrics read the variables above when their
-    // module first loads, and the container loads them.
-    const { resetContainer } = await import('../shared/container.js');
-    resetContainer();
+    // module first loads, and the functions' compositions load them.
+    const { resetFunctions } = await import('../platform/cold-start.js');
+    resetFunctions();
 
     identity = await LocalIdentityProvider.open({
       dataDir,
@@ -422,7 +422,7 @@ export async function startLocalRuntime(
           clearTimeout(forceAfter);
           cleanups.splice(1, 1);
           await cleanup();
-          resetContainer();
+          resetFunctions();
         })();
         return stopped;
       },

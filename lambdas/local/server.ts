@@ -20,7 +20,8 @@ import {
   corsHeaders,
   SECURITY_HEADERS,
 } from '../shared/http-headers.js';
-import { compileRoutePath, ROUTES, routePathParameters, type RouteSpec } from '../shared/routes.js';
+import { ROUTES } from '../functions/index.js';
+import { compileRoutePath, routePathParameters, type RouteSpec } from '../shared/routes.js';
 import { apiGatewayEvent } from './api-gateway-event.js';
 import { API_HANDLERS } from './handler-registry.js';
 import { lambdaContext } from './lambda-context.js';

@@ -33,7 +33,7 @@ import {
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DependencyUnavailableError, ValidationError } from '../core/errors.js';
 import type { ProviderState } from '../core/rotation/rotation.js';
 import {

@@ -26,7 +26,7 @@
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DependencyUnavailableError, NotFoundError, ValidationError } from '../core/errors.js';
 import { type FieldGenerator, generateValue, parseGenerator } from '../core/rotation/generator.js';
 import {

@@ -6,8 +6,14 @@
  *   2. response shaping: security headers, CORS, JSON serialisation, the one error mapper
  *   3. authentication: bearer token verified by aws-jwt-verify, principal placed on the request
  *   4. request parsing: the route's zod schemas for body and query
- * The route comes from the route table, found by API Gateway's `operationName` (or method and
- * resource), so auth and validation cannot drift from what CDK and the local runtime serve.
+ * The route comes from the function's own route definitions, found by API Gateway's
+ * `operationName` (or method and resource), so auth and validation cannot drift from what CDK and
+ * the local runtime serve. Each operation of the function is one typed entry of `operations`: its
+ * body, query and response have the types of the route's schemas, and an operation the routes do
+ * not name, or one they name and the function does not implement, is a type error.
+ *
+ * The middleware gets what it needs from the function's composition (`dependencies`), built at
+ * cold start: the token verifier, the CORS origins, the sink refusals are audited with.
  */
 import middy, { type MiddlewareObj, type Request } from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -21,36 +27,68 @@ import {
 } from '../core/errors.js';
 import { bearerToken, principalFromClaims } from '../core/identity.js';
 import { type Caller, callerAuditEvent } from '../core/audit/caller.js';
-import { systemClock } from '../core/ports.js';
+import type { AuditSink } from '../core/audit/audit-sink.js';
+import type { EventPublisher } from '../core/events.js';
+import { systemClock, type TokenVerifier } from '../core/ports.js';
 import type { Principal } from '../core/principal.js';
-import { container } from './container.js';
 import { toHttpError, validationErrorFrom } from './http-errors.js';
 import { corsHeaders, headerValue, SECURITY_HEADERS } from './http-headers.js';
+import { INTEGRITY_FAILED } from './integrity-events.js';
 import { countColdStart, countMetric, logger } from './observability.js';
 import { PATH_PARAMETERS } from './path-parameters.js';
-import { INTEGRITY_FAILED } from './integrity-events.js';
-import { ROUTES, routePathParameters, type RouteSpec } from './routes.js';
+import {
+  type BodyOf,
+  type QueryOf,
+  type ResponseBodyOf,
+  routeMethods,
+  routePathParameters,
+  type RouteSpec,
+} from './routes.js';
 
-export interface ApiRequest<TPrincipal extends Principal | undefined = Principal> {
+/** What the middleware needs of the function's composition. */
+export interface ApiDependencies {
+  readonly corsOrigins: readonly string[];
+  /** Verifies bearer tokens; absent in functions that serve public routes only. */
+  readonly tokens?: { readonly verifier: TokenVerifier; readonly userClientIds: readonly string[] };
+  /**
+   * Where requests refused before any use case runs are recorded; absent in functions that have
+   * no audit table (the public and identity-only ones).
+   */
+  readonly refusalAuditSink?: AuditSink;
+  /** Where an integrity failure met by a request is published (`integrity.failed`), best effort. */
+  readonly events?: EventPublisher;
+}
+
+/** The principal of a route's requests: none on public routes. */
+export type PrincipalOf<R> = R extends { readonly auth: 'none' } ? undefined : Principal;
+
+export interface ApiRequest<R extends RouteSpec = RouteSpec> {
   readonly event: APIGatewayProxyEvent;
   readonly context: Context;
-  readonly route: RouteSpec;
-  readonly principal: TPrincipal;
+  readonly route: R;
+  readonly principal: PrincipalOf<R>;
   /** The parsed and validated JSON body (undefined when the route takes none). */
-  readonly body: unknown;
+  readonly body: BodyOf<R>;
   /** The parsed and validated query (undefined when the route declares no query schema). */
-  readonly query: unknown;
+  readonly query: QueryOf<R>;
   readonly requestId: string;
   readonly correlationId: string;
 }
 
-export interface ApiResult {
+export interface ApiResult<B = unknown> {
   readonly statusCode?: number;
-  readonly body: unknown;
+  readonly body: B;
   readonly headers?: Readonly<Record<string, string>>;
   /** A body that is not JSON (an export, a PEM key): sent as is, with its Content-Type in `headers`. */
   readonly text?: string;
 }
+
+/** One use case per operation of the routes, typed by its route. */
+export type Operations<Routes extends readonly RouteSpec[]> = {
+  readonly [Op in Routes[number]['operationId']]: (
+    request: ApiRequest<Extract<Routes[number], { readonly operationId: Op }>>,
+  ) => Promise<ApiResult<ResponseBodyOf<Extract<Routes[number], { readonly operationId: Op }>>>>;
+};
 
 /** What the middleware learns about a request, carried to the use case on the Lambda context. */
 interface RequestState {
@@ -80,12 +118,16 @@ function correlationIdOf(event: APIGatewayProxyEvent, context: Context): string 
   return given !== undefined && CORRELATION_ID.test(given) ? given : requestIdOf(event, context);
 }
 
-export function findRoute(event: APIGatewayProxyEvent): RouteSpec | undefined {
+export function findRoute(routes: readonly RouteSpec[], event: APIGatewayProxyEvent): RouteSpec | undefined {
   // API Gateway puts the method's operationName here; @types/aws-lambda does not declare it.
   const operation = (event.requestContext as { operationName?: string } | undefined)?.operationName;
   return (
-    ROUTES.find((route) => operation !== undefined && route.operationId === operation) ??
-    ROUTES.find((route) => route.method === event.httpMethod && route.path === event.resource)
+    routes.find((route) => operation !== undefined && route.operationId === operation) ??
+    routes.find(
+      (route) =>
+        routeMethods(route).includes(event.httpMethod as RouteSpec['method']) &&
+        route.path === event.resource,
+    )
   );
 }
 
@@ -102,7 +144,7 @@ const coldStartMetric = (): ApiMiddleware => ({
 });
 
 /** Security headers, CORS, JSON body and the error mapping, on every response. */
-const httpResponse = (): ApiMiddleware => {
+const httpResponse = (dependencies: () => ApiDependencies): ApiMiddleware => {
   const finish = (request: ApiMiddyRequest, response: APIGatewayProxyResult): void => {
     const { event, context } = request;
     request.response = {
@@ -111,7 +153,7 @@ const httpResponse = (): ApiMiddleware => {
         ...SECURITY_HEADERS,
         // A handler may relax Cache-Control for public documents; the other headers are fixed.
         ...response.headers,
-        ...corsHeaders(headerValue(event.headers, 'origin'), container().config.corsOrigins),
+        ...corsHeaders(headerValue(event.headers, 'origin'), dependencies().corsOrigins),
         'X-Request-Id': requestIdOf(event, context),
         'X-Correlation-Id': correlationIdOf(event, context),
       },
@@ -127,7 +169,7 @@ const httpResponse = (): ApiMiddleware => {
       const mapped = toHttpError(request.error, requestId);
       if (request.error instanceof IntegrityError) {
         logger.error('Integrity failure', { error: request.error, integritySubject: request.error.subject });
-        await publishIntegrityFailure(request, request.error);
+        await publishIntegrityFailure(dependencies, request, request.error);
       } else if (mapped.unexpected) {
         logger.error('Unhandled error', { error: request.error });
       } else if (request.error instanceof DependencyUnavailableError) {
@@ -141,7 +183,7 @@ const httpResponse = (): ApiMiddleware => {
         logger.info('Request refused', { statusCode: mapped.statusCode, code: mapped.body.error.code });
       }
       countMetric(mapped.statusCode >= 500 ? 'ServerError' : 'ClientError', operationDimension(request));
-      await auditRefusal(request, mapped.statusCode, mapped.body.error.code);
+      await auditRefusal(dependencies, request, mapped.statusCode, mapped.body.error.code);
       finish(request, {
         statusCode: mapped.statusCode,
         headers: { 'Content-Type': 'application/json', ...mapped.headers },
@@ -156,25 +198,28 @@ const httpResponse = (): ApiMiddleware => {
  * it already, as failed with code `IntegrityFailure`). Best effort: the answer stands either way,
  * and a failed publish is logged.
  */
-async function publishIntegrityFailure(request: ApiMiddyRequest, error: IntegrityError): Promise<void> {
+async function publishIntegrityFailure(
+  dependencies: () => ApiDependencies,
+  request: ApiMiddyRequest,
+  error: IntegrityError,
+): Promise<void> {
   const state = request.context.vaultpilot as RequestState | undefined;
   const tenant = state?.principal?.tenant;
-  if (tenant === undefined || state?.route === undefined) return;
+  const events = dependencies().events;
+  if (tenant === undefined || state?.route === undefined || events === undefined) return;
   try {
-    await container()
-      .events()
-      .publish([
-        {
-          type: INTEGRITY_FAILED,
-          tenant,
-          time: systemClock.now().toISOString(),
-          detail: {
-            subject: error.subject,
-            operation: state.route.operationId,
-            requestId: requestIdOf(request.event, request.context),
-          },
+    await events.publish([
+      {
+        type: INTEGRITY_FAILED,
+        tenant,
+        time: systemClock.now().toISOString(),
+        detail: {
+          subject: error.subject,
+          operation: state.route.operationId,
+          requestId: requestIdOf(request.event, request.context),
         },
-      ]);
+      },
+    ]);
   } catch (failure: unknown) {
     logger.error('Could not publish an integrity failure', {
       error: failure instanceof Error ? `${failure.name}: ${failure.message}` : String(failure),
@@ -188,12 +233,17 @@ async function publishIntegrityFailure(request: ApiMiddyRequest, error: Integrit
  * request without a valid token has no tenant whose log could hold it; it is logged and counted
  * only. The refusal stands either way; a failing audit write is logged, never shown to the caller.
  */
-async function auditRefusal(request: ApiMiddyRequest, statusCode: number, code: string): Promise<void> {
+async function auditRefusal(
+  dependencies: () => ApiDependencies,
+  request: ApiMiddyRequest,
+  statusCode: number,
+  code: string,
+): Promise<void> {
   const state = request.context.vaultpilot as RequestState | undefined;
   const principal = state?.principal;
   if (principal === undefined || state?.route === undefined || state.useCaseStarted === true) return;
   if (statusCode >= 500) return;
-  const sink = container().refusalAuditSink();
+  const sink = dependencies().refusalAuditSink;
   if (sink === undefined) return;
   const identity = request.event.requestContext?.identity;
   const caller: Caller = {
@@ -220,20 +270,22 @@ async function auditRefusal(request: ApiMiddyRequest, statusCode: number, code: 
 }
 
 /** Resolves the route and, for protected routes, verifies the token and checks machine scopes. */
-const authenticate = (): ApiMiddleware => ({
+const authenticate = (routes: readonly RouteSpec[], dependencies: () => ApiDependencies): ApiMiddleware => ({
   name: 'authenticate',
   before: async (request) => {
-    const route = findRoute(request.event);
+    const route = findRoute(routes, request.event);
     if (route === undefined)
       throw new Error(`No route for ${request.event.httpMethod} ${request.event.resource}`);
     request.context.vaultpilot = { route };
     logger.appendKeys({ operation: route.operationId });
     if (route.auth === 'none') return;
 
-    const services = container();
+    const { tokens } = dependencies();
+    if (tokens === undefined)
+      throw new Error(`${route.operationId} needs a token verifier, and its function has none`);
     const token = bearerToken(headerValue(request.event.headers, 'authorization'));
-    const claims = await services.tokenVerifier().verify(token);
-    const principal = principalFromClaims(claims, { userClientIds: services.userClientIds() });
+    const claims = await tokens.verifier.verify(token);
+    const principal = principalFromClaims(claims, { userClientIds: tokens.userClientIds });
     // Known before the scope check, so a refusal for a missing scope is audited under its tenant.
     request.context.vaultpilot.principal = principal;
     if (principal.kind === 'machine' && !principal.scopes.some((scope) => route.scopes.includes(scope))) {
@@ -314,20 +366,29 @@ function toResponse(result: ApiResult): APIGatewayProxyResult {
   };
 }
 
-function build<TPrincipal extends Principal | undefined>(
-  useCase: (request: ApiRequest<TPrincipal>) => Promise<ApiResult>,
-  requirePrincipal: boolean,
+/** A request before its route's types are known: the one place they are erased is `apiHandler`. */
+interface ParsedRequest extends Omit<ApiRequest, 'principal' | 'body' | 'query'> {
+  readonly principal: Principal | undefined;
+  readonly body: unknown;
+  readonly query: unknown;
+}
+
+function build(
+  routes: readonly RouteSpec[],
+  dependencies: () => ApiDependencies,
+  useCase: (request: ParsedRequest) => Promise<ApiResult>,
 ) {
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(coldStartMetric())
-    .use(httpResponse())
-    .use(authenticate())
+    .use(httpResponse(dependencies))
+    .use(authenticate(routes, dependencies))
     .use(parseRequest())
     .handler(async (event, context) => {
       const { route, principal, body, query } = context.vaultpilot;
       if (route === undefined) throw new Error('Route not resolved');
-      if (requirePrincipal && principal === undefined) throw new UnauthorizedError('Authentication required');
+      if (route.auth === 'token' && principal === undefined)
+        throw new UnauthorizedError('Authentication required');
       const correlationId = correlationIdOf(event, context);
       logger.appendKeys({ correlation_id: correlationId });
       context.vaultpilot.useCaseStarted = true;
@@ -335,7 +396,7 @@ function build<TPrincipal extends Principal | undefined>(
         event,
         context,
         route,
-        principal: principal as TPrincipal,
+        principal,
         body,
         query,
         requestId: requestIdOf(event, context),
@@ -346,9 +407,13 @@ function build<TPrincipal extends Principal | undefined>(
     });
 }
 
-/** The Lambda entry point as the Lambda runtime (and the local runtime) calls it. */
 /** The caller of a use case: the principal plus the request facts the audit log keeps. */
-export function callerOf(request: ApiRequest): Caller {
+export function callerOf(request: {
+  readonly event: APIGatewayProxyEvent;
+  readonly principal: Principal;
+  readonly requestId: string;
+  readonly correlationId: string;
+}): Caller {
   const identity = request.event.requestContext?.identity;
   return {
     principal: request.principal,
@@ -360,7 +425,7 @@ export function callerOf(request: ApiRequest): Caller {
 }
 
 /** A path parameter of the route; 400 when the route's parameter is missing or empty. */
-export function pathParameter(request: ApiRequest, name: string): string {
+export function pathParameter(request: { readonly event: APIGatewayProxyEvent }, name: string): string {
   const value = request.event.pathParameters?.[name];
   if (value === undefined || value.length === 0) {
     throw new ValidationError(`Path parameter ${name} is required`);
@@ -373,12 +438,28 @@ export type ApiLambda = (event: APIGatewayProxyEvent, context: Context) => Promi
 // middy types the context as the extended one its middleware fills in; callers pass a plain one.
 const asLambda = (handler: ReturnType<typeof build>): ApiLambda => handler as unknown as ApiLambda;
 
-/** A handler for routes that require a token: the use case always receives a principal. */
-export function apiHandler(useCase: (request: ApiRequest<Principal>) => Promise<ApiResult>): ApiLambda {
-  return asLambda(build<Principal>(useCase, true));
-}
-
-/** A handler for public routes (`auth: 'none'` in the route table). */
-export function publicApiHandler(useCase: (request: ApiRequest<undefined>) => Promise<ApiResult>): ApiLambda {
-  return asLambda(build<undefined>(useCase, false));
+/**
+ * The Lambda entry point of an API function: its routes, what its middleware needs, and one use
+ * case per operation. A request whose route this function does not serve is a 500 (a wiring
+ * defect: API Gateway and the local router only send a function its own routes).
+ */
+export function apiHandler<const Routes extends readonly RouteSpec[]>(
+  routes: Routes,
+  dependencies: () => ApiDependencies,
+  operations: Operations<Routes>,
+): ApiLambda {
+  // Typed per route above; here one lookup by the resolved route's operation id.
+  const byOperation = operations as unknown as Readonly<
+    Record<string, (request: ParsedRequest) => Promise<ApiResult>>
+  >;
+  return asLambda(
+    build(routes, dependencies, (request) => {
+      const operation = Object.hasOwn(byOperation, request.route.operationId)
+        ? byOperation[request.route.operationId]
+        : undefined;
+      if (operation === undefined)
+        throw new Error(`This function does not serve ${request.route.operationId}`);
+      return operation(request);
+    }),
+  );
 }

@@ -6,7 +6,7 @@
  * - `audit.integrity.failed`: the chain since the last digest is not intact; nothing was signed.
  * None carries a secret value, a source IP or a user agent.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AUDIT_EVENT_CHAINED } from '../core/audit/audit-sequencer.js';
 import { AUDIT_DIGEST_SIGNED, AUDIT_INTEGRITY_FAILED } from '../core/audit/audit-digests.js';
 import { AuditTargetSchema, AUDIT_ACTIONS, AUDIT_OUTCOMES, ACTOR_KINDS } from '../core/audit/audit-event.js';

@@ -8,7 +8,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
+import { type FunctionManifest, requiredVariables } from './function-manifest.js';
 import { TABLE_LIST, TABLE_SPECS, type TableId } from './tables.js';
 
 export class ConfigError extends Error {
@@ -417,6 +418,28 @@ export function parseFunctionConfig(env: Env): FunctionConfig {
   };
 }
 
+/**
+ * The configuration of one function: every variable checked, and every variable its manifest
+ * makes necessary present. Called once per process, at the function's cold start.
+ */
+export function parseFunctionConfigFor(manifest: FunctionManifest, env: Env): FunctionConfig {
+  const config = parseFunctionConfig(env);
+  const set = withoutEmpty(env);
+  const missing = requiredVariables(manifest, {
+    runtime: config.runtime,
+    authMode: config.authMode,
+    secretBackend: config.secretBackend.kind,
+  }).filter(({ variable }) => set[variable] === undefined);
+  if (missing.length > 0) {
+    const lines = missing.map(({ variable, expected }) => `  ${variable}: required (${expected})`);
+    throw new ConfigError(
+      `Invalid configuration of function ${manifest.name}:\n${lines.join('\n')}`,
+      missing.map(({ variable, expected }) => ({ variable, expected })),
+    );
+  }
+  return config;
+}
+
 /** The token verification settings of the configured mode; names every missing variable. */
 export function requireAuthConfig(config: FunctionConfig): AuthConfig {
   const { auth } = config;
@@ -461,20 +484,4 @@ export function parseLocalRuntimeConfig(env: Env): LocalRuntimeConfig {
     logFormat: v.VAULTPILOT_LOG_FORMAT,
     tokenTtlSeconds: v.VAULTPILOT_TOKEN_TTL_SECONDS,
   };
-}
-
-let cached: FunctionConfig | undefined;
-
-/** The function configuration, read and validated once per process (cold start). */
-export function functionConfig(): FunctionConfig {
-  cached ??= parseFunctionConfig(readEnvironment());
-  return cached;
-}
-
-/**
- * Forgets the cached configuration. Only the local runtime calls this, after it has set the
- * environment its in-process handlers read (as Lambda would at a cold start).
- */
-export function resetFunctionConfig(): void {
-  cached = undefined;
 }

@@ -5,7 +5,7 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EngineId } from './engines.js';
 import { EVENT_SOURCE } from './events.js';
 import { countColdStart, countMetric, logger } from './observability.js';

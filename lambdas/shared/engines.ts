@@ -2,7 +2,7 @@
  * Engine functions run on EventBridge schedules. CDK creates one rule per engine with this
  * expression (`lib/engines-stack.ts`); the local scheduler fires the same scheduled-event payload
  * on the same expression (`lambdas/local/scheduler.ts`). The handler file is
- * `lambdas/handlers/<handler>.ts`, export `handler`.
+ * `lambdas/functions/<name>/handler.ts`, export `handler` (name: the manifest's, lambdas/functions/index.ts).
  */
 export const ENGINE_IDS = ['discovery', 'rotationScheduler', 'auditDigest', 'expiryCheck'] as const;
 export type EngineId = (typeof ENGINE_IDS)[number];

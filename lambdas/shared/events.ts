@@ -4,7 +4,7 @@
  * `detail-type` = the event type and `detail` = `{ tenant, time, ...detail }`, so the notifier
  * and users' own rules can match on them; locally the in-process bus delivers the same shape.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { DomainEvent, EventPublisher } from '../core/events.js';
 import { AUDIT_EVENT_DEFINITIONS } from './audit-events.js';
 import { INTEGRITY_EVENT_DEFINITIONS } from './integrity-events.js';

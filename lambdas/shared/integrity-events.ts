@@ -5,7 +5,7 @@
  * digest engine's own chain check publishes `audit.integrity.failed`. Carries no value, key
  * material, path or message: only what failed, where, and the request to look up in the logs.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { INTEGRITY_SUBJECTS } from '../core/errors.js';
 import type { EventDefinition } from './events.js';
 

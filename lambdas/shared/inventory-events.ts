@@ -3,7 +3,7 @@
  * (part of `EVENT_DEFINITIONS` in `./events.ts`). Their details carry ids, names and rule ids,
  * never a credential's value.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CREDENTIAL_SOURCES, CREDENTIAL_TYPES } from '../core/credentials/credential.js';
 import { CREDENTIAL_EVENT_TYPES } from '../core/credentials/credential-events.js';
 import { FINDING_RULE_IDS, SEVERITIES } from '../core/credentials/findings.js';

@@ -3,10 +3,10 @@
  * JSON Schema 2020-12, which is what OpenAPI 3.1 uses). Schemas with a `.meta({ id })` become
  * named components; everything else is inlined.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ErrorBody } from './contracts/common.js';
 import { PATH_PARAMETERS } from './path-parameters.js';
-import { ROUTES, routePathParameters, type RouteSpec } from './routes.js';
+import { routePathParameters, type RouteSpec } from './routes.js';
 import { SCOPE_DESCRIPTIONS, SCOPES } from './scopes.js';
 import { VERSION } from './version.js';
 
@@ -110,19 +110,40 @@ function operation(route: RouteSpec, registry: ComponentRegistry, errorRef: Json
   };
 }
 
-let cached: JsonSchema | undefined;
+/** The document's top level, as the `OpenApiDocument` contract describes it. */
+export interface OpenApiDocumentBody {
+  readonly openapi: string;
+  readonly info: { readonly title: string; readonly version: string; readonly [key: string]: unknown };
+  readonly paths: Readonly<Record<string, unknown>>;
+  readonly [key: string]: unknown;
+}
 
-export function openApiDocument(): JsonSchema {
-  if (cached !== undefined) return cached;
+const cached = new WeakMap<readonly RouteSpec[], OpenApiDocumentBody>();
+
+/**
+ * The OpenAPI document of the route table (lambdas/functions/index.ts). A route also served with
+ * PUT appears twice; operation ids are unique, so the second is `<operationId>Put`.
+ */
+export function openApiDocument(routes: readonly RouteSpec[]): OpenApiDocumentBody {
+  const known = cached.get(routes);
+  if (known !== undefined) return known;
   const registry = new ComponentRegistry();
   const errorRef = registry.add(ErrorBody, 'output');
   const paths: Record<string, Record<string, JsonSchema>> = {};
-  for (const route of ROUTES) {
+  const operationIds = new Set<string>();
+  for (const route of routes) {
     paths[route.path] ??= {};
     const entry = paths[route.path];
-    if (entry !== undefined) entry[route.method.toLowerCase()] = operation(route, registry, errorRef);
+    const unique = operationIds.has(route.operationId)
+      ? {
+          ...route,
+          operationId: `${route.operationId}${route.method[0]}${route.method.slice(1).toLowerCase()}`,
+        }
+      : route;
+    operationIds.add(unique.operationId);
+    if (entry !== undefined) entry[route.method.toLowerCase()] = operation(unique, registry, errorRef);
   }
-  cached = {
+  const document: OpenApiDocumentBody = {
     openapi: '3.1.0',
     info: {
       title: 'VaultPilot API',
@@ -159,5 +180,6 @@ export function openApiDocument(): JsonSchema {
       },
     },
   };
-  return cached;
+  cached.set(routes, document);
+  return document;
 }

@@ -4,7 +4,7 @@
  * Well-formed ids that do not exist still answer 404 from their use case. A route whose path
  * names a parameter that is missing here fails its first request and the route-table test.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ROLES } from '../core/principal.js';
 
 /** Policy and rotation-policy names: the same rule as the stores apply. */

@@ -2,7 +2,7 @@
  * The events of the rotation engine, with their detail schemas (part of `EVENT_DEFINITIONS` in
  * `./events.ts`). Their details carry ids, types, step names and error codes, never a value.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ROTATOR_TYPES } from '../core/rotation/policy.js';
 import { ROTATION_STATES, ROTATION_STEPS, ROTATION_TRIGGERS } from '../core/rotation/rotation.js';
 import { ROTATION_EVENT_TYPES } from '../core/rotation/rotation-events.js';

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- api|secrets|audit|discovery|rotation|dashboard]`: runs the named suites (all by default).
+ * `npm run bench [-- api|secrets|audit|discovery|rotation|dashboard|lambda]`: runs the named suites (all by default).
  *
  * api: throughput of the local API against a baseline measured in the same run.
  *
@@ -22,6 +22,9 @@
  *
  * dashboard: time until the overview and the credentials page are interactive in Chromium with
  * 10,000 credentials next to an empty inventory, in the same run (dashboard.ts).
+ *
+ * lambda: every function's minified bundle size and module-init time next to a bare bundle of
+ * exactly the SDK clients it uses, built and timed in the same run (lambda.ts).
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // The handlers' Powertools logger and metrics are built when their module loads, which can be
@@ -127,6 +130,7 @@ const SUITES: Readonly<Record<string, () => Promise<void>>> = {
   discovery: async () => (await import('./discovery.js')).runDiscoveryBench(),
   rotation: async () => (await import('./rotation.js')).runRotationBench(),
   dashboard: async () => (await import('./dashboard.js')).runDashboardBench(),
+  lambda: async () => (await import('./lambda.js')).runLambdaBench(),
 };
 
 const wanted = process.argv.slice(2);

@@ -5,8 +5,8 @@
  * as ratios; then how many keyring (KMS-equivalent) calls 1,000 reads of one hot secret cost.
  *
  * The runtime runs its handlers in this process, so the keyring calls are counted on the keyring
- * the container really builds (FileKeyring's prototype, spied before the runtime starts and
- * restored after), and the DynamoDB calls behind each request by a middleware on the container's
+ * the secrets function really builds (FileKeyring's prototype, spied before the runtime starts and
+ * restored after), and the DynamoDB calls behind each request by a middleware on the secrets function's
  * client. Every loop is bounded in count; no value is ever printed. run.ts silences the handlers'
  * logs and metrics before this module (and the lambdas/ modules it loads) is imported.
  */
@@ -15,7 +15,7 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/li
 import { DynamoDbSecretStore } from '../../lambdas/adapters/aws/dynamodb-secret-store.js';
 import { FileKeyring } from '../../lambdas/adapters/local/file-keyring.js';
 import type { LocalRuntime } from '../../lambdas/local/runtime.js';
-import { container } from '../../lambdas/shared/container.js';
+import { secrets } from '../../lambdas/functions/secrets/compose.js';
 import { DEFAULT_DATA_KEY_CACHE } from '../../lambdas/core/secrets/data-key-cache.js';
 import { DEFAULT_MAX_VERSIONS } from '../../lambdas/core/secrets/secret-store.js';
 import { signInLocal, startInMemoryRuntime } from '../support/local-api.js';
@@ -96,7 +96,7 @@ interface KeyringCalls {
 }
 
 /**
- * Counts the calls on every FileKeyring (the container builds one when the runtime is local).
+ * Counts the calls on every FileKeyring (the local platform builds one per process).
  * Returns the counters and a function that puts the original methods back.
  */
 function spyOnFileKeyring(): { calls: KeyringCalls; restore: () => void } {
@@ -175,8 +175,8 @@ export async function runSecretsApiBench({
     const { url } = runtime;
     const auth = { authorization: `Bearer ${await signInLocal(url, 'admin', PASSWORD)}` };
 
-    // The handlers' container: the same DynamoDB client, configuration and keyring they use.
-    const { dynamodb, config } = container();
+    // The secrets function's composition: the same DynamoDB client, configuration and keyring it uses.
+    const { dynamodb, config } = secrets();
     const table = config.tables.secrets;
     if (config.keyring.kind !== 'local' || table === undefined) {
       throw new Error('The local runtime should use the local keyring and name the secrets table');
@@ -276,7 +276,7 @@ export async function runSecretsApiBench({
         `versions, so each one also prunes the oldest)`,
     );
 
-    // The container sets no maxEntries (except 0 with the cache off), so the default applies.
+    // The composition sets no maxEntries (except 0 with the cache off), so the default applies.
     const cache = config.dataKeyCache;
     const cacheLimits =
       cache.maxAgeSeconds === 0

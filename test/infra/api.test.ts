@@ -1,6 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { API_HANDLER_IDS, ROUTES } from '../../lambdas/shared/routes.js';
+import { ROUTES } from '../../lambdas/functions/index.js';
+import { API_HANDLER_IDS } from '../../lambdas/shared/routes.js';
 import { COGNITO_USER_SCOPE } from '../../lambdas/shared/scopes.js';
 import { createVaultPilotApp } from '../../lib/vaultpilot-app.js';
 
@@ -18,8 +19,12 @@ describe('ApiStack', () => {
     methods = Object.values(template.findResources('AWS::ApiGateway::Method')) as Resource[];
   });
 
-  const methodOf = (operationId: string): Resource => {
-    const method = methods.find((candidate) => candidate.Properties.OperationName === operationId);
+  const methodOf = (operationId: string, httpMethod?: string): Resource => {
+    const method = methods.find(
+      (candidate) =>
+        candidate.Properties.OperationName === operationId &&
+        (httpMethod === undefined || candidate.Properties.HttpMethod === httpMethod),
+    );
     if (method === undefined) throw new Error(`No method with operationName ${operationId}`);
     return method;
   };
@@ -32,7 +37,7 @@ describe('ApiStack', () => {
 
   it('has one method per route, named by its operationId, validated', () => {
     for (const route of ROUTES) {
-      const method = methodOf(route.operationId);
+      const method = methodOf(route.operationId, route.method);
       expect(method.Properties.HttpMethod).toBe(route.method);
       expect(method.Properties.RequestValidatorId).toBeDefined();
     }
@@ -47,6 +52,7 @@ describe('ApiStack', () => {
   )('guards %s with the Cognito authorizer and its scopes', (operationId, route) => {
     const method = methodOf(operationId);
     expect(method.Properties.AuthorizationType).toBe('COGNITO_USER_POOLS');
+    expect(methodOf(operationId, route.method).Properties.AuthorizationType).toBe('COGNITO_USER_POOLS');
     expect(method.Properties.AuthorizerId).toBeDefined();
     expect(method.Properties.AuthorizationScopes).toEqual([...route.scopes, COGNITO_USER_SCOPE]);
   });
@@ -194,18 +200,38 @@ describe('ApiStack', () => {
     },
   );
 
-  it('gives the API functions the Cognito settings and only the tables they use', () => {
+  it('serves every KV write route with PUT as well as POST, as the same operation', () => {
+    const writes = ROUTES.filter((route) => route.alsoPut === true);
+    expect(new Set(writes.map((route) => route.operationId))).toEqual(
+      new Set([
+        'writeSecret',
+        'softDeleteSecretVersions',
+        'undeleteSecretVersions',
+        'destroySecretVersions',
+        'writeSecretMetadata',
+      ]),
+    );
+    for (const route of writes) {
+      expect(methodOf(route.operationId, 'POST')).toBeDefined();
+      expect(methodOf(route.operationId, 'PUT')).toBeDefined();
+    }
+  });
+
+  it('gives the API functions that verify tokens the Cognito settings, and each only the tables it uses', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     for (const fn of functions) {
       const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
-      expect(variables).toMatchObject({
-        VAULTPILOT_AUTH_MODE: 'cognito',
-        VAULTPILOT_RUNTIME: 'aws',
-        VAULTPILOT_STAGE: 'dev',
-      });
-      expect(variables.VAULTPILOT_USER_POOL_ID).toBeDefined();
-      expect(variables.VAULTPILOT_USER_CLIENT_IDS).toBeDefined();
+      expect(variables).toMatchObject({ VAULTPILOT_RUNTIME: 'aws', VAULTPILOT_STAGE: 'dev' });
       expect(variables.VAULTPILOT_CORS_ORIGINS).toBeDefined();
+      const isPublic = /getHealth|getOpenApiDocument/.test(String(fn.Properties.Description));
+      if (isPublic) {
+        expect(variables.VAULTPILOT_AUTH_MODE).toBeUndefined();
+        expect(variables.VAULTPILOT_USER_POOL_ID).toBeUndefined();
+      } else {
+        expect(variables.VAULTPILOT_AUTH_MODE).toBe('cognito');
+        expect(variables.VAULTPILOT_USER_POOL_ID).toBeDefined();
+        expect(variables.VAULTPILOT_USER_CLIENT_IDS).toBeDefined();
+      }
       const tables = Object.keys(variables)
         .filter((name) => name.startsWith('VAULTPILOT_TABLE_'))
         .sort();

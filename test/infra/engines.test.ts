@@ -2,7 +2,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENGINE_LIST } from '../../lambdas/shared/engines.js';
 import { TABLE_SPECS, type TableId } from '../../lambdas/shared/tables.js';
-import { ENGINE_TABLES, ENGINE_WRITES } from '../../lib/engines-stack.js';
+import { MANIFESTS } from '../../lambdas/functions/index.js';
 import { createVaultPilotApp } from '../../lib/vaultpilot-app.js';
 
 const context = { 'aws:cdk:bundling-stacks': [] };
@@ -45,10 +45,7 @@ describe('EnginesStack', () => {
       const tables = Object.keys(variables)
         .filter((name) => name.startsWith('VAULTPILOT_TABLE_'))
         .sort();
-      const granted = new Set([
-        ...ENGINE_TABLES[spec.id],
-        ...Object.keys(ENGINE_WRITES[spec.id]),
-      ] as TableId[]);
+      const granted = new Set(Object.keys(MANIFESTS[spec.id].tables) as TableId[]);
       expect(tables).toEqual([...granted].map((id) => TABLE_SPECS[id].envVar).sort());
     },
   );

@@ -4,7 +4,7 @@ import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENGINE_LIST } from '../../lambdas/shared/engines.js';
-import { ROUTES } from '../../lambdas/shared/routes.js';
+import { ROUTES } from '../../lambdas/functions/index.js';
 import { TABLE_SPECS } from '../../lambdas/shared/tables.js';
 import { allStacks, createVaultPilotApp, type VaultPilotStacks } from '../../lib/vaultpilot-app.js';
 import { VaultPilotFunction } from '../../lib/vaultpilot-function.js';

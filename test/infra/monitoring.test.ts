@@ -1,7 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENGINE_LIST } from '../../lambdas/shared/engines.js';
-import { ROUTES } from '../../lambdas/shared/routes.js';
+import { ROUTES } from '../../lambdas/functions/index.js';
 import { createVaultPilotApp } from '../../lib/vaultpilot-app.js';
 
 const context = { 'aws:cdk:bundling-stacks': [] };

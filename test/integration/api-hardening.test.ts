@@ -12,7 +12,7 @@ import { localEventBus } from '../../lambdas/adapters/local/in-process-event-bus
 import type { DomainEvent } from '../../lambdas/core/events.js';
 import type { LocalRuntime } from '../../lambdas/local/runtime.js';
 import { INTEGRITY_FAILED } from '../../lambdas/shared/integrity-events.js';
-import { ROUTES } from '../../lambdas/shared/routes.js';
+import { ROUTES } from '../../lambdas/functions/index.js';
 import { PATH_PARAMETERS } from '../../lambdas/shared/path-parameters.js';
 import { routePathParameters } from '../../lambdas/shared/routes.js';
 import { localTableName } from '../../lambdas/shared/tables.js';

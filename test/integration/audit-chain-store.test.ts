@@ -216,9 +216,9 @@ describe('audit chain on dynalite', () => {
       VAULTPILOT_AUDIT_SIGNER: 'local',
       POWERTOOLS_METRICS_DISABLED: 'true',
     });
-    const { resetContainer } = await import('../../lambdas/shared/container.js');
-    resetContainer();
-    const { handler } = await import('../../lambdas/handlers/audit-sequencer.js');
+    const { resetFunctions } = await import('../../lambdas/platform/cold-start.js');
+    resetFunctions();
+    const { handler } = await import('../../lambdas/functions/audit-sequencer/handler.js');
     const record = (item: Record<string, unknown>, sequence: string) => ({
       eventName: 'INSERT' as const,
       dynamodb: {
@@ -244,6 +244,6 @@ describe('audit chain on dynalite', () => {
     expect(again).toEqual({ batchItemFailures: [{ itemIdentifier: '102' }] });
     expect((await entries('stream-a')).map((entry) => entry.event.requestId)).toEqual(['req-1', 'req-2']);
     expect((await entries('stream-b')).map((entry) => entry.event.eventId)).toEqual([events[1]?.eventId]);
-    resetContainer();
+    resetFunctions();
   });
 });

@@ -16,8 +16,8 @@ import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localRotationQueue } from '../../lambdas/adapters/local/in-process-rotation-queue.js';
 import type { LocalRuntime } from '../../lambdas/local/runtime.js';
-import { container } from '../../lambdas/shared/container.js';
-import { ROUTES } from '../../lambdas/shared/routes.js';
+import { ROUTES } from '../../lambdas/functions/index.js';
+import { secrets } from '../../lambdas/functions/secrets/compose.js';
 import { localTableName, TABLE_LIST } from '../../lambdas/shared/tables.js';
 import {
   type ApiAnswer,
@@ -350,7 +350,9 @@ beforeAll(async () => {
   runtime = await startInMemoryRuntime({ adminPassword: PASSWORD });
   token = await signInLocal(runtime.url, 'admin', PASSWORD);
   reader = localDocumentClient(runtime);
-  const services = container();
+  // Locally every function shares one document client (lambdas/platform/local.ts): the secrets
+  // function's is the one all of them use.
+  const services = secrets();
   const auditTable = services.config.tables.audit;
   if (auditTable === undefined) throw new Error('The runtime has no audit table');
   injectAuditFaults(services.dynamodb, auditTable);

@@ -7,7 +7,8 @@
  * tenant's object answers 404 to anyone the route admits.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { ROUTES, type RouteSpec } from '../../lambdas/shared/routes.js';
+import { ROUTES } from '../../lambdas/functions/index.js';
+import type { RouteSpec } from '../../lambdas/shared/routes.js';
 import { SCOPES } from '../../lambdas/shared/scopes.js';
 import {
   answerProblems,

@@ -10,7 +10,7 @@ import { request as httpRequest } from 'node:http';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
 import type { LocalRuntime } from '../../lambdas/local/runtime.js';
-import { resetContainer } from '../../lambdas/shared/container.js';
+import { resetFunctions } from '../../lambdas/platform/cold-start.js';
 import { ALL_SCOPES, SCOPES } from '../../lambdas/shared/scopes.js';
 import { localTableName, TABLE_LIST, type TableId } from '../../lambdas/shared/tables.js';
 import { DynamoFaultProxy, seededRandom } from '../support/dynamo-fault-proxy.js';
@@ -179,7 +179,7 @@ export async function startBed(options: BedOptions = {}): Promise<Bed> {
   // endpoint again when it is next built).
   const proxy = await DynamoFaultProxy.start(runtime.dynamodbEndpoint, SEED);
   process.env.VAULTPILOT_DYNAMODB_ENDPOINT = proxy.endpoint;
-  resetContainer();
+  resetFunctions();
   const direct = localDocumentClient(runtime);
 
   const tokens: Record<string, string> = {};

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resetContainer } from '../../lambdas/shared/container.js';
+import { resetFunctions } from '../../lambdas/platform/cold-start.js';
 import { localTableName } from '../../lambdas/shared/tables.js';
 import {
   answerProblems,
@@ -124,11 +124,11 @@ describe('keyring outage', () => {
 
     // Act
     const running = await failsClosed('keys/ missing while running');
-    resetContainer();
+    resetFunctions();
     const cold = await failsClosed('keys/ missing after a cold start');
     await rm(keysDir, { recursive: true, force: true });
     await rename(`${keysDir}.away`, keysDir);
-    resetContainer();
+    resetFunctions();
     const restored = await bed.call('admin', 'GET', '/secrets/data/outage/existing');
 
     // Assess
@@ -152,17 +152,17 @@ describe('keyring outage', () => {
 
     // Act: the key file gone (the manifest still names it)
     await rename(keyFile, `${keyFile}.away`);
-    resetContainer();
+    resetFunctions();
     problems.push(...(await failsClosed('key file missing')));
     await rm(keyFile, { force: true });
     await rename(`${keyFile}.away`, keyFile);
 
     // Act: the key file unreadable (cut short)
     await writeFile(keyFile, original.subarray(0, 5), { mode: 0o600 });
-    resetContainer();
+    resetFunctions();
     problems.push(...(await failsClosed('key file unreadable')));
     await writeFile(keyFile, original, { mode: 0o600 });
-    resetContainer();
+    resetFunctions();
     const restored = await bed.call('admin', 'GET', '/secrets/data/outage/existing');
     const after = await bed.call('admin', 'POST', '/secrets/data/outage/after', {
       data: { value: valueOf('after') },

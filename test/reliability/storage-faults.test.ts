@@ -9,7 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localEventBus } from '../../lambdas/adapters/local/in-process-event-bus.js';
 import { localRotationQueue } from '../../lambdas/adapters/local/in-process-rotation-queue.js';
-import { ROUTES, type RouteSpec } from '../../lambdas/shared/routes.js';
+import { ROUTES } from '../../lambdas/functions/index.js';
+import type { RouteSpec } from '../../lambdas/shared/routes.js';
 import { localTableName, TABLE_LIST } from '../../lambdas/shared/tables.js';
 import type { DynamoFault, ProxiedRequest } from '../support/dynamo-fault-proxy.js';
 import type { ApiAnswer } from '../support/local-api.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { apiGatewayEvent } from '../../lambdas/local/api-gateway-event.js';
-import { ROUTES } from '../../lambdas/shared/routes.js';
+import { HEALTH_ROUTES } from '../../lambdas/functions/health/routes.js';
 
-const route = ROUTES.find((candidate) => candidate.path === '/health')!;
+const route = HEALTH_ROUTES.find((candidate) => candidate.path === '/health')!;
 
 function eventFor(query: string, rawHeaders: string[] = []) {
   return apiGatewayEvent(

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiLambda } from '../../lambdas/shared/api-handler.js';
-import { resetContainer } from '../../lambdas/shared/container.js';
+import { resetFunctions } from '../../lambdas/platform/cold-start.js';
 import { proxyEvent, testContext } from '../support/events.js';
 import { rsaKey, serveJwks, signJwt, unsignedJwt, type TestKey } from '../support/tokens.js';
 
@@ -51,6 +51,8 @@ beforeAll(async () => {
   issuer = jwks.url;
   closeJwks = jwks.close;
   Object.assign(process.env, {
+    // The local issuer's tokens are verified by the local platform.
+    VAULTPILOT_RUNTIME: 'local',
     VAULTPILOT_AUTH_MODE: 'local',
     VAULTPILOT_LOCAL_ISSUER: issuer,
     VAULTPILOT_LOCAL_JWKS_URI: `${issuer}/.well-known/jwks.json`,
@@ -59,13 +61,13 @@ beforeAll(async () => {
     POWERTOOLS_DEV: 'true',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
-  resetContainer();
-  ({ handler: me } = await import('../../lambdas/handlers/me.js'));
+  resetFunctions();
+  ({ handler: me } = await import('../../lambdas/functions/me/handler.js'));
 });
 
 afterAll(async () => {
   await closeJwks();
-  resetContainer();
+  resetFunctions();
 });
 
 describe('authentication middleware', () => {

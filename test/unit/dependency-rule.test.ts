@@ -34,13 +34,16 @@ function relativeSpecifier(from: string, to: string): string {
   return specifier.startsWith('.') ? specifier : `./${specifier}`;
 }
 
+/** The layer label the rule's messages use, by layer. */
 const DIRS = {
   core: 'lambdas/core',
   contracts: 'lambdas/shared/contracts',
   shared: 'lambdas/shared',
   adapters: 'lambdas/adapters',
   rotators: 'lambdas/rotators',
-  handlers: 'lambdas/handlers',
+  platform: 'lambdas/platform',
+  specs: 'lambdas/functions/*/{manifest,routes} and lambdas/functions/index',
+  functions: 'lambdas/functions',
   local: 'lambdas/local',
   lib: 'lib',
   bin: 'bin',
@@ -50,21 +53,39 @@ const DIRS = {
 type Layer = keyof typeof DIRS;
 const LAYER_NAMES = Object.keys(DIRS) as Layer[];
 
+/** An importer two folders deep in each layer (so resolution has to walk up), and a module to import. */
+const PROBES: Record<Layer, { readonly from: string; readonly to: string }> = {
+  ...(Object.fromEntries(
+    LAYER_NAMES.map((layer) => [
+      layer,
+      { from: `${DIRS[layer]}/area/probe.ts`, to: `${DIRS[layer]}/module.js` },
+    ]),
+  ) as Record<Layer, { from: string; to: string }>),
+  specs: { from: 'lambdas/functions/probe/manifest.ts', to: 'lambdas/functions/other/routes.js' },
+  functions: { from: 'lambdas/functions/probe/compose.ts', to: 'lambdas/functions/other/handler.js' },
+};
+
+function escaped(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 // The dependency rule of DESIGN.md, written out by hand: one row per importing layer, one column per
 // imported layer (in DIRS order). Y = may import, . = must not.
-//                                       co ct sh ad ro ha lo li bi fe te
+//                                       co ct sh ad ro pl sp fu lo li bi fe te
 const MATRIX: Record<Layer, string> = {
-  core: /*                           */ 'Y  .  .  .  .  .  .  .  .  .  .',
-  contracts: /*                      */ '.  Y  .  .  .  .  .  .  .  .  .',
-  shared: /*                         */ 'Y  Y  Y  Y  Y  .  .  .  .  .  .',
-  adapters: /*                       */ 'Y  .  .  Y  .  .  .  .  .  .  .',
-  rotators: /*                       */ 'Y  .  .  .  Y  .  .  .  .  .  .',
-  handlers: /*                       */ 'Y  Y  Y  .  .  Y  .  .  .  .  .',
-  local: /*                          */ 'Y  Y  Y  Y  .  Y  Y  .  .  .  .',
-  lib: /*                            */ '.  Y  Y  .  .  .  .  Y  .  .  .',
-  bin: /*                            */ 'Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y',
-  frontend: /*                       */ '.  Y  .  .  .  .  .  .  .  Y  .',
-  test: /*                           */ 'Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y',
+  core: /*                           */ 'Y  .  .  .  .  .  .  .  .  .  .  .  .',
+  contracts: /*                      */ '.  Y  .  .  .  .  .  .  .  .  .  .  .',
+  shared: /*                         */ 'Y  Y  Y  .  .  .  .  .  .  .  .  .  .',
+  adapters: /*                       */ 'Y  .  .  Y  .  .  .  .  .  .  .  .  .',
+  rotators: /*                       */ 'Y  .  .  .  Y  .  .  .  .  .  .  .  .',
+  platform: /*                       */ 'Y  Y  Y  Y  Y  Y  .  .  .  .  .  .  .',
+  specs: /*                          */ '.  Y  Y  .  .  .  Y  .  .  .  .  .  .',
+  functions: /*                      */ 'Y  Y  Y  Y  Y  Y  Y  Y  .  .  .  .  .',
+  local: /*                          */ 'Y  Y  Y  Y  .  Y  Y  Y  Y  .  .  .  .',
+  lib: /*                            */ '.  Y  Y  .  .  .  Y  .  .  Y  .  .  .',
+  bin: /*                            */ 'Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y',
+  frontend: /*                       */ '.  Y  .  .  .  .  .  .  .  .  .  Y  .',
+  test: /*                           */ 'Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y  Y',
 };
 
 const EDGES = LAYER_NAMES.flatMap((importer) => {
@@ -78,9 +99,9 @@ describe('vaultpilot/layers: every layer-to-layer edge', () => {
   const forbidden = EDGES.filter((edge) => !edge.allowed);
 
   it.each(allowed)('$importer may import $target', ({ importer, target }) => {
-    // Prepare: an importer two folders deep, so resolution has to walk up correctly.
-    const from = `${DIRS[importer]}/area/probe.ts`;
-    const to = `${DIRS[target]}/module.js`;
+    // Prepare
+    const from = PROBES[importer].from;
+    const to = PROBES[target].to;
 
     // Act
     const messages = layerMessages(
@@ -93,8 +114,8 @@ describe('vaultpilot/layers: every layer-to-layer edge', () => {
   });
 
   it.each(forbidden)('$importer must not import $target', ({ importer, target }) => {
-    const from = `${DIRS[importer]}/area/probe.ts`;
-    const to = `${DIRS[target]}/module.js`;
+    const from = PROBES[importer].from;
+    const to = PROBES[target].to;
 
     const messages = layerMessages(
       from,
@@ -104,7 +125,7 @@ describe('vaultpilot/layers: every layer-to-layer edge', () => {
     expect(messages).toHaveLength(1);
     expect(messages[0]).toMatch(
       new RegExp(
-        `^${DIRS[importer]} must not import ${DIRS[target]} \\(.+; see DESIGN\\.md Dependency rule\\)$`,
+        `^${escaped(DIRS[importer])} must not import ${escaped(DIRS[target])} \\(.+; see DESIGN\\.md Dependency rule\\)$`,
       ),
     );
   });
@@ -144,8 +165,10 @@ describe('vaultpilot/layers: standard modules and packages', () => {
     { file: 'lambdas/adapters/aws/kms.ts', specifier: '@aws-sdk/client-kms', allowed: true },
     { file: 'lambdas/adapters/local/keyring.ts', specifier: 'node:fs/promises', allowed: true },
     { file: 'lambdas/rotators/iam-access-key.ts', specifier: '@aws-sdk/client-iam', allowed: true },
-    { file: 'lambdas/handlers/secrets.ts', specifier: '@middy/core', allowed: true },
-    { file: 'lambdas/shared/container.ts', specifier: '@aws-sdk/client-dynamodb', allowed: true },
+    { file: 'lambdas/functions/secrets/handler.ts', specifier: '@middy/core', allowed: true },
+    { file: 'lambdas/platform/aws.ts', specifier: '@aws-sdk/client-kms', allowed: true },
+    { file: 'lambdas/functions/secrets/manifest.ts', specifier: '@aws-sdk/client-kms', allowed: false },
+    { file: 'lambdas/functions/secrets/routes.ts', specifier: 'zod', allowed: true },
     { file: 'lambdas/local/server.ts', specifier: 'node:http', allowed: true },
     { file: 'lib/data-stack.ts', specifier: 'aws-cdk-lib', allowed: true },
     { file: 'lib/data-stack.ts', specifier: 'aws-cdk-lib/aws-dynamodb', allowed: true },
@@ -225,10 +248,13 @@ describe('vaultpilot/layers: every way of naming a module', () => {
 
 describe('vaultpilot/layers: resolution relative to the importing file', () => {
   it('normalizes paths that wander through another layer', () => {
-    const messages = layerMessages('lambdas/handlers/me.ts', "import '../shared/../adapters/aws/kms.js';");
+    const messages = layerMessages(
+      'lambdas/shared/area/probe.ts',
+      "import '../../core/../adapters/aws/kms.js';",
+    );
 
     expect(messages).toEqual([
-      expect.stringMatching(/^lambdas\/handlers must not import lambdas\/adapters \(/),
+      expect.stringMatching(/^lambdas\/shared must not import lambdas\/adapters \(/),
     ]);
   });
 
@@ -262,8 +288,8 @@ describe('vaultpilot/layers: resolution relative to the importing file', () => {
     expect(
       layerMessages('lib/data-stack.ts', "import { TABLE_SPECS } from '../lambdas/shared/tables.js';"),
     ).toEqual([]);
-    expect(layerMessages('lib/api-stack.ts', "import '../lambdas/handlers/me.js';")).toEqual([
-      expect.stringMatching(/^lib must not import lambdas\/handlers \(/),
+    expect(layerMessages('lib/api-stack.ts', "import '../lambdas/functions/me/handler.js';")).toEqual([
+      expect.stringMatching(/^lib must not import lambdas\/functions \(/),
     ]);
   });
 
@@ -333,11 +359,11 @@ describe('eslint.config.js wiring', () => {
 
   it('turns the promise and type-import rules on for TypeScript', async () => {
     const config = (await eslint.calculateConfigForFile(
-      path.join(root, 'lambdas/handlers/me.ts'),
+      path.join(root, 'lambdas/functions/me/handler.ts'),
     )) as Linter.Config;
     const plain = new ESLint({ cwd: root });
     const typed = (await plain.calculateConfigForFile(
-      path.join(root, 'lambdas/handlers/me.ts'),
+      path.join(root, 'lambdas/functions/me/handler.ts'),
     )) as Linter.Config;
 
     expect(config.rules?.['@typescript-eslint/consistent-type-imports']).toEqual(expect.arrayContaining([2]));

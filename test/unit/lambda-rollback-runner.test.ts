@@ -10,7 +10,7 @@ import { LambdaRollbackRunner } from '../../lambdas/adapters/aws/lambda-rollback
 import { ConflictError, DependencyUnavailableError, NotFoundError } from '../../lambdas/core/errors.js';
 import { RollbackCommandSchema, rollbackFailure } from '../../lambdas/core/rotation/rollback-runner.js';
 import { RotationRefusedError } from '../../lambdas/core/rotation/rotator.js';
-import { processRollbackCommand } from '../../lambdas/handlers/rotation-worker.js';
+import { processRollbackCommand } from '../../lambdas/functions/rotation-worker/handler.js';
 
 const lambda = mockClient(LambdaClient);
 const WORKER = 'arn:aws:lambda:eu-west-1:123456789012:function:VaultPilot-dev-RotationWorker';

@@ -4,7 +4,7 @@
  * first without an index. Updates are conditional on the run's revision.
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   type DiscoveryRun,
   type DiscoveryRunStore,

@@ -43,7 +43,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Envelope } from '../../core/secrets/envelope.js';
 import {
   ABOVE_PATH_CHARS,

@@ -59,7 +59,7 @@ import {
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DependencyUnavailableError, PayloadTooLargeError, ValidationError } from '../../core/errors.js';
 import { EnvelopeIntegrityError } from '../../core/secrets/keyring.js';
 import {

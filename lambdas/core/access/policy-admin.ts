@@ -53,7 +53,12 @@ export class PolicyAdministration {
     });
   }
 
-  put(caller: Caller, policy: Policy, expectedRevision?: number): Promise<StoredPolicy> {
+  /** `policy.rules` as the caller sent them: checked here by the domain's PolicySchema (400 with its issues). */
+  put(
+    caller: Caller,
+    policy: { readonly name: string; readonly rules: unknown },
+    expectedRevision?: number,
+  ): Promise<StoredPolicy> {
     return this.guard(caller, 'manage', 'policy.write', policy.name, () =>
       this.policies.put(
         caller.principal.tenant,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 import { type Principal, type Role, ROLES } from '../principal.js';
 import {

@@ -9,7 +9,7 @@
  * is base64: Ed25519 (64 bytes) locally, DER-encoded ECDSA P-256 with SHA-256 from KMS in AWS.
  */
 import { createHash, createPublicKey, type KeyObject, verify } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { canonicalJson } from './canonical-json.js';
 
 export const DIGEST_FORMAT = 'vaultpilot.audit-digest/1';

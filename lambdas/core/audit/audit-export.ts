@@ -12,7 +12,7 @@
  * spreadsheet would run as a formula is prefixed with `'` (the CSV injection defence OWASP gives).
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ChainVerifierOptions, VerificationResult } from './chain-verifier.js';
 import { AuditChainVerifier } from './chain-verifier.js';
 

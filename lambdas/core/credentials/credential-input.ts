@@ -5,7 +5,7 @@
  * API, the CLI and tests share one set of rules. Times are accepted as ISO-8601 dates or
  * date-times with a zone and stored in UTC (`Date#toISOString`), so they sort as strings.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../errors.js';
 import { CREDENTIAL_TYPES } from './credential.js';
 

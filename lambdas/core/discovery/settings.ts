@@ -3,7 +3,7 @@
  * external id the role's trust policy demands), the regions, and the finding thresholds and
  * switched-off rules. Kept in the settings table; only admins change them.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../errors.js';
 import {
   DEFAULT_THRESHOLDS,

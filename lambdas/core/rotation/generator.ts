@@ -4,7 +4,7 @@
  * with `crypto.randomInt` (uniform, no modulo bias) and the result is shuffled with it.
  */
 import { randomInt } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../errors.js';
 import type { SecretData } from '../secrets/kv-service.js';
 

@@ -7,7 +7,7 @@
  * deactivate the old key 10 days later, delete it 10 days after that, and never deactivate a key
  * that was used within the last 24 hours.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../errors.js';
 import { nextFireTime, parseScheduleExpression, type Schedule } from '../schedule-expression.js';
 

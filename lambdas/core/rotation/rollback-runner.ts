@@ -7,7 +7,7 @@
  *
  * The command that crosses the function boundary is validated on arrival like any other input.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { AuditActorSchema } from '../audit/audit-event.js';
 import {
   ConflictError,

@@ -3,7 +3,7 @@
  * in-process queue locally. A job names what to do; the worker is idempotent per job, so a
  * delivery that comes twice (SQS delivers at least once) changes nothing twice.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { mapConcurrently } from '../concurrency.js';
 import { DependencyUnavailableError } from '../errors.js';
 import type { RotationEngine } from './engine.js';

@@ -12,7 +12,7 @@
  * local keyring puts the key id in its wrapping AAD), and the data-key cache is keyed by it.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DataKeyCache } from './data-key-cache.js';
 import { type EncryptionContext, EnvelopeIntegrityError, type Keyring, contextAad } from './keyring.js';
 

@@ -7,7 +7,7 @@
  * Pure functions over a secret's metadata state. The stores (DynamoDB, Secrets Manager) only
  * persist what these functions decide, each with its own single-item conditional writes.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConflictError, ValidationError } from '../errors.js';
 import { type Envelope, EnvelopeSchema } from './envelope.js';
 import { EnvelopeIntegrityError } from './keyring.js';

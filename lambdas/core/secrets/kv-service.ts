@@ -7,7 +7,7 @@
  * Values are sealed here, so the store only ever holds envelopes. No value ever appears in an
  * error message or its details: validation errors name fields, never their contents.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConflictError, NotFoundError, PayloadTooLargeError, ValidationError } from '../errors.js';
 import type { Clock } from '../ports.js';
 import type { EnvelopeCipher } from './envelope.js';

@@ -1,5 +1,5 @@
 /** Contracts of the admin maintenance API. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const RewrapRequest = z
   .object({

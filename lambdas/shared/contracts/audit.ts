@@ -2,7 +2,7 @@
  * Contracts of the audit API (`/audit`, ADR 0004). Query parameters arrive as strings and are
  * checked strictly: an unknown parameter, a malformed time or an out-of-range number is a 400.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const TENANT = /^[a-z0-9][a-z0-9-]{0,62}$/;
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The error body of every failed request (DESIGN.md, Errors). */
 export const ErrorBody = z

@@ -4,7 +4,7 @@
  * with the issues. The enumerations repeat the domain's (contracts import only zod, because the
  * dashboard bundles them); a unit test keeps the two lists equal.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const CREDENTIAL_TYPE_VALUES = [
   'aws-iam-access-key',

@@ -3,7 +3,7 @@
  * deploy (Cognito's Hosted UI endpoints); `npm start` computes it from its own origin (the local
  * issuer). The dashboard validates it with this schema before it signs anyone in.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** An absolute http(s) URL; the dashboard joins paths to it, so no trailing slash. */
 const AbsoluteUrl = z

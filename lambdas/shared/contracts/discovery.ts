@@ -1,5 +1,5 @@
 /** Contracts of the discovery API: runs, settings and the finding rules. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const Count = z.number().int().min(0);
 

@@ -2,7 +2,7 @@
  * Contracts of the policy admin API. The shapes are checked here; the rules themselves (globs,
  * capabilities) are validated by the domain's PolicySchema, which answers 400 with its issues.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const PolicyRule = z
   .object({

@@ -3,7 +3,7 @@
  * rotators, windows inside the interval) are validated by the domain, which answers 400 with its
  * issues. No contract carries a credential's value.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const Step = z
   .object({

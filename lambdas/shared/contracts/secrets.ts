@@ -3,7 +3,7 @@
  * envelopes) so its users feel at home. Used by the handler, the OpenAPI document and the
  * dashboard.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A secret value: a JSON object of string fields (at most 64 KiB serialised, checked by the service). */
 export const SecretData = z

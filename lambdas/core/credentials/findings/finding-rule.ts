@@ -3,7 +3,7 @@
  * per rule under `rules/`, named after the rule, all listed in `index.ts`), the severities, and
  * the per-tenant thresholds the rules read.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Credential, CredentialStatus, CredentialType } from '../credential.js';
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low'] as const;

@@ -1,0 +1,115 @@
+/**
+ * The credential inventory and the rotation use cases, shared by the functions that serve or run
+ * them: the credentials and rotations APIs, the rotation worker and the scheduler.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbCredentialStore } from '../../adapters/aws/dynamodb-credential-store.js';
+import { DynamoDbDiscoverySettingsStore } from '../../adapters/aws/dynamodb-discovery-settings-store.js';
+import {
+  DynamoDbRotationPolicyStore,
+  DynamoDbRotationStore,
+} from '../../adapters/aws/dynamodb-rotation-store.js';
+import type { AuditSink } from '../../core/audit/audit-sink.js';
+import type { EventPublisher } from '../../core/events.js';
+import { CredentialInventory } from '../../core/credentials/inventory.js';
+import { systemClock } from '../../core/ports.js';
+import { RotationEngine, type RotatorRegistry } from '../../core/rotation/engine.js';
+import { InventoryRotationTargets } from '../../core/rotation/inventory-targets.js';
+import type { SecretsService } from '../../core/secrets/kv-service.js';
+import type { ColdStart } from '../cold-start.js';
+import { tableName } from './dynamodb.js';
+import { logLostEvents } from './events.js';
+
+export interface InventoryParts {
+  readonly credentials: DynamoDbCredentialStore;
+  readonly policies: DynamoDbRotationPolicyStore;
+  readonly inventory: CredentialInventory;
+}
+
+/** The inventory; its registrar checks the rotation fields of registrations with the rotators. */
+export function credentialInventory(
+  start: ColdStart,
+  dynamodb: DynamoDBDocumentClient,
+  dependencies: { audit: AuditSink; events: EventPublisher; rotators: RotatorRegistry },
+): InventoryParts {
+  const { config } = start;
+  const credentials = new DynamoDbCredentialStore(dynamodb, tableName(config, 'credentials'));
+  const policies = new DynamoDbRotationPolicyStore(dynamodb, tableName(config, 'settings'));
+  // The registrar checks rotation fields of registrations; it never reports outcomes here.
+  const registrar = new InventoryRotationTargets(
+    credentials,
+    async () => undefined,
+    policies,
+    dependencies.rotators,
+  );
+  const inventory = new CredentialInventory(
+    credentials,
+    new DynamoDbDiscoverySettingsStore(dynamodb, tableName(config, 'settings')),
+    dependencies.audit,
+    dependencies.events,
+    systemClock,
+    { onEventsFailed: logLostEvents, rotation: registrar },
+  );
+  return { credentials, policies, inventory };
+}
+
+export interface RotationParts {
+  readonly store: DynamoDbRotationStore;
+  readonly targets: InventoryRotationTargets;
+  readonly engine: RotationEngine;
+}
+
+/**
+ * The rotation engine. `secrets` is built on first use: the rotations API builds the engine only
+ * to start rotations (the worker runs them), so it holds neither the secrets table nor the key.
+ */
+export function rotationEngine(
+  start: ColdStart,
+  dynamodb: DynamoDBDocumentClient,
+  dependencies: {
+    inventory: InventoryParts;
+    rotators: RotatorRegistry;
+    secrets: () => SecretsService;
+    audit: AuditSink;
+    events: EventPublisher;
+  },
+): RotationParts {
+  const { inventory, rotators } = dependencies;
+  const store = new DynamoDbRotationStore(dynamodb, tableName(start.config, 'rotations'));
+  const targets = new InventoryRotationTargets(
+    inventory.credentials,
+    (tenant, id, update) => inventory.inventory.recordRotation(tenant, id, update),
+    inventory.policies,
+    rotators,
+  );
+  const engine = new RotationEngine(
+    store,
+    targets,
+    rotators,
+    dependencies.secrets,
+    dependencies.audit,
+    dependencies.events,
+    systemClock,
+    { onEventsFailed: logLostEvents },
+  );
+  return { store, targets, engine };
+}
+
+/** Recomputes the due times of a tenant's rotated credentials (after a rotation policy changed). */
+export function dueTimeRefresher(
+  inventory: InventoryParts,
+  targets: InventoryRotationTargets,
+): (tenant: string) => Promise<void> {
+  return async (tenant) => {
+    for (const credential of await inventory.credentials.list(tenant)) {
+      if (credential.rotation === undefined) continue;
+      const due = await targets.nextDue(credential);
+      if (due !== credential.rotation.dueAt) {
+        await inventory.inventory.recordRotation(tenant, credential.id, {
+          rotationState: credential.rotationState,
+          dueAt: due,
+        });
+      }
+    }
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * `npm run bench -- lambda`: for every function, its minified bundle size and module-init time
+ * (a cold start's import, in a fresh Node process) next to a bare bundle of exactly the AWS SDK
+ * clients it uses, both built with the Lambda bundle options and timed in the same run. Init is
+ * the median of BENCH_LAMBDA_RUNS loads (default 7), function and bare interleaved so both see
+ * the same machine load. Goal (issue 12): init <= 1.2 x bare and size <= bare + 150 KB.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type FunctionId, MANIFESTS } from '../../lambdas/functions/index.js';
+import {
+  AWS_FUNCTION_ENV,
+  bundleBareClients,
+  bundleFunction,
+  loadBundle,
+} from '../support/lambda-bundles.js';
+
+const RUNS = Number(process.env.BENCH_LAMBDA_RUNS ?? 7);
+const SIZE_HEADROOM_KB = 150;
+const INIT_RATIO_GOAL = 1.2;
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? 0)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+async function initTime(file: string): Promise<number> {
+  const loaded = await loadBundle(file, AWS_FUNCTION_ENV);
+  if (loaded.status !== 0 || loaded.initMs === undefined) {
+    throw new Error(`${file} did not load: ${loaded.stderr.slice(0, 500)}`);
+  }
+  return loaded.initMs;
+}
+
+export async function runLambdaBench(): Promise<void> {
+  const outdir = mkdtempSync(join(tmpdir(), 'vaultpilot-bench-lambda-'));
+  try {
+    console.log(`Lambda bundles: minified size and module init (median of ${RUNS} cold loads), next to a`);
+    console.log(
+      'bare bundle of exactly the SDK clients each function uses. Goal: init <= 1.2 x bare, size <= bare + 150 KB.',
+    );
+    console.log(
+      `  ${'function'.padEnd(19)} ${'size KB'.padStart(8)} ${'bare KB'.padStart(8)} ${'+KB'.padStart(6)}  ${'init ms'.padStart(8)} ${'bare ms'.padStart(8)} ${'ratio'.padStart(6)}  goal`,
+    );
+    let met = 0;
+    const ids = Object.keys(MANIFESTS) as FunctionId[];
+    for (const id of ids) {
+      const fn = await bundleFunction(id, outdir);
+      const bare = await bundleBareClients(id, outdir);
+      const fnTimes: number[] = [];
+      const bareTimes: number[] = [];
+      // One unmeasured load each warms the file cache.
+      await initTime(fn.file);
+      await initTime(bare.file);
+      for (let run = 0; run < RUNS; run += 1) {
+        fnTimes.push(await initTime(fn.file));
+        bareTimes.push(await initTime(bare.file));
+      }
+      const fnMs = median(fnTimes);
+      const bareMs = median(bareTimes);
+      const extraKb = (fn.bytes - bare.bytes) / 1024;
+      const ratio = fnMs / bareMs;
+      const sizeOk = extraKb <= SIZE_HEADROOM_KB;
+      const initOk = ratio <= INIT_RATIO_GOAL;
+      if (sizeOk && initOk) met += 1;
+      console.log(
+        `  ${MANIFESTS[id].name.padEnd(19)} ${(fn.bytes / 1024).toFixed(0).padStart(8)} ${(bare.bytes / 1024).toFixed(0).padStart(8)} ${extraKb.toFixed(0).padStart(6)}  ${fnMs.toFixed(1).padStart(8)} ${bareMs.toFixed(1).padStart(8)} ${ratio.toFixed(2).padStart(6)}  ${sizeOk ? 'size ok' : 'SIZE'} ${initOk ? 'init ok' : 'INIT'}`,
+      );
+    }
+    console.log(`  ${met} of ${ids.length} functions meet both goals`);
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
