@@ -17,7 +17,7 @@
  * base URL is configurable for GitHub Enterprise Server (`https://<host>/api/v3`).
  */
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DependencyUnavailableError, NotFoundError, ValidationError } from '../core/errors.js';
 import {
   type RetireOutcome,

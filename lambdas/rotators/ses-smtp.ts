@@ -18,7 +18,7 @@
  * for a VPC endpoint): a credential may only name a host under `.amazonaws.com`, or one of the
  * deployment's `allowedEndpointHosts`, so nobody can make VaultPilot send a password elsewhere.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DependencyUnavailableError, ValidationError } from '../core/errors.js';
 import {
   RotationTestFailedError,

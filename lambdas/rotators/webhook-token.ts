@@ -13,7 +13,7 @@
  * or 5xx is a transient failure the engine retries within its bounds; any other refusal, an
  * answer with a bad signature and a malformed token roll the rotation back.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DependencyUnavailableError, NotFoundError, ValidationError } from '../core/errors.js';
 import { parseSecretPath } from '../core/secrets/secret-path.js';
 import type { ProviderState } from '../core/rotation/rotation.js';

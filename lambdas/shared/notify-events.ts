@@ -2,7 +2,7 @@
  * The events of the expiry engine, with their detail schemas (part of `EVENT_DEFINITIONS` in
  * `./events.ts`): ids, names, owner and dates, never a value.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CREDENTIAL_TYPES } from '../core/credentials/credential.js';
 import { EXPIRY_EVENT_TYPES } from '../core/notify/notify-event.js';
 import type { EventDefinition } from './events.js';

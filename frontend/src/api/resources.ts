@@ -24,6 +24,8 @@ export const TYPE_LABELS: Record<Credential['type'], string> = {
   'github-token': 'GitHub token',
   'api-token': 'API token',
   'vault-secret': 'Stored secret',
+  'webhook-token': 'API token (webhook rotation)',
+  'github-app-token': 'GitHub App installation token',
 };
 
 /** The four steps every rotation runs, in order (Secrets Manager's). */

@@ -13,7 +13,7 @@ import {
   PutCommand,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { CHANNEL_STATES, type Channel } from '../../core/notify/channel.js';
 import {
   DELIVERY_STATUSES,

@@ -4,7 +4,7 @@
  * (webhook URLs, bot tokens, signing keys) is split off into `ChannelSecret`, which lives in the
  * secret store; the channel item keeps only a masked hint of it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../errors.js';
 
 export const CHANNEL_KINDS = ['email', 'slack', 'sns', 'webhook'] as const;

@@ -3,7 +3,7 @@
  * tenant and per credential) and on the day; expired after; and rotations overdue. The rules are
  * pure; `ExpiryCheck` walks the inventory's expiry index (a Query, never a scan) and publishes.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../errors.js';
 import type { DomainEvent, EventPublisher } from '../events.js';
 import { EXPIRY_EVENT_TYPES } from './notify-event.js';

@@ -3,7 +3,7 @@
  * it reports (the unit of de-duplication). The three expiry-engine events are defined here; the
  * others come from the engines that publish them. Details carry ids, names and dates, never a value.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { SEVERITIES, type Severity } from '../credentials/findings/finding-rule.js';
 
 /** Events of the expiry engine (their detail schemas are in `lambdas/shared/notify-events.ts`). */

@@ -4,7 +4,7 @@
  * and, if asked, to the credential's owner by email. Each rule is a small named function; an event
  * goes to the union of the targets of every route it matches.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../errors.js';
 import { severityRank } from '../credentials/findings/finding-rule.js';
 import {

@@ -3,7 +3,7 @@
  * can acknowledge a credential's alerts (until its condition changes) or snooze them (until a date).
  * The store keeps one record per condition; `decideSuppression` is the pure rule.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../errors.js';
 import type { Condition } from './notify-event.js';
 
