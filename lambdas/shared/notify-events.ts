@@ -13,7 +13,7 @@ const subject = {
   credentialName: z.string().min(1).max(2048),
   owner: z.string().min(1).max(256).optional(),
 };
-const isoTime = z.iso.datetime({ offset: true });
+const isoTime = z.string().datetime({ offset: true });
 
 export const NOTIFY_EVENT_DEFINITIONS: Readonly<Record<string, EventDefinition>> = {
   [EXPIRY_EVENT_TYPES.expiring]: {
