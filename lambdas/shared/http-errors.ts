@@ -46,8 +46,24 @@ export function validationErrorFrom(error: ZodError, where: string): ValidationE
   });
 }
 
+/**
+ * A request that ran out of time (middy's early timeout response, or an SDK call's own timeout)
+ * was waiting on an upstream that is slow or throttling: the caller may retry, so it is a 503.
+ */
+function isTimeout(error: unknown): boolean {
+  return error instanceof Error && error.name === 'TimeoutError';
+}
+
 export function toHttpError(error: unknown, requestId: string): HttpError {
-  const domain = error instanceof ZodError ? validationErrorFrom(error, 'request') : error;
+  const domain =
+    error instanceof ZodError
+      ? validationErrorFrom(error, 'request')
+      : isTimeout(error)
+        ? new DependencyUnavailableError('The request took too long; retry shortly', 5, {
+            cause: error,
+            diagnostic: 'timeout',
+          })
+        : error;
   if (domain instanceof IntegrityError) {
     // A 500 of its own code, so tampering can be told from a bug; what failed stays in the logs.
     return {

@@ -101,4 +101,21 @@ describe('toHttpError', () => {
     expect(mapped.headers['Retry-After']).toBe('1');
     expect(JSON.stringify(mapped.body)).not.toMatch(/DynamoDB|PutItem|Exception/);
   });
+
+  it('answers a request that ran out of time waiting on an upstream with 503 and Retry-After', () => {
+    // Prepare: the error middy's early timeout response throws (name TimeoutError, from @middy/core).
+    const timeout = new Error('[AbortError]: The operation was aborted.', {
+      cause: { package: '@middy/core' },
+    });
+    timeout.name = 'TimeoutError';
+
+    // Act
+    const mapped = toHttpError(timeout, 'req-6');
+
+    // Assess
+    expect(mapped.statusCode).toBe(503);
+    expect(mapped.headers['Retry-After']).toBe('5');
+    expect(mapped.unexpected).toBe(false);
+    expect(JSON.stringify(mapped.body)).not.toMatch(/Abort|middy/);
+  });
 });
