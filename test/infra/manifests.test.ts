@@ -155,6 +155,22 @@ describe('function roles from manifests', () => {
     },
   );
 
+  it.each(
+    (Object.keys(MANIFESTS) as FunctionId[]).filter((id) => {
+      const manifest: FunctionManifest = MANIFESTS[id];
+      return manifest.trigger.kind === 'api' && (manifest.secretsKey?.length ?? 0) > 0;
+    }),
+  )('%s opens sealed values in requests, so it may publish integrity.failed on the bus', (id) => {
+    // The API middleware publishes `integrity.failed` when a request meets a tampered envelope;
+    // without the bus grant and its name, that alert is lost in AWS (it is only logged).
+    const manifest: FunctionManifest = MANIFESTS[id];
+    const fn = functions.get(id);
+    if (fn === undefined) throw new Error(`No function for ${id}`);
+    expect(manifest.publishesEvents, id).toBe(true);
+    expect(manifest.sdkClients, id).toContain('@aws-sdk/client-eventbridge');
+    expect(allActions(roleStatements(fn)).has('events:PutEvents'), id).toBe(true);
+  });
+
   it('keeps the audit table append-only: no manifest and no role may update or delete its items', () => {
     for (const [id, manifest] of Object.entries(MANIFESTS)) {
       const audit = (manifest.tables as Partial<Record<TableId, readonly string[]>>).audit ?? [];
