@@ -28,7 +28,8 @@ import {
 } from './handler-registry.js';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { FileKeyring, KeyringKeysMissingError } from '../adapters/local/file-keyring.js';
+import { FileDigestSigner } from '../adapters/local/file-digest-signer.js';
+import { FileKeyring, KeyringKeysMissingError, KeyringStateError } from '../adapters/local/file-keyring.js';
 import { wrappedKeyIds } from '../adapters/local/wrapped-key-census.js';
 import { localRollbackRunner } from '../adapters/local/in-process-rollback-runner.js';
 import { localRotationQueue } from '../adapters/local/in-process-rotation-queue.js';
@@ -86,8 +87,9 @@ async function prepareDataDir(dataDir: string): Promise<void> {
 
 /**
  * Refuses to start when the stored data is wrapped under key-encryption keys the keyring does not
- * hold (a lost or stale `keys/` folder), naming the key ids and the folder to restore. Creates
- * the keyring on a first start, when no data names a key.
+ * hold (a lost or stale `keys/` folder), naming the key ids and the folder to restore, and when
+ * the audit signing key the data directory has signed with is gone. Creates the keyring on a
+ * first start, when no data names a key.
  */
 async function checkKeyring(dataDir: string, dynamodbEndpoint: string): Promise<void> {
   const client = DynamoDBDocumentClient.from(
@@ -116,6 +118,12 @@ async function checkKeyring(dataDir: string, dynamodbEndpoint: string): Promise<
     );
   } finally {
     client.destroy();
+  }
+  try {
+    await new FileDigestSigner({ dataDir }).verifyPresent();
+  } catch (error: unknown) {
+    if (!(error instanceof KeyringStateError)) throw error;
+    throw new LocalStateError(error.message, { cause: error });
   }
 }
 

@@ -1,12 +1,14 @@
 /**
  * A lost `keys/` folder, through the local runtime on a real data directory: start-up refuses
  * with the missing key id; while running, writes and uncached reads fail closed (503) and no new
- * key is made; once the folder is restored, everything is readable again.
+ * key is made; once the folder is restored, everything is readable again. The audit signing key
+ * is not replaced either when it alone is deleted.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SIGNING_KEY_FILE } from '../../lambdas/adapters/local/file-digest-signer.js';
 import { KEY_LEDGER } from '../../lambdas/adapters/local/file-keyring.js';
 import { LocalStateError } from '../../lambdas/local/local-state-error.js';
 import { startLocalRuntime, type LocalRuntime } from '../../lambdas/local/runtime.js';
@@ -83,6 +85,33 @@ describe('local runtime with a lost keys/ folder', () => {
     expect(read.status).toBe(200);
     expect(read.json.data.data).toEqual({ password: 'p-1' });
     expect(keyFiles(dataDir)).toEqual([keyFile]);
+  });
+
+  it('refuses to start when only the audit signing key was deleted, instead of signing with a new one', async () => {
+    // Prepare: a data directory whose audit signing key exists (GET /audit/public-key makes it).
+    const dataDir = mkdtempSync(join(tmpdir(), 'vp-signerloss-'));
+    const first = await start(dataDir);
+    const token = await signInLocal(first.url, 'admin', ADMIN_PASSWORD);
+    const before = await apiCall(first.url, token, 'GET', '/audit/public-key');
+    await stop(first);
+    const keyFile = join(dataDir, 'keys', SIGNING_KEY_FILE);
+    const backup = readFileSync(keyFile);
+    rmSync(keyFile);
+
+    // Act
+    const refusal = await start(dataDir).catch((error: unknown) => error);
+    writeFileSync(keyFile, backup, { mode: 0o600 });
+    const restored = await start(dataDir);
+    const again = await signInLocal(restored.url, 'admin', ADMIN_PASSWORD);
+    const after = await apiCall(restored.url, again, 'GET', '/audit/public-key');
+
+    // Assess
+    expect(before.status).toBe(200);
+    expect(refusal).toBeInstanceOf(LocalStateError);
+    expect((refusal as Error).message).toContain(keyFile);
+    expect((refusal as Error).message).toContain('Restore keys/');
+    expect(after.status).toBe(200);
+    expect(after.text).toBe(before.text);
   });
 
   it('fails writes and reads closed while keys/ is gone, and serves them again once it is restored', async () => {

@@ -5,7 +5,7 @@
  * offline with the public key alone.
  */
 import { createPublicKey, generateKeyPairSync, sign as signWithKey } from 'node:crypto';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -18,7 +18,12 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { KmsDigestSigner } from '../../lambdas/adapters/aws/kms-digest-signer.js';
-import { FileDigestSigner, SIGNING_KEY_FILE } from '../../lambdas/adapters/local/file-digest-signer.js';
+import {
+  FileDigestSigner,
+  SIGNING_KEY_FILE,
+  SIGNING_KEY_RECORD,
+} from '../../lambdas/adapters/local/file-digest-signer.js';
+import { KeyringStateError } from '../../lambdas/adapters/local/file-keyring.js';
 import {
   type AuditDigest,
   DIGEST_FORMAT,
@@ -191,6 +196,55 @@ describe('FileDigestSigner', () => {
     );
     await chmod(file, 0o600);
     await expect(new FileDigestSigner({ dataDir }).publicKeyPem()).rejects.toThrow(/corrupt/);
+  });
+
+  it('never replaces a lost signing key silently: a missing key file is refused while its public half is recorded', async () => {
+    // Prepare: a data directory that has signed a digest.
+    const dataDir = await mkdtemp(join(tmpdir(), 'vaultpilot-signer-'));
+    const pem = await new FileDigestSigner({ dataDir }).publicKeyPem();
+    expect(await readFile(join(dataDir, SIGNING_KEY_RECORD), 'utf8')).toBe(pem);
+    await rm(join(dataDir, 'keys', SIGNING_KEY_FILE));
+
+    // Act
+    const signer = new FileDigestSigner({ dataDir });
+
+    // Assess: no new key, an error that says what to restore, and the check at start-up agrees.
+    await expect(signer.publicKeyPem()).rejects.toThrow(/is missing.*Restore keys\//s);
+    await expect(signer.verifyPresent()).rejects.toThrow(KeyringStateError);
+    await expect(stat(join(dataDir, 'keys', SIGNING_KEY_FILE))).rejects.toThrow(/ENOENT/);
+
+    // Act: the operator gives the key up for good by removing the record.
+    await rm(join(dataDir, SIGNING_KEY_RECORD));
+    const replacement = await new FileDigestSigner({ dataDir }).publicKeyPem();
+
+    // Assess
+    expect(replacement).not.toBe(pem);
+    expect(await readFile(join(dataDir, SIGNING_KEY_RECORD), 'utf8')).toBe(replacement);
+  });
+
+  it('refuses a key file that is not the recorded key, and records the key of an older data directory', async () => {
+    // Prepare: two data directories; the second one's key moved into the first.
+    const [first, second] = await Promise.all([
+      mkdtemp(join(tmpdir(), 'vaultpilot-signer-')),
+      mkdtemp(join(tmpdir(), 'vaultpilot-signer-')),
+    ]);
+    await new FileDigestSigner({ dataDir: first }).publicKeyPem();
+    const secondPem = await new FileDigestSigner({ dataDir: second }).publicKeyPem();
+    await copyFile(join(second, 'keys', SIGNING_KEY_FILE), join(first, 'keys', SIGNING_KEY_FILE));
+
+    // Act + Assess: the foreign key is refused.
+    await expect(new FileDigestSigner({ dataDir: first }).verifyPresent()).rejects.toThrow(
+      /is not the key this data directory signs with/,
+    );
+
+    // Act: a data directory from before the record existed (key, no record) gets one.
+    await rm(join(second, SIGNING_KEY_RECORD));
+    await new FileDigestSigner({ dataDir: second }).verifyPresent();
+    const signer = new FileDigestSigner({ dataDir: second });
+
+    // Assess
+    expect(await signer.publicKeyPem()).toBe(secondPem);
+    expect(await readFile(join(second, SIGNING_KEY_RECORD), 'utf8')).toBe(secondPem);
   });
 
   it('keeps the key in memory without a data directory', async () => {

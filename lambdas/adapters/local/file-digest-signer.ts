@@ -3,6 +3,12 @@
  * (PKCS #8, mode 0600, in the 0700 key directory the local keyring uses), created on first use.
  * Without a data directory the key lives in memory (tests, `--in-memory`). The public key is
  * what `GET /audit/public-key` serves, so exports verify without VaultPilot.
+ *
+ * The key is never silently replaced: its public half is also kept outside `keys/`, in
+ * `<dataDir>/audit-signing-key.pub` (not secret). While that file exists, a missing private key is
+ * refused instead of answered with a new one, which would leave every digest signed so far
+ * unverifiable by the key the data directory then serves (the keyring's ledger does the same for
+ * key-encryption keys).
  */
 import {
   createPrivateKey,
@@ -12,12 +18,14 @@ import {
   randomBytes,
   sign,
 } from 'node:crypto';
-import { chmod, link, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, link, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DigestSigner } from '../../core/audit/audit-digest.js';
 import { KeyringStateError } from './file-keyring.js';
 
 export const SIGNING_KEY_FILE = 'audit-signing-key.pem';
+/** The public half, beside `keys/` rather than in it, so that losing `keys/` is noticed. */
+export const SIGNING_KEY_RECORD = 'audit-signing-key.pub';
 
 export interface FileDigestSignerOptions {
   /** The runtime's data directory; undefined keeps the key in memory. */
@@ -32,10 +40,26 @@ export class FileDigestSigner implements DigestSigner {
   readonly algorithm = 'ED25519' as const;
   /** The key file, or undefined in memory. */
   readonly file: string | undefined;
+  /** The public key this data directory signs with, once a key exists; undefined in memory. */
+  readonly record: string | undefined;
   private key: Promise<KeyObject> | undefined;
 
   constructor(options: FileDigestSignerOptions = {}) {
     this.file = options.dataDir === undefined ? undefined : join(options.dataDir, 'keys', SIGNING_KEY_FILE);
+    this.record = options.dataDir === undefined ? undefined : join(options.dataDir, SIGNING_KEY_RECORD);
+  }
+
+  /**
+   * Checks, without creating anything, that the signing key is there when the data directory has
+   * signed with one before (the runtime calls it before it serves).
+   */
+  async verifyPresent(): Promise<void> {
+    if (this.file === undefined) return;
+    const recorded = await this.readRecord();
+    if (recorded === undefined) return;
+    const existing = await this.read(this.file);
+    if (existing === undefined) throw this.missingKey();
+    this.checkRecord(existing, recorded);
   }
 
   async sign(message: Buffer): Promise<Buffer> {
@@ -43,9 +67,7 @@ export class FileDigestSigner implements DigestSigner {
   }
 
   async publicKeyPem(): Promise<string> {
-    return createPublicKey(await this.privateKey())
-      .export({ type: 'spki', format: 'pem' })
-      .toString();
+    return publicPem(await this.privateKey());
   }
 
   private privateKey(): Promise<KeyObject> {
@@ -70,8 +92,14 @@ export class FileDigestSigner implements DigestSigner {
         cause: error,
       });
     }
+    const recorded = await this.readRecord();
     const existing = await this.read(file);
-    if (existing !== undefined) return existing;
+    if (existing !== undefined) {
+      if (recorded === undefined) await this.writeRecord(existing);
+      else this.checkRecord(existing, recorded);
+      return existing;
+    }
+    if (recorded !== undefined) throw this.missingKey();
     const key = generate();
     // Temporary file, fsync, then link into place: the key file is whole or absent, and a
     // process that loses the race to create it uses the winner's key.
@@ -85,8 +113,10 @@ export class FileDigestSigner implements DigestSigner {
         await handle.close();
       }
       await link(temporary, file);
+      await this.writeRecord(key);
       return key;
     } catch (error: unknown) {
+      if (error instanceof KeyringStateError) throw error;
       if (errorCode(error) === 'EEXIST') {
         const winner = await this.read(file);
         if (winner !== undefined) return winner;
@@ -128,6 +158,70 @@ export class FileDigestSigner implements DigestSigner {
       );
     }
   }
+
+  private missingKey(): KeyringStateError {
+    return new KeyringStateError(
+      `The audit signing key ${String(this.file)} is missing, but this data directory has signed audit ` +
+        `digests with the key whose public half is in ${String(this.record)}. Restore keys/ from a backup ` +
+        'of the data directory (README "Backup and restore"). If the key is lost for good, keep a copy of ' +
+        `${SIGNING_KEY_RECORD} (it verifies the digests signed so far) and delete it: a new key is then made.`,
+    );
+  }
+
+  private checkRecord(key: KeyObject, recorded: string): void {
+    if (publicPem(key) !== recorded) {
+      throw new KeyringStateError(
+        `The audit signing key ${String(this.file)} is not the key this data directory signs with ` +
+          `(its public half differs from ${String(this.record)}). Restore the right keys/ folder from a backup.`,
+      );
+    }
+  }
+
+  private async readRecord(): Promise<string | undefined> {
+    const record = this.record;
+    if (record === undefined) return undefined;
+    let pem: string;
+    try {
+      pem = await readFile(record, 'utf8');
+    } catch (error: unknown) {
+      if (errorCode(error) === 'ENOENT') return undefined;
+      throw new KeyringStateError(`The signing key record ${record} cannot be read (${errorCode(error)})`, {
+        cause: error,
+      });
+    }
+    try {
+      return publicPem(createPublicKey(pem));
+    } catch (error: unknown) {
+      throw new KeyringStateError(`The signing key record ${record} is corrupt: it is not a public key`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** Whole or absent: written beside, then renamed into place. */
+  private async writeRecord(key: KeyObject): Promise<void> {
+    const record = this.record;
+    if (record === undefined) return;
+    const temporary = `${record}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await writeFile(temporary, publicPem(key), { mode: 0o644, flag: 'wx' });
+      await rename(temporary, record);
+    } catch (error: unknown) {
+      await rm(temporary, { force: true });
+      throw new KeyringStateError(
+        `The signing key record ${record} cannot be written (${errorCode(error)})`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+}
+
+function publicPem(key: KeyObject): string {
+  return (key.type === 'public' ? key : createPublicKey(key))
+    .export({ type: 'spki', format: 'pem' })
+    .toString();
 }
 
 function generate(): KeyObject {
