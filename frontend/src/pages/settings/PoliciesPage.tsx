@@ -12,7 +12,8 @@ import {
   PutPolicyRequest,
 } from '../../../../lambdas/shared/contracts/policies.js';
 import { useApi, useIdentity } from '../../app/context.js';
-import { ConfirmButton, ErrorAlert, Loading, PageHeader, TextField, Time } from '../../components/ui.js';
+import { NamedPolicyList } from '../../components/NamedPolicyList.js';
+import { ErrorAlert, PageHeader, TextField } from '../../components/ui.js';
 
 export const CAPABILITIES = ['read', 'list', 'create', 'update', 'delete', 'destroy', 'deny'] as const;
 const POLICY_NAME = /^[A-Za-z0-9._-]{1,128}$/;
@@ -47,7 +48,6 @@ export function ruleProblems(rule: Pick<RuleDraft, 'path' | 'capabilities'>): st
 export function PoliciesPage() {
   const api = useApi();
   const { can } = useIdentity();
-  const queryClient = useQueryClient();
   const [editing, setEditing] = useState<{ name: string; rules: RuleDraft[]; revision: number } | null>(null);
   const policies = useQuery({
     queryKey: ['policies'],
@@ -66,18 +66,6 @@ export function PoliciesPage() {
       }),
     enabled: can.readPolicies,
   });
-  const remove = useMutation({
-    mutationFn: ({ name, revision }: { name: string; revision: number }) =>
-      api.request({
-        method: 'DELETE',
-        path: `/policies/${encodeURIComponent(name)}`,
-        query: { revision },
-        schema: null,
-        action: `delete the policy ${name}`,
-      }),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['policies'] }),
-  });
-
   return (
     <>
       <PageHeader title="Access policies">
@@ -105,74 +93,45 @@ export function PoliciesPage() {
       {editing !== null && (
         <PolicyEditor key={editing.name} initial={editing} onDone={() => setEditing(null)} />
       )}
-      <ErrorAlert error={policies.error ?? remove.error} />
-      {policies.isPending && can.readPolicies && <Loading what="policies" />}
-      {policies.data !== undefined && (
-        <table className="table">
-          <caption className="sr-only">Access policies</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Rules</th>
-              <th scope="col">Attached to</th>
-              <th scope="col">Updated</th>
-              {can.managePolicies && <th scope="col">Actions</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {policies.data.data.policies.length === 0 && (
-              <tr>
-                <td colSpan={5} className="muted">
-                  No policy yet: the roles’ defaults apply.
-                </td>
-              </tr>
-            )}
-            {policies.data.data.policies.map((policy) => (
-              <tr key={policy.name}>
-                <td>{policy.name}</td>
-                <td>
-                  <ul>
-                    {policy.rules.map((rule, index) => (
-                      <li key={index}>
-                        <code>{rule.path}</code>: {rule.capabilities.join(', ')}
-                      </li>
-                    ))}
-                  </ul>
-                </td>
-                <td className="text-xs">{attachedTo(policy.name, attachments.data?.data)}</td>
-                <td>
-                  <Time value={policy.updated_at} />
-                </td>
-                {can.managePolicies && (
-                  <td>
-                    <div className="flex gap-1">
-                      <button
-                        type="button"
-                        className="btn"
-                        onClick={() =>
-                          setEditing({
-                            name: policy.name,
-                            revision: policy.revision,
-                            rules: policy.rules.map((rule, index) => ({ key: index + 1, ...rule })),
-                          })
-                        }
-                      >
-                        Edit<span className="sr-only"> {policy.name}</span>
-                      </button>
-                      <ConfirmButton
-                        label="Delete"
-                        confirmLabel={`Delete ${policy.name}`}
-                        question={`Delete the policy ${policy.name}?`}
-                        onConfirm={() => remove.mutate({ name: policy.name, revision: policy.revision })}
-                      />
-                    </div>
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <NamedPolicyList
+        noun="access policy"
+        path="/policies"
+        queryKey={['policies']}
+        query={{
+          data: policies.data?.data.policies,
+          isPending: policies.isPending && can.readPolicies,
+          error: policies.error,
+        }}
+        columns={[
+          {
+            header: 'Rules',
+            cell: (policy) => (
+              <ul>
+                {policy.rules.map((rule, index) => (
+                  <li key={index}>
+                    <code>{rule.path}</code>: {rule.capabilities.join(', ')}
+                  </li>
+                ))}
+              </ul>
+            ),
+          },
+          {
+            header: 'Attached to',
+            className: 'text-xs',
+            cell: (policy) => attachedTo(policy.name, attachments.data?.data),
+          },
+        ]}
+        updatedAt={(policy) => policy.updated_at}
+        emptyText="No policy yet: the roles’ defaults apply."
+        canManage={can.managePolicies}
+        onEdit={(policy) =>
+          setEditing({
+            name: policy.name,
+            revision: policy.revision,
+            rules: policy.rules.map((rule, index) => ({ key: index + 1, ...rule })),
+          })
+        }
+      />
     </>
   );
 }

@@ -8,7 +8,8 @@ import {
   RotationPolicyResponse,
 } from '../../../../lambdas/shared/contracts/rotations.js';
 import { useApi, useIdentity } from '../../app/context.js';
-import { ConfirmButton, ErrorAlert, Loading, PageHeader, TextField, Time } from '../../components/ui.js';
+import { NamedPolicyList } from '../../components/NamedPolicyList.js';
+import { ErrorAlert, PageHeader, TextField } from '../../components/ui.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const EXAMPLE = '{\n  "intervalDays": 90,\n  "deactivateAfterDays": 10,\n  "deleteAfterDays": 10\n}';
@@ -22,7 +23,6 @@ interface Editing {
 export function RotationPoliciesPage() {
   const api = useApi();
   const { can } = useIdentity();
-  const queryClient = useQueryClient();
   const [editing, setEditing] = useState<Editing | null>(null);
   const policies = useQuery({
     queryKey: ['rotation-policies'],
@@ -35,18 +35,6 @@ export function RotationPoliciesPage() {
       }),
     enabled: can.readConfiguration,
   });
-  const remove = useMutation({
-    mutationFn: ({ name, revision }: { name: string; revision: number }) =>
-      api.request({
-        method: 'DELETE',
-        path: `/rotation-policies/${encodeURIComponent(name)}`,
-        query: { revision },
-        schema: null,
-        action: `delete the rotation policy ${name}`,
-      }),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['rotation-policies'] }),
-  });
-
   return (
     <>
       <PageHeader title="Rotation policies">
@@ -69,66 +57,32 @@ export function RotationPoliciesPage() {
         <p className="text-sm">Rotation policies are shown to operators, auditors and admins.</p>
       )}
       {editing !== null && <PolicyEditor editing={editing} onDone={() => setEditing(null)} />}
-      <ErrorAlert error={policies.error ?? remove.error} />
-      {policies.isPending && can.readConfiguration && <Loading what="rotation policies" />}
-      {policies.data !== undefined && (
-        <table className="table">
-          <caption className="sr-only">Rotation policies</caption>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Settings</th>
-              <th scope="col">Updated</th>
-              {can.configure && <th scope="col">Actions</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {policies.data.data.policies.length === 0 && (
-              <tr>
-                <td colSpan={4} className="muted">
-                  No named policy; credentials use the tenant defaults.
-                </td>
-              </tr>
-            )}
-            {policies.data.data.policies.map((policy) => (
-              <tr key={policy.name}>
-                <td>{policy.name}</td>
-                <td>
-                  <code className="break-all">{JSON.stringify(policy.policy)}</code>
-                </td>
-                <td>
-                  <Time value={policy.updatedAt} />
-                </td>
-                {can.configure && (
-                  <td>
-                    <div className="flex gap-1">
-                      <button
-                        type="button"
-                        className="btn"
-                        onClick={() =>
-                          setEditing({
-                            name: policy.name,
-                            text: JSON.stringify(policy.policy, null, 2),
-                            revision: policy.revision,
-                          })
-                        }
-                      >
-                        Edit<span className="sr-only"> {policy.name}</span>
-                      </button>
-                      <ConfirmButton
-                        label={`Delete`}
-                        confirmLabel={`Delete ${policy.name}`}
-                        question={`Delete the rotation policy ${policy.name}?`}
-                        onConfirm={() => remove.mutate({ name: policy.name, revision: policy.revision })}
-                      />
-                    </div>
-                  </td>
-                )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <NamedPolicyList
+        noun="rotation policy"
+        path="/rotation-policies"
+        queryKey={['rotation-policies']}
+        query={{
+          data: policies.data?.data.policies,
+          isPending: policies.isPending && can.readConfiguration,
+          error: policies.error,
+        }}
+        columns={[
+          {
+            header: 'Settings',
+            cell: (policy) => <code className="break-all">{JSON.stringify(policy.policy)}</code>,
+          },
+        ]}
+        updatedAt={(policy) => policy.updatedAt}
+        emptyText="No named policy; credentials use the tenant defaults."
+        canManage={can.configure}
+        onEdit={(policy) =>
+          setEditing({
+            name: policy.name,
+            text: JSON.stringify(policy.policy, null, 2),
+            revision: policy.revision,
+          })
+        }
+      />
     </>
   );
 }
