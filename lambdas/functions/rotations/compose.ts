@@ -13,7 +13,7 @@ import { documentClient } from '../../platform/parts/dynamodb.js';
 import { eventPublisher } from '../../platform/parts/events.js';
 import { credentialInventory, dueTimeRefresher, rotationEngine } from '../../platform/parts/inventory.js';
 import { lazy } from '../../platform/parts/lazy.js';
-import { rotators } from '../../platform/parts/rotators.js';
+import { startOnlyRotators } from '../../platform/parts/rotators.js';
 import { manifest } from './manifest.js';
 
 export const rotations = coldStart(manifest, (start) => {
@@ -21,7 +21,8 @@ export const rotations = coldStart(manifest, (start) => {
   const dynamodb = documentClient(start);
   const audit = auditParts(start, dynamodb).sink();
   const events = eventPublisher(start);
-  const registry = rotators(config);
+  // Settings checks only: the worker runs the steps, so no provider code is bundled here.
+  const registry = startOnlyRotators(config);
   const inventory = credentialInventory(start, dynamodb, { audit, events, rotators: registry });
   const { engine, store, targets } = rotationEngine(start, dynamodb, {
     inventory,
