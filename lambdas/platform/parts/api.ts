@@ -6,7 +6,21 @@ import type { ColdStart } from '../cold-start.js';
 import { tokenVerifier } from '../index.js';
 import { eventPublisher } from './events.js';
 
+/** For a function that reads stored data, where a request may meet an integrity failure. */
 export function apiDependencies(start: ColdStart, refusalAuditSink?: AuditSink): ApiDependencies {
+  return {
+    ...statelessApiDependencies(start),
+    // Built on first publish: most requests never meet an integrity failure.
+    events: eventPublisher(start),
+    ...(refusalAuditSink === undefined ? {} : { refusalAuditSink }),
+  };
+}
+
+/**
+ * For a function that keeps and reads no data (health, me, the OpenAPI document): it can meet no
+ * integrity failure, so it has no event publisher, and its bundle no EventBridge client.
+ */
+export function statelessApiDependencies(start: ColdStart): ApiDependencies {
   const { config, manifest } = start;
   let tokens: ApiDependencies['tokens'];
   if (manifest.verifiesTokens === true) {
@@ -15,9 +29,6 @@ export function apiDependencies(start: ColdStart, refusalAuditSink?: AuditSink):
   }
   return {
     corsOrigins: config.corsOrigins,
-    // Built on first publish: most requests never meet an integrity failure.
-    events: eventPublisher(start),
     ...(tokens === undefined ? {} : { tokens }),
-    ...(refusalAuditSink === undefined ? {} : { refusalAuditSink }),
   };
 }
