@@ -130,6 +130,18 @@ describe('each function bundle', () => {
     },
   );
 
+  it.each(IDS)('%s bundles only the SDK clients its manifest lists', (id) => {
+    const listed: readonly string[] = MANIFESTS[id].sdkClients;
+    const bundled = new Set(
+      inputsOf(built(id)).flatMap((path) => {
+        const match = /node_modules\/(@aws-sdk\/(?:client-[a-z-]+|lib-dynamodb))\//.exec(path);
+        return match?.[1] === undefined ? [] : [match[1]];
+      }),
+    );
+
+    expect([...bundled].filter((pkg) => !listed.includes(pkg)).sort()).toEqual([]);
+  });
+
   it('the rotation worker bundles the rotators with their providers', () => {
     const inputs = inputsOf(built('rotationWorker'));
 

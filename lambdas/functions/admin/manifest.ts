@@ -14,6 +14,13 @@ export const manifest = {
     audit: ['dynamodb:PutItem', 'dynamodb:GetItem'],
   },
   secretsKey: ['rewrap'],
+  // A data key KMS refuses to re-wrap is published as integrity.failed.
+  publishesEvents: true,
   verifiesTokens: true,
-  sdkClients: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-kms'],
+  sdkClients: [
+    '@aws-sdk/client-dynamodb',
+    '@aws-sdk/lib-dynamodb',
+    '@aws-sdk/client-kms',
+    '@aws-sdk/client-eventbridge',
+  ],
 } as const satisfies FunctionManifest;

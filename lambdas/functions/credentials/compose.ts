@@ -5,7 +5,7 @@
  */
 import { coldStart } from '../../platform/cold-start.js';
 import { apiDependencies } from '../../platform/parts/api.js';
-import { auditParts } from '../../platform/parts/audit.js';
+import { auditRecorder } from '../../platform/parts/audit.js';
 import { documentClient } from '../../platform/parts/dynamodb.js';
 import { eventPublisher } from '../../platform/parts/events.js';
 import { credentialInventory } from '../../platform/parts/inventory.js';
@@ -14,7 +14,7 @@ import { manifest } from './manifest.js';
 
 export const credentials = coldStart(manifest, (start) => {
   const dynamodb = documentClient(start);
-  const audit = auditParts(start, dynamodb).sink();
+  const audit = auditRecorder(start, dynamodb)();
   const { inventory } = credentialInventory(start, dynamodb, {
     audit,
     events: eventPublisher(start),

@@ -1,9 +1,9 @@
 /** GET /health composes nothing but its middleware: no table, no client. */
 import { coldStart } from '../../platform/cold-start.js';
-import { statelessApiDependencies } from '../../platform/parts/api.js';
+import { apiDependenciesWithoutEvents } from '../../platform/parts/api.js';
 import { manifest } from './manifest.js';
 
 export const health = coldStart(manifest, (start) => ({
-  api: statelessApiDependencies(start),
+  api: apiDependenciesWithoutEvents(start),
   runtime: start.config.runtime,
 }));

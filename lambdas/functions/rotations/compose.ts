@@ -8,7 +8,7 @@ import { RotationAccess } from '../../core/rotation/rotation-access.js';
 import { coldStart } from '../../platform/cold-start.js';
 import { rollbackRunner, rotationQueue } from '../../platform/index.js';
 import { apiDependencies } from '../../platform/parts/api.js';
-import { auditParts } from '../../platform/parts/audit.js';
+import { auditRecorder } from '../../platform/parts/audit.js';
 import { documentClient } from '../../platform/parts/dynamodb.js';
 import { eventPublisher } from '../../platform/parts/events.js';
 import { credentialInventory, dueTimeRefresher, rotationEngine } from '../../platform/parts/inventory.js';
@@ -19,7 +19,7 @@ import { manifest } from './manifest.js';
 export const rotations = coldStart(manifest, (start) => {
   const { config } = start;
   const dynamodb = documentClient(start);
-  const audit = auditParts(start, dynamodb).sink();
+  const audit = auditRecorder(start, dynamodb)();
   const events = eventPublisher(start);
   // Settings checks only: the worker runs the steps, so no provider code is bundled here.
   const registry = startOnlyRotators(config);

@@ -6,21 +6,27 @@ import type { ColdStart } from '../cold-start.js';
 import { tokenVerifier } from '../index.js';
 import { eventPublisher } from './events.js';
 
-/** For a function that reads stored data, where a request may meet an integrity failure. */
+/**
+ * For a function that may meet an integrity failure (it opens envelopes or reads the audit
+ * chain): its manifest declares `publishesEvents`, and requests publish `integrity.failed`.
+ */
 export function apiDependencies(start: ColdStart, refusalAuditSink?: AuditSink): ApiDependencies {
   return {
-    ...statelessApiDependencies(start),
+    ...apiDependenciesWithoutEvents(start, refusalAuditSink),
     // Built on first publish: most requests never meet an integrity failure.
     events: eventPublisher(start),
-    ...(refusalAuditSink === undefined ? {} : { refusalAuditSink }),
   };
 }
 
 /**
- * For a function that keeps and reads no data (health, me, the OpenAPI document): it can meet no
- * integrity failure, so it has no event publisher, and its bundle no EventBridge client.
+ * For a function that can meet no integrity failure (health, me, the OpenAPI document, policies):
+ * no event publisher, so its bundle holds no EventBridge client. Its own use cases may still
+ * publish through a publisher of their own.
  */
-export function statelessApiDependencies(start: ColdStart): ApiDependencies {
+export function apiDependenciesWithoutEvents(
+  start: ColdStart,
+  refusalAuditSink?: AuditSink,
+): ApiDependencies {
   const { config, manifest } = start;
   let tokens: ApiDependencies['tokens'];
   if (manifest.verifiesTokens === true) {
@@ -30,5 +36,6 @@ export function statelessApiDependencies(start: ColdStart): ApiDependencies {
   return {
     corsOrigins: config.corsOrigins,
     ...(tokens === undefined ? {} : { tokens }),
+    ...(refusalAuditSink === undefined ? {} : { refusalAuditSink }),
   };
 }
