@@ -34,8 +34,16 @@ export function apiDependenciesWithoutEvents(
     tokens = { verifier: tokenVerifier(config, auth), userClientIds: auth.userClientIds };
   }
   return {
-    corsOrigins: config.corsOrigins,
+    ...publicApiDependencies(start),
     ...(tokens === undefined ? {} : { tokens }),
     ...(refusalAuditSink === undefined ? {} : { refusalAuditSink }),
   };
+}
+
+/**
+ * For a function that serves public routes only (health, the OpenAPI document): CORS alone, so
+ * its bundle holds no token verifier either.
+ */
+export function publicApiDependencies(start: ColdStart): ApiDependencies {
+  return { corsOrigins: start.config.corsOrigins };
 }
