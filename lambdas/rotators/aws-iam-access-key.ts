@@ -33,8 +33,7 @@ import {
   UpdateAccessKeyCommand,
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
-import * as z from 'zod';
-import { DependencyUnavailableError, ValidationError } from '../core/errors.js';
+import { DependencyUnavailableError } from '../core/errors.js';
 import type { ProviderState } from '../core/rotation/rotation.js';
 import {
   type RetireOutcome,
@@ -44,18 +43,15 @@ import {
   type RotatorContext,
 } from '../core/rotation/rotator.js';
 import type { SecretData } from '../core/secrets/kv-service.js';
-import { IamKeyCopies, iamKeyCopyName, type IamKeyCopyTarget, iamKeyCopyToken } from './iam-key-copy.js';
+import { type IamKeySettings, parseIamKeySettings } from './aws-iam-access-key-settings.js';
+import { IamKeyCopies, type IamKeyCopyTarget, iamKeyCopyToken } from './iam-key-copy.js';
 
 const HOUR_MS = 3_600_000;
 /** Clock skew allowed between IAM's CreateDate and ours when looking for our own keys. */
 const CREATE_SKEW_MS = 60_000;
 
-export const IamKeySettingsSchema = z.strictObject({
-  userName: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'expected an IAM user name'),
-  /** Also keep the current key in a Secrets Manager secret only that user may read. */
-  secretsManagerCopy: z.boolean().default(false),
-});
-export type IamKeySettings = z.output<typeof IamKeySettingsSchema>;
+// The settings live apart so that functions that only check them bundle no SDK client.
+export type { IamKeySettings } from './aws-iam-access-key-settings.js';
 
 export interface StaticCredentials {
   readonly accessKeyId: string;
@@ -337,35 +333,7 @@ export function createIamAccessKeyRotator(options: IamKeyRotatorOptions): Rotato
     type: 'aws-iam-access-key',
 
     parseSettings(raw) {
-      // Only this type's fields: a registration's fields of other types are not its business.
-      const fields = raw as Record<string, unknown>;
-      const result = IamKeySettingsSchema.safeParse(
-        typeof raw === 'object' && raw !== null
-          ? { userName: fields.userName, secretsManagerCopy: fields.secretsManagerCopy }
-          : raw,
-      );
-      if (!result.success) {
-        throw invalidSettings(
-          result.error.issues.map((issue) => ({
-            path: issue.path.map(String).join('.'),
-            code: issue.code,
-            message: issue.message,
-          })),
-        );
-      }
-      const settings = result.data;
-      if (settings.secretsManagerCopy) {
-        const problem =
-          options.secretsManager === undefined
-            ? 'no Secrets Manager is configured for copies here'
-            : iamKeyCopyName(options.secretsManager.prefix, settings.userName) === undefined
-              ? 'a Secrets Manager secret cannot be named after this user (names allow A-Z a-z 0-9 / _ + = . @ -)'
-              : undefined;
-        if (problem !== undefined) {
-          throw invalidSettings([{ path: 'secretsManagerCopy', code: 'custom', message: problem }]);
-        }
-      }
-      return settings;
+      return parseIamKeySettings(raw, options.secretsManager?.prefix);
     },
 
     async preflight(context) {
@@ -544,10 +512,6 @@ export function createIamAccessKeyRotator(options: IamKeyRotatorOptions): Rotato
       return { provider };
     },
   };
-}
-
-function invalidSettings(issues: { path: string; code: string; message: string }[]): ValidationError {
-  return new ValidationError('Invalid aws-iam-access-key settings', { details: { issues } });
 }
 
 function usedAt(value: Date | undefined | 'gone'): number {

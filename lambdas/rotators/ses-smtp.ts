@@ -18,8 +18,7 @@
  * for a VPC endpoint): a credential may only name a host under `.amazonaws.com`, or one of the
  * deployment's `allowedEndpointHosts`, so nobody can make VaultPilot send a password elsewhere.
  */
-import * as z from 'zod';
-import { DependencyUnavailableError, ValidationError } from '../core/errors.js';
+import { DependencyUnavailableError } from '../core/errors.js';
 import {
   RotationTestFailedError,
   type Rotator,
@@ -27,40 +26,23 @@ import {
   type WithPending,
 } from '../core/rotation/rotator.js';
 import type { SecretData } from '../core/secrets/kv-service.js';
+import type { IamKeySettings } from './aws-iam-access-key-settings.js';
+import { createIamAccessKeyRotator, type IamKeyRotatorOptions } from './aws-iam-access-key.js';
 import {
-  createIamAccessKeyRotator,
-  type IamKeyRotatorOptions,
-  type IamKeySettings,
-} from './aws-iam-access-key.js';
+  DEFAULT_SMTP_PORT,
+  parseEndpoint,
+  parseSesSmtpSettings,
+  type SesSmtpSettings,
+  type SmtpEndpoint as Endpoint,
+} from './ses-smtp-settings.js';
 import { sesSmtpHost, sesSmtpPassword } from './ses-smtp-password.js';
 import { type SmtpAuthCheck, smtpAuthCheck, SmtpUnreachableError } from './smtp-auth.js';
 
-const DEFAULT_PORT = 587;
 const PASSWORD_FIELD = 'smtpPassword.';
 const ENDPOINT_FIELD = 'smtpEndpoint.';
 
-const Region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'expected an AWS region such as eu-west-1');
-/** `host[:port]`; `{region}` in the host is replaced by each region. */
-const EndpointTemplate = z
-  .string()
-  .max(253)
-  .regex(
-    /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.{}-]+)(:\d{1,5})?$/,
-    'expected host[:port], where the host may contain {region}',
-  );
-
-export const SesSmtpOptionsSchema = z.strictObject({
-  /** The regions to derive a password for (a password works in one region only). */
-  regions: z
-    .array(Region)
-    .min(1)
-    .max(30)
-    .refine((regions) => new Set(regions).size === regions.length, 'each region once'),
-  /** The SMTP endpoint to test and store instead of SES's own (e.g. a VPC endpoint). */
-  endpoint: EndpointTemplate.optional(),
-});
-
-export type SesSmtpSettings = IamKeySettings & { readonly smtp: z.output<typeof SesSmtpOptionsSchema> };
+// The settings live apart so that functions that only check them bundle no SMTP or SDK client.
+export type { SesSmtpSettings } from './ses-smtp-settings.js';
 
 export interface SesSmtpRotatorOptions {
   /** The IAM side, as for `aws-iam-access-key` (its Secrets Manager copy is not used here). */
@@ -77,19 +59,6 @@ export interface SesSmtpRotatorOptions {
   readonly consistencyAttempts?: number | undefined;
   readonly baseDelayMs?: number | undefined;
   readonly sleep?: ((ms: number) => Promise<void>) | undefined;
-}
-
-interface Endpoint {
-  readonly host: string;
-  readonly port: number;
-}
-
-function parseEndpoint(template: string, region: string): Endpoint {
-  const filled = template.replaceAll('{region}', region);
-  const match = /^(\[[0-9a-fA-F:]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(filled);
-  const host = (match?.[1] ?? filled).replace(/^\[(.*)\]$/, '$1');
-  const port = match?.[2] === undefined ? DEFAULT_PORT : Number(match[2]);
-  return { host, port };
 }
 
 function endpointText(endpoint: Endpoint): string {
@@ -120,13 +89,12 @@ export function createSesSmtpRotator(options: SesSmtpRotatorOptions): Rotator<Se
   const baseDelayMs = options.baseDelayMs ?? 500;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const login = options.smtp ?? smtpAuthCheck();
-  const allowed = new Set((options.allowedEndpointHosts ?? []).map((host) => host.toLowerCase()));
   // The IAM key's life cycle, shared: this rotator never asks for a Secrets Manager copy.
   const iam = createIamAccessKeyRotator({ ...options.iam, secretsManager: undefined });
 
   function endpointOf(settings: SesSmtpSettings, region: string): Endpoint {
     const template =
-      settings.smtp.endpoint ?? options.endpointTemplate ?? `${sesSmtpHost('{region}')}:${DEFAULT_PORT}`;
+      settings.smtp.endpoint ?? options.endpointTemplate ?? `${sesSmtpHost('{region}')}:${DEFAULT_SMTP_PORT}`;
     return parseEndpoint(template, region);
   }
 
@@ -169,32 +137,7 @@ export function createSesSmtpRotator(options: SesSmtpRotatorOptions): Rotator<Se
     type: 'ses-smtp',
 
     parseSettings(raw) {
-      const fields = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
-      const base = iam.parseSettings({ userName: fields.userName });
-      const result = SesSmtpOptionsSchema.safeParse(fields.smtp ?? { regions: [options.defaultRegion] });
-      if (!result.success) {
-        throw invalidSettings(
-          result.error.issues.map((issue) => ({
-            path: ['smtp', ...issue.path.map(String)].join('.'),
-            code: issue.code,
-            message: issue.message,
-          })),
-        );
-      }
-      const endpoint = result.data.endpoint;
-      if (endpoint !== undefined) {
-        const host = parseEndpoint(endpoint, 'us-east-1').host.toLowerCase();
-        if (!host.endsWith('.amazonaws.com') && !allowed.has(host)) {
-          throw invalidSettings([
-            {
-              path: 'smtp.endpoint',
-              code: 'custom',
-              message: 'expected a host under .amazonaws.com (or one this deployment allows)',
-            },
-          ]);
-        }
-      }
-      return { ...base, secretsManagerCopy: false, smtp: result.data };
+      return parseSesSmtpSettings(raw, options);
     },
 
     async preflight(context) {
@@ -248,8 +191,4 @@ export function createSesSmtpRotator(options: SesSmtpRotatorOptions): Rotator<Se
       return iam.restore(iamContext(context));
     },
   };
-}
-
-function invalidSettings(issues: { path: string; code: string; message: string }[]): ValidationError {
-  return new ValidationError('Invalid ses-smtp settings', { details: { issues } });
 }

@@ -20,8 +20,15 @@ import {
 } from '../support/lambda-bundles.js';
 
 const IDS = Object.keys(MANIFESTS) as FunctionId[];
-/** The functions that run rotators (which check settings or drive PostgreSQL). */
-const RUN_ROTATORS: readonly FunctionId[] = ['credentials', 'rotations', 'rotationWorker'];
+/** The one function that runs rotation steps, and so bundles the rotators' provider code. */
+const RUNS_ROTATION_STEPS: readonly FunctionId[] = ['rotationWorker'];
+/**
+ * The rotators' modules that call providers (SDK clients, the PostgreSQL driver, SMTP). The IAM
+ * key copies' module is not among them: settings checks use its naming rule, and the Secrets
+ * Manager client it calls is checked for by name below.
+ */
+const ROTATOR_PROVIDER_CODE =
+  /lambdas\/rotators\/(aws-iam-access-key|postgres-password|ses-smtp|smtp-auth)\.ts$/;
 
 let outdir: string;
 const bundles = new Map<FunctionId, BuiltBundle>();
@@ -97,8 +104,50 @@ describe('each function bundle', () => {
     expect(inputs.some((path) => path.includes('lambdas/functions/'))).toBe(true);
   });
 
-  it.each(IDS.filter((id) => !RUN_ROTATORS.includes(id)))('%s bundles no PostgreSQL driver', (id) => {
-    expect(inputsOf(built(id)).filter((path) => /node_modules\/pg(-[a-z-]+)?\//.test(path))).toEqual([]);
+  it.each(IDS.filter((id) => !RUNS_ROTATION_STEPS.includes(id)))(
+    '%s bundles no PostgreSQL driver, no SMTP client and no rotator provider code',
+    (id) => {
+      const inputs = inputsOf(built(id));
+
+      expect(inputs.filter((path) => /node_modules\/pg(-[a-z-]+)?\//.test(path))).toEqual([]);
+      expect(inputs.filter((path) => path.includes('node_modules/nodemailer/'))).toEqual([]);
+      expect(inputs.filter((path) => ROTATOR_PROVIDER_CODE.test(path))).toEqual([]);
+    },
+  );
+
+  it.each(['credentials', 'rotations'] as const)(
+    '%s checks rotation settings without the IAM, STS or Secrets Manager client',
+    (id) => {
+      const inputs = inputsOf(built(id));
+
+      expect(
+        inputs.filter((path) => /node_modules\/@aws-sdk\/client-(iam|sts|secrets-manager)\//.test(path)),
+      ).toEqual([]);
+      // The settings checks themselves are there.
+      expect(inputs.some((path) => path.endsWith('lambdas/rotators/postgres-password-settings.ts'))).toBe(
+        true,
+      );
+    },
+  );
+
+  it.each(IDS)('%s bundles only the SDK clients its manifest lists', (id) => {
+    const listed: readonly string[] = MANIFESTS[id].sdkClients;
+    const bundled = new Set(
+      inputsOf(built(id)).flatMap((path) => {
+        const match = /node_modules\/(@aws-sdk\/(?:client-[a-z-]+|lib-dynamodb))\//.exec(path);
+        return match?.[1] === undefined ? [] : [match[1]];
+      }),
+    );
+
+    expect([...bundled].filter((pkg) => !listed.includes(pkg)).sort()).toEqual([]);
+  });
+
+  it('the rotation worker bundles the rotators with their providers', () => {
+    const inputs = inputsOf(built('rotationWorker'));
+
+    expect(inputs.some((path) => path.includes('node_modules/pg/'))).toBe(true);
+    expect(inputs.some((path) => path.includes('node_modules/nodemailer/'))).toBe(true);
+    expect(inputs.some((path) => path.includes('node_modules/@aws-sdk/client-iam/'))).toBe(true);
   });
 
   it('bundles only the contracts of its own routes', () => {

@@ -129,14 +129,22 @@ export interface LoadResult {
   readonly stderr: string;
   /** Milliseconds the `import()` of the bundle took in the child (module init), when it loaded. */
   readonly initMs: number | undefined;
+  /**
+   * CPU milliseconds (user + system) the child spent in that `import()`: the same work, less
+   * sensitive than wall time to other processes sharing the machine.
+   */
+  readonly initCpuMs: number | undefined;
 }
 
 /** Loads a bundle in a fresh Node process with exactly `env` (plus PATH), as a cold start would. */
 export function loadBundle(file: string, env: Readonly<Record<string, string>>): Promise<LoadResult> {
   const script = [
     'const started = performance.now();',
+    'const cpu = process.cpuUsage();',
     `await import(${JSON.stringify(pathToFileURL(file).href)});`,
+    'const used = process.cpuUsage(cpu);',
     "process.stdout.write('\\ninit-ms=' + (performance.now() - started).toFixed(3) + '\\n');",
+    "process.stdout.write('init-cpu-ms=' + ((used.user + used.system) / 1000).toFixed(3) + '\\n');",
   ].join('\n');
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
@@ -150,7 +158,14 @@ export function loadBundle(file: string, env: Readonly<Record<string, string>>):
     child.on('error', fail);
     child.on('close', (status) => {
       const match = /init-ms=([\d.]+)/.exec(stdout);
-      done({ status, stdout, stderr, initMs: match?.[1] === undefined ? undefined : Number(match[1]) });
+      const cpu = /init-cpu-ms=([\d.]+)/.exec(stdout);
+      done({
+        status,
+        stdout,
+        stderr,
+        initMs: match?.[1] === undefined ? undefined : Number(match[1]),
+        initCpuMs: cpu?.[1] === undefined ? undefined : Number(cpu[1]),
+      });
     });
   });
 }

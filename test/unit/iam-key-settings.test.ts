@@ -16,9 +16,9 @@ import {
 import { ValidationError } from '../../lambdas/core/errors.js';
 import { InventoryRotationTargets } from '../../lambdas/core/rotation/inventory-targets.js';
 import type { RotationPolicyStore } from '../../lambdas/core/rotation/rotation-store.js';
+import { IamKeySettingsSchema } from '../../lambdas/rotators/aws-iam-access-key-settings.js';
 import {
   createIamAccessKeyRotator,
-  IamKeySettingsSchema,
   type IamKeyRotatorOptions,
 } from '../../lambdas/rotators/aws-iam-access-key.js';
 import { iamKeyCopyName, iamKeyCopyToken } from '../../lambdas/rotators/iam-key-copy.js';

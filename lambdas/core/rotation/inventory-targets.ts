@@ -18,7 +18,7 @@ import type { RotationRegistrar, RotationUpdate } from '../credentials/rotation-
 import { type PatchedRotation, patchedSettingFields, patchRotation } from '../credentials/rotation-patch.js';
 import { ValidationError } from '../errors.js';
 import { parseSecretPath } from '../secrets/secret-path.js';
-import type { RotationOutcome, RotationTargets, RotatorRegistry } from './engine.js';
+import type { RotationOutcome, RotationTargets } from './engine.js';
 import {
   dueAt,
   isExempt,
@@ -29,7 +29,7 @@ import {
   type RotatorType,
 } from './policy.js';
 import type { RotationPolicyStore } from './rotation-store.js';
-import type { RotationTarget } from './rotator.js';
+import type { RotationTarget, RotatorSettingsRegistry } from './rotator.js';
 
 /** The name an inline policy goes by in rotation records. */
 export const INLINE_POLICY = 'inline';
@@ -60,7 +60,7 @@ export class InventoryRotationTargets implements RotationTargets, RotationRegist
     private readonly credentials: Pick<CredentialStore, 'get'>,
     private readonly recordRotation: RecordRotation,
     private readonly policies: RotationPolicyStore,
-    private readonly rotators: RotatorRegistry,
+    private readonly rotators: RotatorSettingsRegistry,
   ) {}
 
   async load(tenant: string, credentialId: string): Promise<RotationTarget | undefined> {

@@ -112,6 +112,16 @@ export interface Rotator<S = unknown> {
   restore(context: WithPending<S> & { readonly previous: SecretData }): Promise<FinishResult>;
 }
 
+/**
+ * What checking a credential's rotation settings needs of a rotator: no provider call. The API
+ * functions hold only this (lambdas/rotators/settings.ts), so only the rotation worker bundles
+ * provider code (SDK clients, the PostgreSQL driver, the SMTP client).
+ */
+export type RotatorSettings<S = unknown> = Pick<Rotator<S>, 'type' | 'generatesFirstValue' | 'parseSettings'>;
+
+/** The settings checks by credential type. */
+export type RotatorSettingsRegistry = Readonly<Record<string, RotatorSettings | undefined>>;
+
 /** The new credential does not work: the engine rolls back. */
 export class RotationTestFailedError extends DomainError {
   readonly code = 'RotationTestFailed';

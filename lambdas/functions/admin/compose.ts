@@ -9,14 +9,14 @@ import { systemClock } from '../../core/ports.js';
 import { DataKeyRewrap, RewrapAdministration } from '../../core/secrets/rewrap.js';
 import { coldStart } from '../../platform/cold-start.js';
 import { apiDependencies } from '../../platform/parts/api.js';
-import { auditParts } from '../../platform/parts/audit.js';
+import { auditRecorder } from '../../platform/parts/audit.js';
 import { documentClient, tableName } from '../../platform/parts/dynamodb.js';
 import { envelopeCipher } from '../../platform/parts/secrets.js';
 import { manifest } from './manifest.js';
 
 export const admin = coldStart(manifest, (start) => {
   const dynamodb = documentClient(start);
-  const audit = auditParts(start, dynamodb).sink();
+  const audit = auditRecorder(start, dynamodb)();
   const rewrap =
     start.config.secretBackend.kind === 'dynamodb'
       ? new RewrapAdministration(

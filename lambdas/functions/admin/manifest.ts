@@ -14,7 +14,7 @@ export const manifest = {
     audit: ['dynamodb:PutItem', 'dynamodb:GetItem'],
   },
   secretsKey: ['rewrap'],
-  // A request that meets a tampered envelope publishes `integrity.failed` (lambdas/shared/api-handler.ts).
+  // A data key KMS refuses to re-wrap is published as integrity.failed.
   publishesEvents: true,
   verifiesTokens: true,
   sdkClients: [

@@ -6,7 +6,7 @@ import { DiscoveryControl } from '../../core/discovery/control.js';
 import { systemClock } from '../../core/ports.js';
 import { coldStart } from '../../platform/cold-start.js';
 import { apiDependencies } from '../../platform/parts/api.js';
-import { auditParts } from '../../platform/parts/audit.js';
+import { auditRecorder } from '../../platform/parts/audit.js';
 import { documentClient, tableName } from '../../platform/parts/dynamodb.js';
 import { eventPublisher } from '../../platform/parts/events.js';
 import { manifest } from './manifest.js';
@@ -14,7 +14,7 @@ import { manifest } from './manifest.js';
 export const discoveryApi = coldStart(manifest, (start) => {
   const { config } = start;
   const dynamodb = documentClient(start);
-  const audit = auditParts(start, dynamodb).sink();
+  const audit = auditRecorder(start, dynamodb)();
   return {
     api: apiDependencies(start, audit),
     control: new DiscoveryControl(

@@ -10,7 +10,7 @@ import { DynamoDbSecretStore } from '../../adapters/aws/dynamodb-secret-store.js
 import { DiscoveryEngine } from '../../core/discovery/engine.js';
 import { systemClock } from '../../core/ports.js';
 import { coldStart } from '../../platform/cold-start.js';
-import { auditParts } from '../../platform/parts/audit.js';
+import { auditRecorder } from '../../platform/parts/audit.js';
 import { documentClient, tableName } from '../../platform/parts/dynamodb.js';
 import { eventPublisher } from '../../platform/parts/events.js';
 import { manifest } from './manifest.js';
@@ -40,7 +40,7 @@ export const discovery = coldStart(manifest, (start) => {
           config.secretBackend.kind === 'dynamodb'
             ? new DynamoDbSecretStore(dynamodb, tableName(config, 'secrets'))
             : undefined,
-        audit: auditParts(start, dynamodb).sink(),
+        audit: auditRecorder(start, dynamodb)(),
         events: eventPublisher(start),
         clock: systemClock,
       },

@@ -1,9 +1,9 @@
 /** GET /health composes nothing but its middleware: no table, no client. */
 import { coldStart } from '../../platform/cold-start.js';
-import { apiDependencies } from '../../platform/parts/api.js';
+import { publicApiDependencies } from '../../platform/parts/api.js';
 import { manifest } from './manifest.js';
 
 export const health = coldStart(manifest, (start) => ({
-  api: apiDependencies(start),
+  api: publicApiDependencies(start),
   runtime: start.config.runtime,
 }));

@@ -1,6 +1,6 @@
 /** GET /me composes only the token verifier its middleware uses. */
 import { coldStart } from '../../platform/cold-start.js';
-import { apiDependencies } from '../../platform/parts/api.js';
+import { apiDependenciesWithoutEvents } from '../../platform/parts/api.js';
 import { manifest } from './manifest.js';
 
-export const me = coldStart(manifest, (start) => ({ api: apiDependencies(start) }));
+export const me = coldStart(manifest, (start) => ({ api: apiDependenciesWithoutEvents(start) }));

@@ -3,16 +3,16 @@ import { DynamoDbPolicyStore } from '../../adapters/aws/dynamodb-policy-store.js
 import { PolicyAdministration } from '../../core/access/policy-admin.js';
 import { systemClock } from '../../core/ports.js';
 import { coldStart } from '../../platform/cold-start.js';
-import { apiDependencies } from '../../platform/parts/api.js';
-import { auditParts } from '../../platform/parts/audit.js';
+import { apiDependenciesWithoutEvents } from '../../platform/parts/api.js';
+import { auditRecorder } from '../../platform/parts/audit.js';
 import { documentClient, tableName } from '../../platform/parts/dynamodb.js';
 import { manifest } from './manifest.js';
 
 export const policies = coldStart(manifest, (start) => {
   const dynamodb = documentClient(start);
-  const audit = auditParts(start, dynamodb).sink();
+  const audit = auditRecorder(start, dynamodb)();
   return {
-    api: apiDependencies(start, audit),
+    api: apiDependenciesWithoutEvents(start, audit),
     administration: new PolicyAdministration(
       new DynamoDbPolicyStore(dynamodb, tableName(start.config, 'settings')),
       audit,

@@ -4,7 +4,7 @@
  * bus — and the batch limits it runs jobs with.
  */
 import { coldStart } from '../../platform/cold-start.js';
-import { auditParts } from '../../platform/parts/audit.js';
+import { auditRecorder } from '../../platform/parts/audit.js';
 import { documentClient } from '../../platform/parts/dynamodb.js';
 import { eventPublisher } from '../../platform/parts/events.js';
 import { credentialInventory, rotationEngine } from '../../platform/parts/inventory.js';
@@ -16,7 +16,7 @@ import { manifest } from './manifest.js';
 export const rotationWorker = coldStart(manifest, (start) => {
   const { config } = start;
   const dynamodb = documentClient(start);
-  const audit = auditParts(start, dynamodb).sink();
+  const audit = auditRecorder(start, dynamodb)();
   const events = eventPublisher(start);
   const registry = rotators(config);
   const inventory = credentialInventory(start, dynamodb, { audit, events, rotators: registry });

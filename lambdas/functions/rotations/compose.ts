@@ -8,20 +8,21 @@ import { RotationAccess } from '../../core/rotation/rotation-access.js';
 import { coldStart } from '../../platform/cold-start.js';
 import { rollbackRunner, rotationQueue } from '../../platform/index.js';
 import { apiDependencies } from '../../platform/parts/api.js';
-import { auditParts } from '../../platform/parts/audit.js';
+import { auditRecorder } from '../../platform/parts/audit.js';
 import { documentClient } from '../../platform/parts/dynamodb.js';
 import { eventPublisher } from '../../platform/parts/events.js';
 import { credentialInventory, dueTimeRefresher, rotationEngine } from '../../platform/parts/inventory.js';
 import { lazy } from '../../platform/parts/lazy.js';
-import { rotators } from '../../platform/parts/rotators.js';
+import { startOnlyRotators } from '../../platform/parts/rotators.js';
 import { manifest } from './manifest.js';
 
 export const rotations = coldStart(manifest, (start) => {
   const { config } = start;
   const dynamodb = documentClient(start);
-  const audit = auditParts(start, dynamodb).sink();
+  const audit = auditRecorder(start, dynamodb)();
   const events = eventPublisher(start);
-  const registry = rotators(config);
+  // Settings checks only: the worker runs the steps, so no provider code is bundled here.
+  const registry = startOnlyRotators(config);
   const inventory = credentialInventory(start, dynamodb, { audit, events, rotators: registry });
   const { engine, store, targets } = rotationEngine(start, dynamodb, {
     inventory,

@@ -8,14 +8,14 @@ import { systemClock } from '../../core/ports.js';
 import { SecretAccess } from '../../core/secrets/secret-access.js';
 import { coldStart } from '../../platform/cold-start.js';
 import { apiDependencies } from '../../platform/parts/api.js';
-import { auditParts } from '../../platform/parts/audit.js';
+import { auditRecorder } from '../../platform/parts/audit.js';
 import { documentClient, tableName } from '../../platform/parts/dynamodb.js';
 import { secretsService } from '../../platform/parts/secrets.js';
 import { manifest } from './manifest.js';
 
 export const secrets = coldStart(manifest, (start) => {
   const dynamodb = documentClient(start);
-  const audit = auditParts(start, dynamodb).sink();
+  const audit = auditRecorder(start, dynamodb)();
   return {
     api: apiDependencies(start, audit),
     // Exposed for the secrets benchmark, which counts the calls this function makes.

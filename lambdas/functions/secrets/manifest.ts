@@ -16,14 +16,14 @@ export const manifest = {
   },
   secretsKey: ['seal'],
   secretStore: true,
-  // A request that meets a tampered envelope publishes `integrity.failed` (lambdas/shared/api-handler.ts).
+  // A tampered envelope met by a request is published as integrity.failed.
   publishesEvents: true,
   verifiesTokens: true,
   sdkClients: [
     '@aws-sdk/client-dynamodb',
     '@aws-sdk/lib-dynamodb',
     '@aws-sdk/client-kms',
-    '@aws-sdk/client-eventbridge',
     '@aws-sdk/client-secrets-manager',
+    '@aws-sdk/client-eventbridge',
   ],
 } as const satisfies FunctionManifest;

@@ -30,12 +30,14 @@ export interface AuditParts {
   readonly sequencer: () => AuditSequencer;
 }
 
-/** The parts are built on first use, so a function builds only the ones it reaches. */
-export function auditParts(start: ColdStart, dynamodb: DynamoDBDocumentClient): AuditParts {
+/** Tenants' retention settings (one per process locally); undefined without the settings table. */
+function retentionSettings(
+  start: ColdStart,
+  dynamodb: DynamoDBDocumentClient,
+): () => DynamoDbAuditSettings | undefined {
   const { config } = start;
-  const events = eventPublisher(start);
   // Locally one per process, so a retention change is seen at once by the shared chaining sink.
-  const settings = lazy(() =>
+  return lazy(() =>
     config.tables.settings === undefined
       ? undefined
       : perProcess(
@@ -47,17 +49,56 @@ export function auditParts(start: ColdStart, dynamodb: DynamoDBDocumentClient): 
             }),
         ),
   );
-  const chain = lazy(() => new DynamoDbAuditChainStore(dynamodb, tableName(config, 'audit')));
-  const sequencer = lazy(() => new AuditSequencer(chain(), events));
-  const sink = lazy(() => {
+}
+
+function recorder(
+  start: ColdStart,
+  dynamodb: DynamoDBDocumentClient,
+  settings: () => DynamoDbAuditSettings | undefined,
+  sequencer?: () => AuditSequencer,
+): () => AuditSink {
+  const { config } = start;
+  return lazy(() => {
     const retention = settings();
     const durable = new DynamoDbAuditSink(dynamodb, tableName(config, 'audit'), {
       retentionDays: config.auditRetentionDays,
       // Functions without the settings table keep every tenant's events for the default retention.
       ...(retention === undefined ? {} : { settings: retention }),
     });
-    return auditSink(config, durable, sequencer);
+    // In AWS the durable write is all (the table's stream drives the sequencer). Written out in
+    // full so that the bundles' define folds it: no AWS bundle of a function that only records
+    // holds the in-process sequencer, the chain store or the EventBridge client for its events.
+    return process.env.VAULTPILOT_PLATFORM === 'aws'
+      ? durable
+      : auditSink(
+          config,
+          durable,
+          sequencer ??
+            (() =>
+              new AuditSequencer(
+                new DynamoDbAuditChainStore(dynamodb, tableName(config, 'audit')),
+                eventPublisher(start),
+              )),
+        );
   });
+}
+
+/**
+ * What a function records audit events with, for functions that do not work on the chain
+ * itself; built on first use.
+ */
+export function auditRecorder(start: ColdStart, dynamodb: DynamoDBDocumentClient): () => AuditSink {
+  return recorder(start, dynamodb, retentionSettings(start, dynamodb));
+}
+
+/** The parts are built on first use, so a function builds only the ones it reaches. */
+export function auditParts(start: ColdStart, dynamodb: DynamoDBDocumentClient): AuditParts {
+  const { config } = start;
+  const events = eventPublisher(start);
+  const settings = retentionSettings(start, dynamodb);
+  const chain = lazy(() => new DynamoDbAuditChainStore(dynamodb, tableName(config, 'audit')));
+  const sequencer = lazy(() => new AuditSequencer(chain(), events));
+  const sink = recorder(start, dynamodb, settings, sequencer);
   return { sink, settings, chain, sequencer };
 }
 

@@ -14,6 +14,7 @@ import type { EventPublisher } from '../../core/events.js';
 import { CredentialInventory } from '../../core/credentials/inventory.js';
 import { systemClock } from '../../core/ports.js';
 import { RotationEngine, type RotatorRegistry } from '../../core/rotation/engine.js';
+import type { RotatorSettingsRegistry } from '../../core/rotation/rotator.js';
 import { InventoryRotationTargets } from '../../core/rotation/inventory-targets.js';
 import type { SecretsService } from '../../core/secrets/kv-service.js';
 import type { ColdStart } from '../cold-start.js';
@@ -30,7 +31,7 @@ export interface InventoryParts {
 export function credentialInventory(
   start: ColdStart,
   dynamodb: DynamoDBDocumentClient,
-  dependencies: { audit: AuditSink; events: EventPublisher; rotators: RotatorRegistry },
+  dependencies: { audit: AuditSink; events: EventPublisher; rotators: RotatorSettingsRegistry },
 ): InventoryParts {
   const { config } = start;
   const credentials = new DynamoDbCredentialStore(dynamodb, tableName(config, 'credentials'));
