@@ -13,7 +13,8 @@ const LOCAL_TARGET = /^--?(file|tenant|data-dir|public-key)(=|$)/;
 /** @param {readonly string[]} argv */
 function isLocalCommand(argv) {
   const [first, second] = argv;
-  if (first === 'help' || first === '--help' || first === '-h') return argv.length > 1 && isLocalCommand(argv.slice(1));
+  if (first === 'help' || first === '--help' || first === '-h')
+    return argv.length > 1 && isLocalCommand(argv.slice(1));
   if (first !== undefined && LOCAL_WORDS.has(first)) return true;
   if (first !== 'audit') return false;
   if (second === 'public-key') return true;

@@ -71,7 +71,9 @@ export class ApiClient {
       }
       throw apiErrorFrom(
         answer.status,
-        typeof errorBody === 'object' && errorBody !== null ? (errorBody as Record<string, unknown>) : undefined,
+        typeof errorBody === 'object' && errorBody !== null
+          ? (errorBody as Record<string, unknown>)
+          : undefined,
         answer.headers,
       );
     }

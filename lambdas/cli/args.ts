@@ -89,11 +89,16 @@ export function stringValue(values: ParsedArguments['values'], name: string): st
 
 export function listValue(values: ParsedArguments['values'], name: string): readonly string[] {
   const value = values[name];
-  return Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
+  if (typeof value === 'string') return [value];
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
 }
 
 /** A whole number from `min` up, or a usage error naming the option. */
-export function integerValue(values: ParsedArguments['values'], name: string, min: number): number | undefined {
+export function integerValue(
+  values: ParsedArguments['values'],
+  name: string,
+  min: number,
+): number | undefined {
   const text = stringValue(values, name);
   if (text === undefined) return undefined;
   if (!/^\d{1,9}$/.test(text) || Number(text) < min)

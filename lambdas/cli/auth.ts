@@ -83,7 +83,11 @@ function stored(answer: TokenAnswer, extra: Partial<StoredTokens> = {}): StoredT
   };
 }
 
-export async function passwordSignIn(endpoint: string, username: string, password: string): Promise<StoredTokens> {
+export async function passwordSignIn(
+  endpoint: string,
+  username: string,
+  password: string,
+): Promise<StoredTokens> {
   const answer = await exchange({
     method: 'POST',
     url: new URL(endpoint),
@@ -91,7 +95,8 @@ export async function passwordSignIn(endpoint: string, username: string, passwor
     body: JSON.stringify({ username, password }),
   });
   const body = json(answer.text);
-  if (answer.status !== 200 || typeof body?.accessToken !== 'string') throw apiErrorFrom(answer.status, body, answer.headers);
+  if (answer.status !== 200 || typeof body?.accessToken !== 'string')
+    throw apiErrorFrom(answer.status, body, answer.headers);
   return stored({
     accessToken: body.accessToken,
     expiresIn: typeof body.expiresIn === 'number' ? body.expiresIn : 3600,
@@ -214,7 +219,9 @@ export async function browserSignIn(
         resolve(value);
       });
     });
-    io.stderr.write(`Open this address in a browser to sign in:\n\n  ${url.href}\n\nWaiting for the sign-in...\n`);
+    io.stderr.write(
+      `Open this address in a browser to sign in:\n\n  ${url.href}\n\nWaiting for the sign-in...\n`,
+    );
     if (options.openBrowser) openInBrowser(url.href);
     const answer = await tokenRequest(auth.tokenEndpoint, {
       grant_type: 'authorization_code',
@@ -231,7 +238,8 @@ export async function browserSignIn(
 }
 
 function openInBrowser(href: string): void {
-  const command = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
+  const command =
+    process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
   try {
     const child = spawn(command, [href], { stdio: 'ignore', detached: true });
     // No opener installed: the printed address is enough.

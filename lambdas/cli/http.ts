@@ -73,7 +73,9 @@ export function exchange(call: HttpExchange): Promise<HttpAnswer> {
       request.destroy(error);
     });
     request.on('error', (error) =>
-      reject(new ServerUnreachableError(`cannot reach ${call.url.origin}: ${reason(error)}`, { cause: error })),
+      reject(
+        new ServerUnreachableError(`cannot reach ${call.url.origin}: ${reason(error)}`, { cause: error }),
+      ),
     );
     request.end(call.body);
   });

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { encodePath, type ApiClient } from './api.js';
 import { integerValue, listValue, stringValue, versionList } from './args.js';
 import { EXIT_OK, type ClientCommand, type CommandContext } from './command.js';
-import { ApiError, CliUsageError, CommandFailedError } from './errors.js';
+import { CliUsageError, CommandFailedError } from './errors.js';
 import { readStdin, type ClientIo } from './io.js';
 import { printJson, printPairs, printTable } from './output.js';
 
@@ -31,7 +31,10 @@ function secretPath(context: CommandContext, position = 0): string {
   const path = context.args.positionals[position];
   if (path === undefined || path.length === 0) throw new CliUsageError('a secret path is required');
   const trimmed = path.replace(/^\/+|\/+$/g, '');
-  if (trimmed.length === 0 || trimmed.split('/').some((segment) => segment === '' || segment === '.' || segment === '..'))
+  if (
+    trimmed.length === 0 ||
+    trimmed.split('/').some((segment) => segment === '' || segment === '.' || segment === '..')
+  )
     throw new CliUsageError(`'${path}' is not a secret path (no empty, . or .. segments)`);
   return trimmed;
 }
@@ -93,13 +96,16 @@ export async function secretFields(io: ClientIo, words: readonly string[]): Prom
   };
   for (const word of words) {
     if (word === '-') Object.assign(fields, parseJson(await stdin('a JSON object'), 'stdin'));
-    else if (word.startsWith('@')) Object.assign(fields, parseJson(await readValueFile(io, word.slice(1)), word));
+    else if (word.startsWith('@'))
+      Object.assign(fields, parseJson(await readValueFile(io, word.slice(1)), word));
     else {
       const equals = word.indexOf('=');
-      if (equals <= 0) throw new CliUsageError(`'${word}' is not key=value, key=@file, key=-, @file.json or -`);
+      if (equals <= 0)
+        throw new CliUsageError(`'${word}' is not key=value, key=@file, key=-, @file.json or -`);
       const key = word.slice(0, equals);
       const value = word.slice(equals + 1);
-      if (key.length > 256) throw new CliUsageError(`field name '${key.slice(0, 20)}…' is longer than 256 characters`);
+      if (key.length > 256)
+        throw new CliUsageError(`field name '${key.slice(0, 20)}…' is longer than 256 characters`);
       if (value === '-') fields[key] = (await stdin('a value')).replace(/\r?\n$/, '');
       else if (value.startsWith('@')) fields[key] = await readValueFile(io, value.slice(1));
       else {
@@ -162,7 +168,9 @@ so it can be captured: PASSWORD="$(vaultpilot kv get -field=password prod/db)".
       const { data, metadata } = answer.data;
       if (field !== undefined) {
         if (!Object.hasOwn(data, field))
-          throw new CommandFailedError(`field '${field}' is not present in ${path} (version ${metadata.version})`);
+          throw new CommandFailedError(
+            `field '${field}' is not present in ${path} (version ${metadata.version})`,
+          );
         context.io.stdout.write(data[field] ?? '');
         if (context.io.stdout.isTTY === true) context.io.stdout.write('\n');
         return EXIT_OK;
@@ -204,11 +212,11 @@ Example:
       const cas = integerValue(context.args.values, 'cas', 0);
       const data = await secretFields(context.io, words);
       if (Object.keys(data).length === 0) throw new CliUsageError('the value has no fields');
-      const answer = await (await context.api()).call<{ data: VersionMetadata }>(
-        'POST',
-        `/secrets/data/${encodePath(path)}`,
-        { body: { data, ...(cas === undefined ? {} : { options: { cas } }) } },
-      );
+      const answer = await (
+        await context.api()
+      ).call<{ data: VersionMetadata }>('POST', `/secrets/data/${encodePath(path)}`, {
+        body: { data, ...(cas === undefined ? {} : { options: { cas } }) },
+      });
       printVersion(context, answer.data);
       return EXIT_OK;
     },
@@ -253,7 +261,12 @@ Lists the keys directly under PATH (the top level without one); folders end with
       noMorePositionals(context, 1);
       const keys = await listAll(await context.api(), path);
       if (context.format === 'json') printJson(context.io, keys);
-      else printTable(context.io, ['Keys'], keys.map((key) => [key]));
+      else
+        printTable(
+          context.io,
+          ['Keys'],
+          keys.map((key) => [key]),
+        );
       return EXIT_OK;
     },
   },
@@ -270,35 +283,41 @@ Soft-deletes the latest version of PATH, or the given versions; 'kv undelete' re
       const path = secretPath(context);
       noMorePositionals(context, 1);
       const versions = versionList(context.args.values, 'versions');
-      await (await context.api()).call('POST', `/secrets/delete/${encodePath(path)}`, {
+      await (
+        await context.api()
+      ).call('POST', `/secrets/delete/${encodePath(path)}`, {
         body: versions === undefined ? {} : { versions },
       });
       context.io.stderr.write(`Success! Data deleted (if it existed) at: ${path}\n`);
       return EXIT_OK;
     },
   },
-  ...(['undelete', 'destroy'] as const).map(
-    (verb): ClientCommand => ({
-      words: ['kv', verb],
-      summary:
-        verb === 'undelete' ? 'restore soft-deleted versions' : 'destroy versions for good (their values are erased)',
-      help: `Usage: vaultpilot kv ${verb} -versions N[,N...] PATH
+  ...(['undelete', 'destroy'] as const).map((verb): ClientCommand => ({
+    words: ['kv', verb],
+    summary:
+      verb === 'undelete'
+        ? 'restore soft-deleted versions'
+        : 'destroy versions for good (their values are erased)',
+    help: `Usage: vaultpilot kv ${verb} -versions N[,N...] PATH
 
 ${verb === 'undelete' ? 'Restores the given soft-deleted versions of PATH.' : 'Erases the values of the given versions of PATH for good (the metadata stays). Needs the admin scope.'}
 
   -versions LIST     comma-separated version numbers (required)`,
-      options: { versions: { type: 'string', multiple: true } },
-      async run(context) {
-        const path = secretPath(context);
-        noMorePositionals(context, 1);
-        const versions = versionList(context.args.values, 'versions');
-        if (versions === undefined) throw new CliUsageError('-versions is required');
-        await (await context.api()).call('POST', `/secrets/${verb}/${encodePath(path)}`, { body: { versions } });
-        context.io.stderr.write(`Success! Versions ${versions.join(', ')} ${verb === 'undelete' ? 'restored' : 'destroyed'} at: ${path}\n`);
-        return EXIT_OK;
-      },
-    }),
-  ),
+    options: { versions: { type: 'string', multiple: true } },
+    async run(context) {
+      const path = secretPath(context);
+      noMorePositionals(context, 1);
+      const versions = versionList(context.args.values, 'versions');
+      if (versions === undefined) throw new CliUsageError('-versions is required');
+      await (
+        await context.api()
+      ).call('POST', `/secrets/${verb}/${encodePath(path)}`, { body: { versions } });
+      context.io.stderr.write(
+        `Success! Versions ${versions.join(', ')} ${verb === 'undelete' ? 'restored' : 'destroyed'} at: ${path}\n`,
+      );
+      return EXIT_OK;
+    },
+  })),
   {
     words: ['kv', 'metadata', 'get'],
     summary: 'metadata of a secret and its versions',
@@ -309,7 +328,9 @@ Prints the settings of PATH (max_versions, cas_required, custom_metadata) and it
     async run(context) {
       const path = secretPath(context);
       noMorePositionals(context, 1);
-      const answer = await (await context.api()).call<{ data: Record<string, unknown> & { versions: Record<string, unknown> } }>(
+      const answer = await (
+        await context.api()
+      ).call<{ data: Record<string, unknown> & { versions: Record<string, unknown> } }>(
         'GET',
         `/secrets/metadata/${encodePath(path)}`,
       );
@@ -384,8 +405,3 @@ Deletes every version of PATH and its metadata, for good. Needs the admin scope.
     },
   },
 ];
-
-/** A conflict on check-and-set says so in words. */
-export function describeKvConflict(error: ApiError): string | undefined {
-  return error.status === 409 ? 'check-and-set failed: the secret changed since (read it again and retry)' : undefined;
-}

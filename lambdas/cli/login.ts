@@ -177,7 +177,8 @@ renew the token when it expires.
           tokenEndpoint: deployment.auth.tokenEndpoint,
           ...(scopes === undefined ? {} : { scopes }),
         };
-        const secret = io.env.VAULTPILOT_CLIENT_SECRET ?? (await readSecret(io, `Client secret of ${clientId}: `));
+        const secret =
+          io.env.VAULTPILOT_CLIENT_SECRET ?? (await readSecret(io, `Client secret of ${clientId}: `));
         if (secret.length === 0)
           throw new CliUsageError('no client secret: set VAULTPILOT_CLIENT_SECRET or pipe it on stdin');
         tokens = await clientCredentialsSignIn(auth, secret);
@@ -224,13 +225,22 @@ refresh token of a browser sign-in at the identity provider.`,
           method: 'POST',
           url: revoke,
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ token: tokens.refreshToken, client_id: profile.auth.clientId }).toString(),
+          body: new URLSearchParams({
+            token: tokens.refreshToken,
+            client_id: profile.auth.clientId,
+          }).toString(),
         }).catch(() => {
-          io.stderr.write('Could not reach the identity provider to revoke the refresh token; dropped it here.\n');
+          io.stderr.write(
+            'Could not reach the identity provider to revoke the refresh token; dropped it here.\n',
+          );
         });
       }
       const dropped = await profiles.dropTokens(profileName);
-      io.stderr.write(dropped ? `Signed out of profile '${profileName}'.\n` : `Profile '${profileName}' was not signed in.\n`);
+      io.stderr.write(
+        dropped
+          ? `Signed out of profile '${profileName}'.\n`
+          : `Profile '${profileName}' was not signed in.\n`,
+      );
       return EXIT_OK;
     },
   },
@@ -267,7 +277,12 @@ tokens are stored (never the tokens).`,
         })),
       );
       if (format === 'json') printJson(io, rows);
-      else printTable(io, ['Profile', 'API', 'Sign-in', 'Signed in'], rows.map((row) => [row.name, row.apiUrl, row.signIn, row.signedIn]));
+      else
+        printTable(
+          io,
+          ['Profile', 'API', 'Sign-in', 'Signed in'],
+          rows.map((row) => [row.name, row.apiUrl, row.signIn, row.signedIn]),
+        );
       return EXIT_OK;
     },
   },

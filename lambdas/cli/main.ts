@@ -62,7 +62,9 @@ const LOCAL_COMMANDS = `Local data directory (--data-dir, env VAULTPILOT_DATA_DI
 
 export function clientUsage(): string {
   const width = Math.max(...CLIENT_COMMANDS.map((command) => command.words.join(' ').length)) + 3;
-  const lines = CLIENT_COMMANDS.map((command) => `  ${command.words.join(' ').padEnd(width)}${command.summary}`);
+  const lines = CLIENT_COMMANDS.map(
+    (command) => `  ${command.words.join(' ').padEnd(width)}${command.summary}`,
+  );
   return `Usage: vaultpilot <command> [options]
 
 A client of any VaultPilot deployment, and the administrator of the local runtime's data.
@@ -81,7 +83,9 @@ Run 'vaultpilot <command> --help' for the options of a command. Docs: docs/cli.m
 }
 
 function findCommand(argv: readonly string[]): { command: ClientCommand; rest: string[] } | undefined {
-  const matches = CLIENT_COMMANDS.filter((command) => command.words.every((word, index) => argv[index] === word));
+  const matches = CLIENT_COMMANDS.filter((command) =>
+    command.words.every((word, index) => argv[index] === word),
+  );
   const command = matches.sort((a, b) => b.words.length - a.words.length)[0];
   return command === undefined ? undefined : { command, rest: argv.slice(command.words.length) };
 }
@@ -90,7 +94,8 @@ function outputFormat(args: ParsedArguments, commandOwnsFormat: boolean): Output
   if (args.values.json === true) return 'json';
   if (commandOwnsFormat) return 'table';
   const format = stringValue(args.values, 'format') ?? 'table';
-  if (format !== 'table' && format !== 'json') throw new CliUsageError(`-format must be table or json, not '${format}'`);
+  if (format !== 'table' && format !== 'json')
+    throw new CliUsageError(`-format must be table or json, not '${format}'`);
   return format;
 }
 
@@ -104,7 +109,7 @@ function describeFailure(error: unknown): string {
             if (typeof detail !== 'object' || detail === null) return '';
             const issue = detail as Record<string, unknown>;
             const path = Array.isArray(issue.path) ? issue.path.join('.') : '';
-            return `\n  ${path}${path === '' ? '' : ': '}${String(issue.message ?? '')}`;
+            return `\n  ${path}${path === '' ? '' : ': '}${typeof issue.message === 'string' ? issue.message : ''}`;
           })
           .join('')
       : '';
@@ -173,15 +178,22 @@ export async function runClient(argv: readonly string[], io: ClientIo): Promise<
         }
         const profile = await profiles.profile(profileName);
         if (profile === undefined)
-          throw new NotSignedInError(`no profile '${profileName}': run 'vaultpilot login -address URL' first`);
-        api = new ApiClient(address ?? profile.apiUrl, new Session(profiles, profileName, profile.auth, io.env));
+          throw new NotSignedInError(
+            `no profile '${profileName}': run 'vaultpilot login -address URL' first`,
+          );
+        api = new ApiClient(
+          address ?? profile.apiUrl,
+          new Session(profiles, profileName, profile.auth, io.env),
+        );
         return api;
       },
     };
     return await command.run(context);
   } catch (error: unknown) {
     if (error instanceof CliUsageError) {
-      io.stderr.write(`vaultpilot ${name}: ${error.message}\nRun 'vaultpilot ${name} --help' for its options.\n`);
+      io.stderr.write(
+        `vaultpilot ${name}: ${error.message}\nRun 'vaultpilot ${name} --help' for its options.\n`,
+      );
       return EXIT_USAGE;
     }
     if (

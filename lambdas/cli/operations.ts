@@ -78,7 +78,10 @@ export async function watchRotation(
   let state: string | undefined;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { data } = await api.call<{ data: Rotation }>('GET', `/rotations/${encodeURIComponent(rotationId)}`);
+    const { data } = await api.call<{ data: Rotation }>(
+      'GET',
+      `/rotations/${encodeURIComponent(rotationId)}`,
+    );
     const lines: string[] = [];
     if (data.state !== state) {
       state = data.state;
@@ -103,7 +106,9 @@ export async function watchRotation(
       return EXIT_FAILURE;
     }
     if (Date.now() > deadline)
-      throw new CommandFailedError(`rotation ${rotationId} is still ${data.state}; stopped watching (-timeout)`);
+      throw new CommandFailedError(
+        `rotation ${rotationId} is still ${data.state}; stopped watching (-timeout)`,
+      );
     await sleep(intervalMs);
   }
 }
@@ -123,7 +128,9 @@ async function readJsonBody(context: CommandContext, source: string): Promise<Re
         ? await readStdin(context.io, MAX_REQUEST_BYTES, 'a JSON object')
         : await readFile(resolve(context.io.cwd ?? process.cwd(), source.replace(/^@/, '')), 'utf8');
   } catch (error: unknown) {
-    throw new CliUsageError(`cannot read ${source}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new CliUsageError(
+      `cannot read ${source}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   let value: unknown;
   try {
@@ -156,7 +163,12 @@ export const CREDENTIAL_COMMANDS: readonly ClientCommand[] = [
   -status LIST       healthy, expiring, overdue, unused, rotating, failed, gone
   -q TEXT            text in name, id, description, owner, reference or tags
   -all               follow every page (default: the first 50)`,
-    options: { type: { type: 'string' }, status: { type: 'string' }, q: { type: 'string' }, all: { type: 'boolean' } },
+    options: {
+      type: { type: 'string' },
+      status: { type: 'string' },
+      q: { type: 'string' },
+      all: { type: 'boolean' },
+    },
     async run(context) {
       noPositionals(context);
       const api = await context.api();
@@ -164,18 +176,16 @@ export const CREDENTIAL_COMMANDS: readonly ClientCommand[] = [
       let cursor: string | undefined;
       let total = 0;
       do {
-        const answer = await api.call<{ data: { credentials: CredentialView[]; total: number; nextCursor?: string } }>(
-          'GET',
-          '/credentials',
-          {
-            query: {
-              type: stringValue(context.args.values, 'type'),
-              status: stringValue(context.args.values, 'status'),
-              q: stringValue(context.args.values, 'q'),
-              cursor,
-            },
+        const answer = await api.call<{
+          data: { credentials: CredentialView[]; total: number; nextCursor?: string };
+        }>('GET', '/credentials', {
+          query: {
+            type: stringValue(context.args.values, 'type'),
+            status: stringValue(context.args.values, 'status'),
+            q: stringValue(context.args.values, 'q'),
+            cursor,
           },
-        );
+        });
         credentials.push(...answer.data.credentials);
         total = answer.data.total;
         cursor = context.args.values.all === true ? answer.data.nextCursor : undefined;
@@ -187,7 +197,8 @@ export const CREDENTIAL_COMMANDS: readonly ClientCommand[] = [
           ['ID', 'Type', 'Name', 'Status', 'Expires', 'Last rotated'],
           credentials.map((c) => [c.id, c.type, c.name, c.status, c.expiresAt, c.lastRotatedAt]),
         );
-        if (total > credentials.length) context.io.stderr.write(`${credentials.length} of ${total} shown; -all for every page\n`);
+        if (total > credentials.length)
+          context.io.stderr.write(`${credentials.length} of ${total} shown; -all for every page\n`);
       }
       return EXIT_OK;
     },
@@ -199,12 +210,15 @@ export const CREDENTIAL_COMMANDS: readonly ClientCommand[] = [
     options: {},
     async run(context) {
       const id = onlyPositional(context, 'a credential id');
-      const { data } = await (await context.api()).call<{ data: Record<string, unknown> }>(
-        'GET',
-        `/credentials/${encodeURIComponent(id)}`,
-      );
+      const { data } = await (
+        await context.api()
+      ).call<{ data: Record<string, unknown> }>('GET', `/credentials/${encodeURIComponent(id)}`);
       if (context.format === 'json') printJson(context.io, data);
-      else printPairs(context.io, Object.entries(data).filter(([key]) => key !== 'history'));
+      else
+        printPairs(
+          context.io,
+          Object.entries(data).filter(([key]) => key !== 'history'),
+        );
       return EXIT_OK;
     },
   },
@@ -254,13 +268,15 @@ Prints the registered credential.
       } else {
         const type = stringValue(values, 'type');
         const name = stringValue(values, 'name');
-        if (type === undefined || name === undefined) throw new CliUsageError('-type and -name are required (or -from)');
+        if (type === undefined || name === undefined)
+          throw new CliUsageError('-type and -name are required (or -from)');
         const secretPath = stringValue(values, 'secret-path');
         const policy = stringValue(values, 'policy');
         const interval = integerValue(values, 'interval-days', 1);
         const length = integerValue(values, 'generator-length', 1);
         const field = stringValue(values, 'generator-field');
-        if (policy !== undefined && interval !== undefined) throw new CliUsageError('give -policy or -interval-days, not both');
+        if (policy !== undefined && interval !== undefined)
+          throw new CliUsageError('give -policy or -interval-days, not both');
         body = {
           type,
           name,
@@ -269,12 +285,23 @@ Prints the registered credential.
           ...(interval === undefined ? {} : { rotationPolicy: { intervalDays: interval } }),
           ...(length === undefined && field === undefined
             ? {}
-            : { generator: { ...(length === undefined ? {} : { length }), ...(field === undefined ? {} : { field }) } }),
+            : {
+                generator: {
+                  ...(length === undefined ? {} : { length }),
+                  ...(field === undefined ? {} : { field }),
+                },
+              }),
         };
       }
-      const { data } = await (await context.api()).call<{ data: Record<string, unknown> }>('POST', '/credentials', { body });
+      const { data } = await (
+        await context.api()
+      ).call<{ data: Record<string, unknown> }>('POST', '/credentials', { body });
       if (context.format === 'json') printJson(context.io, data);
-      else printPairs(context.io, Object.entries(data).filter(([key]) => key !== 'history'));
+      else
+        printPairs(
+          context.io,
+          Object.entries(data).filter(([key]) => key !== 'history'),
+        );
       return EXIT_OK;
     },
   },
@@ -303,7 +330,9 @@ ${WATCH_HELP}`,
       if (context.args.values.watch !== true) {
         if (context.format === 'json') printJson(context.io, data);
         else context.io.stdout.write(`${data.rotationId}\n`);
-        context.io.stderr.write(`Rotation ${data.rotationId} ${data.state}; follow it with: vaultpilot credentials watch ${data.rotationId}\n`);
+        context.io.stderr.write(
+          `Rotation ${data.rotationId} ${data.state}; follow it with: vaultpilot credentials watch ${data.rotationId}\n`,
+        );
         return EXIT_OK;
       }
       return watchRotation(context, api, data.rotationId, interval * 1000, timeout * 1000);
@@ -340,12 +369,14 @@ version still exists. Prints the rotation.`,
     options: {},
     async run(context) {
       const id = onlyPositional(context, 'a rotation id');
-      const answer = await (await context.api()).call<{ data?: Rotation }>(
-        'POST',
-        `/rotations/${encodeURIComponent(id)}/rollback`,
-      );
+      const answer = await (
+        await context.api()
+      ).call<{ data?: Rotation }>('POST', `/rotations/${encodeURIComponent(id)}/rollback`);
       if (context.format === 'json') printJson(context.io, answer.data ?? {});
-      else context.io.stderr.write(`Rotation ${id} rolled back${answer.data === undefined ? '' : `: ${answer.data.state}`}\n`);
+      else
+        context.io.stderr.write(
+          `Rotation ${id} rolled back${answer.data === undefined ? '' : `: ${answer.data.state}`}\n`,
+        );
       return EXIT_OK;
     },
   },
@@ -383,16 +414,24 @@ ${WATCH_HELP}`,
       let { data: run } = await api.call<{ data: DiscoveryRun }>('POST', '/discovery/runs');
       context.io.stderr.write(`Discovery run ${run.id} ${run.status}\n`);
       let last = `${run.status}`;
-      while (context.args.values['no-wait'] !== true && (run.status === 'queued' || run.status === 'running')) {
-        if (Date.now() > deadline) throw new CommandFailedError(`discovery run ${run.id} is still ${run.status}; stopped waiting`);
+      while (
+        context.args.values['no-wait'] !== true &&
+        (run.status === 'queued' || run.status === 'running')
+      ) {
+        if (Date.now() > deadline)
+          throw new CommandFailedError(`discovery run ${run.id} is still ${run.status}; stopped waiting`);
         await sleep(interval);
-        ({ data: run } = await api.call<{ data: DiscoveryRun }>('GET', `/discovery/runs/${encodeURIComponent(run.id)}`));
+        ({ data: run } = await api.call<{ data: DiscoveryRun }>(
+          'GET',
+          `/discovery/runs/${encodeURIComponent(run.id)}`,
+        ));
         const progress = `${run.status}, ${run.counts.seen ?? 0} seen`;
         if (progress !== last) context.io.stderr.write(`${clock()}  ${progress}\n`);
         last = progress;
       }
       if (run.notice !== undefined) context.io.stderr.write(`${run.notice}\n`);
-      for (const error of run.errors) context.io.stderr.write(`  ${error.source}: ${error.code}: ${error.message}\n`);
+      for (const error of run.errors)
+        context.io.stderr.write(`  ${error.source}: ${error.code}: ${error.message}\n`);
       if (context.format === 'json') printJson(context.io, run);
       else printPairs(context.io, [['id', run.id], ['status', run.status], ...Object.entries(run.counts)]);
       return run.status === 'failed' ? EXIT_FAILURE : EXIT_OK;
@@ -438,7 +477,9 @@ Lists audit events of the tenant (GET /audit), newest first.
     async run(context) {
       noPositionals(context);
       const values = context.args.values;
-      const answer = await (await context.api()).call<{ events: AuditEvent[]; nextCursor: string | null }>('GET', '/audit', {
+      const answer = await (
+        await context.api()
+      ).call<{ events: AuditEvent[]; nextCursor: string | null }>('GET', '/audit', {
         query: {
           actor: stringValue(values, 'actor'),
           action: stringValue(values, 'action'),
@@ -477,7 +518,9 @@ directory offline instead: 'vaultpilot audit verify --file X --help'.)`,
     options: {},
     async run(context) {
       noPositionals(context);
-      const result = await (await context.api()).call<{
+      const result = await (
+        await context.api()
+      ).call<{
         ok: boolean;
         checked: number;
         firstBad: { seq: number; reason: string } | null;
@@ -508,7 +551,9 @@ what 'vaultpilot audit verify --file' checks offline) or CSV, to stdout or FILE 
       noPositionals(context);
       const type = stringValue(context.args.values, 'format') ?? 'ndjson';
       if (type !== 'ndjson' && type !== 'csv') throw new CliUsageError('-format must be ndjson or csv');
-      const text = await (await context.api()).call<string>('GET', '/audit/export', { query: { format: type }, raw: true });
+      const text = await (
+        await context.api()
+      ).call<string>('GET', '/audit/export', { query: { format: type }, raw: true });
       const out = stringValue(context.args.values, 'out');
       if (out === undefined) context.io.stdout.write(text);
       else {

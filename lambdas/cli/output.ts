@@ -15,9 +15,15 @@ function cell(value: unknown): string {
 }
 
 /** Columns padded to their widest cell, a header line, then a dashed rule. */
-export function printTable(io: ClientIo, headers: readonly string[], rows: readonly (readonly unknown[])[]): void {
+export function printTable(
+  io: ClientIo,
+  headers: readonly string[],
+  rows: readonly (readonly unknown[])[],
+): void {
   const texts = rows.map((row) => headers.map((_, index) => cell(row[index])));
-  const widths = headers.map((header, index) => Math.max(header.length, ...texts.map((row) => row[index]?.length ?? 0)));
+  const widths = headers.map((header, index) =>
+    Math.max(header.length, ...texts.map((row) => row[index]?.length ?? 0)),
+  );
   const line = (cells: readonly string[]): string =>
     cells
       .map((text, index) => (index === cells.length - 1 ? text : text.padEnd(widths[index] ?? 0)))

@@ -22,7 +22,9 @@ const Url = z.url({ protocol: /^https?$/ });
 
 const AuthSettings = z.discriminatedUnion('kind', [
   /** Local runtime only: POST /auth/token with a username and password (no refresh token). */
-  z.object({ kind: z.literal('password'), username: z.string().min(1).max(128), signInEndpoint: Url }).strict(),
+  z
+    .object({ kind: z.literal('password'), username: z.string().min(1).max(128), signInEndpoint: Url })
+    .strict(),
   /** Authorization code with PKCE in the browser (Cognito Hosted UI, or the local issuer). */
   z
     .object({

@@ -34,7 +34,9 @@ export function secretEnvironment(secrets: readonly SecretFields[]): Record<stri
       const origin = `${path} (field ${field})`;
       const previous = origins.get(name);
       if (previous !== undefined)
-        throw new CommandFailedError(`${name} would come from both ${previous} and ${origin}; refusing to run`);
+        throw new CommandFailedError(
+          `${name} would come from both ${previous} and ${origin}; refusing to run`,
+        );
       origins.set(name, origin);
       variables[name] = value;
     }
@@ -65,7 +67,9 @@ Example:
     if (paths.length === 0) throw new CliUsageError('--path is required');
     const command = context.args.rest ?? [];
     if (context.args.positionals.length > 0)
-      throw new CliUsageError(`put the command after --: vaultpilot run --path PATH -- ${context.args.positionals.join(' ')}`);
+      throw new CliUsageError(
+        `put the command after --: vaultpilot run --path PATH -- ${context.args.positionals.join(' ')}`,
+      );
     const [program, ...programArgs] = command;
     if (program === undefined) throw new CliUsageError('no command given after --');
     const api = await context.api();
@@ -90,7 +94,11 @@ Example:
     try {
       return await new Promise<number>((resolve, reject) => {
         child.once('error', (error) =>
-          reject(new CommandFailedError(`cannot run ${program}: ${'code' in error ? String(error.code) : error.message}`)),
+          reject(
+            new CommandFailedError(
+              `cannot run ${program}: ${'code' in error ? String(error.code) : error.message}`,
+            ),
+          ),
         );
         child.once('exit', (code, signal) => {
           if (signal !== null) resolve(128 + (constants.signals[signal] ?? 0));
