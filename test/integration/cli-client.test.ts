@@ -23,7 +23,7 @@ function asAdmin(options: CliRunOptions = {}): CliRunOptions {
 }
 
 function tokensOf(configDir: string): Record<string, any> {
-  return JSON.parse(readFileSync(join(configDir, 'tokens.json'), 'utf8'));
+  return JSON.parse(readFileSync(join(configDir, 'tokens.json'), 'utf8')) as Record<string, any>;
 }
 
 function mode(file: string): number {
@@ -396,7 +396,8 @@ describe('vaultpilot credentials: a rotation followed with watch', () => {
 
     // Assess
     expect(register.code, register.stderr).toBe(0);
-    expect(JSON.parse(listed.stdout).map((c: any) => c.id)).toContain(id);
+    const listedIds = (JSON.parse(listed.stdout) as { id: string }[]).map((credential) => credential.id);
+    expect(listedIds).toContain(id);
     expect(JSON.parse(shown.stdout)).toMatchObject({ id, type: 'vault-secret' });
     expect(rotate.code, rotate.stderr + rotate.stdout).toBe(0);
     expect(rotate.stdout).toMatch(/rotation \S+: succeeded/);
