@@ -4,7 +4,7 @@
 // Built with esbuild on first use into node_modules/.cache/vaultpilot-cli/, with the size and
 // modification time of every input it read; any change rebuilds it. Where the cache cannot be
 // written (a read-only install), or with VAULTPILOT_CLI_TSX=1, the sources run through tsx.
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -44,13 +44,21 @@ async function buildBundle() {
     platform: 'node',
     format: 'esm',
     target: 'node20',
+    // Code only `login` needs (the full zod of the API contracts) goes in a chunk loaded on demand.
+    splitting: true,
+    minify: true,
+    keepNames: true,
+    outdir: CACHE,
+    entryNames: 'client',
+    chunkNames: 'chunk-[hash]',
+    outExtension: { '.js': '.mjs' },
     metafile: true,
     write: false,
     logLevel: 'silent',
     absWorkingDir: ROOT,
   });
-  const output = result.outputFiles[0];
-  if (output === undefined) throw new Error('esbuild wrote nothing');
+  const entry = result.outputFiles.find((file) => file.path === BUNDLE);
+  if (entry === undefined) throw new Error('esbuild wrote no entry');
   /** @type {Record<string, [number, number]>} */
   const inputs = {};
   for (const file of Object.keys(result.metafile.inputs)) {
@@ -59,11 +67,22 @@ async function buildBundle() {
   }
   await mkdir(CACHE, { recursive: true });
   // Temporary names and renames: a concurrent start sees the old files or the new, not half of one.
+  // Chunks first (their names carry a content hash), then the entry that imports them, then the
+  // record that makes the next start use them.
   const suffix = `${process.pid}.${Date.now()}.tmp`;
-  await writeFile(`${BUNDLE}.${suffix}`, output.contents);
+  const writes = [...result.outputFiles.filter((file) => file !== entry), entry];
+  for (const file of writes) {
+    await writeFile(`${file.path}.${suffix}`, file.contents);
+    await rename(`${file.path}.${suffix}`, file.path);
+  }
   await writeFile(`${INPUTS}.${suffix}`, JSON.stringify(inputs));
-  await rename(`${BUNDLE}.${suffix}`, BUNDLE);
   await rename(`${INPUTS}.${suffix}`, INPUTS);
+  // Chunks of earlier builds; a process still running one has loaded it already.
+  const current = new Set(result.outputFiles.map((file) => path.basename(file.path)));
+  for (const name of await readdir(CACHE)) {
+    if (name.startsWith('chunk-') && name.endsWith('.mjs') && !current.has(name))
+      await unlink(path.join(CACHE, name)).catch(() => undefined);
+  }
 }
 
 /** @returns {Promise<ClientModule>} */

@@ -2,7 +2,7 @@
  * `vaultpilot login | logout | whoami | profiles`: a profile is an API address plus how to sign
  * in there, discovered from the deployment's `/config.json` (the dashboard's runtime settings).
  */
-import { DashboardConfig } from '../shared/contracts/dashboard-config.js';
+import type { DashboardConfig } from '../shared/contracts/dashboard-config.js';
 import { stringValue } from './args.js';
 import { browserSignIn, clientCredentialsSignIn, passwordSignIn } from './auth.js';
 import { EXIT_OK, type ClientCommand, type CommandContext } from './command.js';
@@ -35,7 +35,9 @@ export async function discoverDeployment(address: string): Promise<DashboardConf
   if (base.protocol !== 'https:' && base.protocol !== 'http:')
     throw new CliUsageError(`-address must be an http(s) URL, not '${address}'`);
   const { status, body } = await getJson(new URL('config.json', base));
-  const parsed = DashboardConfig.safeParse(body);
+  // Loaded here only: the contract pulls in all of zod, which no other command needs at start-up.
+  const { DashboardConfig: schema } = await import('../shared/contracts/dashboard-config.js');
+  const parsed = schema.safeParse(body);
   if (status !== 200 || !parsed.success)
     throw new ProfileError(
       `${base.origin} serves no VaultPilot /config.json (HTTP ${status}): give the address of the dashboard or of the local runtime`,

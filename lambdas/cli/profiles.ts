@@ -13,59 +13,17 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, stat, writeFile, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import * as z from 'zod';
 import { ProfileError } from './errors.js';
+import type { Profile, ProfilesFile, StoredTokens } from './profile-schemas.js';
+
+export type { AuthSettings, Profile, StoredTokens } from './profile-schemas.js';
 
 export const PROFILE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
-const Url = z.url({ protocol: /^https?$/ });
-
-const AuthSettings = z.discriminatedUnion('kind', [
-  /** Local runtime only: POST /auth/token with a username and password (no refresh token). */
-  z
-    .object({ kind: z.literal('password'), username: z.string().min(1).max(128), signInEndpoint: Url })
-    .strict(),
-  /** Authorization code with PKCE in the browser (Cognito Hosted UI, or the local issuer). */
-  z
-    .object({
-      kind: z.literal('browser'),
-      clientId: z.string().min(1).max(128),
-      authorizationEndpoint: Url,
-      tokenEndpoint: Url,
-      scopes: z.array(z.string().min(1).max(256)).min(1),
-    })
-    .strict(),
-  /** OAuth 2.0 client credentials of a machine client. */
-  z
-    .object({
-      kind: z.literal('client'),
-      clientId: z.string().min(1).max(128),
-      tokenEndpoint: Url,
-      scopes: z.array(z.string().min(1).max(256)).optional(),
-    })
-    .strict(),
-]);
-export type AuthSettings = z.infer<typeof AuthSettings>;
-
-const Profile = z.object({ apiUrl: Url, auth: AuthSettings.optional() }).strict();
-export type Profile = z.infer<typeof Profile>;
-
-const ProfilesFile = z.object({ profiles: z.record(z.string().regex(PROFILE_NAME), Profile) }).strict();
-type ProfilesFile = z.infer<typeof ProfilesFile>;
-
-const StoredTokens = z
-  .object({
-    accessToken: z.string().min(1),
-    /** Milliseconds since the epoch. */
-    expiresAt: z.number().int(),
-    refreshToken: z.string().min(1).optional(),
-    /** Client credentials keep their secret, as the AWS CLI keeps keys in ~/.aws/credentials. */
-    clientSecret: z.string().min(1).optional(),
-  })
-  .strict();
-export type StoredTokens = z.infer<typeof StoredTokens>;
-
-const TokensFile = z.record(z.string().regex(PROFILE_NAME), StoredTokens);
+/** The schemas, loaded on the first read or write of a file (see profile-schemas.ts). */
+function schemas() {
+  return import('./profile-schemas.js');
+}
 
 export function configDirectory(env: Readonly<Record<string, string | undefined>>): string {
   const explicit = env.VAULTPILOT_CONFIG_DIR;
@@ -117,16 +75,6 @@ async function writePrivateJson(dir: string, file: string, value: unknown): Prom
   }
 }
 
-function parsed<T>(schema: z.ZodType<T>, value: unknown, file: string): T {
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const where = issue === undefined ? '' : ` at ${issue.path.join('.') || '(top)'}: ${issue.message}`;
-    throw new ProfileError(`${file} is not a valid VaultPilot file${where}; fix or delete it`);
-  }
-  return result.data;
-}
-
 export class ProfileStore {
   readonly profilesFile: string;
   readonly tokensFile: string;
@@ -138,12 +86,16 @@ export class ProfileStore {
 
   private async profiles(): Promise<ProfilesFile> {
     const raw = await readPrivateJson(this.profilesFile);
-    return raw === undefined ? { profiles: {} } : parsed(ProfilesFile, raw, this.profilesFile);
+    if (raw === undefined) return { profiles: {} };
+    const { ProfilesFile, parsed } = await schemas();
+    return parsed(ProfilesFile, raw, this.profilesFile);
   }
 
   private async tokens(): Promise<Record<string, StoredTokens>> {
     const raw = await readPrivateJson(this.tokensFile);
-    return raw === undefined ? {} : parsed(TokensFile, raw, this.tokensFile);
+    if (raw === undefined) return {};
+    const { TokensFile, parsed } = await schemas();
+    return parsed(TokensFile, raw, this.tokensFile);
   }
 
   async profile(name: string): Promise<Profile | undefined> {
@@ -158,7 +110,7 @@ export class ProfileStore {
   async saveProfile(name: string, profile: Profile): Promise<void> {
     const file = await this.profiles();
     await writePrivateJson(this.dir, this.profilesFile, {
-      profiles: { ...file.profiles, [name]: Profile.parse(profile) },
+      profiles: { ...file.profiles, [name]: (await schemas()).Profile.parse(profile) },
     });
   }
 
@@ -169,7 +121,8 @@ export class ProfileStore {
 
   async saveTokens(name: string, tokens: StoredTokens): Promise<void> {
     const all = await this.tokens();
-    await writePrivateJson(this.dir, this.tokensFile, { ...all, [name]: StoredTokens.parse(tokens) });
+    const { StoredTokens: schema } = await schemas();
+    await writePrivateJson(this.dir, this.tokensFile, { ...all, [name]: schema.parse(tokens) });
   }
 
   /** True when tokens were dropped. */
