@@ -11,6 +11,7 @@ import { ApiClient, FixedToken } from './api.js';
 import { parseArguments, stringValue, type OptionSpecs, type ParsedArguments } from './args.js';
 import { Session } from './auth.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type ClientCommand, type CommandContext } from './command.js';
+import { completionCommand } from './completion.js';
 import {
   ApiError,
   CliUsageError,
@@ -36,6 +37,7 @@ export const CLIENT_COMMANDS: readonly ClientCommand[] = [
   ...CREDENTIAL_COMMANDS,
   ...DISCOVERY_COMMANDS,
   ...AUDIT_COMMANDS,
+  completionCommand(() => CLIENT_COMMANDS),
 ];
 
 const COMMON_OPTIONS: OptionSpecs = {

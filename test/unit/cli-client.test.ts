@@ -287,3 +287,43 @@ describe('bin/vaultpilot-cli.js routes each command to its half', () => {
     expect(Object.keys(inputs)).toContain('lambdas/cli/main.ts');
   });
 });
+
+describe('vaultpilot completion', () => {
+  /** What bash offers after `words` (the last one being typed), with the generated script loaded. */
+  function complete(script: string, words: string[]): string[] {
+    const array = ['vaultpilot', ...words].map((word) => `'${word}'`).join(' ');
+    const probe = `${script}\nCOMP_WORDS=(${array}); COMP_CWORD=${words.length}; _vaultpilot; printf '%s\\n' "\${COMPREPLY[@]}"`;
+    const run = spawnSync('bash', ['-c', probe], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    return run.stdout.split('\n').filter((line) => line.length > 0);
+  }
+
+  it('prints a bash script that completes commands, subcommands and options', async () => {
+    // Act
+    const run = await client(['completion', 'bash']);
+
+    // Assess
+    expect(run.code).toBe(0);
+    expect(complete(run.stdout, ['k'])).toEqual(['kv']);
+    expect(complete(run.stdout, ['kv', ''])).toEqual([
+      'get',
+      'put',
+      'patch',
+      'list',
+      'delete',
+      'undelete',
+      'destroy',
+      'metadata',
+    ]);
+    expect(complete(run.stdout, ['kv', 'get', '-f'])).toEqual(['-field', '-format']);
+    expect(complete(run.stdout, ['users', ''])).toEqual(['add', 'list']);
+  });
+
+  it('prints the same for zsh behind bashcompinit, and refuses another shell with exit 2', async () => {
+    const zsh = await client(['completion', 'zsh']);
+    const fish = await client(['completion', 'fish']);
+    expect(zsh.stdout).toMatch(/^autoload -U \+X compinit/);
+    expect(zsh.stdout).toContain('complete -o default -F _vaultpilot vaultpilot');
+    expect(fish.code).toBe(2);
+  });
+});
