@@ -183,10 +183,13 @@ export async function runClient(argv: readonly string[], io: ClientIo): Promise<
           throw new NotSignedInError(
             `no profile '${profileName}': run 'vaultpilot login -address URL' first`,
           );
-        api = new ApiClient(
-          address ?? profile.apiUrl,
-          new Session(profiles, profileName, profile.auth, io.env),
-        );
+        // The profile's token goes only to the API it was issued for: an -address (or a stray
+        // VAULTPILOT_ADDR) pointing elsewhere would hand it to another server.
+        if (address !== undefined && address.replace(/\/+$/, '') !== profile.apiUrl.replace(/\/+$/, ''))
+          throw new CliUsageError(
+            `profile '${profileName}' is signed in to ${profile.apiUrl}, not ${address}: sign in there with another -profile, or use VAULTPILOT_TOKEN`,
+          );
+        api = new ApiClient(profile.apiUrl, new Session(profiles, profileName, profile.auth, io.env));
         return api;
       },
     };

@@ -125,6 +125,7 @@ describe('vaultpilot kv', () => {
     const json = await client(['kv', 'get', '--format', 'json', 'cli/db'], asAdmin());
     const table = await client(['kv', 'get', 'cli/db'], asAdmin());
     const list = await client(['kv', 'list', '-format=json', 'cli'], asAdmin());
+    const root = await client(['kv', 'list', '--json'], asAdmin());
     const patch = await client(['kv', 'patch', 'cli/db', 'user=-'], asAdmin({ stdin: 'other-user' }));
     const patched = await client(['kv', 'get', '--json', 'cli/db'], asAdmin());
     const metadata = await client(['kv', 'metadata', 'get', '--json', 'cli/db'], asAdmin());
@@ -140,6 +141,7 @@ describe('vaultpilot kv', () => {
     expect(table.stdout).toMatch(/====== Data ======\nKey\s+Value\n-+\s+-+\n/);
     expect(table.stdout).toMatch(/password\s+s3cret-value/);
     expect(JSON.parse(list.stdout)).toEqual(['db']);
+    expect(JSON.parse(root.stdout)).toContain('cli/');
     expect(patch.code, patch.stderr).toBe(0);
     expect(JSON.parse(patched.stdout)).toMatchObject({
       data: { password: 's3cret-value', user: 'other-user', host: 'db.internal' },
@@ -510,6 +512,15 @@ describe('failures a user meets', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('mode 0644');
     expect(run.stderr).toContain('chmod 600');
+  });
+
+  it("refuses to send a profile's token to another address", async () => {
+    const run = await client(
+      ['kv', 'get', 'cli/db'],
+      asAdmin({ env: { VAULTPILOT_ADDR: 'http://127.0.0.1:9' } }),
+    );
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('is signed in to');
   });
 
   it('an API error prints its message and request id', async () => {
