@@ -264,7 +264,7 @@ export class Session {
     if (tokens === undefined)
       throw new NotSignedInError(`not signed in (profile ${this.profileName}): run 'vaultpilot login'`);
     if (tokens.expiresAt - EXPIRY_MARGIN_MS > Date.now()) return tokens.accessToken;
-    return (await this.refresh(tokens)).accessToken;
+    return this.refreshOnce(tokens.accessToken);
   }
 
   /** After a 401 with a token that looked valid: one refresh, if the sign-in allows it. */
@@ -272,7 +272,19 @@ export class Session {
     const tokens = await this.store.storedTokens(this.profileName);
     if (tokens === undefined)
       throw new NotSignedInError(`not signed in (profile ${this.profileName}): run 'vaultpilot login'`);
-    return (await this.refresh(tokens)).accessToken;
+    return this.refreshOnce(tokens.accessToken);
+  }
+
+  /** Refreshes under the profile's lock, unless another process already replaced `stale`. */
+  private refreshOnce(stale: string): Promise<string> {
+    return this.store.withRefreshLock(this.profileName, async () => {
+      const current = await this.store.storedTokens(this.profileName);
+      if (current === undefined)
+        throw new NotSignedInError(`not signed in (profile ${this.profileName}): run 'vaultpilot login'`);
+      if (current.accessToken !== stale && current.expiresAt - EXPIRY_MARGIN_MS > Date.now())
+        return current.accessToken;
+      return (await this.refresh(current)).accessToken;
+    });
   }
 
   private async refresh(tokens: StoredTokens): Promise<StoredTokens> {
@@ -287,9 +299,8 @@ export class Session {
           client_id: this.auth.clientId,
           refresh_token: tokens.refreshToken,
         });
-        // Cognito keeps the refresh token; the local issuer rotates it.
+        // Cognito keeps the refresh token (the old one stays); the local issuer rotates it (the new one wins).
         renewed = stored(answer, { refreshToken: tokens.refreshToken });
-        if (answer.refreshToken !== undefined) renewed = { ...renewed, refreshToken: answer.refreshToken };
       } else if (this.auth?.kind === 'client') {
         const secret = this.env.VAULTPILOT_CLIENT_SECRET ?? tokens.clientSecret;
         if (secret === undefined) throw expired;

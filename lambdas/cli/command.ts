@@ -21,7 +21,7 @@ export interface ClientCommand {
   /** Shown by `--help`; the common options are appended. */
   readonly help: string;
   readonly options: OptionSpecs;
-  /** Usage checks that need no server, so `kv put` with no value fails before any request. */
+  /** Checks its arguments before its first request, so a usage error never waits on a server. */
   run(context: CommandContext): Promise<number>;
 }
 

@@ -10,7 +10,7 @@
  * used: a token that leaked must not keep working silently.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, stat, writeFile, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rename, stat, writeFile, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ProfileError } from './errors.js';
@@ -19,6 +19,8 @@ import type { Profile, ProfilesFile, StoredTokens } from './profile-schemas.js';
 export type { AuthSettings, Profile, StoredTokens } from './profile-schemas.js';
 
 export const PROFILE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+const LOCK_STALE_MS = 60_000;
 
 /** The schemas, loaded on the first read or write of a file (see profile-schemas.ts). */
 function schemas() {
@@ -123,6 +125,42 @@ export class ProfileStore {
     const all = await this.tokens();
     const { StoredTokens: schema } = await schemas();
     await writePrivateJson(this.dir, this.tokensFile, { ...all, [name]: schema.parse(tokens) });
+  }
+
+  /**
+   * Runs `work` while holding the profile's refresh lock (an exclusive lock file), so processes
+   * that find the token expired at once refresh it once: the local issuer rotates refresh tokens
+   * and treats a second use of the old one as theft, ending the session.
+   */
+  async withRefreshLock<T>(name: string, work: () => Promise<T>): Promise<T> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const lock = join(this.dir, `.${name}.refresh.lock`);
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        await (await open(lock, 'wx', 0o600)).close();
+        break;
+      } catch (error: unknown) {
+        if (!(error instanceof Error && 'code' in error && error.code === 'EEXIST') || attempt >= 300)
+          throw new ProfileError(
+            `cannot take the refresh lock ${lock}; delete it if no vaultpilot is running`,
+            {
+              cause: error,
+            },
+          );
+        // A lock left by a process that died is older than any refresh takes.
+        const age = await stat(lock).then(
+          (info) => Date.now() - info.mtimeMs,
+          () => 0,
+        );
+        if (age > LOCK_STALE_MS) await unlink(lock).catch(() => undefined);
+        else await new Promise((done) => setTimeout(done, 50));
+      }
+    }
+    try {
+      return await work();
+    } finally {
+      await unlink(lock).catch(() => undefined);
+    }
   }
 
   /** True when tokens were dropped. */

@@ -335,7 +335,13 @@ describe('vaultpilot login in the browser (PKCE with a loopback redirect)', () =
     const landed = await browser;
     const stored = tokensOf(configDir).default;
     expireToken(configDir);
-    const whoami = await client(['whoami', '--json'], { env });
+    // Three commands find the token expired at once: one refresh, or the issuer would see the
+    // rotated refresh token used twice and end the session.
+    const [whoami, ...others] = await Promise.all([
+      client(['whoami', '--json'], { env }),
+      client(['whoami', '--json'], { env }),
+      client(['whoami', '--json'], { env }),
+    ]);
     const refreshed = tokensOf(configDir).default;
     const logout = await client(['logout'], { env });
     const after = await client(['whoami'], { env });
@@ -348,6 +354,7 @@ describe('vaultpilot login in the browser (PKCE with a loopback redirect)', () =
     expect(stored.refreshToken).toEqual(expect.any(String));
     expect(whoami.code, whoami.stderr).toBe(0);
     expect(JSON.parse(whoami.stdout)).toMatchObject({ username: 'admin' });
+    expect(others.map((run) => run.code)).toEqual([0, 0]);
     // The local issuer rotates refresh tokens; the CLI keeps the new one.
     expect(refreshed.refreshToken).not.toBe(stored.refreshToken);
     expect(refreshed.accessToken).not.toBe(stored.accessToken);
