@@ -11,7 +11,7 @@
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 
-/** @typedef {'core' | 'contracts' | 'shared' | 'adapters' | 'rotators' | 'platform' | 'specs' | 'functions' | 'local' | 'lib' | 'bin' | 'frontend' | 'test'} LayerId */
+/** @typedef {'core' | 'contracts' | 'shared' | 'adapters' | 'rotators' | 'platform' | 'specs' | 'functions' | 'local' | 'cli' | 'lib' | 'bin' | 'frontend' | 'test'} LayerId */
 
 /**
  * The layers, most specific first (contracts sit inside shared; a function's manifest and routes,
@@ -33,6 +33,7 @@ export const LAYERS = [
   { id: 'functions', dir: 'lambdas/functions' },
   { id: 'shared', dir: 'lambdas/shared' },
   { id: 'local', dir: 'lambdas/local' },
+  { id: 'cli', dir: 'lambdas/cli' },
   { id: 'lib', dir: 'lib' },
   { id: 'bin', dir: 'bin' },
   { id: 'frontend', dir: 'frontend' },
@@ -102,6 +103,12 @@ export const POLICY = {
     builtins: 'any',
     packages: 'any',
     why: 'the local runtime imports only functions, the platform (to reset it), adapters, shared and core',
+  },
+  cli: {
+    layers: ['cli', 'contracts'],
+    builtins: 'any',
+    packages: ['zod'],
+    why: 'the command-line client imports only its own modules, the API contracts and zod: it talks to a deployment over HTTP and starts without the runtime',
   },
   lib: {
     layers: ['lib', 'specs', 'shared', 'contracts'],

@@ -1,14 +1,40 @@
 #!/usr/bin/env node
-// The `vaultpilot` command (package.json "bin"; `npx vaultpilot --help`). It runs the TypeScript
-// sources through tsx, as `npm start` does, so there is no build step.
-import { register } from 'tsx/esm/api';
+// The `vaultpilot` command (package.json "bin"; `npx vaultpilot --help`). Two halves:
+// - the data-directory commands (users, clients, rewrap, audit public-key, audit verify/export
+//   with --file/--tenant/--data-dir) run lambdas/local/cli.ts through tsx, as `npm start` does;
+// - everything else is the client of a deployment (lambdas/cli/main.ts). It starts often (in
+//   scripts, `$(vaultpilot kv get -field …)`), so it runs from a plain-JS bundle that is built on
+//   first use and rebuilt when a source changes (bin/cli-bundle.js), not through tsx.
+import { loadClient } from './cli-bundle.js';
 
-register();
-const { runCli } = await import('../lambdas/local/cli.ts');
-process.exitCode = await runCli(process.argv.slice(2), {
+const LOCAL_WORDS = new Set(['users', 'clients', 'rewrap']);
+const LOCAL_TARGET = /^--?(file|tenant|data-dir|public-key)(=|$)/;
+
+/** @param {readonly string[]} argv */
+function isLocalCommand(argv) {
+  const [first, second] = argv;
+  if (first === 'help' || first === '--help' || first === '-h')
+    return argv.length > 1 && isLocalCommand(argv.slice(1));
+  if (first !== undefined && LOCAL_WORDS.has(first)) return true;
+  if (first !== 'audit') return false;
+  if (second === 'public-key') return true;
+  return (second === 'verify' || second === 'export') && argv.slice(2).some((arg) => LOCAL_TARGET.test(arg));
+}
+
+const argv = process.argv.slice(2);
+const io = {
   stdin: process.stdin,
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,
   cwd: process.cwd(),
-});
+};
+if (isLocalCommand(argv)) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  const { runCli } = await import('../lambdas/local/cli.ts');
+  process.exitCode = await runCli(argv, io);
+} else {
+  const { runClient } = await loadClient();
+  process.exitCode = await runClient(argv, io);
+}

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- api|secrets|audit|discovery|rotation|dashboard|lambda]`: runs the named suites (all by default).
+ * `npm run bench [-- api|secrets|audit|discovery|rotation|dashboard|lambda|cli]`: runs the named suites (all by default).
  *
  * api: throughput of the local API against a baseline measured in the same run.
  *
@@ -25,6 +25,8 @@
  *
  * lambda: every function's minified bundle size and module-init time next to a bare bundle of
  * exactly the SDK clients it uses, built and timed in the same run (lambda.ts).
+ *
+ * cli: `vaultpilot kv get` wall time next to curl of the same read, fresh processes, same run (cli.ts).
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // The handlers' Powertools logger and metrics are built when their module loads, which can be
@@ -131,6 +133,7 @@ const SUITES: Readonly<Record<string, () => Promise<void>>> = {
   rotation: async () => (await import('./rotation.js')).runRotationBench(),
   dashboard: async () => (await import('./dashboard.js')).runDashboardBench(),
   lambda: async () => (await import('./lambda.js')).runLambdaBench(),
+  cli: async () => (await import('./cli.js')).runCliBench(),
 };
 
 const wanted = process.argv.slice(2);

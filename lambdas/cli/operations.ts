@@ -1,0 +1,567 @@
+/**
+ * `vaultpilot credentials | discovery | audit …` against the API. Progress goes to stderr, data
+ * to stdout; no contract here carries a credential's value.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { ApiClient } from './api.js';
+import { integerValue, stringValue } from './args.js';
+import { EXIT_FAILURE, EXIT_OK, type ClientCommand, type CommandContext } from './command.js';
+import { CliUsageError, CommandFailedError } from './errors.js';
+import { readStdin } from './io.js';
+import { printJson, printPairs, printTable } from './output.js';
+
+const MAX_REQUEST_BYTES = 256 * 1024;
+
+function onlyPositional(context: CommandContext, what: string): string {
+  const [value, extra] = context.args.positionals;
+  if (value === undefined || value.length === 0) throw new CliUsageError(`${what} is required`);
+  if (extra !== undefined) throw new CliUsageError(`unexpected argument '${extra}'`);
+  return value;
+}
+
+function noPositionals(context: CommandContext): void {
+  const [extra] = context.args.positionals;
+  if (extra !== undefined) throw new CliUsageError(`unexpected argument '${extra}'`);
+}
+
+function seconds(context: CommandContext, name: string, fallback: number): number {
+  const text = stringValue(context.args.values, name);
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || value <= 0 || value > 86_400)
+    throw new CliUsageError(`-${name} takes seconds (0-86400), not '${text}'`);
+  return value;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, ms));
+}
+
+function clock(): string {
+  return new Date().toISOString().slice(11, 19);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rotations
+
+interface RotationStep {
+  readonly step: string;
+  readonly status: string;
+  readonly outcome?: string;
+  readonly attempts: number;
+}
+
+interface Rotation {
+  readonly rotationId: string;
+  readonly credentialId: string;
+  readonly state: string;
+  readonly steps: readonly RotationStep[];
+  readonly failure?: string;
+}
+
+const SETTLED = new Set(['succeeded', 'failed', 'rolled-back']);
+
+/**
+ * Follows a rotation until it settles, printing each state and step change as it is seen;
+ * succeeds only when the rotation did.
+ */
+export async function watchRotation(
+  context: CommandContext,
+  api: ApiClient,
+  rotationId: string,
+  intervalMs: number,
+  timeoutMs: number,
+): Promise<number> {
+  const seen = new Map<string, string>();
+  let state: string | undefined;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { data } = await api.call<{ data: Rotation }>(
+      'GET',
+      `/rotations/${encodeURIComponent(rotationId)}`,
+    );
+    const lines: string[] = [];
+    if (data.state !== state) {
+      state = data.state;
+      lines.push(`${clock()}  rotation ${data.rotationId}: ${data.state}`);
+    }
+    for (const step of data.steps) {
+      const key = `${step.step}#${step.attempts}`;
+      const status = `${step.status}${step.outcome === undefined ? '' : ` (${step.outcome})`}`;
+      if (seen.get(key) !== status) {
+        seen.set(key, status);
+        lines.push(`${clock()}    ${step.step.padEnd(10)} ${status}`);
+      }
+    }
+    if (context.format === 'json') {
+      if (SETTLED.has(data.state)) printJson(context.io, data);
+    } else for (const line of lines) context.io.stdout.write(`${line}\n`);
+    if (SETTLED.has(data.state)) {
+      if (data.state === 'succeeded') return EXIT_OK;
+      context.io.stderr.write(
+        `Rotation ${data.rotationId} ${data.state}${data.failure === undefined ? '' : `: ${data.failure}`}\n`,
+      );
+      return EXIT_FAILURE;
+    }
+    if (Date.now() > deadline)
+      throw new CommandFailedError(
+        `rotation ${rotationId} is still ${data.state}; stopped watching (-timeout)`,
+      );
+    await sleep(intervalMs);
+  }
+}
+
+const WATCH_OPTIONS = {
+  interval: { type: 'string' },
+  timeout: { type: 'string' },
+} as const;
+const WATCH_HELP = `  -interval SECONDS  time between two looks (default 1)
+  -timeout SECONDS   give up watching after this long (default 900; the rotation goes on)`;
+
+async function readJsonBody(context: CommandContext, source: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text =
+      source === '-'
+        ? await readStdin(context.io, MAX_REQUEST_BYTES, 'a JSON object')
+        : await readFile(resolve(context.io.cwd ?? process.cwd(), source.replace(/^@/, '')), 'utf8');
+  } catch (error: unknown) {
+    throw new CliUsageError(
+      `cannot read ${source}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new CliUsageError(`${source} is not valid JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new CliUsageError(`${source} must hold a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+interface CredentialView {
+  readonly id: string;
+  readonly type: string;
+  readonly name: string;
+  readonly status: string;
+  readonly source: string;
+  readonly expiresAt?: string;
+  readonly lastRotatedAt?: string;
+}
+
+export const CREDENTIAL_COMMANDS: readonly ClientCommand[] = [
+  {
+    words: ['credentials', 'list'],
+    summary: 'the credential inventory (filters as the API takes them)',
+    help: `Usage: vaultpilot credentials list [-type T[,T]] [-status S[,S]] [-q TEXT] [-all] [-format table|json]
+
+  -type LIST         credential types, comma-separated (vault-secret, aws-iam-access-key, ...)
+  -status LIST       healthy, expiring, overdue, unused, rotating, failed, gone
+  -q TEXT            text in name, id, description, owner, reference or tags
+  -all               follow every page (default: the first 50)`,
+    options: {
+      type: { type: 'string' },
+      status: { type: 'string' },
+      q: { type: 'string' },
+      all: { type: 'boolean' },
+    },
+    async run(context) {
+      noPositionals(context);
+      const api = await context.api();
+      const credentials: CredentialView[] = [];
+      let cursor: string | undefined;
+      let total = 0;
+      do {
+        const answer = await api.call<{
+          data: { credentials: CredentialView[]; total: number; nextCursor?: string };
+        }>('GET', '/credentials', {
+          query: {
+            type: stringValue(context.args.values, 'type'),
+            status: stringValue(context.args.values, 'status'),
+            q: stringValue(context.args.values, 'q'),
+            cursor,
+          },
+        });
+        credentials.push(...answer.data.credentials);
+        total = answer.data.total;
+        cursor = context.args.values.all === true ? answer.data.nextCursor : undefined;
+      } while (cursor !== undefined);
+      if (context.format === 'json') printJson(context.io, credentials);
+      else {
+        printTable(
+          context.io,
+          ['ID', 'Type', 'Name', 'Status', 'Expires', 'Last rotated'],
+          credentials.map((c) => [c.id, c.type, c.name, c.status, c.expiresAt, c.lastRotatedAt]),
+        );
+        if (total > credentials.length)
+          context.io.stderr.write(`${credentials.length} of ${total} shown; -all for every page\n`);
+      }
+      return EXIT_OK;
+    },
+  },
+  {
+    words: ['credentials', 'show'],
+    summary: 'one credential with its findings and history',
+    help: `Usage: vaultpilot credentials show [-format table|json] ID`,
+    options: {},
+    async run(context) {
+      const id = onlyPositional(context, 'a credential id');
+      const { data } = await (
+        await context.api()
+      ).call<{ data: Record<string, unknown> }>('GET', `/credentials/${encodeURIComponent(id)}`);
+      if (context.format === 'json') printJson(context.io, data);
+      else
+        printPairs(
+          context.io,
+          Object.entries(data).filter(([key]) => key !== 'history'),
+        );
+      return EXIT_OK;
+    },
+  },
+  {
+    words: ['credentials', 'register'],
+    summary: 'register a managed credential (its facts, never its value)',
+    help: `Usage: vaultpilot credentials register -from (@FILE.json | -)
+       vaultpilot credentials register -type TYPE -name NAME [-secret-path PATH] [-interval-days N]
+                                       [-generator-length N -generator-field FIELD] [-policy NAME]
+
+Registers a credential (POST /credentials). -from takes the whole request body as JSON (see
+the OpenAPI document, RegisterCredentialRequest); the other options build a simple one, such as
+a vault-secret whose value VaultPilot generates on each rotation:
+
+  vaultpilot credentials register -type vault-secret -name "API token" -secret-path prod/api \\
+    -generator-length 48 -generator-field token -interval-days 30
+
+Prints the registered credential.
+
+  -from SOURCE           @FILE.json or - (stdin): the request body
+  -type TYPE             credential type
+  -name NAME             display name
+  -secret-path PATH      secret-store path of the current value (rotated types)
+  -policy NAME           a rotation policy by name
+  -interval-days N       an inline rotation policy: rotate every N days
+  -generator-length N    vault-secret: length of generated values
+  -generator-field F     vault-secret: the field they are written to`,
+    options: {
+      from: { type: 'string' },
+      type: { type: 'string' },
+      name: { type: 'string' },
+      'secret-path': { type: 'string' },
+      policy: { type: 'string' },
+      'interval-days': { type: 'string' },
+      'generator-length': { type: 'string' },
+      'generator-field': { type: 'string' },
+    },
+    async run(context) {
+      noPositionals(context);
+      const values = context.args.values;
+      const from = stringValue(values, 'from');
+      let body: Record<string, unknown>;
+      if (from !== undefined) {
+        if (stringValue(values, 'type') !== undefined || stringValue(values, 'name') !== undefined)
+          throw new CliUsageError('-from takes the whole body; give the other options inside it');
+        body = await readJsonBody(context, from);
+      } else {
+        const type = stringValue(values, 'type');
+        const name = stringValue(values, 'name');
+        if (type === undefined || name === undefined)
+          throw new CliUsageError('-type and -name are required (or -from)');
+        const secretPath = stringValue(values, 'secret-path');
+        const policy = stringValue(values, 'policy');
+        const interval = integerValue(values, 'interval-days', 1);
+        const length = integerValue(values, 'generator-length', 1);
+        const field = stringValue(values, 'generator-field');
+        if (policy !== undefined && interval !== undefined)
+          throw new CliUsageError('give -policy or -interval-days, not both');
+        body = {
+          type,
+          name,
+          ...(secretPath === undefined ? {} : { secretPath }),
+          ...(policy === undefined ? {} : { rotationPolicy: policy }),
+          ...(interval === undefined ? {} : { rotationPolicy: { intervalDays: interval } }),
+          ...(length === undefined && field === undefined
+            ? {}
+            : {
+                generator: {
+                  ...(length === undefined ? {} : { length }),
+                  ...(field === undefined ? {} : { field }),
+                },
+              }),
+        };
+      }
+      const { data } = await (
+        await context.api()
+      ).call<{ data: Record<string, unknown> }>('POST', '/credentials', { body });
+      if (context.format === 'json') printJson(context.io, data);
+      else
+        printPairs(
+          context.io,
+          Object.entries(data).filter(([key]) => key !== 'history'),
+        );
+      return EXIT_OK;
+    },
+  },
+  {
+    words: ['credentials', 'rotate'],
+    summary: 'start a rotation (and -watch it)',
+    help: `Usage: vaultpilot credentials rotate [-watch] ID
+
+Starts a rotation of credential ID and prints its rotation id (stdout). With -watch, follows it
+as 'credentials watch' does and exits as it does.
+
+  -watch             follow the rotation until it ends
+${WATCH_HELP}`,
+    options: { watch: { type: 'boolean' }, ...WATCH_OPTIONS },
+    async run(context) {
+      const id = onlyPositional(context, 'a credential id');
+      const interval = seconds(context, 'interval', 1);
+      const timeout = seconds(context, 'timeout', 900);
+      const api = await context.api();
+      const { data } = await api.call<{ data: { rotationId: string; state: string } }>(
+        'POST',
+        `/credentials/${encodeURIComponent(id)}/rotate`,
+        // The same key starts one rotation, whatever happens to this request on the way.
+        { headers: { 'idempotency-key': randomUUID() } },
+      );
+      if (context.args.values.watch !== true) {
+        if (context.format === 'json') printJson(context.io, data);
+        else context.io.stdout.write(`${data.rotationId}\n`);
+        context.io.stderr.write(
+          `Rotation ${data.rotationId} ${data.state}; follow it with: vaultpilot credentials watch ${data.rotationId}\n`,
+        );
+        return EXIT_OK;
+      }
+      return watchRotation(context, api, data.rotationId, interval * 1000, timeout * 1000);
+    },
+  },
+  {
+    words: ['credentials', 'watch'],
+    summary: "follow a rotation's steps until it ends (exit 0 only if it succeeded)",
+    help: `Usage: vaultpilot credentials watch ROTATION_ID
+
+Prints the rotation's state and each step change (create, set, test, finish, ...) as it happens,
+until it ends. Exits 0 when it succeeded, 1 when it failed or was rolled back.
+
+${WATCH_HELP}`,
+    options: WATCH_OPTIONS,
+    async run(context) {
+      const id = onlyPositional(context, 'a rotation id');
+      return watchRotation(
+        context,
+        await context.api(),
+        id,
+        seconds(context, 'interval', 1) * 1000,
+        seconds(context, 'timeout', 900) * 1000,
+      );
+    },
+  },
+  {
+    words: ['credentials', 'rollback'],
+    summary: 'restore the value from before a rotation',
+    help: `Usage: vaultpilot credentials rollback ROTATION_ID
+
+Restores the value the rotation replaced (POST /rotations/{id}/rollback), while the previous
+version still exists. Prints the rotation.`,
+    options: {},
+    async run(context) {
+      const id = onlyPositional(context, 'a rotation id');
+      const answer = await (
+        await context.api()
+      ).call<{ data?: Rotation }>('POST', `/rotations/${encodeURIComponent(id)}/rollback`);
+      if (context.format === 'json') printJson(context.io, answer.data ?? {});
+      else
+        context.io.stderr.write(
+          `Rotation ${id} rolled back${answer.data === undefined ? '' : `: ${answer.data.state}`}\n`,
+        );
+      return EXIT_OK;
+    },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Discovery
+
+interface DiscoveryRun {
+  readonly id: string;
+  readonly status: string;
+  readonly counts: Record<string, number>;
+  readonly errors: readonly { source: string; code: string; message: string }[];
+  readonly notice?: string;
+}
+
+export const DISCOVERY_COMMANDS: readonly ClientCommand[] = [
+  {
+    words: ['discovery', 'run'],
+    summary: 'run discovery now and follow its progress',
+    help: `Usage: vaultpilot discovery run [-no-wait] [-format table|json]
+
+Starts a discovery run (POST /discovery/runs), prints its progress on stderr until it ends,
+then its counts on stdout. Exits 0 when it succeeded (or partly: some sources failed, named
+on stderr), 1 when it failed.
+
+  -no-wait           print the queued run and return
+${WATCH_HELP}`,
+    options: { 'no-wait': { type: 'boolean' }, ...WATCH_OPTIONS },
+    async run(context) {
+      noPositionals(context);
+      const interval = seconds(context, 'interval', 1) * 1000;
+      const deadline = Date.now() + seconds(context, 'timeout', 900) * 1000;
+      const api = await context.api();
+      let { data: run } = await api.call<{ data: DiscoveryRun }>('POST', '/discovery/runs');
+      context.io.stderr.write(`Discovery run ${run.id} ${run.status}\n`);
+      let last = `${run.status}`;
+      while (
+        context.args.values['no-wait'] !== true &&
+        (run.status === 'queued' || run.status === 'running')
+      ) {
+        if (Date.now() > deadline)
+          throw new CommandFailedError(`discovery run ${run.id} is still ${run.status}; stopped waiting`);
+        await sleep(interval);
+        ({ data: run } = await api.call<{ data: DiscoveryRun }>(
+          'GET',
+          `/discovery/runs/${encodeURIComponent(run.id)}`,
+        ));
+        const progress = `${run.status}, ${run.counts.seen ?? 0} seen`;
+        if (progress !== last) context.io.stderr.write(`${clock()}  ${progress}\n`);
+        last = progress;
+      }
+      if (run.notice !== undefined) context.io.stderr.write(`${run.notice}\n`);
+      for (const error of run.errors)
+        context.io.stderr.write(`  ${error.source}: ${error.code}: ${error.message}\n`);
+      if (context.format === 'json') printJson(context.io, run);
+      else printPairs(context.io, [['id', run.id], ['status', run.status], ...Object.entries(run.counts)]);
+      return run.status === 'failed' ? EXIT_FAILURE : EXIT_OK;
+    },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Audit (the API's; the data-directory variants stay in lambdas/local/cli.ts)
+
+interface AuditEvent {
+  readonly time: string;
+  readonly actor: { kind: string; id: string };
+  readonly action: string;
+  readonly target: { path?: string; credentialId?: string; policy?: string; version?: number };
+  readonly outcome: string;
+}
+
+export const AUDIT_COMMANDS: readonly ClientCommand[] = [
+  {
+    words: ['audit', 'query'],
+    summary: 'audit events, newest first, filtered',
+    help: `Usage: vaultpilot audit query [-actor ID] [-action A] [-target T] [-outcome O] [-from T] [-to T]
+                          [-limit N] [-format table|json]
+
+Lists audit events of the tenant (GET /audit), newest first.
+
+  -actor ID          who acted (a user's subject or a client id)
+  -action A          such as secret.read, credential.rotate
+  -target T          a secret path or credential id
+  -outcome O         attempted, allowed, denied or failed
+  -from, -to TIME    ISO-8601 bounds
+  -limit N           events to show (1-1000, default 100)`,
+    options: {
+      actor: { type: 'string' },
+      action: { type: 'string' },
+      target: { type: 'string' },
+      outcome: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      limit: { type: 'string' },
+    },
+    async run(context) {
+      noPositionals(context);
+      const values = context.args.values;
+      const answer = await (
+        await context.api()
+      ).call<{ events: AuditEvent[]; nextCursor: string | null }>('GET', '/audit', {
+        query: {
+          actor: stringValue(values, 'actor'),
+          action: stringValue(values, 'action'),
+          target: stringValue(values, 'target'),
+          outcome: stringValue(values, 'outcome'),
+          from: stringValue(values, 'from'),
+          to: stringValue(values, 'to'),
+          limit: integerValue(values, 'limit', 1),
+        },
+      });
+      if (context.format === 'json') printJson(context.io, answer);
+      else
+        printTable(
+          context.io,
+          ['Time', 'Actor', 'Action', 'Target', 'Outcome'],
+          answer.events.map((event) => [
+            event.time,
+            `${event.actor.kind}:${event.actor.id}`,
+            event.action,
+            event.target.path ?? event.target.credentialId ?? event.target.policy,
+            event.outcome,
+          ]),
+        );
+      return EXIT_OK;
+    },
+  },
+  {
+    words: ['audit', 'verify'],
+    summary: "verify the tenant's audit chain on the server",
+    help: `Usage: vaultpilot audit verify [-format table|json]
+
+Asks the API to verify the tenant's hash chain against its signed digests (GET /audit/verify)
+and prints whether it is intact, or the first bad sequence number and why. Exits 0 when intact,
+1 when not. (With --file or --tenant, 'vaultpilot audit verify' checks an export or a local data
+directory offline instead: 'vaultpilot audit verify --file X --help'.)`,
+    options: {},
+    async run(context) {
+      noPositionals(context);
+      const result = await (
+        await context.api()
+      ).call<{
+        ok: boolean;
+        checked: number;
+        firstBad: { seq: number; reason: string } | null;
+      }>('GET', '/audit/verify');
+      if (context.format === 'json') printJson(context.io, result);
+      else
+        context.io.stdout.write(
+          result.ok
+            ? `INTACT: ${result.checked} entries checked\n`
+            : `BROKEN at seq ${result.firstBad?.seq ?? '?'}: ${result.firstBad?.reason ?? 'unknown'} (${result.checked} entries checked)\n`,
+        );
+      return result.ok ? EXIT_OK : EXIT_FAILURE;
+    },
+  },
+  {
+    words: ['audit', 'export'],
+    summary: "export the tenant's audit chain from the server",
+    help: `Usage: vaultpilot audit export [-format ndjson|csv] [-out FILE]
+
+Writes the chain as GET /audit/export serves it: NDJSON (entries, signed digests, public key;
+what 'vaultpilot audit verify --file' checks offline) or CSV, to stdout or FILE (mode 0600).
+(With --tenant, it exports from a local data directory instead.)
+
+  -format FORMAT     ndjson (default) or csv
+  -out FILE          write to FILE instead of stdout`,
+    options: { format: { type: 'string' }, out: { type: 'string' } },
+    async run(context) {
+      noPositionals(context);
+      const type = stringValue(context.args.values, 'format') ?? 'ndjson';
+      if (type !== 'ndjson' && type !== 'csv') throw new CliUsageError('-format must be ndjson or csv');
+      const text = await (
+        await context.api()
+      ).call<string>('GET', '/audit/export', { query: { format: type }, raw: true });
+      const out = stringValue(context.args.values, 'out');
+      if (out === undefined) context.io.stdout.write(text);
+      else {
+        const file = resolve(context.io.cwd ?? process.cwd(), out);
+        await writeFile(file, text, { mode: 0o600 });
+        context.io.stderr.write(`Wrote ${Buffer.byteLength(text, 'utf8')} bytes to ${file}\n`);
+      }
+      return EXIT_OK;
+    },
+  },
+];
