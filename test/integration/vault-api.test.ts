@@ -392,13 +392,18 @@ describe('Vault HTTP shapes on /v1 (raw HTTP)', () => {
     expect(metadata.json.data.versions['2'].deletion_time).not.toBe('');
   });
 
-  it('needs application/merge-patch+json for PATCH, and merges with check-and-set', async () => {
+  it('takes merge-patch (or plain) JSON for PATCH, nothing else, and merges with check-and-set', async () => {
     // Prepare
     await asVault('admin', 'POST', '/v1/secret/data/raw/patch', { data: { a: '1' } });
     const headers = { 'x-vault-token': tokens.admin ?? '', 'content-type': 'application/merge-patch+json' };
 
     // Act
-    const wrongType = await asVault('admin', 'PATCH', '/v1/secret/data/raw/patch', { data: { b: '2' } });
+    const wrongType = await raw(
+      'PATCH',
+      '/v1/secret/data/raw/patch',
+      { ...headers, 'content-type': 'text/plain' },
+      JSON.stringify({ data: { b: '2' } }),
+    );
     const stale = await raw(
       'PATCH',
       '/v1/secret/data/raw/patch',

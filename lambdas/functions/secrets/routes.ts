@@ -225,7 +225,8 @@ export const VAULT_ROUTES = [
     scopes: write,
     summary: 'Merge a JSON merge patch into the latest version, as a new version',
     request: { body: VaultPatchRequest },
-    bodyMediaTypes: ['application/merge-patch+json'],
+    // Vault's clients send merge-patch+json; plain JSON is taken too (the same document).
+    bodyMediaTypes: ['application/merge-patch+json', 'application/json'],
     response: VaultWriteResponse,
     errors: [400, 404, 503],
   },
