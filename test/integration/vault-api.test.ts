@@ -492,6 +492,27 @@ describe('Vault HTTP shapes on /v1 (raw HTTP)', () => {
     expect(events.text).not.toContain('"a":"b"');
   });
 
+  it('documents the /v1 routes in the OpenAPI document, with Vault’s error shape and X-Vault-Token', async () => {
+    // Act
+    const answer = await raw('GET', '/openapi.json', {});
+    const document = answer.json as {
+      paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>;
+      components: { securitySchemes: Record<string, unknown> };
+    };
+
+    // Assess
+    const read = document.paths['/v1/{mount}/data/{path+}']?.get;
+    expect(read?.security).toContainEqual({ vaultToken: [] });
+    expect(JSON.stringify(read?.responses['404'])).toContain('VaultErrorBody');
+    expect(read?.responses['401']).toBeUndefined();
+    expect(document.paths['/v1/{mount}/data/{path+}']?.patch).toBeDefined();
+    expect(document.paths['/v1/sys/health']?.get?.security).toEqual([]);
+    expect(document.components.securitySchemes.vaultToken).toMatchObject({
+      in: 'header',
+      name: 'X-Vault-Token',
+    });
+  });
+
   it('answers router refusals under /v1 in Vault’s shape', async () => {
     // Act
     const noRoute = await asVault('admin', 'GET', '/v1/secret/unknown-endpoint');

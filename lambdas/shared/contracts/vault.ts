@@ -201,3 +201,8 @@ export const VaultHealthResponse = z
   .meta({ id: 'VaultHealthResponse' });
 
 export const VaultNoContent = z.null().meta({ id: 'VaultNoContent', description: 'No body (204)' });
+
+/** Vault's error body: messages only; an empty list on a 404 (nothing at that path). */
+export const VaultErrorBody = z
+  .object({ errors: z.array(z.string()) })
+  .meta({ id: 'VaultErrorBody', description: 'Vault’s error shape: {"errors":[...]}' });
