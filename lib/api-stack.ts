@@ -134,7 +134,7 @@ export class ApiStack extends Stack {
       );
       const fn = new VaultPilotFunction(this, constructId(handlerId, 'Handler'), {
         handler: manifest.name,
-        description: `VaultPilot ${props.stage} API: ${[...operations].join(', ')}`,
+        description: functionDescription(props.stage, [...operations]),
         stage: props.stage,
       });
       grantManifest(fn, manifest, {
@@ -179,7 +179,7 @@ export class ApiStack extends Stack {
               ),
             }
           : {}),
-        ...(route.auth === 'token'
+        ...(route.auth === 'token' && route.dialect !== 'vault'
           ? {
               authorizationType: AuthorizationType.COGNITO,
               authorizer: this.authorizer,
@@ -194,9 +194,28 @@ export class ApiStack extends Stack {
       const reason = `${route.method} ${route.path} (${route.operationId}) is public by design: the route table marks it auth "none" (${route.summary}).`;
       Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason });
       Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason });
+    } else if (route.dialect === 'vault') {
+      // docs/vault-api.md: Vault's clients send the token in X-Vault-Token, Bearer clients in
+      // Authorization, and a Cognito authorizer reads exactly one header.
+      const reason = `${route.method} ${route.path} (${route.operationId}) is a route of Vault's API, whose clients send the access token in X-Vault-Token or Authorization; a Cognito authorizer reads one header only, so the function verifies the token itself (aws-jwt-verify against the same user pool, the same scope and policy checks as every route) and WAF rate-limits per token in either header.`;
+      Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason });
+      Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason });
     }
     return method;
   }
+}
+
+/** Lambda's limit on a function's description. */
+const MAX_DESCRIPTION_LENGTH = 256;
+
+/** The operations a function serves, as many as fit Lambda's limit, then how many more. */
+function functionDescription(stage: string, operations: readonly string[]): string {
+  const prefix = `VaultPilot ${stage} API: `;
+  let shown = operations.length;
+  const text = (count: number): string =>
+    `${prefix}${operations.slice(0, count).join(', ')}${count < operations.length ? ` (+${operations.length - count} more)` : ''}`;
+  while (shown > 1 && text(shown).length > MAX_DESCRIPTION_LENGTH) shown -= 1;
+  return text(shown).slice(0, MAX_DESCRIPTION_LENGTH);
 }
 
 /** JSON access log lines: who called what, how it went and how long it took; never a body. */

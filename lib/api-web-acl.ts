@@ -105,8 +105,25 @@ export class ApiWebAcl extends Construct {
           },
           visibilityConfig: visibility(`${metricPrefix}-RateLimitPerClient`),
         },
-        managedRuleGroup('AWSManagedRulesCommonRuleSet', 2, metricPrefix),
-        managedRuleGroup('AWSManagedRulesKnownBadInputsRuleSet', 3, metricPrefix),
+        {
+          // Vault's clients (docs/vault-api.md) send the same token in X-Vault-Token instead.
+          name: 'RateLimitPerVaultToken',
+          priority: 2,
+          action: RATE_LIMITED,
+          statement: {
+            rateBasedStatement: {
+              aggregateKeyType: 'CUSTOM_KEYS',
+              customKeys: [
+                { header: { name: 'x-vault-token', textTransformations: [{ priority: 0, type: 'NONE' }] } },
+              ],
+              limit: props.requestsPerClientPer5Minutes ?? 3000,
+              evaluationWindowSec: 300,
+            },
+          },
+          visibilityConfig: visibility(`${metricPrefix}-RateLimitPerVaultToken`),
+        },
+        managedRuleGroup('AWSManagedRulesCommonRuleSet', 3, metricPrefix),
+        managedRuleGroup('AWSManagedRulesKnownBadInputsRuleSet', 4, metricPrefix),
       ],
     });
     this.association = new CfnWebACLAssociation(this, 'Association', {

@@ -30,7 +30,7 @@ import { manifest as rotationWorker } from './rotation-worker/manifest.js';
 import { manifest as rotations } from './rotations/manifest.js';
 import { ROTATIONS_ROUTES } from './rotations/routes.js';
 import { manifest as secrets } from './secrets/manifest.js';
-import { SECRETS_ROUTES } from './secrets/routes.js';
+import { SECRETS_ROUTES, VAULT_ROUTES } from './secrets/routes.js';
 import { manifest as tokenClaims } from './token-claims/manifest.js';
 
 export const MANIFESTS = {
@@ -61,6 +61,7 @@ export const ROUTES: readonly RouteSpec[] = expandMethods([
   ...OPENAPI_ROUTES,
   ...ME_ROUTES,
   ...SECRETS_ROUTES,
+  ...VAULT_ROUTES,
   ...POLICIES_ROUTES,
   ...ADMIN_ROUTES,
   ...AUDIT_ROUTES,

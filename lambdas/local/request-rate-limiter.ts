@@ -86,7 +86,11 @@ export class RequestRateLimiter {
 
   /** Charges the request to its verified subject and tenant; throws TooManyRequestsError when either is spent. */
   admit(headers: Headers): void {
-    const claims = this.verifiedClaims(headers.authorization);
+    // Vault's clients send the same access token in X-Vault-Token (docs/vault-api.md).
+    const vaultToken = headers['x-vault-token']?.trim();
+    const claims = this.verifiedClaims(
+      vaultToken === undefined || vaultToken === '' ? headers.authorization : `Bearer ${vaultToken}`,
+    );
     if (claims === undefined) return;
     const subject = typeof claims.sub === 'string' ? claims.sub : undefined;
     const tenant = typeof claims['custom:tenant'] === 'string' ? claims['custom:tenant'] : undefined;

@@ -4,7 +4,15 @@
  * The identity endpoints (JWKS, sign-in, client credentials) stand in for Cognito's.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
+import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import {
   DependencyUnavailableError,
@@ -14,6 +22,7 @@ import {
   ValidationError,
 } from '../core/errors.js';
 import { toHttpError } from '../shared/http-errors.js';
+import { vaultError } from '../shared/vault-dialect.js';
 import {
   CORS_ALLOWED_HEADERS,
   CORS_ALLOWED_METHODS,
@@ -84,13 +93,24 @@ const COMPILED: readonly CompiledRoute[] = ROUTES.map((route) => ({
   parameterNames: routePathParameters(route.path),
 }));
 
-function errorResponse(error: unknown, requestId: string, options: LocalApiOptions): LocalHttpResponse {
+/** Vault's HTTP API (docs/vault-api.md): refusals made by the router answer in Vault's error shape too. */
+const VAULT_PREFIX = '/v1/';
+
+function errorResponse(
+  error: unknown,
+  requestId: string,
+  options: LocalApiOptions,
+  path: string,
+): LocalHttpResponse {
   const mapped = toHttpError(error, requestId);
   if (mapped.unexpected) options.onUnexpectedError?.(error, requestId);
+  const rendered = path.startsWith(VAULT_PREFIX)
+    ? vaultError(mapped, error)
+    : { statusCode: mapped.statusCode, body: mapped.body };
   return {
-    statusCode: mapped.statusCode,
+    statusCode: rendered.statusCode,
     headers: { ...SECURITY_HEADERS, 'Content-Type': 'application/json', ...mapped.headers },
-    body: JSON.stringify(mapped.body),
+    body: JSON.stringify(rendered.body),
   };
 }
 
@@ -109,18 +129,37 @@ async function readBody(request: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+function candidatesFor(path: string): { compiled: CompiledRoute; match: RegExpExecArray }[] {
+  return COMPILED.flatMap((compiled) => {
+    const match = compiled.pattern.exec(path);
+    return match === null ? [] : [{ compiled, match }];
+  });
+}
+
 function matchRoute(
   method: string,
   path: string,
 ): { route: RouteSpec; parameters: Record<string, string> | null } {
-  const candidates = COMPILED.flatMap((compiled) => {
-    const match = compiled.pattern.exec(path);
-    return match === null ? [] : [{ compiled, match }];
-  });
+  let candidates = candidatesFor(path);
+  // Vault's clients list a mount's root as `metadata/`; API Gateway serves `/a/` as `/a`.
+  if (candidates.length === 0 && path.startsWith(VAULT_PREFIX) && path.endsWith('/')) {
+    candidates = candidatesFor(path.slice(0, -1));
+  }
   if (candidates.length === 0) throw new NotFoundError(`No route for ${path}`);
-  const chosen = candidates.find(({ compiled }) => compiled.route.method === method);
+  // Vault's LIST is the GET of a route that lists (`alsoList`), with `list=true`.
+  const chosen =
+    method === 'LIST'
+      ? candidates.find(({ compiled }) => compiled.route.alsoList === true && compiled.route.method === 'GET')
+      : candidates.find(({ compiled }) => compiled.route.method === method);
   if (chosen === undefined) {
-    const allowed = [...new Set(candidates.map(({ compiled }) => compiled.route.method)), 'OPTIONS'];
+    const allowed = [
+      ...new Set(
+        candidates.flatMap(({ compiled }) =>
+          compiled.route.alsoList === true ? [compiled.route.method, 'LIST'] : [compiled.route.method],
+        ),
+      ),
+      'OPTIONS',
+    ];
     throw new MethodNotAllowedError(`Method ${method} is not allowed on ${path}`, allowed);
   }
   const names = chosen.compiled.parameterNames;
@@ -151,6 +190,15 @@ function requestTarget(target: string): { path: string; search: string; query: U
   const query = new URLSearchParams(queryAt === -1 ? '' : withoutFragment.slice(queryAt + 1));
   if (!path.startsWith('/')) throw new NotFoundError('No route for this request target');
   return { path, search: queryAt === -1 ? '' : withoutFragment.slice(queryAt), query };
+}
+
+/** The path of a request target, for choosing the error shape; never throws. */
+function requestPath(target: string | undefined): string {
+  try {
+    return requestTarget(target ?? '/').path;
+  } catch {
+    return '/';
+  }
 }
 
 function fromLambda(result: APIGatewayProxyResult): LocalHttpResponse {
@@ -228,9 +276,11 @@ async function respond(request: IncomingMessage, options: LocalApiOptions): Prom
 
     const { route, parameters } = matchRoute(method, url.path);
     options.admit?.(headers);
+    const listing = method === 'LIST';
+    if (listing) url.query.set('list', 'true');
     const event = apiGatewayEvent(
       {
-        method,
+        method: listing ? 'GET' : method,
         path: url.path,
         query: url.query,
         rawHeaders: request.rawHeaders,
@@ -245,14 +295,74 @@ async function respond(request: IncomingMessage, options: LocalApiOptions): Prom
     const context = lambdaContext(`vaultpilot-local-${route.handler}`, API_TIMEOUT_SECONDS, options.region);
     return fromLambda(await handler(event, context));
   } catch (error: unknown) {
-    const answer = errorResponse(error, requestId, options);
+    const answer = errorResponse(error, requestId, options, requestPath(request.url));
     // Refusals made here (429, 503, 404…) reach a browser only with the CORS headers the handler would add.
     return { ...answer, headers: { ...answer.headers, ...corsHeaders(headers.origin, options.corsOrigins) } };
   }
 }
 
+/** What node:http answers a request its parser refuses (its defaults, kept for everything but LIST). */
+const PARSER_REFUSALS: Readonly<Record<string, string>> = {
+  HPE_HEADER_OVERFLOW: 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n',
+  ERR_HTTP_REQUEST_TIMEOUT: 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n',
+};
+const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n';
+
+/**
+ * Vault's `LIST` request, from the bytes node:http's parser refused: its parser knows a fixed set
+ * of methods and `LIST` is not one. Only a complete request in the refused packet is taken (a
+ * LIST has no body, so it is one small packet); anything else is undefined.
+ */
+function listRequestFrom(rawPacket: unknown, socket: Socket): IncomingMessage | undefined {
+  if (!Buffer.isBuffer(rawPacket)) return undefined;
+  const text = rawPacket.toString('latin1');
+  if (!text.startsWith('LIST ')) return undefined;
+  const headEnd = text.indexOf('\r\n\r\n');
+  if (headEnd === -1) return undefined;
+  const [requestLine = '', ...headerLines] = text.slice(0, headEnd).split('\r\n');
+  const line = /^LIST (\S+) HTTP\/1\.[01]$/.exec(requestLine);
+  if (line?.[1] === undefined) return undefined;
+  const rawHeaders: string[] = [];
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const header of headerLines) {
+    const colon = header.indexOf(':');
+    if (colon <= 0) return undefined;
+    const name = header.slice(0, colon).trim();
+    const value = header.slice(colon + 1).trim();
+    rawHeaders.push(name, value);
+    const key = name.toLowerCase();
+    headers[key] = headers[key] === undefined ? value : `${headers[key]}, ${value}`;
+  }
+  const body = rawPacket.subarray(Buffer.byteLength(text.slice(0, headEnd + 4), 'latin1'));
+  if (
+    body.length !== Number(headers['content-length'] ?? '0') ||
+    headers['transfer-encoding'] !== undefined
+  ) {
+    return undefined;
+  }
+  const request = Readable.from(body.length === 0 ? [] : [body]);
+  return Object.assign(request, {
+    method: 'LIST',
+    url: line[1],
+    headers,
+    rawHeaders,
+    socket,
+  }) as unknown as IncomingMessage;
+}
+
+function rawResponse(answer: LocalHttpResponse): Buffer {
+  const body = typeof answer.body === 'string' ? Buffer.from(answer.body, 'utf8') : Buffer.from(answer.body);
+  const head = [
+    `HTTP/1.1 ${answer.statusCode} ${STATUS_CODES[answer.statusCode] ?? ''}`,
+    ...Object.entries(answer.headers).map(([name, value]) => `${name}: ${value}`),
+    `Content-Length: ${body.length}`,
+    'Connection: close',
+  ];
+  return Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`, 'latin1'), body]);
+}
+
 export function createLocalApiServer(options: LocalApiOptions): Server {
-  return createServer((request: IncomingMessage, response: ServerResponse) => {
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const started = performance.now();
     void respond(request, options).then(
       (answer) => {
@@ -271,4 +381,27 @@ export function createLocalApiServer(options: LocalApiOptions): Server {
       },
     );
   });
+  server.on('clientError', (error: Error & { code?: string; rawPacket?: unknown }, socket: Socket) => {
+    const list = error.code === 'HPE_INVALID_METHOD' ? listRequestFrom(error.rawPacket, socket) : undefined;
+    if (list === undefined) {
+      if (socket.writable && socket.bytesWritten === 0)
+        socket.write(PARSER_REFUSALS[error.code ?? ''] ?? BAD_REQUEST);
+      socket.destroy(error);
+      return;
+    }
+    const started = performance.now();
+    void respond(list, options).then(
+      (answer) => {
+        socket.end(rawResponse(answer));
+        options.onRequest?.({
+          method: 'LIST',
+          path: (list.url ?? '/').split('?', 1)[0] ?? '/',
+          statusCode: answer.statusCode,
+          ms: Math.round(performance.now() - started),
+        });
+      },
+      () => socket.destroy(),
+    );
+  });
+  return server;
 }

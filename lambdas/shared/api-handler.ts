@@ -34,6 +34,7 @@ import type { Principal } from '../core/principal.js';
 import { toHttpError, validationErrorFrom } from './http-errors.js';
 import { corsHeaders, headerValue, SECURITY_HEADERS } from './http-headers.js';
 import { INTEGRITY_FAILED } from './integrity-events.js';
+import { vaultAccessToken, vaultError } from './vault-dialect.js';
 import { countColdStart, countMetric, logger } from './observability.js';
 import { PATH_PARAMETERS } from './path-parameters.js';
 import {
@@ -184,10 +185,16 @@ const httpResponse = (dependencies: () => ApiDependencies): ApiMiddleware => {
       }
       countMetric(mapped.statusCode >= 500 ? 'ServerError' : 'ClientError', operationDimension(request));
       await auditRefusal(dependencies, request, mapped.statusCode, mapped.body.error.code);
+      const state = request.context.vaultpilot as RequestState | undefined;
+      // Vault's clients read Vault's error shape; the status and headers are the one mapper's.
+      const rendered =
+        state?.route?.dialect === 'vault'
+          ? vaultError(mapped, request.error)
+          : { statusCode: mapped.statusCode, body: mapped.body };
       finish(request, {
-        statusCode: mapped.statusCode,
+        statusCode: rendered.statusCode,
         headers: { 'Content-Type': 'application/json', ...mapped.headers },
-        body: JSON.stringify(mapped.body),
+        body: JSON.stringify(rendered.body),
       });
     },
   };
@@ -283,7 +290,10 @@ const authenticate = (routes: readonly RouteSpec[], dependencies: () => ApiDepen
     const { tokens } = dependencies();
     if (tokens === undefined)
       throw new Error(`${route.operationId} needs a token verifier, and its function has none`);
-    const token = bearerToken(headerValue(request.event.headers, 'authorization'));
+    const token =
+      route.dialect === 'vault'
+        ? vaultAccessToken(request.event.headers)
+        : bearerToken(headerValue(request.event.headers, 'authorization'));
     const claims = await tokens.verifier.verify(token);
     const principal = principalFromClaims(claims, { userClientIds: tokens.userClientIds });
     // Known before the scope check, so a refusal for a missing scope is audited under its tenant.
@@ -316,6 +326,18 @@ function checkPathParameters(route: RouteSpec, given: APIGatewayProxyEvent['path
   }
 }
 
+/**
+ * Whether a body of this Content-Type is one the route takes. Vault reads every body as JSON
+ * whatever its Content-Type (its Go client sends none), so a Vault route does too unless it names
+ * its media types. That opens no cross-site path: the token travels in a header, which no
+ * browser sends cross-origin without a CORS preflight.
+ */
+function acceptsMediaType(route: RouteSpec, contentType: string | undefined): boolean {
+  const mediaType = contentType?.split(';', 1)[0]?.trim().toLowerCase() ?? '';
+  if (route.bodyMediaTypes !== undefined) return route.bodyMediaTypes.includes(mediaType);
+  return route.dialect === 'vault' || mediaType === 'application/json';
+}
+
 /** Parses the path parameters, the JSON body and the query with their zod schemas. */
 const parseRequest = (): ApiMiddleware => ({
   name: 'parseRequest',
@@ -330,9 +352,10 @@ const parseRequest = (): ApiMiddleware => ({
       state.query = parsed.data;
     }
     if (route?.request?.body !== undefined) {
-      const contentType = headerValue(event.headers, 'content-type') ?? '';
-      if (!/^application\/json\b/i.test(contentType)) {
-        throw new ValidationError('Expected a JSON body (Content-Type: application/json)');
+      const contentType = headerValue(event.headers, 'content-type');
+      if (!acceptsMediaType(route, contentType)) {
+        const wanted = route.bodyMediaTypes?.join(' or ') ?? 'application/json';
+        throw new ValidationError(`Expected a JSON body (Content-Type: ${wanted})`);
       }
       let json: unknown;
       try {

@@ -98,6 +98,14 @@ const functionEnvSchema = z.object({
   VAULTPILOT_LOCAL_JWKS_URI: z.url({ error: 'expected an http(s) URL' }).optional(),
   VAULTPILOT_DYNAMODB_ENDPOINT: z.url({ error: 'expected an http(s) URL' }).optional(),
   VAULTPILOT_CORS_ORIGINS: csv.default([]),
+  VAULTPILOT_VAULT_MOUNT: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, "expected 1 to 64 letters, digits, '_' or '-' (no 'sys' or 'auth')")
+    .refine(
+      (mount) => !['sys', 'auth', 'identity'].includes(mount),
+      "'sys', 'auth' and 'identity' are Vault's own",
+    )
+    .default('secret'),
   VAULTPILOT_SECRET_BACKEND: SecretBackendSchema.default('dynamodb'),
   VAULTPILOT_SECRETS_MANAGER_PREFIX: SecretsManagerPrefixSchema.default('vaultpilot/'),
   VAULTPILOT_KEYRING: z.enum(['kms', 'local']).default('kms'),
@@ -220,6 +228,8 @@ export interface FunctionConfig {
   readonly tables: Readonly<Partial<Record<TableId, string>>>;
   readonly dynamodbEndpoint: string | undefined;
   readonly corsOrigins: readonly string[];
+  /** The one mount of Vault's KV version 2 API under `/v1/` (docs/vault-api.md). */
+  readonly vaultMount: string;
   readonly keyring: {
     readonly kind: 'kms' | 'local';
     readonly kmsKeyId: string | undefined;
@@ -384,6 +394,7 @@ export function parseFunctionConfig(env: Env): FunctionConfig {
     tables,
     dynamodbEndpoint: v.VAULTPILOT_DYNAMODB_ENDPOINT,
     corsOrigins: v.VAULTPILOT_CORS_ORIGINS,
+    vaultMount: v.VAULTPILOT_VAULT_MOUNT,
     keyring: {
       kind: v.VAULTPILOT_KEYRING,
       kmsKeyId: v.VAULTPILOT_KMS_KEY_ID,

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod';
 import { ErrorBody } from './contracts/common.js';
+import { VaultErrorBody } from './contracts/vault.js';
 import { PATH_PARAMETERS } from './path-parameters.js';
 import { routePathParameters, type RouteSpec } from './routes.js';
 import { SCOPE_DESCRIPTIONS, SCOPES } from './scopes.js';
@@ -43,9 +44,18 @@ const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
   503: 'A dependency is unavailable (see Retry-After)',
 };
 
-function operation(route: RouteSpec, registry: ComponentRegistry, errorRef: JsonSchema): JsonSchema {
+/** The error body schemas: the API's own, and Vault's for the `/v1/` routes (docs/vault-api.md). */
+interface ErrorRefs {
+  readonly api: JsonSchema;
+  readonly vault: JsonSchema;
+}
+
+function operation(route: RouteSpec, registry: ComponentRegistry, errorRefs: ErrorRefs): JsonSchema {
+  const vault = route.dialect === 'vault';
+  const errorRef = vault ? errorRefs.vault : errorRefs.api;
   const statuses = new Set<number>([...(route.errors ?? []), 500]);
-  if (route.auth === 'token') [401, 403].forEach((status) => statuses.add(status));
+  // Vault answers a missing or bad token with its 403 `permission denied`, never 401.
+  if (route.auth === 'token') (vault ? [403] : [401, 403]).forEach((status) => statuses.add(status));
   const pathNames = routePathParameters(route.path);
   // Path parameters are checked with their limits too (shared/path-parameters.ts): 400 outside.
   if (route.request?.body !== undefined || route.request?.query !== undefined || pathNames.length > 0)
@@ -101,12 +111,22 @@ function operation(route: RouteSpec, registry: ComponentRegistry, errorRef: Json
       ? {
           requestBody: {
             required: true,
-            content: { 'application/json': { schema: registry.add(route.request.body, 'input') } },
+            content: Object.fromEntries(
+              (route.bodyMediaTypes ?? ['application/json']).map((mediaType) => [
+                mediaType,
+                { schema: registry.add(route.request?.body ?? z.never(), 'input') },
+              ]),
+            ),
           },
         }
       : {}),
     responses,
-    security: route.auth === 'none' ? [] : [{ bearer: [] }, { oauth2: [...route.scopes] }],
+    security:
+      route.auth === 'none'
+        ? []
+        : [{ bearer: [] }, ...(vault ? [{ vaultToken: [] }] : []), { oauth2: [...route.scopes] }],
+    // Served with Vault's LIST method too, where the runtime can route it (docs/vault-api.md).
+    ...(route.alsoList === true ? { 'x-vaultpilot-also-list-method': true } : {}),
   };
 }
 
@@ -128,7 +148,10 @@ export function openApiDocument(routes: readonly RouteSpec[]): OpenApiDocumentBo
   const known = cached.get(routes);
   if (known !== undefined) return known;
   const registry = new ComponentRegistry();
-  const errorRef = registry.add(ErrorBody, 'output');
+  const errorRefs: ErrorRefs = {
+    api: registry.add(ErrorBody, 'output'),
+    vault: registry.add(VaultErrorBody, 'output'),
+  };
   const paths: Record<string, Record<string, JsonSchema>> = {};
   const operationIds = new Set<string>();
   for (const route of routes) {
@@ -141,7 +164,7 @@ export function openApiDocument(routes: readonly RouteSpec[]): OpenApiDocumentBo
         }
       : route;
     operationIds.add(unique.operationId);
-    if (entry !== undefined) entry[route.method.toLowerCase()] = operation(unique, registry, errorRef);
+    if (entry !== undefined) entry[route.method.toLowerCase()] = operation(unique, registry, errorRefs);
   }
   const document: OpenApiDocumentBody = {
     openapi: '3.1.0',
@@ -161,6 +184,12 @@ export function openApiDocument(routes: readonly RouteSpec[]): OpenApiDocumentBo
           scheme: 'bearer',
           bearerFormat: 'JWT',
           description: 'A Cognito (or local issuer) ID or access token',
+        },
+        vaultToken: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-Vault-Token',
+          description: 'The same access token, as Vault clients send it (the /v1 routes only)',
         },
         oauth2: {
           type: 'oauth2',

@@ -22,4 +22,6 @@ export const PATH_PARAMETERS: Readonly<Record<string, z.ZodType<string>>> = {
   // A secret path: its segments and lengths are checked by the core's path parser, which runs
   // first in every secret operation, with messages that say which segment is wrong.
   path: z.string().min(1),
+  // A Vault mount (`/v1/{mount}/...`); which one is served is checked against the configuration.
+  mount: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "A mount is 1 to 64 letters, digits, '_' or '-'"),
 };

@@ -32,6 +32,21 @@ export interface RouteSpec {
    * schemas; the OpenAPI document lists it as `<operationId>Put`.
    */
   readonly alsoPut?: boolean;
+  /**
+   * Also served with Vault's `LIST` method, as `GET` with `list=true` added to the query. Only the
+   * local router can: API Gateway REST APIs route standard methods only, so in AWS clients list
+   * with `GET ?list=true` (docs/vault-api.md). Never an API Gateway method of its own.
+   */
+  readonly alsoList?: boolean;
+  /**
+   * `vault`: a route of Vault's HTTP API (`/v1/...`, docs/vault-api.md). Its token may also come in
+   * `X-Vault-Token` (same verifier), its errors are Vault's `{"errors":[...]}`, and its JSON body
+   * may come without a Content-Type, as Vault's own clients send it. API Gateway's Cognito
+   * authorizer reads one header only, so these routes are verified by the handler alone.
+   */
+  readonly dialect?: 'vault';
+  /** Media types the body may have, when not `application/json` (e.g. `application/merge-patch+json`). */
+  readonly bodyMediaTypes?: readonly string[];
   /** API Gateway resource path, e.g. `/secrets/data/{path+}`. */
   readonly path: string;
   /** Also API Gateway's `operationName`, which reaches the handler as `requestContext.operationName`. */

@@ -9,7 +9,8 @@
  * Traffic stays on loopback; every loop is bounded in count.
  *
  * secrets: envelope encryption next to raw AES-256-GCM (envelope.ts), then the secrets API next
- * to raw DynamoDB GetItem/PutItem and keyring calls per 1,000 hot reads (secrets-api.ts).
+ * to raw DynamoDB GetItem/PutItem and keyring calls per 1,000 hot reads, and reads through Vault's
+ * `/v1/secret/data` next to `/secrets/data` (secrets-api.ts).
  *
  * audit: chain verification next to raw SHA-256, durable event writes and single-chain appends
  * next to raw PutItem on dynalite, and NDJSON export (audit.ts).
@@ -127,6 +128,8 @@ const SUITES: Readonly<Record<string, () => Promise<void>>> = {
     await (await import('./envelope.js')).runEnvelopeBench();
     const { runSecretsApiBench } = await import('./secrets-api.js');
     await runSecretsApiBench({ reads: SECRETS_READS, writes: SECRETS_WRITES, concurrency: CONCURRENCY });
+    const { runVaultReadBench } = await import('./secrets-api.js');
+    await runVaultReadBench({ reads: SECRETS_READS, concurrency: CONCURRENCY });
   },
   audit: async () => (await import('./audit.js')).runAuditBench(),
   discovery: async () => (await import('./discovery.js')).runDiscoveryBench(),

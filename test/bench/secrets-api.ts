@@ -301,3 +301,68 @@ export async function runSecretsApiBench({
     keyring.restore();
   }
 }
+
+/** Alternating rounds of each read path in the Vault comparison, so drift hits both alike. */
+const VAULT_ROUNDS = 3;
+
+/**
+ * Vault's read (`GET /v1/secret/data/{path}`, X-Vault-Token, Vault's envelope) next to
+ * `GET /secrets/data/{path}` for the same hot secret, in the same run, at the same concurrency:
+ * both go through the secrets function and the same use case, so the ratio is the cost of the
+ * Vault edge (its route, header and envelope). Rounds alternate between the two paths and the
+ * best round of each is compared (goal ≥ 0.95 ×).
+ */
+export async function runVaultReadBench({
+  reads,
+  concurrency,
+}: Pick<SecretsApiBenchOptions, 'reads' | 'concurrency'>): Promise<void> {
+  let runtime: LocalRuntime | undefined;
+  try {
+    runtime = await startInMemoryRuntime({
+      adminPassword: PASSWORD,
+      log: { info: () => undefined, error: (message) => console.error(message) },
+    });
+    const { url } = runtime;
+    const token = await signInLocal(url, 'admin', PASSWORD);
+    const write = await fetch(`${url}/secrets/data/${HOT_PATH}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ data: secretValue() }),
+    });
+    await write.arrayBuffer();
+    if (write.status !== 200) throw new Error(`Writing the hot secret answered ${write.status}`);
+    const reader = (path: string, headers: Record<string, string>) => async (): Promise<void> => {
+      const response = await fetch(`${url}${path}`, { headers });
+      await response.arrayBuffer();
+      if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}`);
+    };
+    const viaSecrets = reader(`/secrets/data/${HOT_PATH}`, { authorization: `Bearer ${token}` });
+    const viaVault = reader(`/v1/secret/data/${HOT_PATH}`, { 'x-vault-token': token });
+    const best: { secrets?: Loop; vault?: Loop } = {};
+    for (let round = 0; round < VAULT_ROUNDS; round += 1) {
+      const secretsRound = await loop(reads, concurrency, viaSecrets);
+      const vaultRound = await loop(reads, concurrency, viaVault);
+      if (best.secrets === undefined || secretsRound.rate > best.secrets.rate) best.secrets = secretsRound;
+      if (best.vault === undefined || vaultRound.rate > best.vault.rate) best.vault = vaultRound;
+    }
+    const { secrets: base, vault } = best;
+    if (base === undefined || vault === undefined) throw new Error('No rounds ran');
+    console.log(
+      `Vault API reads next to /secrets reads, one hot 1 KiB secret, concurrency ${concurrency}, ` +
+        `best of ${VAULT_ROUNDS} alternating rounds`,
+    );
+    for (const [name, measured] of [
+      ['read:  GET /secrets/data/{path} (Bearer)', base],
+      ['read:  GET /v1/secret/data/{path} (X-Vault-Token)', vault],
+    ] as const) {
+      console.log(
+        `  ${name.padEnd(50)} ${String(reads).padStart(8)} ${measured.rate.toFixed(0).padStart(7)} ` +
+          `${measured.p50.toFixed(2).padStart(8)} ${measured.p99.toFixed(2).padStart(8)}   ` +
+          `${(measured.rate / base.rate).toFixed(3)}`,
+      );
+    }
+    console.log(`  /v1 ÷ /secrets read rate: ${(vault.rate / base.rate).toFixed(3)} × (goal ≥ 0.95 ×)`);
+  } finally {
+    await runtime?.stop();
+  }
+}

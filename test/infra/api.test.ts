@@ -1,6 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES } from '../../lambdas/functions/index.js';
+import { MANIFESTS, ROUTES } from '../../lambdas/functions/index.js';
+import type { FunctionManifest } from '../../lambdas/shared/function-manifest.js';
 import { API_HANDLER_IDS } from '../../lambdas/shared/routes.js';
 import { COGNITO_USER_SCOPE } from '../../lambdas/shared/scopes.js';
 import { createVaultPilotApp } from '../../lib/vaultpilot-app.js';
@@ -48,7 +49,9 @@ describe('ApiStack', () => {
   });
 
   it.each(
-    ROUTES.filter((route) => route.auth === 'token').map((route) => [route.operationId, route] as const),
+    ROUTES.filter((route) => route.auth === 'token' && route.dialect !== 'vault').map(
+      (route) => [route.operationId, route] as const,
+    ),
   )('guards %s with the Cognito authorizer and its scopes', (operationId, route) => {
     const method = methodOf(operationId);
     expect(method.Properties.AuthorizationType).toBe('COGNITO_USER_POOLS');
@@ -63,6 +66,21 @@ describe('ApiStack', () => {
       const method = methodOf(operationId);
       expect(method.Properties.AuthorizationType).toBe('NONE');
       expect(method.Properties.AuthorizerId).toBeUndefined();
+    },
+  );
+
+  it.each(
+    ROUTES.filter((route) => route.auth === 'token' && route.dialect === 'vault').map(
+      (route) => [route.operationId, route] as const,
+    ),
+  )(
+    "leaves the token of Vault's route %s (X-Vault-Token or Bearer) to the function, which verifies it",
+    (operationId, route) => {
+      const method = methodOf(operationId, route.method);
+      expect(method.Properties.AuthorizationType).toBe('NONE');
+      expect(method.Properties.AuthorizerId).toBeUndefined();
+      const manifest: FunctionManifest = MANIFESTS[route.handler];
+      expect(manifest.verifiesTokens).toBe(true);
     },
   );
 
@@ -138,6 +156,19 @@ describe('ApiStack', () => {
           },
         }),
         Match.objectLike({
+          // Vault's clients send the same token in X-Vault-Token (docs/vault-api.md).
+          Name: 'RateLimitPerVaultToken',
+          Priority: 2,
+          Statement: {
+            RateBasedStatement: Match.objectLike({
+              CustomKeys: [
+                { Header: { Name: 'x-vault-token', TextTransformations: [{ Priority: 0, Type: 'NONE' }] } },
+              ],
+              Limit: 3000,
+            }),
+          },
+        }),
+        Match.objectLike({
           Statement: {
             ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' },
           },
@@ -209,6 +240,12 @@ describe('ApiStack', () => {
         'undeleteSecretVersions',
         'destroySecretVersions',
         'writeSecretMetadata',
+        // Vault's API (docs/vault-api.md) takes PUT and POST alike too.
+        'writeVaultSecret',
+        'deleteVaultSecretVersions',
+        'undeleteVaultSecretVersions',
+        'destroyVaultSecretVersions',
+        'writeVaultSecretMetadata',
       ]),
     );
     for (const route of writes) {

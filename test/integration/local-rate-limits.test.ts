@@ -79,4 +79,26 @@ describe('local API rate limits', () => {
     expect(sameTenantStatuses).toEqual([200, 200, 429]);
     expect(otherTenantStatus).toBe(200);
   });
+
+  it("charges a token sent in X-Vault-Token (Vault's clients) to the same client, answering 429 in Vault's shape", async () => {
+    // Prepare: a fresh client of a fresh tenant, so the other test's spending does not count
+    const token = await machineToken('vault-clients');
+    const asVault = { 'x-vault-token': token };
+
+    // Act: the client's burst of 3, spent on /me (Bearer) and /v1 (X-Vault-Token) alike
+    const first = (await apiCall(runtime.url, token, 'GET', '/me')).status;
+    const vaultStatuses: number[] = [];
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      vaultStatuses.push(
+        (await apiCall(runtime.url, undefined, 'GET', '/v1/sys/mounts', undefined, asVault)).status,
+      );
+    }
+    const limited = await apiCall(runtime.url, undefined, 'GET', '/v1/sys/mounts', undefined, asVault);
+
+    // Assess
+    expect([first, ...vaultStatuses]).toEqual([200, 200, 200]);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(90);
+    expect(limited.json).toEqual({ errors: [expect.stringContaining('this client')] });
+  });
 });

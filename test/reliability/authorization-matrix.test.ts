@@ -42,6 +42,14 @@ const MACHINE_NAMES = Object.keys(MACHINES) as MachineName[];
 
 type Expectation = 'allowed' | 'forbidden' | 'unauthenticated';
 
+/** Operations that answer a secret's value (or what only a value read may learn, its field names). */
+const VALUE_READS: readonly string[] = [
+  'readSecret',
+  'readVaultSecret',
+  'readVaultSecretSubkeys',
+  'patchVaultSecret',
+];
+
 function expectation(route: RouteSpec, caller: CallerName): Expectation {
   if (route.auth === 'none') return 'allowed';
   if ((BAD_TOKENS as readonly string[]).includes(caller)) return 'unauthenticated';
@@ -49,8 +57,10 @@ function expectation(route: RouteSpec, caller: CallerName): Expectation {
   const scopes =
     user === undefined ? (MACHINES[caller as MachineName] ?? []) : (ROLE_SCOPES[user.role] ?? []);
   if (!route.scopes.some((scope) => scopes.includes(scope))) return 'forbidden';
+  // Vault's PATCH merges into the value it reads first (docs/vault-api.md): it needs read as well.
+  if (route.operationId === 'patchVaultSecret' && !scopes.includes(SCOPES.read)) return 'forbidden';
   // Auditors and viewers see metadata and lists, never values (README, the secret store).
-  if (route.operationId === 'readSecret' && (user?.role === 'auditor' || user?.role === 'viewer')) {
+  if (VALUE_READS.includes(route.operationId) && (user?.role === 'auditor' || user?.role === 'viewer')) {
     return 'forbidden';
   }
   return 'allowed';
@@ -58,7 +68,11 @@ function expectation(route: RouteSpec, caller: CallerName): Expectation {
 
 /** Where one scope alone is not the whole answer: secret routes also need the capability. */
 function scopeDecidesAlone(route: RouteSpec, caller: CallerName): boolean {
-  return !(route.tag === 'secrets' && MACHINE_NAMES.includes(caller as MachineName) && caller !== 'm-all');
+  return !(
+    (route.tag === 'secrets' || route.tag === 'vault') &&
+    MACHINE_NAMES.includes(caller as MachineName) &&
+    caller !== 'm-all'
+  );
 }
 
 let bed: Bed;
@@ -96,8 +110,10 @@ describe('authorization matrix (route × caller, own tenant)', () => {
         mismatches.push(
           ...answerProblems(request.method, request.path, answer).map((p) => `${caller}: ${p}`),
         );
-        if (expected === 'unauthenticated' && answer.status !== 401)
-          mismatches.push(`expected 401, ${shown}`);
+        // Vault's API answers a missing or bad token with its 403 `permission denied` (docs/vault-api.md).
+        const unauthenticatedStatus = route.dialect === 'vault' ? 403 : 401;
+        if (expected === 'unauthenticated' && answer.status !== unauthenticatedStatus)
+          mismatches.push(`expected ${unauthenticatedStatus}, ${shown}`);
         if (expected === 'forbidden' && answer.status !== 403) mismatches.push(`expected 403, ${shown}`);
         if (
           expected === 'allowed' &&

@@ -485,6 +485,23 @@ export function errorShapeProblem(answer: ApiAnswer): string | undefined {
   return undefined;
 }
 
+/**
+ * What is wrong with a Vault API error body (`/v1/`, docs/vault-api.md), or undefined:
+ * `{"errors":[...]}` with string messages only, an empty list only for a 404.
+ */
+export function vaultErrorShapeProblem(answer: ApiAnswer): string | undefined {
+  if (answer.status < 400) return undefined;
+  const body = answer.json as { errors?: unknown } | undefined;
+  if (body === undefined || !Array.isArray(body.errors)) return 'no {"errors":[…]} body';
+  if (Object.keys(body).length !== 1) return 'fields beside "errors"';
+  if (!body.errors.every((message) => typeof message === 'string' && message.length > 0)) {
+    return 'errors that are not messages';
+  }
+  if (body.errors.length === 0 && answer.status !== 404)
+    return 'an empty error list on a status other than 404';
+  return undefined;
+}
+
 /** A short, value-free description of an exchange for failure messages and the report. */
 export function describe(method: string, path: string, answer: ApiAnswer): string {
   const shownPath = path.length > 160 ? `${path.slice(0, 160)}…(${path.length} chars)` : path;
@@ -496,7 +513,7 @@ export function describe(method: string, path: string, answer: ApiAnswer): strin
 export function mayShowValue(exchange: Exchange): boolean {
   return (
     exchange.method === 'GET' &&
-    /^\/secrets\/data\//.test(exchange.path) &&
+    /^\/(secrets|v1\/[^/]+)\/data\//.test(exchange.path) &&
     exchange.answer.status === 200 &&
     !BAD_TOKENS.includes(exchange.caller as BadToken)
   );
@@ -531,7 +548,7 @@ export function answerProblems(method: string, path: string, answer: ApiAnswer):
   ) {
     problems.push(`status ${answer.status} (not a 503 with Retry-After): ${shown}`);
   }
-  const shape = errorShapeProblem(answer);
+  const shape = path.startsWith('/v1/') ? vaultErrorShapeProblem(answer) : errorShapeProblem(answer);
   if (shape !== undefined) problems.push(`error body ${shape}: ${shown}`);
   if (!path.startsWith('/openapi.json')) {
     const leaked = internalNameIn(answer.text);

@@ -208,6 +208,128 @@ export const FIXTURES: Readonly<Record<string, RouteFixture>> = {
     applied: async (bed, request, reader) => (await status(bed, reader, request.path)) === 404,
   },
 
+  // Vault's KV v2 API under /v1 (docs/vault-api.md): the same store, so the same fixtures' secrets.
+  vaultHealth: { own: async () => ({ method: 'GET', path: '/v1/sys/health' }) },
+  listVaultMounts: { own: async () => ({ method: 'GET', path: '/v1/sys/mounts' }) },
+  readVaultMountInfo: { own: async () => ({ method: 'GET', path: '/v1/sys/internal/ui/mounts/secret/rel' }) },
+  lookupVaultToken: { own: async () => ({ method: 'GET', path: '/v1/auth/token/lookup-self' }) },
+  readVaultSecret: {
+    own: async (bed, owner) => ({ method: 'GET', path: `/v1/secret/data/${await secret(bed, owner)}` }),
+    foreign: async (bed) => ({ method: 'GET', path: `/v1/secret/data/${await secret(bed, rival)}` }),
+  },
+  writeVaultSecret: {
+    own: async () => ({
+      method: 'POST',
+      path: `/v1/secret/data/rel/${fresh('vw')}`,
+      body: { data: { value: `${CANARY}-${randomHex(8)}` } },
+    }),
+    applied: async (bed, request, reader) => (await status(bed, reader, request.path)) === 200,
+  },
+  patchVaultSecret: {
+    own: async (bed, owner) => ({
+      method: 'PATCH',
+      path: `/v1/secret/data/${await secret(bed, owner)}`,
+      body: { data: { patched: 'yes' } },
+    }),
+    foreign: async (bed) => ({
+      method: 'PATCH',
+      path: `/v1/secret/data/${await secret(bed, rival)}`,
+      body: { data: { patched: 'yes' } },
+    }),
+    applied: async (bed, request, reader) => {
+      const answer = await bed.call(
+        reader,
+        'GET',
+        request.path.replace('/v1/secret/data/', '/secrets/data/'),
+      );
+      return (
+        (answer.json as { data?: { data?: { patched?: string } } } | undefined)?.data?.data?.patched === 'yes'
+      );
+    },
+  },
+  deleteLatestVaultSecretVersion: {
+    own: async (bed, owner) => ({ method: 'DELETE', path: `/v1/secret/data/${await secret(bed, owner)}` }),
+    foreign: async (bed) => ({ method: 'DELETE', path: `/v1/secret/data/${await secret(bed, rival)}` }),
+    applied: async (bed, request, reader) => (await status(bed, reader, request.path)) === 404,
+  },
+  deleteVaultSecretVersions: {
+    own: async (bed, owner) => ({
+      method: 'POST',
+      path: `/v1/secret/delete/${await secret(bed, owner)}`,
+      body: { versions: [1] },
+    }),
+    foreign: async (bed) => ({
+      method: 'POST',
+      path: `/v1/secret/delete/${await secret(bed, rival)}`,
+      body: { versions: [1] },
+    }),
+    applied: async (bed, request, reader) =>
+      (await status(bed, reader, request.path.replace('/v1/secret/delete/', '/v1/secret/data/'))) === 404,
+  },
+  undeleteVaultSecretVersions: {
+    own: async (bed, owner) => {
+      const path = await secret(bed, owner);
+      await ok(bed, owner, 'POST', `/secrets/delete/${path}`, { versions: [1] });
+      return { method: 'POST', path: `/v1/secret/undelete/${path}`, body: { versions: [1] } };
+    },
+    foreign: async (bed) => {
+      const path = await secret(bed, rival);
+      await ok(bed, rival, 'POST', `/secrets/delete/${path}`, { versions: [1] });
+      return { method: 'POST', path: `/v1/secret/undelete/${path}`, body: { versions: [1] } };
+    },
+    applied: async (bed, request, reader) =>
+      (await status(bed, reader, request.path.replace('/v1/secret/undelete/', '/v1/secret/data/'))) === 200,
+  },
+  destroyVaultSecretVersions: {
+    own: async (bed, owner) => ({
+      method: 'POST',
+      path: `/v1/secret/destroy/${await secret(bed, owner)}`,
+      body: { versions: [1] },
+    }),
+    foreign: async (bed) => ({
+      method: 'POST',
+      path: `/v1/secret/destroy/${await secret(bed, rival)}`,
+      body: { versions: [1] },
+    }),
+    applied: async (bed, request, reader) =>
+      (await status(bed, reader, request.path.replace('/v1/secret/destroy/', '/v1/secret/data/'))) !== 200,
+    completesOnRetry:
+      'the same destroy use case as /secrets/destroy: it removes the envelopes before it updates the metadata, and is idempotent',
+  },
+  listVaultSecretsAtRoot: {
+    own: async (bed, owner) => {
+      await secret(bed, owner);
+      return { method: 'GET', path: '/v1/secret/metadata?list=true' };
+    },
+  },
+  readVaultSecretMetadata: {
+    own: async (bed, owner) => ({ method: 'GET', path: `/v1/secret/metadata/${await secret(bed, owner)}` }),
+    foreign: async (bed) => ({ method: 'GET', path: `/v1/secret/metadata/${await secret(bed, rival)}` }),
+  },
+  writeVaultSecretMetadata: {
+    own: async (bed, owner) => ({
+      method: 'POST',
+      path: `/v1/secret/metadata/${await secret(bed, owner)}`,
+      body: { max_versions: 7, custom_metadata: { team: 'reliability' } },
+    }),
+    applied: async (bed, request, reader) => {
+      const answer = await bed.call(reader, 'GET', request.path);
+      return (answer.json as { data?: { max_versions?: number } } | undefined)?.data?.max_versions === 7;
+    },
+  },
+  deleteVaultSecretMetadata: {
+    own: async (bed, owner) => ({
+      method: 'DELETE',
+      path: `/v1/secret/metadata/${await secret(bed, owner)}`,
+    }),
+    foreign: async (bed) => ({ method: 'DELETE', path: `/v1/secret/metadata/${await secret(bed, rival)}` }),
+    applied: async (bed, request, reader) => (await status(bed, reader, request.path)) === 404,
+  },
+  readVaultSecretSubkeys: {
+    own: async (bed, owner) => ({ method: 'GET', path: `/v1/secret/subkeys/${await secret(bed, owner)}` }),
+    foreign: async (bed) => ({ method: 'GET', path: `/v1/secret/subkeys/${await secret(bed, rival)}` }),
+  },
+
   listPolicies: { own: async () => ({ method: 'GET', path: '/policies' }) },
   listPolicyAttachments: { own: async () => ({ method: 'GET', path: '/policies/attachments' }) },
   attachPoliciesToGroup: {

@@ -15,7 +15,8 @@ import {
 } from '../../shared/contracts/secrets.js';
 import { validationErrorFrom } from '../../shared/http-errors.js';
 import { secrets } from './compose.js';
-import { SECRETS_ROUTES } from './routes.js';
+import { SECRETS_ROUTES, VAULT_ROUTES } from './routes.js';
+import { vaultOperations } from './vault-operations.js';
 
 const NO_CONTENT = { statusCode: 204, body: null } as const;
 
@@ -87,7 +88,11 @@ async function listKeys(
   };
 }
 
-export const handler = apiHandler(SECRETS_ROUTES, () => secrets().api, {
+/** `/secrets` and Vault's `/v1/` (vault-operations.ts): one function, the same use cases. */
+const ROUTES = [...SECRETS_ROUTES, ...VAULT_ROUTES] as const;
+
+export const handler = apiHandler(ROUTES, () => secrets().api, {
+  ...vaultOperations,
   readSecret: async (request) => {
     const result = await secrets().access.read(callerOf(request), pathOf(request), request.query.version);
     return { body: { data: { data: { ...result.data }, metadata: versionMetadata(result.metadata) } } };

@@ -6,7 +6,7 @@ import type { FunctionManifest } from '../../shared/function-manifest.js';
  */
 export const manifest = {
   name: 'secrets',
-  description: 'The secret store API (Vault KV v2)',
+  description: 'The secret store API (/secrets and Vault KV v2 under /v1)',
   trigger: { kind: 'api', handler: 'secrets' },
   tables: {
     secrets: ['read', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],

@@ -1,0 +1,524 @@
+/**
+ * Vault's KV version 2 API under `/v1/` (issue 17, item 1) as existing Vault clients use it:
+ * `node-vault` from npm, unchanged apart from its endpoint and token, against the local runtime,
+ * for every KV operation; then raw HTTP for what a client library hides: Vault's error shapes,
+ * `X-Vault-Token` and `Authorization: Bearer`, the `LIST` method, merge patch, check-and-set
+ * conflicts, and that `/v1` is the same store, policies and audit log as `/secrets`.
+ */
+import { request as httpRequest } from 'node:http';
+import nodeVault from 'node-vault';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { LocalRuntime } from '../../lambdas/local/runtime.js';
+import { rsaKey, signJwt } from '../support/tokens.js';
+import { type ApiAnswer, apiCall, signInLocal, startInMemoryRuntime } from '../support/local-api.js';
+
+const PASSWORD = 'integration-password-123';
+let runtime: LocalRuntime;
+const tokens: Record<string, string> = {};
+
+/** A node-vault client as its README configures it: endpoint and token, nothing else. */
+function vaultClient(token: string | undefined) {
+  return nodeVault({ apiVersion: 'v1', endpoint: runtime.url, token });
+}
+
+/**
+ * A raw request through node:http, which sends the path exactly as given (fetch would resolve
+ * `..` segments and add a Content-Type to a string body) and only the headers given.
+ */
+function raw(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<ApiAnswer> {
+  return new Promise((resolve, reject) => {
+    const { hostname, port } = new URL(runtime.url);
+    const request = httpRequest({ hostname, port, path, method, headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json: unknown;
+        try {
+          json = text.length === 0 ? undefined : JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        const answerHeaders = new Headers();
+        for (const [name, value] of Object.entries(response.headers)) {
+          if (typeof value === 'string') answerHeaders.set(name, value);
+        }
+        resolve({ status: response.statusCode ?? 0, headers: answerHeaders, text, json });
+      });
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+function asVault(who: string, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
+  return raw(
+    method,
+    path,
+    {
+      'x-vault-token': tokens[who] ?? '',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body === undefined ? undefined : JSON.stringify(body),
+  );
+}
+
+/** What a node-vault call rejected with: its status and Vault's error list. */
+async function rejection(call: Promise<unknown>): Promise<{ status: number; errors: unknown }> {
+  try {
+    await call;
+  } catch (error: unknown) {
+    const response = (error as { response?: { statusCode?: number; body?: { errors?: unknown } } }).response;
+    return { status: response?.statusCode ?? 0, errors: response?.body?.errors };
+  }
+  throw new Error('Expected the call to fail');
+}
+
+beforeAll(async () => {
+  runtime = await startInMemoryRuntime({ adminPassword: PASSWORD });
+  await runtime.identity.addUser({
+    username: 'olga',
+    password: PASSWORD,
+    tenant: 'default',
+    groups: ['operator'],
+  });
+  await runtime.identity.addUser({
+    username: 'vera',
+    password: PASSWORD,
+    tenant: 'default',
+    groups: ['viewer'],
+  });
+  await runtime.identity.addUser({ username: 'bob', password: PASSWORD, tenant: 'other', groups: ['admin'] });
+  for (const name of ['admin', 'olga', 'vera', 'bob'])
+    tokens[name] = await signInLocal(runtime.url, name, PASSWORD);
+}, 60_000);
+
+afterAll(async () => {
+  vi.useRealTimers();
+  await runtime?.stop();
+});
+
+describe('node-vault against /v1 (unchanged apart from endpoint and token)', () => {
+  it('writes, reads latest and given versions, and writes with check-and-set', async () => {
+    // Prepare
+    const vault = vaultClient(tokens.admin);
+
+    // Act
+    const first = await vault.write('secret/data/nv/app', { data: { user: 'app', password: 'one' } });
+    const second = await vault.write('secret/data/nv/app', {
+      data: { user: 'app', password: 'two' },
+      options: { cas: 1 },
+    });
+    const latest = await vault.read('secret/data/nv/app');
+    const v1 = await vault.read('secret/data/nv/app?version=1');
+    const stale = await rejection(
+      vault.write('secret/data/nv/app', { data: { password: 'x' }, options: { cas: 1 } }),
+    );
+
+    // Assess
+    expect(first.data).toMatchObject({ version: 1, destroyed: false, deletion_time: '' });
+    expect(second.data.version).toBe(2);
+    expect(latest).toMatchObject({
+      lease_id: '',
+      renewable: false,
+      lease_duration: 0,
+      wrap_info: null,
+      auth: null,
+    });
+    expect(typeof latest.request_id).toBe('string');
+    expect(latest.data.data).toEqual({ user: 'app', password: 'two' });
+    expect(latest.data.metadata).toMatchObject({ version: 2, destroyed: false, deletion_time: '' });
+    expect(v1.data.data.password).toBe('one');
+    expect(stale).toEqual({
+      status: 400,
+      errors: ['check-and-set parameter did not match the current version'],
+    });
+  });
+
+  it('patches with a JSON merge patch (update), keeping fields it does not name', async () => {
+    // Prepare
+    const vault = vaultClient(tokens.admin);
+    await vault.write('secret/data/nv/patched', { data: { keep: 'k', change: 'old', drop: 'd' } });
+
+    // Act
+    const patched = await vault.update('secret/data/nv/patched', {
+      data: { change: 'new', drop: null, add: 'a' },
+    });
+    const read = await vault.read('secret/data/nv/patched');
+    const missing = await rejection(vault.update('secret/data/nv/never-written', { data: { a: 'b' } }));
+
+    // Assess
+    expect(patched.data.version).toBe(2);
+    expect(read.data.data).toEqual({ keep: 'k', change: 'new', add: 'a' });
+    expect(missing).toEqual({ status: 404, errors: [] });
+  });
+
+  it('lists with the LIST method, at the mount root and under a path; nothing under it is 404', async () => {
+    // Prepare
+    const vault = vaultClient(tokens.admin);
+    await vault.write('secret/data/nv-list/a', { data: { v: '1' } });
+    await vault.write('secret/data/nv-list/dir/b', { data: { v: '2' } });
+
+    // Act
+    const root = await vault.list('secret/metadata/');
+    const under = await vault.list('secret/metadata/nv-list');
+    const nested = await vault.list('secret/metadata/nv-list/dir/');
+    const empty = await rejection(vault.list('secret/metadata/nv-list-nothing'));
+    const viaGet = await nodeVault({
+      endpoint: runtime.url,
+      token: tokens.admin,
+      noCustomHTTPVerbs: true,
+    }).list('secret/metadata/nv-list');
+
+    // Assess
+    expect(root.data.keys).toEqual(expect.arrayContaining(['nv-list/', 'nv/']));
+    expect(under.data.keys).toEqual(['a', 'dir/']);
+    expect(nested.data.keys).toEqual(['b']);
+    expect(empty).toEqual({ status: 404, errors: [] });
+    expect(viaGet.data.keys).toEqual(['a', 'dir/']);
+  });
+
+  it('soft-deletes (latest and given versions), undeletes and destroys', async () => {
+    // Prepare
+    const vault = vaultClient(tokens.admin);
+    for (const value of ['1', '2', '3']) await vault.write('secret/data/nv/versions', { data: { value } });
+
+    // Act
+    await vault.delete('secret/data/nv/versions');
+    const latestGone = await rejection(vault.read('secret/data/nv/versions'));
+    await vault.write('secret/delete/nv/versions', { versions: [1] });
+    const v1Gone = await rejection(vault.read('secret/data/nv/versions?version=1'));
+    await vault.write('secret/undelete/nv/versions', { versions: [1, 3] });
+    const restored = await vault.read('secret/data/nv/versions');
+    await vault.write('secret/destroy/nv/versions', { versions: [2] });
+    const destroyed = await rejection(vault.read('secret/data/nv/versions?version=2'));
+    const metadata = await vault.read('secret/metadata/nv/versions');
+
+    // Assess
+    expect(latestGone.status).toBe(404);
+    expect(v1Gone.status).toBe(404);
+    expect(restored.data.data).toEqual({ value: '3' });
+    expect(destroyed.status).toBe(404);
+    expect(metadata.data.versions['2'].destroyed).toBe(true);
+    expect(metadata.data.versions['1'].deletion_time).toBe('');
+  });
+
+  it('reads and writes metadata, reads subkeys, and deletes metadata with every version', async () => {
+    // Prepare
+    const vault = vaultClient(tokens.admin);
+    await vault.write('secret/data/nv/meta', { data: { user: 'u', password: 'p' } });
+
+    // Act
+    await vault.write('secret/metadata/nv/meta', {
+      max_versions: 5,
+      cas_required: true,
+      custom_metadata: { owner: 'ops' },
+    });
+    const metadata = await vault.read('secret/metadata/nv/meta');
+    const withoutCas = await rejection(vault.write('secret/data/nv/meta', { data: { user: 'v' } }));
+    const subkeys = await vault.read('secret/subkeys/nv/meta');
+    await vault.delete('secret/metadata/nv/meta');
+    const gone = await rejection(vault.read('secret/metadata/nv/meta'));
+
+    // Assess
+    expect(metadata.data).toMatchObject({
+      max_versions: 5,
+      cas_required: true,
+      current_version: 1,
+      delete_version_after: '0s',
+      custom_metadata: { owner: 'ops' },
+    });
+    expect(withoutCas.status).toBe(400);
+    expect(withoutCas.errors).toEqual(['check-and-set parameter required for this secret']);
+    expect(subkeys.data.subkeys).toEqual({ user: null, password: null });
+    expect(JSON.stringify(subkeys)).not.toContain('"p"');
+    expect(gone).toEqual({ status: 404, errors: [] });
+  });
+
+  it('answers health, mounts, the KV version preflight and token lookup', async () => {
+    // Prepare
+    const vault = vaultClient(tokens.olga);
+
+    // Act
+    const health = await vault.health();
+    const mounts = await vault.mounts();
+    const preflight = await vault.read('sys/internal/ui/mounts/secret/nv/app');
+    const self = await vault.tokenLookupSelf();
+
+    // Assess
+    expect(health).toMatchObject({ initialized: true, sealed: false, standby: false });
+    expect(mounts.data['secret/']).toMatchObject({ type: 'kv', options: { version: '2' } });
+    expect(mounts['secret/']).toMatchObject({ type: 'kv' });
+    expect(preflight.data).toMatchObject({ path: 'secret/', type: 'kv', options: { version: '2' } });
+    expect(self.data).toMatchObject({ display_name: 'olga', renewable: false, meta: { tenant: 'default' } });
+    expect(self.data.ttl).toBeGreaterThan(0);
+    expect(self.data.policies).toContain('operator');
+  });
+});
+
+describe('Vault HTTP shapes on /v1 (raw HTTP)', () => {
+  it('accepts the token in X-Vault-Token and in Authorization: Bearer, through the same verifier', async () => {
+    // Prepare
+    await asVault('admin', 'POST', '/v1/secret/data/raw/token', { data: { a: 'b' } });
+
+    // Act
+    const viaVaultHeader = await asVault('admin', 'GET', '/v1/secret/data/raw/token');
+    const viaBearer = await apiCall(runtime.url, tokens.admin, 'GET', '/v1/secret/data/raw/token');
+    const none = await raw('GET', '/v1/secret/data/raw/token', {});
+    const garbage = await raw('GET', '/v1/secret/data/raw/token', {
+      'x-vault-token': 'hvs.not-a-vaultpilot-token',
+    });
+
+    // Assess
+    expect(viaVaultHeader.status).toBe(200);
+    expect(viaBearer.status).toBe(200);
+    expect(viaBearer.json.data.data).toEqual({ a: 'b' });
+    expect(none.status).toBe(403);
+    expect(none.json).toEqual({ errors: ['permission denied'] });
+    expect(garbage.status).toBe(403);
+    expect(garbage.json).toEqual({ errors: ['permission denied'] });
+  });
+
+  it('answers 403 permission denied for a foreign and for an expired token', async () => {
+    // Prepare: a token signed by a key the local issuer never published, with valid claims
+    const foreignKey = rsaKey();
+    const now = Math.floor(Date.now() / 1000);
+    const foreign = signJwt(foreignKey, {
+      sub: 'intruder',
+      token_use: 'access',
+      client_id: 'dashboard',
+      username: 'admin',
+      'custom:tenant': 'default',
+      iat: now,
+      exp: now + 600,
+    });
+
+    // Act
+    const foreignAnswer = await raw('GET', '/v1/secret/data/raw/token', { 'x-vault-token': foreign });
+    // The handlers run in this process: two days on, every token the issuer gave has expired.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 2 * 86_400_000 });
+    let expiredAnswer: ApiAnswer;
+    try {
+      expiredAnswer = await asVault('admin', 'GET', '/v1/secret/data/raw/token');
+    } finally {
+      vi.useRealTimers();
+    }
+
+    // Assess
+    expect(foreignAnswer.status).toBe(403);
+    expect(foreignAnswer.json).toEqual({ errors: ['permission denied'] });
+    expect(expiredAnswer.status).toBe(403);
+    expect(expiredAnswer.json).toEqual({ errors: ['permission denied'] });
+  });
+
+  it('answers 404 with an empty error list for a missing secret, and for another tenant’s secret', async () => {
+    // Prepare
+    await asVault('admin', 'POST', '/v1/secret/data/raw/tenant-a', { data: { a: 'b' } });
+
+    // Act
+    const missing = await asVault('admin', 'GET', '/v1/secret/data/raw/never-written');
+    const foreignTenant = await asVault('bob', 'GET', '/v1/secret/data/raw/tenant-a');
+    const otherMount = await asVault('admin', 'GET', '/v1/kv/data/raw/tenant-a');
+
+    // Assess
+    for (const answer of [missing, foreignTenant, otherMount]) {
+      expect(answer.status, answer.text).toBe(404);
+      expect(answer.json).toEqual({ errors: [] });
+    }
+  });
+
+  it.each([
+    ['a `..` segment', '/v1/secret/data/raw/../escape'],
+    ['an encoded `..` segment', '/v1/secret/data/raw/%2e%2e/escape'],
+    ['an empty segment', '/v1/secret/data/raw//double'],
+    ['a trailing slash', '/v1/secret/data/raw/trailing/'],
+  ])('answers 400 in Vault’s shape for %s', async (_what, path) => {
+    // Act
+    const answer = await asVault('admin', 'GET', path);
+
+    // Assess
+    expect(answer.status, answer.text).toBe(400);
+    expect(Array.isArray(answer.json.errors)).toBe(true);
+    expect(answer.json.errors.length).toBeGreaterThan(0);
+    expect(answer.json.error).toBeUndefined();
+  });
+
+  it('answers 400 for bad bodies, naming the field and never echoing a value', async () => {
+    // Act
+    const notString = await asVault('admin', 'POST', '/v1/secret/data/raw/bad', { data: { port: 5432 } });
+    const noData = await asVault('admin', 'POST', '/v1/secret/data/raw/bad', { options: {} });
+    const badVersions = await asVault('admin', 'POST', '/v1/secret/delete/raw/bad', { versions: ['one'] });
+
+    // Assess
+    for (const answer of [notString, noData, badVersions]) {
+      expect(answer.status, answer.text).toBe(400);
+      expect(answer.json.errors.length).toBeGreaterThan(0);
+    }
+    expect((notString.json.errors as string[]).join(' ')).toContain('data.port');
+    expect(notString.text).not.toContain('5432');
+  });
+
+  it('takes a JSON body without a Content-Type, as Vault’s Go client sends it, and versions as strings', async () => {
+    // Act
+    const written = await raw(
+      'PUT',
+      '/v1/secret/data/raw/no-type',
+      { 'x-vault-token': tokens.admin ?? '' },
+      JSON.stringify({ data: { a: '1' }, options: {} }),
+    );
+    await raw(
+      'PUT',
+      '/v1/secret/data/raw/no-type',
+      { 'x-vault-token': tokens.admin ?? '' },
+      JSON.stringify({ data: { a: '2' } }),
+    );
+    const deleted = await raw(
+      'PUT',
+      '/v1/secret/delete/raw/no-type',
+      { 'x-vault-token': tokens.admin ?? '' },
+      JSON.stringify({ versions: ['1', '2'] }),
+    );
+    const metadata = await asVault('admin', 'GET', '/v1/secret/metadata/raw/no-type');
+
+    // Assess
+    expect(written.status, written.text).toBe(200);
+    expect(deleted.status, deleted.text).toBe(204);
+    expect(metadata.json.data.versions['1'].deletion_time).not.toBe('');
+    expect(metadata.json.data.versions['2'].deletion_time).not.toBe('');
+  });
+
+  it('takes merge-patch (or plain) JSON for PATCH, nothing else, and merges with check-and-set', async () => {
+    // Prepare
+    await asVault('admin', 'POST', '/v1/secret/data/raw/patch', { data: { a: '1' } });
+    const headers = { 'x-vault-token': tokens.admin ?? '', 'content-type': 'application/merge-patch+json' };
+
+    // Act
+    const wrongType = await raw(
+      'PATCH',
+      '/v1/secret/data/raw/patch',
+      { ...headers, 'content-type': 'text/plain' },
+      JSON.stringify({ data: { b: '2' } }),
+    );
+    const stale = await raw(
+      'PATCH',
+      '/v1/secret/data/raw/patch',
+      headers,
+      JSON.stringify({ data: { b: '2' }, options: { cas: 7 } }),
+    );
+    const patched = await raw(
+      'PATCH',
+      '/v1/secret/data/raw/patch',
+      headers,
+      JSON.stringify({ data: { b: '2' }, options: { cas: 1 } }),
+    );
+    const read = await asVault('admin', 'GET', '/v1/secret/data/raw/patch');
+
+    // Assess
+    expect(wrongType.status).toBe(400);
+    expect(wrongType.json.errors[0]).toContain('application/merge-patch+json');
+    expect(stale.status).toBe(400);
+    expect(stale.json).toEqual({ errors: ['check-and-set parameter did not match the current version'] });
+    expect(patched.status, patched.text).toBe(200);
+    expect(patched.json.data.version).toBe(2);
+    expect(read.json.data.data).toEqual({ a: '1', b: '2' });
+  });
+
+  it('serves LIST as GET ?list=true does, and refuses LIST where nothing lists', async () => {
+    // Prepare
+    await asVault('admin', 'POST', '/v1/secret/data/raw-list/x', { data: { a: 'b' } });
+
+    // Act
+    const listed = await asVault('admin', 'LIST', '/v1/secret/metadata/raw-list');
+    const viaGet = await asVault('admin', 'GET', '/v1/secret/metadata/raw-list?list=true');
+    const empty = await asVault('admin', 'LIST', '/v1/secret/metadata/raw-list-nothing/');
+    const notListable = await asVault('admin', 'LIST', '/v1/secret/data/raw-list/x');
+
+    // Assess
+    expect(listed.status, listed.text).toBe(200);
+    expect(listed.json.data.keys).toEqual(['x']);
+    expect(viaGet.json.data.keys).toEqual(['x']);
+    expect(empty.status).toBe(404);
+    expect(empty.json).toEqual({ errors: [] });
+    expect(notListable.status).toBe(405);
+    expect(notListable.json.errors.length).toBe(1);
+  });
+
+  it('applies the same path policies as /secrets: a viewer reads metadata, never values or writes', async () => {
+    // Prepare
+    await asVault('admin', 'POST', '/v1/secret/data/raw/policy', { data: { a: 'b' } });
+
+    // Act
+    const metadata = await asVault('vera', 'GET', '/v1/secret/metadata/raw/policy');
+    const value = await asVault('vera', 'GET', '/v1/secret/data/raw/policy');
+    const write = await asVault('vera', 'POST', '/v1/secret/data/raw/policy', { data: { a: 'c' } });
+    const sameViaSecrets = await apiCall(runtime.url, tokens.vera, 'GET', '/secrets/data/raw/policy');
+
+    // Assess
+    expect(metadata.status).toBe(200);
+    expect(value.status).toBe(403);
+    expect(value.json).toEqual({ errors: ['permission denied'] });
+    expect(write.status).toBe(403);
+    expect(sameViaSecrets.status).toBe(403);
+  });
+
+  it('is the same store as /secrets, and audits each /v1 operation as /secrets does', async () => {
+    // Act
+    const written = await asVault('olga', 'POST', '/v1/secret/data/raw/audited', { data: { a: 'b' } });
+    const viaSecrets = await apiCall(runtime.url, tokens.olga, 'GET', '/secrets/data/raw/audited');
+    await asVault('olga', 'DELETE', '/v1/secret/data/raw/audited');
+    const events = await apiCall(runtime.url, tokens.admin, 'GET', '/audit?target=raw/audited&limit=100');
+
+    // Assess
+    expect(written.status).toBe(200);
+    expect(viaSecrets.json.data.data).toEqual({ a: 'b' });
+    const mine = (
+      events.json.events as { action: string; outcome: string; target?: { path?: string }; actor?: unknown }[]
+    )
+      .filter((event) => event.target?.path === 'raw/audited')
+      .map((event) => `${event.action}:${event.outcome}`);
+    // Newest first: each /v1 change audited as attempted, then its outcome, as on /secrets.
+    expect(mine).toEqual([
+      'secret.delete:allowed',
+      'secret.delete:attempted',
+      'secret.read:allowed',
+      'secret.write:allowed',
+      'secret.write:attempted',
+    ]);
+    expect(events.text).not.toContain('"a":"b"');
+  });
+
+  it('documents the /v1 routes in the OpenAPI document, with Vault’s error shape and X-Vault-Token', async () => {
+    // Act
+    const answer = await raw('GET', '/openapi.json', {});
+    const document = answer.json as {
+      paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>;
+      components: { securitySchemes: Record<string, unknown> };
+    };
+
+    // Assess
+    const read = document.paths['/v1/{mount}/data/{path+}']?.get;
+    expect(read?.security).toContainEqual({ vaultToken: [] });
+    expect(JSON.stringify(read?.responses['404'])).toContain('VaultErrorBody');
+    expect(read?.responses['401']).toBeUndefined();
+    expect(document.paths['/v1/{mount}/data/{path+}']?.patch).toBeDefined();
+    expect(document.paths['/v1/sys/health']?.get?.security).toEqual([]);
+    expect(document.components.securitySchemes.vaultToken).toMatchObject({
+      in: 'header',
+      name: 'X-Vault-Token',
+    });
+  });
+
+  it('answers router refusals under /v1 in Vault’s shape', async () => {
+    // Act
+    const noRoute = await asVault('admin', 'GET', '/v1/secret/unknown-endpoint');
+
+    // Assess
+    expect(noRoute.status).toBe(404);
+    expect(noRoute.json).toEqual({ errors: [] });
+  });
+});
