@@ -54,7 +54,10 @@ export class EnvelopeCipher {
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv(CIPHER, dataKey.plaintext, iv, { authTagLength: TAG_BYTES });
       cipher.setAAD(aad);
-      const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+      const head = cipher.update(plaintext);
+      const tail = cipher.final();
+      // GCM is a stream mode: final() returns nothing, so the copy of a concatenation is spared.
+      const ciphertext = tail.length === 0 ? head : Buffer.concat([head, tail]);
       return {
         v: 1,
         alg: 'AES-256-GCM',
