@@ -33,6 +33,19 @@ const FUNCTIONS = {
   tokenClaims: () => import('../functions/token-claims/handler.js'),
 } as const satisfies Record<FunctionId, () => Promise<{ handler: unknown }>>;
 
+/**
+ * Requests answer once their audit event is durable and the chain append follows off the request
+ * path (as the stream does it in AWS); the functions that read the chain locally first let the
+ * appends queued so far finish, so a client reads its own audit events in the chain at once.
+ */
+function afterAuditAppends<H extends (...args: never[]) => Promise<unknown>>(handler: H): H {
+  return (async (...args: Parameters<H>) => {
+    const { auditAppendsSettled } = await import('../platform/index.js');
+    await auditAppendsSettled();
+    return handler(...args);
+  }) as H;
+}
+
 export const API_HANDLERS: Readonly<Record<ApiHandlerId, () => Promise<ApiLambda>>> = {
   health: async () => (await FUNCTIONS.health()).handler,
   me: async () => (await FUNCTIONS.me()).handler,
@@ -40,7 +53,7 @@ export const API_HANDLERS: Readonly<Record<ApiHandlerId, () => Promise<ApiLambda
   secrets: async () => (await FUNCTIONS.secrets()).handler,
   policies: async () => (await FUNCTIONS.policies()).handler,
   admin: async () => (await FUNCTIONS.admin()).handler,
-  audit: async () => (await FUNCTIONS.audit()).handler,
+  audit: async () => afterAuditAppends((await FUNCTIONS.audit()).handler),
   credentials: async () => (await FUNCTIONS.credentials()).handler,
   discoveryApi: async () => (await FUNCTIONS.discoveryApi()).handler,
   rotations: async () => (await FUNCTIONS.rotations()).handler,
@@ -49,7 +62,7 @@ export const API_HANDLERS: Readonly<Record<ApiHandlerId, () => Promise<ApiLambda
 export const ENGINE_HANDLERS: Readonly<Record<EngineId, () => Promise<EngineLambda>>> = {
   discovery: async () => (await FUNCTIONS.discovery()).handler,
   rotationScheduler: async () => (await FUNCTIONS.rotationScheduler()).handler,
-  auditDigest: async () => (await FUNCTIONS.auditDigest()).handler,
+  auditDigest: async () => afterAuditAppends((await FUNCTIONS.auditDigest()).handler),
   expiryCheck: async () => (await FUNCTIONS.expiryCheck()).handler,
 };
 

@@ -310,6 +310,7 @@ export async function startLocalRuntime(
     // Loaded only now: the handlers' logger and metrics read the variables above when their
     // module first loads, and the functions' compositions load them.
     const { resetFunctions } = await import('../platform/cold-start.js');
+    const { auditAppendsSettled } = await import('../platform/index.js');
     resetFunctions();
 
     identity = await LocalIdentityProvider.open({
@@ -428,6 +429,8 @@ export async function startLocalRuntime(
           const forceAfter = setTimeout(() => server.closeAllConnections(), 10_000);
           await closing;
           clearTimeout(forceAfter);
+          // The chain appends still queued finish before the database closes.
+          await auditAppendsSettled();
           cleanups.splice(1, 1);
           await cleanup();
           resetFunctions();

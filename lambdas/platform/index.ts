@@ -95,6 +95,11 @@ export function perProcess<T>(config: Runtime, key: string, build: () => T): T {
   return config.runtime === 'local' ? localPlatform().perProcess(key, build) : build();
 }
 
+/** Locally, waits until the audit events recorded so far are chained; in AWS the stream does it. */
+export function auditAppendsSettled(): Promise<void> {
+  return local?.auditAppendsSettled() ?? Promise.resolve();
+}
+
 /** Forgets the platforms' per-process state. */
 export function resetPlatforms(): void {
   local?.reset();

@@ -30,7 +30,7 @@ import type { AuthConfig, FunctionConfig } from '../shared/config.js';
 /** Per process: keyed by the keyring directory ('' in memory). */
 const keyrings = new Map<string, Keyring>();
 const signers = new Map<string, DigestSigner>();
-let sink: AuditSink | undefined;
+let sink: ChainingAuditSink | undefined;
 const documentClients = new Map<string, DynamoDBDocumentClient>();
 const shared = new Map<string, unknown>();
 
@@ -92,6 +92,15 @@ export function auditSink(durable: ExpiringAuditSink, sequencer: () => AuditSequ
     }),
   );
   return sink;
+}
+
+/**
+ * Resolves once every audit event recorded so far in this process is chained. Requests answer
+ * after the durable write (the chain append follows off the request path), so local readers of
+ * the chain (the audit API, the digest engine) and shutdown wait on this first.
+ */
+export function auditAppendsSettled(): Promise<void> {
+  return sink?.settled() ?? Promise.resolve();
 }
 
 /** One document client per endpoint and process: every function shares the one dynalite. */

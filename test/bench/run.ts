@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- api|secrets|audit|discovery|rotation|dashboard|lambda|cli]`: runs the named suites (all by default).
+ * `npm run bench [-- api|secrets|envelope|audit|discovery|rotation|dashboard|lambda|cli]`: runs the named suites (all by default).
  *
  * api: throughput of the local API against a baseline measured in the same run.
  *
@@ -7,6 +7,8 @@
  * full middleware chain, no auth) and /me (plus RS256 verification with aws-jwt-verify). The
  * figures are reported as ratios to the baseline, since absolute numbers depend on the machine.
  * Traffic stays on loopback; every loop is bounded in count.
+ *
+ * envelope: envelope encryption alone (envelope.ts), with the local file keyring's per-use key check.
  *
  * secrets: envelope encryption next to raw AES-256-GCM (envelope.ts), then the secrets API next
  * to raw DynamoDB GetItem/PutItem and keyring calls per 1,000 hot reads, and reads through Vault's
@@ -131,6 +133,7 @@ const SUITES: Readonly<Record<string, () => Promise<void>>> = {
     const { runVaultReadBench } = await import('./secrets-api.js');
     await runVaultReadBench({ reads: SECRETS_READS, concurrency: CONCURRENCY });
   },
+  envelope: async () => (await import('./envelope.js')).runEnvelopeBench(),
   audit: async () => (await import('./audit.js')).runAuditBench(),
   discovery: async () => (await import('./discovery.js')).runDiscoveryBench(),
   rotation: async () => (await import('./rotation.js')).runRotationBench(),

@@ -127,13 +127,24 @@ function resetCounts(calls: KeyringCalls): void {
 
 const COUNTER_NAME = 'benchDynamoDbCallCounter';
 
-/** Counts the commands sent through the client, by name (GetItem, Query, PutItem, ...). */
-function countDynamoDbCalls(client: DynamoDBDocumentClient): Map<string, number> {
-  const counts = new Map<string, number>();
+/** Key prefixes of the audit chain's items (entries, "chained" markers): the sequencer's work. */
+const CHAIN_KEY = /#chain(ed)?"/;
+
+/**
+ * Counts the commands sent through the client, by name (GetItem, Query, PutItem, ...), in two
+ * groups: the audit chain's appends (their keys name `<tenant>#chain` or `#chained`), which run
+ * right after the response, off the request path, and everything else, which the request waits on.
+ */
+function countDynamoDbCalls(client: DynamoDBDocumentClient): {
+  request: Map<string, number>;
+  chain: Map<string, number>;
+} {
+  const counts = { request: new Map<string, number>(), chain: new Map<string, number>() };
   client.middlewareStack.add(
     (next, context) => (args) => {
       const name = (context.commandName ?? 'unknown').replace(/Command$/, '');
-      counts.set(name, (counts.get(name) ?? 0) + 1);
+      const group = CHAIN_KEY.test(JSON.stringify(args.input)) ? counts.chain : counts.request;
+      group.set(name, (group.get(name) ?? 0) + 1);
       return next(args);
     },
     { step: 'initialize', name: COUNTER_NAME },
@@ -141,12 +152,15 @@ function countDynamoDbCalls(client: DynamoDBDocumentClient): Map<string, number>
   return counts;
 }
 
+function total(counts: Map<string, number>): number {
+  return [...counts.values()].reduce((sum, n) => sum + n, 0);
+}
+
 function perRequest(counts: Map<string, number>, requests: number): string {
-  const total = [...counts.values()].reduce((sum, n) => sum + n, 0);
   const parts = [...counts]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, n]) => `${name} ${(n / requests).toFixed(2)}`);
-  return `${(total / requests).toFixed(2)} (${parts.join(', ')})`;
+  return `${(total(counts) / requests).toFixed(2)} (${parts.join(', ')})`;
 }
 
 export async function runSecretsApiBench({
@@ -213,13 +227,24 @@ export async function runSecretsApiBench({
     // path holds maxVersions versions first, so each measured write also prunes the oldest, as
     // in a store that has been in use for a while.
     await bounded(WRITE_PATHS * DEFAULT_MAX_VERSIONS, concurrency, (i) => write(writePath(i)));
-    dynamoCalls.clear();
+    // The chain appends run off the request path: let each loop's finish before counting them.
+    const settle = async (): Promise<void> =>
+      (await import('../../lambdas/platform/index.js')).auditAppendsSettled();
+    const clearCounts = (): void => {
+      dynamoCalls.request.clear();
+      dynamoCalls.chain.clear();
+    };
+    const takeCounts = () => ({ request: new Map(dynamoCalls.request), chain: new Map(dynamoCalls.chain) });
+    await settle();
+    clearCounts();
     const apiRead = await loop(reads, concurrency, () => read(HOT_PATH));
-    const readCalls = new Map(dynamoCalls);
-    dynamoCalls.clear();
+    await settle();
+    const readCalls = takeCounts();
+    clearCounts();
     resetCounts(keyring.calls);
     const apiWrite = await loop(writes, concurrency, (i) => write(writePath(i)));
-    const writeCalls = new Map(dynamoCalls);
+    await settle();
+    const writeCalls = takeCounts();
     const writeKeyringCalls = { ...keyring.calls };
 
     // The baseline: items shaped and sized like the stored version item of the hot secret,
@@ -269,8 +294,20 @@ export async function runSecretsApiBench({
           `${(measured.rate / base.rate).toFixed(3)}`,
       );
     }
-    console.log(`  DynamoDB calls per API read:  ${perRequest(readCalls, apiRead.calls)}`);
-    console.log(`  DynamoDB calls per API write: ${perRequest(writeCalls, apiWrite.calls)}`);
+    console.log(`  DynamoDB calls per API read:  ${perRequest(readCalls.request, apiRead.calls)}`);
+    console.log(`    + audit chain, off the request path: ${perRequest(readCalls.chain, apiRead.calls)}`);
+    console.log(`  DynamoDB calls per API write: ${perRequest(writeCalls.request, apiWrite.calls)}`);
+    console.log(`    + audit chain, off the request path: ${perRequest(writeCalls.chain, apiWrite.calls)}`);
+    const readRatio = apiRead.rate / rawGet.rate;
+    const writeRatio = apiWrite.rate / rawPut.rate;
+    const callsPerWrite = total(writeCalls.request) / apiWrite.calls;
+    const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
+    console.log(
+      `  goals: read >= 0.45 x raw GetItem (${readRatio.toFixed(3)}, ${verdict(readRatio >= 0.45)}), ` +
+        `read p99 <= 3 x p50 (${(apiRead.p99 / apiRead.p50).toFixed(2)}, ${verdict(apiRead.p99 <= 3 * apiRead.p50)}), ` +
+        `write >= 0.2 x raw PutItem (${writeRatio.toFixed(3)}, ${verdict(writeRatio >= 0.2)}), ` +
+        `calls per write on the request path <= 6 (${callsPerWrite.toFixed(2)}, ${verdict(callsPerWrite <= 6)})`,
+    );
     console.log(
       `  (writes cycle over ${WRITE_PATHS} paths that already hold maxVersions = ${DEFAULT_MAX_VERSIONS} ` +
         `versions, so each one also prunes the oldest)`,

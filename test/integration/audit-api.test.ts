@@ -4,6 +4,7 @@
  * directly in the local DynamoDB, signed digests, NDJSON and CSV exports verified offline by the
  * CLI, HMAC lookups, per-tenant retention, fan-out on the bus, and tenant isolation.
  */
+import { auditAppendsSettled } from '../../lambdas/platform/index.js';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +58,8 @@ async function signIn(username: string): Promise<void> {
 }
 
 async function chainItem(tenant: string, seq: number): Promise<Record<string, any>> {
+  // Requests answer once their event is durable; the chain append follows off the request path.
+  await auditAppendsSettled();
   const { Item } = await db.send(
     new GetCommand({
       TableName: TABLE,
@@ -69,6 +72,7 @@ async function chainItem(tenant: string, seq: number): Promise<Record<string, an
 }
 
 async function headSeq(tenant: string): Promise<number> {
+  await auditAppendsSettled();
   const { Items } = await db.send(
     new QueryCommand({
       TableName: TABLE,
@@ -425,6 +429,7 @@ describe('audit API', () => {
 
   it('publishes every chained event on the bus', async () => {
     await call('admin', 'POST', '/secrets/data/app/fanout', { data: { v: 'f' } });
+    await auditAppendsSettled();
     await localEventBus.drain();
     const published = chained.find(
       (event) =>

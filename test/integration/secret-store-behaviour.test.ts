@@ -16,7 +16,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbSecretStore } from '../../lambdas/adapters/aws/dynamodb-secret-store.js';
 import { FileKeyring } from '../../lambdas/adapters/local/file-keyring.js';
-import { DependencyUnavailableError, NotFoundError } from '../../lambdas/core/errors.js';
+import { ConflictError, DependencyUnavailableError, NotFoundError } from '../../lambdas/core/errors.js';
 import { DataKeyCache } from '../../lambdas/core/secrets/data-key-cache.js';
 import { EnvelopeCipher } from '../../lambdas/core/secrets/envelope.js';
 import { SecretsService } from '../../lambdas/core/secrets/kv-service.js';
@@ -198,8 +198,93 @@ describe('DynamoDB secret store write protocol', () => {
         },
       }),
     );
-    // The next prune swept the stale item along with version 4.
-    expect(Items?.map((item): unknown => item.version)).toEqual([5, 6]);
+    // Pruning deletes by key what the metadata names (version 4), without a Query: the stale
+    // item a crashed writer left below oldestVersion stays garbage, never read, ...
+    expect(Items?.map((item): unknown => item.version)).toEqual([2, 5, 6]);
+    expect(await service.read('reuse', 'app/key', 2).catch((e: unknown) => e)).toBeInstanceOf(NotFoundError);
+    // ... until the secret is deleted, which removes every item of it.
+    await service.deleteAll('reuse', 'app/key');
+    const after = await parts.client.send(
+      new QueryCommand({
+        TableName: TABLE,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': DynamoDbSecretStore.partitionKey('reuse', 'app/key') },
+      }),
+    );
+    expect(after.Items).toEqual([]);
+  });
+
+  it('many parallel writers, with and without cas, each starting from the metadata it read, never lose a version', async () => {
+    // Prepare: pruning is active (maxVersions 5), so every write also takes the record+prune path.
+    const { service } = parts;
+    const tenant = 'parallel';
+    await service.writeMetadata(tenant, 'app/key', { maxVersions: 5 });
+    await service.write('seed', tenant, 'app/key', { v: 'seed' });
+    const plainWriters = 16;
+    const casWriters = 8;
+
+    // Act: as the API does it, each write hands over the metadata it has just read (no second read).
+    const plain = Array.from({ length: plainWriters }, async (_, i) => {
+      const metadata = await service.metadataIfAny(tenant, 'app/key');
+      return service.write(`plain-${i}`, tenant, 'app/key', { v: `plain-${i}` }, {}, { metadata });
+    });
+    // A cas writer retries on conflict from a fresh read until it wins once.
+    const cas = Array.from({ length: casWriters }, async (_, i) => {
+      let conflicts = 0;
+      for (;;) {
+        const metadata = await service.metadataIfAny(tenant, 'app/key');
+        try {
+          const written = await service.write(
+            `cas-${i}`,
+            tenant,
+            'app/key',
+            { v: `cas-${i}` },
+            { cas: metadata?.currentVersion ?? 0 },
+            { metadata },
+          );
+          return { ...written, conflicts };
+        } catch (error: unknown) {
+          if (!(error instanceof ConflictError)) throw error;
+          conflicts += 1;
+        }
+      }
+    });
+    const written = await Promise.all([...plain, ...cas]);
+
+    // Assess: every success got its own number, the numbers are exactly 2..25, and the metadata
+    // and the items agree on the latest five, each holding what its writer wrote.
+    const versions = written.map((result) => result.version).sort((a, b) => a - b);
+    expect(versions).toEqual(Array.from({ length: plainWriters + casWriters }, (_, i) => i + 2));
+    const metadata = await service.readMetadata(tenant, 'app/key');
+    const last = plainWriters + casWriters + 1;
+    expect(metadata).toMatchObject({ currentVersion: last, oldestVersion: last - 4 });
+    expect(Object.keys(metadata.versions).map(Number)).toEqual([
+      last - 4,
+      last - 3,
+      last - 2,
+      last - 1,
+      last,
+    ]);
+    for (const result of written.filter((candidate) => candidate.version > last - 5)) {
+      const read = await service.read(tenant, 'app/key', result.version);
+      expect(read.data).toEqual({ v: read.metadata.createdBy });
+    }
+    expect((await service.read(tenant, 'app/key')).metadata.version).toBe(last);
+    const { Items } = await parts.client.send(
+      new QueryCommand({
+        TableName: TABLE,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
+        ExpressionAttributeValues: { ':pk': DynamoDbSecretStore.partitionKey(tenant, 'app/key'), ':v': 'v#' },
+      }),
+    );
+    // Pruned items are gone (deleted by key): only the five kept versions remain stored.
+    expect(Items?.map((item): unknown => item.version)).toEqual([
+      last - 4,
+      last - 3,
+      last - 2,
+      last - 1,
+      last,
+    ]);
   });
 
   it('stores a destroyed version without its envelope and with the destroyed flag', async () => {

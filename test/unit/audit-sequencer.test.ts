@@ -222,7 +222,33 @@ describe('in-process chaining sink', () => {
     };
   }
 
-  it('chains each event before its record call resolves, coalescing concurrent ones', async () => {
+  it('answers once the event is durable and chains it right after, off the request path', async () => {
+    // Prepare: the chain append waits on a gate the test opens.
+    const store = new MemoryAuditChainStore();
+    const sequencer = new AuditSequencer(store, undefined, { sleep: noSleep });
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const chain = sequencer.chain.bind(sequencer);
+    sequencer.chain = async (...args) => {
+      await gate;
+      return chain(...args);
+    };
+    const sink = new ChainingAuditSink(durable(store), sequencer, () => undefined);
+
+    // Act
+    await sink.record(auditEvent(TENANT, 1));
+    const durableBeforeChain = store.events.get(TENANT)?.length;
+    const chainedBeforeGate = (await entriesOf(store)).length;
+    open();
+    await sink.settled();
+
+    // Assess
+    expect(durableBeforeChain).toBe(1);
+    expect(chainedBeforeGate).toBe(0);
+    expect((await entriesOf(store)).map((entry) => entry.seq)).toEqual([1]);
+  });
+
+  it('chains every event in order, gap-free, coalescing concurrent ones', async () => {
     // Prepare
     const store = new MemoryAuditChainStore();
     const sequencer = new AuditSequencer(store, undefined, { sleep: noSleep });
@@ -236,6 +262,7 @@ describe('in-process chaining sink', () => {
 
     // Act
     await Promise.all(Array.from({ length: 20 }, (_, n) => sink.record(auditEvent(TENANT, n + 1))));
+    await sink.settled();
 
     // Assess
     expect((await entriesOf(store)).map((entry) => entry.seq)).toEqual(
@@ -256,6 +283,7 @@ describe('in-process chaining sink', () => {
       (error, tenant) => failures.push(`${tenant}: ${(error as Error).message}`),
     );
     await expect(sink.record(auditEvent(TENANT, 1))).resolves.toBeUndefined();
+    await sink.settled();
     expect(failures).toEqual([`${TENANT}: chain unavailable`]);
     expect(store.events.get(TENANT)).toHaveLength(1);
   });

@@ -14,17 +14,31 @@
  *       forward (`currentVersion < n`), or, if a writer of a higher number recorded first, adds
  *       the entry for `n` (`oldestVersion <= n`, entry absent);
  *   (c) prune: raise `oldestVersion` to `currentVersion - maxVersions + 1` in the metadata item
- *       first (conditionally, forward only), then delete the version items below it.
- * The next number comes from the metadata's `currentVersion`; a lost race in (a) re-reads the
- * latest version item (Query `v#` descending, Limit 1) and retries with bounded, jittered
- * backoff, sealing again for the new number. Check-and-set writes exactly `cas + 1`, so the put
- * in (a) is the check.
+ *       first (conditionally, forward only), then delete the version items below it by key (the
+ *       numbers come from the metadata: no Query).
+ * In the steady state (b) and (c) are one `UpdateItem` conditioned on the snapshot the writer
+ * started from (`currentVersion`, `oldestVersion`, `maxVersions` unchanged), and the snapshot is
+ * the metadata the caller read for its own checks, so a write is: that read, (a), (b+c) and one
+ * `DeleteItem`. The next number comes from the metadata's `currentVersion`; a lost race in (a)
+ * re-reads the latest version item (Query `v#` descending, Limit 1) and retries with bounded,
+ * jittered backoff, sealing again for the new number. Check-and-set writes exactly `cas + 1`, so
+ * the put in (a) is the check.
+ *
+ * Reads: the store remembers per secret the latest version it last saw (a hint), and reads the
+ * metadata, that version and the one after it in one `BatchGetItem`. The metadata decides: when
+ * it names the hinted version as current and no later item exists, that is the answer; else (no
+ * hint, a stale one, a version the metadata lags behind) the read falls back to the metadata
+ * `GetItem` and the latest-version Query side by side, which also heal a lagging metadata item.
  *
  * Crashes between steps: after (a) and before (b) the metadata lags behind a version item.
  * Whoever next reads the latest version, the metadata or that version, or loses a race on a
  * number, records it (step (b) is idempotent), so the lagging state heals and the version is
  * never lost. After (c)'s metadata update and before the deletes, items below `oldestVersion`
- * linger; they are garbage by definition (never read) and the next prune deletes them.
+ * linger; they are garbage by definition (never read), and deleting the secret removes them.
+ *
+ * Destroy marks the versions destroyed in the metadata item first (the commit point: every read
+ * then treats them as destroyed) and then removes their envelopes; a removal cut short is
+ * finished by a retry or by the next read of that version.
  *
  * The KV v2 rules (check-and-set, the next number, recording, pruning, version states, cursors)
  * are `core/secrets/kv-rules.ts`; this store only persists what they decide.
@@ -35,6 +49,7 @@
  * names two values.
  */
 import {
+  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -57,6 +72,7 @@ import {
   MAX_METADATA_ATTEMPTS,
   metadataRecord,
   needsRecording,
+  pruned,
   pruneFloor,
   readableVersion,
   recordDecision,
@@ -79,6 +95,7 @@ import type {
   SecretStore,
   VersionRecord,
 } from '../../core/secrets/secret-store.js';
+import { DependencyUnavailableError } from '../../core/errors.js';
 import { dynamoDbUnavailable, isConditionalCheckFailed } from './dynamodb-errors.js';
 
 export const SECRETS_LIST_INDEX = 'byTenantPath';
@@ -90,6 +107,10 @@ const VERSION_PREFIX = 'v#';
 const VERSION_DIGITS = 10;
 /** Deletes sent at once when removing version items. */
 const DELETE_BATCH = 25;
+/** Secrets whose latest version number this store remembers (a hint, checked on every read). */
+const LATEST_HINTS = 10_000;
+/** Rounds of a BatchGetItem whose keys DynamoDB left unprocessed (throttling) before giving up. */
+const BATCH_GET_ROUNDS = 4;
 
 const VersionStateItem = z.object({
   createdTime: z.string(),
@@ -121,6 +142,13 @@ type VersionItem = z.infer<typeof VersionItem>;
 type Snapshot = WriteSnapshot<MetaItem>;
 
 export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
+  /**
+   * The latest version number last seen per secret (partition key). Only a hint of which version
+   * item to fetch beside the metadata in one BatchGetItem: the metadata read in the same batch
+   * decides, and a hint that turns out stale costs the two-call read it replaces.
+   */
+  private readonly latestHints = new Map<string, number>();
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -137,12 +165,22 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
 
   async getMetadata(tenant: string, path: SecretPath): Promise<SecretMetadataRecord | undefined> {
     const pk = DynamoDbSecretStore.partitionKey(tenant, path);
-    const [meta, latest] = await Promise.all([this.readMeta(pk), this.latestVersionItem(pk, false)]);
-    if (latest !== undefined && needsRecording(meta, latest.version)) {
-      const recorded = await this.record(tenant, path, latest, meta);
-      return metadataRecord(tenant, path, recorded.meta);
+    const hint = this.latestHints.get(pk);
+    if (hint !== undefined) {
+      // One round trip: the metadata, and the item after the latest it should name (a version
+      // a crashed or in-flight writer has not recorded yet would be there).
+      const { meta, items } = await this.readBatch(pk, [hint + 1]);
+      if (meta !== undefined && meta.currentVersion === hint && !items.has(hint + 1)) {
+        return metadataRecord(tenant, path, meta);
+      }
     }
-    return meta === undefined ? undefined : metadataRecord(tenant, path, meta);
+    const [meta, latest] = await Promise.all([this.readMeta(pk), this.latestVersionItem(pk, false)]);
+    let current = meta;
+    if (latest !== undefined && needsRecording(meta, latest.version)) {
+      current = (await this.record(tenant, path, latest, meta)).meta;
+    }
+    this.remember(pk, current?.currentVersion);
+    return current === undefined ? undefined : metadataRecord(tenant, path, current);
   }
 
   async getVersion(
@@ -151,10 +189,34 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
     version: number | 'latest',
   ): Promise<{ record: VersionRecord; metadata: SecretMetadataRecord } | undefined> {
     const pk = DynamoDbSecretStore.partitionKey(tenant, path);
-    const [meta, item] = await Promise.all([
-      this.readMeta(pk),
-      version === 'latest' ? this.latestVersionItem(pk, true) : this.readVersionItem(pk, version),
-    ]);
+    if (version !== 'latest') {
+      const { meta, items } = await this.readBatch(pk, [version]);
+      return this.readable(tenant, path, meta, items.get(version));
+    }
+    const hint = this.latestHints.get(pk);
+    if (hint !== undefined) {
+      // The common case in one round trip: the metadata, the version it should name as the
+      // latest, and the one after it (present only if a writer has not recorded it yet).
+      const { meta, items } = await this.readBatch(pk, [hint, hint + 1]);
+      const item = items.get(hint);
+      if (meta !== undefined && meta.currentVersion === hint && item !== undefined && !items.has(hint + 1)) {
+        return this.readable(tenant, path, meta, item);
+      }
+    }
+    // No hint, or a stale one: the version items are the truth about "latest".
+    const [meta, item] = await Promise.all([this.readMeta(pk), this.latestVersionItem(pk, true)]);
+    const found = await this.readable(tenant, path, meta, item);
+    this.remember(pk, found?.metadata.currentVersion ?? meta?.currentVersion);
+    return found;
+  }
+
+  /** A version item with the metadata it is read against; records it first if the metadata lags. */
+  private async readable(
+    tenant: string,
+    path: SecretPath,
+    meta: MetaItem | undefined,
+    item: VersionItem | undefined,
+  ): Promise<{ record: VersionRecord; metadata: SecretMetadataRecord } | undefined> {
     if (item === undefined) return undefined;
     let current = meta;
     if (needsRecording(meta, item.version)) {
@@ -164,29 +226,84 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
     }
     // The version items are the truth about "latest"; the metadata says whether it may be read.
     if (current === undefined || readableVersion(current, item.version) === undefined) return undefined;
+    const state = current.versions[String(item.version)];
+    if (state?.destroyed === true && item.envelope !== undefined) {
+      // Destroyed (the metadata is the commit point) but its value is still stored: a destroy
+      // stopped half-way. Finish it; the reader gets no value either way.
+      await this.removeEnvelopes(DynamoDbSecretStore.partitionKey(tenant, path), [item.version]).catch(
+        () => undefined,
+      );
+      return {
+        record: toVersionRecord({ ...item, envelope: undefined }),
+        metadata: metadataRecord(tenant, path, current),
+      };
+    }
     return { record: toVersionRecord(item), metadata: metadataRecord(tenant, path, current) };
+  }
+
+  /** Remembers the latest version of a secret as a hint for its next read. */
+  private remember(pk: string, latest: number | undefined): void {
+    if (latest === undefined) {
+      this.latestHints.delete(pk);
+      return;
+    }
+    this.latestHints.delete(pk);
+    this.latestHints.set(pk, latest);
+    if (this.latestHints.size > LATEST_HINTS) {
+      const oldest = this.latestHints.keys().next();
+      if (oldest.done !== true) this.latestHints.delete(oldest.value);
+    }
   }
 
   async putNewVersion(
     request: NewVersionRequest,
   ): Promise<{ version: number; metadata: SecretMetadataRecord }> {
-    const { tenant, path } = request;
+    const { tenant, path, known } = request;
     const pk = DynamoDbSecretStore.partitionKey(tenant, path);
     const head = (version: number) => ({ version, createdTime: request.now, createdBy: request.createdBy });
-    return writeNewVersion(
-      path,
-      request.cas,
-      {
-        snapshot: (verify) => this.snapshot(tenant, path, verify),
-        claim: async (version) =>
-          this.putVersionItem(pk, { ...head(version), envelope: await request.seal(version) }),
-        record: (version, snapshot) => this.record(tenant, path, head(version), snapshot.meta),
-        // The number had been pruned: this item reused it, so it must go.
-        release: (version) => this.deleteItems(pk, [DynamoDbSecretStore.versionSortKey(version)]),
-        settle: async (_version, meta) => metadataRecord(tenant, path, await this.prune(pk, meta)),
-      },
-      this.retry,
-    );
+    // Version numbers the recording update took out of the metadata: their items go after it.
+    let purge: readonly number[] = [];
+    let useKnown = known !== undefined;
+    try {
+      const written = await writeNewVersion(
+        path,
+        request.cas,
+        {
+          snapshot: async (verify) => {
+            if (!verify && useKnown) {
+              // The metadata the caller has just read (undefined: no secret yet), not read twice.
+              useKnown = false;
+              const meta = known?.metadata === undefined ? undefined : metaItemOf(known.metadata);
+              return { meta, latest: meta?.currentVersion ?? 0, verified: false };
+            }
+            return this.snapshot(tenant, path, verify);
+          },
+          claim: async (version) =>
+            this.putVersionItem(pk, { ...head(version), envelope: await request.seal(version) }),
+          record: async (version, snapshot) => {
+            const recorded = await this.recordAndPrune(tenant, path, head(version), snapshot.meta);
+            purge = recorded.purge;
+            return recorded;
+          },
+          // The number had been pruned: this item reused it, so it must go.
+          release: (version) => this.deleteItems(pk, [DynamoDbSecretStore.versionSortKey(version)]),
+          settle: async (_version, meta) => {
+            const settled = await this.prune(pk, meta);
+            await this.deleteItems(
+              pk,
+              [...purge, ...settled.purge].map((version) => DynamoDbSecretStore.versionSortKey(version)),
+            );
+            return metadataRecord(tenant, path, settled.meta);
+          },
+        },
+        this.retry,
+      );
+      this.remember(pk, written.metadata.currentVersion);
+      return written;
+    } catch (error: unknown) {
+      this.latestHints.delete(pk);
+      throw error;
+    }
   }
 
   async putMetadata(
@@ -245,7 +362,13 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
       ),
     );
     const meta = parseMeta(updated.Attributes);
-    return metadataRecord(tenant, path, await this.prune(pk, meta));
+    const settled = await this.prune(pk, meta);
+    await this.deleteItems(
+      pk,
+      settled.purge.map((version) => DynamoDbSecretStore.versionSortKey(version)),
+    );
+    this.latestHints.delete(pk);
+    return metadataRecord(tenant, path, settled.meta);
   }
 
   async listPaths(tenant: string, prefix: SecretPrefix, page: PathPage): Promise<PathListing> {
@@ -301,9 +424,26 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
 
   async destroyVersions(tenant: string, path: SecretPath, versions: readonly number[]): Promise<void> {
     const pk = DynamoDbSecretStore.partitionKey(tenant, path);
-    // The value goes first: once this returns, no envelope of these versions is left, whatever
-    // happens to the metadata update after it.
-    await inBatches(versions, DELETE_BATCH, async (version) => {
+    // The commit point: the metadata marks the versions destroyed, and from then on every read
+    // treats them so, whatever happens to the values. A failure here changed nothing (503).
+    await this.updateVersionEntries(tenant, path, versions, {
+      clause: (entry) => ({ set: `${entry}.#destroyed = :true` }),
+      names: { '#destroyed': 'destroyed' },
+      values: { ':true': true },
+    });
+    try {
+      await this.removeEnvelopes(pk, versions);
+    } catch (error: unknown) {
+      // Committed: the destroy stands and answers as done. A value left behind is never served
+      // (the mark says destroyed); a retry of the destroy, or the next read of that version,
+      // removes it, and pruning or deleting the secret removes its item.
+      if (!(error instanceof DependencyUnavailableError)) throw error;
+    }
+  }
+
+  /** Removes the envelopes of these versions from their items (absent items are skipped). */
+  private async removeEnvelopes(pk: string, versions: readonly number[]): Promise<void> {
+    await inBatches([...new Set(versions)], DELETE_BATCH, async (version) => {
       try {
         await this.call(
           this.client.send(
@@ -321,15 +461,11 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
         if (!isConditionFailed(error)) throw error;
       }
     });
-    await this.updateVersionEntries(tenant, path, versions, {
-      clause: (entry) => ({ set: `${entry}.#destroyed = :true` }),
-      names: { '#destroyed': 'destroyed' },
-      values: { ':true': true },
-    });
   }
 
   async deleteSecret(tenant: string, path: SecretPath): Promise<void> {
     const pk = DynamoDbSecretStore.partitionKey(tenant, path);
+    this.latestHints.delete(pk);
     // Versions first, metadata last: a crash half-way leaves the metadata (and a retry finds
     // the secret again), never version items without metadata, which a read would adopt.
     await this.deleteAllVersionItems(pk);
@@ -641,14 +777,87 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
     throw keptChanging(path);
   }
 
-  /** Step (c): raises `oldestVersion` to keep `maxVersions`, then deletes the items below it. */
-  private async prune(pk: string, meta: MetaItem): Promise<MetaItem> {
+  /**
+   * Steps (b) and (c) in one conditional UpdateItem when the writer's snapshot still holds (the
+   * steady state: nobody recorded or changed the settings since it was read): records the new
+   * version, raises `oldestVersion` and drops the pruned entries. Returns the numbers whose items
+   * the caller then deletes by key. Anything else goes the general way (`record`, then `prune`).
+   */
+  private async recordAndPrune(
+    tenant: string,
+    path: SecretPath,
+    item: Omit<VersionItem, 'envelope'>,
+    known: MetaItem | undefined,
+  ): Promise<{ accepted: boolean; meta: MetaItem; purge: readonly number[] }> {
+    if (known !== undefined && known.currentVersion === item.version - 1) {
+      const decision = recordDecision(known, item);
+      const next = pruned(withVersion(known, item));
+      if (decision.kind === 'add' && next.oldestVersion > known.oldestVersion) {
+        const pk = DynamoDbSecretStore.partitionKey(tenant, path);
+        const stale = versionsBelow(known, next.oldestVersion);
+        const names: Record<string, string> = {
+          '#current': 'currentVersion',
+          '#updated': 'updatedTime',
+          '#versions': 'versions',
+          '#key': String(item.version),
+          '#oldest': 'oldestVersion',
+          '#max': 'maxVersions',
+        };
+        stale.forEach((key, index) => (names[`#p${index}`] = key));
+        try {
+          const updated = await this.call(
+            this.client.send(
+              new UpdateCommand({
+                TableName: this.tableName,
+                Key: { pk, sk: META_SK },
+                UpdateExpression: [
+                  'SET #current = :version, #updated = :time, #versions.#key = :entry, #oldest = :floor',
+                  stale.length > 0
+                    ? `REMOVE ${stale.map((_, index) => `#versions.#p${index}`).join(', ')}`
+                    : '',
+                ]
+                  .join(' ')
+                  .trim(),
+                ConditionExpression:
+                  '#current = :previous AND #oldest = :oldest AND #max = :max AND attribute_not_exists(#versions.#key)',
+                ExpressionAttributeNames: names,
+                ExpressionAttributeValues: {
+                  ':version': item.version,
+                  ':time': item.createdTime,
+                  ':entry': decision.entry,
+                  ':floor': next.oldestVersion,
+                  ':previous': known.currentVersion,
+                  ':oldest': known.oldestVersion,
+                  ':max': known.maxVersions,
+                },
+                ReturnValues: 'ALL_NEW',
+              }),
+            ),
+          );
+          return {
+            accepted: true,
+            meta: parseMeta(updated.Attributes),
+            purge: purgeable(known, next.oldestVersion),
+          };
+        } catch (error: unknown) {
+          if (!isConditionFailed(error)) throw error;
+          // Someone else changed the metadata since the snapshot: the general way re-reads it.
+        }
+      }
+    }
+    return { ...(await this.record(tenant, path, item, known)), purge: [] };
+  }
+
+  /**
+   * Step (c) when (b) did not do it: raises `oldestVersion` to keep `maxVersions`. Returns the
+   * numbers whose items the caller deletes by key (from the metadata, no Query).
+   */
+  private async prune(pk: string, meta: MetaItem): Promise<{ meta: MetaItem; purge: readonly number[] }> {
     const floor = pruneFloor(meta);
-    if (floor === undefined) return meta;
+    if (floor === undefined) return { meta, purge: [] };
     const stale = versionsBelow(meta, floor);
     const names: Record<string, string> = { '#oldest': 'oldestVersion', '#versions': 'versions' };
     stale.forEach((key, index) => (names[`#p${index}`] = key));
-    let pruned = meta;
     try {
       const updated = await this.call(
         this.client.send(
@@ -668,14 +877,12 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
           }),
         ),
       );
-      pruned = parseMeta(updated.Attributes);
+      return { meta: parseMeta(updated.Attributes), purge: purgeable(meta, floor) };
     } catch (error: unknown) {
       if (!isConditionFailed(error)) throw error;
-      // Someone pruned further (or deleted the secret) first.
-      pruned = (await this.readMeta(pk)) ?? meta;
+      // Someone pruned further (or deleted the secret) first; they delete what they pruned.
+      return { meta: (await this.readMeta(pk)) ?? meta, purge: [] };
     }
-    await this.deleteVersionItemsBelow(pk, Math.max(floor, pruned.oldestVersion));
-    return pruned;
   }
 
   private async putVersionItem(pk: string, item: VersionItem): Promise<boolean> {
@@ -694,6 +901,45 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
       if (isConditionFailed(error)) return false;
       throw error;
     }
+  }
+
+  /**
+   * The metadata item and the given version items of one secret in one BatchGetItem (strongly
+   * consistent). Keys DynamoDB leaves unprocessed are asked for again, a few rounds at most.
+   */
+  private async readBatch(
+    pk: string,
+    versions: readonly number[],
+  ): Promise<{ meta: MetaItem | undefined; items: Map<number, VersionItem> }> {
+    let keys: Record<string, unknown>[] = [
+      { pk, sk: META_SK },
+      ...versions.map((version) => ({ pk, sk: DynamoDbSecretStore.versionSortKey(version) })),
+    ];
+    let meta: MetaItem | undefined;
+    const items = new Map<number, VersionItem>();
+    for (let round = 0; round < BATCH_GET_ROUNDS && keys.length > 0; round += 1) {
+      const result = await this.call(
+        this.client.send(
+          new BatchGetCommand({
+            RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } },
+          }),
+        ),
+      );
+      for (const found of result.Responses?.[this.tableName] ?? []) {
+        if (found.sk === META_SK) meta = parseMeta(found);
+        else {
+          const item = parseVersion(found);
+          items.set(item.version, item);
+        }
+      }
+      keys = result.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      // Unprocessed keys mean throttling: back off before asking again, as the SDK would.
+      if (keys.length > 0) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** round));
+    }
+    if (keys.length > 0) {
+      throw dynamoDbUnavailable('BatchGetItem', 'secret store', new Error('Keys left unprocessed'));
+    }
+    return { meta, items };
   }
 
   private async readMeta(pk: string): Promise<MetaItem | undefined> {
@@ -814,6 +1060,41 @@ function parseVersion(item: Record<string, unknown>): VersionItem {
   const result = VersionItem.safeParse(item);
   if (!result.success) throw new Error('A secret version item is malformed', { cause: result.error });
   return result.data;
+}
+
+/**
+ * The version numbers pruning below `floor` takes away from `meta`: every number from its old
+ * `oldestVersion` (1 before the first prune) up to `floor`, and any entry the metadata still
+ * held below it. Deleted by key, so pruning costs no Query.
+ */
+function purgeable(meta: MetaItem, floor: number): number[] {
+  const numbers = new Set(versionsBelow(meta, floor).map(Number));
+  for (let version = Math.max(1, meta.oldestVersion); version < floor; version += 1) numbers.add(version);
+  return [...numbers].sort((a, b) => a - b);
+}
+
+/** The metadata item of a record the store returned (the caller hands it back to spare a read). */
+function metaItemOf(record: SecretMetadataRecord): MetaItem {
+  return {
+    currentVersion: record.currentVersion,
+    oldestVersion: record.oldestVersion,
+    maxVersions: record.maxVersions,
+    casRequired: record.casRequired,
+    customMetadata: { ...record.customMetadata },
+    createdTime: record.createdTime,
+    updatedTime: record.updatedTime,
+    versions: Object.fromEntries(
+      Object.entries(record.versions).map(([key, state]) => [
+        key,
+        {
+          createdTime: state.createdTime,
+          createdBy: state.createdBy,
+          destroyed: state.destroyed,
+          ...(state.deletionTime === undefined ? {} : { deletionTime: state.deletionTime }),
+        },
+      ]),
+    ),
+  };
 }
 
 function toVersionRecord(item: VersionItem): VersionRecord {

@@ -15,9 +15,12 @@
  * with a fresh key under which new data would be written and the old data lost. The runtime also
  * checks, before it serves, that the keyring holds every key id the stored data names
  * (`verifyHolds`). Each use of a key checks that its file is still there, so a `keys/` folder
- * removed while the server runs fails writes and uncached reads closed until it is restored.
+ * removed while the server runs fails writes and uncached reads closed until it is restored: one
+ * stat per use (same inode, size, mode, times as when the content was last compared), and a
+ * full read and comparison whenever anything about the file changed.
  */
 import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { chmod, link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod';
@@ -111,6 +114,8 @@ export class FileKeyring implements Keyring {
   private readonly ledgerFile: string | undefined;
   private state: Promise<State> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Key files whose content matched their key, with what stat said of them then. */
+  private readonly checkedFiles = new Map<string, FileIdentity>();
   /** Key ids the stored data names (from `verifyHolds`): a fresh keyring is refused while any exist. */
   private wrappedKeyIds: ReadonlySet<string> = new Set();
 
@@ -123,8 +128,12 @@ export class FileKeyring implements Keyring {
     return servingRequest(async () => {
       const state = await this.load();
       const kek = await this.presentKek(state, state.current);
-      const plaintext = randomBytes(KEY_BYTES);
-      return { plaintext, wrapped: wrap(kek, state.current, plaintext, context), keyId: state.current };
+      // One draw for the data key and the IV that wraps it (a copy, so the caller owns the key).
+      const random = randomBytes(KEY_BYTES + IV_BYTES);
+      const plaintext = Buffer.from(random.subarray(0, KEY_BYTES));
+      const iv = random.subarray(KEY_BYTES);
+      random.fill(0, 0, KEY_BYTES);
+      return { plaintext, wrapped: wrap(kek, state.current, plaintext, context, iv), keyId: state.current };
     });
   }
 
@@ -233,6 +242,17 @@ export class FileKeyring implements Keyring {
   private async presentKek(state: State, keyId: string): Promise<Buffer> {
     const kek = this.kekOf(state, keyId);
     if (this.directory === undefined) return kek;
+    const file = this.keyFile(keyId);
+    // The cheap check first: one stat. A file with the same inode, size, mode and modification
+    // time as when its content was last compared still holds the key; anything else (gone,
+    // cut short, replaced, touched, permissions widened) is read and compared in full below.
+    const seen = this.checkedFiles.get(file);
+    if (seen !== undefined) {
+      const now = statOrUndefined(file);
+      if (now !== undefined && sameFile(seen, now)) return kek;
+      this.checkedFiles.delete(file);
+    }
+    const before = statOrUndefined(file);
     const onDisk = await this.readKeyFile(keyId);
     if (onDisk === undefined) throw new KeyringKeysMissingError([keyId]);
     const same = timingSafeEqual(onDisk, kek);
@@ -242,6 +262,10 @@ export class FileKeyring implements Keyring {
         `The key file ${this.keyFile(keyId)} changed on disk while running; restore it from a backup`,
       );
     }
+    // Remembered only when the file did not change while it was read.
+    const after = statOrUndefined(file);
+    if (before !== undefined && after !== undefined && sameFile(before, after))
+      this.checkedFiles.set(file, after);
     return kek;
   }
 
@@ -461,6 +485,47 @@ export class FileKeyring implements Keyring {
   }
 }
 
+interface FileIdentity {
+  readonly ino: number;
+  readonly dev: number;
+  readonly size: number;
+  readonly mode: number;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+}
+
+/**
+ * What identifies a key file's state, or undefined when it cannot be stat'ed. Synchronous on
+ * purpose: one stat of a local file takes microseconds, less than a round trip through libuv's
+ * thread pool, which is what made the per-use check costly under load (npm run bench -- envelope).
+ */
+function statOrUndefined(file: string): FileIdentity | undefined {
+  try {
+    const found = statSync(file, { bigint: true });
+    return {
+      ino: Number(found.ino),
+      dev: Number(found.dev),
+      size: Number(found.size),
+      mode: Number(found.mode),
+      mtimeNs: found.mtimeNs,
+      ctimeNs: found.ctimeNs,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+  return (
+    a.ino === b.ino &&
+    a.dev === b.dev &&
+    a.size === b.size &&
+    a.mode === b.mode &&
+    a.mtimeNs === b.mtimeNs &&
+    a.ctimeNs === b.ctimeNs
+  );
+}
+
 function freshState(): State {
   const id = newKeyId();
   return { current: id, keks: new Map([[id, randomBytes(KEY_BYTES)]]) };
@@ -493,8 +558,13 @@ function wrapAad(keyId: string, context: EncryptionContext): Buffer {
 }
 
 /** iv ‖ encrypted key ‖ tag, as one buffer. */
-function wrap(kek: Buffer, keyId: string, dataKey: Buffer, context: EncryptionContext): Buffer {
-  const iv = randomBytes(IV_BYTES);
+function wrap(
+  kek: Buffer,
+  keyId: string,
+  dataKey: Buffer,
+  context: EncryptionContext,
+  iv: Buffer = randomBytes(IV_BYTES),
+): Buffer {
   const cipher = createCipheriv('aes-256-gcm', kek, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(wrapAad(keyId, context));
   return Buffer.concat([iv, cipher.update(dataKey), cipher.final(), cipher.getAuthTag()]);

@@ -1,10 +1,14 @@
 /**
  * An `AuditSink` that chains what it records, in-process: the local runtime's sequencer (in AWS
  * a DynamoDB stream drives the sequencer instead). The durable write comes first and decides the
- * outcome (fail closed); chaining follows, one run at a time per tenant, each run taking every
- * event queued meanwhile, so concurrent requests of a tenant never contend for the chain head in
- * this process. A chaining failure is reported, not thrown: the event is durable, and the digest
- * engine's catch-up chains it later.
+ * outcome (fail closed): `record` resolves as soon as the event is durable, as in AWS, and the
+ * chain append follows right after, off the request path. Chaining runs one at a time per
+ * tenant, each run taking every event queued meanwhile in the order their durable writes
+ * finished, so the chain stays fork- and gap-free (the sequencer's conditional put on the head
+ * guarantees that even against another sequencer) and concurrent requests of a tenant never
+ * contend for the chain head. A chaining failure is reported, not thrown: the event is durable,
+ * and the digest engine's catch-up chains it later. `settled()` waits for the queued appends
+ * (reads of the chain made locally, and shutdown, wait on it).
  */
 import type { AuditEvent } from './audit-event.js';
 import type { AuditSink } from './audit-sink.js';
@@ -24,6 +28,8 @@ interface Waiter {
 export class ChainingAuditSink implements AuditSink {
   private readonly queues = new Map<string, Waiter[]>();
   private readonly running = new Set<string>();
+  /** One promise per event not chained yet. */
+  private readonly pending = new Set<Promise<void>>();
 
   constructor(
     private readonly sink: ExpiringAuditSink,
@@ -33,13 +39,20 @@ export class ChainingAuditSink implements AuditSink {
 
   async record(event: AuditEvent): Promise<void> {
     const expiresAt = await this.sink.recordWithExpiry(event);
-    // Resolves once the event is chained (or chaining failed and was reported).
-    await new Promise<void>((done) => {
-      const queue = this.queues.get(event.tenant) ?? [];
-      queue.push({ recorded: { event, expiresAt }, done });
-      this.queues.set(event.tenant, queue);
-      if (!this.running.has(event.tenant)) void this.drain(event.tenant);
-    });
+    // Durable: the caller may answer now. The append is queued and runs right after.
+    let done: () => void = () => undefined;
+    const chained = new Promise<void>((resolve) => (done = resolve));
+    const queue = this.queues.get(event.tenant) ?? [];
+    queue.push({ recorded: { event, expiresAt }, done });
+    this.queues.set(event.tenant, queue);
+    this.pending.add(chained);
+    void chained.then(() => this.pending.delete(chained));
+    if (!this.running.has(event.tenant)) void this.drain(event.tenant);
+  }
+
+  /** Resolves once every event recorded so far is chained (or its chaining failed and was reported). */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
   }
 
   private async drain(tenant: string): Promise<void> {

@@ -9,7 +9,7 @@
  */
 import * as z from 'zod';
 import { ConflictError, ValidationError } from '../errors.js';
-import { type Envelope, EnvelopeSchema } from './envelope.js';
+import { type Envelope, envelopeShapeProblems } from './envelope.js';
 import { EnvelopeIntegrityError } from './keyring.js';
 import { type SecretPath, type SecretPrefix, secretPathSegmentProblem } from './secret-path.js';
 import {
@@ -330,16 +330,16 @@ export function metadataRecord(tenant: string, path: SecretPath, meta: MetadataS
   };
 }
 
-/** A stored envelope, checked; a malformed one is an integrity incident, not a caller error. */
+/**
+ * A stored envelope, its shape checked; a malformed one is an integrity incident, not a caller
+ * error. The base64 fields are decoded and checked once, when the envelope is opened.
+ */
 export function storedEnvelope(stored: unknown): Envelope {
-  const result = EnvelopeSchema.safeParse(stored);
-  if (!result.success) {
-    throw new EnvelopeIntegrityError('A stored secret envelope is malformed', {
-      cause: result.error,
-      details: { fields: result.error.issues.map((issue) => issue.path.join('.')) },
-    });
+  const fields = envelopeShapeProblems(stored);
+  if (fields.length > 0) {
+    throw new EnvelopeIntegrityError('A stored secret envelope is malformed', { details: { fields } });
   }
-  return result.data;
+  return stored as Envelope;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -162,6 +162,10 @@ export class SecretsService {
         createdBy: who,
         now: this.clock.now().toISOString(),
         seal: (n) => this.cipher.seal(plaintext, context(owner, secretPath, n)),
+        known:
+          known === undefined
+            ? undefined
+            : { metadata: known.metadata && storeRecord(owner, secretPath, known.metadata) },
       });
       return versionMetadata(metadata, version);
     } finally {
@@ -377,6 +381,22 @@ function versionMetadata(record: SecretMetadataRecord, version: number): SecretV
     deletionTime: state.deletionTime,
     destroyed: state.destroyed,
     customMetadata: record.customMetadata,
+  };
+}
+
+/** The store's record of metadata this service returned (`metadataIfAny`), to hand it back. */
+function storeRecord(tenant: string, path: SecretPath, metadata: SecretMetadata): SecretMetadataRecord {
+  return {
+    tenant,
+    path,
+    currentVersion: metadata.currentVersion,
+    oldestVersion: metadata.oldestVersion,
+    maxVersions: metadata.maxVersions,
+    casRequired: metadata.casRequired,
+    customMetadata: metadata.customMetadata,
+    createdTime: metadata.createdTime,
+    updatedTime: metadata.updatedTime,
+    versions: metadata.versions,
   };
 }
 

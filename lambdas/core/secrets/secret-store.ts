@@ -64,6 +64,12 @@ export interface NewVersionRequest {
   readonly now: string;
   /** Seals the value for exactly this version number; called once per attempt. */
   seal(version: number): Promise<Envelope>;
+  /**
+   * The metadata the caller has just read (`getMetadata`, undefined inside when there is no
+   * secret): the store starts from it instead of reading it again. A stale one only costs a
+   * lost race, which the store detects and retries from a fresh read.
+   */
+  readonly known?: { readonly metadata: SecretMetadataRecord | undefined } | undefined;
 }
 
 export interface MetadataSettings {
@@ -127,7 +133,11 @@ export interface SecretStore {
     deletionTime: string | undefined,
   ): Promise<void>;
 
-  /** Removes the envelopes of these versions for good and marks them destroyed. */
+  /**
+   * Marks these versions destroyed and removes their envelopes for good. The mark is the commit
+   * point: once it is stored, every read treats the versions as destroyed, and the removal of
+   * the values follows (a retry, or the next read or prune of a marked version, finishes it).
+   */
   destroyVersions(tenant: string, path: SecretPath, versions: readonly number[]): Promise<void>;
 
   /** Removes every version and the metadata. Idempotent, safe to retry after a partial failure. */

@@ -3,13 +3,13 @@
  * with its keyring, path policies from settings) and the audit sink its use cases and refusals
  * record with.
  */
-import { DynamoDbPolicyStore } from '../../adapters/aws/dynamodb-policy-store.js';
 import { systemClock } from '../../core/ports.js';
 import { SecretAccess } from '../../core/secrets/secret-access.js';
 import { coldStart } from '../../platform/cold-start.js';
 import { apiDependencies } from '../../platform/parts/api.js';
 import { auditRecorder } from '../../platform/parts/audit.js';
-import { documentClient, tableName } from '../../platform/parts/dynamodb.js';
+import { documentClient } from '../../platform/parts/dynamodb.js';
+import { policyStore } from '../../platform/parts/policies.js';
 import { secretsService } from '../../platform/parts/secrets.js';
 import { manifest } from './manifest.js';
 
@@ -23,7 +23,7 @@ export const secrets = coldStart(manifest, (start) => {
     config: start.config,
     access: new SecretAccess(
       secretsService(start, dynamodb),
-      new DynamoDbPolicyStore(dynamodb, tableName(start.config, 'settings')),
+      policyStore(start, dynamodb),
       audit,
       systemClock,
     ),
