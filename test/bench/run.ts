@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- api|secrets|audit|discovery|rotation|dashboard|lambda]`: runs the named suites (all by default).
+ * `npm run bench [-- api|secrets|audit|discovery|rotation|dashboard|lambda|memory] [--requests N]`: runs the named suites (all by default).
  *
  * api: throughput of the local API against a baseline measured in the same run.
  *
@@ -25,6 +25,9 @@
  *
  * lambda: every function's minified bundle size and module-init time next to a bare bundle of
  * exactly the SDK clients it uses, built and timed in the same run (lambda.ts).
+ *
+ * memory: `npm start`'s RSS after 100,000 mixed API requests next to its RSS after 10,000, in
+ * one run (memory.ts); `--requests N` scales the run.
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // The handlers' Powertools logger and metrics are built when their module loads, which can be
@@ -34,6 +37,7 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 import { createServer } from 'node:http';
+import { parseArgs } from 'node:util';
 import type { AddressInfo } from 'node:net';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
@@ -131,10 +135,19 @@ const SUITES: Readonly<Record<string, () => Promise<void>>> = {
   rotation: async () => (await import('./rotation.js')).runRotationBench(),
   dashboard: async () => (await import('./dashboard.js')).runDashboardBench(),
   lambda: async () => (await import('./lambda.js')).runLambdaBench(),
+  memory: async () => (await import('./memory.js')).runMemoryBench(MEMORY_REQUESTS),
 };
 
-const wanted = process.argv.slice(2);
+const { values: flags, positionals: wanted } = parseArgs({
+  options: { requests: { type: 'string' } },
+  allowPositionals: true,
+});
+// The memory run's length; a full run is slow on a shared machine, so it can be scaled down.
+const MEMORY_REQUESTS = Number(flags.requests ?? 100_000);
 const unknown = wanted.filter((name) => !(name in SUITES));
+if (!Number.isInteger(MEMORY_REQUESTS) || MEMORY_REQUESTS < 100) {
+  unknown.push(`--requests ${flags.requests} (expected a whole number ≥ 100)`);
+}
 if (unknown.length > 0) {
   console.error(`Unknown benchmark suite: ${unknown.join(', ')} (known: ${Object.keys(SUITES).join(', ')})`);
   process.exitCode = 2;
