@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- api|secrets|audit|discovery|rotation|dashboard|lambda|memory] [--requests N]`: runs the named suites (all by default).
+ * `npm run bench [-- api|secrets|audit|discovery|rotation|dashboard|lambda|memory|inventory] [--requests N]`: runs the named suites (all by default).
  *
  * api: throughput of the local API against a baseline measured in the same run.
  *
@@ -25,6 +25,8 @@
  *
  * lambda: every function's minified bundle size and module-init time next to a bare bundle of
  * exactly the SDK clients it uses, built and timed in the same run (lambda.ts).
+ *
+ * inventory: p50 of one page of GET /credentials with 10,000 credentials next to 100 (inventory.ts).
  *
  * memory: `npm start`'s RSS after 100,000 mixed API requests next to its RSS after 10,000, in
  * one run (memory.ts); `--requests N` scales the run.
@@ -136,6 +138,7 @@ const SUITES: Readonly<Record<string, () => Promise<void>>> = {
   dashboard: async () => (await import('./dashboard.js')).runDashboardBench(),
   lambda: async () => (await import('./lambda.js')).runLambdaBench(),
   memory: async () => (await import('./memory.js')).runMemoryBench(MEMORY_REQUESTS),
+  inventory: async () => (await import('./inventory.js')).runInventoryBench(),
 };
 
 const { values: flags, positionals: wanted } = parseArgs({
