@@ -38,6 +38,7 @@ export type TableId = (typeof TABLE_IDS)[number];
 
 const pk: KeyAttribute = { name: 'pk', type: 'S' };
 const sk: KeyAttribute = { name: 'sk', type: 'S' };
+const nameKey: KeyAttribute = { name: 'nameKey', type: 'S' };
 
 export const TABLE_SPECS: Readonly<Record<TableId, TableSpec>> = {
   secrets: {
@@ -75,18 +76,46 @@ export const TABLE_SPECS: Readonly<Record<TableId, TableSpec>> = {
         purpose:
           'Sparse: only credentials with an expiry, a rotation due time or a next rotation date carry expiryShard, so the expiry check queries, never scans.',
       },
+      // The inventory's name-ordered listings (issue 13): one index per filter dimension, each
+      // sorted by nameKey=<lower-case name>\u0001<id>, so a page of GET /credentials is one Query
+      // per partition whatever the inventory's size. Sparse where the value is optional.
       {
-        indexName: 'byType',
-        partitionKey: { name: 'typeKey', type: 'S' },
-        sortKey: sk,
-        purpose: 'Credentials of one type in one tenant (typeKey=<tenant>#<type>), for filtered listings.',
+        indexName: 'inventoryByName',
+        partitionKey: { name: 'listKey', type: 'S' },
+        sortKey: nameKey,
+        purpose: "A tenant's whole inventory in name order (listKey=<tenant>), for unfiltered listings.",
       },
       {
-        indexName: 'byStatus',
+        indexName: 'typeByName',
+        partitionKey: { name: 'typeKey', type: 'S' },
+        sortKey: nameKey,
+        purpose: 'Credentials of one type in one tenant (typeKey=<tenant>#<type>) in name order.',
+      },
+      {
+        indexName: 'statusByName',
         partitionKey: { name: 'statusKey', type: 'S' },
-        sortKey: sk,
+        sortKey: nameKey,
+        purpose: 'Credentials in one status in one tenant (statusKey=<tenant>#<status>) in name order.',
+      },
+      {
+        indexName: 'sourceByName',
+        partitionKey: { name: 'sourceKey', type: 'S' },
+        sortKey: nameKey,
+        purpose: 'Credentials from one source in one tenant (sourceKey=<tenant>#<source>) in name order.',
+      },
+      {
+        indexName: 'ownerByName',
+        partitionKey: { name: 'ownerKey', type: 'S' },
+        sortKey: nameKey,
         purpose:
-          'Credentials in one status in one tenant (statusKey=<tenant>#<status>), for filtered listings.',
+          'Sparse: credentials of one owner in one tenant (ownerKey=<tenant>#<lower-case owner>) in name order.',
+      },
+      {
+        indexName: 'severityByName',
+        partitionKey: { name: 'severityKey', type: 'S' },
+        sortKey: nameKey,
+        purpose:
+          'Sparse: credentials with findings by their worst severity (severityKey=<tenant>#<severity>) in name order.',
       },
       {
         indexName: 'tenants',
@@ -97,7 +126,7 @@ export const TABLE_SPECS: Readonly<Record<TableId, TableSpec>> = {
       },
     ],
     purpose:
-      'Credential inventory (discovered and managed): pk=<tenant>, sk=cred#<id>; history pk=<tenant>#history#<id>; discovery runs pk=<tenant>#discovery-runs.',
+      'Credential inventory (discovered and managed): pk=<tenant>, sk=cred#<id>; listing counters pk=<tenant>, sk=counts; history pk=<tenant>#history#<id>; discovery runs pk=<tenant>#discovery-runs.',
   },
   rotations: {
     id: 'rotations',

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- api|secrets|envelope|audit|discovery|rotation|dashboard|lambda|cli]`: runs the named suites (all by default).
+ * `npm run bench [-- api|secrets|envelope|audit|discovery|rotation|dashboard|lambda|cli|memory|inventory] [--requests N]`: runs the named suites (all by default).
  *
  * api: throughput of the local API against a baseline measured in the same run.
  *
@@ -30,6 +30,11 @@
  * exactly the SDK clients it uses, built and timed in the same run (lambda.ts).
  *
  * cli: `vaultpilot kv get` wall time next to curl of the same read, fresh processes, same run (cli.ts).
+ *
+ * inventory: p50 of one page of GET /credentials with 10,000 credentials next to 100 (inventory.ts).
+ *
+ * memory: `npm start`'s RSS after 100,000 mixed API requests next to its RSS after 10,000, in
+ * one run (memory.ts); `--requests N` scales the run.
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // The handlers' Powertools logger and metrics are built when their module loads, which can be
@@ -39,6 +44,7 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 import { createServer } from 'node:http';
+import { parseArgs } from 'node:util';
 import type { AddressInfo } from 'node:net';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
@@ -140,10 +146,20 @@ const SUITES: Readonly<Record<string, () => Promise<void>>> = {
   dashboard: async () => (await import('./dashboard.js')).runDashboardBench(),
   lambda: async () => (await import('./lambda.js')).runLambdaBench(),
   cli: async () => (await import('./cli.js')).runCliBench(),
+  memory: async () => (await import('./memory.js')).runMemoryBench(MEMORY_REQUESTS),
+  inventory: async () => (await import('./inventory.js')).runInventoryBench(),
 };
 
-const wanted = process.argv.slice(2);
+const { values: flags, positionals: wanted } = parseArgs({
+  options: { requests: { type: 'string' } },
+  allowPositionals: true,
+});
+// The memory run's length; a full run is slow on a shared machine, so it can be scaled down.
+const MEMORY_REQUESTS = Number(flags.requests ?? 100_000);
 const unknown = wanted.filter((name) => !(name in SUITES));
+if (!Number.isInteger(MEMORY_REQUESTS) || MEMORY_REQUESTS < 100) {
+  unknown.push(`--requests ${flags.requests} (expected a whole number ≥ 100)`);
+}
 if (unknown.length > 0) {
   console.error(`Unknown benchmark suite: ${unknown.join(', ')} (known: ${Object.keys(SUITES).join(', ')})`);
   process.exitCode = 2;

@@ -26,6 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localEventBus } from '../../lambdas/adapters/local/in-process-event-bus.js';
 import { formatSeq } from '../../lambdas/core/audit/audit-chain.js';
 import type { AuditEvent } from '../../lambdas/core/audit/audit-event.js';
+import { expandChainEntry } from '../../lambdas/core/audit/audit-chain.js';
 import type { DomainEvent } from '../../lambdas/core/events.js';
 import { EXIT_FAILURE, EXIT_OK, runCli } from '../../lambdas/local/cli.js';
 import type { LocalRuntime } from '../../lambdas/local/runtime.js';
@@ -190,9 +191,12 @@ describe('audit API', () => {
     );
     const seqs = Items.map((item) => Number(item.seq));
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
-    const ids = Items.map((item) => String((item.event as { eventId: string }).eventId));
+    const stored = Items.map((item) => expandChainEntry(item));
+    const ids = stored.map((item) => String((item.event as { eventId: string }).eventId));
     expect(new Set(ids).size).toBe(ids.length);
-    const burst = Items.filter((item) => String((item.event as AuditEvent).target.path).startsWith('burst/'));
+    const burst = stored.filter((item) =>
+      String((item.event as AuditEvent).target.path).startsWith('burst/'),
+    );
     // Each write is chained twice: its `attempted` event and its outcome.
     expect(burst).toHaveLength(100);
     expect(burst.filter((item) => (item.event as AuditEvent).outcome === 'attempted')).toHaveLength(50);
@@ -330,7 +334,7 @@ describe('audit API', () => {
     // The digest covers the event of its own signing.
     const own = await call('aud', 'GET', '/audit?action=audit.digest&limit=1');
     const lastSigned = await chainItem('default', second.json.digest.toSeq);
-    expect(lastSigned.event.eventId).toBe(eventsOf(own)[0]?.eventId);
+    expect(expandChainEntry(lastSigned).event).toMatchObject({ eventId: eventsOf(own)[0]?.eventId });
     expect((listed.json.digests as { toSeq: number }[]).map((digest) => digest.toSeq)).toEqual([
       ...before.map((digest) => digest.toSeq),
       first.json.digest.toSeq,
@@ -362,7 +366,9 @@ describe('audit API', () => {
     const lines = exported.text.trimEnd().split('\n');
     const entryIndex = lines.findIndex((line) => JSON.parse(line).seq === 3);
     const entry = JSON.parse(lines[entryIndex] ?? '{}');
-    entry.event.actor.id = 'mallory';
+    // The stored bytes of entry 3 name another actor.
+    expect(entry.body).toMatch(/"actor":\{[^}]*"id":"[^"]+"/);
+    entry.body = String(entry.body).replace(/("actor":\{[^}]*"id":")[^"]+"/, '$1mallory"');
     lines[entryIndex] = JSON.stringify(entry);
     await writeFile(join(dir, 'tampered.ndjson'), `${lines.join('\n')}\n`);
     const tamperedOut = out.length;
@@ -451,14 +457,14 @@ describe('audit verification of a tampered table', () => {
   });
 
   it('reports an edited field of a stored entry at its seq', async () => {
-    // Prepare
+    // Prepare: the stored bytes of entry 5 say another outcome.
     const original = await chainItem('tamper', 5);
-    await db.send(
-      new PutCommand({
-        TableName: TABLE,
-        Item: { ...original, event: { ...original.event, outcome: 'denied' } },
-      }),
+    const body = String(original.body);
+    const edited = body.replace(/"outcome":"([a-z-]+)"/, (_match, outcome: string) =>
+      outcome === 'denied' ? '"outcome":"allowed"' : '"outcome":"denied"',
     );
+    expect(edited).not.toBe(body);
+    await db.send(new PutCommand({ TableName: TABLE, Item: { ...original, body: edited } }));
 
     // Act
     const result = await verify();
@@ -471,8 +477,8 @@ describe('audit verification of a tampered table', () => {
 
   it('reports a recorded event changed or deleted behind the chain at the seq of its entry', async () => {
     // Prepare: the event items are what GET /audit answers from.
-    const entry = await chainItem('tamper', 6);
-    const key = { pk: 'tamper#events', sk: `${entry.event.time}#${entry.event.eventId}` };
+    const { event } = expandChainEntry(await chainItem('tamper', 6)) as { event: AuditEvent };
+    const key = { pk: 'tamper#events', sk: `${event.time}#${event.eventId}` };
     const { Item: original } = await db.send(new GetCommand({ TableName: TABLE, Key: key }));
     await db.send(new PutCommand({ TableName: TABLE, Item: { ...original, outcome: 'denied' } }));
     const changed = await verify();

@@ -17,7 +17,7 @@ import {
 } from '../../lambdas/adapters/aws/dynamodb-audit-event-query.js';
 import { DynamoDbAuditSettings } from '../../lambdas/adapters/aws/dynamodb-audit-settings.js';
 import { auditEventItem, DynamoDbAuditSink } from '../../lambdas/adapters/aws/dynamodb-audit-sink.js';
-import { type ChainEntry, eventSortKey } from '../../lambdas/core/audit/audit-chain.js';
+import { type ChainEntry, eventSortKey, expandChainEntry } from '../../lambdas/core/audit/audit-chain.js';
 import { AuditDigestService } from '../../lambdas/core/audit/audit-digests.js';
 import { AuditSequencer } from '../../lambdas/core/audit/audit-sequencer.js';
 import { verifyAuditChain } from '../../lambdas/core/audit/chain-verifier.js';
@@ -55,9 +55,17 @@ afterAll(async () => {
   });
 });
 
+/** The entries as stored (format 2), for the verifier. */
+async function storedEntries(tenant: string): Promise<Record<string, unknown>[]> {
+  const all: Record<string, unknown>[] = [];
+  for await (const entry of store.entries(tenant)) all.push(entry);
+  return all;
+}
+
+/** The entries with their fields read from the stored bytes. */
 async function entries(tenant: string): Promise<ChainEntry[]> {
   const all: ChainEntry[] = [];
-  for await (const entry of store.entries(tenant)) all.push(entry as unknown as ChainEntry);
+  for await (const entry of store.entries(tenant)) all.push(expandChainEntry(entry) as unknown as ChainEntry);
   return all;
 }
 
@@ -126,7 +134,7 @@ describe('audit chain on dynalite', () => {
     expect(await store.latestDigest(tenant)).toEqual(run.digest);
     const stored: unknown[] = [];
     for await (const digest of store.digests(tenant)) stored.push(digest);
-    const result = verifyAuditChain(await entries(tenant), {
+    const result = verifyAuditChain(await storedEntries(tenant), {
       tenant,
       digests: stored,
       publicKey: signer.publicKey,

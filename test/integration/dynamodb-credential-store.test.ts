@@ -1,15 +1,17 @@
 /**
  * The inventory's DynamoDB stores on dynalite with the real table specs: conditional writes on
- * revisions, listings through the type and status indexes, history newest first, the tenant
+ * revisions, name-ordered listing partitions and their counters (with the one-off upgrade of older
+ * items), history newest first, the tenant
  * registry, run records newest first with cursors, and settings with check-and-set.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbCredentialStore } from '../../lambdas/adapters/aws/dynamodb-credential-store.js';
 import { DynamoDbDiscoveryRunStore } from '../../lambdas/adapters/aws/dynamodb-discovery-run-store.js';
 import { DynamoDbDiscoverySettingsStore } from '../../lambdas/adapters/aws/dynamodb-discovery-settings-store.js';
 import type { CredentialChange } from '../../lambdas/core/credentials/credential-store.js';
+import { type InventoryPartition, nameKeyOf } from '../../lambdas/core/credentials/inventory-pages.js';
 import { newRun } from '../../lambdas/core/discovery/engine.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../lambdas/core/errors.js';
 import { ensureTables, type LocalDynamo, startLocalDynamo } from '../../lambdas/local/dynamo.js';
@@ -33,6 +35,7 @@ beforeAll(async () => {
       region: 'us-east-1',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     }),
+    { marshallOptions: { removeUndefinedValues: true } },
   );
   store = new DynamoDbCredentialStore(documents, localTableName('credentials'));
   runs = new DynamoDbDiscoveryRunStore(documents, localTableName('credentials'));
@@ -45,6 +48,17 @@ afterAll(async () => {
     if (error !== null) throw error;
   });
 });
+
+async function rawItem(tenant: string, credentialId: string): Promise<Record<string, unknown>> {
+  const { Item } = await documents.send(
+    new GetCommand({
+      TableName: localTableName('credentials'),
+      Key: { pk: tenant, sk: `cred#${credentialId}` },
+    }),
+  );
+  if (Item === undefined) throw new Error('missing item');
+  return Item;
+}
 
 describe('DynamoDbCredentialStore', () => {
   it('round-trips a credential exactly, undefined fields included', async () => {
@@ -71,20 +85,98 @@ describe('DynamoDbCredentialStore', () => {
     expect(await store.get('store', id(2))).toBeUndefined();
   });
 
-  it('lists a tenant whole or narrowed by type or status through the indexes', async () => {
-    await store.create(credential({ id: id(3), tenant: 'list', type: 'api-token', status: 'expiring' }));
-    await store.create(credential({ id: id(4), tenant: 'list', type: 'github-token', status: 'healthy' }));
-    await store.create(accessKey({ id: id(5), tenant: 'list', status: 'expiring' }));
-    const ids = async (narrowing?: Parameters<typeof store.list>[1]) =>
-      (await store.list('list', narrowing)).map((c) => c.id);
-    expect(await ids()).toEqual([id(3), id(4), id(5)]);
-    expect(await ids({ types: ['aws-iam-access-key', 'api-token'] })).toEqual([id(3), id(5)]);
-    expect(await ids({ statuses: ['expiring'] })).toEqual([id(3), id(5)]);
+  it('reads name-ordered index partitions in chunks and moves items between them on a change', async () => {
+    // Prepare
+    await store.create(
+      credential({ id: id(3), tenant: 'list', name: 'Beta', type: 'api-token', status: 'expiring' }),
+    );
+    await store.create(
+      credential({ id: id(4), tenant: 'list', name: 'alpha', type: 'github-token', status: 'healthy' }),
+    );
+    await store.create(
+      accessKey({ id: id(5), tenant: 'list', name: 'gamma', status: 'expiring', owner: 'Ops' }),
+    );
+    const names = async (partition: InventoryPartition, after?: string, descending = false) =>
+      (await store.readPartition('list', partition, { after, limit: 2, descending })).items.map(
+        (c) => c.name,
+      );
+
+    // Act + Assess: whole inventory in name order (case-insensitive), in chunks and backwards.
+    const all: InventoryPartition = { dimension: 'all', value: '' };
+    const first = await store.readPartition('list', all, { after: undefined, limit: 2, descending: false });
+    expect(first.items.map((c) => c.name)).toEqual(['alpha', 'Beta']);
+    expect(first.exhausted).toBe(false);
+    expect(await names(all, nameKeyOf(first.items[1]!))).toEqual(['gamma']);
+    expect(await names(all, undefined, true)).toEqual(['gamma', 'Beta']);
+    expect(await names({ dimension: 'type', value: 'api-token' })).toEqual(['Beta']);
+    expect(await names({ dimension: 'status', value: 'expiring' })).toEqual(['Beta', 'gamma']);
+    expect(await names({ dimension: 'owner', value: 'ops' })).toEqual(['gamma']);
+    expect(await names({ dimension: 'source', value: 'discovered' })).toEqual(['gamma']);
     // A status change moves the item in the status index.
     const moved = await store.get('list', id(3));
     if (moved === undefined) throw new Error('missing');
     await store.replace({ ...moved, status: 'healthy', revision: 2 }, 1);
-    expect(await ids({ statuses: ['expiring'] })).toEqual([id(5)]);
+    expect(await names({ dimension: 'status', value: 'expiring' })).toEqual(['gamma']);
+    expect((await store.list('list')).map((c) => c.id)).toEqual([id(3), id(4), id(5)]);
+  });
+
+  it('keeps the listing counters with every write once they exist', async () => {
+    // Prepare: a tenant with one credential and no counters yet.
+    const tenant = 'counted';
+    await store.create(credential({ id: id(20), tenant, type: 'api-token', status: 'healthy' }));
+    expect(await store.readCounts(tenant)).toBeUndefined();
+
+    // Act: the first listing rebuilds them; later writes move them.
+    const rebuilt = await store.rebuildCounts(tenant);
+    await store.create(credential({ id: id(21), tenant, type: 'api-token', status: 'expiring' }));
+    const second = await store.get(tenant, id(21));
+    if (second === undefined) throw new Error('missing');
+    await store.replace({ ...second, status: 'overdue', revision: 2 }, 1);
+    await store.delete(tenant, id(20), 1);
+    const counts = await store.readCounts(tenant);
+
+    // Assess
+    expect(rebuilt).toMatchObject({ all: 1, 'type#api-token': 1, 'status#healthy': 1 });
+    expect(counts).toMatchObject({
+      all: 1,
+      'type#api-token': 1,
+      'status#healthy': 0,
+      'status#expiring': 0,
+      'status#overdue': 1,
+    });
+  });
+
+  it('brings items written before the listing indexes into them when it rebuilds the counters', async () => {
+    // Prepare: an item as the previous version wrote it (no nameKey, listKey, sourceKey...).
+    const tenant = 'legacy';
+    const old = credential({ id: id(30), tenant, name: 'Old one' });
+    await store.create(old);
+    await documents.send(
+      new PutCommand({
+        TableName: localTableName('credentials'),
+        Item: {
+          ...(await rawItem(tenant, id(30))),
+          listKey: undefined,
+          nameKey: undefined,
+          sourceKey: undefined,
+        },
+        // Undefined attributes are dropped by the document client's marshalling options below.
+      }),
+    );
+    await documents.send(
+      new DeleteCommand({ TableName: localTableName('credentials'), Key: { pk: tenant, sk: 'counts' } }),
+    );
+    const all: InventoryPartition = { dimension: 'all', value: '' };
+    const before = await store.readPartition(tenant, all, { after: undefined, limit: 10, descending: false });
+
+    // Act
+    const counts = await store.rebuildCounts(tenant);
+    const after = await store.readPartition(tenant, all, { after: undefined, limit: 10, descending: false });
+
+    // Assess
+    expect(before.items).toEqual([]);
+    expect(counts).toMatchObject({ all: 1 });
+    expect(after.items).toEqual([old]);
   });
 
   it('keeps a history, newest first, and registers tenants', async () => {

@@ -6,9 +6,11 @@ import { generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:cryp
 import {
   type ChainEntry,
   eventSortKey,
+  expandChainEntry,
   expiryOf,
   formatSeq,
   nextChainEntry,
+  storedChainEntry,
 } from '../../lambdas/core/audit/audit-chain.js';
 import {
   type AuditDigest,
@@ -101,9 +103,19 @@ export async function buildChain(options: {
   return { entries, digests };
 }
 
-/** The entries as a store or export holds them: plain records. */
+/**
+ * The entries as stores and exports held them before format 2 (fields at the top, no stored
+ * bytes): plain records, which readers must still verify.
+ */
 export function asRecords(entries: readonly ChainEntry[]): Record<string, unknown>[] {
-  return entries.map((entry) => structuredClone(entry) as unknown as Record<string, unknown>);
+  return entries.map(
+    ({ body: _body, ...entry }) => structuredClone(entry) as unknown as Record<string, unknown>,
+  );
+}
+
+/** The entries as stores and exports hold them now (format 2, with the hashed bytes). */
+export function asStoredRecords(entries: readonly ChainEntry[]): Record<string, unknown>[] {
+  return entries.map((entry) => ({ ...storedChainEntry(entry) }));
 }
 
 /** `AuditChainStore` in memory, with the conditional-put semantics of the DynamoDB adapter. */
@@ -134,7 +146,8 @@ export class MemoryAuditChainStore implements AuditChainStore {
   }
 
   async head(tenant: string): Promise<ChainEntry | undefined> {
-    return this.sorted(tenant).at(-1) as ChainEntry | undefined;
+    const head = this.sorted(tenant).at(-1);
+    return head === undefined ? undefined : (expandChainEntry(head) as unknown as ChainEntry);
   }
 
   async append(entry: ChainEntry): Promise<boolean> {
@@ -142,7 +155,7 @@ export class MemoryAuditChainStore implements AuditChainStore {
     const chain = this.chainOf(entry.event.tenant);
     const key = formatSeq(entry.seq);
     if (chain.has(key)) return false;
-    chain.set(key, structuredClone(entry) as unknown as Record<string, unknown>);
+    chain.set(key, { ...storedChainEntry(entry) });
     return true;
   }
 

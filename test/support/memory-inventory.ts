@@ -5,11 +5,62 @@
  */
 import type { Credential } from '../../lambdas/core/credentials/credential.js';
 import type { CredentialChange, CredentialStore } from '../../lambdas/core/credentials/credential-store.js';
+import {
+  countAll,
+  type InventoryCounts,
+  type InventoryPageSource,
+  type InventoryPartition,
+  nameKeyOf,
+  type PartitionChunk,
+  partitionsOf,
+} from '../../lambdas/core/credentials/inventory-pages.js';
 import { ConflictError, NotFoundError } from '../../lambdas/core/errors.js';
 import { parseRotationPolicy, type StoredRotationPolicy } from '../../lambdas/core/rotation/policy.js';
 import type { RotationPolicyStore } from '../../lambdas/core/rotation/rotation-store.js';
 
+/**
+ * The name-ordered partitions and counters of `InventoryPageSource` over whatever `credentials`
+ * returns for a tenant, computed on each call (the DynamoDB store keeps them in indexes).
+ */
+export function memoryPageSource(
+  credentials: (tenant: string) => Promise<Credential[]>,
+): InventoryPageSource {
+  return {
+    async readPartition(tenant, partition: InventoryPartition, options): Promise<PartitionChunk> {
+      const inPartition = (await credentials(tenant))
+        .filter(
+          (credential) =>
+            partition.dimension === 'all' ||
+            partitionsOf(credential).some(
+              (candidate) =>
+                candidate.dimension === partition.dimension && candidate.value === partition.value,
+            ),
+        )
+        .map((credential) => ({ credential, key: nameKeyOf(credential) }))
+        .filter(
+          ({ key }) =>
+            options.after === undefined || (options.descending ? key < options.after : key > options.after),
+        )
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) * (options.descending ? -1 : 1));
+      return {
+        items: inPartition.slice(0, options.limit).map(({ credential }) => credential),
+        exhausted: inPartition.length <= options.limit,
+      };
+    },
+    async readCounts(tenant): Promise<InventoryCounts> {
+      return countAll(await credentials(tenant));
+    },
+    async rebuildCounts(tenant): Promise<InventoryCounts> {
+      return countAll(await credentials(tenant));
+    },
+  };
+}
+
 export class MemoryCredentialStore implements CredentialStore {
+  private readonly pages = memoryPageSource((tenant) => this.list(tenant));
+  readonly readPartition = this.pages.readPartition.bind(this.pages);
+  readonly readCounts = this.pages.readCounts.bind(this.pages);
+  readonly rebuildCounts = this.pages.rebuildCounts.bind(this.pages);
   readonly items = new Map<string, Credential>();
   readonly changes: CredentialChange[] = [];
 

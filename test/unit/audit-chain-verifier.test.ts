@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type ChainEntry, chainEntryHash, GENESIS_HASH } from '../../lambdas/core/audit/audit-chain.js';
 import type { AuditDigest } from '../../lambdas/core/audit/audit-digest.js';
 import { verifyAuditChain, type VerificationResult } from '../../lambdas/core/audit/chain-verifier.js';
-import { asRecords, buildChain, ed25519Signer } from '../support/audit-chain.js';
+import { asRecords, asStoredRecords, buildChain, ed25519Signer } from '../support/audit-chain.js';
 
 const TENANT = 'acme';
 const COUNT = 10_000;
@@ -361,5 +361,95 @@ describe('audit chain verifier', () => {
       }
       expect(verify(records).firstBad, `round ${round}`).toMatchObject({ seq, reason: expected });
     }
+  });
+});
+
+/** A chain written partly before format 2 (entries 1..half as they were stored) and partly after. */
+function mixed(half: number): Rec[] {
+  return [...asRecords(entries.slice(0, half)), ...asStoredRecords(entries.slice(half))];
+}
+
+describe('audit chain verifier over stored bytes (format 2)', () => {
+  it('verifies a chain of stored entries, and one with old entries before new ones', () => {
+    // Act
+    const stored = verify(asStoredRecords(entries));
+    const across = verify(mixed(4_321));
+
+    // Assess
+    expect(stored).toMatchObject({ ok: true, checked: COUNT, firstBad: null, digestsVerified: 10 });
+    expect(across).toMatchObject({ ok: true, checked: COUNT, firstBad: null, digestsVerified: 10 });
+    expect(mixed(4_321)[4_320]).toHaveProperty('event');
+    expect(mixed(4_321)[4_321]).toHaveProperty('body');
+  });
+
+  interface Stored {
+    body?: string;
+    seq: number;
+    expiresAt: number;
+    hash: string;
+    prevHash: string;
+    note?: string;
+  }
+  const flipLast = (hex: string): string => `${hex.slice(0, -1)}${hex.endsWith('0') ? '1' : '0'}`;
+  const bodyOf = (e: Stored): string => e.body ?? '';
+  const storedEdits: [string, (entry: Stored) => void][] = [
+    [
+      'one byte of the body',
+      (e) => {
+        const body = bodyOf(e);
+        e.body = `${body.slice(0, 40)}${body[40] === 'a' ? 'b' : 'a'}${body.slice(41)}`;
+      },
+    ],
+    [
+      'the body re-encoded with the same content',
+      (e) => {
+        e.body = JSON.stringify(JSON.parse(bodyOf(e)), null, 1);
+      },
+    ],
+    ['the seq copy', (e) => (e.seq += 1)],
+    ['the expiresAt copy', (e) => (e.expiresAt += 1)],
+    ['the hash', (e) => (e.hash = flipLast(e.hash))],
+    ['the prevHash', (e) => (e.prevHash = flipLast(e.prevHash))],
+    ['an added field', (e) => (e.note = 'x')],
+    ['the body removed', (e) => delete e.body],
+    ['the body made unparseable', (e) => (e.body = bodyOf(e).slice(0, -1))],
+  ];
+
+  it.each(storedEdits)('reports %s of a new entry after old ones at its exact seq', (_name, edit) => {
+    // Prepare: entry 6,000 is in format 2, after 4,321 old entries.
+    const records = mixed(4_321);
+    const target = records[5_999] as Stored | undefined;
+    if (target === undefined) throw new Error('no entry 6000');
+    edit(target);
+
+    // Act
+    const result = verify(records);
+
+    // Assess
+    expect(result.firstBad).toMatchObject({ seq: 6_000, reason: 'modified' });
+    expect(result.checked).toBe(5_999);
+  });
+
+  it('reports every one of many single-byte changes of stored bytes at its exact seq', () => {
+    // Prepare: a deterministic spread of entries and byte positions.
+    const failures: string[] = [];
+    for (let i = 0; i < 40; i += 1) {
+      const seq = 1 + ((i * 2_477) % COUNT);
+      const records = asStoredRecords(entries);
+      const target = records[seq - 1] as unknown as Stored;
+      const body = bodyOf(target);
+      const position = (i * 37) % body.length;
+      const byte = body[position] === 'x' ? 'y' : 'x';
+      target.body = `${body.slice(0, position)}${byte}${body.slice(position + 1)}`;
+
+      // Act
+      const result = verify(records);
+
+      // Assess (collected, so one run names every miss)
+      if (result.firstBad?.seq !== seq || result.firstBad.reason !== 'modified') {
+        failures.push(`seq ${seq} byte ${position}: ${JSON.stringify(result.firstBad)}`);
+      }
+    }
+    expect(failures).toEqual([]);
   });
 });

@@ -35,9 +35,14 @@ import {
   SEVERITY_VALUES,
 } from '../../lambdas/shared/contracts/credentials.js';
 import { NOW } from '../support/credentials.js';
+import { memoryPageSource } from '../support/memory-inventory.js';
 
 class MemoryStore implements CredentialStore {
   readonly items = new Map<string, Credential>();
+  private readonly pages = memoryPageSource((tenant) => this.list(tenant));
+  readonly readPartition = this.pages.readPartition.bind(this.pages);
+  readonly readCounts = this.pages.readCounts.bind(this.pages);
+  readonly rebuildCounts = this.pages.rebuildCounts.bind(this.pages);
   readonly changes: CredentialChange[] = [];
   key = (tenant: string, id: string) => `${tenant}/${id}`;
   async get(tenant: string, id: string) {

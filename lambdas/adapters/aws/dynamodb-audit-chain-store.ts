@@ -2,8 +2,10 @@
  * The audit chain on the audit table (ADR 0004). Partitions of one tenant, every key starting
  * with the tenant:
  * - `<tenant>#events`   sk `<time>#<eventId>`: the durably recorded events (DynamoDbAuditSink);
- * - `<tenant>#chain`    sk `<seq, 12 digits>`: the chain entries (`seq`, `prevHash`, `hash`,
- *                        `expiresAt`, `prevExpiresAt`, `event`);
+ * - `<tenant>#chain`    sk `<seq, 12 digits>`: the chain entries, format 2 (`format`, `seq`,
+ *                        `prevHash`, `hash`, `body`: the hashed bytes, `expiresAt`); entries of
+ *                        older versions hold `seq`, `prevHash`, `hash`, `expiresAt`,
+ *                        `prevExpiresAt` and `event` and are read as they are;
  * - `<tenant>#chained`  sk `<time>#<eventId>`: "this event is chained at `seq`" markers;
  * - `<tenant>#digests`  sk `<fromSeq, 12 digits>`: the signed digests;
  * - `<tenant>#registry` sk `tenant`: the tenant's entry in the sparse `auditTenants` index.
@@ -18,7 +20,13 @@ import {
   QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { type ChainEntry, formatSeq, isHash } from '../../core/audit/audit-chain.js';
+import {
+  type ChainEntry,
+  expandChainEntry,
+  formatSeq,
+  isHash,
+  storedChainEntry,
+} from '../../core/audit/audit-chain.js';
 import { type AuditDigest, AuditDigestSchema } from '../../core/audit/audit-digest.js';
 import { AuditEventRejectedError } from '../../core/audit/audit-event.js';
 import type {
@@ -62,7 +70,7 @@ function stripKeys(item: Record<string, unknown>): Record<string, unknown> {
 
 /** The head as the sequencer needs it; a head it cannot continue from stops the chain (fail closed). */
 function headEntry(tenant: string, item: Record<string, unknown>): ChainEntry {
-  const entry = stripKeys(item);
+  const entry = expandChainEntry(stripKeys(item));
   const { seq, prevHash, hash, expiresAt, prevExpiresAt, event } = entry;
   if (
     typeof seq !== 'number' ||
@@ -134,11 +142,8 @@ export class DynamoDbAuditChainStore implements AuditChainStore {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          // A JSON round trip drops optional fields set to `undefined`, as the hash input does.
-          Item: {
-            ...chainKey(entry.event.tenant, entry.seq),
-            ...(JSON.parse(JSON.stringify(entry)) as Record<string, unknown>),
-          },
+          // Format 2: the exact bytes that were hashed, so verification hashes them as stored.
+          Item: { ...chainKey(entry.event.tenant, entry.seq), ...storedChainEntry(entry) },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );

@@ -1,7 +1,10 @@
 /**
  * The `CredentialStore` on the credentials table:
- * - `pk = <tenant>`, `sk = cred#<id>`: one item per credential, with `typeKey` and `statusKey`
- *   (`<tenant>#<type>`, `<tenant>#<status>`) for the `byType` and `byStatus` indexes;
+ * - `pk = <tenant>`, `sk = cred#<id>`: one item per credential, with `nameKey` and the partition
+ *   keys of the name-ordered listing indexes (`listKey`, `typeKey`, `statusKey`, `sourceKey`,
+ *   `ownerKey`, `severityKey`; see `inventory-pages.ts`);
+ * - `pk = <tenant>`, `sk = counts`: the listing's counters (`n:<count key>`), moved with ADD after
+ *   every write; dropped when an update fails, and rebuilt by the next listing from the items;
  * - `pk = <tenant>#history#<id>`, `sk = <time>#<random>`: one item per change of a credential;
  * - `pk = <tenant>`, `sk = tenant`, `registryShard = tenants`: the tenant's marker in the sparse
  *   `tenants` index, which the hourly run queries instead of scanning the table.
@@ -15,6 +18,7 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import {
@@ -26,9 +30,18 @@ import {
 import {
   CREDENTIAL_CHANGE_ACTIONS,
   type CredentialChange,
-  type CredentialNarrowing,
   type CredentialStore,
 } from '../../core/credentials/credential-store.js';
+import {
+  countAll,
+  countDelta,
+  type InventoryCounts,
+  type InventoryDimension,
+  type InventoryPartition,
+  nameKeyOf,
+  partitionsOf,
+  type PartitionChunk,
+} from '../../core/credentials/inventory-pages.js';
 import { FINDING_RULE_IDS, SEVERITIES } from '../../core/credentials/findings.js';
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import { ACTOR_KINDS } from '../../core/audit/audit-event.js';
@@ -39,6 +52,31 @@ const WHAT = 'credential inventory';
 const CREDENTIAL_PREFIX = 'cred#';
 const TENANT_MARKER = 'tenant';
 const REGISTRY_SHARD = 'tenants';
+const COUNTS_SK = 'counts';
+const COUNT_PREFIX = 'n:';
+
+/** The name-ordered index of each listing dimension and the attribute holding its partition. */
+const LISTING_INDEXES: Readonly<Record<InventoryDimension, { index: string; attribute: string }>> = {
+  all: { index: 'inventoryByName', attribute: 'listKey' },
+  type: { index: 'typeByName', attribute: 'typeKey' },
+  status: { index: 'statusByName', attribute: 'statusKey' },
+  source: { index: 'sourceByName', attribute: 'sourceKey' },
+  owner: { index: 'ownerByName', attribute: 'ownerKey' },
+  severity: { index: 'severityByName', attribute: 'severityKey' },
+};
+
+function partitionValue(tenant: string, partition: InventoryPartition): string {
+  return partition.dimension === 'all' ? tenant : `${tenant}#${partition.value}`;
+}
+
+/** The listing index attributes of a credential item. */
+function listingKeys(credential: Credential): Item {
+  const keys: Item = { listKey: credential.tenant, nameKey: nameKeyOf(credential) };
+  for (const partition of partitionsOf(credential)) {
+    keys[LISTING_INDEXES[partition.dimension].attribute] = partitionValue(credential.tenant, partition);
+  }
+  return keys;
+}
 
 type Item = Record<string, unknown>;
 
@@ -135,8 +173,7 @@ function credentialItem(credential: Credential): Item {
   return defined({
     pk: credential.tenant,
     sk: `${CREDENTIAL_PREFIX}${credential.id}`,
-    typeKey: `${credential.tenant}#${credential.type}`,
-    statusKey: `${credential.tenant}#${credential.status}`,
+    ...listingKeys(credential),
     ...credential,
     findings: credential.findings.map((finding) => ({ ...finding })),
     // A copy through JSON: rotation settings may nest arrays and objects.
@@ -201,29 +238,104 @@ export class DynamoDbCredentialStore implements CredentialStore {
     return item === undefined ? undefined : toCredential(item);
   }
 
-  async list(tenant: string, narrowing: CredentialNarrowing = {}): Promise<Credential[]> {
-    let queries: QueryCommandInput[];
-    if (narrowing.types !== undefined) {
-      queries = narrowing.types.map((type) => this.indexQuery('byType', 'typeKey', `${tenant}#${type}`));
-    } else if (narrowing.statuses !== undefined) {
-      queries = narrowing.statuses.map((status) =>
-        this.indexQuery('byStatus', 'statusKey', `${tenant}#${status}`),
-      );
-    } else {
-      queries = [
-        {
+  async list(tenant: string): Promise<Credential[]> {
+    const items = await this.queryAll(this.tenantItemsQuery(tenant));
+    return items.map(toCredential).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async readPartition(
+    tenant: string,
+    partition: InventoryPartition,
+    options: { readonly after: string | undefined; readonly limit: number; readonly descending: boolean },
+  ): Promise<PartitionChunk> {
+    const { index, attribute } = LISTING_INDEXES[partition.dimension];
+    let page;
+    try {
+      page = await this.client.send(
+        new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': tenant, ':prefix': CREDENTIAL_PREFIX },
-          ConsistentRead: true,
-        },
-      ];
+          IndexName: index,
+          KeyConditionExpression:
+            options.after === undefined
+              ? '#key = :value'
+              : `#key = :value AND nameKey ${options.descending ? '<' : '>'} :after`,
+          ExpressionAttributeNames: { '#key': attribute },
+          ExpressionAttributeValues: {
+            ':value': partitionValue(tenant, partition),
+            ...(options.after === undefined ? {} : { ':after': options.after }),
+          },
+          ScanIndexForward: !options.descending,
+          Limit: options.limit,
+        }),
+      );
+    } catch (error: unknown) {
+      throw dynamoDbUnavailable('Query', WHAT, error);
     }
-    const pages = await Promise.all(queries.map((input) => this.queryAll(input)));
-    return pages
-      .flat()
-      .map(toCredential)
-      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return {
+      items: ((page.Items ?? []) as Item[]).map(toCredential),
+      exhausted: page.LastEvaluatedKey === undefined,
+    };
+  }
+
+  async readCounts(tenant: string): Promise<InventoryCounts | undefined> {
+    let item: Item | undefined;
+    try {
+      ({ Item: item } = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: { pk: tenant, sk: COUNTS_SK } }),
+      ));
+    } catch (error: unknown) {
+      throw dynamoDbUnavailable('GetItem', WHAT, error);
+    }
+    if (item === undefined) return undefined;
+    const counts: Record<string, number> = {};
+    for (const [name, value] of Object.entries(item)) {
+      if (name.startsWith(COUNT_PREFIX) && typeof value === 'number')
+        counts[name.slice(COUNT_PREFIX.length)] = value;
+    }
+    return counts;
+  }
+
+  async rebuildCounts(tenant: string): Promise<InventoryCounts> {
+    const items = await this.queryAll(this.tenantItemsQuery(tenant));
+    const credentials = items.map(toCredential);
+    // Items written before the listing indexes existed get their keys now (a one-off per tenant);
+    // the condition keeps a newer write by someone else.
+    for (const [index, credential] of credentials.entries()) {
+      if (items[index]?.nameKey === nameKeyOf(credential)) continue;
+      try {
+        await this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: credentialItem(credential),
+            ConditionExpression: 'revision = :revision',
+            ExpressionAttributeValues: { ':revision': credential.revision },
+          }),
+        );
+      } catch (error: unknown) {
+        if (!isConditionalCheckFailed(error)) throw dynamoDbUnavailable('PutItem', WHAT, error);
+      }
+    }
+    const counts = countAll(credentials);
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: tenant,
+            sk: COUNTS_SK,
+            ...Object.fromEntries(
+              Object.entries(counts).map(([key, count]) => [`${COUNT_PREFIX}${key}`, count]),
+            ),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error: unknown) {
+      // A concurrent listing rebuilt them first: theirs stand.
+      if (!isConditionalCheckFailed(error)) throw dynamoDbUnavailable('PutItem', WHAT, error);
+      return (await this.readCounts(tenant)) ?? counts;
+    }
+    return counts;
   }
 
   async create(credential: Credential): Promise<void> {
@@ -241,6 +353,7 @@ export class DynamoDbCredentialStore implements CredentialStore {
       }
       throw dynamoDbUnavailable('PutItem', WHAT, error);
     }
+    await this.moveCounts(credential.tenant, undefined, credential);
   }
 
   async replace(credential: Credential, expectedRevision: number): Promise<void> {
@@ -249,35 +362,41 @@ export class DynamoDbCredentialStore implements CredentialStore {
         `A replacement must have revision ${expectedRevision + 1} (got ${credential.revision})`,
       );
     }
+    let old: Item | undefined;
     try {
-      await this.client.send(
+      ({ Attributes: old } = await this.client.send(
         new PutCommand({
           TableName: this.tableName,
           Item: credentialItem(credential),
           ConditionExpression: 'revision = :expected',
           ExpressionAttributeValues: { ':expected': expectedRevision },
+          ReturnValues: 'ALL_OLD',
         }),
-      );
+      ));
     } catch (error: unknown) {
       if (isConditionalCheckFailed(error)) throw await this.lostRace(credential.tenant, credential.id, error);
       throw dynamoDbUnavailable('PutItem', WHAT, error);
     }
+    await this.moveCounts(credential.tenant, old, credential);
   }
 
   async delete(tenant: string, id: string, expectedRevision: number): Promise<void> {
+    let old: Item | undefined;
     try {
-      await this.client.send(
+      ({ Attributes: old } = await this.client.send(
         new DeleteCommand({
           TableName: this.tableName,
           Key: { pk: tenant, sk: `${CREDENTIAL_PREFIX}${id}` },
           ConditionExpression: 'revision = :expected',
           ExpressionAttributeValues: { ':expected': expectedRevision },
+          ReturnValues: 'ALL_OLD',
         }),
-      );
+      ));
     } catch (error: unknown) {
       if (isConditionalCheckFailed(error)) throw await this.lostRace(tenant, id, error);
       throw dynamoDbUnavailable('DeleteItem', WHAT, error);
     }
+    await this.moveCounts(tenant, old, undefined);
   }
 
   async appendHistory(tenant: string, id: string, change: CredentialChange): Promise<void> {
@@ -349,14 +468,61 @@ export class DynamoDbCredentialStore implements CredentialStore {
     return items.map((item) => String(item.pk));
   }
 
-  private indexQuery(indexName: string, attribute: string, value: string): QueryCommandInput {
+  private tenantItemsQuery(tenant: string): QueryCommandInput {
     return {
       TableName: this.tableName,
-      IndexName: indexName,
-      KeyConditionExpression: '#key = :value',
-      ExpressionAttributeNames: { '#key': attribute },
-      ExpressionAttributeValues: { ':value': value },
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': tenant, ':prefix': CREDENTIAL_PREFIX },
+      ConsistentRead: true,
     };
+  }
+
+  /**
+   * Moves the listing counters after a write that has succeeded. Only counters that exist are
+   * moved (a tenant without them gets them rebuilt by its next listing). The write stands
+   * whatever happens here: a counter update that fails drops the counters, so that the next
+   * listing rebuilds them from the items rather than show a wrong total.
+   */
+  private async moveCounts(
+    tenant: string,
+    oldItem: Item | undefined,
+    after: Credential | undefined,
+  ): Promise<void> {
+    let before: Credential | undefined;
+    try {
+      before = oldItem === undefined ? undefined : toCredential(oldItem);
+    } catch {
+      await this.dropCounts(tenant);
+      return;
+    }
+    const delta = Object.entries(countDelta(before, after));
+    if (delta.length === 0) return;
+    const names = Object.fromEntries(delta.map(([key], index) => [`#c${index}`, `${COUNT_PREFIX}${key}`]));
+    const values = Object.fromEntries(delta.map(([, change], index) => [`:c${index}`, change]));
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: tenant, sk: COUNTS_SK },
+          UpdateExpression: `ADD ${delta.map((_, index) => `#c${index} :c${index}`).join(', ')}`,
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (error: unknown) {
+      if (!isConditionalCheckFailed(error)) await this.dropCounts(tenant);
+    }
+  }
+
+  private async dropCounts(tenant: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({ TableName: this.tableName, Key: { pk: tenant, sk: COUNTS_SK } }),
+      );
+    } catch {
+      // Nothing more can be done here; the write itself succeeded and is not undone.
+    }
   }
 
   private async queryAll(input: QueryCommandInput): Promise<Item[]> {

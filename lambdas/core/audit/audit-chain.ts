@@ -8,6 +8,13 @@
  * RFC 8785 (lambdas/core/audit/canonical-json.ts). Binding `seq` makes a moved entry fail on its
  * own; binding the expiries makes an early deletion by TTL detectable, and `prevExpiresAt` tells a
  * verifier whether the entries before a gap may legitimately have expired.
+ *
+ * Stored form (ADR 0004, "Stored bytes"): an entry keeps the exact bytes that were hashed after
+ * `prevHash` as the string `body` (format 2: `{format: 2, seq, prevHash, hash, body, expiresAt}`;
+ * `seq` and `expiresAt` are copies the table's key and TTL need, checked against the body). A
+ * verifier hashes `prevHash ‖ body` and parses the body once, as CloudTrail digests commit to log
+ * files. Entries written before format 2 (`{seq, prevHash, hash, expiresAt, prevExpiresAt,
+ * event}`) are read as they are, their bytes recomputed by canonicalization: no migration.
  */
 import { createHash } from 'node:crypto';
 import type { AuditEvent } from './audit-event.js';
@@ -31,6 +38,51 @@ export interface ChainEntry {
   /** The previous entry's `expiresAt` (0 before entry 1). */
   readonly prevExpiresAt: number;
   readonly event: AuditEvent;
+  /** The bytes hashed after `prevHash`, when this entry was built or read in format 2. */
+  readonly body?: string;
+}
+
+/** The stored form that keeps the hashed bytes. */
+export const CHAIN_ENTRY_FORMAT = 2;
+
+export interface StoredChainEntry {
+  readonly format: typeof CHAIN_ENTRY_FORMAT;
+  readonly seq: number;
+  readonly prevHash: string;
+  readonly hash: string;
+  /** Exactly the UTF-8 text hashed after `prevHash`: canonical JSON of {event, expiresAt, prevExpiresAt, seq}. */
+  readonly body: string;
+  readonly expiresAt: number;
+}
+
+/** An entry as it is stored from now on. */
+export function storedChainEntry(entry: ChainEntry): StoredChainEntry {
+  return {
+    format: CHAIN_ENTRY_FORMAT,
+    seq: entry.seq,
+    prevHash: entry.prevHash,
+    hash: entry.hash,
+    body: entry.body ?? chainEntryPayload(entry),
+    expiresAt: entry.expiresAt,
+  };
+}
+
+/**
+ * A stored entry of either form with its fields at the top (`{seq, prevHash, hash, expiresAt,
+ * prevExpiresAt, event}`), for readers other than the verifier (lists, CSV, tail checks). A
+ * format-2 entry whose body does not parse is returned as stored; the verifier reports it.
+ */
+export function expandChainEntry(stored: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  if (stored.format !== CHAIN_ENTRY_FORMAT || typeof stored.body !== 'string') return { ...stored };
+  let body: unknown;
+  try {
+    body = JSON.parse(stored.body);
+  } catch {
+    return { ...stored };
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { ...stored };
+  const { event, expiresAt, prevExpiresAt, seq } = body as Record<string, unknown>;
+  return { seq, prevHash: stored.prevHash, hash: stored.hash, expiresAt, prevExpiresAt, event };
 }
 
 /** The fields of an entry the hash covers, with `prevHash` as the chaining input. */
@@ -77,10 +129,14 @@ export function nextChainEntry(
   const seq = (head?.seq ?? 0) + 1;
   if (seq > MAX_SEQ) throw new RangeError('The audit chain is full');
   const prevHash = head?.hash ?? GENESIS_HASH;
+  if (!isHash(prevHash)) throw new RangeError('prevHash must be 64 lowercase hex digits');
   const prevExpiresAt = head?.expiresAt ?? 0;
   const expiresAt = Math.max(eventExpiresAt, prevExpiresAt);
   const content = { seq, prevHash, expiresAt, prevExpiresAt, event };
-  return { ...content, hash: chainEntryHash(content) };
+  // The body is canonicalized once, hashed, and kept: it is what gets stored.
+  const body = chainEntryPayload(content);
+  const hash = createHash('sha256').update(Buffer.from(prevHash, 'hex')).update(body, 'utf8').digest('hex');
+  return { ...content, hash, body };
 }
 
 /** `seq` as stored in a sort key. */

@@ -17,7 +17,7 @@ import {
 } from './audit-digest.js';
 import { ChainTail, chainTailProblem } from './chain-tail.js';
 import { AuditChainVerifier, type VerificationProblem } from './chain-verifier.js';
-import { RECORDING_GRACE_MS } from './audit-chain.js';
+import { expandChainEntry, RECORDING_GRACE_MS } from './audit-chain.js';
 import type { AuditEvent } from './audit-event.js';
 import type { AuditChainStore } from './audit-store.js';
 import type { AuditSequencer } from './audit-sequencer.js';
@@ -191,7 +191,7 @@ export class AuditDigestService {
       }
       first = false;
       verifier.push(entry);
-      tail.add(entry);
+      tail.add(expandChainEntry(entry));
     }
     if (first && live !== undefined) {
       return { seq: live.seq, reason: 'truncated', detail: 'The entries the last digest covers are gone' };

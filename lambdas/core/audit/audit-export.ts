@@ -2,8 +2,9 @@
  * The export formats of a tenant's audit chain (ADR 0004, "Export").
  *
  * NDJSON, the format the verifier reads, one JSON object per line:
- *   {"type":"header","format":"vaultpilot.audit-export/1","tenant",…,"publicKey":"<PEM>","keyFingerprint"}
- *   {"type":"entry","seq","prevHash","hash","expiresAt","prevExpiresAt","event":{…}}   (seq order)
+ *   {"type":"header","format":"vaultpilot.audit-export/2","tenant",…,"publicKey":"<PEM>","keyFingerprint"}
+ *   {"type":"entry","format":2,"seq","prevHash","hash","body":"<the hashed bytes>","expiresAt"}   (seq order;
+ *    entries chained before format 2: {"type":"entry","seq","prevHash","hash","expiresAt","prevExpiresAt","event":{…}})
  *   {"type":"digest","format","tenant","fromSeq","toSeq","headHash",…,"signature"}  (after entry toSeq)
  * Entries and digests are written exactly as stored, so an export of a tampered table fails to
  * verify just as the table does.
@@ -16,15 +17,17 @@ import * as z from 'zod';
 import type { ChainVerifierOptions, VerificationResult } from './chain-verifier.js';
 import { AuditChainVerifier } from './chain-verifier.js';
 
-export const EXPORT_FORMAT = 'vaultpilot.audit-export/1';
+export const EXPORT_FORMAT = 'vaultpilot.audit-export/2';
+/** Exports made before entries kept their hashed bytes; they still verify. */
+export const EXPORT_FORMATS = ['vaultpilot.audit-export/1', EXPORT_FORMAT] as const;
 
 /** What the hash of an entry is over, spelled out in every export for people who verify by hand. */
 export const HASH_DESCRIPTION =
-  'hash = hex(SHA-256(bytes(prevHash) || UTF-8(RFC 8785 canonical JSON of {event, expiresAt, prevExpiresAt, seq}))); prevHash of seq 1 = 64 zeros';
+  'hash = hex(SHA-256(bytes(prevHash) || UTF-8(body))), body = RFC 8785 canonical JSON of {event, expiresAt, prevExpiresAt, seq}, stored as is in format-2 entries (recompute it for entries without body); prevHash of seq 1 = 64 zeros';
 
 export const ExportHeaderSchema = z.object({
   type: z.literal('header'),
-  format: z.literal(EXPORT_FORMAT),
+  format: z.enum(EXPORT_FORMATS),
   tenant: z.string().min(1),
   exportedAt: z.iso.datetime({ precision: 3 }),
   /** Set when the export was asked for a range: its first entry then anchors the verification. */

@@ -17,6 +17,7 @@ import {
   publicKeyFingerprint,
 } from './audit-digest.js';
 import type { AuditDigestService, DigestRun } from './audit-digests.js';
+import { expandChainEntry } from './audit-chain.js';
 import { ChainTail, chainTailProblem } from './chain-tail.js';
 import {
   csvEntryLine,
@@ -146,8 +147,9 @@ export class AuditLog {
     const tail = new ChainTail();
     for await (const entry of chain.entries(tenant)) {
       verifier.push(entry);
-      tail.add(entry);
-      batch.push(entry);
+      const fields = expandChainEntry(entry);
+      tail.add(fields);
+      batch.push(fields);
       if (batch.length >= RECORDED_EVENT_BATCH) await compare();
     }
     await compare();
@@ -239,7 +241,7 @@ export class AuditLog {
     const stamp = clock.now().toISOString().replaceAll(':', '-');
     if (request.format === 'csv') {
       add(csvHeaderLine());
-      for await (const entry of chain.entries(tenant, range)) add(csvEntryLine(entry));
+      for await (const entry of chain.entries(tenant, range)) add(csvEntryLine(expandChainEntry(entry)));
       return {
         contentType: 'text/csv; charset=utf-8',
         fileName: `audit-${tenant}-${stamp}.csv`,

@@ -13,12 +13,21 @@
  * - `truncated`: entries from `seq` on are gone though a digest covers them;
  * - `bad-signature`: a digest from `seq` on is unsigned, forged, altered, out of chain or missing.
  *
+ * Entries are read in either stored form (audit-chain.ts): format 2 is verified over its stored
+ * bytes, older entries over their canonical JSON, so a chain written across the change verifies.
+ *
  * Expiry is not tampering: entries expire oldest first (each `expiresAt` is at least its
  * predecessor's), so a gap is accepted when the entry after it says its predecessor's expiry
  * (`prevExpiresAt`) has passed; the entry then anchors the rest of the chain.
  */
-import type { KeyObject } from 'node:crypto';
-import { type ChainEntryContent, chainEntryHash, GENESIS_HASH, isHash } from './audit-chain.js';
+import { createHash, type KeyObject } from 'node:crypto';
+import {
+  CHAIN_ENTRY_FORMAT,
+  type ChainEntryContent,
+  chainEntryHash,
+  GENESIS_HASH,
+  isHash,
+} from './audit-chain.js';
 import { type AuditDigest, AuditDigestSchema, verifyDigestSignature } from './audit-digest.js';
 
 export const VERIFICATION_REASONS = [
@@ -106,8 +115,61 @@ function isEpoch(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
-function candidateOf(raw: unknown, tenant: string): Candidate {
-  const entry = isRecord(raw) ? raw : {};
+const STORED_KEYS: ReadonlySet<string> = new Set(['body', 'expiresAt', 'format', 'hash', 'prevHash', 'seq']);
+const BODY_KEYS: ReadonlySet<string> = new Set(['event', 'expiresAt', 'prevExpiresAt', 'seq']);
+
+function hasExactly(record: Record<string, unknown>, keys: ReadonlySet<string>): boolean {
+  const names = Object.keys(record);
+  return names.length === keys.size && names.every((name) => keys.has(name));
+}
+
+const MALFORMED: Candidate = {
+  seq: undefined,
+  prevHash: undefined,
+  hash: undefined,
+  prevExpiresAt: undefined,
+  expiresAt: undefined,
+  selfConsistent: false,
+};
+
+/**
+ * A format-2 entry (the hashed bytes kept as `body`): the hash is taken over `prevHash ‖ body`
+ * as stored, the body parsed once, and the hash format checked once.
+ */
+function storedCandidateOf(entry: Record<string, unknown>, tenant: string): Candidate {
+  const { body, prevHash, hash } = entry;
+  if (typeof body !== 'string' || !isHash(prevHash) || !isHash(hash)) {
+    return { ...MALFORMED, seq: isSeq(entry.seq) ? entry.seq : undefined };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parsed = undefined;
+  }
+  const fields = isRecord(parsed) ? parsed : {};
+  const seq = isSeq(fields.seq) ? fields.seq : isSeq(entry.seq) ? entry.seq : undefined;
+  const expiresAt = isEpoch(fields.expiresAt) ? fields.expiresAt : undefined;
+  const prevExpiresAt = isEpoch(fields.prevExpiresAt) ? fields.prevExpiresAt : undefined;
+  const event = fields.event;
+  const wellFormed =
+    hasExactly(entry, STORED_KEYS) &&
+    hasExactly(fields, BODY_KEYS) &&
+    seq !== undefined &&
+    entry.seq === seq &&
+    expiresAt !== undefined &&
+    entry.expiresAt === expiresAt &&
+    prevExpiresAt !== undefined &&
+    isRecord(event) &&
+    event.tenant === tenant;
+  const selfConsistent =
+    wellFormed &&
+    createHash('sha256').update(Buffer.from(prevHash, 'hex')).update(body, 'utf8').digest('hex') === hash;
+  return { seq, prevHash, hash, expiresAt, prevExpiresAt, selfConsistent };
+}
+
+/** An entry written before format 2: its hashed bytes are recomputed by canonicalization. */
+function legacyCandidateOf(entry: Record<string, unknown>, tenant: string): Candidate {
   const seq = isSeq(entry.seq) ? entry.seq : undefined;
   const prevHash = isHash(entry.prevHash) ? entry.prevHash : undefined;
   const hash = isHash(entry.hash) ? entry.hash : undefined;
@@ -134,6 +196,11 @@ function candidateOf(raw: unknown, tenant: string): Candidate {
     }
   }
   return { seq, prevHash, hash, expiresAt, prevExpiresAt, selfConsistent };
+}
+
+function candidateOf(raw: unknown, tenant: string): Candidate {
+  if (!isRecord(raw)) return MALFORMED;
+  return raw.format === CHAIN_ENTRY_FORMAT ? storedCandidateOf(raw, tenant) : legacyCandidateOf(raw, tenant);
 }
 
 interface DigestCheck {

@@ -5,8 +5,9 @@
  * overlapping runs) can never silently overwrite each other.
  */
 import type { ActorKind } from '../audit/audit-event.js';
-import type { Credential, CredentialStatus, CredentialType } from './credential.js';
+import type { Credential } from './credential.js';
 import type { FindingRuleId } from './findings.js';
+import type { InventoryPageSource } from './inventory-pages.js';
 
 export const CREDENTIAL_CHANGE_ACTIONS = [
   'registered',
@@ -32,20 +33,19 @@ export interface CredentialChange {
   readonly findingsResolved: readonly FindingRuleId[];
 }
 
-/** Narrows a listing on the store's side; further filtering happens in the domain. */
-export interface CredentialNarrowing {
-  readonly types?: readonly CredentialType[] | undefined;
-  readonly statuses?: readonly CredentialStatus[] | undefined;
-}
-
 export const MAX_HISTORY_ENTRIES = 100;
 
-export interface CredentialStore {
+/**
+ * Besides the reads and writes below, the store serves the name-ordered index partitions and the
+ * per-tenant counters the listing pages from (`InventoryPageSource`); create, replace and delete
+ * keep those counters.
+ */
+export interface CredentialStore extends InventoryPageSource {
   /** Undefined when missing (or another tenant's). */
   get(tenant: string, id: string): Promise<Credential | undefined>;
 
-  /** Every credential of the tenant, or of some types or some statuses; all pages read. */
-  list(tenant: string, narrowing?: CredentialNarrowing): Promise<Credential[]>;
+  /** Every credential of the tenant; all pages read (discovery's reconciliation). */
+  list(tenant: string): Promise<Credential[]>;
 
   /** Stores a new credential (revision 1); `ConflictError` when the id is taken. */
   create(credential: Credential): Promise<void>;

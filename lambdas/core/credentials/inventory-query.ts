@@ -160,7 +160,8 @@ export function parseCredentialQuery(raw: RawCredentialQuery): CredentialQuery {
   };
 }
 
-function matches(credential: Credential, query: CredentialQuery): boolean {
+/** Whether a credential passes every filter of the query. */
+export function matchesQuery(credential: Credential, query: CredentialQuery): boolean {
   if (query.types !== undefined && !query.types.includes(credential.type)) return false;
   if (query.statuses !== undefined && !query.statuses.includes(credential.status)) return false;
   if (query.sources !== undefined && !query.sources.includes(credential.source)) return false;
@@ -223,23 +224,24 @@ function sortKey(credential: Credential, field: CredentialSortField): SortKey {
   return value === undefined ? [1, '', credential.id] : [0, value, credential.id];
 }
 
-function compareKeys(a: SortKey, b: SortKey, descending: boolean): number {
+function compareKeys(a: SortKey, b: SortKey, descending: boolean, reverseTies = false): number {
   if (a[0] !== b[0]) return a[0] - b[0];
   if (a[1] !== b[1]) {
     const order = a[1] < b[1] ? -1 : 1;
     return descending ? -order : order;
   }
-  return a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0;
+  const tie = a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0;
+  return reverseTies ? -tie : tie;
 }
 
 /** Identifies what a cursor belongs to: the filters and the sort, not the page size. */
-function fingerprint(query: CredentialQuery): string {
+export function queryFingerprint(query: CredentialQuery): string {
   const { limit: _limit, cursor: _cursor, ...rest } = query;
   return createHash('sha256').update(JSON.stringify(rest)).digest('base64url').slice(0, 16);
 }
 
 function encodeCursor(query: CredentialQuery, key: SortKey): string {
-  return Buffer.from(JSON.stringify({ f: fingerprint(query), k: key })).toString('base64url');
+  return Buffer.from(JSON.stringify({ f: queryFingerprint(query), k: key })).toString('base64url');
 }
 
 function decodeCursor(query: CredentialQuery, cursor: string): SortKey {
@@ -265,7 +267,7 @@ function decodeCursor(query: CredentialQuery, cursor: string): SortKey {
       details: { parameter: 'cursor' },
     });
   }
-  if (candidate.f !== fingerprint(query)) {
+  if (candidate.f !== queryFingerprint(query)) {
     throw new ValidationError(
       'Query parameter cursor belongs to a listing with other filters or sort order',
       {
@@ -288,12 +290,18 @@ export interface CredentialPage {
 export function queryCredentials(credentials: readonly Credential[], query: CredentialQuery): CredentialPage {
   const { field, descending } = query.sort;
   const keyed = credentials
-    .filter((credential) => matches(credential, query))
+    .filter((credential) => matchesQuery(credential, query))
     .map((credential) => ({ credential, key: sortKey(credential, field) }))
-    .sort((a, b) => compareKeys(a.key, b.key, descending));
+    // By name, descending reverses ties of equal names too, as a descending Query of the
+    // name-ordered indexes does (listInventoryPage); other orders keep ties in id order.
+    .sort((a, b) => compareKeys(a.key, b.key, descending, descending && field === 'name'));
   const after = query.cursor === undefined ? undefined : decodeCursor(query, query.cursor);
   const start =
-    after === undefined ? 0 : keyed.findIndex((entry) => compareKeys(entry.key, after, descending) > 0);
+    after === undefined
+      ? 0
+      : keyed.findIndex(
+          (entry) => compareKeys(entry.key, after, descending, descending && field === 'name') > 0,
+        );
   const rest = start < 0 ? [] : keyed.slice(start);
   const page = rest.slice(0, query.limit);
   const last = page.at(-1);

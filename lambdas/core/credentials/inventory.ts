@@ -36,11 +36,11 @@ import { type CredentialChange, type CredentialStore, MAX_HISTORY_ENTRIES } from
 import { historyEntry } from './credential-history.js';
 import { deriveStatus, evaluateFindings, findingChanges } from './findings.js';
 import { changesInventory, type InventoryAccess, mayAccessInventory } from './inventory-access.js';
+import { listInventoryPage } from './inventory-pages.js';
 import {
   type CredentialPage,
   type CredentialQuery,
   parseCredentialQuery,
-  queryCredentials,
   type RawCredentialQuery,
 } from './inventory-query.js';
 
@@ -75,14 +75,7 @@ export class CredentialInventory {
   list(caller: Caller, raw: RawCredentialQuery): Promise<CredentialPage> {
     return this.guard(caller, 'read', 'credential.list', undefined, async () => {
       const query: CredentialQuery = parseCredentialQuery(raw);
-      // One narrowing the store can answer from an index; the rest is filtered here.
-      const narrowing =
-        query.types !== undefined && query.types.length <= 3
-          ? { types: query.types }
-          : query.statuses !== undefined && query.statuses.length <= 3
-            ? { statuses: query.statuses }
-            : {};
-      return queryCredentials(await this.store.list(caller.principal.tenant, narrowing), query);
+      return listInventoryPage(this.store, caller.principal.tenant, query);
     });
   }
 

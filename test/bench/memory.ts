@@ -1,0 +1,194 @@
+/**
+ * `npm run bench -- memory [--requests N]`: the resident memory of `npm start` under a long run
+ * of mixed API traffic. Goal (issue 13): RSS after 100,000 requests ≤ RSS after 10,000 + 50 MB.
+ *
+ * The local runtime runs exactly as `npm start` runs it (bin/local.ts in its own Node process,
+ * LevelDB in a throwaway data directory, scheduler off, dashboard not rebuilt), so its RSS is
+ * read from /proc without the load generator's memory in it. The traffic cycles through secret
+ * writes and reads (each a Query that stops at its Limit: the path that leaked a LevelDB iterator
+ * per request before patches/dynalite+4.0.0.patch), the inventory, metadata listing, the audit
+ * log, /me and /health. RSS is sampled after every tenth of the run, after a short idle pause so
+ * that work in flight (audit chaining) has settled; the comparison is the last sample against the
+ * one at a tenth of the run.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const PASSWORD = 'bench-memory-password-1';
+const SECRET_PATHS = 200;
+const ALLOWED_GROWTH_MB = 50;
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
+  if (kb === undefined) throw new Error(`No VmRSS for process ${pid}`);
+  return Number(kb) / 1024;
+}
+
+/** Starts bin/local.ts as `npm start` does and resolves with its API URL from the banner. */
+function startLocal(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'bin/local.ts',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--no-scheduler',
+      '--no-dashboard-build',
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        VAULTPILOT_ADMIN_PASSWORD: PASSWORD,
+        // Limits that never refuse: the run measures memory, not 429s.
+        VAULTPILOT_RATE_LIMIT_CLIENT_RPS: '100000',
+        VAULTPILOT_RATE_LIMIT_CLIENT_BURST: '100000',
+        VAULTPILOT_RATE_LIMIT_TENANT_RPS: '100000',
+        VAULTPILOT_RATE_LIMIT_TENANT_BURST: '100000',
+        VAULTPILOT_TOKEN_TTL_SECONDS: '86400',
+        POWERTOOLS_LOG_LEVEL: 'ERROR',
+      },
+    },
+  );
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const url = /API\s+(http:\/\/\S+)/.exec(output)?.[1];
+      if (url !== undefined) {
+        child.stdout?.off('data', onData);
+        child.stdout?.resume();
+        resolve({ child, url });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+    child.once('exit', (code) => reject(new Error(`npm start exited with ${code}: ${output}`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+type Call = (i: number) => Promise<void>;
+
+function mixedTraffic(url: string, accessToken: string): { call: Call; write: Call } {
+  const auth = { authorization: `Bearer ${accessToken}` };
+  const expect200 = async (what: string, response: Response): Promise<void> => {
+    await response.arrayBuffer();
+    if (response.status !== 200) throw new Error(`${what} answered ${response.status}`);
+  };
+  const secretPath = (i: number): string => `memory/s-${String(i % SECRET_PATHS).padStart(3, '0')}`;
+  const write: Call = async (i) =>
+    expect200(
+      'POST /secrets/data',
+      await fetch(`${url}/secrets/data/${secretPath(i)}`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ data: { password: `value-${i}`, user: 'svc' } }),
+      }),
+    );
+  const steps: Call[] = [
+    write,
+    async (i) =>
+      expect200('GET /secrets/data', await fetch(`${url}/secrets/data/${secretPath(i)}`, { headers: auth })),
+    async (i) =>
+      expect200(
+        'GET /secrets/data',
+        await fetch(`${url}/secrets/data/${secretPath(i + 7)}`, { headers: auth }),
+      ),
+    async (i) =>
+      expect200(
+        'GET /secrets/metadata/{path}',
+        await fetch(`${url}/secrets/metadata/${secretPath(i + 3)}`, { headers: auth }),
+      ),
+    async () => expect200('GET /credentials', await fetch(`${url}/credentials?limit=50`, { headers: auth })),
+    async () =>
+      expect200('GET /secrets/metadata', await fetch(`${url}/secrets/metadata?list=true`, { headers: auth })),
+    async () => expect200('GET /audit', await fetch(`${url}/audit?limit=20`, { headers: auth })),
+    async (i) =>
+      expect200(
+        'GET /secrets/data',
+        await fetch(`${url}/secrets/data/${secretPath(i + 11)}`, { headers: auth }),
+      ),
+    async () => expect200('GET /me', await fetch(`${url}/me`, { headers: auth })),
+    async () => expect200('GET /health', await fetch(`${url}/health`)),
+  ];
+  return { call: (i) => steps[i % steps.length]!(i), write };
+}
+
+async function drive(call: Call, from: number, to: number): Promise<void> {
+  let next = from;
+  const worker = async (): Promise<void> => {
+    while (next < to) {
+      const i = next;
+      next += 1;
+      await call(i);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+}
+
+export async function runMemoryBench(requests: number): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'vp-bench-memory-'));
+  const { child, url } = await startLocal(dataDir);
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('npm start has no process id');
+  try {
+    const login = await fetch(`${url}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: PASSWORD }),
+    });
+    if (login.status !== 200) throw new Error(`Sign-in answered ${login.status}`);
+    const { accessToken } = (await login.json()) as { accessToken: string };
+    const { call, write } = mixedTraffic(url, accessToken);
+
+    // Every secret path exists before reads start.
+    await drive(write, 0, SECRET_PATHS);
+    const seeded = rssMb(pid);
+
+    console.log(
+      `npm start RSS under mixed API traffic: ${requests} requests, concurrency ${CONCURRENCY}, LevelDB data dir, load average ${loadavg()
+        .map((load) => load.toFixed(2))
+        .join(' ')}`,
+    );
+    console.log(`  after start and ${SECRET_PATHS} seed writes: ${seeded.toFixed(1)} MB`);
+    const tenth = Math.max(1, Math.floor(requests / 10));
+    const samples: number[] = [];
+    const started = performance.now();
+    for (let step = 1; step <= 10; step += 1) {
+      await drive(call, (step - 1) * tenth, step * tenth);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      samples.push(rssMb(pid));
+      const rate = (step * tenth) / ((performance.now() - started) / 1000);
+      console.log(
+        `  after ${String(step * tenth).padStart(7)} requests: RSS ${samples.at(-1)!.toFixed(1).padStart(7)} MB   (${rate.toFixed(0)} req/s overall)`,
+      );
+    }
+    const first = samples[0]!;
+    const last = samples.at(-1)!;
+    const growth = last - first;
+    console.log(
+      `  growth from ${tenth} to ${tenth * 10} requests: ${growth.toFixed(1)} MB (goal ≤ ${ALLOWED_GROWTH_MB} MB) ${growth <= ALLOWED_GROWTH_MB ? 'met' : 'NOT met'}; peak ${Math.max(...samples).toFixed(1)} MB; load average ${loadavg()
+        .map((load) => load.toFixed(2))
+        .join(' ')}`,
+    );
+  } finally {
+    await stop(child);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
