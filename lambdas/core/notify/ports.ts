@@ -18,10 +18,23 @@ export interface RouteStore {
   list(tenant: string): Promise<Route[]>;
 }
 
+/** Routes as the notifications API manages them. */
+export interface ManagedRouteStore extends RouteStore {
+  get(tenant: string, id: string): Promise<Route | undefined>;
+  put(tenant: string, route: Route): Promise<void>;
+  /** False when there was no such route. */
+  delete(tenant: string, id: string): Promise<boolean>;
+}
+
 /** Channel secrets, kept in the secret store under `channelSecretPath(id)`. */
 export interface ChannelSecrets {
   read(tenant: string, channelId: string): Promise<ChannelSecret | undefined>;
   write(tenant: string, channelId: string, secret: ChannelSecret): Promise<void>;
+}
+
+/** Channel secrets as the notifications API manages them: a deleted channel leaves no secret. */
+export interface ManagedChannelSecrets extends ChannelSecrets {
+  remove(tenant: string, channelId: string): Promise<void>;
 }
 
 export interface ConditionStore {
@@ -33,6 +46,13 @@ export interface ConditionStore {
 export interface AlertHoldStore {
   get(tenant: string, credentialId: string): Promise<AlertHold | undefined>;
   put(tenant: string, hold: AlertHold): Promise<void>;
+}
+
+/** Holds as the notifications API manages them. */
+export interface ManagedAlertHoldStore extends AlertHoldStore {
+  list(tenant: string): Promise<AlertHold[]>;
+  /** False when there was no hold. */
+  delete(tenant: string, credentialId: string): Promise<boolean>;
 }
 
 /** Facts of the credential an event is about (owner, tags, path), from the inventory. */
