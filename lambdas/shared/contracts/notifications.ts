@@ -10,7 +10,7 @@ import * as z from 'zod';
 export const CHANNEL_KIND_VALUES = ['email', 'slack', 'sns', 'webhook'] as const;
 export const CHANNEL_STATE_VALUES = ['active', 'failing'] as const;
 export const DELIVERY_STATUS_VALUES = ['sending', 'sent', 'retrying', 'failed', 'skipped'] as const;
-export const SEVERITY_VALUES = ['low', 'medium', 'high', 'critical'] as const;
+export const SEVERITY_VALUES = ['critical', 'high', 'medium', 'low'] as const;
 export const ROUTABLE_EVENT_TYPE_VALUES = [
   'rotation.failed',
   'rotation.succeeded',
