@@ -349,7 +349,7 @@ describe('test messages', () => {
     for (const answer of answers) for (const secret of SECRETS) expect(answer.text).not.toContain(secret);
   });
 
-  it('answers failed with the classified reason when the channel refuses, and a later success makes it active', async () => {
+  it('answers failed with the classified reason when the channel refuses; a change makes a failing channel active', async () => {
     // Prepare
     const path = '/services/T000/B000/gone';
     let refuse = true;
@@ -368,13 +368,17 @@ describe('test messages', () => {
     const marked = await ok(call('admin', 'GET', `/notifications/channels/${slack.id as string}`));
     refuse = false;
     const sent = await ok(call('admin', 'POST', `/notifications/channels/${slack.id as string}/test`));
+    // Changing the channel (here: nothing but saving it) is what makes it active again.
+    const reactivated = await ok(call('admin', 'PATCH', `/notifications/channels/${slack.id as string}`, {}));
     const log = await ok(call('admin', 'GET', `/notifications?channel=${slack.id as string}`));
     const audit = await auditEvents('action=notification.failed');
 
     // Assess
     expect(failed.json.data).toMatchObject({ status: 'failed', reason: 'slack_no_service' });
     expect(marked.json.data).toMatchObject({ state: 'failing', failure: { reason: 'slack_no_service' } });
-    expect(sent.json.data).toMatchObject({ status: 'sent', channel: { state: 'active' } });
+    expect(sent.json.data).toMatchObject({ status: 'sent', channel: { state: 'failing' } });
+    expect(reactivated.json.data).toMatchObject({ state: 'active', revision: 3 });
+    expect(reactivated.json.data.failure).toBeUndefined();
     expect(
       (log.json.data.deliveries as { status: string; reason?: string }[]).map((entry) => [
         entry.status,

@@ -26,10 +26,11 @@ import {
   type DeliveryLogStore,
 } from '../../core/notify/delivery-log.js';
 import type {
-  ChannelStore,
   ConditionStore,
   ManagedAlertHoldStore,
+  ManagedChannelStore,
   ManagedRouteStore,
+  RouteSet,
 } from '../../core/notify/ports.js';
 import { parseRouteInput, type Route } from '../../core/notify/routing.js';
 import type { AlertHold, ConditionRecord } from '../../core/notify/suppression.js';
@@ -101,6 +102,11 @@ const ConditionSchema = z.object({
   state: z.string(),
   eventId: z.string(),
   sentAt: z.string(),
+});
+
+const RouteSetSchema = z.object({
+  routes: z.array(z.looseObject({ id: z.string() })),
+  revision: z.number().int().positive(),
 });
 
 const HoldSchema = z.object({
@@ -324,7 +330,7 @@ export class DynamoDbConditionStore extends SettingsTableStore implements Condit
   }
 }
 
-export class DynamoDbChannelStore extends SettingsTableStore implements ChannelStore {
+export class DynamoDbChannelStore extends SettingsTableStore implements ManagedChannelStore {
   constructor(client: DynamoDBDocumentClient, tableName: string) {
     super(client, tableName, 'notification channels');
   }
@@ -347,6 +353,15 @@ export class DynamoDbChannelStore extends SettingsTableStore implements ChannelS
         : { expression: 'revision = :expected', values: { ':expected': expectedRevision } },
     );
     if (!ok) throw new ConflictError(`Channel ${channel.id} changed meanwhile`);
+  }
+
+  async restore(channel: Channel, ifRevision: number | undefined): Promise<void> {
+    await this.putItem(
+      { ...plain(channel), pk: channel.tenant, sk: `channel#${channel.id}` },
+      ifRevision === undefined
+        ? { expression: 'attribute_not_exists(pk)' }
+        : { expression: 'revision = :expected', values: { ':expected': ifRevision } },
+    );
   }
 
   async delete(tenant: string, id: string): Promise<void> {
@@ -375,33 +390,37 @@ export class DynamoDbChannelStore extends SettingsTableStore implements ChannelS
   }
 }
 
+/**
+ * A tenant's routes, as one item (`sk=routes`): a change (the day-one defaults stored along with
+ * the first route of the tenant's own, for one) is a single conditional write of the whole set.
+ */
 export class DynamoDbRouteStore extends SettingsTableStore implements ManagedRouteStore {
   constructor(client: DynamoDBDocumentClient, tableName: string) {
     super(client, tableName, 'notification routes');
   }
 
   async list(tenant: string): Promise<Route[]> {
-    const items = await this.queryPrefix(tenant, 'route#');
-    return items.map((item) => {
-      const { pk: _pk, sk: _sk, id, ...route } = item;
-      // Routes are validated as they are written; reading them back checks the same rules.
-      return { id: String(id), ...parseRouteInput(route) };
-    });
+    return (await this.load(tenant)).routes;
   }
 
-  async get(tenant: string, id: string): Promise<Route | undefined> {
-    const item = await this.getItem(tenant, `route#${id}`);
-    if (item === undefined) return undefined;
-    const { pk: _pk, sk: _sk, id: stored, ...route } = item;
-    return { id: String(stored), ...parseRouteInput(route) };
+  async load(tenant: string): Promise<RouteSet> {
+    const item = await this.getItem(tenant, 'routes');
+    if (item === undefined) return { routes: [], revision: 0 };
+    const stored = parse(RouteSetSchema, item, 'Routes');
+    // Routes are validated as they are written; reading them back checks the same rules.
+    return {
+      routes: stored.routes.map(({ id, ...route }) => ({ id, ...parseRouteInput(route) })),
+      revision: stored.revision,
+    };
   }
 
-  async put(tenant: string, route: Route): Promise<void> {
-    await this.putItem({ ...plain(route), pk: tenant, sk: `route#${route.id}` });
-  }
-
-  delete(tenant: string, id: string): Promise<boolean> {
-    return this.deleteItem(tenant, `route#${id}`);
+  save(tenant: string, routes: readonly Route[], expectedRevision: number): Promise<boolean> {
+    return this.putItem(
+      { pk: tenant, sk: 'routes', routes: plain(routes), revision: expectedRevision + 1 },
+      expectedRevision === 0
+        ? { expression: 'attribute_not_exists(pk)' }
+        : { expression: 'revision = :expected', values: { ':expected': expectedRevision } },
+    );
   }
 }
 

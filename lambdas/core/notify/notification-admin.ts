@@ -10,7 +10,7 @@ import type { AuditAction, AuditOutcome, AuditTarget } from '../audit/audit-even
 import type { AuditSink } from '../audit/audit-sink.js';
 import { type Caller, callerAuditEvent } from '../audit/caller.js';
 import type { CredentialStore } from '../credentials/credential-store.js';
-import { NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { Clock } from '../ports.js';
 import type { Role } from '../principal.js';
 import {
@@ -27,15 +27,18 @@ import { buildMessage } from './message.js';
 import type { NotifiableEvent } from './notify-event.js';
 import type {
   ChannelSender,
-  ChannelStore,
   ConditionStore,
   ManagedAlertHoldStore,
+  ManagedChannelStore,
   ManagedChannelSecrets,
   ManagedRouteStore,
 } from './ports.js';
 import { DeliveryRecorder } from './record-delivery.js';
 import { DEFAULT_ROUTES, parseRouteInput, type Route } from './routing.js';
 import { type AlertHold, parseAlertHoldInput } from './suppression.js';
+
+/** Routes of one tenant, kept in one item (well under DynamoDB's 400 KB). */
+const MAX_ROUTES = 100;
 
 /** The event type of a test message; it is never routed, only sent to the channel under test. */
 export const TEST_EVENT_TYPE = 'notification.test';
@@ -62,7 +65,7 @@ function mayAccess(caller: Caller, access: Access): boolean {
 }
 
 export interface NotificationAdministrationDependencies {
-  readonly channels: ChannelStore;
+  readonly channels: ManagedChannelStore;
   readonly secrets: ManagedChannelSecrets;
   readonly routes: ManagedRouteStore;
   readonly holds: ManagedAlertHoldStore;
@@ -201,7 +204,11 @@ export class NotificationAdministration {
         failure: undefined,
         revision: 1,
       };
-      await this.deps.channels.put(channel, undefined);
+      await this.undoOnFailure(
+        () => this.deps.channels.put(channel, undefined),
+        // Nothing half done: no secret stays behind without its channel.
+        async () => (secret === undefined ? undefined : this.deps.secrets.remove(tenant, id)),
+      );
       return channel;
     });
   }
@@ -235,8 +242,6 @@ export class NotificationAdministration {
       }
       const input = parseChannelInput({ ...base, ...patch }, this.options.validation);
       const { settings, secret, secretHint } = splitChannelInput(input);
-      if (secret !== undefined && !sameSecret(secret, stored))
-        await this.deps.secrets.write(tenant, id, secret);
       const next: Channel = {
         ...current,
         name: input.name,
@@ -249,7 +254,14 @@ export class NotificationAdministration {
         failure: undefined,
         revision: current.revision + 1,
       };
+      // The item first: a new secret version cannot be taken back, the item can (put back as it was).
       await this.deps.channels.put(next, current.revision);
+      if (secret !== undefined && !sameSecret(secret, stored)) {
+        await this.undoOnFailure(
+          () => this.deps.secrets.write(tenant, id, secret),
+          () => this.deps.channels.restore(current, next.revision),
+        );
+      }
       return next;
     });
   }
@@ -258,14 +270,19 @@ export class NotificationAdministration {
     return this.guard(caller, 'manage', 'notification.channel.delete', this.channelTarget(id), async () => {
       const current = await this.existingChannel(caller, id);
       await this.deps.channels.delete(current.tenant, id);
-      if (current.hasSecret) await this.deps.secrets.remove(current.tenant, id);
+      if (current.hasSecret) {
+        await this.undoOnFailure(
+          () => this.deps.secrets.remove(current.tenant, id),
+          () => this.deps.channels.restore(current, undefined),
+        );
+      }
     });
   }
 
   /**
    * Sends a test message through the channel's real sender, once, and answers what happened: sent,
-   * or failed with the classified reason. The delivery is logged and audited like any other; a
-   * failing channel that takes the test message is active again.
+   * or failed with the classified reason. The delivery is logged and audited like any other. It
+   * does not change the channel's state: a failing channel is made active by changing it (PATCH).
    */
   testChannel(caller: Caller, id: string): Promise<TestResult> {
     return this.guard(caller, 'manage', 'notification.channel.test', this.channelTarget(id), async () => {
@@ -305,12 +322,7 @@ export class NotificationAdministration {
         revision: 1,
       };
       await new DeliveryRecorder(this.deps).record(entry, { status, attempts: 1, reason }, { create: true });
-      let current = channel;
-      if (status === 'sent' && channel.state === 'failing') {
-        current = { ...channel, state: 'active', failure: undefined, revision: channel.revision + 1 };
-        await this.deps.channels.put(current, channel.revision);
-      }
-      return { status, reason, eventId: event.id, channel: current };
+      return { status, reason, eventId: event.id, channel };
     });
   }
 
@@ -318,17 +330,18 @@ export class NotificationAdministration {
 
   listRoutes(caller: Caller): Promise<RouteList> {
     return this.guard(caller, 'read', 'notification.route.read', {}, async () => {
-      const stored = await this.deps.routes.list(caller.principal.tenant);
-      return stored.length === 0
+      const { routes } = await this.deps.routes.load(caller.principal.tenant);
+      return routes.length === 0
         ? { routes: DEFAULT_ROUTES, usingDefaults: true }
-        : { routes: stored, usingDefaults: false };
+        : { routes, usingDefaults: false };
     });
   }
 
   getRoute(caller: Caller, id: string): Promise<Route> {
     return this.guard(caller, 'read', 'notification.route.read', this.routeTarget(id), async () => {
-      const { routes } = await this.effectiveRoutes(caller.principal.tenant);
-      const route = routes.find((candidate) => candidate.id === id);
+      const route = (await this.effectiveRoutes(caller.principal.tenant)).routes.find(
+        (candidate) => candidate.id === id,
+      );
       if (route === undefined) throw new NotFoundError(`No route ${id}`);
       return route;
     });
@@ -351,10 +364,13 @@ export class NotificationAdministration {
   deleteRoute(caller: Caller, id: string): Promise<void> {
     return this.guard(caller, 'manage', 'notification.route.delete', this.routeTarget(id), async () => {
       const tenant = caller.principal.tenant;
-      const { routes, usingDefaults } = await this.effectiveRoutes(tenant);
+      const { routes, revision } = await this.effectiveRoutes(tenant);
       if (!routes.some((route) => route.id === id)) throw new NotFoundError(`No route ${id}`);
-      if (usingDefaults) await this.keepDefaults(tenant);
-      await this.deps.routes.delete(tenant, id);
+      await this.saveRoutes(
+        tenant,
+        routes.filter((route) => route.id !== id),
+        revision,
+      );
     });
   }
 
@@ -435,25 +451,39 @@ export class NotificationAdministration {
 
   // Helpers
 
+  /**
+   * Runs the second write of a two-write change; if it fails, takes the first back (best effort)
+   * so that a failed request leaves nothing half done, and rethrows the failure.
+   */
+  private async undoOnFailure(write: () => Promise<void>, undo: () => Promise<unknown>): Promise<void> {
+    try {
+      await write();
+    } catch (error: unknown) {
+      await undo().catch(() => undefined);
+      throw error;
+    }
+  }
+
   private async existingChannel(caller: Caller, id: string): Promise<Channel> {
     const channel = await this.deps.channels.get(caller.principal.tenant, id);
     if (channel === undefined) throw new NotFoundError(`No channel ${id}`);
     return channel;
   }
 
-  private async effectiveRoutes(tenant: string): Promise<RouteList> {
-    const stored = await this.deps.routes.list(tenant);
-    return stored.length === 0
-      ? { routes: DEFAULT_ROUTES, usingDefaults: true }
-      : { routes: stored, usingDefaults: false };
+  /**
+   * The routes in effect and the set's revision: the day-one defaults while the tenant has none
+   * of its own (routing.ts). A change stores the whole set, defaults included, in one write, so
+   * adding or changing one route never silently drops the defaults.
+   */
+  private async effectiveRoutes(tenant: string): Promise<{ routes: Route[]; revision: number }> {
+    const stored = await this.deps.routes.load(tenant);
+    return stored.routes.length === 0 ? { routes: [...DEFAULT_ROUTES], revision: stored.revision } : stored;
   }
 
-  /**
-   * The defaults apply only while a tenant has no routes (routing.ts); they are stored before the
-   * tenant's first change, so adding or changing one route never silently drops the others.
-   */
-  private async keepDefaults(tenant: string): Promise<void> {
-    for (const route of DEFAULT_ROUTES) await this.deps.routes.put(tenant, route);
+  private async saveRoutes(tenant: string, routes: readonly Route[], revision: number): Promise<void> {
+    if (!(await this.deps.routes.save(tenant, routes, revision))) {
+      throw new ConflictError('The routes changed meanwhile; read them again and retry');
+    }
   }
 
   private async storeRoute(caller: Caller, id: string, raw: unknown): Promise<Route> {
@@ -468,10 +498,15 @@ export class NotificationAdministration {
         });
       }
     }
-    const { usingDefaults } = await this.effectiveRoutes(tenant);
-    if (usingDefaults) await this.keepDefaults(tenant);
+    const { routes, revision } = await this.effectiveRoutes(tenant);
+    if (routes.length >= MAX_ROUTES && !routes.some((route) => route.id === id)) {
+      throw new ValidationError(`A tenant has at most ${MAX_ROUTES} routes`, { details: { field: 'name' } });
+    }
     const route: Route = { id, ...input };
-    await this.deps.routes.put(tenant, route);
+    const next = routes.some((candidate) => candidate.id === id)
+      ? routes.map((candidate) => (candidate.id === id ? route : candidate))
+      : [...routes, route];
+    await this.saveRoutes(tenant, next, revision);
     return route;
   }
 

@@ -14,16 +14,31 @@ export interface ChannelStore {
   markFailing(tenant: string, id: string, reason: string, since: string): Promise<boolean>;
 }
 
+/** Channels as the notifications API manages them. */
+export interface ManagedChannelStore extends ChannelStore {
+  /**
+   * Puts `channel` back as it was, to take back a change whose other half failed: only if the
+   * stored item is still at `ifRevision` (undefined: only if there is none).
+   */
+  restore(channel: Channel, ifRevision: number | undefined): Promise<void>;
+}
+
 export interface RouteStore {
   list(tenant: string): Promise<Route[]>;
 }
 
+/** A tenant's routes as one set: every change is one conditional write of the whole set. */
+export interface RouteSet {
+  readonly routes: Route[];
+  /** 0 while the tenant has never stored routes. */
+  readonly revision: number;
+}
+
 /** Routes as the notifications API manages them. */
 export interface ManagedRouteStore extends RouteStore {
-  get(tenant: string, id: string): Promise<Route | undefined>;
-  put(tenant: string, route: Route): Promise<void>;
-  /** False when there was no such route. */
-  delete(tenant: string, id: string): Promise<boolean>;
+  load(tenant: string): Promise<RouteSet>;
+  /** Stores `routes` if the set is still at `expectedRevision`; false otherwise. */
+  save(tenant: string, routes: readonly Route[], expectedRevision: number): Promise<boolean>;
 }
 
 /** Channel secrets, kept in the secret store under `channelSecretPath(id)`. */
