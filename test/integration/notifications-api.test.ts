@@ -245,7 +245,7 @@ describe('channels', () => {
 
     // Assess
     expect(answers.map((answer) => answer.status)).toEqual([400, 400, 400, 400, 400]);
-    expect(answers.slice(0, 4).map((answer) => answer.json.error.details.field)).toEqual([
+    expect(answers.slice(0, 4).map((answer) => answer.json.error.details.field as string)).toEqual([
       'recipients.0',
       'url',
       'signingKey',
@@ -320,7 +320,7 @@ describe('test messages', () => {
     }
 
     // Assess
-    expect(answers.map((answer) => [answer.status, answer.json.data.status])).toEqual([
+    expect(answers.map((answer) => [answer.status, answer.json.data.status as string])).toEqual([
       [200, 'sent'],
       [200, 'sent'],
       [200, 'sent'],
@@ -477,7 +477,7 @@ describe('routing rules', () => {
 
     // Assess
     expect(answers.map((answer) => answer.status)).toEqual([400, 400, 400, 403]);
-    expect(answers.slice(0, 3).map((answer) => answer.json.error.details.field)).toEqual([
+    expect(answers.slice(0, 3).map((answer) => answer.json.error.details.field as string)).toEqual([
       'eventTypes.0',
       'minSeverity',
       'channels.0',
@@ -551,7 +551,7 @@ describe('the delivery log', () => {
     // Assess
     const ids = (list: { eventId: string }[]) => list.map((entry) => entry.eventId);
     expect(pages.map((page) => page.length)).toEqual([3, 3, 1]);
-    expect(pages.flat().map((entry) => entry.eventId)).toEqual(
+    expect(pages.flat().map((entry: { eventId: string }) => entry.eventId)).toEqual(
       [...entries].reverse().map((entry) => entry.eventId),
     );
     expect(ids(byChannel.json.data.deliveries)).toEqual(['evt-log-5', 'evt-log-3', 'evt-log-1']);
