@@ -134,7 +134,8 @@ export class ApiStack extends Stack {
       );
       const fn = new VaultPilotFunction(this, constructId(handlerId, 'Handler'), {
         handler: manifest.name,
-        description: `VaultPilot ${props.stage} API: ${[...operations].join(', ')}`,
+        // Lambda takes at most 256 characters; a function with many operations lists the first ones.
+        description: clip(`VaultPilot ${props.stage} API: ${[...operations].join(', ')}`, 256),
         stage: props.stage,
       });
       grantManifest(fn, manifest, {
@@ -224,4 +225,8 @@ function accessLogFormat(): AccessLogFormat {
       xrayTraceId: AccessLogField.contextXrayTraceId(),
     }),
   );
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }

@@ -25,7 +25,7 @@ export function grantNotificationSends(scope: Construct, fn: VaultPilotFunction)
       new PolicyStatement({
         sid: 'EncryptForKmsTopics',
         actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-        resources: ['*'],
+        resources: [`arn:${Aws.PARTITION}:kms:*:*:key/*`],
         conditions: { StringLike: { 'kms:ViaService': 'sns.*.amazonaws.com' } },
       }),
     ],
@@ -42,7 +42,7 @@ export function grantNotificationSends(scope: Construct, fn: VaultPilotFunction)
       'Tenants name their own SNS topics, in this or another account, at run time; the topic policy of each decides whether this role may publish. Only sns:Publish is granted.',
   });
   Validations.of(policy).acknowledge({
-    id: 'AwsSolutions-IAM5[Resource::*]',
+    id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:*:*:key/*]',
     reason:
       'KMS-encrypted topics are encrypted with keys tenants choose; the calls are allowed only through SNS (kms:ViaService), and each key policy must also allow this role.',
   });
