@@ -639,6 +639,37 @@ describe('acknowledging and snoozing alerts', () => {
   });
 });
 
+describe('the OpenAPI document', () => {
+  it('lists every notifications route with its schemas', async () => {
+    // Act
+    const answer = await ok(call('admin', 'GET', '/openapi.json'));
+
+    // Assess
+    const paths = answer.json.paths as Record<string, Record<string, { operationId?: string }>>;
+    expect(Object.keys(paths)).toEqual(
+      expect.arrayContaining([
+        '/notifications',
+        '/notifications/channels',
+        '/notifications/channels/{id}',
+        '/notifications/channels/{id}/test',
+        '/notifications/routes',
+        '/notifications/routes/{id}',
+        '/notifications/holds',
+        '/notifications/holds/{id}',
+      ]),
+    );
+    expect(paths['/notifications/channels/{id}/test']?.post?.operationId).toBe('testNotificationChannel');
+    expect(Object.keys(answer.json.components.schemas as object)).toEqual(
+      expect.arrayContaining([
+        'CreateChannelRequest',
+        'NotificationChannel',
+        'DeliveryLogResponse',
+        'AlertHold',
+      ]),
+    );
+  });
+});
+
 describe('the logs', () => {
   it('never hold a channel secret', () => {
     const all = logged.join('\n');
