@@ -11,6 +11,7 @@ import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DynamoDbChannelStore,
+  DynamoDbConditionStore,
   DynamoDbDeliveryLog,
 } from '../../lambdas/adapters/aws/dynamodb-notify-stores.js';
 import type { AuditEvent } from '../../lambdas/core/audit/audit-event.js';
@@ -591,6 +592,17 @@ describe('acknowledging and snoozing alerts', () => {
     });
     const read = await ok(call('aude', 'GET', `/notifications/holds/${id}`));
     const listed = await ok(call('olga', 'GET', '/notifications/holds'));
+    // The notifier recorded a 7-day expiry warning: acknowledging holds exactly that state.
+    await new DynamoDbConditionStore(reader, localTableName('settings')).record(
+      'default',
+      {
+        key: `expiry#${id}`,
+        state: 'expiring:7:2031-01-31',
+        eventId: 'evt-expiry',
+        sentAt: new Date().toISOString(),
+      },
+      undefined,
+    );
     const acknowledged = await ok(
       call('admin', 'PUT', `/notifications/holds/${id}`, { kind: 'acknowledged' }),
     );
@@ -616,7 +628,10 @@ describe('acknowledging and snoozing alerts', () => {
     expect((listed.json.data.holds as { credentialId: string }[]).map((hold) => hold.credentialId)).toContain(
       id,
     );
-    expect(acknowledged.json.data).toMatchObject({ kind: 'acknowledged', conditions: {} });
+    expect(acknowledged.json.data).toMatchObject({
+      kind: 'acknowledged',
+      conditions: { [`expiry#${id}`]: 'expiring:7:2031-01-31' },
+    });
     expect(past.status).toBe(400);
     expect(past.json.error.details.field).toBe('until');
     expect(unknown.status).toBe(404);
