@@ -20,6 +20,7 @@ import {
 } from '../lambdas/shared/function-manifest.js';
 import { grantAuditHmacKeys, grantAuditSigning, grantAuditStreamRead } from './audit-access.js';
 import { grantDiscoveryAccess } from './discovery-access.js';
+import { grantNotificationSends } from './notification-access.js';
 import {
   grantIamKeyCopies,
   grantIamKeyManagement,
@@ -176,6 +177,9 @@ export function grantManifest(
         grantIamKeyCopies(fn, copyPrefix);
         break;
       }
+      case 'notificationSends':
+        grantNotificationSends(fn, fn);
+        break;
     }
   }
 }

@@ -21,6 +21,8 @@ import { manifest as health } from './health/manifest.js';
 import { HEALTH_ROUTES } from './health/routes.js';
 import { manifest as me } from './me/manifest.js';
 import { ME_ROUTES } from './me/routes.js';
+import { manifest as notifications } from './notifications/manifest.js';
+import { NOTIFICATIONS_ROUTES } from './notifications/routes.js';
 import { manifest as openapi } from './openapi/manifest.js';
 import { OPENAPI_ROUTES } from './openapi/routes.js';
 import { manifest as policies } from './policies/manifest.js';
@@ -44,6 +46,7 @@ export const MANIFESTS = {
   credentials,
   discoveryApi,
   rotations,
+  notifications,
   discovery,
   rotationScheduler,
   auditDigest,
@@ -68,4 +71,5 @@ export const ROUTES: readonly RouteSpec[] = expandMethods([
   ...CREDENTIALS_ROUTES,
   ...ROTATIONS_ROUTES,
   ...DISCOVERY_API_ROUTES,
+  ...NOTIFICATIONS_ROUTES,
 ]);

@@ -24,6 +24,7 @@ const FUNCTIONS = {
   credentials: () => import('../functions/credentials/handler.js'),
   discoveryApi: () => import('../functions/discovery-api/handler.js'),
   rotations: () => import('../functions/rotations/handler.js'),
+  notifications: () => import('../functions/notifications/handler.js'),
   discovery: () => import('../functions/discovery/handler.js'),
   rotationScheduler: () => import('../functions/rotation-scheduler/handler.js'),
   auditDigest: () => import('../functions/audit-digest/handler.js'),
@@ -57,6 +58,7 @@ export const API_HANDLERS: Readonly<Record<ApiHandlerId, () => Promise<ApiLambda
   credentials: async () => (await FUNCTIONS.credentials()).handler,
   discoveryApi: async () => (await FUNCTIONS.discoveryApi()).handler,
   rotations: async () => (await FUNCTIONS.rotations()).handler,
+  notifications: async () => (await FUNCTIONS.notifications()).handler,
 };
 
 export const ENGINE_HANDLERS: Readonly<Record<EngineId, () => Promise<EngineLambda>>> = {

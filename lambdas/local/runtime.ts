@@ -154,6 +154,8 @@ function functionEnvironment(
     VAULTPILOT_USER_CLIENT_IDS: LOCAL_USER_CLIENT_ID,
     VAULTPILOT_DYNAMODB_ENDPOINT: dynamodbEndpoint,
     VAULTPILOT_CORS_ORIGINS: corsOrigins.join(','),
+    // Alert messages link to the dashboard this runtime serves.
+    ...(readEnvironment().VAULTPILOT_DASHBOARD_URL === undefined ? { VAULTPILOT_DASHBOARD_URL: issuer } : {}),
     AWS_REGION: LOCAL_REGION,
     POWERTOOLS_SERVICE_NAME: 'vaultpilot',
     POWERTOOLS_METRICS_NAMESPACE: 'VaultPilot',

@@ -6,13 +6,21 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SESClient } from '@aws-sdk/client-ses';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { CognitoTokenVerifier } from '../adapters/aws/cognito-token-verifier.js';
 import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher.js';
 import { KmsDigestSigner } from '../adapters/aws/kms-digest-signer.js';
 import { KmsKeyring } from '../adapters/aws/kms-keyring.js';
 import { LambdaRollbackRunner } from '../adapters/aws/lambda-rollback-runner.js';
+import { SesEmailSender } from '../adapters/aws/ses-email-sender.js';
+import { SnsNotificationSender } from '../adapters/aws/sns-notification-sender.js';
 import { SqsRotationQueue } from '../adapters/aws/sqs-rotation-queue.js';
+import { SlackSender } from '../adapters/http/slack-sender.js';
+import { UnconfiguredEmailSender } from '../core/notify/unconfigured-email-sender.js';
+import { WebhookSender } from '../adapters/http/webhook-sender.js';
+import type { ChannelSender } from '../core/notify/ports.js';
 import { ConfigError } from '../shared/config.js';
 import { EVENT_SOURCE, eventBridgeDetail, validatingPublisher } from '../shared/events.js';
 import type { DigestSigner } from '../core/audit/audit-digest.js';
@@ -100,4 +108,17 @@ export function tokenVerifier(auth: AuthConfig): TokenVerifier {
 /** In AWS the durable write is all: the audit table's stream drives the sequencer. */
 export function auditSink(durable: ExpiringAuditSink): AuditSink {
   return durable;
+}
+
+/** Alert senders in AWS: SES email, SNS, and Slack and webhooks over HTTPS. */
+export function channelSenders(config: FunctionConfig): ChannelSender[] {
+  const from = config.notify.from;
+  return [
+    from === undefined
+      ? new UnconfiguredEmailSender()
+      : new SesEmailSender(new SESClient({ region: config.region }), from),
+    new SnsNotificationSender(new SNSClient({ region: config.region })),
+    new SlackSender(),
+    new WebhookSender(),
+  ];
 }

@@ -12,6 +12,7 @@ import type { AuditSequencer } from '../core/audit/audit-sequencer.js';
 import type { AuditSink } from '../core/audit/audit-sink.js';
 import type { ExpiringAuditSink } from '../core/audit/chaining-sink.js';
 import type { EventPublisher } from '../core/events.js';
+import type { ChannelSender } from '../core/notify/ports.js';
 import type { TokenVerifier } from '../core/ports.js';
 import type { RollbackRunner } from '../core/rotation/rollback-runner.js';
 import type { RotationQueue } from '../core/rotation/rotation-queue.js';
@@ -39,6 +40,11 @@ type Runtime = Pick<FunctionConfig, 'runtime'>;
 /** Wraps and unwraps data keys: KMS, or the local key file (one per process, shared by functions). */
 export function keyring(config: FunctionConfig): Keyring {
   return config.runtime === 'local' ? localPlatform().keyring(config) : aws.keyring(config);
+}
+
+/** Alert senders by channel kind: SES and SNS in AWS; SMTP or the outbox, and the log, locally. */
+export function channelSenders(config: FunctionConfig): ChannelSender[] {
+  return config.runtime === 'local' ? localPlatform().channelSenders(config) : aws.channelSenders(config);
 }
 
 /** Signs audit digests: a KMS asymmetric key, or the local Ed25519 key file. */

@@ -5,6 +5,8 @@
  * process (a key held in memory, the in-process sequencer's sink) is built once here and shared.
  * The AWS bundles never contain this module (lambdas/platform/index.ts).
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { FileDigestSigner } from '../adapters/local/file-digest-signer.js';
 import { FileKeyring } from '../adapters/local/file-keyring.js';
@@ -12,6 +14,11 @@ import { localEventBus } from '../adapters/local/in-process-event-bus.js';
 import { localRollbackRunner } from '../adapters/local/in-process-rollback-runner.js';
 import { localRotationQueue } from '../adapters/local/in-process-rotation-queue.js';
 import { LocalTokenVerifier } from '../adapters/local/local-token-verifier.js';
+import { LocalEmailSender } from '../adapters/local/local-email-sender.js';
+import { LoggedSnsSender } from '../adapters/local/logged-sns-sender.js';
+import { SlackSender } from '../adapters/http/slack-sender.js';
+import { WebhookSender } from '../adapters/http/webhook-sender.js';
+import type { ChannelSender } from '../core/notify/ports.js';
 import type { DigestSigner } from '../core/audit/audit-digest.js';
 import type { AuditSink } from '../core/audit/audit-sink.js';
 import { ChainingAuditSink } from '../core/audit/chaining-sink.js';
@@ -33,6 +40,10 @@ const signers = new Map<string, DigestSigner>();
 let sink: ChainingAuditSink | undefined;
 const documentClients = new Map<string, DynamoDBDocumentClient>();
 const shared = new Map<string, unknown>();
+const emailSenders = new Map<string, LocalEmailSender>();
+
+/** The From of local alert emails when none is configured. */
+const LOCAL_FROM = 'VaultPilot <vaultpilot@localhost>';
 
 const publisher = validatingPublisher(localEventBus);
 
@@ -123,8 +134,36 @@ export function perProcess<T>(key: string, build: () => T): T {
   return shared.get(key) as T;
 }
 
+/**
+ * Alert senders locally: email through SMTP when `VAULTPILOT_SMTP_URL` is set, else `.eml` files
+ * in the data directory's `outbox/` (a temporary folder when the runtime keeps no data
+ * directory); SNS to the log; Slack and webhooks over HTTP as in AWS. One email sender (one SMTP
+ * pool) per process and destination.
+ */
+export function channelSenders(config: FunctionConfig): ChannelSender[] {
+  const smtp = config.notify.smtpUrl;
+  const outbox = join(config.keyring.directory ?? join(tmpdir(), `vaultpilot-${process.pid}`), 'outbox');
+  const key = smtp ?? outbox;
+  let email = emailSenders.get(key);
+  if (email === undefined) {
+    email = new LocalEmailSender(
+      smtp === undefined ? { kind: 'outbox', directory: outbox } : { kind: 'smtp', url: smtp },
+      config.notify.from ?? LOCAL_FROM,
+    );
+    emailSenders.set(key, email);
+  }
+  return [
+    email,
+    new LoggedSnsSender((line) => logger.info('SNS notification (logged locally)', line)),
+    new SlackSender(),
+    new WebhookSender(),
+  ];
+}
+
 /** Forgets the per-process keys, clients and sink (the local runtime restarts in one process). */
 export function reset(): void {
+  for (const sender of emailSenders.values()) sender.close();
+  emailSenders.clear();
   shared.clear();
   for (const client of documentClients.values()) client.destroy();
   documentClients.clear();

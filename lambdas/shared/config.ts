@@ -173,6 +173,20 @@ const functionEnvSchema = z.object({
     .string()
     .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.{}-]+)(:\d{1,5})?$/, 'expected host[:port], {region} allowed')
     .optional(),
+  /** Notifications: the From of alert emails (a verified SES identity in AWS). */
+  VAULTPILOT_NOTIFY_FROM: z
+    .string()
+    .min(3)
+    .max(320)
+    .regex(/^[^\r\n]*@[^\r\n]*$/, 'expected an email address, optionally with a name: Name <a@b.c>')
+    .optional(),
+  /** Notifications: the dashboard's URL, which messages link to. */
+  VAULTPILOT_DASHBOARD_URL: z.url({ error: 'expected an http(s) URL' }).optional(),
+  /** Notifications, local runtime: send email through this SMTP server instead of the outbox. */
+  VAULTPILOT_SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/\S+$/, 'expected an smtp:// or smtps:// URL')
+    .optional(),
   VAULTPILOT_DISCOVERY_AMBIENT_TENANT: z
     .string()
     .regex(/^(none|[a-z0-9][a-z0-9-]{0,62})$/, 'expected a tenant id, or none')
@@ -260,6 +274,13 @@ export interface FunctionConfig {
     readonly iamKeyCopyPrefix: string;
     /** ses-smtp: the SMTP endpoint template instead of `email-smtp.{region}.amazonaws.com:587`. */
     readonly sesSmtpEndpoint: string | undefined;
+  };
+  readonly notify: {
+    /** The From of alert emails; undefined: email channels answer `email_from_not_configured`. */
+    readonly from: string | undefined;
+    readonly dashboardUrl: string | undefined;
+    /** Local runtime: SMTP instead of the outbox folder. */
+    readonly smtpUrl: string | undefined;
   };
   readonly discovery: {
     /** The tenant whose first account is the ambient AWS credentials' (undefined: none). */
@@ -414,6 +435,11 @@ export function parseFunctionConfig(env: Env): FunctionConfig {
       tenantConcurrency: v.VAULTPILOT_ROTATION_TENANT_CONCURRENCY,
       iamKeyCopyPrefix: v.VAULTPILOT_IAM_KEY_COPY_PREFIX ?? defaultIamKeyCopyPrefix(v.VAULTPILOT_STAGE),
       sesSmtpEndpoint: v.VAULTPILOT_SES_SMTP_ENDPOINT,
+    },
+    notify: {
+      from: v.VAULTPILOT_NOTIFY_FROM,
+      dashboardUrl: v.VAULTPILOT_DASHBOARD_URL,
+      smtpUrl: v.VAULTPILOT_SMTP_URL,
     },
     discovery: {
       ambientTenant:

@@ -36,7 +36,12 @@ export type FunctionTrigger =
   | { readonly kind: 'cognitoPreTokenGeneration' };
 
 /** AWS APIs beyond VaultPilot's own resources, each granted by one function in lib/. */
-export type ProviderAccess = 'iamAccessKeys' | 'iamKeyCopies' | 'discoveryReads';
+export type ProviderAccess =
+  | 'iamAccessKeys'
+  | 'iamKeyCopies'
+  | 'discoveryReads'
+  /** Alert messages: SES SendEmail from the deployment's identities, SNS Publish to tenants' topics. */
+  | 'notificationSends';
 
 export interface FunctionManifest {
   /** The folder under `lambdas/functions/`; also the function's id in the local registry. */

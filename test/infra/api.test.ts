@@ -280,30 +280,41 @@ describe('ApiStack', () => {
         description.includes('listCredentials') || description.includes('startDiscoveryRun');
       const isAudit = description.includes('listAuditEvents');
       const isRotation = description.includes('rotateCredential');
+      // Channel secrets in the secret store; a hold names a credential.
+      const isNotifications = description.includes('listNotificationDeliveries');
       expect(tables).toEqual(
-        isRotation
+        isNotifications
           ? [
-              // No secrets table: rotations and rollbacks run in the rotation worker.
               'VAULTPILOT_TABLE_AUDIT',
               'VAULTPILOT_TABLE_CREDENTIALS',
-              'VAULTPILOT_TABLE_ROTATIONS',
+              'VAULTPILOT_TABLE_SECRETS',
               'VAULTPILOT_TABLE_SETTINGS',
             ]
-          : isAudit
-            ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_SETTINGS']
-            : isInventory
-              ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_CREDENTIALS', 'VAULTPILOT_TABLE_SETTINGS']
-              : isSecrets
-                ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_SECRETS', 'VAULTPILOT_TABLE_SETTINGS']
-                : isPolicies
-                  ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_SETTINGS']
-                  : isAdmin
-                    ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_SECRETS']
-                    : [],
+          : isRotation
+            ? [
+                // No secrets table: rotations and rollbacks run in the rotation worker.
+                'VAULTPILOT_TABLE_AUDIT',
+                'VAULTPILOT_TABLE_CREDENTIALS',
+                'VAULTPILOT_TABLE_ROTATIONS',
+                'VAULTPILOT_TABLE_SETTINGS',
+              ]
+            : isAudit
+              ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_SETTINGS']
+              : isInventory
+                ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_CREDENTIALS', 'VAULTPILOT_TABLE_SETTINGS']
+                : isSecrets
+                  ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_SECRETS', 'VAULTPILOT_TABLE_SETTINGS']
+                  : isPolicies
+                    ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_SETTINGS']
+                    : isAdmin
+                      ? ['VAULTPILOT_TABLE_AUDIT', 'VAULTPILOT_TABLE_SECRETS']
+                      : [],
       );
       // The audit API holds the keyring only for per-tenant HMAC keys (a narrower grant, audit.test.ts);
       // the rotations API none (the worker seals values).
-      expect(variables.VAULTPILOT_KEYRING).toBe(isSecrets || isAdmin || isAudit ? 'kms' : undefined);
+      expect(variables.VAULTPILOT_KEYRING).toBe(
+        isSecrets || isAdmin || isAudit || isNotifications ? 'kms' : undefined,
+      );
     }
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
       (policy) =>
@@ -334,8 +345,9 @@ describe('ApiStack', () => {
         [statement.Action].flat().includes('kms:GenerateDataKey') &&
         statement.Condition?.StringEquals?.['kms:EncryptionContext:path'] === undefined,
     );
-    // The secrets API only: the rotation worker, not the rotations API, seals pending and promoted values.
-    expect(dataKeyStatements).toHaveLength(1);
+    // The secrets API, and the notifications API for channel secrets: the rotation worker, not the
+    // rotations API, seals pending and promoted values.
+    expect(dataKeyStatements).toHaveLength(2);
     for (const statement of dataKeyStatements) {
       expect(statement.Condition).toEqual({
         StringEquals: { 'kms:EncryptionContext:service': 'vaultpilot' },

@@ -86,6 +86,34 @@ async function credential(): Promise<string> {
   return (await registerVaultSecret(asAdmin, unique('fail-closed/cred'), 'initial-value')).id as string;
 }
 
+/** A channel with a secret in the secret store (a signed webhook); nothing is sent to it here. */
+async function channel(): Promise<string> {
+  const answer = await ok(
+    asAdmin('POST', '/notifications/channels', {
+      kind: 'webhook',
+      name: unique('channel'),
+      url: 'https://hooks.example.com/vaultpilot',
+      signingKey: 'fail-closed-signing-key-0123456789abcdef',
+    }),
+  );
+  return answer.json.data.id as string;
+}
+
+/** An SNS channel: its test message goes to the log locally, so the test sends nothing out. */
+async function snsChannel(): Promise<string> {
+  const answer = await ok(
+    asAdmin('POST', '/notifications/channels', {
+      kind: 'sns',
+      name: unique('sns'),
+      topicArn: 'arn:aws:sns:us-east-1:123456789012:vaultpilot-alerts',
+    }),
+  );
+  return answer.json.data.id as string;
+}
+
+const ROUTE = { name: 'fail-closed route', eventTypes: ['rotation.failed'], channels: 'all' };
+const snooze = () => ({ kind: 'snoozed', until: new Date(Date.now() + 7 * 86_400_000).toISOString() });
+
 /** One request per mutating operation (two for a secret write: creating and overwriting). */
 const FIXTURES: Readonly<Record<string, readonly Fixture[]>> = {
   hashAuditIdentifier: [
@@ -320,6 +348,72 @@ const FIXTURES: Readonly<Record<string, readonly Fixture[]>> = {
     { prepare: async () => ({ path: `/credentials/${await credential()}` }), changesState: true },
   ],
   startDiscoveryRun: [{ prepare: async () => ({ path: '/discovery/runs' }), changesState: true }],
+  createNotificationChannel: [
+    {
+      prepare: async () => ({
+        path: '/notifications/channels',
+        body: {
+          kind: 'slack',
+          name: unique('slack'),
+          webhookUrl: 'https://hooks.slack.com/services/T0/B0/failclosed',
+        },
+      }),
+      changesState: true,
+    },
+  ],
+  updateNotificationChannel: [
+    {
+      prepare: async () => ({
+        path: `/notifications/channels/${await channel()}`,
+        body: { url: `https://hooks.example.com/${unique('moved')}` },
+      }),
+      changesState: true,
+    },
+  ],
+  deleteNotificationChannel: [
+    { prepare: async () => ({ path: `/notifications/channels/${await channel()}` }), changesState: true },
+  ],
+  testNotificationChannel: [
+    // The delivery log records the test message.
+    {
+      prepare: async () => ({ path: `/notifications/channels/${await snsChannel()}/test` }),
+      changesState: true,
+    },
+  ],
+  createNotificationRoute: [
+    { prepare: async () => ({ path: '/notifications/routes', body: ROUTE }), changesState: true },
+  ],
+  putNotificationRoute: [
+    {
+      prepare: async () => ({ path: `/notifications/routes/${unique('route')}`, body: ROUTE }),
+      changesState: true,
+    },
+  ],
+  deleteNotificationRoute: [
+    {
+      prepare: async () => {
+        const created = await ok(asAdmin('POST', '/notifications/routes', ROUTE));
+        return { path: `/notifications/routes/${created.json.data.id as string}` };
+      },
+      changesState: true,
+    },
+  ],
+  putAlertHold: [
+    {
+      prepare: async () => ({ path: `/notifications/holds/${await credential()}`, body: snooze() }),
+      changesState: true,
+    },
+  ],
+  deleteAlertHold: [
+    {
+      prepare: async () => {
+        const id = await credential();
+        await ok(asAdmin('PUT', `/notifications/holds/${id}`, snooze()));
+        return { path: `/notifications/holds/${id}` };
+      },
+      changesState: true,
+    },
+  ],
   putDiscoverySettings: [
     {
       prepare: async () => ({

@@ -119,6 +119,43 @@ async function discoveryRun(bed: Bed, who: string): Promise<string> {
   return json.data.id as string;
 }
 
+/** A signed-webhook channel (its secret in the secret store); nothing is sent to it here. */
+async function channel(bed: Bed, who: string): Promise<string> {
+  const json = await ok(bed, who, 'POST', '/notifications/channels', {
+    kind: 'webhook',
+    name: fresh('channel'),
+    url: `https://hooks.example.com/${fresh('hook')}`,
+    signingKey: `signing-key-${randomHex(16)}-0123456789abcdef`,
+  });
+  return json.data.id as string;
+}
+
+/** An SNS channel: locally its test message goes to the log, so a test sends nothing out. */
+async function snsChannel(bed: Bed, who: string): Promise<string> {
+  const json = await ok(bed, who, 'POST', '/notifications/channels', {
+    kind: 'sns',
+    name: fresh('sns'),
+    topicArn: 'arn:aws:sns:us-east-1:123456789012:vaultpilot-alerts',
+  });
+  return json.data.id as string;
+}
+
+const ROUTE = { name: 'reliability route', eventTypes: ['rotation.failed'], channels: 'all' };
+
+async function notificationRoute(bed: Bed, who: string): Promise<string> {
+  const json = await ok(bed, who, 'POST', '/notifications/routes', ROUTE);
+  return json.data.id as string;
+}
+
+const snooze = () => ({ kind: 'snoozed', until: new Date(Date.now() + 7 * 86_400_000).toISOString() });
+
+/** A credential whose alerts are snoozed. */
+async function held(bed: Bed, who: string): Promise<string> {
+  const id = await credential(bed, who);
+  await ok(bed, who, 'PUT', `/notifications/holds/${id}`, snooze());
+  return id;
+}
+
 const rival: UserName = 'rival-admin';
 
 async function status(bed: Bed, reader: string, path: string): Promise<number> {
@@ -536,6 +573,116 @@ export const FIXTURES: Readonly<Record<string, RouteFixture>> = {
     }),
   },
   listFindingRules: { own: async () => ({ method: 'GET', path: '/discovery/rules' }) },
+
+  listNotificationDeliveries: { own: async () => ({ method: 'GET', path: '/notifications?limit=5' }) },
+  listNotificationChannels: { own: async () => ({ method: 'GET', path: '/notifications/channels' }) },
+  createNotificationChannel: {
+    own: async () => ({
+      method: 'POST',
+      path: '/notifications/channels',
+      body: {
+        kind: 'slack',
+        name: fresh('slack'),
+        webhookUrl: `https://hooks.slack.com/services/${fresh('T')}`,
+      },
+    }),
+  },
+  getNotificationChannel: {
+    own: async (bed, owner) => ({
+      method: 'GET',
+      path: `/notifications/channels/${await channel(bed, owner)}`,
+    }),
+    foreign: async (bed) => ({ method: 'GET', path: `/notifications/channels/${await channel(bed, rival)}` }),
+  },
+  updateNotificationChannel: {
+    own: async (bed, owner) => ({
+      method: 'PATCH',
+      path: `/notifications/channels/${await channel(bed, owner)}`,
+      body: { name: 'renamed channel' },
+    }),
+    foreign: async (bed) => ({
+      method: 'PATCH',
+      path: `/notifications/channels/${await channel(bed, rival)}`,
+      body: { name: 'renamed channel' },
+    }),
+    applied: async (bed, request, reader) => {
+      const answer = await bed.call(reader, 'GET', request.path);
+      return (answer.json as { data?: { name?: string } } | undefined)?.data?.name === 'renamed channel';
+    },
+  },
+  deleteNotificationChannel: {
+    own: async (bed, owner) => ({
+      method: 'DELETE',
+      path: `/notifications/channels/${await channel(bed, owner)}`,
+    }),
+    foreign: async (bed) => ({
+      method: 'DELETE',
+      path: `/notifications/channels/${await channel(bed, rival)}`,
+    }),
+    applied: async (bed, request, reader) => (await status(bed, reader, request.path)) === 404,
+  },
+  testNotificationChannel: {
+    own: async (bed, owner) => ({
+      method: 'POST',
+      path: `/notifications/channels/${await snsChannel(bed, owner)}/test`,
+    }),
+    foreign: async (bed) => ({
+      method: 'POST',
+      path: `/notifications/channels/${await snsChannel(bed, rival)}/test`,
+    }),
+  },
+  listNotificationRoutes: { own: async () => ({ method: 'GET', path: '/notifications/routes' }) },
+  createNotificationRoute: {
+    own: async () => ({ method: 'POST', path: '/notifications/routes', body: ROUTE }),
+  },
+  getNotificationRoute: {
+    own: async (bed, owner) => ({
+      method: 'GET',
+      path: `/notifications/routes/${await notificationRoute(bed, owner)}`,
+    }),
+    foreign: async (bed) => ({
+      method: 'GET',
+      path: `/notifications/routes/${await notificationRoute(bed, rival)}`,
+    }),
+  },
+  putNotificationRoute: {
+    own: async () => ({ method: 'PUT', path: `/notifications/routes/${fresh('rt')}`, body: ROUTE }),
+    applied: async (bed, request, reader) => (await status(bed, reader, request.path)) === 200,
+  },
+  deleteNotificationRoute: {
+    own: async (bed, owner) => ({
+      method: 'DELETE',
+      path: `/notifications/routes/${await notificationRoute(bed, owner)}`,
+    }),
+    foreign: async (bed) => ({
+      method: 'DELETE',
+      path: `/notifications/routes/${await notificationRoute(bed, rival)}`,
+    }),
+    applied: async (bed, request, reader) => (await status(bed, reader, request.path)) === 404,
+  },
+  listAlertHolds: { own: async () => ({ method: 'GET', path: '/notifications/holds' }) },
+  getAlertHold: {
+    own: async (bed, owner) => ({ method: 'GET', path: `/notifications/holds/${await held(bed, owner)}` }),
+    foreign: async (bed) => ({ method: 'GET', path: `/notifications/holds/${await held(bed, rival)}` }),
+  },
+  putAlertHold: {
+    own: async (bed, owner) => ({
+      method: 'PUT',
+      path: `/notifications/holds/${await credential(bed, owner)}`,
+      body: snooze(),
+    }),
+    foreign: async (bed) => ({
+      method: 'PUT',
+      path: `/notifications/holds/${await credential(bed, rival)}`,
+      body: snooze(),
+    }),
+    applied: async (bed, request, reader) => (await status(bed, reader, request.path)) === 200,
+  },
+  deleteAlertHold: {
+    own: async (bed, owner) => ({ method: 'DELETE', path: `/notifications/holds/${await held(bed, owner)}` }),
+    foreign: async (bed) => ({ method: 'DELETE', path: `/notifications/holds/${await held(bed, rival)}` }),
+    applied: async (bed, request, reader) => (await status(bed, reader, request.path)) === 404,
+  },
 };
 
 export function fixtureOf(route: RouteSpec): RouteFixture {

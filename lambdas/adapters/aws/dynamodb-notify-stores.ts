@@ -20,9 +20,18 @@ import {
   type DeliveryEntry,
   type DeliveryKey,
   type DeliveryLogFilter,
+  type DeliveryLogPage,
+  type DeliveryLogPager,
+  type DeliveryLogQuery,
   type DeliveryLogStore,
 } from '../../core/notify/delivery-log.js';
-import type { AlertHoldStore, ChannelStore, ConditionStore, RouteStore } from '../../core/notify/ports.js';
+import type {
+  ConditionStore,
+  ManagedAlertHoldStore,
+  ManagedChannelStore,
+  ManagedRouteStore,
+  RouteSet,
+} from '../../core/notify/ports.js';
 import { parseRouteInput, type Route } from '../../core/notify/routing.js';
 import type { AlertHold, ConditionRecord } from '../../core/notify/suppression.js';
 import { ConflictError } from '../../core/errors.js';
@@ -95,6 +104,11 @@ const ConditionSchema = z.object({
   sentAt: z.string(),
 });
 
+const RouteSetSchema = z.object({
+  routes: z.array(z.looseObject({ id: z.string() })),
+  revision: z.number().int().positive(),
+});
+
 const HoldSchema = z.object({
   credentialId: z.string(),
   kind: z.enum(['acknowledged', 'snoozed']),
@@ -109,7 +123,7 @@ abstract class SettingsTableStore {
   constructor(
     protected readonly client: DynamoDBDocumentClient,
     protected readonly tableName: string,
-    private readonly what: string,
+    protected readonly what: string,
   ) {}
 
   protected async getItem(pk: string, sk: string): Promise<Item | undefined> {
@@ -142,6 +156,18 @@ abstract class SettingsTableStore {
     } catch (error: unknown) {
       if (isConditionalCheckFailed(error)) return false;
       throw dynamoDbUnavailable('PutItem', this.what, error);
+    }
+  }
+
+  /** Deletes an item; false when there was none. */
+  protected async deleteItem(pk: string, sk: string): Promise<boolean> {
+    try {
+      const { Attributes: old } = await this.client.send(
+        new DeleteCommand({ TableName: this.tableName, Key: { pk, sk }, ReturnValues: 'ALL_OLD' }),
+      );
+      return old !== undefined;
+    } catch (error: unknown) {
+      throw dynamoDbUnavailable('DeleteItem', this.what, error);
     }
   }
 
@@ -179,7 +205,10 @@ function deliverySk(key: DeliveryKey): string {
   return `${key.eventTime}#${key.eventId}#${key.channelId}`;
 }
 
-export class DynamoDbDeliveryLog extends SettingsTableStore implements DeliveryLogStore {
+/** The highest sort key of an event time: every `<time>#…` key of that time sorts below it. */
+const AFTER_ALL = '#\uffff';
+
+export class DynamoDbDeliveryLog extends SettingsTableStore implements DeliveryLogStore, DeliveryLogPager {
   constructor(client: DynamoDBDocumentClient, tableName: string) {
     super(client, tableName, 'notification delivery log');
   }
@@ -215,6 +244,70 @@ export class DynamoDbDeliveryLog extends SettingsTableStore implements DeliveryL
       .filter(matches)
       .slice(0, filter.limit);
   }
+
+  /**
+   * A page, newest event first: the time window is a key condition (the sort key starts with the
+   * event time), the other filters a filter expression; pages are read until `limit` entries
+   * match or the partition ends. `after` is the sort key of the last entry of the previous page.
+   */
+  async page(tenant: string, query: DeliveryLogQuery): Promise<DeliveryLogPage> {
+    const pk = `${tenant}#deliveries`;
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':pk': pk };
+    let keyCondition = 'pk = :pk';
+    if (query.from !== undefined || query.to !== undefined) {
+      values[':from'] = query.from ?? '';
+      values[':to'] = `${query.to ?? '9999'}${AFTER_ALL}`;
+      keyCondition += ' AND sk BETWEEN :from AND :to';
+    }
+    const filters: string[] = [];
+    const equal = (attribute: string, value: string | undefined): void => {
+      if (value === undefined) return;
+      names[`#${attribute}`] = attribute;
+      values[`:${attribute}`] = value;
+      filters.push(`#${attribute} = :${attribute}`);
+    };
+    equal('status', query.status);
+    equal('channelId', query.channelId);
+    equal('eventType', query.eventType);
+    equal('credentialId', query.credentialId);
+
+    const entries: DeliveryEntry[] = [];
+    let start: Record<string, unknown> | undefined =
+      query.after === undefined ? undefined : { pk, sk: query.after };
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: keyCondition,
+            ...(filters.length === 0
+              ? {}
+              : { FilterExpression: filters.join(' AND '), ExpressionAttributeNames: names }),
+            ExpressionAttributeValues: values,
+            ScanIndexForward: false,
+            ConsistentRead: true,
+            // Filtered reads may skip many items; read a few pages' worth at once.
+            Limit: Math.max(query.limit + 1, filters.length === 0 ? 0 : 100),
+            ExclusiveStartKey: start,
+          }),
+        );
+      } catch (error: unknown) {
+        throw dynamoDbUnavailable('Query', this.what, error);
+      }
+      for (const item of (page.Items ?? []) as Item[]) {
+        if (entries.length === query.limit) {
+          // More matched than the page holds: continue after the last one returned.
+          const last = entries[entries.length - 1];
+          return { entries, next: last === undefined ? undefined : deliverySk(last) };
+        }
+        entries.push(parse(DeliverySchema, item, 'Delivery') as DeliveryEntry);
+      }
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return { entries, next: undefined };
+  }
 }
 
 export class DynamoDbConditionStore extends SettingsTableStore implements ConditionStore {
@@ -237,7 +330,7 @@ export class DynamoDbConditionStore extends SettingsTableStore implements Condit
   }
 }
 
-export class DynamoDbChannelStore extends SettingsTableStore implements ChannelStore {
+export class DynamoDbChannelStore extends SettingsTableStore implements ManagedChannelStore {
   constructor(client: DynamoDBDocumentClient, tableName: string) {
     super(client, tableName, 'notification channels');
   }
@@ -260,6 +353,15 @@ export class DynamoDbChannelStore extends SettingsTableStore implements ChannelS
         : { expression: 'revision = :expected', values: { ':expected': expectedRevision } },
     );
     if (!ok) throw new ConflictError(`Channel ${channel.id} changed meanwhile`);
+  }
+
+  async restore(channel: Channel, ifRevision: number | undefined): Promise<void> {
+    await this.putItem(
+      { ...plain(channel), pk: channel.tenant, sk: `channel#${channel.id}` },
+      ifRevision === undefined
+        ? { expression: 'attribute_not_exists(pk)' }
+        : { expression: 'revision = :expected', values: { ':expected': ifRevision } },
+    );
   }
 
   async delete(tenant: string, id: string): Promise<void> {
@@ -288,26 +390,41 @@ export class DynamoDbChannelStore extends SettingsTableStore implements ChannelS
   }
 }
 
-export class DynamoDbRouteStore extends SettingsTableStore implements RouteStore {
+/**
+ * A tenant's routes, as one item (`sk=routes`): a change (the day-one defaults stored along with
+ * the first route of the tenant's own, for one) is a single conditional write of the whole set.
+ */
+export class DynamoDbRouteStore extends SettingsTableStore implements ManagedRouteStore {
   constructor(client: DynamoDBDocumentClient, tableName: string) {
     super(client, tableName, 'notification routes');
   }
 
   async list(tenant: string): Promise<Route[]> {
-    const items = await this.queryPrefix(tenant, 'route#');
-    return items.map((item) => {
-      const { pk: _pk, sk: _sk, id, ...route } = item;
-      // Routes are validated as they are written; reading them back checks the same rules.
-      return { id: String(id), ...parseRouteInput(route) };
-    });
+    return (await this.load(tenant)).routes;
   }
 
-  async put(tenant: string, route: Route): Promise<void> {
-    await this.putItem({ ...plain(route), pk: tenant, sk: `route#${route.id}` });
+  async load(tenant: string): Promise<RouteSet> {
+    const item = await this.getItem(tenant, 'routes');
+    if (item === undefined) return { routes: [], revision: 0 };
+    const stored = parse(RouteSetSchema, item, 'Routes');
+    // Routes are validated as they are written; reading them back checks the same rules.
+    return {
+      routes: stored.routes.map(({ id, ...route }) => ({ id, ...parseRouteInput(route) })),
+      revision: stored.revision,
+    };
+  }
+
+  save(tenant: string, routes: readonly Route[], expectedRevision: number): Promise<boolean> {
+    return this.putItem(
+      { pk: tenant, sk: 'routes', routes: plain(routes), revision: expectedRevision + 1 },
+      expectedRevision === 0
+        ? { expression: 'attribute_not_exists(pk)' }
+        : { expression: 'revision = :expected', values: { ':expected': expectedRevision } },
+    );
   }
 }
 
-export class DynamoDbAlertHoldStore extends SettingsTableStore implements AlertHoldStore {
+export class DynamoDbAlertHoldStore extends SettingsTableStore implements ManagedAlertHoldStore {
   constructor(client: DynamoDBDocumentClient, tableName: string) {
     super(client, tableName, 'alert holds');
   }
@@ -321,5 +438,17 @@ export class DynamoDbAlertHoldStore extends SettingsTableStore implements AlertH
 
   async put(tenant: string, hold: AlertHold): Promise<void> {
     await this.putItem({ ...plain(hold), pk: tenant, sk: `hold#${hold.credentialId}` });
+  }
+
+  async list(tenant: string): Promise<AlertHold[]> {
+    const items = await this.queryPrefix(tenant, 'hold#');
+    return items.map((item) => {
+      const hold = parse(HoldSchema, item, 'Hold');
+      return { ...hold, until: hold.until, note: hold.note };
+    });
+  }
+
+  delete(tenant: string, credentialId: string): Promise<boolean> {
+    return this.deleteItem(tenant, `hold#${credentialId}`);
   }
 }

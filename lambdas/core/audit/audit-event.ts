@@ -58,6 +58,21 @@ export const AUDIT_ACTIONS = [
   'rotation.policy.read',
   'rotation.policy.write',
   'rotation.policy.delete',
+  /** Notification channels, routes and alert holds (target `path` is the channel's secret path). */
+  'notification.channel.read',
+  'notification.channel.write',
+  'notification.channel.delete',
+  'notification.channel.test',
+  'notification.route.read',
+  'notification.route.write',
+  'notification.route.delete',
+  'notification.log.read',
+  'notification.hold.read',
+  'notification.hold.write',
+  'notification.hold.delete',
+  /** A message delivered to a channel, or given up on (the notifier, core/notify/record-delivery.ts). */
+  'notification.sent',
+  'notification.failed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

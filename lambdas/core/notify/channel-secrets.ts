@@ -5,12 +5,12 @@
 import { NotFoundError } from '../errors.js';
 import type { SecretsService } from '../secrets/kv-service.js';
 import { type ChannelSecret, channelSecretPath, parseChannelSecret } from './channel.js';
-import type { ChannelSecrets } from './ports.js';
+import type { ManagedChannelSecrets } from './ports.js';
 
 const ACTOR = 'system:notifier';
 
-export class StoredChannelSecrets implements ChannelSecrets {
-  constructor(private readonly secrets: Pick<SecretsService, 'read' | 'write'>) {}
+export class StoredChannelSecrets implements ManagedChannelSecrets {
+  constructor(private readonly secrets: Pick<SecretsService, 'read' | 'write' | 'deleteAll'>) {}
 
   async read(tenant: string, channelId: string): Promise<ChannelSecret | undefined> {
     try {
@@ -24,5 +24,15 @@ export class StoredChannelSecrets implements ChannelSecrets {
 
   async write(tenant: string, channelId: string, secret: ChannelSecret): Promise<void> {
     await this.secrets.write(ACTOR, tenant, channelSecretPath(channelId), { ...secret });
+  }
+
+  /** Every version goes: an old webhook URL or token must not outlive its channel. */
+  async remove(tenant: string, channelId: string): Promise<void> {
+    try {
+      await this.secrets.deleteAll(tenant, channelSecretPath(channelId));
+    } catch (error: unknown) {
+      if (error instanceof NotFoundError) return;
+      throw error;
+    }
   }
 }

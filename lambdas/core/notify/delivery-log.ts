@@ -68,3 +68,29 @@ export function decideClaim(existing: DeliveryEntry | undefined, now: Date): Cla
         : { claim: true };
   }
 }
+
+/** A page of the delivery log as `GET /notifications` asks for it. */
+export interface DeliveryLogQuery {
+  readonly status?: DeliveryStatus | undefined;
+  readonly channelId?: string | undefined;
+  readonly eventType?: string | undefined;
+  readonly credentialId?: string | undefined;
+  /** Events at or after this ISO time. */
+  readonly from?: string | undefined;
+  /** Events at or before this ISO time. */
+  readonly to?: string | undefined;
+  readonly limit: number;
+  /** Where the previous page stopped (the store's position, from `DeliveryLogPage.next`). */
+  readonly after?: string | undefined;
+}
+
+export interface DeliveryLogPage {
+  readonly entries: DeliveryEntry[];
+  /** The position to continue after; undefined on the last page. */
+  readonly next: string | undefined;
+}
+
+/** The delivery log read page by page, newest event first. */
+export interface DeliveryLogPager {
+  page(tenant: string, query: DeliveryLogQuery): Promise<DeliveryLogPage>;
+}

@@ -146,6 +146,13 @@ function wording(event: NotifiableEvent, name: string, credentialId: string | un
         ],
         page: '/settings/notifications',
       };
+    case 'notification.test':
+      return {
+        title: `Test message for ${str(d.channelName) ?? 'a channel'}`,
+        summary: `This is a test message from VaultPilot: the channel "${str(d.channelName) ?? ''}" works.`,
+        nextSteps: ['Nothing to do. Alerts routed to this channel will arrive like this one.'],
+        page: '/settings/notifications',
+      };
     default:
       return {
         title: `VaultPilot: ${event.type}`,

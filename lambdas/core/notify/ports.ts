@@ -14,14 +14,42 @@ export interface ChannelStore {
   markFailing(tenant: string, id: string, reason: string, since: string): Promise<boolean>;
 }
 
+/** Channels as the notifications API manages them. */
+export interface ManagedChannelStore extends ChannelStore {
+  /**
+   * Puts `channel` back as it was, to take back a change whose other half failed: only if the
+   * stored item is still at `ifRevision` (undefined: only if there is none).
+   */
+  restore(channel: Channel, ifRevision: number | undefined): Promise<void>;
+}
+
 export interface RouteStore {
   list(tenant: string): Promise<Route[]>;
+}
+
+/** A tenant's routes as one set: every change is one conditional write of the whole set. */
+export interface RouteSet {
+  readonly routes: Route[];
+  /** 0 while the tenant has never stored routes. */
+  readonly revision: number;
+}
+
+/** Routes as the notifications API manages them. */
+export interface ManagedRouteStore extends RouteStore {
+  load(tenant: string): Promise<RouteSet>;
+  /** Stores `routes` if the set is still at `expectedRevision`; false otherwise. */
+  save(tenant: string, routes: readonly Route[], expectedRevision: number): Promise<boolean>;
 }
 
 /** Channel secrets, kept in the secret store under `channelSecretPath(id)`. */
 export interface ChannelSecrets {
   read(tenant: string, channelId: string): Promise<ChannelSecret | undefined>;
   write(tenant: string, channelId: string, secret: ChannelSecret): Promise<void>;
+}
+
+/** Channel secrets as the notifications API manages them: a deleted channel leaves no secret. */
+export interface ManagedChannelSecrets extends ChannelSecrets {
+  remove(tenant: string, channelId: string): Promise<void>;
 }
 
 export interface ConditionStore {
@@ -33,6 +61,13 @@ export interface ConditionStore {
 export interface AlertHoldStore {
   get(tenant: string, credentialId: string): Promise<AlertHold | undefined>;
   put(tenant: string, hold: AlertHold): Promise<void>;
+}
+
+/** Holds as the notifications API manages them. */
+export interface ManagedAlertHoldStore extends AlertHoldStore {
+  list(tenant: string): Promise<AlertHold[]>;
+  /** False when there was no hold. */
+  delete(tenant: string, credentialId: string): Promise<boolean>;
 }
 
 /** Facts of the credential an event is about (owner, tags, path), from the inventory. */
