@@ -159,8 +159,7 @@ describe('channels', () => {
       recipients: ['sec@example.com', 'ops@example.com'],
       revision: 2,
     });
-    expect(stale.status).toBe(400);
-    expect(stale.json.error.details.field).toBe('revision');
+    expect(stale.status).toBe(409);
     expect(deleted.status).toBe(204);
     expect(gone.status).toBe(404);
   });
@@ -547,6 +546,11 @@ describe('the delivery log', () => {
     );
     const badCursor = await call('admin', 'GET', '/notifications?cursor=not-a-cursor');
     const badStatus = await call('admin', 'GET', '/notifications?status=lost');
+    const backwards = await call(
+      'admin',
+      'GET',
+      '/notifications?from=2031-02-05T00:00:00Z&to=2031-02-01T00:00:00Z',
+    );
     const viewer = await call('vera', 'GET', '/notifications');
 
     // Assess
@@ -566,6 +570,8 @@ describe('the delivery log', () => {
     expect(badCursor.status).toBe(400);
     expect(badCursor.json.error.details.field).toBe('cursor');
     expect(badStatus.status).toBe(400);
+    expect(backwards.status).toBe(400);
+    expect(backwards.json.error.details.field).toBe('from');
     expect(viewer.status).toBe(403);
   });
 });

@@ -223,9 +223,7 @@ export class NotificationAdministration {
     return this.guard(caller, 'manage', 'notification.channel.write', this.channelTarget(id), async () => {
       const current = await this.existingChannel(caller, id);
       if (expectedRevision !== undefined && expectedRevision !== current.revision) {
-        throw new ValidationError(`revision ${expectedRevision} is not the channel's (${current.revision})`, {
-          details: { field: 'revision' },
-        });
+        throw new ConflictError(`Channel ${id} is at revision ${current.revision}, not ${expectedRevision}`);
       }
       if (patch.kind !== undefined && patch.kind !== current.settings.kind) {
         throw new ValidationError('Invalid channel: kind cannot change; create a new channel', {
@@ -383,6 +381,9 @@ export class NotificationAdministration {
   ): Promise<DeliveryLogResult> {
     return this.guard(caller, 'read', 'notification.log.read', {}, async () => {
       const { cursor, ...rest } = query;
+      if (rest.from !== undefined && rest.to !== undefined && rest.from > rest.to) {
+        throw new ValidationError('Invalid query: from must not be after to', { details: { field: 'from' } });
+      }
       const page: DeliveryLogPage = await this.deps.log.page(caller.principal.tenant, {
         ...rest,
         after: cursor === undefined ? undefined : decodeCursor(cursor),
