@@ -31,6 +31,7 @@ const FUNCTIONS = {
   auditSequencer: () => import('../functions/audit-sequencer/handler.js'),
   rotationWorker: () => import('../functions/rotation-worker/handler.js'),
   tokenClaims: () => import('../functions/token-claims/handler.js'),
+  notifier: () => import('../functions/notifier/handler.js'),
 } as const satisfies Record<FunctionId, () => Promise<{ handler: unknown }>>;
 
 export const API_HANDLERS: Readonly<Record<ApiHandlerId, () => Promise<ApiLambda>>> = {
@@ -51,6 +52,12 @@ export const ENGINE_HANDLERS: Readonly<Record<EngineId, () => Promise<EngineLamb
   rotationScheduler: async () => (await FUNCTIONS.rotationScheduler()).handler,
   auditDigest: async () => (await FUNCTIONS.auditDigest()).handler,
   expiryCheck: async () => (await FUNCTIONS.expiryCheck()).handler,
+};
+
+/** The notifier, which the local runtime subscribes to the in-process bus (an EventBridge rule in AWS). */
+export const NOTIFIER = async (): Promise<(event: unknown, context: Context) => Promise<unknown>> => {
+  const { handler } = await FUNCTIONS.notifier();
+  return handler;
 };
 
 /**

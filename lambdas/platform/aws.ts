@@ -6,7 +6,12 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SESClient } from '@aws-sdk/client-ses';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { SesEmailSender } from '../adapters/aws/ses-email-sender.js';
+import { SnsNotificationSender } from '../adapters/aws/sns-notification-sender.js';
+import type { ChannelSender } from '../core/notify/ports.js';
 import { CognitoTokenVerifier } from '../adapters/aws/cognito-token-verifier.js';
 import { EventBridgePublisher } from '../adapters/aws/eventbridge-publisher.js';
 import { KmsDigestSigner } from '../adapters/aws/kms-digest-signer.js';
@@ -67,6 +72,14 @@ export function eventPublisher(config: FunctionConfig): EventPublisher {
       detail: eventBridgeDetail,
     }),
   );
+}
+
+export function emailSender(config: FunctionConfig): ChannelSender {
+  return new SesEmailSender(new SESClient({ region: config.region }), config.notify.from);
+}
+
+export function snsSender(config: FunctionConfig): ChannelSender {
+  return new SnsNotificationSender(new SNSClient({ region: config.region }));
 }
 
 export function rotationQueue(config: FunctionConfig): RotationQueue {

@@ -16,6 +16,7 @@ import type { TokenVerifier } from '../core/ports.js';
 import type { RollbackRunner } from '../core/rotation/rollback-runner.js';
 import type { RotationQueue } from '../core/rotation/rotation-queue.js';
 import type { Keyring } from '../core/secrets/keyring.js';
+import type { ChannelSender } from '../core/notify/ports.js';
 import { type AuthConfig, ConfigError, type FunctionConfig } from '../shared/config.js';
 import * as aws from './aws.js';
 import type * as LocalModule from './local.js';
@@ -57,6 +58,16 @@ export function rotationQueue(config: FunctionConfig): RotationQueue {
 
 export function rollbackRunner(config: FunctionConfig): RollbackRunner {
   return config.runtime === 'local' ? localPlatform().rollbackRunner() : aws.rollbackRunner(config);
+}
+
+/** Alert email: SES from the deployment's verified identity, or SMTP / `.eml` outbox locally. */
+export function emailSender(config: FunctionConfig): ChannelSender {
+  return config.runtime === 'local' ? localPlatform().emailSender(config) : aws.emailSender(config);
+}
+
+/** SNS alerts: the topic's SNS, or a log line locally. */
+export function snsSender(config: FunctionConfig): ChannelSender {
+  return config.runtime === 'local' ? localPlatform().snsSender() : aws.snsSender(config);
 }
 
 export function tokenVerifier(config: Runtime, auth: AuthConfig): TokenVerifier {

@@ -12,6 +12,9 @@ import { localEventBus } from '../adapters/local/in-process-event-bus.js';
 import { localRollbackRunner } from '../adapters/local/in-process-rollback-runner.js';
 import { localRotationQueue } from '../adapters/local/in-process-rotation-queue.js';
 import { LocalTokenVerifier } from '../adapters/local/local-token-verifier.js';
+import { LocalEmailSender } from '../adapters/local/local-email-sender.js';
+import { LoggedSnsSender } from '../adapters/local/logged-sns-sender.js';
+import type { ChannelSender } from '../core/notify/ports.js';
 import type { DigestSigner } from '../core/audit/audit-digest.js';
 import type { AuditSink } from '../core/audit/audit-sink.js';
 import { ChainingAuditSink } from '../core/audit/chaining-sink.js';
@@ -33,6 +36,7 @@ const signers = new Map<string, DigestSigner>();
 let sink: AuditSink | undefined;
 const documentClients = new Map<string, DynamoDBDocumentClient>();
 const shared = new Map<string, unknown>();
+let email: LocalEmailSender | undefined;
 
 const publisher = validatingPublisher(localEventBus);
 
@@ -60,6 +64,25 @@ export function digestSigner(config: FunctionConfig): DigestSigner {
 
 export function eventPublisher(): EventPublisher {
   return publisher;
+}
+
+/**
+ * One email sender per process (its SMTP connection pool is shared): through
+ * VAULTPILOT_SMTP_URL when set, else `.eml` files in the outbox folder.
+ */
+export function emailSender(config: FunctionConfig): ChannelSender {
+  email ??= new LocalEmailSender(
+    config.notify.smtpUrl !== undefined
+      ? { kind: 'smtp', url: config.notify.smtpUrl }
+      : { kind: 'outbox', directory: config.notify.outboxDir ?? '.vaultpilot/outbox' },
+    config.notify.from,
+  );
+  return email;
+}
+
+/** SNS is not available locally: the message is logged (subject and event, never a secret). */
+export function snsSender(): ChannelSender {
+  return new LoggedSnsSender((line) => logger.info('SNS notification (local: logged, not sent)', line));
 }
 
 export function rotationQueue(): RotationQueue {
@@ -122,4 +145,6 @@ export function reset(): void {
   keyrings.clear();
   signers.clear();
   sink = undefined;
+  email?.close();
+  email = undefined;
 }

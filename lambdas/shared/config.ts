@@ -165,6 +165,23 @@ const functionEnvSchema = z.object({
     .string()
     .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.{}-]+)(:\d{1,5})?$/, 'expected host[:port], {region} allowed')
     .optional(),
+  /** Notifications: the From address of alert emails (in AWS a verified SES identity). */
+  VAULTPILOT_NOTIFY_FROM: z
+    .string()
+    .max(320)
+    .regex(
+      /^([^<>\r\n]*<)?[^\s@<>]+@[^\s@<>]+(>)?$/,
+      'expected an email address, optionally "Name <address>"',
+    )
+    .optional(),
+  /** Local notifications: email through this SMTP server (smtp:// or smtps://) instead of the outbox. */
+  VAULTPILOT_SMTP_URL: z
+    .url({ protocol: /^smtps?$/, error: 'expected an smtp:// or smtps:// URL' })
+    .optional(),
+  /** Local notifications: where `.eml` files go when no SMTP server is set. */
+  VAULTPILOT_OUTBOX_DIR: z.string().min(1).optional(),
+  /** The dashboard's address, for links in messages. */
+  VAULTPILOT_DASHBOARD_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
   VAULTPILOT_DISCOVERY_AMBIENT_TENANT: z
     .string()
     .regex(/^(none|[a-z0-9][a-z0-9-]{0,62})$/, 'expected a tenant id, or none')
@@ -250,6 +267,13 @@ export interface FunctionConfig {
     readonly iamKeyCopyPrefix: string;
     /** ses-smtp: the SMTP endpoint template instead of `email-smtp.{region}.amazonaws.com:587`. */
     readonly sesSmtpEndpoint: string | undefined;
+  };
+  /** Notifications (the notifier and the digest). */
+  readonly notify: {
+    readonly from: string;
+    readonly smtpUrl: string | undefined;
+    readonly outboxDir: string | undefined;
+    readonly dashboardUrl: string;
   };
   readonly discovery: {
     /** The tenant whose first account is the ambient AWS credentials' (undefined: none). */
@@ -403,6 +427,12 @@ export function parseFunctionConfig(env: Env): FunctionConfig {
       tenantConcurrency: v.VAULTPILOT_ROTATION_TENANT_CONCURRENCY,
       iamKeyCopyPrefix: v.VAULTPILOT_IAM_KEY_COPY_PREFIX ?? defaultIamKeyCopyPrefix(v.VAULTPILOT_STAGE),
       sesSmtpEndpoint: v.VAULTPILOT_SES_SMTP_ENDPOINT,
+    },
+    notify: {
+      from: v.VAULTPILOT_NOTIFY_FROM ?? 'VaultPilot <vaultpilot@localhost>',
+      smtpUrl: v.VAULTPILOT_SMTP_URL,
+      outboxDir: v.VAULTPILOT_OUTBOX_DIR,
+      dashboardUrl: v.VAULTPILOT_DASHBOARD_URL ?? 'http://localhost:3000',
     },
     discovery: {
       ambientTenant:
