@@ -5,6 +5,7 @@
  * function may do is said once, next to its code (test/infra/manifests.test.ts checks that each
  * role grants exactly this).
  */
+import { grantNotificationSending } from './notify-access.js';
 import { Aws } from 'aws-cdk-lib';
 import type { IUserPool, IUserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -49,6 +50,8 @@ export interface GrantContext {
   /** The rotation worker, for the functions that invoke it. */
   readonly rotationWorker?: IFunction;
   readonly discovery?: DiscoverySettingsOfStage;
+  /** The From address of alert emails (`notifyFrom`), for the functions that send notifications. */
+  readonly notifyFrom?: string;
 }
 
 const SECRETS_KEY_ACTIONS: Readonly<Record<Exclude<SecretsKeyUse, 'hmac'>, readonly string[]>> = {
@@ -147,6 +150,9 @@ export function grantManifest(
     grantRollbackInvoke(fn, need(context.rotationWorker, 'the rotation worker', manifest));
   }
   if (manifest.publishesEvents === true) publish();
+  if (manifest.sendsNotifications === true) {
+    grantNotificationSending(fn, need(context.notifyFrom, 'the From address of alert emails', manifest));
+  }
 
   for (const provider of manifest.providers ?? []) {
     switch (provider) {

@@ -53,6 +53,8 @@ export const handler = middy<unknown, NotifierResult, Error, Context>()
   .handler(async (input) => {
     const event = notifiableEvent(BusEventSchema.parse(input));
     logger.appendKeys({ correlation_id: event.id, eventType: event.type, tenant: event.tenant });
+    // Business alarms (rotation.failed, audit.integrity.failed) count what reaches the notifier.
+    countMetric('AlertEvent', { eventType: event.type });
     const report = await notifier().notifier.deliver(event);
     countDeliveries(report);
     const result: NotifierResult = {
