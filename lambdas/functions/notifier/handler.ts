@@ -52,7 +52,8 @@ export const handler = middy<unknown, NotifierResult, Error, Context>()
   .use({ before: (request: { context: Context }) => countColdStart(request.context.functionName) })
   .handler(async (input) => {
     const event = notifiableEvent(BusEventSchema.parse(input));
-    logger.appendKeys({ correlation_id: event.id, eventType: event.type, tenant: event.tenant });
+    // Keys per line, not appended: the local runtime runs several invocations at once in one process.
+    const keys = { correlation_id: event.id, eventType: event.type, tenant: event.tenant };
     // Business alarms (rotation.failed, audit.integrity.failed) count what reaches the notifier.
     countMetric('AlertEvent', { eventType: event.type });
     const report = await notifier().notifier.deliver(event);
@@ -69,6 +70,7 @@ export const handler = middy<unknown, NotifierResult, Error, Context>()
       })),
     };
     logger.info('Notification event handled', {
+      ...keys,
       result,
       reasons: report.deliveries.flatMap((d) => (d.reason === undefined ? [] : [d.reason])),
     });
