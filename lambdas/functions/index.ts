@@ -17,6 +17,8 @@ import { manifest as discovery } from './discovery/manifest.js';
 import { manifest as discoveryApi } from './discovery-api/manifest.js';
 import { DISCOVERY_API_ROUTES } from './discovery-api/routes.js';
 import { manifest as expiryCheck } from './expiry-check/manifest.js';
+import { manifest as expiryCheckApi } from './expiry-check-api/manifest.js';
+import { EXPIRY_CHECK_API_ROUTES } from './expiry-check-api/routes.js';
 import { manifest as health } from './health/manifest.js';
 import { HEALTH_ROUTES } from './health/routes.js';
 import { manifest as me } from './me/manifest.js';
@@ -53,6 +55,7 @@ export const MANIFESTS = {
   rotationWorker,
   tokenClaims,
   notifier,
+  expiryCheckApi,
 } as const;
 
 export type FunctionId = keyof typeof MANIFESTS;
@@ -69,4 +72,5 @@ export const ROUTES: readonly RouteSpec[] = expandMethods([
   ...CREDENTIALS_ROUTES,
   ...ROTATIONS_ROUTES,
   ...DISCOVERY_API_ROUTES,
+  ...EXPIRY_CHECK_API_ROUTES,
 ]);

@@ -32,6 +32,7 @@ const FUNCTIONS = {
   rotationWorker: () => import('../functions/rotation-worker/handler.js'),
   tokenClaims: () => import('../functions/token-claims/handler.js'),
   notifier: () => import('../functions/notifier/handler.js'),
+  expiryCheckApi: () => import('../functions/expiry-check-api/handler.js'),
 } as const satisfies Record<FunctionId, () => Promise<{ handler: unknown }>>;
 
 export const API_HANDLERS: Readonly<Record<ApiHandlerId, () => Promise<ApiLambda>>> = {
@@ -45,6 +46,7 @@ export const API_HANDLERS: Readonly<Record<ApiHandlerId, () => Promise<ApiLambda
   credentials: async () => (await FUNCTIONS.credentials()).handler,
   discoveryApi: async () => (await FUNCTIONS.discoveryApi()).handler,
   rotations: async () => (await FUNCTIONS.rotations()).handler,
+  expiryCheckApi: async () => (await FUNCTIONS.expiryCheckApi()).handler,
 };
 
 export const ENGINE_HANDLERS: Readonly<Record<EngineId, () => Promise<EngineLambda>>> = {

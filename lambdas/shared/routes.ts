@@ -22,6 +22,7 @@ export const API_HANDLER_IDS = [
   'credentials',
   'discoveryApi',
   'rotations',
+  'expiryCheckApi',
 ] as const;
 export type ApiHandlerId = (typeof API_HANDLER_IDS)[number];
 

@@ -29,7 +29,7 @@ import { keyring } from '../../lambdas/platform/local.js';
 import { parseFunctionConfig, readEnvironment } from '../../lambdas/shared/config.js';
 import { localTableName } from '../../lambdas/shared/tables.js';
 import { credential } from '../support/credentials.js';
-import { localDocumentClient, startInMemoryRuntime } from '../support/local-api.js';
+import { apiCall, localDocumentClient, signInLocal, startInMemoryRuntime } from '../support/local-api.js';
 import {
   type HttpReceiver,
   type SmtpReceiver,
@@ -38,6 +38,7 @@ import {
 } from '../support/notify-receivers.js';
 
 const TENANT = 'default';
+const ADMIN_PASSWORD = 'Notifier-runtime-test-1!';
 const DAY = 86_400_000;
 const SIGNING_KEY = 'whsec-runtime-0123456789abcdef0123456789';
 
@@ -118,7 +119,7 @@ beforeAll(async () => {
   previousSmtpUrl = process.env.VAULTPILOT_SMTP_URL;
   process.env.VAULTPILOT_SMTP_URL = smtp.url;
   runtime = await startInMemoryRuntime({
-    adminPassword: 'Notifier-runtime-test-1!',
+    adminPassword: ADMIN_PASSWORD,
   });
   documents = localDocumentClient(runtime);
   channels = new DynamoDbChannelStore(documents, localTableName('settings'));
@@ -281,5 +282,28 @@ describe('notifier in the local runtime', () => {
     expect((await channels.get(tenant, 'slack'))?.state).toBe('failing');
     expect(http.requests.filter((r) => r.path === '/slack/gone')).toHaveLength(1);
     expect(smtp.mails.map((mail) => mail.raw).join('\n')).not.toContain(SIGNING_KEY);
+  }, 60_000);
+
+  it('runs the expiry check on demand for an admin, on their tenant only, and refuses a caller without a token', async () => {
+    // Prepare
+    const store = new DynamoDbCredentialStore(documents, localTableName('credentials'));
+    await store.create(
+      credential({
+        id: id(9),
+        tenant: 'other',
+        name: 'other tenant key',
+        expiresAt: new Date(Date.now() + 2 * DAY).toISOString(),
+      }),
+    );
+    const token = await signInLocal(runtime.url, 'admin', ADMIN_PASSWORD);
+
+    // Act
+    const answer = await apiCall(runtime.url, token, 'POST', '/notifications/expiry-check');
+    const anonymous = await apiCall(runtime.url, undefined, 'POST', '/notifications/expiry-check');
+
+    // Assess
+    expect(answer.status).toBe(200);
+    expect(answer.json).toEqual({ data: { candidates: 5, expiring: 3, expired: 0, overdue: 1 } });
+    expect(anonymous.status).toBe(401);
   }, 60_000);
 });

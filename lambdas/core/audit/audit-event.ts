@@ -58,6 +58,7 @@ export const AUDIT_ACTIONS = [
   'rotation.policy.read',
   'rotation.policy.write',
   'rotation.policy.delete',
+  'notification.expiry-check.run',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

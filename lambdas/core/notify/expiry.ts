@@ -214,7 +214,7 @@ export class ExpiryCheck {
    * Publishes the events due now. The index is read up to the largest threshold ahead; repeats
    * on later runs are expected and left to the notifier's de-duplication (same condition, same state).
    */
-  async run(now: Date): Promise<ExpiryCheckRun> {
+  async run(now: Date, only?: { readonly tenant: string }): Promise<ExpiryCheckRun> {
     const horizon = new Date(now.getTime() + 366 * DAY_MS).toISOString();
     const policyOf = new Map<string, TenantExpiryPolicy | undefined>();
     let candidates = 0;
@@ -222,6 +222,8 @@ export class ExpiryCheck {
     for await (const page of this.index.dueBefore(horizon, this.options.pageSize ?? 500)) {
       const events: DomainEvent[] = [];
       for (const candidate of page) {
+        // On demand for one tenant: the index is shared, so another tenant's items are skipped.
+        if (only !== undefined && candidate.tenant !== only.tenant) continue;
         candidates += 1;
         if (!policyOf.has(candidate.tenant))
           policyOf.set(candidate.tenant, await this.tenantThresholds(candidate.tenant));
