@@ -245,6 +245,8 @@ const FIXTURES: Readonly<Record<string, readonly Fixture[]>> = {
     { prepare: async () => ({ path: `/credentials/${await credential()}` }), changesState: true },
   ],
   startDiscoveryRun: [{ prepare: async () => ({ path: '/discovery/runs' }), changesState: true }],
+  // Publishes events only (the notifier writes what it sends); no table of its own changes.
+  runExpiryCheck: [{ prepare: async () => ({ path: '/notifications/expiry-check' }), changesState: false }],
   putDiscoverySettings: [
     {
       prepare: async () => ({
