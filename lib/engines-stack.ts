@@ -78,10 +78,7 @@ export class EnginesStack extends Stack {
     this.notifier = new Notifier(this, 'Notifier', {
       stage: props.stage,
       eventBus: props.stores.eventBus,
-      grants: {
-        ...this.grantContext(props),
-        notifyFrom: props.notify?.from ?? DEFAULT_NOTIFY_FROM,
-      },
+      grants: this.grantContext(props),
       dashboardUrl: props.notify?.dashboardUrl ?? 'https://localhost',
     });
   }
@@ -98,6 +95,12 @@ export class EnginesStack extends Stack {
     });
     grantManifest(fn, MANIFESTS[spec.id], this.grantContext(props));
     if (spec.id === 'discovery') this.runOnRequest(fn, props);
+    // The digest links to the dashboard, like the notifier.
+    if (spec.id === 'notifyDigest')
+      fn.function.addEnvironment(
+        'VAULTPILOT_DASHBOARD_URL',
+        props.notify?.dashboardUrl ?? 'https://localhost',
+      );
 
     const rule = new Rule(this, constructId(spec.id, 'Schedule'), {
       description: `VaultPilot ${props.stage}: runs the ${spec.id} engine (${spec.schedule})`,
@@ -211,6 +214,7 @@ export class EnginesStack extends Stack {
       stores: props.stores,
       ...(props.secretBackend === undefined ? {} : { secretBackend: props.secretBackend }),
       ...(props.discovery === undefined ? {} : { discovery: props.discovery }),
+      notifyFrom: props.notify?.from ?? DEFAULT_NOTIFY_FROM,
     };
   }
 }

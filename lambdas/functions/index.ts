@@ -26,6 +26,7 @@ import { ME_ROUTES } from './me/routes.js';
 import { manifest as openapi } from './openapi/manifest.js';
 import { OPENAPI_ROUTES } from './openapi/routes.js';
 import { manifest as notifier } from './notifier/manifest.js';
+import { manifest as notifyDigest } from './notify-digest/manifest.js';
 import { manifest as policies } from './policies/manifest.js';
 import { POLICIES_ROUTES } from './policies/routes.js';
 import { manifest as rotationScheduler } from './rotation-scheduler/manifest.js';
@@ -51,6 +52,7 @@ export const MANIFESTS = {
   rotationScheduler,
   auditDigest,
   expiryCheck,
+  notifyDigest,
   auditSequencer,
   rotationWorker,
   tokenClaims,

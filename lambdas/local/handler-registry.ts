@@ -32,6 +32,7 @@ const FUNCTIONS = {
   rotationWorker: () => import('../functions/rotation-worker/handler.js'),
   tokenClaims: () => import('../functions/token-claims/handler.js'),
   notifier: () => import('../functions/notifier/handler.js'),
+  notifyDigest: () => import('../functions/notify-digest/handler.js'),
   expiryCheckApi: () => import('../functions/expiry-check-api/handler.js'),
 } as const satisfies Record<FunctionId, () => Promise<{ handler: unknown }>>;
 
@@ -54,6 +55,7 @@ export const ENGINE_HANDLERS: Readonly<Record<EngineId, () => Promise<EngineLamb
   rotationScheduler: async () => (await FUNCTIONS.rotationScheduler()).handler,
   auditDigest: async () => (await FUNCTIONS.auditDigest()).handler,
   expiryCheck: async () => (await FUNCTIONS.expiryCheck()).handler,
+  notifyDigest: async () => (await FUNCTIONS.notifyDigest()).handler,
 };
 
 /** The notifier, which the local runtime subscribes to the in-process bus (an EventBridge rule in AWS). */

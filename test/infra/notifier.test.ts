@@ -89,28 +89,28 @@ describe('Notifier (EnginesStack, MonitoringStack)', () => {
     });
   });
 
-  it('sends email only from the configured address, and uses topic keys only through SNS', () => {
+  it('sends email only from the configured address, and uses topic keys only through SNS (notifier and digest)', () => {
     // Act
     const policies = Object.values(engines.findResources('AWS::IAM::Policy')).filter((policy) =>
       JSON.stringify(policy).includes('ses:SendEmail'),
     );
-    const statements = policies.flatMap(
-      (policy) => policy.Properties.PolicyDocument.Statement as Record<string, unknown>[],
-    );
 
-    // Assess
-    expect(policies).toHaveLength(1);
-    expect(statements.find((s) => s.Sid === 'SendAlertEmail')).toMatchObject({
-      Action: 'ses:SendEmail',
-      Condition: { StringEquals: { 'ses:FromAddress': 'alerts@example.org' } },
-    });
-    expect(statements.find((s) => s.Sid === 'PublishAlertTopics')).toMatchObject({ Action: 'sns:Publish' });
-    expect(statements.find((s) => s.Sid === 'EncryptedAlertTopics')).toMatchObject({
-      Condition: { StringLike: { 'kms:ViaService': 'sns.*.amazonaws.com' } },
-    });
-    const actions = statements.flatMap((s) => [s.Action].flat());
-    expect(actions.filter((action) => String(action).startsWith('sns:'))).toEqual(['sns:Publish']);
-    expect(actions.filter((action) => String(action).startsWith('ses:'))).toEqual(['ses:SendEmail']);
+    // Assess: the notifier's role and the digest engine's, and no other.
+    expect(policies).toHaveLength(2);
+    for (const policy of policies) {
+      const statements = policy.Properties.PolicyDocument.Statement as Record<string, unknown>[];
+      expect(statements.find((s) => s.Sid === 'SendAlertEmail')).toMatchObject({
+        Action: 'ses:SendEmail',
+        Condition: { StringEquals: { 'ses:FromAddress': 'alerts@example.org' } },
+      });
+      expect(statements.find((s) => s.Sid === 'PublishAlertTopics')).toMatchObject({ Action: 'sns:Publish' });
+      expect(statements.find((s) => s.Sid === 'EncryptedAlertTopics')).toMatchObject({
+        Condition: { StringLike: { 'kms:ViaService': 'sns.*.amazonaws.com' } },
+      });
+      const actions = statements.flatMap((s) => [s.Action].flat());
+      expect(actions.filter((action) => String(action).startsWith('sns:'))).toEqual(['sns:Publish']);
+      expect(actions.filter((action) => String(action).startsWith('ses:'))).toEqual(['ses:SendEmail']);
+    }
   });
 
   it('alarms on the dead-letter queue, on failed deliveries, and on rotation and audit integrity failures', () => {

@@ -64,7 +64,8 @@ async function addChannel(
   raw: Record<string, unknown>,
   tenant: string = TENANT,
 ): Promise<void> {
-  const split = splitChannelInput(parseChannelInput(raw, { allowLoopbackHttp: true }));
+  const input = parseChannelInput(raw, { allowLoopbackHttp: true });
+  const split = splitChannelInput(input);
   const channel: Channel = {
     id: channelId,
     tenant,
@@ -72,7 +73,7 @@ async function addChannel(
     settings: split.settings,
     secretHint: split.secretHint,
     hasSecret: split.secret !== undefined,
-    digest: false,
+    digest: input.digest,
     state: 'active',
     failure: undefined,
     revision: 1,
@@ -305,5 +306,45 @@ describe('notifier in the local runtime', () => {
     expect(answer.status).toBe(200);
     expect(answer.json).toEqual({ data: { candidates: 5, expiring: 3, expired: 0, overdue: 1 } });
     expect(anonymous.status).toBe(401);
+  }, 60_000);
+
+  it('sends the daily digest to the channels that asked for it, once a day', async () => {
+    // Prepare
+    smtp.mails.length = 0;
+    await addChannel('digest', {
+      kind: 'email',
+      name: 'Morning digest',
+      recipients: ['digest@example.com'],
+      digest: true,
+    });
+    await new DynamoDbCredentialStore(documents, localTableName('credentials')).registerTenant(TENANT);
+    const digest = await ENGINE_HANDLERS.notifyDigest();
+    const event = (time: Date) => ({
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: '000000000000',
+      time: time.toISOString(),
+      region: 'us-east-1',
+      resources: [],
+      detail: {},
+    });
+    const context = lambdaContext('vaultpilot-local-notify-digest', 300, 'us-east-1');
+
+    // Act
+    const first = await digest(event(new Date()), context);
+    const again = await digest(event(new Date(Date.now() + 1_000)), context);
+
+    // Assess
+    expect(first).toMatchObject({ implemented: true, sent: 1, failed: 0 });
+    expect(again).toMatchObject({ sent: 0, alreadySent: 1 });
+    const mails = smtp.mails.filter((mail) => mail.to.includes('digest@example.com'));
+    expect(mails).toHaveLength(1);
+    const text = (mails[0]?.raw ?? '').replace(/=\r?\n/g, '');
+    expect(text).toContain('Daily digest: 2 expiring, 0 expired, 0 overdue');
+    expect(text).toContain('stripe key');
+    expect(text).toContain('github token');
+    expect(text).not.toContain('datadog key');
   }, 60_000);
 });
