@@ -25,6 +25,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS } from '../lambdas/shared/http-headers.js';
 import { MANIFESTS, ROUTES } from '../lambdas/functions/index.js';
+import type { FunctionManifest } from '../lambdas/shared/function-manifest.js';
 import { type ApiHandlerId, routePathParameters, type RouteSpec } from '../lambdas/shared/routes.js';
 import { COGNITO_USER_SCOPE } from '../lambdas/shared/scopes.js';
 import { addErrorResponses } from './api-error-responses.js';
@@ -47,6 +48,8 @@ export interface ApiStackProps extends StackProps {
   readonly secretBackend?: SecretBackendSetting;
   /** The rotation worker, which runs explicit rollbacks for the rotations API. */
   readonly rotationWorker: IFunction;
+  /** The From address of alert emails (a verified SES identity), for test messages. */
+  readonly notifyFrom: string;
 }
 
 export class ApiStack extends Stack {
@@ -145,7 +148,13 @@ export class ApiStack extends Stack {
         dashboardClient: props.dashboardClient,
         allowedOrigins: props.allowedOrigins,
         rotationWorker: props.rotationWorker,
+        notifyFrom: props.notifyFrom,
       });
+      // Test messages link to the dashboard, like the notifier's.
+      const [dashboardOrigin] = props.allowedOrigins;
+      if ((manifest as FunctionManifest).sendsNotifications === true && dashboardOrigin !== undefined) {
+        fn.function.addEnvironment('VAULTPILOT_DASHBOARD_URL', dashboardOrigin);
+      }
       handlers.set(handlerId, fn);
     }
     return handlers;
@@ -244,4 +253,3 @@ function accessLogFormat(): AccessLogFormat {
     }),
   );
 }
-

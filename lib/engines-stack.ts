@@ -26,6 +26,7 @@ import { ROTATION_WORKER } from '../lambdas/shared/engines.js';
 import type { DataStores } from './table-access.js';
 import { rotationWorkerNetwork } from './rotation-network.js';
 import { VaultPilotFunction } from './vaultpilot-function.js';
+import { Notifier } from './notifier.js';
 
 export interface EnginesStackProps extends StackProps {
   readonly stage: string;
@@ -36,7 +37,12 @@ export interface EnginesStackProps extends StackProps {
   readonly discovery?: DiscoverySettingsOfStage;
   /** Runs the rotation worker in these subnets, to reach databases in private subnets. */
   readonly rotationVpc?: RotationVpcSettings;
+  /** Alerts: the From address (a verified SES identity) and the dashboard address for links. */
+  readonly notify?: { readonly from: string; readonly dashboardUrl: string };
 }
+
+/** Used until `notifyFrom` names a verified SES identity; SES refuses it (the channel reports failing). */
+export const DEFAULT_NOTIFY_FROM = 'VaultPilot <vaultpilot-alerts@example.com>';
 
 export interface Engine {
   readonly spec: EngineSpec;
@@ -51,6 +57,8 @@ export class EnginesStack extends Stack {
   public readonly auditSequencer: VaultPilotFunction;
   /** Runs rotation jobs from the rotation queue (ADR 0006). */
   public readonly rotationWorker: VaultPilotFunction;
+  /** Delivers alerts from the bus (lib/notifier.ts). */
+  public readonly notifier: Notifier;
 
   constructor(scope: Construct, id: string, props: EnginesStackProps) {
     super(scope, id, props);
@@ -67,6 +75,12 @@ export class EnginesStack extends Stack {
     this.engines = engines;
     this.auditSequencer = this.createAuditSequencer(props);
     this.rotationWorker = this.createRotationWorker(props);
+    this.notifier = new Notifier(this, 'Notifier', {
+      stage: props.stage,
+      eventBus: props.stores.eventBus,
+      grants: this.grantContext(props),
+      dashboardUrl: props.notify?.dashboardUrl ?? 'https://localhost',
+    });
   }
 
   private createEngine(spec: EngineSpec, props: EnginesStackProps): Engine {
@@ -81,6 +95,12 @@ export class EnginesStack extends Stack {
     });
     grantManifest(fn, MANIFESTS[spec.id], this.grantContext(props));
     if (spec.id === 'discovery') this.runOnRequest(fn, props);
+    // The digest links to the dashboard, like the notifier.
+    if (spec.id === 'notifyDigest')
+      fn.function.addEnvironment(
+        'VAULTPILOT_DASHBOARD_URL',
+        props.notify?.dashboardUrl ?? 'https://localhost',
+      );
 
     const rule = new Rule(this, constructId(spec.id, 'Schedule'), {
       description: `VaultPilot ${props.stage}: runs the ${spec.id} engine (${spec.schedule})`,
@@ -194,6 +214,7 @@ export class EnginesStack extends Stack {
       stores: props.stores,
       ...(props.secretBackend === undefined ? {} : { secretBackend: props.secretBackend }),
       ...(props.discovery === undefined ? {} : { discovery: props.discovery }),
+      notifyFrom: props.notify?.from ?? DEFAULT_NOTIFY_FROM,
     };
   }
 }

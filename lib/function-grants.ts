@@ -5,6 +5,7 @@
  * function may do is said once, next to its code (test/infra/manifests.test.ts checks that each
  * role grants exactly this).
  */
+import { grantNotificationSending } from './notify-access.js';
 import { Aws } from 'aws-cdk-lib';
 import type { IUserPool, IUserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -20,7 +21,6 @@ import {
 } from '../lambdas/shared/function-manifest.js';
 import { grantAuditHmacKeys, grantAuditSigning, grantAuditStreamRead } from './audit-access.js';
 import { grantDiscoveryAccess } from './discovery-access.js';
-import { grantNotificationSends } from './notification-access.js';
 import {
   grantIamKeyCopies,
   grantIamKeyManagement,
@@ -50,6 +50,8 @@ export interface GrantContext {
   /** The rotation worker, for the functions that invoke it. */
   readonly rotationWorker?: IFunction;
   readonly discovery?: DiscoverySettingsOfStage;
+  /** The From address of alert emails (`notifyFrom`), for the functions that send notifications. */
+  readonly notifyFrom?: string;
 }
 
 const SECRETS_KEY_ACTIONS: Readonly<Record<Exclude<SecretsKeyUse, 'hmac'>, readonly string[]>> = {
@@ -148,6 +150,9 @@ export function grantManifest(
     grantRollbackInvoke(fn, need(context.rotationWorker, 'the rotation worker', manifest));
   }
   if (manifest.publishesEvents === true) publish();
+  if (manifest.sendsNotifications === true) {
+    grantNotificationSending(fn, need(context.notifyFrom, 'the From address of alert emails', manifest));
+  }
 
   for (const provider of manifest.providers ?? []) {
     switch (provider) {
@@ -177,9 +182,6 @@ export function grantManifest(
         grantIamKeyCopies(fn, copyPrefix);
         break;
       }
-      case 'notificationSends':
-        grantNotificationSends(fn, fn);
-        break;
     }
   }
 }

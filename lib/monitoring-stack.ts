@@ -13,6 +13,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { alertEventMetric, failedDeliveriesMetric } from './notifier.js';
 
 export interface MonitoredFunction {
   /** A short name for the alarm, e.g. `MeHandler`. */
@@ -28,6 +29,8 @@ export interface MonitoringStackProps extends StackProps {
   /** Rotation jobs that failed every retry (the rotation queue's dead-letter queue). */
   readonly rotationDeadLetterQueue?: IQueue;
   readonly alarmEmail?: string;
+  /** Alert events whose delivery failed every retry; also turns on the notifier's alarms. */
+  readonly notifierDeadLetterQueue?: IQueue;
 }
 
 export class MonitoringStack extends Stack {
@@ -101,6 +104,31 @@ export class MonitoringStack extends Stack {
           statistic: 'Maximum',
         }),
         'a rotation job failed every retry and waits in the rotation dead-letter queue',
+      );
+    }
+    if (props.notifierDeadLetterQueue !== undefined) {
+      alarm(
+        'NotifierDeadLetters',
+        props.notifierDeadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period,
+          statistic: 'Maximum',
+        }),
+        'an alert event failed every delivery retry and waits in the notifier dead-letter queue',
+      );
+      alarm(
+        'NotificationFailures',
+        failedDeliveriesMetric(),
+        'an alert could not be delivered to a channel (NotificationFailed, any channel kind) in 5 minutes',
+      );
+      alarm(
+        'RotationFailed',
+        alertEventMetric('rotation.failed'),
+        'a rotation failed (rotation.failed) in the last 5 minutes',
+      );
+      alarm(
+        'AuditIntegrityFailed',
+        alertEventMetric('audit.integrity.failed'),
+        'the audit chain failed its integrity check (audit.integrity.failed)',
       );
     }
     this.alarms = alarms;

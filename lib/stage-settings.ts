@@ -24,6 +24,8 @@ export interface StageSettings {
   readonly webDomain?: { readonly domainName: string; readonly certificateArn: string };
   /** An address that receives the alarm notifications, subscribed to the alarm topic. */
   readonly alarmEmail?: string;
+  /** The From address of alert emails (`notifyFrom`): a verified SES identity of the account. */
+  readonly notifyFrom?: string;
   /** The secret store backend of the API (`secretBackend`, `secretsManagerPrefix`). */
   readonly secretBackend: SecretBackendSetting;
   /** What the discovery engine may reach (ADR 0005). */
@@ -241,6 +243,13 @@ export function stageSettingsFrom(node: Node): StageSettings {
     throw new StageSettingsError(`Context "alarmEmail" must be an email address (got "${alarmEmail}")`);
   }
 
+  const notifyFrom = optionalString(node, 'notifyFrom');
+  if (notifyFrom !== undefined && !/^([^<>\r\n]*<)?[^\s@<>]+@[^\s@<>]+>?$/.test(notifyFrom)) {
+    throw new StageSettingsError(
+      `Context "notifyFrom" must be an email address, optionally "Name <address>" (got "${notifyFrom}")`,
+    );
+  }
+
   const threatProtection = optionalString(node, 'cognitoThreatProtection') ?? 'enforced';
   if (threatProtection !== 'enforced' && threatProtection !== 'audit' && threatProtection !== 'off') {
     throw new StageSettingsError(
@@ -257,6 +266,7 @@ export function stageSettingsFrom(node: Node): StageSettings {
       ? { webDomain: { domainName, certificateArn } }
       : {}),
     ...(alarmEmail !== undefined ? { alarmEmail } : {}),
+    ...(notifyFrom !== undefined ? { notifyFrom } : {}),
     secretBackend: secretBackendFrom(node, stage),
     discovery: discoveryFrom(node),
     ...(rotationVpc === undefined ? {} : { rotationVpc }),

@@ -17,7 +17,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { ApiStack } from './api-stack.js';
 import { AuthStack } from './auth-stack.js';
 import { DiscoveryMemberRoleStack } from './discovery-member-role-stack.js';
-import { EnginesStack } from './engines-stack.js';
+import { DEFAULT_NOTIFY_FROM, EnginesStack } from './engines-stack.js';
 import { MonitoringStack } from './monitoring-stack.js';
 import { type StageSettings, stageSettingsFrom } from './stage-settings.js';
 import { StatefulStack } from './stateful-stack.js';
@@ -99,6 +99,10 @@ export function addVaultPilotStacks(app: App, settings: StageSettings): VaultPil
     discovery: settings.discovery,
     secretBackend: settings.secretBackend,
     ...(settings.rotationVpc === undefined ? {} : { rotationVpc: settings.rotationVpc }),
+    notify: {
+      from: settings.notifyFrom ?? DEFAULT_NOTIFY_FROM,
+      dashboardUrl: web.dashboardOrigin,
+    },
   });
   const api = new ApiStack(app, stackId('Api'), {
     ...stackProps('Api', 'REST API built from the route table'),
@@ -109,6 +113,7 @@ export function addVaultPilotStacks(app: App, settings: StageSettings): VaultPil
     secretBackend: settings.secretBackend,
     // Explicit rollbacks run in the rotation worker, which the rotations API invokes.
     rotationWorker: engines.rotationWorker.function,
+    notifyFrom: settings.notifyFrom ?? DEFAULT_NOTIFY_FROM,
   });
   const webContent = new WebContentStack(app, stackId('WebContent'), {
     ...stackProps('WebContent', 'dashboard files and config.json'),
@@ -133,6 +138,7 @@ export function addVaultPilotStacks(app: App, settings: StageSettings): VaultPil
     apiStage: api.api.deploymentStage,
     deadLetterQueue: engines.deadLetterQueue,
     rotationDeadLetterQueue: stateful.rotationDeadLetterQueue,
+    notifierDeadLetterQueue: engines.notifier.deadLetterQueue,
     ...(settings.alarmEmail !== undefined ? { alarmEmail: settings.alarmEmail } : {}),
   });
 

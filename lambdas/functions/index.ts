@@ -17,6 +17,8 @@ import { manifest as discovery } from './discovery/manifest.js';
 import { manifest as discoveryApi } from './discovery-api/manifest.js';
 import { DISCOVERY_API_ROUTES } from './discovery-api/routes.js';
 import { manifest as expiryCheck } from './expiry-check/manifest.js';
+import { manifest as expiryCheckApi } from './expiry-check-api/manifest.js';
+import { EXPIRY_CHECK_API_ROUTES } from './expiry-check-api/routes.js';
 import { manifest as health } from './health/manifest.js';
 import { HEALTH_ROUTES } from './health/routes.js';
 import { manifest as me } from './me/manifest.js';
@@ -25,6 +27,8 @@ import { manifest as notifications } from './notifications/manifest.js';
 import { NOTIFICATIONS_ROUTES } from './notifications/routes.js';
 import { manifest as openapi } from './openapi/manifest.js';
 import { OPENAPI_ROUTES } from './openapi/routes.js';
+import { manifest as notifier } from './notifier/manifest.js';
+import { manifest as notifyDigest } from './notify-digest/manifest.js';
 import { manifest as policies } from './policies/manifest.js';
 import { POLICIES_ROUTES } from './policies/routes.js';
 import { manifest as rotationScheduler } from './rotation-scheduler/manifest.js';
@@ -51,9 +55,12 @@ export const MANIFESTS = {
   rotationScheduler,
   auditDigest,
   expiryCheck,
+  notifyDigest,
   auditSequencer,
   rotationWorker,
   tokenClaims,
+  notifier,
+  expiryCheckApi,
 } as const;
 
 export type FunctionId = keyof typeof MANIFESTS;
@@ -72,4 +79,5 @@ export const ROUTES: readonly RouteSpec[] = expandMethods([
   ...ROTATIONS_ROUTES,
   ...DISCOVERY_API_ROUTES,
   ...NOTIFICATIONS_ROUTES,
+  ...EXPIRY_CHECK_API_ROUTES,
 ]);

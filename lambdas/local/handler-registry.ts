@@ -32,6 +32,9 @@ const FUNCTIONS = {
   auditSequencer: () => import('../functions/audit-sequencer/handler.js'),
   rotationWorker: () => import('../functions/rotation-worker/handler.js'),
   tokenClaims: () => import('../functions/token-claims/handler.js'),
+  notifier: () => import('../functions/notifier/handler.js'),
+  notifyDigest: () => import('../functions/notify-digest/handler.js'),
+  expiryCheckApi: () => import('../functions/expiry-check-api/handler.js'),
 } as const satisfies Record<FunctionId, () => Promise<{ handler: unknown }>>;
 
 /**
@@ -59,6 +62,7 @@ export const API_HANDLERS: Readonly<Record<ApiHandlerId, () => Promise<ApiLambda
   discoveryApi: async () => (await FUNCTIONS.discoveryApi()).handler,
   rotations: async () => (await FUNCTIONS.rotations()).handler,
   notifications: async () => (await FUNCTIONS.notifications()).handler,
+  expiryCheckApi: async () => (await FUNCTIONS.expiryCheckApi()).handler,
 };
 
 export const ENGINE_HANDLERS: Readonly<Record<EngineId, () => Promise<EngineLambda>>> = {
@@ -66,6 +70,13 @@ export const ENGINE_HANDLERS: Readonly<Record<EngineId, () => Promise<EngineLamb
   rotationScheduler: async () => (await FUNCTIONS.rotationScheduler()).handler,
   auditDigest: async () => afterAuditAppends((await FUNCTIONS.auditDigest()).handler),
   expiryCheck: async () => (await FUNCTIONS.expiryCheck()).handler,
+  notifyDigest: async () => (await FUNCTIONS.notifyDigest()).handler,
+};
+
+/** The notifier, which the local runtime subscribes to the in-process bus (an EventBridge rule in AWS). */
+export const NOTIFIER = async (): Promise<(event: unknown, context: Context) => Promise<unknown>> => {
+  const { handler } = await FUNCTIONS.notifier();
+  return handler;
 };
 
 /**

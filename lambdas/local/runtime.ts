@@ -6,7 +6,8 @@
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { readEnvironment, type LocalRuntimeConfig } from '../shared/config.js';
 import { parseLocalLimits, type LocalLimits } from './local-limits.js';
 import { RequestRateLimiter } from './request-rate-limiter.js';
@@ -18,9 +19,12 @@ import { ENGINE_LIST, ENGINES } from '../shared/engines.js';
 import { EVENT_SOURCE, eventBridgeDetail } from '../shared/events.js';
 import { localTableName, TABLE_LIST } from '../shared/tables.js';
 import { ensureTables, startLocalDynamo, type LocalDynamo } from './dynamo.js';
+import { MANIFESTS } from '../functions/index.js';
+import { subscribeNotifier } from './notifier-subscription.js';
 import {
   API_HANDLERS,
   ENGINE_HANDLERS,
+  NOTIFIER,
   ROTATION_WORKER,
   ROTATION_WORKER_COMMAND,
   ROTATION_WORKER_TIMEOUT_SECONDS,
@@ -154,8 +158,12 @@ function functionEnvironment(
     VAULTPILOT_USER_CLIENT_IDS: LOCAL_USER_CLIENT_ID,
     VAULTPILOT_DYNAMODB_ENDPOINT: dynamodbEndpoint,
     VAULTPILOT_CORS_ORIGINS: corsOrigins.join(','),
-    // Alert messages link to the dashboard this runtime serves.
-    ...(readEnvironment().VAULTPILOT_DASHBOARD_URL === undefined ? { VAULTPILOT_DASHBOARD_URL: issuer } : {}),
+    // Alerts: links point at this server's dashboard; email goes to VAULTPILOT_SMTP_URL when
+    // set, else into the data directory's outbox (a temporary folder when running in memory).
+    VAULTPILOT_DASHBOARD_URL: readEnvironment().VAULTPILOT_DASHBOARD_URL ?? issuer,
+    VAULTPILOT_OUTBOX_DIR:
+      readEnvironment().VAULTPILOT_OUTBOX_DIR ??
+      join(dataDir ?? join(tmpdir(), `vaultpilot-${process.pid}`), 'outbox'),
     AWS_REGION: LOCAL_REGION,
     POWERTOOLS_SERVICE_NAME: 'vaultpilot',
     POWERTOOLS_METRICS_NAMESPACE: 'VaultPilot',
@@ -359,6 +367,31 @@ export async function startLocalRuntime(
       await localEventBus.drain();
       await Promise.allSettled([...engineRuns]);
     });
+
+    // The notifier, as its EventBridge rule and Lambda's asynchronous retries run it in AWS.
+    const notifierManifest = MANIFESTS.notifier;
+    const notifications = subscribeNotifier(localEventBus, {
+      eventTypes: notifierManifest.trigger.eventTypes,
+      toBusEvent: busEvent,
+      invoke: async (event) => {
+        const handler = await NOTIFIER();
+        return handler(
+          event,
+          lambdaContext(
+            `vaultpilot-local-${notifierManifest.name}`,
+            notifierManifest.timeoutSeconds,
+            LOCAL_REGION,
+          ),
+        );
+      },
+      onDeadLetter: (event, error) =>
+        log.error('Notification event failed every retry (dead-lettered)', {
+          eventId: String(event.id),
+          type: String(event['detail-type']),
+          error: error instanceof Error ? error.name : 'UnknownError',
+        }),
+    });
+    cleanups.push(() => notifications.stop());
 
     // The rotation queue: as the SQS event source does in AWS, the worker handler receives its
     // messages in batches and reports the ones to deliver again.

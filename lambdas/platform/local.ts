@@ -142,7 +142,9 @@ export function perProcess<T>(key: string, build: () => T): T {
  */
 export function channelSenders(config: FunctionConfig): ChannelSender[] {
   const smtp = config.notify.smtpUrl;
-  const outbox = join(config.keyring.directory ?? join(tmpdir(), `vaultpilot-${process.pid}`), 'outbox');
+  const outbox =
+    config.notify.outboxDir ??
+    join(config.keyring.directory ?? join(tmpdir(), `vaultpilot-${process.pid}`), 'outbox');
   const key = smtp ?? outbox;
   let email = emailSenders.get(key);
   if (email === undefined) {

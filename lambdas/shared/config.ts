@@ -173,20 +173,23 @@ const functionEnvSchema = z.object({
     .string()
     .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.{}-]+)(:\d{1,5})?$/, 'expected host[:port], {region} allowed')
     .optional(),
-  /** Notifications: the From of alert emails (a verified SES identity in AWS). */
+  /** Notifications: the From address of alert emails (in AWS a verified SES identity). */
   VAULTPILOT_NOTIFY_FROM: z
     .string()
-    .min(3)
     .max(320)
-    .regex(/^[^\r\n]*@[^\r\n]*$/, 'expected an email address, optionally with a name: Name <a@b.c>')
+    .regex(
+      /^([^<>\r\n]*<)?[^\s@<>]+@[^\s@<>]+(>)?$/,
+      'expected an email address, optionally "Name <address>"',
+    )
     .optional(),
-  /** Notifications: the dashboard's URL, which messages link to. */
-  VAULTPILOT_DASHBOARD_URL: z.url({ error: 'expected an http(s) URL' }).optional(),
-  /** Notifications, local runtime: send email through this SMTP server instead of the outbox. */
+  /** Local notifications: email through this SMTP server (smtp:// or smtps://) instead of the outbox. */
   VAULTPILOT_SMTP_URL: z
-    .string()
-    .regex(/^smtps?:\/\/\S+$/, 'expected an smtp:// or smtps:// URL')
+    .url({ protocol: /^smtps?$/, error: 'expected an smtp:// or smtps:// URL' })
     .optional(),
+  /** Local notifications: where `.eml` files go when no SMTP server is set. */
+  VAULTPILOT_OUTBOX_DIR: z.string().min(1).optional(),
+  /** The dashboard's address, for links in messages. */
+  VAULTPILOT_DASHBOARD_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
   VAULTPILOT_DISCOVERY_AMBIENT_TENANT: z
     .string()
     .regex(/^(none|[a-z0-9][a-z0-9-]{0,62})$/, 'expected a tenant id, or none')
@@ -221,6 +224,9 @@ export type AuthConfig =
       readonly jwksUri: string;
       readonly userClientIds: readonly string[];
     };
+
+/** Where alert messages link when the deployment did not name its dashboard (a reserved, unresolvable name). */
+export const NO_DASHBOARD_URL = 'https://vaultpilot.invalid';
 
 export interface FunctionConfig {
   readonly runtime: 'aws' | 'local';
@@ -275,12 +281,16 @@ export interface FunctionConfig {
     /** ses-smtp: the SMTP endpoint template instead of `email-smtp.{region}.amazonaws.com:587`. */
     readonly sesSmtpEndpoint: string | undefined;
   };
+  /** Notifications (the notifications API, the notifier and the digest). */
   readonly notify: {
-    /** The From of alert emails; undefined: email channels answer `email_from_not_configured`. */
+    /** The From of alert emails; required where a manifest sends notifications in AWS, a local default otherwise. */
     readonly from: string | undefined;
-    readonly dashboardUrl: string | undefined;
     /** Local runtime: SMTP instead of the outbox folder. */
     readonly smtpUrl: string | undefined;
+    /** Local runtime: where `.eml` files go without SMTP (default: the data directory's outbox/). */
+    readonly outboxDir: string | undefined;
+    /** The dashboard's address, which messages link to (NO_DASHBOARD_URL when unknown). */
+    readonly dashboardUrl: string;
   };
   readonly discovery: {
     /** The tenant whose first account is the ambient AWS credentials' (undefined: none). */
@@ -438,8 +448,9 @@ export function parseFunctionConfig(env: Env): FunctionConfig {
     },
     notify: {
       from: v.VAULTPILOT_NOTIFY_FROM,
-      dashboardUrl: v.VAULTPILOT_DASHBOARD_URL,
       smtpUrl: v.VAULTPILOT_SMTP_URL,
+      outboxDir: v.VAULTPILOT_OUTBOX_DIR,
+      dashboardUrl: v.VAULTPILOT_DASHBOARD_URL ?? NO_DASHBOARD_URL,
     },
     discovery: {
       ambientTenant:

@@ -4,7 +4,13 @@
  * on the same expression (`lambdas/local/scheduler.ts`). The handler file is
  * `lambdas/functions/<name>/handler.ts`, export `handler` (name: the manifest's, lambdas/functions/index.ts).
  */
-export const ENGINE_IDS = ['discovery', 'rotationScheduler', 'auditDigest', 'expiryCheck'] as const;
+export const ENGINE_IDS = [
+  'discovery',
+  'rotationScheduler',
+  'auditDigest',
+  'expiryCheck',
+  'notifyDigest',
+] as const;
 export type EngineId = (typeof ENGINE_IDS)[number];
 
 export interface EngineSpec {
@@ -50,6 +56,14 @@ export const ENGINES: Readonly<Record<EngineId, EngineSpec>> = {
     schedule: 'cron(0 8 * * ? *)',
     description: 'Warns about credentials that expire soon or are overdue for rotation',
     timeoutSeconds: 120,
+    memoryMb: 256,
+  },
+  notifyDigest: {
+    id: 'notifyDigest',
+    handler: 'notify-digest',
+    schedule: 'cron(0 7 * * ? *)',
+    description: 'Sends the daily digest to the channels that asked for it',
+    timeoutSeconds: 300,
     memoryMb: 256,
   },
 };

@@ -33,15 +33,18 @@ export type FunctionTrigger =
   | { readonly kind: 'schedule'; readonly engine: EngineId }
   | { readonly kind: 'auditStream' }
   | { readonly kind: 'rotationQueue' }
+  /**
+   * Events of VaultPilot's bus: an EventBridge rule matching these `detail-type`s in AWS
+   * (lib/engines-stack.ts), a subscription to the in-process bus locally (lambdas/local/runtime.ts).
+   */
+  | { readonly kind: 'bus'; readonly eventTypes: readonly string[] }
   | { readonly kind: 'cognitoPreTokenGeneration' };
 
 /** AWS APIs beyond VaultPilot's own resources, each granted by one function in lib/. */
 export type ProviderAccess =
   | 'iamAccessKeys'
   | 'iamKeyCopies'
-  | 'discoveryReads'
-  /** Alert messages: SES SendEmail from the deployment's identities, SNS Publish to tenants' topics. */
-  | 'notificationSends';
+  | 'discoveryReads';
 
 export interface FunctionManifest {
   /** The folder under `lambdas/functions/`; also the function's id in the local registry. */
@@ -56,6 +59,11 @@ export interface FunctionManifest {
   readonly publishesEvents?: boolean;
   /** Sends jobs to the rotation queue. */
   readonly sendsRotationJobs?: boolean;
+  /**
+   * Delivers notifications: email from the verified SES identity of the deployment, SNS topics
+   * (also KMS-encrypted and in other accounts), Slack and webhooks over HTTPS.
+   */
+  readonly sendsNotifications?: boolean;
   /** Invokes the rotation worker directly (explicit rollbacks). */
   readonly invokesRotationWorker?: boolean;
   /**
@@ -153,6 +161,12 @@ export function requiredVariables(
     required.push({
       variable: 'VAULTPILOT_ROTATION_QUEUE_URL',
       expected: 'the URL of the rotation SQS queue',
+    });
+  }
+  if (manifest.sendsNotifications === true) {
+    required.push({
+      variable: 'VAULTPILOT_NOTIFY_FROM',
+      expected: 'the From address of alert emails (a verified SES identity)',
     });
   }
   if (manifest.invokesRotationWorker === true) {

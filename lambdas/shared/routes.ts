@@ -23,6 +23,7 @@ export const API_HANDLER_IDS = [
   'discoveryApi',
   'rotations',
   'notifications',
+  'expiryCheckApi',
 ] as const;
 export type ApiHandlerId = (typeof API_HANDLER_IDS)[number];
 

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- api|secrets|envelope|audit|discovery|rotation|dashboard|lambda|cli|memory|inventory] [--requests N]`: runs the named suites (all by default).
+ * `npm run bench [-- api|secrets|envelope|audit|discovery|rotation|dashboard|lambda|cli|memory|inventory|notify] [--requests N]`: runs the named suites (all by default).
  *
  * api: throughput of the local API against a baseline measured in the same run.
  *
@@ -25,6 +25,9 @@
  *
  * dashboard: time until the overview and the credentials page are interactive in Chromium with
  * 10,000 credentials next to an empty inventory, in the same run (dashboard.ts).
+ *
+ * notify: events/s through the notifier to a real SMTP server and a local HTTP receiver, next to
+ * raw nodemailer sends and raw HTTP POSTs to the same receivers; RSS after 10,000 events (notify.ts).
  *
  * lambda: every function's minified bundle size and module-init time next to a bare bundle of
  * exactly the SDK clients it uses, built and timed in the same run (lambda.ts).
@@ -148,6 +151,7 @@ const SUITES: Readonly<Record<string, () => Promise<void>>> = {
   cli: async () => (await import('./cli.js')).runCliBench(),
   memory: async () => (await import('./memory.js')).runMemoryBench(MEMORY_REQUESTS),
   inventory: async () => (await import('./inventory.js')).runInventoryBench(),
+  notify: async () => (await import('./notify.js')).runNotifyBench(),
 };
 
 const { values: flags, positionals: wanted } = parseArgs({

@@ -277,7 +277,9 @@ describe('ApiStack', () => {
       const isPolicies = description.includes('listPolicies');
       const isAdmin = description.includes('rewrapDataKeys');
       const isInventory =
-        description.includes('listCredentials') || description.includes('startDiscoveryRun');
+        description.includes('listCredentials') ||
+        description.includes('startDiscoveryRun') ||
+        description.includes('runExpiryCheck');
       const isAudit = description.includes('listAuditEvents');
       const isRotation = description.includes('rotateCredential');
       // Channel secrets in the secret store; a hold names a credential.

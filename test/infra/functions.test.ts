@@ -106,9 +106,9 @@ describe('functions', () => {
     );
   });
 
-  it('has a function per API handler, per engine, the token trigger, the audit sequencer and the rotation worker', () => {
+  it('has a function per API handler, per engine, the token trigger, the audit sequencer, the rotation worker and the notifier', () => {
     const apiHandlers = new Set(ROUTES.map((route) => route.handler)).size;
-    expect(functions).toHaveLength(apiHandlers + ENGINE_LIST.length + 3);
+    expect(functions).toHaveLength(apiHandlers + ENGINE_LIST.length + 4);
   });
 
   it('runs every function on arm64 and nodejs22.x, traced, as ESM with source maps', () => {

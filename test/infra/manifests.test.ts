@@ -34,6 +34,7 @@ beforeAll(() => {
   functions.set('auditSequencer', stacks.engines.auditSequencer);
   functions.set('rotationWorker', stacks.engines.rotationWorker);
   functions.set('tokenClaims', stacks.auth.tokenClaimsTrigger);
+  functions.set('notifier', stacks.engines.notifier.function);
 });
 
 function logicalId(construct: { node: { defaultChild?: unknown } }, stack: Stack): string {
@@ -149,6 +150,8 @@ describe('function roles from manifests', () => {
       const rotationQueue = actionsOn(statements, logicalId(stores.rotationQueue, stacks.stateful), 'sqs:');
       expect(rotationQueue.has('sqs:SendMessage')).toBe(manifest.sendsRotationJobs === true);
       expect(actions.has('lambda:InvokeFunction')).toBe(manifest.invokesRotationWorker === true);
+      expect(actions.has('ses:SendEmail')).toBe(manifest.sendsNotifications === true);
+      expect(actions.has('sns:Publish')).toBe(manifest.sendsNotifications === true);
       expect([...actions].some((action) => action.startsWith('iam:CreateAccessKey'))).toBe(
         manifest.providers?.includes('iamAccessKeys') === true,
       );

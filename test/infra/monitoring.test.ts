@@ -66,8 +66,9 @@ describe('MonitoringStack', () => {
 
   it('notifies the topic from every alarm', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    // Plus API 5XX, engine dead letters and rotation dead letters.
-    expect(alarms).toHaveLength(functionCount * 2 + 3);
+    // Plus API 5XX, engine dead letters and rotation dead letters, and the notifier's four
+    // (its dead letters, failed deliveries, rotation.failed, audit.integrity.failed).
+    expect(alarms).toHaveLength(functionCount * 2 + 3 + 4);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^AlarmTopic/) }]);
     }

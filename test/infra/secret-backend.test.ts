@@ -189,8 +189,13 @@ describe('secret store backend: secretsmanager', () => {
       );
       for (const policy of policies) {
         if (JSON.stringify(policy.Properties.Roles).includes(`"${roleId}"`) && stack === stacks.api) continue;
-        // Rotation keeps pending and promoted values in the same store as the secrets API (ADR 0006).
-        if (/"(RotationsHandler|RotationWorker)[A-Za-z0-9]*"/.test(JSON.stringify(policy.Properties.Roles)))
+        // Rotation keeps pending and promoted values in the same store as the secrets API (ADR 0006);
+        // the notifier and the digest read channel secrets (webhook URLs, tokens) from that store.
+        if (
+          /"(RotationsHandler|RotationWorker|NotifierHandler|NotifyDigestEngine)[A-Za-z0-9]*"/.test(
+            JSON.stringify(policy.Properties.Roles),
+          )
+        )
           continue;
         const statements = (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
         // Discovery lists secret metadata everywhere (ADR 0005), and may do nothing else with it.

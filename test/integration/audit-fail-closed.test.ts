@@ -414,6 +414,8 @@ const FIXTURES: Readonly<Record<string, readonly Fixture[]>> = {
       changesState: true,
     },
   ],
+  // Publishes events only (the notifier writes what it sends); no table of its own changes.
+  runExpiryCheck: [{ prepare: async () => ({ path: '/notifications/expiry-check' }), changesState: false }],
   putDiscoverySettings: [
     {
       prepare: async () => ({

@@ -559,6 +559,7 @@ export const FIXTURES: Readonly<Record<string, RouteFixture>> = {
   },
 
   startDiscoveryRun: { own: async () => ({ method: 'POST', path: '/discovery/runs' }) },
+  runExpiryCheck: { own: async () => ({ method: 'POST', path: '/notifications/expiry-check' }) },
   listDiscoveryRuns: { own: async () => ({ method: 'GET', path: '/discovery/runs' }) },
   getDiscoveryRun: {
     own: async (bed, owner) => ({ method: 'GET', path: `/discovery/runs/${await discoveryRun(bed, owner)}` }),

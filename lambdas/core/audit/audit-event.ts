@@ -73,6 +73,7 @@ export const AUDIT_ACTIONS = [
   /** A message delivered to a channel, or given up on (the notifier, core/notify/record-delivery.ts). */
   'notification.sent',
   'notification.failed',
+  'notification.expiry-check.run',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -11,6 +11,19 @@ import { EXPIRY_EVENT_TYPES } from './notify-event.js';
 export const DEFAULT_EXPIRY_THRESHOLDS: readonly number[] = [30, 7, 1];
 const DAY_MS = 86_400_000;
 
+/**
+ * A credential's own warning days, as a tag (`vaultpilot:expiry-thresholds` = `14,3,1`): set
+ * through the inventory API like any tag, so no new credential field is needed.
+ */
+export const THRESHOLDS_TAG = 'vaultpilot:expiry-thresholds';
+
+/**
+ * Active IAM user keys enter the expiry index this many days after creation (the default
+ * `accessKeyMaxAgeDays`); the check then applies the tenant's own maximum age. A tenant maximum
+ * below this is reported by the discovery finding `iam-access-key-too-old`, not by this index.
+ */
+export const IAM_KEY_INDEXED_AGE_DAYS = 90;
+
 const ThresholdsSchema = z
   .array(z.number().int().min(1).max(365))
   .min(1)
@@ -28,6 +41,14 @@ export function parseExpiryThresholds(raw: unknown): number[] {
     );
   }
   return [...result.data].sort((a, b) => b - a);
+}
+
+/** The thresholds a tag names, or undefined when it is absent or not a valid list. */
+export function parseThresholdsTag(value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  const days = value.split(',').map((part) => Number(part.trim()));
+  const result = ThresholdsSchema.safeParse(days);
+  return result.success ? [...result.data].sort((a, b) => b - a) : undefined;
 }
 
 /** The credential's own thresholds win over the tenant's, which win over the defaults. */
@@ -90,6 +111,8 @@ export interface ExpiryCandidate {
   readonly expiresAt: string | undefined;
   /** When its rotation is due. */
   readonly rotationDueAt: string | undefined;
+  /** An active IAM user key without a rotation binding: when it was created (judged by age). */
+  readonly ageSince?: string | undefined;
   readonly expiryThresholds: readonly number[] | undefined;
 }
 
@@ -99,8 +122,14 @@ export interface ExpiryIndex {
   dueBefore(before: string, pageSize: number): AsyncIterable<readonly ExpiryCandidate[]>;
 }
 
-/** Per-tenant thresholds (tenant settings). */
-export type TenantExpirySettings = (tenant: string) => Promise<readonly number[] | undefined>;
+/** A tenant's settings for the check: warning days, and the maximum age of IAM access keys. */
+export interface TenantExpiryPolicy {
+  readonly thresholds: readonly number[] | undefined;
+  readonly accessKeyMaxAgeDays: number | undefined;
+}
+
+/** Per-tenant settings (the tenant's finding thresholds). */
+export type TenantExpirySettings = (tenant: string) => Promise<TenantExpiryPolicy | undefined>;
 
 function subjectDetail(candidate: ExpiryCandidate): Record<string, unknown> {
   return {
@@ -116,6 +145,7 @@ export function expiryEvents(
   candidate: ExpiryCandidate,
   now: Date,
   thresholds: readonly number[],
+  accessKeyMaxAgeDays: number = IAM_KEY_INDEXED_AGE_DAYS,
 ): DomainEvent[] {
   const events: DomainEvent[] = [];
   const time = now.toISOString();
@@ -142,8 +172,13 @@ export function expiryEvents(
       });
     }
   }
-  if (candidate.rotationDueAt !== undefined) {
-    const overdue = rotationOverdue(candidate.rotationDueAt, now);
+  const rotationDueAt =
+    candidate.rotationDueAt ??
+    (candidate.ageSince === undefined || Number.isNaN(Date.parse(candidate.ageSince))
+      ? undefined
+      : new Date(Date.parse(candidate.ageSince) + accessKeyMaxAgeDays * DAY_MS).toISOString());
+  if (rotationDueAt !== undefined) {
+    const overdue = rotationOverdue(rotationDueAt, now);
     if (overdue !== undefined) {
       events.push({
         type: EXPIRY_EVENT_TYPES.rotationOverdue,
@@ -151,7 +186,7 @@ export function expiryEvents(
         time,
         detail: {
           ...subjectDetail(candidate),
-          dueAt: candidate.rotationDueAt,
+          dueAt: rotationDueAt,
           overdueDays: overdue.overdueDays,
         },
       });
@@ -179,22 +214,22 @@ export class ExpiryCheck {
    * Publishes the events due now. The index is read up to the largest threshold ahead; repeats
    * on later runs are expected and left to the notifier's de-duplication (same condition, same state).
    */
-  async run(now: Date): Promise<ExpiryCheckRun> {
+  async run(now: Date, only?: { readonly tenant: string }): Promise<ExpiryCheckRun> {
     const horizon = new Date(now.getTime() + 366 * DAY_MS).toISOString();
-    const thresholdsOf = new Map<string, readonly number[] | undefined>();
+    const policyOf = new Map<string, TenantExpiryPolicy | undefined>();
     let candidates = 0;
     const counts = { expiring: 0, expired: 0, overdue: 0 };
     for await (const page of this.index.dueBefore(horizon, this.options.pageSize ?? 500)) {
       const events: DomainEvent[] = [];
       for (const candidate of page) {
+        // On demand for one tenant: the index is shared, so another tenant's items are skipped.
+        if (only !== undefined && candidate.tenant !== only.tenant) continue;
         candidates += 1;
-        if (!thresholdsOf.has(candidate.tenant))
-          thresholdsOf.set(candidate.tenant, await this.tenantThresholds(candidate.tenant));
-        const thresholds = effectiveThresholds(
-          thresholdsOf.get(candidate.tenant),
-          candidate.expiryThresholds,
-        );
-        for (const event of expiryEvents(candidate, now, thresholds)) {
+        if (!policyOf.has(candidate.tenant))
+          policyOf.set(candidate.tenant, await this.tenantThresholds(candidate.tenant));
+        const policy = policyOf.get(candidate.tenant);
+        const thresholds = effectiveThresholds(policy?.thresholds, candidate.expiryThresholds);
+        for (const event of expiryEvents(candidate, now, thresholds, policy?.accessKeyMaxAgeDays)) {
           events.push(event);
           if (event.type === EXPIRY_EVENT_TYPES.expiring) counts.expiring += 1;
           else if (event.type === EXPIRY_EVENT_TYPES.expired) counts.expired += 1;

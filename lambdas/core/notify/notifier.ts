@@ -22,6 +22,7 @@ import type {
   ChannelSender,
   ChannelStore,
   ConditionStore,
+  DeliveryOutcomes,
   RouteStore,
   Sleeper,
   SubjectLookup,
@@ -36,6 +37,7 @@ import {
 
 export interface ChannelDelivery {
   readonly channelId: string;
+  readonly channelKind: string;
   readonly status: DeliveryStatus | 'already-sent' | 'in-progress';
   readonly attempts: number;
   readonly reason: string | undefined;
@@ -60,6 +62,11 @@ export interface NotifierDependencies {
   readonly senders: readonly ChannelSender[];
   readonly clock: Clock;
   readonly sleeper: Sleeper;
+  /**
+   * Told of every delivery that reached a final state (sent, failed, skipped), after the log
+   * entry is stored: where audit events `notification.sent` / `notification.failed` are recorded.
+   */
+  readonly outcomes?: DeliveryOutcomes;
 }
 
 export interface NotifierOptions {
@@ -158,6 +165,7 @@ export class Notifier {
         ? result.value
         : {
             channelId: targets[index]?.id ?? '?',
+            channelKind: targets[index]?.settings.kind ?? 'unknown',
             status: 'retrying',
             attempts: 0,
             reason: classifyFailure(result.reason).reason,
@@ -237,8 +245,14 @@ export class Notifier {
     const entry = await this.deps.log.get(key);
     const claim = decideClaim(entry, now);
     if (!claim.claim) {
+      // A redelivery after a final outcome: report it again, so an audit record a failed
+      // invocation could not write is written now (the audit event's id is the outcome's).
+      if (entry !== undefined && (entry.status === 'sent' || entry.status === 'failed')) {
+        await this.deps.outcomes?.record(entry);
+      }
       return {
         channelId: channel.id,
+        channelKind: channel.settings.kind,
         status:
           claim.why === 'already-sent'
             ? 'already-sent'
@@ -255,7 +269,13 @@ export class Notifier {
         ? await this.deps.log.create(base)
         : await this.deps.log.replace(base, entry.revision);
     if (!won)
-      return { channelId: channel.id, status: 'in-progress', attempts: base.attempts, reason: undefined };
+      return {
+        channelId: channel.id,
+        channelKind: channel.settings.kind,
+        status: 'in-progress',
+        attempts: base.attempts,
+        reason: undefined,
+      };
     return this.send(base, channel, event, message, allChannels);
   }
 
@@ -336,8 +356,10 @@ export class Notifier {
       leaseUntil: undefined,
       revision: entry.revision + 1,
     };
-    await this.deps.log.replace(next, entry.revision);
-    return { channelId: entry.channelId, status, attempts, reason };
+    const stored = await this.deps.log.replace(next, entry.revision);
+    // Only the delivery whose entry this is reports it (a lost race reports nothing twice).
+    if (stored && status !== 'retrying') await this.deps.outcomes?.record(next);
+    return { channelId: entry.channelId, channelKind: entry.channelKind, status, attempts, reason };
   }
 
   /** Marks the channel failing (once) and tells the tenant's other channels. */

@@ -111,7 +111,10 @@ export function conditionOf(event: NotifiableEvent): Condition | undefined {
         ? undefined
         : {
             key: `rotation-failed#${credential}`,
-            state: `${text(event.detail.step) ?? ''}:${text(event.detail.reason) ?? ''}`,
+            state: `${text(event.detail.step) ?? ''}:${
+              text(event.detail.reasonCode) ??
+              failureReasonCode(text(event.detail.reason), text(event.detail.step))
+            }`,
           };
     case 'audit.integrity.failed':
       return {
@@ -121,6 +124,31 @@ export function conditionOf(event: NotifiableEvent): Condition | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * A stable code for a rotation failure's reason, so one failure repeating is one condition even
+ * when its text varies (a port, a duration, a request id). The engine writes reasons as
+ * `<step>: <Code>: <message>` (`describeFailure`): the code is kept, the message dropped. A reason
+ * with no code keeps its words without numbers, quotes or addresses.
+ */
+export function failureReasonCode(reason: string | undefined, step: string | undefined): string {
+  if (reason === undefined) return 'unknown';
+  let rest = reason.trim();
+  if (step !== undefined && rest.startsWith(`${step}:`)) rest = rest.slice(step.length + 1).trim();
+  const code = /^([A-Za-z][A-Za-z0-9_.-]{1,63})(?::|$)/.exec(rest)?.[1];
+  if (code !== undefined) return code;
+  return (
+    rest
+      .toLowerCase()
+      .replace(/(["'`]).*?\1/g, ' ')
+      .replace(/\b[a-z]+:\/\/\S+/g, ' ')
+      .replace(/[0-9a-f]{8,}|[\d.:]+/g, ' ')
+      .replace(/[^a-z_ -]+/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 64) || 'unknown'
+  );
 }
 
 /** The credential an event is about, if any. */

@@ -1,5 +1,6 @@
 /** What the notifier needs from the outside world; adapters implement these. */
 import type { Channel, ChannelKind, ChannelSecret } from './channel.js';
+import type { DeliveryEntry } from './delivery-log.js';
 import type { NotificationMessage } from './message.js';
 import type { NotifiableEvent } from './notify-event.js';
 import type { NotificationSubject, Route } from './routing.js';
@@ -102,3 +103,12 @@ export interface Sleeper {
 export const realSleeper: Sleeper = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
+
+/**
+ * Hears of each delivery that reached a final state, its log entry already stored (audit events
+ * `notification.sent` / `notification.failed`). Must not throw for a lost audit write alone: the
+ * message is out and its log entry says so.
+ */
+export interface DeliveryOutcomes {
+  record(entry: DeliveryEntry): Promise<void>;
+}

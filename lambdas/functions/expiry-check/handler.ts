@@ -1,13 +1,12 @@
 import { engineHandler } from '../../shared/engine-handler.js';
-import { logger } from '../../shared/observability.js';
 import { expiryCheck } from './compose.js';
 
 /**
- * Scheduled engine `expiryCheck` (schedule in lambdas/shared/engines.ts). It does no work yet and says
- * so in its result: Expiry warnings arrive with the notification work.
+ * Scheduled engine `expiryCheck` (daily, lambdas/shared/engines.ts): finds through the expiry
+ * index every credential near or past its expiry or rotation date and publishes the events the
+ * notifier turns into warnings (it de-duplicates repeats of one condition per window).
  */
-export const handler = engineHandler('expiryCheck', async () => {
-  expiryCheck();
-  logger.info('Engine has no work implemented yet');
-  return { implemented: false };
+export const handler = engineHandler('expiryCheck', async (event) => {
+  const run = await expiryCheck().check.run(new Date(event.time));
+  return { implemented: true, ...run };
 });

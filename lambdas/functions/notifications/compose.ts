@@ -16,18 +16,15 @@ import { systemClock } from '../../core/ports.js';
 import { coldStart } from '../../platform/cold-start.js';
 import { channelSenders } from '../../platform/index.js';
 import { apiDependencies } from '../../platform/parts/api.js';
-import { auditParts } from '../../platform/parts/audit.js';
+import { auditRecorder } from '../../platform/parts/audit.js';
 import { documentClient, tableName } from '../../platform/parts/dynamodb.js';
 import { secretsService } from '../../platform/parts/secrets.js';
 import { manifest } from './manifest.js';
 
-/** Where messages link to when no dashboard URL is configured. */
-const NO_DASHBOARD = 'https://vaultpilot.invalid';
-
 export const notifications = coldStart(manifest, (start) => {
   const { config } = start;
   const dynamodb = documentClient(start);
-  const audit = auditParts(start, dynamodb).sink();
+  const audit = auditRecorder(start, dynamodb)();
   const settings = tableName(config, 'settings');
   return {
     api: apiDependencies(start, audit),
@@ -47,7 +44,7 @@ export const notifications = coldStart(manifest, (start) => {
       {
         // Locally, Slack and webhook stand-ins listen on plain HTTP on this machine.
         validation: { allowLoopbackHttp: config.runtime === 'local' },
-        dashboardUrl: config.notify.dashboardUrl ?? NO_DASHBOARD,
+        dashboardUrl: config.notify.dashboardUrl,
       },
     ),
   };

@@ -18,7 +18,10 @@ export const manifest = {
   secretsKey: ['seal'],
   secretStore: true,
   verifiesTokens: true,
-  providers: ['notificationSends'],
+  // Test messages: email from the deployment's From address, SNS topics, Slack and webhooks.
+  sendsNotifications: true,
+  // A channel secret whose envelope fails authentication is published as integrity.failed.
+  publishesEvents: true,
   sdkClients: [
     '@aws-sdk/client-dynamodb',
     '@aws-sdk/lib-dynamodb',
@@ -26,5 +29,6 @@ export const manifest = {
     '@aws-sdk/client-secrets-manager',
     '@aws-sdk/client-ses',
     '@aws-sdk/client-sns',
+    '@aws-sdk/client-eventbridge',
   ],
 } as const satisfies FunctionManifest;

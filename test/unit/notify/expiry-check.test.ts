@@ -46,7 +46,9 @@ describe('ExpiryCheck', () => {
       publish: (events) => (published.push(...events), Promise.resolve()),
     });
     const check = new ExpiryCheck(index, publisher, (tenant) =>
-      Promise.resolve(tenant === 'a' ? [14, 7, 1] : undefined),
+      Promise.resolve(
+        tenant === 'a' ? { thresholds: [14, 7, 1], accessKeyMaxAgeDays: undefined } : undefined,
+      ),
     );
 
     // Act
