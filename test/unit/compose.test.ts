@@ -252,6 +252,8 @@ describe('cold start', () => {
     const error = configErrorOf(() => secrets());
 
     expect(error.problems.map((problem) => problem.variable).sort()).toEqual([
+      // The bus it publishes integrity failures on.
+      'VAULTPILOT_EVENT_BUS_NAME',
       'VAULTPILOT_KMS_KEY_ID',
       'VAULTPILOT_TABLE_AUDIT',
       'VAULTPILOT_TABLE_SECRETS',
