@@ -42,10 +42,20 @@ const FUNCTIONS = {
  * path (as the stream does it in AWS); the functions that read the chain locally first let the
  * appends queued so far finish, so a client reads its own audit events in the chain at once.
  */
+/** How long a local chain reader waits at most for the appends queued before it. */
+const APPEND_WAIT_MS = 1000;
+
 function afterAuditAppends<H extends (...args: never[]) => Promise<unknown>>(handler: H): H {
   return (async (...args: Parameters<H>) => {
     const { auditAppendsSettled } = await import('../platform/index.js');
-    await auditAppendsSettled();
+    // Bounded: appends retrying against a throttled table (of any tenant) must not hold up a
+    // reader; past the bound it reads the chain as far as it is, as a reader in AWS would.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      auditAppendsSettled(),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, APPEND_WAIT_MS))),
+    ]);
+    clearTimeout(timer);
     return handler(...args);
   }) as H;
 }

@@ -102,8 +102,8 @@ export function perProcess<T>(config: Runtime, key: string, build: () => T): T {
 }
 
 /** Locally, waits until the audit events recorded so far are chained; in AWS the stream does it. */
-export function auditAppendsSettled(): Promise<void> {
-  return local?.auditAppendsSettled() ?? Promise.resolve();
+export function auditAppendsSettled(tenant?: string): Promise<void> {
+  return local?.auditAppendsSettled(tenant) ?? Promise.resolve();
 }
 
 /** Forgets the platforms' per-process state. */

@@ -110,8 +110,8 @@ export function auditSink(durable: ExpiringAuditSink, sequencer: () => AuditSequ
  * after the durable write (the chain append follows off the request path), so local readers of
  * the chain (the audit API, the digest engine) and shutdown wait on this first.
  */
-export function auditAppendsSettled(): Promise<void> {
-  return sink?.settled() ?? Promise.resolve();
+export function auditAppendsSettled(tenant?: string): Promise<void> {
+  return sink?.settled(tenant) ?? Promise.resolve();
 }
 
 /** One document client per endpoint and process: every function shares the one dynalite. */

@@ -178,6 +178,7 @@ describe('audit API', () => {
       ),
     );
     const verified = await call('aud', 'GET', '/audit/verify');
+    await auditAppendsSettled();
 
     // Assess
     expect(answers.every((answer) => answer.status === 200)).toBe(true);

@@ -26,11 +26,6 @@ export interface RouteFixture {
   readonly foreign?: (bed: Bed) => Promise<FixtureRequest>;
   /** Reads back, without faults, whether a mutation took effect (true) or left nothing (false). */
   readonly applied?: (bed: Bed, request: FixtureRequest, reader: string) => Promise<boolean>;
-  /**
-   * Why this operation may be left partly done by a 503 (it removes a value first, by design, and
-   * cannot be undone); a retry of the same request must then finish it. Unset: a 503 changes nothing.
-   */
-  readonly completesOnRetry?: string;
 }
 
 let counter = 0;
@@ -220,8 +215,6 @@ export const FIXTURES: Readonly<Record<string, RouteFixture>> = {
     }),
     applied: async (bed, request, reader) =>
       (await status(bed, reader, request.path.replace('/secrets/destroy/', '/secrets/data/'))) !== 200,
-    completesOnRetry:
-      'destroy removes the envelopes before it updates the metadata (DynamoDbSecretStore.destroyVersions), so a failure after the first write leaves no value behind; the operation is idempotent',
   },
   listSecretsAtRoot: { own: async () => ({ method: 'GET', path: '/secrets/metadata?list=true' }) },
   readSecretMetadata: {

@@ -28,8 +28,8 @@ interface Waiter {
 export class ChainingAuditSink implements AuditSink {
   private readonly queues = new Map<string, Waiter[]>();
   private readonly running = new Set<string>();
-  /** One promise per event not chained yet. */
-  private readonly pending = new Set<Promise<void>>();
+  /** One promise per event not chained yet, by tenant. */
+  private readonly pending = new Map<string, Set<Promise<void>>>();
 
   constructor(
     private readonly sink: ExpiringAuditSink,
@@ -45,14 +45,26 @@ export class ChainingAuditSink implements AuditSink {
     const queue = this.queues.get(event.tenant) ?? [];
     queue.push({ recorded: { event, expiresAt }, done });
     this.queues.set(event.tenant, queue);
-    this.pending.add(chained);
-    void chained.then(() => this.pending.delete(chained));
+    const waiting = this.pending.get(event.tenant) ?? new Set<Promise<void>>();
+    waiting.add(chained);
+    this.pending.set(event.tenant, waiting);
+    void chained.then(() => {
+      waiting.delete(chained);
+      if (waiting.size === 0 && this.pending.get(event.tenant) === waiting) this.pending.delete(event.tenant);
+    });
     if (!this.running.has(event.tenant)) void this.drain(event.tenant);
   }
 
-  /** Resolves once every event recorded so far is chained (or its chaining failed and was reported). */
-  async settled(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  /**
+   * Resolves once every event recorded so far (of `tenant`, or of every tenant) is chained, or
+   * its chaining failed and was reported.
+   */
+  async settled(tenant?: string): Promise<void> {
+    const waiting = (): Promise<void>[] =>
+      tenant === undefined
+        ? [...this.pending.values()].flatMap((set) => [...set])
+        : [...(this.pending.get(tenant) ?? [])];
+    for (let now = waiting(); now.length > 0; now = waiting()) await Promise.all(now);
   }
 
   private async drain(tenant: string): Promise<void> {
