@@ -138,7 +138,8 @@ const MALFORMED: Candidate = {
  */
 function storedCandidateOf(entry: Record<string, unknown>, tenant: string): Candidate {
   const { body, prevHash, hash } = entry;
-  if (typeof body !== 'string' || !isHash(prevHash) || !isHash(hash)) {
+  // `hash` needs no format check of its own: it must equal the hex digest computed below.
+  if (typeof body !== 'string' || typeof hash !== 'string' || !isHash(prevHash)) {
     return { ...MALFORMED, seq: isSeq(entry.seq) ? entry.seq : undefined };
   }
   let parsed: unknown;
@@ -163,9 +164,15 @@ function storedCandidateOf(entry: Record<string, unknown>, tenant: string): Cand
     isRecord(event) &&
     event.tenant === tenant;
   const selfConsistent =
-    wellFormed &&
-    createHash('sha256').update(Buffer.from(prevHash, 'hex')).update(body, 'utf8').digest('hex') === hash;
-  return { seq, prevHash, hash, expiresAt, prevExpiresAt, selfConsistent };
+    wellFormed && createHash('sha256').update(prevHash, 'hex').update(body, 'utf8').digest('hex') === hash;
+  return {
+    seq,
+    prevHash,
+    hash: selfConsistent ? hash : isHash(hash) ? hash : undefined,
+    expiresAt,
+    prevExpiresAt,
+    selfConsistent,
+  };
 }
 
 /** An entry written before format 2: its hashed bytes are recomputed by canonicalization. */
