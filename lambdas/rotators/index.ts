@@ -4,6 +4,7 @@
  */
 import type { RotatorRegistry } from '../core/rotation/engine.js';
 import { createGithubAppTokenRotator, type GithubAppRotatorOptions } from './github-app-token.js';
+import { createGithubPatRotator } from './github-pat.js';
 import { createIamAccessKeyRotator, type IamKeyRotatorOptions } from './aws-iam-access-key.js';
 import { createPostgresPasswordRotator, type PostgresRotatorOptions } from './postgres-password.js';
 import { createSesSmtpRotator, type SesSmtpRotatorOptions } from './ses-smtp.js';
@@ -31,5 +32,7 @@ export function createRotators(dependencies: RotatorDependencies): RotatorRegist
     }),
     'webhook-token': createWebhookTokenRotator(dependencies.webhook),
     'github-app-token': createGithubAppTokenRotator(dependencies.github),
+    // The same GitHub options (base-URL rule, fetch): a personal token talks to the same API.
+    'github-pat': createGithubPatRotator(dependencies.github),
   };
 }

@@ -188,7 +188,9 @@ export class MemoryTargets implements RotationTargets {
     this.outcomes.push({ credentialId, outcome });
     const target = this.targets.get(`${tenant}#${credentialId}`);
     if (target !== undefined && outcome.kind === 'succeeded' && !outcome.dryRun) {
-      this.targets.set(`${tenant}#${credentialId}`, { ...target, lastRotatedAt: outcome.at });
+      // As the inventory does: a learned expiry replaces the stored one, `null` clears it.
+      const expiresAt = outcome.expiresAt === undefined ? target.expiresAt : (outcome.expiresAt ?? undefined);
+      this.targets.set(`${tenant}#${credentialId}`, { ...target, lastRotatedAt: outcome.at, expiresAt });
     }
   }
 }
@@ -239,6 +241,8 @@ export interface NewCredential {
   readonly secretPath: string;
   readonly settings: Readonly<Record<string, unknown>>;
   readonly policy: RotationPolicy;
+  readonly owner?: string;
+  readonly expiresAt?: string;
 }
 
 export async function startRotationHarness(): Promise<RotationHarness> {

@@ -24,7 +24,7 @@ export const Rotation = z
     rotationId: z.string(),
     credentialId: z.string(),
     credentialType: z.string(),
-    state: z.enum(['pending', 'in-progress', 'succeeded', 'failed', 'rolled-back']),
+    state: z.enum(['pending', 'in-progress', 'awaiting-input', 'succeeded', 'failed', 'rolled-back']),
     trigger: z.enum(['manual', 'schedule']),
     requestedBy: z.string(),
     policyName: z.string().optional(),
