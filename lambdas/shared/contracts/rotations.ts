@@ -57,6 +57,16 @@ export const RotationListResponse = z
   .object({ data: z.object({ rotations: z.array(Rotation), nextCursor: z.string().optional() }) })
   .meta({ id: 'RotationListResponse' });
 
+/** An assisted rotation's new value: checked by the type's test, stored sealed, never echoed. */
+export const SubmitRotationRequest = z
+  .object({
+    value: z
+      .record(z.string(), z.string())
+      .describe('The new value\'s fields; github-pat: {"token": "github_pat_…"}'),
+  })
+  .strict()
+  .meta({ id: 'SubmitRotationRequest' });
+
 export const ListRotationsQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(100).optional(),
