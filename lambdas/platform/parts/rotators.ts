@@ -8,6 +8,17 @@ import type { FunctionConfig } from '../../shared/config.js';
 
 const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
 
+const secretsManagerClients = new Map<string, SecretsManagerClient>();
+/** One client per region, made on first use (adopted secrets may live in other regions). */
+function secretsManagerIn(region: string): SecretsManagerClient {
+  let client = secretsManagerClients.get(region);
+  if (client === undefined) {
+    client = new SecretsManagerClient({ region, maxAttempts: 1 });
+    secretsManagerClients.set(region, client);
+  }
+  return client;
+}
+
 export function rotators(config: FunctionConfig): RotatorRegistry {
   // No endpoint or credentials of our own: the SDK's standard configuration applies
   // (credential chain, AWS_REGION, AWS_ENDPOINT_URL_IAM / _STS / _SECRETS_MANAGER). The rotator
@@ -30,5 +41,6 @@ export function rotators(config: FunctionConfig): RotatorRegistry {
     // Locally a webhook receiver may listen on plain HTTP on this machine; in AWS only HTTPS.
     webhook: { allowHttpLoopback: config.runtime === 'local' },
     github: { allowHttpLoopback: config.runtime === 'local' },
+    secretsManager: { client: (region) => secretsManagerIn(region ?? config.region) },
   });
 }
