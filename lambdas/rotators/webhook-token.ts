@@ -25,6 +25,7 @@ import {
   type RotatorContext,
 } from '../core/rotation/rotator.js';
 import type { SecretData } from '../core/secrets/kv-service.js';
+import { forbiddenAddressCause, forbiddenHost, guardedFetch } from './egress-guard.js';
 import {
   IDEMPOTENCY_HEADER,
   sameSignature,
@@ -89,7 +90,8 @@ const Ack = z.union([
 type AckAnswer = z.output<typeof Ack>;
 
 export function createWebhookTokenRotator(options: WebhookRotatorOptions = {}): Rotator<WebhookSettings> {
-  const send = options.fetch ?? fetch;
+  // The owner chooses the URL: connections go only to public addresses (loopback where allowed).
+  const send = options.fetch ?? guardedFetch({ allowLoopback: options.allowHttpLoopback === true });
 
   async function signingKey(context: RotatorContext<WebhookSettings>): Promise<string> {
     let data: SecretData;
@@ -154,6 +156,11 @@ export function createWebhookTokenRotator(options: WebhookRotatorOptions = {}): 
       });
       text = await response.text();
     } catch (error: unknown) {
+      const forbidden = forbiddenAddressCause(error);
+      if (forbidden !== undefined) {
+        // Never retried: the URL points into a network VaultPilot must not reach.
+        throw new RotationRefusedError(`The webhook URL is refused at connect time: ${forbidden.message}`);
+      }
       const reason = error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'unreachable';
       throw new DependencyUnavailableError(`The webhook endpoint is ${reason} (${step})`, 60, {
         cause: error,
@@ -231,6 +238,16 @@ export function createWebhookTokenRotator(options: WebhookRotatorOptions = {}): 
       }
       if (url.protocol === 'http:' && !(options.allowHttpLoopback === true && LOOPBACK.has(url.hostname))) {
         throw invalidSettings([{ path: 'webhook.url', code: 'custom', message: 'expected an https:// URL' }]);
+      }
+      const forbidden = forbiddenHost(url, options.allowHttpLoopback === true);
+      if (forbidden !== undefined) {
+        throw invalidSettings([
+          {
+            path: 'webhook.url',
+            code: 'custom',
+            message: `expected a public host, not a ${forbidden} address`,
+          },
+        ]);
       }
       try {
         parseSecretPath(result.data.signingSecretPath);
