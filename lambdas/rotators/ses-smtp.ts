@@ -19,7 +19,7 @@
  * deployment's `allowedEndpointHosts`, so nobody can make VaultPilot send a password elsewhere.
  */
 import * as z from 'zod';
-import { DependencyUnavailableError, ValidationError } from '../core/errors.js';
+import { DependencyUnavailableError } from '../core/errors.js';
 import {
   RotationTestFailedError,
   type Rotator,
@@ -33,8 +33,10 @@ import {
   type IamKeySettings,
 } from './aws-iam-access-key.js';
 import { sesSmtpHost, sesSmtpPassword } from './ses-smtp-password.js';
+import { invalidSettings, parseRotatorSection, settingsFields } from './settings.js';
 import { type SmtpAuthCheck, smtpAuthCheck, SmtpUnreachableError } from './smtp-auth.js';
 
+const TYPE = 'ses-smtp';
 const DEFAULT_PORT = 587;
 const PASSWORD_FIELD = 'smtpPassword.';
 const ENDPOINT_FIELD = 'smtpEndpoint.';
@@ -169,23 +171,15 @@ export function createSesSmtpRotator(options: SesSmtpRotatorOptions): Rotator<Se
     type: 'ses-smtp',
 
     parseSettings(raw) {
-      const fields = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
-      const base = iam.parseSettings({ userName: fields.userName });
-      const result = SesSmtpOptionsSchema.safeParse(fields.smtp ?? { regions: [options.defaultRegion] });
-      if (!result.success) {
-        throw invalidSettings(
-          result.error.issues.map((issue) => ({
-            path: ['smtp', ...issue.path.map(String)].join('.'),
-            code: issue.code,
-            message: issue.message,
-          })),
-        );
-      }
-      const endpoint = result.data.endpoint;
+      const base = iam.parseSettings({ userName: settingsFields(raw).userName });
+      const smtp = parseRotatorSection(TYPE, raw, 'smtp', SesSmtpOptionsSchema, {
+        regions: [options.defaultRegion],
+      });
+      const endpoint = smtp.endpoint;
       if (endpoint !== undefined) {
         const host = parseEndpoint(endpoint, 'us-east-1').host.toLowerCase();
         if (!host.endsWith('.amazonaws.com') && !allowed.has(host)) {
-          throw invalidSettings([
+          throw invalidSettings(TYPE, [
             {
               path: 'smtp.endpoint',
               code: 'custom',
@@ -194,7 +188,7 @@ export function createSesSmtpRotator(options: SesSmtpRotatorOptions): Rotator<Se
           ]);
         }
       }
-      return { ...base, secretsManagerCopy: false, smtp: result.data };
+      return { ...base, secretsManagerCopy: false, smtp };
     },
 
     async preflight(context) {
@@ -248,8 +242,4 @@ export function createSesSmtpRotator(options: SesSmtpRotatorOptions): Rotator<Se
       return iam.restore(iamContext(context));
     },
   };
-}
-
-function invalidSettings(issues: { path: string; code: string; message: string }[]): ValidationError {
-  return new ValidationError('Invalid ses-smtp settings', { details: { issues } });
 }
