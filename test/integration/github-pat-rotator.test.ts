@@ -15,11 +15,12 @@ import type { RotationKey } from '../../lambdas/core/rotation/rotation-store.js'
 import { createGithubPatRotator, tokenExpiration } from '../../lambdas/rotators/github-pat.js';
 import { FakeGithub } from '../support/fake-github.js';
 import {
-  InjectedCrash,
+  crashPoints,
   PERSON,
   policy,
   type RotationHarness,
   startRotationHarness,
+  sweepCrashes,
   SYSTEM,
   TENANT,
 } from '../support/rotation-harness.js';
@@ -292,45 +293,29 @@ describe('crash safety', () => {
     const probeKey = await openRotation(probe.id);
     h.faults.calls.length = 0;
     await engineWith(true).submit(probeKey, { token: newToken(40) }, PERSON);
-    const points: string[] = [];
-    const counts = new Map<string, number>();
-    for (const call of h.faults.calls) {
-      counts.set(call, (counts.get(call) ?? 0) + 1);
-      points.push(`${call}#${counts.get(call) ?? 1}`);
-    }
+    const points = crashPoints(h.faults.calls);
     expect(points.length).toBeGreaterThan(8);
-    for (const point of points) {
-      for (const die of [false, true]) {
-        const [name, nth] = point.split('#') as [string, string];
+    await sweepCrashes(h, points, {
+      engine: () => engineWith(true),
+      prepare: async () => {
         const { id, secretPath } = await patCredential(10);
-        const key = await openRotation(id);
-        const token = newToken(40);
-        h.faults.arm({ point: name, nth: Number(nth), die });
-        const crashed = await engineWith(true)
-          .submit(key, { token }, PERSON)
-          .then(() => false)
-          .catch((error: unknown) => {
-            if (!(error instanceof InjectedCrash)) throw error;
-            return true;
-          });
-        h.faults.restart();
-        expect(crashed, point).toBe(true);
-        if (die) h.clock.advance(16 * 60_000);
-        // The person (or the next scheduled run) tries again.
-        const retry = engineWith(true);
-        const state = (await retry.get(key))?.state;
-        const record =
-          state === 'awaiting-input'
-            ? await retry.submit(key, { token }, PERSON)
-            : (await retry.run(key)).record;
-
+        return { secretPath, key: await openRotation(id), token: newToken(40) };
+      },
+      // The person (or, once the value is stored, the next scheduled run) tries again.
+      attempt: async (engine, { key, token }, retry) =>
+        retry && (await engine.get(key))?.state !== 'awaiting-input'
+          ? (await engine.run(key)).record
+          : engine.submit(key, { token }, PERSON),
+      verify: async (record, { key, secretPath, token }, point) => {
         expect(record.state, point).toBe('succeeded');
         const now = await current(secretPath);
         expect(now.version, point).toBe(2);
         expect(now.data.token, point).toBe(token);
-        expect(await new RotationSecrets(h.secrets, TENANT).readPending(id, key.rotationId)).toBeUndefined();
-      }
-    }
+        expect(
+          await new RotationSecrets(h.secrets, TENANT).readPending(key.credentialId, key.rotationId),
+        ).toBeUndefined();
+      },
+    });
   }, 240_000);
 });
 

@@ -15,12 +15,13 @@ import { RotationSecrets } from '../../lambdas/core/rotation/rotation-secrets.js
 import { createSecretsManagerSecretRotator } from '../../lambdas/rotators/secrets-manager-secret.js';
 import { FakeSecretsManager } from '../support/fake-secrets-manager.js';
 import {
-  InjectedCrash,
+  crashPoints,
   policy,
   type RotationHarness,
   runManualRotation,
   startManualRotation,
   startRotationHarness,
+  sweepCrashes,
   TENANT,
 } from '../support/rotation-harness.js';
 
@@ -196,33 +197,14 @@ describe('crash safety', () => {
       const probe = await adopted({ withFunction });
       h.faults.calls.length = 0;
       await runManualRotation(engineWith(true), probe.id);
-      const points: string[] = [];
-      const counts = new Map<string, number>();
-      for (const call of h.faults.calls) {
-        counts.set(call, (counts.get(call) ?? 0) + 1);
-        points.push(`${call}#${counts.get(call) ?? 1}`);
-      }
+      const points = crashPoints(h.faults.calls);
       expect(points.length).toBeGreaterThan(10);
-      for (const point of points) {
-        for (const die of [false, true]) {
-          const [pointName, nth] = point.split('#') as [string, string];
-          const { id, name, secretPath } = await adopted({ withFunction });
-          const engine = engineWith(true);
-          const idempotencyKey = `crash-${id}`;
-          h.faults.arm({ point: pointName, nth: Number(nth), die });
-          const crashed = await (async () =>
-            engine.run(await startManualRotation(engine, id, idempotencyKey)))()
-            .then(() => false)
-            .catch((error: unknown) => {
-              if (!(error instanceof InjectedCrash)) throw error;
-              return true;
-            });
-          h.faults.restart();
-          expect(crashed, point).toBe(true);
-          if (die) h.clock.advance(16 * 60_000);
-          const retry = engineWith(true);
-          const record = (await retry.run(await startManualRotation(retry, id, idempotencyKey))).record;
-
+      await sweepCrashes(h, points, {
+        engine: () => engineWith(true),
+        prepare: () => adopted({ withFunction }),
+        attempt: async (engine, { id }) =>
+          (await engine.run(await startManualRotation(engine, id, `crash-${id}`))).record,
+        verify: async (record, { id, name, secretPath }, point) => {
           expect(record.state, point).toBe('succeeded');
           expect(sm.labels(name).AWSCURRENT, point).toHaveLength(1);
           noPending(name);
@@ -232,8 +214,8 @@ describe('crash safety', () => {
           expect(
             await new RotationSecrets(h.secrets, TENANT).readPending(id, record.rotationId),
           ).toBeUndefined();
-        }
-      }
+        },
+      });
     }, 240_000);
   }
 });
