@@ -22,6 +22,7 @@ import {
 import { grantAuditHmacKeys, grantAuditSigning, grantAuditStreamRead } from './audit-access.js';
 import { grantDiscoveryAccess } from './discovery-access.js';
 import {
+  grantAdoptedSecretsRotation,
   grantIamKeyCopies,
   grantIamKeyManagement,
   grantRollbackInvoke,
@@ -167,6 +168,9 @@ export function grantManifest(
       }
       case 'iamAccessKeys':
         grantIamKeyManagement(fn, managementTagFrom(fn.node));
+        break;
+      case 'adoptedSecrets':
+        grantAdoptedSecretsRotation(fn);
         break;
       case 'iamKeyCopies': {
         const copyPrefix = defaultIamKeyCopyPrefix(context.stage);

@@ -90,6 +90,46 @@ export function grantIamKeyManagement(fn: VaultPilotFunction, tag: ManagementTag
   return policy;
 }
 
+/** What rotating an adopted Secrets Manager secret calls (lambdas/rotators/secrets-manager-secret.ts). */
+export const ADOPTED_SECRET_ACTIONS = [
+  'secretsmanager:DescribeSecret',
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:PutSecretValue',
+  'secretsmanager:UpdateSecretVersionStage',
+  'secretsmanager:RotateSecret',
+] as const;
+
+/** The tag an owner puts on a Secrets Manager secret to let VaultPilot rotate it. */
+export const ADOPTED_SECRET_TAG = 'vaultpilot:managed';
+
+/**
+ * Rotating adopted Secrets Manager secrets (`secrets-manager-secret`): only secrets carrying
+ * `vaultpilot:managed=true`, in any region of the account, and only the five rotation calls (no
+ * create, delete, tag or policy change, so the worker cannot tag a secret into its own reach).
+ * Secrets encrypted with a customer managed KMS key also need that key's policy to let the worker
+ * role decrypt and generate data keys via Secrets Manager; no KMS grant is made here. In its own
+ * policy, so its cdk-nag acknowledgement covers nothing else.
+ */
+export function grantAdoptedSecretsRotation(fn: VaultPilotFunction): Policy {
+  const policy = new Policy(fn, 'AdoptedSecrets', {
+    statements: [
+      new PolicyStatement({
+        actions: [...ADOPTED_SECRET_ACTIONS],
+        resources: [`arn:${Aws.PARTITION}:secretsmanager:*:${Aws.ACCOUNT_ID}:secret:*`],
+        conditions: { StringEquals: { [`aws:ResourceTag/${ADOPTED_SECRET_TAG}`]: 'true' } },
+      }),
+    ],
+  });
+  fn.role.attachInlinePolicy(policy);
+  fn.function.node.addDependency(policy);
+  Validations.of(policy).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:*:<AWS::AccountId>:secret:*]',
+    reason:
+      'Adopted secrets are chosen at run time and may live in any region of the account, so the grant names no secret; it is limited to secrets their owners tagged vaultpilot:managed=true, to the five rotation calls, and the worker cannot tag or create secrets.',
+  });
+  return policy;
+}
+
 /**
  * Sealing and opening secret values (pending values, promotions): data-key calls on the secrets
  * key only with the VaultPilot encryption context, as for the secrets API, plus DescribeKey.

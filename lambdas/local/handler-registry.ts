@@ -6,7 +6,7 @@
  */
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { LocalQueueMessage } from '../adapters/local/in-process-rotation-queue.js';
-import type { RollbackCommand } from '../core/rotation/rollback-runner.js';
+import type { WorkerCommand } from '../core/rotation/rollback-runner.js';
 import type { FunctionId } from '../functions/index.js';
 import type { ApiLambda } from '../shared/api-handler.js';
 import type { EngineLambda } from '../shared/engine-handler.js';
@@ -100,7 +100,7 @@ export const ROTATION_WORKER = async (): Promise<
   return handler as (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 };
 export const ROTATION_WORKER_COMMAND = async (): Promise<
-  (command: RollbackCommand, context: Context) => Promise<unknown>
+  (command: WorkerCommand, context: Context) => Promise<unknown>
 > => {
   const { handler } = await FUNCTIONS.rotationWorker();
   return handler;

@@ -8,6 +8,9 @@
  *   valid 9 minutes) and calls `POST /app/installations/{installationId}/access_tokens`.
  * - `test` calls `GET /installation/repositories` with the new token.
  * - nothing is retired: the old token expires by itself within the hour.
+ * - refresh: the token's expiry becomes the credential's `expiresAt`, and the rotation scheduler's
+ *   due index makes the next rotation due `REFRESH_BEFORE_EXPIRY_MS` before it (no separate
+ *   refresher: one schedule, one queue, one engine).
  * - rollback before `finish` revokes the new token (`DELETE /installation/token`); after
  *   `finish` it is possible only while the previous token has not expired.
  *
@@ -18,7 +21,7 @@
  */
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import * as z from 'zod';
-import { DependencyUnavailableError, NotFoundError, ValidationError } from '../core/errors.js';
+import { NotFoundError, ValidationError } from '../core/errors.js';
 import {
   type RetireOutcome,
   RotationRefusedError,
@@ -28,9 +31,15 @@ import {
 } from '../core/rotation/rotator.js';
 import type { SecretData } from '../core/secrets/kv-service.js';
 import { parseSecretPath } from '../core/secrets/secret-path.js';
+import { githubBaseUrlIssue, githubCall } from './github-api.js';
+import { invalidSettings, parseRotatorSection } from './settings-section.js';
 
-const API_VERSION = '2022-11-28';
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+const TYPE = 'github-app-token';
+/**
+ * Tokens live one hour: the next one is due 30 minutes before the current one expires. The
+ * rotation scheduler runs every 15 minutes, so a token is replaced with 15 to 30 minutes left.
+ */
+export const REFRESH_BEFORE_EXPIRY_MS = 30 * 60_000;
 const JWT_BACKDATE_SECONDS = 60;
 const JWT_LIFETIME_SECONDS = 540;
 
@@ -82,9 +91,6 @@ export function githubAppJwt(appId: string, key: KeyObject, now: Date): string {
 export function createGithubAppTokenRotator(
   options: GithubAppRotatorOptions = {},
 ): Rotator<GithubAppSettings> {
-  const send = options.fetch ?? fetch;
-  const timeoutMs = options.timeoutMs ?? 10_000;
-
   async function privateKey(context: RotatorContext<GithubAppSettings>): Promise<KeyObject> {
     let data: SecretData;
     try {
@@ -108,50 +114,13 @@ export function createGithubAppTokenRotator(
     }
   }
 
-  /** One API call; transient trouble is a `DependencyUnavailableError`, the rest is the caller's. */
-  async function call(
+  const call = (
     context: RotatorContext<GithubAppSettings>,
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
     authorization: string,
     what: string,
-  ): Promise<{ status: number; body: unknown }> {
-    let response: Response;
-    let text: string;
-    try {
-      response = await send(`${context.settings.baseUrl}${path}`, {
-        method,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(timeoutMs),
-        headers: {
-          accept: 'application/vnd.github+json',
-          authorization,
-          'x-github-api-version': API_VERSION,
-          'user-agent': 'VaultPilot',
-        },
-      });
-      text = await response.text();
-    } catch (error: unknown) {
-      throw new DependencyUnavailableError(`GitHub could not be reached (${what})`, 60, { cause: error });
-    }
-    const status = response.status;
-    const rateLimited =
-      status === 429 || (status === 403 && response.headers.get('x-ratelimit-remaining') === '0');
-    if (rateLimited || status >= 500) {
-      const retryAfter = Number(response.headers.get('retry-after') ?? '60');
-      throw new DependencyUnavailableError(
-        `GitHub answered ${status} (${what})`,
-        Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter, 3600) : 60,
-      );
-    }
-    let body: unknown;
-    try {
-      body = text === '' ? undefined : (JSON.parse(text) as unknown);
-    } catch {
-      body = undefined;
-    }
-    return { status, body };
-  }
+  ) => githubCall(options, context.settings.baseUrl, method, path, authorization, what);
 
   /** Revokes `token`; a token GitHub no longer knows (expired, revoked) counts as revoked. */
   async function revoke(
@@ -175,39 +144,21 @@ export function createGithubAppTokenRotator(
     // The App's key mints a token from nothing: a path without a version gets version 1.
     generatesFirstValue: true,
 
+    dueBeforeExpiryMs: () => REFRESH_BEFORE_EXPIRY_MS,
+
     parseSettings(raw) {
-      const fields = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
-      const result = GithubAppSettingsSchema.safeParse(fields.github);
-      if (!result.success) {
-        throw invalidSettings(
-          result.error.issues.map((issue) => ({
-            path: ['github', ...issue.path.map(String)].join('.'),
-            code: issue.code,
-            message: issue.message,
-          })),
-        );
-      }
-      const url = new URL(result.data.baseUrl);
-      const insecure =
-        url.protocol === 'http:' && !(options.allowHttpLoopback === true && LOOPBACK.has(url.hostname));
-      if (insecure || url.username !== '' || url.password !== '' || url.search !== '') {
-        throw invalidSettings([
-          {
-            path: 'github.baseUrl',
-            code: 'custom',
-            message: 'expected an https:// URL without credentials or query',
-          },
-        ]);
-      }
+      const settings = parseRotatorSection(TYPE, raw, 'github', GithubAppSettingsSchema);
+      const issue = githubBaseUrlIssue(settings.baseUrl, options.allowHttpLoopback, 'github.baseUrl');
+      if (issue !== undefined) throw invalidSettings(TYPE, [issue]);
       try {
-        parseSecretPath(result.data.privateKeySecretPath);
+        parseSecretPath(settings.privateKeySecretPath);
       } catch (error: unknown) {
         if (!(error instanceof ValidationError)) throw error;
-        throw invalidSettings([
+        throw invalidSettings(TYPE, [
           { path: 'github.privateKeySecretPath', code: 'custom', message: 'expected a secret path' },
         ]);
       }
-      return result.data;
+      return settings;
     },
 
     async preflight(context) {
@@ -243,6 +194,8 @@ export function createGithubAppTokenRotator(
       if (!parsed.success) throw new RotationRefusedError('GitHub answered without an installation token');
       return {
         pending: { ...context.current, token: parsed.data.token, expiresAt: parsed.data.expires_at },
+        // Becomes the credential's expiry, which makes the next refresh due (`dueBeforeExpiryMs`).
+        provider: { expiresAt: new Date(parsed.data.expires_at).toISOString() },
       };
     },
 
@@ -286,8 +239,4 @@ export function createGithubAppTokenRotator(
       return {};
     },
   };
-}
-
-function invalidSettings(issues: { path: string; code: string; message: string }[]): ValidationError {
-  return new ValidationError('Invalid github-app-token settings', { details: { issues } });
 }

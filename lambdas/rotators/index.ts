@@ -4,8 +4,14 @@
  */
 import type { RotatorRegistry } from '../core/rotation/engine.js';
 import { createGithubAppTokenRotator, type GithubAppRotatorOptions } from './github-app-token.js';
+import { createGithubPatRotator } from './github-pat.js';
 import { createIamAccessKeyRotator, type IamKeyRotatorOptions } from './aws-iam-access-key.js';
 import { createPostgresPasswordRotator, type PostgresRotatorOptions } from './postgres-password.js';
+import { DependencyUnavailableError } from '../core/errors.js';
+import {
+  createSecretsManagerSecretRotator,
+  type SecretsManagerRotatorOptions,
+} from './secrets-manager-secret.js';
 import { createSesSmtpRotator, type SesSmtpRotatorOptions } from './ses-smtp.js';
 import { createVaultSecretRotator } from './vault-secret.js';
 import { createWebhookTokenRotator, type WebhookRotatorOptions } from './webhook-token.js';
@@ -17,6 +23,7 @@ export interface RotatorDependencies {
   readonly sesSmtp?: Omit<SesSmtpRotatorOptions, 'iam'>;
   readonly webhook?: WebhookRotatorOptions;
   readonly github?: GithubAppRotatorOptions;
+  readonly secretsManager?: SecretsManagerRotatorOptions;
 }
 
 export function createRotators(dependencies: RotatorDependencies): RotatorRegistry {
@@ -31,5 +38,14 @@ export function createRotators(dependencies: RotatorDependencies): RotatorRegist
     }),
     'webhook-token': createWebhookTokenRotator(dependencies.webhook),
     'github-app-token': createGithubAppTokenRotator(dependencies.github),
+    // The same GitHub options (base-URL rule, fetch): a personal token talks to the same API.
+    'github-pat': createGithubPatRotator(dependencies.github),
+    'secrets-manager-secret': createSecretsManagerSecretRotator(
+      dependencies.secretsManager ?? {
+        client: () => {
+          throw new DependencyUnavailableError('No Secrets Manager client is configured', 60);
+        },
+      },
+    ),
   };
 }

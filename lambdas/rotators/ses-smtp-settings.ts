@@ -4,8 +4,10 @@
  * client nor the IAM and STS clients.
  */
 import * as z from 'zod';
-import { ValidationError } from '../core/errors.js';
 import { type IamKeySettings, parseIamKeySettings } from './aws-iam-access-key-settings.js';
+import { invalidSettings, parseRotatorSection, settingsFields } from './settings-section.js';
+
+const TYPE = 'ses-smtp';
 
 export const DEFAULT_SMTP_PORT = 587;
 
@@ -54,25 +56,17 @@ export interface SesSmtpSettingsOptions {
 
 /** Checks the settings of an SES SMTP rotation: the IAM user, and the regions and endpoint. */
 export function parseSesSmtpSettings(raw: unknown, options: SesSmtpSettingsOptions): SesSmtpSettings {
-  const fields = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
   // The IAM key's life cycle is shared, but this rotator never asks for a Secrets Manager copy.
-  const base = parseIamKeySettings({ userName: fields.userName }, undefined);
-  const result = SesSmtpOptionsSchema.safeParse(fields.smtp ?? { regions: [options.defaultRegion] });
-  if (!result.success) {
-    throw invalidSettings(
-      result.error.issues.map((issue) => ({
-        path: ['smtp', ...issue.path.map(String)].join('.'),
-        code: issue.code,
-        message: issue.message,
-      })),
-    );
-  }
-  const endpoint = result.data.endpoint;
+  const base = parseIamKeySettings({ userName: settingsFields(raw).userName }, undefined);
+  const smtp = parseRotatorSection(TYPE, raw, 'smtp', SesSmtpOptionsSchema, {
+    regions: [options.defaultRegion],
+  });
+  const endpoint = smtp.endpoint;
   if (endpoint !== undefined) {
     const host = parseEndpoint(endpoint, 'us-east-1').host.toLowerCase();
     const allowed = (options.allowedEndpointHosts ?? []).map((name) => name.toLowerCase());
     if (!host.endsWith('.amazonaws.com') && !allowed.includes(host)) {
-      throw invalidSettings([
+      throw invalidSettings(TYPE, [
         {
           path: 'smtp.endpoint',
           code: 'custom',
@@ -81,9 +75,5 @@ export function parseSesSmtpSettings(raw: unknown, options: SesSmtpSettingsOptio
       ]);
     }
   }
-  return { ...base, secretsManagerCopy: false, smtp: result.data };
-}
-
-function invalidSettings(issues: { path: string; code: string; message: string }[]): ValidationError {
-  return new ValidationError('Invalid ses-smtp settings', { details: { issues } });
+  return { ...base, secretsManagerCopy: false, smtp };
 }

@@ -8,7 +8,9 @@ import type { RotatorType } from '../core/rotation/policy.js';
 import type { RotatorSettings } from '../core/rotation/rotator.js';
 import { parseIamKeySettings } from './aws-iam-access-key-settings.js';
 import { createGithubAppTokenRotator, type GithubAppRotatorOptions } from './github-app-token.js';
+import { createGithubPatRotator } from './github-pat.js';
 import { parsePostgresSettings } from './postgres-password-settings.js';
+import { parseSecretsManagerSecretSettings } from './secrets-manager-secret-settings.js';
 import { parseSesSmtpSettings, type SesSmtpSettingsOptions } from './ses-smtp-settings.js';
 import { createVaultSecretRotator } from './vault-secret.js';
 import { createWebhookTokenRotator, type WebhookRotatorOptions } from './webhook-token.js';
@@ -30,12 +32,17 @@ function settingsOf(rotator: RotatorSettings): RotatorSettings {
     ...(rotator.generatesFirstValue === undefined
       ? {}
       : { generatesFirstValue: rotator.generatesFirstValue }),
+    ...(rotator.assisted === undefined ? {} : { assisted: rotator.assisted }),
+    ...(rotator.dueBeforeExpiryMs === undefined
+      ? {}
+      : { dueBeforeExpiryMs: (settings: unknown) => rotator.dueBeforeExpiryMs?.(settings) ?? 0 }),
     parseSettings: (raw) => rotator.parseSettings(raw),
   };
 }
 
 export function createRotatorSettings(options: RotatorSettingsOptions = {}): RotatorSettingsByType {
-  // vault-secret, webhook-token and github-app-token call no SDK and no driver: taken whole.
+  // vault-secret, webhook-token, github-app-token and github-pat call no SDK and no driver:
+  // taken whole.
   return {
     'vault-secret': settingsOf(createVaultSecretRotator()),
     'postgres-password': { type: 'postgres-password', parseSettings: parsePostgresSettings },
@@ -49,5 +56,11 @@ export function createRotatorSettings(options: RotatorSettingsOptions = {}): Rot
     },
     'webhook-token': settingsOf(createWebhookTokenRotator(options.webhook)),
     'github-app-token': settingsOf(createGithubAppTokenRotator(options.github)),
+    'github-pat': settingsOf(createGithubPatRotator(options.github)),
+    'secrets-manager-secret': {
+      type: 'secrets-manager-secret',
+      generatesFirstValue: true,
+      parseSettings: parseSecretsManagerSecretSettings,
+    },
   };
 }

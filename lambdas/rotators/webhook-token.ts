@@ -25,6 +25,8 @@ import {
   type RotatorContext,
 } from '../core/rotation/rotator.js';
 import type { SecretData } from '../core/secrets/kv-service.js';
+import { forbiddenAddressCause, forbiddenHost, guardedFetch } from './egress-guard.js';
+import { invalidSettings, parseRotatorSection } from './settings-section.js';
 import {
   IDEMPOTENCY_HEADER,
   sameSignature,
@@ -34,6 +36,7 @@ import {
   TIMESTAMP_HEADER,
 } from './webhook-signature.js';
 
+const TYPE = 'webhook-token';
 export const WEBHOOK_CONTRACT_VERSION = 1;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -89,7 +92,8 @@ const Ack = z.union([
 type AckAnswer = z.output<typeof Ack>;
 
 export function createWebhookTokenRotator(options: WebhookRotatorOptions = {}): Rotator<WebhookSettings> {
-  const send = options.fetch ?? fetch;
+  // The owner chooses the URL: connections go only to public addresses (loopback where allowed).
+  const send = options.fetch ?? guardedFetch({ allowLoopback: options.allowHttpLoopback === true });
 
   async function signingKey(context: RotatorContext<WebhookSettings>): Promise<string> {
     let data: SecretData;
@@ -154,6 +158,11 @@ export function createWebhookTokenRotator(options: WebhookRotatorOptions = {}): 
       });
       text = await response.text();
     } catch (error: unknown) {
+      const forbidden = forbiddenAddressCause(error);
+      if (forbidden !== undefined) {
+        // Never retried: the URL points into a network VaultPilot must not reach.
+        throw new RotationRefusedError(`The webhook URL is refused at connect time: ${forbidden.message}`);
+      }
       const reason = error instanceof Error && error.name === 'TimeoutError' ? 'timed out' : 'unreachable';
       throw new DependencyUnavailableError(`The webhook endpoint is ${reason} (${step})`, 60, {
         cause: error,
@@ -212,35 +221,37 @@ export function createWebhookTokenRotator(options: WebhookRotatorOptions = {}): 
     generatesFirstValue: true,
 
     parseSettings(raw) {
-      const fields = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
-      const result = WebhookSettingsSchema.safeParse(fields.webhook);
-      if (!result.success) {
-        throw invalidSettings(
-          result.error.issues.map((issue) => ({
-            path: ['webhook', ...issue.path.map(String)].join('.'),
-            code: issue.code,
-            message: issue.message,
-          })),
-        );
-      }
-      const url = new URL(result.data.url);
+      const settings = parseRotatorSection(TYPE, raw, 'webhook', WebhookSettingsSchema);
+      const url = new URL(settings.url);
       if (url.username !== '' || url.password !== '') {
-        throw invalidSettings([
+        throw invalidSettings(TYPE, [
           { path: 'webhook.url', code: 'custom', message: 'a URL without credentials' },
         ]);
       }
       if (url.protocol === 'http:' && !(options.allowHttpLoopback === true && LOOPBACK.has(url.hostname))) {
-        throw invalidSettings([{ path: 'webhook.url', code: 'custom', message: 'expected an https:// URL' }]);
+        throw invalidSettings(TYPE, [
+          { path: 'webhook.url', code: 'custom', message: 'expected an https:// URL' },
+        ]);
+      }
+      const forbidden = forbiddenHost(url, options.allowHttpLoopback === true);
+      if (forbidden !== undefined) {
+        throw invalidSettings(TYPE, [
+          {
+            path: 'webhook.url',
+            code: 'custom',
+            message: `expected a public host, not a ${forbidden} address`,
+          },
+        ]);
       }
       try {
-        parseSecretPath(result.data.signingSecretPath);
+        parseSecretPath(settings.signingSecretPath);
       } catch (error: unknown) {
         if (!(error instanceof ValidationError)) throw error;
-        throw invalidSettings([
+        throw invalidSettings(TYPE, [
           { path: 'webhook.signingSecretPath', code: 'custom', message: 'expected a secret path' },
         ]);
       }
-      return result.data;
+      return settings;
     },
 
     async preflight(context) {
@@ -352,8 +363,4 @@ export function createWebhookTokenRotator(options: WebhookRotatorOptions = {}): 
 
 function reasonOf(answer: AckAnswer): string {
   return !answer.ok && answer.reason !== undefined ? `: ${answer.reason.replace(/[^\x20-\x7e]/g, '?')}` : '';
-}
-
-function invalidSettings(issues: { path: string; code: string; message: string }[]): ValidationError {
-  return new ValidationError('Invalid webhook-token settings', { details: { issues } });
 }

@@ -41,10 +41,7 @@ export type FunctionTrigger =
   | { readonly kind: 'cognitoPreTokenGeneration' };
 
 /** AWS APIs beyond VaultPilot's own resources, each granted by one function in lib/. */
-export type ProviderAccess =
-  | 'iamAccessKeys'
-  | 'iamKeyCopies'
-  | 'discoveryReads';
+export type ProviderAccess = 'iamAccessKeys' | 'iamKeyCopies' | 'adoptedSecrets' | 'discoveryReads';
 
 export interface FunctionManifest {
   /** The folder under `lambdas/functions/`; also the function's id in the local registry. */

@@ -20,6 +20,18 @@ const rotation = z.strictObject({
   rolledBack: z.boolean().optional(),
 });
 
+/** An assisted rotation's notice: who to tell and how close the expiry is (never the value). */
+const assisted = rotation.extend({
+  expiresAt: z.string().datetime({ offset: true }).optional(),
+  daysLeft: z.number().int().min(-36_500).max(36_500).optional(),
+  stage: z
+    .string()
+    .regex(/^(\d{1,3}d|overdue)$/)
+    .optional(),
+  contacts: z.array(z.string().min(1).max(256)).max(2),
+  escalated: z.boolean(),
+});
+
 export const ROTATION_EVENT_DEFINITIONS: Readonly<Record<string, EventDefinition>> = {
   [ROTATION_EVENT_TYPES.started]: {
     description: 'A rotation began its first step.',
@@ -41,5 +53,15 @@ export const ROTATION_EVENT_DEFINITIONS: Readonly<Record<string, EventDefinition
   [ROTATION_EVENT_TYPES.retired]: {
     description: 'The credential a rotation replaced was retired at its provider (deactivated and deleted).',
     detail: rotation,
+  },
+  [ROTATION_EVENT_TYPES.awaitingInput]: {
+    description:
+      'An assisted rotation opened and waits for a person to submit the new value (POST /rotations/{id}/submit); tells the owner.',
+    detail: assisted,
+  },
+  [ROTATION_EVENT_TYPES.reminder]: {
+    description:
+      'An assisted rotation still waits for its new value: reminders at 30, 7 and 1 days before the expiry (by default), then overdue, escalated to the second contact.',
+    detail: assisted,
   },
 };

@@ -7,6 +7,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROTATION_WORKER } from '../../lambdas/shared/engines.js';
+import { ADOPTED_SECRET_ACTIONS, ADOPTED_SECRET_TAG } from '../../lib/rotation-access.js';
 import { createVaultPilotApp } from '../../lib/vaultpilot-app.js';
 
 const context = { 'aws:cdk:bundling-stacks': [] };
@@ -195,6 +196,31 @@ describe('rotation infrastructure', () => {
     }
   });
 
+  it('lets only the worker rotate adopted Secrets Manager secrets, only those tagged vaultpilot:managed=true', () => {
+    const all = Object.values(templates);
+    const rotating = all.flatMap((template) =>
+      statementsWith(template, 'secretsmanager:UpdateSecretVersionStage'),
+    );
+    expect(rotating).toHaveLength(1);
+    expect([...(rotating[0]?.Action as string[])].sort()).toEqual([...ADOPTED_SECRET_ACTIONS].sort());
+    expect(rotating[0]?.Condition).toEqual({
+      StringEquals: { 'aws:ResourceTag/vaultpilot:managed': 'true' },
+    });
+    expect(JSON.stringify(rotating[0]?.Resource)).toMatch(/:secretsmanager:\*:.*:secret:\*"/);
+    expect(all.flatMap((template) => statementsWith(template, 'secretsmanager:RotateSecret'))).toHaveLength(
+      1,
+    );
+    const [policyId] = Object.entries(templates.engines.findResources('AWS::IAM::Policy')).find(
+      ([, policy]) =>
+        JSON.stringify(policy.Properties.PolicyDocument).includes('secretsmanager:UpdateSecretVersionStage'),
+    ) ?? [''];
+    expect(policyId).toMatch(/^RotationWorkerAdoptedSecrets/);
+    // Nothing may tag a secret into that reach except the IAM key copies' writer, under its prefix.
+    const taggers = all.flatMap((template) => statementsWith(template, 'secretsmanager:TagResource'));
+    expect(taggers).toHaveLength(1);
+    expect(JSON.stringify(taggers[0]?.Resource)).toMatch(/vaultpilot-iam-keys/);
+  });
+
   it('lets only the worker write the IAM key copies, with exactly their calls, only under their prefix', () => {
     const copyCalls = [
       'secretsmanager:CreateSecret',
@@ -213,14 +239,18 @@ describe('rotation infrastructure', () => {
         JSON.stringify(policy.Properties.PolicyDocument).includes('secretsmanager:PutResourcePolicy'),
     ) ?? [''];
     expect(policyId).toMatch(/^RotationWorkerIamKeyCopies/);
-    // With the default secret store nothing else may create, write or tag a secret, nor read a copy.
+    // With the default secret store nothing else may create, write or tag a secret, nor read a copy
+    // (adopted secrets, tagged vaultpilot:managed=true by their owners, are the next test's).
+    const untagged = (statements: Record<string, unknown>[]) =>
+      statements.filter(
+        (statement) => !JSON.stringify(statement.Condition ?? {}).includes(ADOPTED_SECRET_TAG),
+      );
     for (const action of copyCalls.filter((call) => call !== 'secretsmanager:DescribeSecret')) {
-      expect(
-        all.flatMap((template) => statementsWith(template, action)),
-        action,
-      ).toHaveLength(1);
+      expect(untagged(all.flatMap((template) => statementsWith(template, action))), action).toHaveLength(1);
     }
-    expect(all.flatMap((template) => statementsWith(template, 'secretsmanager:GetSecretValue'))).toEqual([]);
+    expect(
+      untagged(all.flatMap((template) => statementsWith(template, 'secretsmanager:GetSecretValue'))),
+    ).toEqual([]);
     const worker = Object.entries(templates.engines.findResources('AWS::Lambda::Function')).find(([id]) =>
       id.startsWith('RotationWorker'),
     )?.[1];

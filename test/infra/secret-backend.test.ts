@@ -111,13 +111,20 @@ describe('secret store backend: dynamodb (default)', () => {
     stacks = synthesize({});
   });
 
-  it('grants no Secrets Manager action to any function, but secret listing to discovery and IAM key copies to the worker', () => {
+  it('grants no Secrets Manager action to any function, but secret listing to discovery, IAM key copies and tagged adopted secrets to the worker', () => {
     const statements = allStatements(stacks);
     // The rotation worker's copies of IAM keys (ADR 0006), on their own prefix only.
     const isKeyCopyGrant = (statement: Statement): boolean =>
       JSON.stringify(statement.Resource).includes(':secret:vaultpilot-iam-keys/dev/*');
+    // Adopted secrets (secrets-manager-secret): only those their owners tagged vaultpilot:managed=true.
+    const isAdoptedGrant = (statement: Statement): boolean =>
+      JSON.stringify(statement.Condition ?? {}) ===
+      JSON.stringify({ StringEquals: { 'aws:ResourceTag/vaultpilot:managed': 'true' } });
     const granted = statements
-      .filter((statement) => statement.Sid !== DISCOVERY_LISTING_SID && !isKeyCopyGrant(statement))
+      .filter(
+        (statement) =>
+          statement.Sid !== DISCOVERY_LISTING_SID && !isKeyCopyGrant(statement) && !isAdoptedGrant(statement),
+      )
       .flatMap(actionsOf);
     expect(granted.filter(isSecretsManager)).toEqual([]);
     expect(statements.filter(isKeyCopyGrant).flatMap(actionsOf).sort()).toEqual([
@@ -126,6 +133,13 @@ describe('secret store backend: dynamodb (default)', () => {
       'secretsmanager:PutResourcePolicy',
       'secretsmanager:PutSecretValue',
       'secretsmanager:TagResource',
+    ]);
+    expect(statements.filter(isAdoptedGrant).flatMap(actionsOf).sort()).toEqual([
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:RotateSecret',
+      'secretsmanager:UpdateSecretVersionStage',
     ]);
     const discovery = statements
       .filter((statement) => statement.Sid === DISCOVERY_LISTING_SID)

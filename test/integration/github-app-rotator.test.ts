@@ -13,12 +13,13 @@ import { RotationSecrets } from '../../lambdas/core/rotation/rotation-secrets.js
 import { createGithubAppTokenRotator } from '../../lambdas/rotators/github-app-token.js';
 import { FakeGithub } from '../support/fake-github.js';
 import {
-  InjectedCrash,
+  crashPoints,
   policy,
   type RotationHarness,
   runManualRotation,
   startManualRotation,
   startRotationHarness,
+  sweepCrashes,
   TENANT,
 } from '../support/rotation-harness.js';
 
@@ -167,33 +168,14 @@ describe('crash safety', () => {
     const probe = await appCredential();
     h.faults.calls.length = 0;
     await runManualRotation(engineWith(true), probe.id);
-    const points: string[] = [];
-    const counts = new Map<string, number>();
-    for (const call of h.faults.calls) {
-      counts.set(call, (counts.get(call) ?? 0) + 1);
-      points.push(`${call}#${counts.get(call) ?? 1}`);
-    }
+    const points = crashPoints(h.faults.calls);
     expect(points.length).toBeGreaterThan(10);
-    for (const point of points) {
-      for (const die of [false, true]) {
-        const [name, nth] = point.split('#') as [string, string];
-        const { id, secretPath } = await appCredential();
-        const engine = engineWith(true);
-        const idempotencyKey = `crash-${id}`;
-        h.faults.arm({ point: name, nth: Number(nth), die });
-        let crashed = false;
-        try {
-          await engine.run(await startManualRotation(engine, id, idempotencyKey));
-        } catch (error: unknown) {
-          if (!(error instanceof InjectedCrash)) throw error;
-          crashed = true;
-        }
-        h.faults.restart();
-        expect(crashed, point).toBe(true);
-        if (die) h.clock.advance(16 * 60_000);
-        const retry = engineWith(true);
-        const record = (await retry.run(await startManualRotation(retry, id, idempotencyKey))).record;
-
+    await sweepCrashes(h, points, {
+      engine: () => engineWith(true),
+      prepare: () => appCredential(),
+      attempt: async (engine, { id }) =>
+        (await engine.run(await startManualRotation(engine, id, `crash-${id}`))).record,
+      verify: async (record, { id, secretPath }, point) => {
         expect(record.state, point).toBe('succeeded');
         const now = await current(secretPath);
         expect(now.version, point).toBe(2);
@@ -201,8 +183,8 @@ describe('crash safety', () => {
         expect(
           await new RotationSecrets(h.secrets, TENANT).readPending(id, record.rotationId),
         ).toBeUndefined();
-      }
-    }
+      },
+    });
   }, 240_000);
 });
 

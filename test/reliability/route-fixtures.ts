@@ -323,8 +323,6 @@ export const FIXTURES: Readonly<Record<string, RouteFixture>> = {
     }),
     applied: async (bed, request, reader) =>
       (await status(bed, reader, request.path.replace('/v1/secret/destroy/', '/v1/secret/data/'))) !== 200,
-    completesOnRetry:
-      'the same destroy use case as /secrets/destroy: it removes the envelopes before it updates the metadata, and is idempotent',
   },
   listVaultSecretsAtRoot: {
     own: async (bed, owner) => {

@@ -5,6 +5,11 @@
  * the App's public key or whose `iss`/`exp` is wrong; 404 for an unknown installation; 403 for a
  * suspended one), `GET /installation/repositories` (200 `{total_count, repositories}`; 401 "Bad
  * credentials") and `DELETE /installation/token` (204). Tokens live one hour of `now()`.
+ *
+ * Personal access tokens (`pats`): `GET /user` with `Authorization: Bearer <token>` answers 200
+ * with the user and, for a token that expires, the `github-authentication-token-expiration`
+ * header (`2026-03-15 08:00:00 UTC`); 401 "Bad credentials" for an unknown or expired token; 403
+ * for a token an organization blocks (SAML SSO not authorized).
  */
 import { createPublicKey, createVerify, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -17,6 +22,8 @@ export class FakeGithub {
   readonly installations = new Map<string, 'active' | 'suspended'>([['4242', 'active']]);
   readonly tokens = new Map<string, { installationId: string; expiresAt: number; revoked: boolean }>();
   readonly calls: string[] = [];
+  /** Fine-grained personal access tokens: login, expiry (ms), and whether GitHub answers 403. */
+  readonly pats = new Map<string, { login: string; expiresAt?: number; forbidden?: boolean }>();
   /** Answer every call with this status (503, 429 …) while set. */
   failWith: number | undefined;
   readonly privateKeyPem: string;
@@ -115,6 +122,29 @@ export class FakeGithub {
         permissions: { contents: 'read', metadata: 'read' },
         repository_selection: 'selected',
       });
+      return;
+    }
+    if (request.method === 'GET' && url.pathname === '/user') {
+      const pat = this.pats.get(/^Bearer (\S+)$/.exec(authorization)?.[1] ?? '');
+      if (pat === undefined || (pat.expiresAt !== undefined && pat.expiresAt <= this.now())) {
+        this.json(response, 401, { message: 'Bad credentials', documentation_url: DOCS });
+        return;
+      }
+      if (pat.forbidden === true) {
+        this.json(response, 403, {
+          message: 'Resource protected by organization SAML enforcement.',
+          documentation_url: DOCS,
+        });
+        return;
+      }
+      if (pat.expiresAt !== undefined) {
+        const at = new Date(pat.expiresAt).toISOString();
+        response.setHeader(
+          'github-authentication-token-expiration',
+          `${at.slice(0, 10)} ${at.slice(11, 19)} UTC`,
+        );
+      }
+      this.json(response, 200, { login: pat.login, id: 583231, type: 'User' });
       return;
     }
     const token = /^token (\S+)$/.exec(authorization)?.[1];

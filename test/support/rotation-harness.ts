@@ -188,7 +188,9 @@ export class MemoryTargets implements RotationTargets {
     this.outcomes.push({ credentialId, outcome });
     const target = this.targets.get(`${tenant}#${credentialId}`);
     if (target !== undefined && outcome.kind === 'succeeded' && !outcome.dryRun) {
-      this.targets.set(`${tenant}#${credentialId}`, { ...target, lastRotatedAt: outcome.at });
+      // As the inventory does: a learned expiry replaces the stored one, `null` clears it.
+      const expiresAt = outcome.expiresAt === undefined ? target.expiresAt : (outcome.expiresAt ?? undefined);
+      this.targets.set(`${tenant}#${credentialId}`, { ...target, lastRotatedAt: outcome.at, expiresAt });
     }
   }
 }
@@ -239,6 +241,8 @@ export interface NewCredential {
   readonly secretPath: string;
   readonly settings: Readonly<Record<string, unknown>>;
   readonly policy: RotationPolicy;
+  readonly owner?: string;
+  readonly expiresAt?: string;
 }
 
 export async function startRotationHarness(): Promise<RotationHarness> {
@@ -347,4 +351,55 @@ export async function runManualRotation(
   credentialId: string,
 ): Promise<RotationRecord> {
   return (await engine.run(await startManualRotation(engine, credentialId))).record;
+}
+
+/** The fault points of a clean run's calls, numbered per point (`store.save#3`), in call order. */
+export function crashPoints(calls: readonly string[]): string[] {
+  const counts = new Map<string, number>();
+  return calls.map((call) => {
+    const count = (counts.get(call) ?? 0) + 1;
+    counts.set(call, count);
+    return `${call}#${count}`;
+  });
+}
+
+/**
+ * The crash-at-every-checkpoint sweep the rotator suites share: for each point of `points`,
+ * twice — a crash the engine sees once, and a process that dies there (every later call fails
+ * until the restart, then the lease runs out) — a fresh fixture from `prepare`, a first attempt
+ * that must crash, and a retry whose record `verify` checks. `attempt` starts or resumes the
+ * rotation with the (fault-injecting) engine it is given.
+ */
+export async function sweepCrashes<F>(
+  h: RotationHarness,
+  points: readonly string[],
+  steps: {
+    readonly engine: () => RotationEngine;
+    readonly prepare: () => Promise<F>;
+    readonly attempt: (engine: RotationEngine, fixture: F, retry: boolean) => Promise<RotationRecord>;
+    readonly verify: (record: RotationRecord, fixture: F, point: string) => Promise<void>;
+  },
+): Promise<void> {
+  for (const point of points) {
+    for (const die of [false, true]) {
+      const [name, nth] = point.split('#') as [string, string];
+      const fixture = await steps.prepare();
+      h.faults.arm({ point: name, nth: Number(nth), die });
+      let crashed = false;
+      try {
+        await steps.attempt(steps.engine(), fixture, false);
+      } catch (error: unknown) {
+        if (!(error instanceof InjectedCrash)) throw error;
+        crashed = true;
+      }
+      h.faults.restart();
+      if (!crashed) throw new Error(`no crash at ${point}`);
+      if (die) h.clock.advance(16 * 60_000);
+      await steps.verify(
+        await steps.attempt(steps.engine(), fixture, true),
+        fixture,
+        `${point} (die: ${die})`,
+      );
+    }
+  }
 }

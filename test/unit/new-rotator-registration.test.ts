@@ -59,7 +59,13 @@ const policy = { intervalDays: 30 };
 describe('registering the new rotated types', () => {
   it('lists each rotated type as a credential type', () => {
     for (const type of ROTATOR_TYPES) expect(CREDENTIAL_TYPES).toContain(type);
-    for (const type of ['ses-smtp', 'webhook-token', 'github-app-token'])
+    for (const type of [
+      'ses-smtp',
+      'webhook-token',
+      'github-app-token',
+      'github-pat',
+      'secrets-manager-secret',
+    ])
       expect(rotators[type]?.type).toBe(type);
   });
 
@@ -99,6 +105,70 @@ describe('registering the new rotated types', () => {
     expect(github?.settings).toEqual({
       github: { appId: 12, installationId: 34, privateKeySecretPath: 'github/app' },
     });
+  });
+
+  it('binds github-pat with assisted settings, due 30 days (its largest reminder) before its expiry', async () => {
+    // Prepare
+    const request = {
+      type: 'github-pat',
+      name: 'deploy',
+      owner: 'alice@example.com',
+      expiresAt: '2027-06-30T00:00:00.000Z',
+      secretPath: 'github/deploy',
+      assisted: { secondContact: 'security@example.com' },
+      rotationPolicy: policy,
+    };
+    const parsed = parseInput(RegisterCredentialSchema, request, 'credential');
+    expect(RegisterCredentialRequest.safeParse(request).success).toBe(true);
+    // Act
+    const binding = await registrar.bind(
+      credential({ type: 'github-pat', expiresAt: parsed.expiresAt }),
+      parsed,
+    );
+    const longer = await registrar.bind(credential({ type: 'github-pat', expiresAt: parsed.expiresAt }), {
+      ...parsed,
+      assisted: { reminderDays: [60, 14] },
+    });
+    // Assess
+    expect(binding?.settings).toEqual({ assisted: { secondContact: 'security@example.com' } });
+    expect(binding?.dueAt).toBe('2027-05-31T00:00:00.000Z');
+    expect(longer?.dueAt).toBe('2027-05-01T00:00:00.000Z');
+  });
+
+  it('binds secrets-manager-secret with the adopted secret and a generator', async () => {
+    const binding = await bind({
+      type: 'secrets-manager-secret',
+      name: 'payments db',
+      secretPath: 'aws/sm/payments-db',
+      reference: { arn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/payments/db-AbCdEf' },
+      secretsManager: {
+        secretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/payments/db-AbCdEf',
+      },
+      generator: { field: 'password', length: 32 },
+      rotationPolicy: policy,
+    });
+    expect(binding?.settings).toEqual({
+      secretsManager: {
+        secretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/payments/db-AbCdEf',
+      },
+      generator: { field: 'password', length: 32 },
+    });
+    expect(
+      await issuePaths({
+        type: 'secrets-manager-secret',
+        name: 'x',
+        secretPath: 'a/b',
+        secretsManager: { secretId: 'has spaces' },
+      }),
+    ).toEqual(['secretsManager.secretId']);
+    expect(
+      await issuePaths({
+        type: 'github-pat',
+        name: 'x',
+        secretPath: 'a/b',
+        assisted: { reminderDays: [7, 7] },
+      }),
+    ).toEqual(['assisted.reminderDays']);
   });
 
   it("refuses another type's fields and invalid settings, naming the field", async () => {

@@ -30,7 +30,12 @@ function caller(roles: ('admin' | 'operator' | 'viewer')[]): Caller {
   };
 }
 
-function access(runner: RollbackRunner) {
+function access(given: Partial<RollbackRunner>) {
+  const runner: RollbackRunner = {
+    rollback: () => Promise.reject(new Error('not used')),
+    submit: () => Promise.reject(new Error('not used')),
+    ...given,
+  };
   const audited: AuditEvent[] = [];
   // Rollback uses none of the engine, store or policies: the runner does the work.
   const unused = {} as never;

@@ -26,6 +26,8 @@ export const TYPE_LABELS: Record<Credential['type'], string> = {
   'vault-secret': 'Stored secret',
   'webhook-token': 'API token (webhook rotation)',
   'github-app-token': 'GitHub App installation token',
+  'github-pat': 'GitHub personal access token (assisted)',
+  'secrets-manager-secret': 'Secrets Manager secret (rotated)',
 };
 
 /** The four steps every rotation runs, in order (Secrets Manager's). */

@@ -16,6 +16,9 @@ import {
   rollbackCommand,
   type RollbackRunner,
   settleRollbackAnswer,
+  type SubmittedValue,
+  submitCommand,
+  type WorkerCommand,
 } from '../../core/rotation/rollback-runner.js';
 import type { RotationRecord } from '../../core/rotation/rotation.js';
 import type { RotationKey } from '../../core/rotation/rotation-store.js';
@@ -27,14 +30,22 @@ export class LambdaRollbackRunner implements RollbackRunner {
     private readonly functionName: string,
   ) {}
 
-  async rollback(key: RotationKey, requestedBy: RotationRequester): Promise<RotationRecord> {
+  rollback(key: RotationKey, requestedBy: RotationRequester): Promise<RotationRecord> {
+    return this.invoke(rollbackCommand(key, requestedBy));
+  }
+
+  submit(key: RotationKey, value: SubmittedValue, requestedBy: RotationRequester): Promise<RotationRecord> {
+    return this.invoke(submitCommand(key, value, requestedBy));
+  }
+
+  private async invoke(command: WorkerCommand): Promise<RotationRecord> {
     let answer;
     try {
       answer = await this.client.send(
         new InvokeCommand({
           FunctionName: this.functionName,
           InvocationType: 'RequestResponse',
-          Payload: new TextEncoder().encode(JSON.stringify(rollbackCommand(key, requestedBy))),
+          Payload: new TextEncoder().encode(JSON.stringify(command)),
         }),
       );
     } catch (error: unknown) {

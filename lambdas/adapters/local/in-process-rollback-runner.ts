@@ -7,15 +7,17 @@
 import { DependencyUnavailableError } from '../../core/errors.js';
 import type { RotationRequester } from '../../core/rotation/engine.js';
 import {
-  type RollbackCommand,
   rollbackCommand,
   type RollbackRunner,
   settleRollbackAnswer,
+  type SubmittedValue,
+  submitCommand,
+  type WorkerCommand,
 } from '../../core/rotation/rollback-runner.js';
 import type { RotationRecord } from '../../core/rotation/rotation.js';
 import type { RotationKey } from '../../core/rotation/rotation-store.js';
 
-export type LocalRollbackInvoker = (command: RollbackCommand) => Promise<unknown>;
+export type LocalRollbackInvoker = (command: WorkerCommand) => Promise<unknown>;
 
 export class InProcessRollbackRunner implements RollbackRunner {
   private invoker: LocalRollbackInvoker | undefined;
@@ -24,11 +26,19 @@ export class InProcessRollbackRunner implements RollbackRunner {
     this.invoker = invoker;
   }
 
-  async rollback(key: RotationKey, requestedBy: RotationRequester): Promise<RotationRecord> {
+  rollback(key: RotationKey, requestedBy: RotationRequester): Promise<RotationRecord> {
+    return this.invoke(rollbackCommand(key, requestedBy));
+  }
+
+  submit(key: RotationKey, value: SubmittedValue, requestedBy: RotationRequester): Promise<RotationRecord> {
+    return this.invoke(submitCommand(key, value, requestedBy));
+  }
+
+  private async invoke(command: WorkerCommand): Promise<RotationRecord> {
     if (this.invoker === undefined) {
       throw new DependencyUnavailableError('The local rotation worker is not running', 5);
     }
-    return settleRollbackAnswer(await this.invoker(rollbackCommand(key, requestedBy)));
+    return settleRollbackAnswer(await this.invoker(command));
   }
 }
 

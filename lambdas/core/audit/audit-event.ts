@@ -52,6 +52,7 @@ export const AUDIT_ACTIONS = [
   'rotation.succeed',
   'rotation.fail',
   'rotation.rollback',
+  'rotation.submit',
   'rotation.retire',
   'rotation.read',
   'rotation.list',

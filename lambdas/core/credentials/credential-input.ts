@@ -93,6 +93,10 @@ export const RegisterCredentialSchema = z.strictObject({
   smtp: z.record(z.string(), z.unknown()).optional(),
   webhook: z.record(z.string(), z.unknown()).optional(),
   github: z.record(z.string(), z.unknown()).optional(),
+  /** Assisted rotation (github-pat): reminder days before the expiry and the second contact. */
+  assisted: z.record(z.string(), z.unknown()).optional(),
+  /** secrets-manager-secret: the adopted secret (its ARN or name). */
+  secretsManager: z.record(z.string(), z.unknown()).optional(),
 });
 
 /** The registration fields the rotation engine reads (checked by the `RotationRegistrar`). */
@@ -106,6 +110,8 @@ export const ROTATION_INPUT_FIELDS = [
   'smtp',
   'webhook',
   'github',
+  'assisted',
+  'secretsManager',
 ] as const;
 export type RegisterCredentialInput = z.input<typeof RegisterCredentialSchema>;
 export type RegisterCredential = z.output<typeof RegisterCredentialSchema>;
@@ -138,6 +144,8 @@ export const UpdateCredentialSchema = z.strictObject({
   smtp: registered.smtp.unwrap().nullable().optional(),
   webhook: registered.webhook.unwrap().nullable().optional(),
   github: registered.github.unwrap().nullable().optional(),
+  assisted: registered.assisted.unwrap().nullable().optional(),
+  secretsManager: registered.secretsManager.unwrap().nullable().optional(),
   /** Check-and-set: the revision last read. */
   revision: z.number().int().min(1).optional(),
 });

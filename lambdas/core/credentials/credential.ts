@@ -18,6 +18,8 @@ export const CREDENTIAL_TYPES = [
   'vault-secret',
   'webhook-token',
   'github-app-token',
+  'github-pat',
+  'secrets-manager-secret',
 ] as const;
 export type CredentialType = (typeof CREDENTIAL_TYPES)[number];
 

@@ -257,6 +257,7 @@ export class CredentialInventory {
         ...current,
         rotationState: update.rotationState,
         lastRotatedAt: update.lastRotatedAt ?? current.lastRotatedAt,
+        expiresAt: update.expiresAt === null ? undefined : (update.expiresAt ?? current.expiresAt),
         rotation:
           current.rotation === undefined || update.dueAt === null
             ? current.rotation

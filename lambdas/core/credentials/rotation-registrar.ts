@@ -30,6 +30,8 @@ export interface RotationUpdate {
   readonly rotationState: 'rotating' | 'failed' | undefined;
   /** Set when a rotation made a new value current (not for dry runs). */
   readonly lastRotatedAt?: string | undefined;
+  /** The new value's expiry, learned by the rotation; `null` clears the stored one (none learned). */
+  readonly expiresAt?: string | null | undefined;
   /** The next due time; `null` leaves the stored one as it is. */
   readonly dueAt: string | undefined | null;
 }

@@ -69,6 +69,13 @@ export class EngineCore {
     return { rotator, policy };
   }
 
+  /** How long before its expiry `target` is due (its rotator's lead), if its rotator names one. */
+  expiryLeadMs(target: RotationTarget): number | undefined {
+    const rotator = isRotatorType(target.type) ? this.rotators[target.type] : undefined;
+    if (rotator?.dueBeforeExpiryMs === undefined) return undefined;
+    return rotator.dueBeforeExpiryMs(rotator.parseSettings(target.settings));
+  }
+
   context(
     execution: Execution,
     attempt: number,
@@ -123,7 +130,13 @@ export class EngineCore {
         record.tenant,
         record.credentialId,
         record.state === 'succeeded'
-          ? { kind: 'succeeded', rotationId: record.rotationId, at, dryRun: record.dryRun }
+          ? {
+              kind: 'succeeded',
+              rotationId: record.rotationId,
+              at,
+              dryRun: record.dryRun,
+              expiresAt: this.learnedExpiry(record),
+            }
           : { kind: 'failed', rotationId: record.rotationId, at, reason: reason ?? 'failed' },
       );
       await this.publish([
@@ -145,6 +158,14 @@ export class EngineCore {
       await this.publish([rotationEvent(ROTATION_EVENT_TYPES.rolledBack, record, at)]);
     }
     await this.store.releaseLock(record.tenant, record.credentialId, record.rotationId);
+  }
+
+  /** The expiry a rotation learned, `null` when its type expires but it learned none, else undefined. */
+  learnedExpiry(record: RotationRecord): string | null | undefined {
+    const learned = record.provider.expiresAt;
+    if (typeof learned === 'string' && !Number.isNaN(Date.parse(learned))) return learned;
+    const rotator = isRotatorType(record.credentialType) ? this.rotators[record.credentialType] : undefined;
+    return rotator?.dueBeforeExpiryMs === undefined || record.dryRun ? undefined : null;
   }
 
   /** Fails a rotation that cannot run any more; drops its pending value and lock. */

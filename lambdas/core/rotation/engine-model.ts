@@ -25,7 +25,14 @@ export interface RotationTargets {
 
 export type RotationOutcome =
   | { readonly kind: 'rotating'; readonly rotationId: string; readonly at: string }
-  | { readonly kind: 'succeeded'; readonly rotationId: string; readonly at: string; readonly dryRun: boolean }
+  | {
+      readonly kind: 'succeeded';
+      readonly rotationId: string;
+      readonly at: string;
+      readonly dryRun: boolean;
+      /** The new value's expiry (`provider.expiresAt`); `null`: an expiring type learned none. */
+      readonly expiresAt?: string | null | undefined;
+    }
   | { readonly kind: 'failed'; readonly rotationId: string; readonly at: string; readonly reason: string }
   | { readonly kind: 'rolled-back'; readonly rotationId: string; readonly at: string };
 
@@ -55,7 +62,7 @@ export type StartResult =
   /** Scheduled runs only: nothing to do (no longer due, outside the window, exempt). */
   | { readonly status: 'skipped'; readonly reason: string };
 
-export type RunOutcome = 'succeeded' | 'failed' | 'rolled-back' | 'busy';
+export type RunOutcome = 'succeeded' | 'failed' | 'rolled-back' | 'busy' | 'awaiting-input';
 
 export interface RotationEngineOptions {
   /** How long an executor may hold a rotation before another may take over (default 15 minutes). */

@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { EngineCore } from './engine-core.js';
-import { DAY_MS, MINUTE_MS, type StartRequest, type StartResult } from './engine-model.js';
-import { isExempt, openWindowStart, pairOf, type RotationPolicy } from './policy.js';
+import { MINUTE_MS, type StartRequest, type StartResult } from './engine-model.js';
+import { dueTimeOf, isExempt, openWindowStart, pairOf, type RotationPolicy } from './policy.js';
 import { isTerminal, newRotationId, type RotationRecord } from './rotation.js';
 import type { RotationTarget } from './rotator.js';
 
@@ -43,6 +43,16 @@ export class RotationStarter {
     const existing = await this.core.store.get(request.tenant, request.credentialId, rotationId);
     if (existing !== undefined) return { status: 'existing', record: existing };
 
+    if (scheduled) {
+      // An assisted rotation waits for weeks under the lock: each scheduled run resumes it (its
+      // reminders), whichever id it was started with.
+      const holder = await this.core.store.lockHolder(request.tenant, request.credentialId);
+      const held =
+        holder === undefined || holder.rotationId === rotationId
+          ? undefined
+          : await this.core.store.get(request.tenant, request.credentialId, holder.rotationId);
+      if (held?.state === 'awaiting-input') return { status: 'existing', record: held };
+    }
     await this.lock(request.tenant, request.credentialId, rotationId, now);
     const pair = policy.dryRun ? undefined : pairOf(policy, target.tags);
     if (pair !== undefined) {
@@ -105,8 +115,10 @@ export class RotationStarter {
   }
 
   dueTime(target: RotationTarget, policy: RotationPolicy): Date | undefined {
-    const since = target.lastRotatedAt ?? target.createdAt;
-    return since === undefined ? undefined : new Date(Date.parse(since) + policy.intervalDays * DAY_MS);
+    return dueTimeOf(policy, target.lastRotatedAt ?? target.createdAt, {
+      expiresAt: target.expiresAt,
+      leadMs: this.core.expiryLeadMs(target),
+    });
   }
 
   async rotationIdFor(

@@ -18,7 +18,8 @@
  * that made them true (best effort, like the inventory's).
  *
  * The engine is split into named parts: start and lock (`engine-start.ts`), the step driver
- * (`engine-steps.ts`), rollback (`engine-rollback.ts`), retirement (`engine-retirement.ts`), and
+ * (`engine-steps.ts`), rollback (`engine-rollback.ts`), retirement (`engine-retirement.ts`),
+ * assisted rotation, which waits for a person's value (`engine-assisted.ts`), and
  * the checkpoints, leases, audit and events they share (`engine-core.ts`, `engine-model.ts`).
  */
 import { DependencyUnavailableError, DomainError, NotFoundError, ValidationError } from '../errors.js';
@@ -39,6 +40,7 @@ import {
   type StartRequest,
   type StartResult,
 } from './engine-model.js';
+import { AssistedRotation } from './engine-assisted.js';
 import { RotationRetirement } from './engine-retirement.js';
 import { RotationRollback } from './engine-rollback.js';
 import { RotationStarter } from './engine-start.js';
@@ -66,6 +68,7 @@ export class RotationEngine {
   private readonly steps: StepDriver;
   private readonly rollbacks: RotationRollback;
   private readonly retirement: RotationRetirement;
+  private readonly assisted: AssistedRotation;
 
   constructor(
     store: RotationStore,
@@ -83,6 +86,7 @@ export class RotationEngine {
     this.steps = new StepDriver(this.core);
     this.rollbacks = new RotationRollback(this.core, this.steps, this.starter);
     this.retirement = new RotationRetirement(this.core);
+    this.assisted = new AssistedRotation(this.core, this.steps);
   }
 
   /**
@@ -126,6 +130,8 @@ export class RotationEngine {
         await this.rollbacks.rollBackPending(execution, new RollBack('rollback', execution.record.failure));
       } else if (execution.record.dryRun) {
         await this.steps.dryRun(execution);
+      } else if (await this.assisted.waitsForInput(execution)) {
+        await this.assisted.wait(execution);
       } else {
         await this.steps.drive(execution);
       }
@@ -148,6 +154,16 @@ export class RotationEngine {
       await this.core.pause(execution, error);
       throw cause;
     }
+  }
+
+  /**
+   * Takes the new value of an assisted rotation that waits for it (`awaiting-input`): checked by
+   * the type's test, then the rotation finishes. `ValidationError` (400, the reason, never the
+   * value) when the value is refused: the rotation stays open and the current value current;
+   * `ConflictError` when the rotation does not wait for a value.
+   */
+  submit(key: RotationKey, value: unknown, requestedBy: RotationRequester): Promise<RotationRecord> {
+    return this.assisted.submit(key, value, requestedBy, (resumed) => this.run(resumed));
   }
 
   /**

@@ -21,6 +21,7 @@ import { parseSecretPath } from '../secrets/secret-path.js';
 import type { RotationOutcome, RotationTargets } from './engine.js';
 import {
   dueAt,
+  dueTimeOf,
   isExempt,
   isRotatorType,
   parseRotationPolicy,
@@ -51,6 +52,8 @@ const ROTATOR_SETTING_FIELDS: Readonly<
   'ses-smtp': ['userName', 'smtp'],
   'webhook-token': ['webhook'],
   'github-app-token': ['github'],
+  'github-pat': ['github', 'assisted'],
+  'secrets-manager-secret': ['secretsManager', 'generator'],
 };
 
 export type RecordRotation = (tenant: string, id: string, update: RotationUpdate) => Promise<void>;
@@ -78,6 +81,8 @@ export class InventoryRotationTargets implements RotationTargets, RotationRegist
       tags: effectiveTags(credential),
       lastRotatedAt: credential.lastRotatedAt,
       createdAt: credential.createdAt ?? credential.registeredAt,
+      owner: credential.owner,
+      expiresAt: credential.expiresAt,
     };
   }
 
@@ -91,10 +96,16 @@ export class InventoryRotationTargets implements RotationTargets, RotationRegist
           return this.recordRotation(tenant, credentialId, { rotationState: undefined, dueAt: null });
         const credential = await this.credentials.get(tenant, credentialId);
         const policy = credential === undefined ? undefined : await this.policyOf(credential);
+        const expiresAt =
+          outcome.expiresAt === undefined ? credential?.expiresAt : (outcome.expiresAt ?? undefined);
         return this.recordRotation(tenant, credentialId, {
           rotationState: undefined,
           lastRotatedAt: outcome.at,
-          dueAt: policy === undefined ? undefined : dueAt(policy, new Date(at)).toISOString(),
+          ...(outcome.expiresAt === undefined ? {} : { expiresAt: outcome.expiresAt }),
+          dueAt:
+            policy === undefined || credential === undefined
+              ? undefined
+              : dueTimeOf(policy, outcome.at, { expiresAt, leadMs: this.leadMs(credential) })?.toISOString(),
         });
       }
       case 'failed':
@@ -128,11 +139,27 @@ export class InventoryRotationTargets implements RotationTargets, RotationRegist
     const policy = await this.policyOf(credential);
     if (policy === undefined || isExempt(policy, effectiveTags(credential))) return undefined;
     const since = credential.lastRotatedAt ?? credential.createdAt ?? credential.registeredAt;
-    const due = dueAt(policy, new Date(since)).toISOString();
+    const due = (
+      dueTimeOf(policy, since, { expiresAt: credential.expiresAt, leadMs: this.leadMs(credential) }) ??
+      dueAt(policy, new Date(since))
+    ).toISOString();
     // A failed rotation is tried again a day after the failure; a change to the credential or its
     // policy does not bring that retry forward (a request to rotate still can).
     const retry = credential.rotationState === 'failed' ? credential.rotation.dueAt : undefined;
     return retry !== undefined && retry > due ? retry : due;
+  }
+
+  /** How long before its expiry the credential's rotator wants it rotated, if it names a lead. */
+  private leadMs(credential: Credential): number | undefined {
+    const rotator = isRotatorType(credential.type) ? this.rotators[credential.type] : undefined;
+    if (rotator?.dueBeforeExpiryMs === undefined || credential.rotation === undefined) return undefined;
+    try {
+      return rotator.dueBeforeExpiryMs(rotator.parseSettings(credential.rotation.settings));
+    } catch (error: unknown) {
+      // Settings stored before a stricter rule: the policy's interval applies.
+      if (error instanceof ValidationError) return undefined;
+      throw error;
+    }
   }
 
   async bind(credential: Credential, request: RegisterCredential): Promise<RotationBinding | undefined> {

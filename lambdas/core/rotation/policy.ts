@@ -19,6 +19,8 @@ export const ROTATOR_TYPES = [
   'ses-smtp',
   'webhook-token',
   'github-app-token',
+  'github-pat',
+  'secrets-manager-secret',
 ] as const;
 export type RotatorType = (typeof ROTATOR_TYPES)[number];
 
@@ -254,6 +256,21 @@ export function openWindowStart(window: RotationPolicySettings['window'], at: Da
 /** When a credential becomes due: `intervalDays` after its last rotation (or creation). */
 export function dueAt(policy: Pick<RotationPolicySettings, 'intervalDays'>, lastRotatedAt: Date): Date {
   return new Date(lastRotatedAt.getTime() + policy.intervalDays * DAY_MS);
+}
+
+/**
+ * When a credential is due: `leadMs` before its expiry when it has one and its rotator names a
+ * lead (tokens that live an hour, assisted rotations that open ahead of a date), else
+ * `intervalDays` after its last rotation (or creation); undefined when neither is known.
+ */
+export function dueTimeOf(
+  policy: Pick<RotationPolicySettings, 'intervalDays'>,
+  since: string | undefined,
+  expiry: { readonly expiresAt: string | undefined; readonly leadMs: number | undefined },
+): Date | undefined {
+  const expiresAt = expiry.expiresAt === undefined ? Number.NaN : Date.parse(expiry.expiresAt);
+  if (expiry.leadMs !== undefined && !Number.isNaN(expiresAt)) return new Date(expiresAt - expiry.leadMs);
+  return since === undefined ? undefined : dueAt(policy, new Date(since));
 }
 
 /** Whether `tags` exempt a credential from `policy`. */

@@ -1,5 +1,5 @@
 /**
- * Where an explicit rollback runs. Rolling back acts at the provider (re-activating an old IAM
+ * Where an explicit rollback (and an assisted rotation's submission) runs. Rolling back acts at the provider (re-activating an old IAM
  * key, restoring a database password), so in AWS it runs in the rotation worker, which holds
  * those rights, invoked synchronously by the rotations API (whose function holds none of them);
  * locally it runs in the same process. Either way the caller gets the rolled-back record, or the
@@ -26,21 +26,60 @@ import { RotationRefusedError, RotationTestFailedError } from './rotator.js';
 
 export interface RollbackRunner {
   rollback(key: RotationKey, requestedBy: RotationRequester): Promise<RotationRecord>;
+  /**
+   * Takes a person's value for an assisted rotation (checked by the type's test at the provider,
+   * stored sealed as the pending value): the same way across the function boundary as a rollback,
+   * for the same reason (the worker holds the secret store and the outbound access).
+   */
+  submit(key: RotationKey, value: SubmittedValue, requestedBy: RotationRequester): Promise<RotationRecord>;
 }
+
+const Requester = z.strictObject({
+  actor: AuditActorSchema,
+  name: z.string().min(1).max(300),
+  requestId: z.string().min(1).max(256).optional(),
+  correlationId: z.string().min(1).max(256).optional(),
+});
+
+/** A submitted value: named string fields (the type's rotator checks which). */
+export const SubmittedValueSchema = z
+  .record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/), z.string().max(16_384))
+  .refine(
+    (value) => Object.keys(value).length >= 1 && Object.keys(value).length <= 20,
+    'expected 1 to 20 fields',
+  );
+export type SubmittedValue = z.infer<typeof SubmittedValueSchema>;
 
 export const RollbackCommandSchema = z.strictObject({
   kind: z.literal('rollback'),
   tenant: Tenant,
   credentialId: CredentialId,
   rotationId: RotationId,
-  requestedBy: z.strictObject({
-    actor: AuditActorSchema,
-    name: z.string().min(1).max(300),
-    requestId: z.string().min(1).max(256).optional(),
-    correlationId: z.string().min(1).max(256).optional(),
-  }),
+  requestedBy: Requester,
 });
 export type RollbackCommand = z.infer<typeof RollbackCommandSchema>;
+
+export const SubmitCommandSchema = z.strictObject({
+  kind: z.literal('submit'),
+  tenant: Tenant,
+  credentialId: CredentialId,
+  rotationId: RotationId,
+  requestedBy: Requester,
+  value: SubmittedValueSchema,
+});
+export type SubmitCommand = z.infer<typeof SubmitCommandSchema>;
+
+/** What the rotations API sends the rotation worker directly (Lambda Invoke; in process locally). */
+export const WorkerCommandSchema = z.discriminatedUnion('kind', [RollbackCommandSchema, SubmitCommandSchema]);
+export type WorkerCommand = z.infer<typeof WorkerCommandSchema>;
+
+export function submitCommand(
+  key: RotationKey,
+  value: SubmittedValue,
+  requestedBy: RotationRequester,
+): SubmitCommand {
+  return { ...rollbackCommand(key, requestedBy), kind: 'submit', value };
+}
 
 export function rollbackCommand(key: RotationKey, requestedBy: RotationRequester): RollbackCommand {
   return {

@@ -20,7 +20,7 @@ import type { Clock } from '../ports.js';
 import type { RotationEngine, RotationRequester } from './engine.js';
 import { parseRotationPolicy, type StoredRotationPolicy } from './policy.js';
 import { credentialIdOfRotation, isTerminal, type RotationRecord } from './rotation.js';
-import type { RollbackRunner } from './rollback-runner.js';
+import { type RollbackRunner, SubmittedValueSchema } from './rollback-runner.js';
 import type { RotationQueue } from './rotation-queue.js';
 import type { RotationPage, RotationPolicyStore, RotationStore } from './rotation-store.js';
 import { RotationRefusedError, RotationTestFailedError } from './rotator.js';
@@ -127,6 +127,35 @@ export class RotationAccess {
         }
         throw error;
       }
+    });
+  }
+
+  /**
+   * Hands a person's new value for an assisted rotation to the worker, which checks it with the
+   * type's test and finishes the rotation. A refused value answers 400 with the reason (the
+   * rotation stays open); the value is never logged, audited or echoed.
+   */
+  async submit(caller: Caller, rotationId: string, value: unknown): Promise<RotationRecord> {
+    const credentialId = credentialIdOfRotation(rotationId);
+    return this.guard(caller, 'write', 'rotation.submit', credentialId, async () => {
+      if (credentialId === undefined) throw new NotFoundError(`No rotation ${rotationId.slice(0, 80)}`);
+      const parsed = SubmittedValueSchema.safeParse(value);
+      if (!parsed.success) {
+        throw new ValidationError('The submitted value must be an object of named string fields', {
+          details: {
+            issues: parsed.error.issues.map((issue) => ({
+              path: ['value', ...issue.path.map(String)].join('.'),
+              code: issue.code,
+              message: issue.message,
+            })),
+          },
+        });
+      }
+      return this.rollbacks.submit(
+        { tenant: caller.principal.tenant, credentialId, rotationId },
+        parsed.data,
+        requesterOf(caller),
+      );
     });
   }
 

@@ -14,6 +14,8 @@ export const ROTATION_EVENT_TYPES = {
   failed: 'rotation.failed',
   rolledBack: 'rotation.rolled-back',
   retired: 'rotation.retired',
+  awaitingInput: 'rotation.awaiting-input',
+  reminder: 'rotation.reminder',
 } as const;
 export type RotationEventType = (typeof ROTATION_EVENT_TYPES)[keyof typeof ROTATION_EVENT_TYPES];
 
@@ -39,6 +41,39 @@ export function rotationEvent(
       ...(extra.step === undefined ? {} : { step: extra.step }),
       ...(extra.reason === undefined ? {} : { reason: extra.reason.slice(0, 512) }),
       ...(extra.rolledBack === undefined ? {} : { rolledBack: extra.rolledBack }),
+    },
+  };
+}
+
+/** What an assisted rotation tells people: who answers for it, when it expires, how late it is. */
+export interface AssistedNotice {
+  readonly expiresAt: string | undefined;
+  /** Whole days until the expiry (negative once overdue); undefined without a known expiry. */
+  readonly daysLeft: number | undefined;
+  /** The reminder threshold that fired (30, 7, 1 …) or `overdue`; absent on `rotation.awaiting-input`. */
+  readonly stage?: string;
+  /** The people to tell: the owner, and the second contact once overdue. Names or addresses, never values. */
+  readonly contacts: readonly string[];
+  readonly escalated: boolean;
+}
+
+/** `rotation.awaiting-input` or `rotation.reminder` of an assisted rotation. */
+export function assistedEvent(
+  type: typeof ROTATION_EVENT_TYPES.awaitingInput | typeof ROTATION_EVENT_TYPES.reminder,
+  record: RotationRecord,
+  time: string,
+  notice: AssistedNotice,
+): DomainEvent {
+  const base = rotationEvent(type, record, time);
+  return {
+    ...base,
+    detail: {
+      ...base.detail,
+      ...(notice.expiresAt === undefined ? {} : { expiresAt: notice.expiresAt }),
+      ...(notice.daysLeft === undefined ? {} : { daysLeft: notice.daysLeft }),
+      ...(notice.stage === undefined ? {} : { stage: notice.stage }),
+      contacts: [...notice.contacts],
+      escalated: notice.escalated,
     },
   };
 }

@@ -12,7 +12,18 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { RotatorType } from './policy.js';
 
-export const ROTATION_STATES = ['pending', 'in-progress', 'succeeded', 'failed', 'rolled-back'] as const;
+/**
+ * `awaiting-input`: an assisted rotation (a credential no API can rotate) waits for a person to
+ * submit the new value; it is not terminal and keeps the credential's in-flight lock.
+ */
+export const ROTATION_STATES = [
+  'pending',
+  'in-progress',
+  'awaiting-input',
+  'succeeded',
+  'failed',
+  'rolled-back',
+] as const;
 export type RotationState = (typeof ROTATION_STATES)[number];
 
 export const ROTATION_STEPS = [

@@ -10,6 +10,7 @@ import { DomainError } from '../errors.js';
 import type { Clock } from '../ports.js';
 import type { RotationPolicy, RotatorType } from './policy.js';
 import type { ProviderState } from './rotation.js';
+import type { AssistedSettings } from './assisted.js';
 import type { RotationSecrets } from './rotation-secrets.js';
 
 /** What the engine knows about the credential it rotates (from the inventory). */
@@ -27,6 +28,10 @@ export interface RotationTarget {
   /** ISO-8601; the last successful rotation, or when the credential was created or registered. */
   readonly lastRotatedAt: string | undefined;
   readonly createdAt: string | undefined;
+  /** Who answers for the credential (assisted rotation tells them). */
+  readonly owner?: string | undefined;
+  /** ISO-8601; when the current value stops working, if known. */
+  readonly expiresAt?: string | undefined;
 }
 
 export interface RotatorContext<S> {
@@ -60,6 +65,22 @@ export interface CreateResult {
   readonly provider?: ProviderState;
 }
 
+/**
+ * Assisted rotation (`./assisted.ts`): the rotator cannot make a value, a person submits it. The
+ * engine opens the rotation, sends reminders, and on submission calls `accept`; the rotation then
+ * finishes like any other (`create` is skipped: the accepted value is the pending one).
+ */
+export interface AssistedInput<S> {
+  /** The reminder settings within the type's settings. */
+  settings(settings: S): AssistedSettings;
+  /**
+   * Checks a submitted value (its shape, then the type's test, e.g. GitHub's `GET /user`) and
+   * answers the pending value. `ValidationError` for a malformed value, `RotationTestFailedError`
+   * when the provider refuses it (both name the reason, never the value).
+   */
+  accept(context: RotatorContext<S>, submitted: unknown): Promise<CreateResult>;
+}
+
 export interface StepResult {
   readonly provider?: ProviderState;
 }
@@ -86,6 +107,15 @@ export interface Rotator<S = unknown> {
    * the current value to reach their provider (a password to log in with) leave it unset.
    */
   readonly generatesFirstValue?: boolean;
+  /** Set when a person supplies the new value (assisted rotation). */
+  readonly assisted?: AssistedInput<S>;
+  /**
+   * How long before the credential's expiry its rotation is due, when that is sooner than the
+   * policy's interval (installation tokens that live an hour; assisted rotations open weeks ahead).
+   * A step that learns the new value's expiry records it as `provider.expiresAt` (ISO-8601): the
+   * inventory keeps it as the credential's expiry when the rotation succeeds.
+   */
+  dueBeforeExpiryMs?(settings: S): number;
   /** Validates the type's settings; `ValidationError` (400) naming fields, never values. */
   parseSettings(raw: unknown): S;
   /** Read-only checks for a dry run: what the rotation would do, and what would stop it. */
@@ -117,7 +147,10 @@ export interface Rotator<S = unknown> {
  * functions hold only this (lambdas/rotators/settings.ts), so only the rotation worker bundles
  * provider code (SDK clients, the PostgreSQL driver, the SMTP client).
  */
-export type RotatorSettings<S = unknown> = Pick<Rotator<S>, 'type' | 'generatesFirstValue' | 'parseSettings'>;
+export type RotatorSettings<S = unknown> = Pick<
+  Rotator<S>,
+  'type' | 'generatesFirstValue' | 'parseSettings' | 'assisted' | 'dueBeforeExpiryMs'
+>;
 
 /** The settings checks by credential type. */
 export type RotatorSettingsRegistry = Readonly<Record<string, RotatorSettings | undefined>>;

@@ -20,8 +20,9 @@ import { DomainError, ValidationError } from '../../core/errors.js';
 import { isRetryable } from '../../core/rotation/engine.js';
 import {
   type RollbackAnswer,
-  RollbackCommandSchema,
   rollbackFailure,
+  type SubmitCommand,
+  WorkerCommandSchema,
 } from '../../core/rotation/rollback-runner.js';
 import {
   type RotationJob,
@@ -89,17 +90,19 @@ export async function processRotationBatch(event: SQSEvent): Promise<SQSBatchRes
 }
 
 /**
- * Runs one explicit rollback. A command that does not parse is a defect of the caller: it is
- * refused as a validation error (naming fields only), never run.
+ * Runs one explicit rollback, or takes an assisted rotation's submitted value. A command that
+ * does not parse is a defect of the caller: it is refused as a validation error (naming fields
+ * only, never a value), never run.
  */
 export async function processRollbackCommand(command: unknown): Promise<RollbackAnswer> {
-  const parsed = RollbackCommandSchema.safeParse(command);
+  const parsed = WorkerCommandSchema.safeParse(command);
   if (!parsed.success) {
-    logger.error('Refused a rollback command that does not parse', {
+    logger.error('Refused a rollback or submit command that does not parse', {
       issues: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.code}`),
     });
     return rollbackFailure(new ValidationError('The rollback command is invalid'));
   }
+  if (parsed.data.kind === 'submit') return processSubmission(parsed.data);
   const { tenant, credentialId, rotationId, requestedBy } = parsed.data;
   const { engine } = rotationWorker();
   try {
@@ -111,6 +114,23 @@ export async function processRollbackCommand(command: unknown): Promise<Rollback
     if (!(error instanceof DomainError)) throw error;
     logger.warn('Rollback refused', { tenant, credentialId, rotationId, error: error.code });
     metrics.addMetric('RotationRollbackRefused', MetricUnit.Count, 1);
+    return rollbackFailure(error);
+  }
+}
+
+/** Takes a person's value for an assisted rotation; the value never reaches a log line. */
+async function processSubmission(command: SubmitCommand): Promise<RollbackAnswer> {
+  const { tenant, credentialId, rotationId, requestedBy, value } = command;
+  const { engine } = rotationWorker();
+  try {
+    const record = await engine.submit({ tenant, credentialId, rotationId }, value, requestedBy);
+    logger.info('Submission taken', { tenant, credentialId, rotationId, state: record.state });
+    metrics.addMetric('RotationSubmissionAccepted', MetricUnit.Count, 1);
+    return { ok: true, rotation: { ...record, steps: [...record.steps] } };
+  } catch (error: unknown) {
+    if (!(error instanceof DomainError)) throw error;
+    logger.warn('Submission refused', { tenant, credentialId, rotationId, error: error.code });
+    metrics.addMetric('RotationSubmissionRefused', MetricUnit.Count, 1);
     return rollbackFailure(error);
   }
 }

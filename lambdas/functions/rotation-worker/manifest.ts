@@ -3,7 +3,9 @@ import type { FunctionManifest } from '../../shared/function-manifest.js';
 /**
  * The rotation worker: runs rotations, rollbacks and retirements from the rotation queue. Seals
  * and opens secret values, manages IAM keys of (tagged) users and their Secrets Manager copies,
- * writes rotation and credential state, publishes rotation events.
+ * rotates adopted Secrets Manager secrets tagged vaultpilot:managed=true, writes rotation and
+ * credential state, publishes rotation events. GitHub and webhook rotators reach the internet
+ * over HTTPS (Lambda outside a VPC has egress; in the optional VPC, through a NAT gateway).
  */
 export const manifest = {
   name: 'rotation-worker',
@@ -19,7 +21,7 @@ export const manifest = {
   secretsKey: ['seal'],
   secretStore: true,
   publishesEvents: true,
-  providers: ['iamAccessKeys', 'iamKeyCopies'],
+  providers: ['iamAccessKeys', 'iamKeyCopies', 'adoptedSecrets'],
   sdkClients: [
     '@aws-sdk/client-dynamodb',
     '@aws-sdk/lib-dynamodb',

@@ -43,7 +43,10 @@ export const rotations = coldStart(manifest, (start) => {
       store,
       inventory.policies,
       { send: (jobs) => queue().send(jobs) },
-      { rollback: (key, requestedBy) => rollbacks().rollback(key, requestedBy) },
+      {
+        rollback: (key, requestedBy) => rollbacks().rollback(key, requestedBy),
+        submit: (key, value, requestedBy) => rollbacks().submit(key, value, requestedBy),
+      },
       audit,
       systemClock,
       targets,

@@ -74,6 +74,13 @@ export const handler = apiHandler(ROTATIONS_ROUTES, () => rotations().api, {
       data: rotationBody(await rotations().access.rollback(callerOf(request), pathParameter(request, 'id'))),
     },
   }),
+  submitRotation: async (request) => ({
+    body: {
+      data: rotationBody(
+        await rotations().access.submit(callerOf(request), pathParameter(request, 'id'), request.body.value),
+      ),
+    },
+  }),
   listRotationPolicies: async (request) => ({
     body: { data: { policies: (await rotations().access.listPolicies(callerOf(request))).map(policyBody) } },
   }),

@@ -11,6 +11,7 @@ import {
   RotationPolicyListResponse,
   RotationPolicyResponse,
   RotationResponse,
+  SubmitRotationRequest,
 } from '../../shared/contracts/rotations.js';
 import type { RouteSpec } from '../../shared/routes.js';
 import { SCOPES } from '../../shared/scopes.js';
@@ -61,6 +62,18 @@ export const ROTATIONS_ROUTES = [
     summary: 'Restore the value before this rotation (the latest), while the previous version still exists',
     response: RotationResponse,
     errors: [404, 409, 503],
+  },
+  {
+    ...common,
+    method: 'POST',
+    path: '/rotations/{id}/submit',
+    operationId: 'submitRotation',
+    scopes: write,
+    summary:
+      'Submit the new value of an assisted rotation that awaits input (github-pat: {"value": {"token": …}}); checked by the type\'s test (GitHub GET /user), then the rotation finishes. A refused value answers 400 with the reason and the rotation stays open',
+    request: { body: SubmitRotationRequest },
+    response: RotationResponse,
+    errors: [400, 404, 409, 503],
   },
   {
     ...common,

@@ -19,6 +19,17 @@ import type { FunctionConfig } from '../../shared/config.js';
 
 const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost', '::1'];
 
+const secretsManagerClients = new Map<string, SecretsManagerClient>();
+/** One client per region, made on first use (adopted secrets may live in other regions). */
+function secretsManagerIn(region: string): SecretsManagerClient {
+  let client = secretsManagerClients.get(region);
+  if (client === undefined) {
+    client = new SecretsManagerClient({ region, maxAttempts: 1 });
+    secretsManagerClients.set(region, client);
+  }
+  return client;
+}
+
 /** What the rotators' settings checks depend on, the same in the worker and the API functions. */
 function settingsOptions(
   config: FunctionConfig,
@@ -54,6 +65,7 @@ export function rotators(config: FunctionConfig): RotatorRegistry {
     sesSmtp: { ...options.sesSmtp, endpointTemplate: config.rotation.sesSmtpEndpoint },
     webhook: options.webhook,
     github: options.github,
+    secretsManager: { client: (region) => secretsManagerIn(region ?? config.region) },
   });
 }
 

@@ -17,6 +17,8 @@ export const CREDENTIAL_TYPE_VALUES = [
   'vault-secret',
   'webhook-token',
   'github-app-token',
+  'github-pat',
+  'secrets-manager-secret',
 ] as const;
 export const CREDENTIAL_STATUS_VALUES = [
   'healthy',
@@ -216,7 +218,19 @@ export const RegisterCredentialRequest = z
       .record(z.string(), z.unknown())
       .optional()
       .describe(
-        'github-app-token: appId, installationId, privateKeySecretPath (secret-store path of the App private key, field privateKey), baseUrl (GitHub Enterprise Server API, default https://api.github.com)',
+        'github-app-token: appId, installationId, privateKeySecretPath (secret-store path of the App private key, field privateKey), baseUrl (GitHub Enterprise Server API, default https://api.github.com); github-pat: baseUrl only',
+      ),
+    assisted: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe(
+        'github-pat (assisted rotation): reminderDays (days before expiresAt a reminder goes to the owner, default [30, 7, 1]; the largest opens the rotation), secondContact (also told once overdue)',
+      ),
+    secretsManager: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe(
+        'secrets-manager-secret: secretId (ARN or name of the adopted secret), field (JSON key of the generated value, default password), region',
       ),
   })
   .strict()
@@ -256,6 +270,8 @@ export const UpdateCredentialRequest = z
     smtp: patchable(registered.smtp),
     webhook: patchable(registered.webhook),
     github: patchable(registered.github),
+    assisted: patchable(registered.assisted),
+    secretsManager: patchable(registered.secretsManager),
     revision: z.number().int().min(1).optional().describe('Check-and-set: the revision last read'),
   })
   .strict()

@@ -24,7 +24,7 @@ export const Rotation = z
     rotationId: z.string(),
     credentialId: z.string(),
     credentialType: z.string(),
-    state: z.enum(['pending', 'in-progress', 'succeeded', 'failed', 'rolled-back']),
+    state: z.enum(['pending', 'in-progress', 'awaiting-input', 'succeeded', 'failed', 'rolled-back']),
     trigger: z.enum(['manual', 'schedule']),
     requestedBy: z.string(),
     policyName: z.string().optional(),
@@ -56,6 +56,16 @@ export const RotationAccepted = z
 export const RotationListResponse = z
   .object({ data: z.object({ rotations: z.array(Rotation), nextCursor: z.string().optional() }) })
   .meta({ id: 'RotationListResponse' });
+
+/** An assisted rotation's new value: checked by the type's test, stored sealed, never echoed. */
+export const SubmitRotationRequest = z
+  .object({
+    value: z
+      .record(z.string(), z.string())
+      .describe('The new value\'s fields; github-pat: {"token": "github_pat_…"}'),
+  })
+  .strict()
+  .meta({ id: 'SubmitRotationRequest' });
 
 export const ListRotationsQuery = z
   .object({
