@@ -31,9 +31,8 @@ import {
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import * as z from 'zod';
 import { DependencyUnavailableError } from '../core/errors.js';
-import { generateSecret, type GeneratorSpec, parseGenerator } from '../core/rotation/generator.js';
+import { generateSecret } from '../core/rotation/generator.js';
 import {
   type RetireOutcome,
   RotationRefusedError,
