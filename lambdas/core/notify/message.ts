@@ -137,6 +137,40 @@ function wording(event: NotifiableEvent, name: string, credentialId: string | un
         nextSteps: ['Open the Discovery page to see which sources failed and why.'],
         page: '/discovery',
       };
+    case 'rotation.awaiting-input':
+    case 'rotation.reminder': {
+      const overdue = str(d.stage) === 'overdue';
+      const submit = `POST /rotations/${str(d.rotationId) ?? '{rotationId}'}/submit`;
+      const days = num(d.daysLeft);
+      const when =
+        days === undefined
+          ? ''
+          : days < 0
+            ? ` (${-days} day${days === -1 ? '' : 's'} ago)`
+            : ` (${dayPhrase(days)})`;
+      const expiry =
+        str(d.expiresAt) === undefined
+          ? ''
+          : ` It ${days !== undefined && days < 0 ? 'expired' : 'expires'} on ${humanTime(str(d.expiresAt))}${when}.`;
+      return {
+        title: overdue
+          ? `Overdue: a new value for ${name} is still missing`
+          : event.type === 'rotation.reminder'
+            ? `Reminder: ${name} needs a new value`
+            : `New value needed: ${name}`,
+        summary:
+          `${name} has no rotation API, so a person issues its replacement and gives it to VaultPilot.${expiry}` +
+          (d.escalated === true
+            ? ' This notice also goes to the second contact because the rotation is overdue.'
+            : ''),
+        nextSteps: [
+          'Issue a new token or key at its provider (for a GitHub fine-grained token: Settings, Developer settings, Personal access tokens).',
+          `Submit it to VaultPilot (${submit}, body {"value": {...}}); VaultPilot checks it, makes it current and finishes the rotation.`,
+          'Revoke the old one at the provider once the rotation has finished.',
+        ],
+        page: credentialPage,
+      };
+    }
     case 'notification.channel.failing':
       return {
         title: `Notification channel failing: ${str(d.channelName) ?? 'a channel'}`,

@@ -153,7 +153,12 @@ export class Notifier {
       channels.map((channel) => channel.id),
     );
     const targets = channels.filter((channel) => decision.channelIds.includes(channel.id));
-    if (decision.ownerEmail !== undefined) targets.push(this.ownerChannel(event.tenant, decision.ownerEmail));
+    // The owner (and the contacts an assisted-rotation notice names) get one direct email.
+    const direct = [
+      ...(decision.ownerEmail === undefined ? [] : [decision.ownerEmail]),
+      ...decision.contactEmails,
+    ];
+    if (direct.length > 0) targets.push(this.ownerChannel(event.tenant, direct));
     const message = buildMessage(event, subject, this.options.dashboardUrl);
 
     // Each channel runs on its own; allSettled so one channel's error never cuts another short.
@@ -216,12 +221,12 @@ export class Notifier {
     return secret;
   }
 
-  private ownerChannel(tenant: string, email: string): Channel {
+  private ownerChannel(tenant: string, recipients: readonly string[]): Channel {
     return {
       id: OWNER_CHANNEL_ID,
       tenant,
       name: 'Credential owner',
-      settings: { kind: 'email', recipients: [email] },
+      settings: { kind: 'email', recipients: [...recipients] },
       secretHint: undefined,
       hasSecret: false,
       digest: false,

@@ -24,6 +24,9 @@ export const ROUTABLE_EVENT_TYPES = [
   'credential.finding.opened',
   'audit.integrity.failed',
   'discovery.run.finished',
+  /** An assisted rotation waits for a person to submit the new value, and its reminders. */
+  'rotation.awaiting-input',
+  'rotation.reminder',
   /** A channel failed for good; reported on the tenant's other channels. */
   'notification.channel.failing',
 ] as const;
@@ -68,6 +71,14 @@ export function severityOf(event: NotifiableEvent): Severity {
     }
     case 'discovery.run.finished':
       return event.detail.status === 'failed' ? 'high' : 'low';
+    case 'rotation.awaiting-input':
+      return 'medium';
+    case 'rotation.reminder': {
+      const stage = text(event.detail.stage);
+      if (stage === 'overdue') return 'critical';
+      const days = num(event.detail.daysLeft);
+      return days !== undefined && days <= 1 ? 'high' : stage === '1d' ? 'high' : 'medium';
+    }
     default:
       return 'low';
   }
@@ -115,6 +126,16 @@ export function conditionOf(event: NotifiableEvent): Condition | undefined {
               text(event.detail.reasonCode) ??
               failureReasonCode(text(event.detail.reason), text(event.detail.step))
             }`,
+          };
+    case 'rotation.awaiting-input':
+    case 'rotation.reminder':
+      // One notice per rotation and reminder stage (30d, 7d, 1d, overdue): a redelivered or
+      // repeated reminder of the same stage is not news.
+      return credential === undefined
+        ? undefined
+        : {
+            key: `assisted#${credential}`,
+            state: `${text(event.detail.rotationId) ?? ''}:${text(event.detail.stage) ?? 'opened'}`,
           };
     case 'audit.integrity.failed':
       return {

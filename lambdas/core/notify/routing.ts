@@ -83,8 +83,14 @@ export const DEFAULT_ROUTES: readonly Route[] = [
   },
   {
     id: 'default-expiry',
-    name: 'Expiry warnings and overdue rotations',
-    eventTypes: ['credential.expiring', 'credential.expired', 'rotation.overdue'],
+    name: 'Expiry warnings, overdue rotations and assisted-rotation reminders',
+    eventTypes: [
+      'credential.expiring',
+      'credential.expired',
+      'rotation.overdue',
+      'rotation.awaiting-input',
+      'rotation.reminder',
+    ],
     minSeverity: 'low',
     match: {},
     channels: 'all',
@@ -145,6 +151,22 @@ export interface RoutingDecision {
   readonly channelIds: readonly string[];
   /** The owner's address when a matching route asks for it. */
   readonly ownerEmail: string | undefined;
+  /**
+   * Further direct addresses when a matching route notifies the owner: the contacts an
+   * assisted rotation's notice names (the owner, and the second contact once it is overdue).
+   */
+  readonly contactEmails: readonly string[];
+}
+
+/** The email addresses among an event's `contacts` (assisted-rotation notices). */
+function contactEmailsOf(event: NotifiableEvent): string[] {
+  const contacts = event.detail.contacts;
+  if (!Array.isArray(contacts)) return [];
+  return contacts
+    .filter(
+      (contact): contact is string => typeof contact === 'string' && z.email().safeParse(contact).success,
+    )
+    .map((contact) => contact.toLowerCase());
 }
 
 /** The targets of an event: the union over the routes it matches (the defaults when none are set). */
@@ -156,13 +178,18 @@ export function routeEvent(
 ): RoutingDecision {
   const effective = routes.length === 0 ? DEFAULT_ROUTES : routes;
   const targets = new Set<string>();
+  const contacts = new Set<string>();
   let owner: string | undefined;
   for (const route of effective) {
     if (!routeMatches(route, event, subject)) continue;
     const listed =
       route.channels === 'all' ? channelIds : route.channels.filter((id) => channelIds.includes(id));
     for (const id of listed) targets.add(id);
-    if (route.notifyOwner) owner ??= ownerEmail(subject);
+    if (route.notifyOwner) {
+      owner ??= ownerEmail(subject);
+      for (const contact of contactEmailsOf(event)) contacts.add(contact);
+    }
   }
-  return { channelIds: [...targets].sort(), ownerEmail: owner };
+  if (owner !== undefined) contacts.delete(owner);
+  return { channelIds: [...targets].sort(), ownerEmail: owner, contactEmails: [...contacts].sort() };
 }

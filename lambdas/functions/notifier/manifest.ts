@@ -23,6 +23,8 @@ export const manifest = {
       'credential.finding.opened',
       'audit.integrity.failed',
       'discovery.run.finished',
+      'rotation.awaiting-input',
+      'rotation.reminder',
     ],
   },
   tables: {

@@ -21,6 +21,8 @@ export const ROUTABLE_EVENT_TYPE_VALUES = [
   'credential.finding.opened',
   'audit.integrity.failed',
   'discovery.run.finished',
+  'rotation.awaiting-input',
+  'rotation.reminder',
   'notification.channel.failing',
 ] as const;
 

@@ -17,6 +17,7 @@ import {
   expiryStage,
   rotationOverdue,
 } from '../../../lambdas/core/notify/expiry.js';
+import { buildMessage } from '../../../lambdas/core/notify/message.js';
 import { conditionOf, type NotifiableEvent, severityOf } from '../../../lambdas/core/notify/notify-event.js';
 import {
   matchesPathPrefix,
@@ -132,7 +133,7 @@ describe('routing', () => {
 
   it('sends rotation failures, critical findings and integrity failures everywhere by default, with the owner', () => {
     const failed = routeEvent(event('rotation.failed'), subject, [], ['a', 'b']);
-    expect(failed).toEqual({ channelIds: ['a', 'b'], ownerEmail: 'alice@example.com' });
+    expect(failed).toEqual({ channelIds: ['a', 'b'], ownerEmail: 'alice@example.com', contactEmails: [] });
     expect(
       routeEvent(event('credential.finding.opened', { severity: 'critical' }), subject, [], ['a']).channelIds,
     ).toEqual(['a']);
@@ -159,6 +160,49 @@ describe('routing', () => {
     expect(
       routeEvent(event('credential.expiring', { daysLeft: 7 }), subject, [highOnly], ['a', 'b']).channelIds,
     ).toEqual(['b']);
+  });
+
+  it('tells the owner of an assisted rotation at each reminder stage, and the second contact once overdue', () => {
+    // Prepare: the notices the engine publishes for a github-pat rotation (no value in them).
+    const notice = (type: string, stage: string | undefined, contacts: string[], escalated: boolean) =>
+      event(type, {
+        rotationId: 'rot_0123456789abcdef01234567_0000000000000000a',
+        credentialType: 'github-pat',
+        ...(stage === undefined ? {} : { stage }),
+        daysLeft: stage === 'overdue' ? -2 : 7,
+        contacts,
+        escalated,
+      });
+    const opened = notice('rotation.awaiting-input', undefined, ['alice@example.com'], false);
+    const week = notice('rotation.reminder', '7d', ['alice@example.com'], false);
+    const overdue = notice('rotation.reminder', 'overdue', ['alice@example.com', 'Bob@Example.com'], true);
+
+    // Act
+    const [toOpened, toWeek, toOverdue] = [opened, week, overdue].map((notice) =>
+      routeEvent(notice, subject, [], ['a']),
+    );
+
+    // Assess: default routes reach every channel and the owner; overdue adds the second contact.
+    expect(toOpened).toEqual({ channelIds: ['a'], ownerEmail: 'alice@example.com', contactEmails: [] });
+    expect(toWeek?.contactEmails).toEqual([]);
+    expect(toOverdue).toEqual({
+      channelIds: ['a'],
+      ownerEmail: 'alice@example.com',
+      contactEmails: ['bob@example.com'],
+    });
+    expect([opened, week, overdue].map(severityOf)).toEqual(['medium', 'medium', 'critical']);
+    // Each stage is its own condition: a repeat of a stage is suppressed, the next stage is news.
+    expect(conditionOf(week)).toEqual({
+      key: `assisted#${CRED}`,
+      state: 'rot_0123456789abcdef01234567_0000000000000000a:7d',
+    });
+    expect(conditionOf(overdue)?.state).not.toBe(conditionOf(week)?.state);
+    const message = buildMessage(overdue, { ...subject, name: 'ci-token' }, 'https://vp.example.com');
+    expect(message.title).toBe('Overdue: a new value for ci-token is still missing');
+    expect(message.nextSteps.join(' ')).toContain(
+      '/rotations/rot_0123456789abcdef01234567_0000000000000000a/submit',
+    );
+    expect(message.summary).toContain('second contact');
   });
 
   it('never notifies an owner who is not an email address', () => {
