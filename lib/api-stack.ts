@@ -42,6 +42,8 @@ export interface ApiStackProps extends StackProps {
   readonly userPool: IUserPool;
   /** The dashboard's app client: tokens it issues are user tokens (VAULTPILOT_USER_CLIENT_IDS). */
   readonly dashboardClient: IUserPoolClient;
+  /** The CLI's app client: its tokens are user tokens as well. */
+  readonly cliClient?: IUserPoolClient;
   /** Browser origins allowed to call the API; the first is the dashboard's. */
   readonly allowedOrigins: readonly string[];
   /** Where the secret-sealing handlers keep secret versions; default DynamoDB. */
@@ -146,6 +148,7 @@ export class ApiStack extends Stack {
         ...(props.secretBackend === undefined ? {} : { secretBackend: props.secretBackend }),
         userPool: props.userPool,
         dashboardClient: props.dashboardClient,
+        ...(props.cliClient === undefined ? {} : { cliClient: props.cliClient }),
         allowedOrigins: props.allowedOrigins,
         rotationWorker: props.rotationWorker,
         notifyFrom: props.notifyFrom,

@@ -23,6 +23,7 @@ import {
   type UserPoolResourceServer,
 } from 'aws-cdk-lib/aws-cognito';
 import type { Construct } from 'constructs';
+import { CLI_REDIRECT_URI } from '../lambdas/shared/contracts/dashboard-config.js';
 import { RESOURCE_SERVER_ID, SCOPE_DESCRIPTIONS, SCOPES } from '../lambdas/shared/scopes.js';
 import type { DataStores } from './table-access.js';
 import { MANIFESTS } from '../lambdas/functions/index.js';
@@ -74,6 +75,8 @@ export interface AuthStackProps extends StackProps {
 export class AuthStack extends Stack {
   public readonly userPool: UserPool;
   public readonly dashboardClient: UserPoolClient;
+  /** The `vaultpilot` CLI's browser sign-in: a public client with its fixed loopback redirect. */
+  public readonly cliClient: UserPoolClient;
   public readonly resourceServer: UserPoolResourceServer;
   public readonly domain: UserPoolDomain;
   public readonly tokenClaimsTrigger: VaultPilotFunction;
@@ -176,6 +179,36 @@ export class AuthStack extends Stack {
       }),
     });
 
+    // The CLI signs people in like the dashboard (Hosted UI, code + PKCE, MFA), but returns the
+    // code to a loopback server (RFC 8252): Cognito allows plain http only to localhost, with the
+    // port listed, hence a fixed port. Its own client, so the dashboard's redirects stay https.
+    this.cliClient = this.userPool.addClient('CliClient', {
+      userPoolClientName: 'cli',
+      generateSecret: false,
+      authFlows: {},
+      oAuth: {
+        flows: { authorizationCodeGrant: true },
+        scopes: [OAuthScope.OPENID, OAuthScope.EMAIL, OAuthScope.PROFILE, OAuthScope.COGNITO_ADMIN],
+        callbackUrls: [CLI_REDIRECT_URI],
+      },
+      supportedIdentityProviders: [UserPoolClientIdentityProvider.COGNITO],
+      accessTokenValidity: Duration.minutes(15),
+      idTokenValidity: Duration.minutes(15),
+      refreshTokenValidity: Duration.hours(8),
+      refreshTokenRotationGracePeriod: Duration.seconds(10),
+      authSessionValidity: Duration.minutes(3),
+      preventUserExistenceErrors: true,
+      enableTokenRevocation: true,
+      readAttributes: new ClientAttributes()
+        .withStandardAttributes({ email: true, emailVerified: true, fullname: true, preferredUsername: true })
+        .withCustomAttributes(TENANT_ATTRIBUTE),
+      // As for the dashboard: the tenant is never writable by the user.
+      writeAttributes: new ClientAttributes().withStandardAttributes({
+        fullname: true,
+        preferredUsername: true,
+      }),
+    });
+
     this.domain = this.userPool.addDomain('Domain', {
       cognitoDomain: { domainPrefix: props.cognitoDomainPrefix },
     });
@@ -197,6 +230,7 @@ export class AuthStack extends Stack {
 
     new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId });
     new CfnOutput(this, 'DashboardClientId', { value: this.dashboardClient.userPoolClientId });
+    new CfnOutput(this, 'CliClientId', { value: this.cliClient.userPoolClientId });
     new CfnOutput(this, 'HostedDomain', { value: this.domain.baseUrl() });
   }
 }

@@ -46,6 +46,8 @@ export interface GrantContext {
   /** The user pool and app client whose tokens the API functions verify. */
   readonly userPool?: IUserPool;
   readonly dashboardClient?: IUserPoolClient;
+  /** The CLI's app client (browser sign-in): its tokens are user tokens too. */
+  readonly cliClient?: IUserPoolClient;
   /** Browser origins allowed to call the API (API functions). */
   readonly allowedOrigins?: readonly string[];
   /** The rotation worker, for the functions that invoke it. */
@@ -126,9 +128,13 @@ export function grantManifest(
       'VAULTPILOT_USER_POOL_ID',
       need(context.userPool, 'the user pool', manifest).userPoolId,
     );
+    // Tokens of the dashboard's and the CLI's clients are people's; any other client is a machine.
     fn.function.addEnvironment(
       'VAULTPILOT_USER_CLIENT_IDS',
-      need(context.dashboardClient, 'the dashboard client', manifest).userPoolClientId,
+      [
+        need(context.dashboardClient, 'the dashboard client', manifest).userPoolClientId,
+        ...(context.cliClient === undefined ? [] : [context.cliClient.userPoolClientId]),
+      ].join(','),
     );
   }
 

@@ -109,6 +109,7 @@ export function addVaultPilotStacks(app: App, settings: StageSettings): VaultPil
     stores: stateful.dataStores,
     userPool: auth.userPool,
     dashboardClient: auth.dashboardClient,
+    cliClient: auth.cliClient,
     allowedOrigins: browserOrigins,
     secretBackend: settings.secretBackend,
     // Explicit rollbacks run in the rotation worker, which the rotations API invokes.
@@ -121,6 +122,7 @@ export function addVaultPilotStacks(app: App, settings: StageSettings): VaultPil
     dashboardConfig: dashboardConfigOf(stage, {
       userPool: auth.userPool,
       dashboardClient: auth.dashboardClient,
+      cliClient: auth.cliClient,
       domain: auth.domain,
       api: api.api,
     }),

@@ -44,6 +44,7 @@ import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aw
 import { BucketDeployment, CacheControl, type ISource, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import type { Construct } from 'constructs';
 import {
+  CLI_REDIRECT_URI,
   type DashboardConfig,
   dashboardContentSecurityPolicy,
 } from '../lambdas/shared/contracts/dashboard-config.js';
@@ -257,6 +258,8 @@ export class WebStack extends Stack {
 export interface DashboardConfigSources {
   readonly userPool: UserPool;
   readonly dashboardClient: IUserPoolClient;
+  /** The CLI's app client, announced in `cli` so `vaultpilot login` finds it. */
+  readonly cliClient?: IUserPoolClient;
   readonly domain: UserPoolDomain;
   readonly api: RestApi;
 }
@@ -276,6 +279,9 @@ export function dashboardConfigOf(stage: string, sources: DashboardConfigSources
       logoutEndpoint: `${hosted}/logout`,
       scopes: [...DASHBOARD_OAUTH_SCOPES],
     },
+    ...(sources.cliClient === undefined
+      ? {}
+      : { cli: { clientId: sources.cliClient.userPoolClientId, redirectUri: CLI_REDIRECT_URI } }),
   };
 }
 

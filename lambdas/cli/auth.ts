@@ -143,6 +143,11 @@ export function apiErrorFrom(
 export interface BrowserSignInOptions {
   /** The loopback port; 0 picks a free one (Cognito needs a fixed one listed in its app client). */
   readonly port: number;
+  /**
+   * The redirect the app client lists (`http://localhost:<port>/callback`, from the deployment's
+   * `/config.json`): the server listens on its port, and it is sent as is.
+   */
+  readonly redirectUri?: string | undefined;
   /** Try xdg-open / open; never in CI. */
   readonly openBrowser: boolean;
   readonly timeoutMs: number;
@@ -170,11 +175,12 @@ export async function browserSignIn(
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', () => resolve());
+    const fixed = options.redirectUri === undefined ? undefined : Number(new URL(options.redirectUri).port);
+    server.listen(fixed ?? options.port, '127.0.0.1', () => resolve());
   });
   try {
     const { port } = server.address() as AddressInfo;
-    const redirectUri = `http://127.0.0.1:${port}/callback`;
+    const redirectUri = options.redirectUri ?? `http://127.0.0.1:${port}/callback`;
     const url = new URL(auth.authorizationEndpoint);
     url.search = new URLSearchParams({
       response_type: 'code',

@@ -124,8 +124,10 @@ the identity provider.
 
 Without -username or -client-id, the sign-in runs in a browser: authorization code with PKCE
 (S256) and a loopback redirect to http://127.0.0.1:PORT/callback. The address is printed, and
-opened with xdg-open/open unless CI is set or -no-browser is given. Against Cognito, the app
-client must list the callback URL, so give the -port it lists.
+opened with xdg-open/open unless CI is set or -no-browser is given. Against Cognito the
+deployment's /config.json names the CLI's app client and its redirect
+(http://localhost:8976/callback, the only plain-http redirect Cognito accepts), and the CLI
+listens there; -port is for the local runtime.
 
 -username signs in with a password (local runtime only), read from the terminal without echo
 or from stdin. It has no refresh token: sign in again when it expires (1 hour).
@@ -185,15 +187,22 @@ renew the token when it expires.
           throw new CliUsageError('no client secret: set VAULTPILOT_CLIENT_SECRET or pipe it on stdin');
         tokens = await clientCredentialsSignIn(auth, secret);
       } else {
+        // A deployment that names the CLI's own app client (Cognito) gets its fixed redirect.
+        const cli = deployment.cli;
+        if (cli !== undefined && portText !== undefined)
+          throw new CliUsageError(
+            `this deployment's sign-in returns to ${cli.redirectUri}; -port cannot change it`,
+          );
         auth = {
           kind: 'browser',
-          clientId: deployment.auth.clientId,
+          clientId: cli?.clientId ?? deployment.auth.clientId,
           authorizationEndpoint: deployment.auth.authorizationEndpoint,
           tokenEndpoint: deployment.auth.tokenEndpoint,
           scopes: deployment.auth.scopes,
         };
         tokens = await browserSignIn(auth, io, {
           port: portText === undefined ? 0 : Number(portText),
+          redirectUri: cli?.redirectUri,
           openBrowser: args.values['no-browser'] !== true && (io.env.CI ?? '') === '',
           timeoutMs: BROWSER_TIMEOUT_MS,
         });

@@ -1,4 +1,5 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { CLI_REDIRECT_URI } from '../../lambdas/shared/contracts/dashboard-config.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROLES } from '../../lambdas/core/principal.js';
 import { RESOURCE_SERVER_ID, SCOPE_DESCRIPTIONS, SCOPES } from '../../lambdas/shared/scopes.js';
@@ -83,6 +84,20 @@ describe('AuthStack', () => {
     const [client] = Object.values(template.findResources('AWS::Cognito::UserPoolClient'));
     expect(client?.Properties.WriteAttributes).not.toContain('custom:tenant');
     expect(client?.Properties.WriteAttributes.length).toBeGreaterThan(0);
+  });
+
+  it('gives the CLI its own public PKCE client whose only redirect is the fixed localhost loopback', () => {
+    const clients = Object.values(template.findResources('AWS::Cognito::UserPoolClient')).filter(
+      (resource) => resource.Properties.ClientName === 'cli',
+    );
+    expect(clients).toHaveLength(1);
+    const cli = clients[0]?.Properties;
+    expect(cli.CallbackURLs).toEqual([CLI_REDIRECT_URI]);
+    expect(CLI_REDIRECT_URI).toMatch(/^http:\/\/localhost:\d+\/callback$/);
+    expect(cli.AllowedOAuthFlows).toEqual(['code']);
+    expect(cli.GenerateSecret).toBe(false);
+    expect(cli.EnableTokenRevocation).toBe(true);
+    expect(cli.WriteAttributes).not.toContain('custom:tenant');
   });
 
   it('has a hosted domain', () => {

@@ -209,6 +209,9 @@ describe('WebContentStack', () => {
     expect(config.auth.tokenEndpoint).toMatch(/UserPoolDomain.*\/oauth2\/token$/);
     expect(config.auth.logoutEndpoint).toMatch(/UserPoolDomain.*\/logout$/);
     expect(config.auth.scopes).toEqual(['openid', 'email', 'profile', 'aws.cognito.signin.user.admin']);
+    // The CLI's browser sign-in: its own client and the fixed loopback redirect that client lists.
+    expect(config.cli.clientId).toMatch(/ExportsOutputRefUserPoolCliClient/);
+    expect(config.cli.redirectUri).toBe('http://localhost:8976/callback');
   });
 
   it('sends Cognito back to /callback and /signed-out on the dashboard origin, code flow only, no secret', () => {

@@ -24,12 +24,31 @@ export const DashboardAuthConfig = z
   .meta({ id: 'DashboardAuthConfig' });
 export type DashboardAuthConfig = z.infer<typeof DashboardAuthConfig>;
 
+/**
+ * The `vaultpilot` CLI's browser sign-in, when the identity provider needs its own app client:
+ * Cognito accepts a plain-http redirect only to `localhost`, listed with its port, so the CLI
+ * listens on that port (RFC 8252 loopback redirect). Absent locally: the CLI then uses the
+ * dashboard client with a free port on 127.0.0.1, which the local issuer allows.
+ */
+export const CliAuthConfig = z
+  .object({
+    clientId: z.string().min(1).max(128),
+    redirectUri: z.url({ protocol: /^http$/, hostname: /^localhost$/ }),
+  })
+  .strict()
+  .meta({ id: 'CliAuthConfig' });
+export type CliAuthConfig = z.infer<typeof CliAuthConfig>;
+
+/** The fixed loopback redirect of the CLI's Cognito app client. */
+export const CLI_REDIRECT_URI = 'http://localhost:8976/callback';
+
 export const DashboardConfig = z
   .object({
     /** The API's base URL, absolute, without a trailing slash. */
     apiUrl: AbsoluteUrl,
     stage: z.string().min(1).max(64),
     auth: DashboardAuthConfig,
+    cli: CliAuthConfig.optional(),
   })
   .strict()
   .meta({ id: 'DashboardConfig' });
