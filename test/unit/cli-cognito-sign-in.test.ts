@@ -44,21 +44,19 @@ describe('vaultpilot login against a fixed loopback redirect (Cognito)', () => {
           exchanged = new URLSearchParams(body);
           const verifier = exchanged.get('code_verifier') ?? '';
           const matches = createHash('sha256').update(verifier).digest('base64url') === challenge;
-          response
-            .writeHead(matches ? 200 : 400, { 'content-type': 'application/json' })
-            .end(
-              JSON.stringify(
-                matches
-                  ? {
-                      access_token: 'at',
-                      id_token: 'it',
-                      refresh_token: 'rt',
-                      expires_in: 900,
-                      token_type: 'Bearer',
-                    }
-                  : { error: 'invalid_grant' },
-              ),
-            );
+          response.writeHead(matches ? 200 : 400, { 'content-type': 'application/json' }).end(
+            JSON.stringify(
+              matches
+                ? {
+                    access_token: 'at',
+                    id_token: 'it',
+                    refresh_token: 'rt',
+                    expires_in: 900,
+                    token_type: 'Bearer',
+                  }
+                : { error: 'invalid_grant' },
+            ),
+          );
         });
       }),
     );
