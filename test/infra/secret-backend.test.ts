@@ -204,9 +204,10 @@ describe('secret store backend: secretsmanager', () => {
       for (const policy of policies) {
         if (JSON.stringify(policy.Properties.Roles).includes(`"${roleId}"`) && stack === stacks.api) continue;
         // Rotation keeps pending and promoted values in the same store as the secrets API (ADR 0006);
-        // the notifier and the digest read channel secrets (webhook URLs, tokens) from that store.
+        // the notifications API keeps channel secrets (webhook URLs, tokens) in that store, and the
+        // notifier and the digest read them from it.
         if (
-          /"(RotationsHandler|RotationWorker|NotifierHandler|NotifyDigestEngine)[A-Za-z0-9]*"/.test(
+          /"(RotationsHandler|RotationWorker|NotificationsHandler|NotifierHandler|NotifyDigestEngine)[A-Za-z0-9]*"/.test(
             JSON.stringify(policy.Properties.Roles),
           )
         )

@@ -27,6 +27,7 @@ import {
   signInLocal,
   startInMemoryRuntime,
 } from '../support/local-api.js';
+import { FakeGithub } from '../support/fake-github.js';
 import { registerVaultSecret, settledRotation } from '../support/local-rotation.js';
 
 const PASSWORD = 'integration-password-123';
@@ -80,6 +81,17 @@ async function policy(): Promise<string> {
   const name = unique('policy');
   await ok(asAdmin('PUT', `/policies/${name}`, { rules: [{ path: 'apps/*', capabilities: ['read'] }] }));
   return name;
+}
+
+let github: FakeGithub | undefined;
+
+/** The local stand-in for GitHub's API, started on first use (assisted github-pat rotations). */
+async function fakeGithub(): Promise<FakeGithub> {
+  if (github === undefined) {
+    github = new FakeGithub(() => Date.now());
+    await github.start();
+  }
+  return github;
 }
 
 async function credential(): Promise<string> {
@@ -300,6 +312,38 @@ const FIXTURES: Readonly<Record<string, readonly Fixture[]>> = {
         const rotation = await settledRotation(asAdmin, started.json.data.rotationId as string);
         expect(rotation.state).toBe('succeeded');
         return { path: `/rotations/${rotation.rotationId as string}/rollback` };
+      },
+      changesState: true,
+    },
+  ],
+  submitRotation: [
+    {
+      // An assisted rotation (github-pat) waiting for its value; the fake GitHub accepts the token.
+      prepare: async () => {
+        const path = unique('fail-closed/pat');
+        await ok(
+          asAdmin('POST', `/secrets/data/${path}`, { data: { token: 'github_pat_11OLD0fail_closed_old' } }),
+        );
+        const registered = await ok(
+          asAdmin('POST', '/credentials', {
+            type: 'github-pat',
+            name: unique('pat'),
+            owner: 'alice@example.com',
+            expiresAt: new Date(Date.now() + 10 * 86_400_000).toISOString(),
+            secretPath: path,
+            github: { baseUrl: (await fakeGithub()).baseUrl },
+            rotationPolicy: { intervalDays: 90 },
+          }),
+        );
+        const started = await ok(asAdmin('POST', `/credentials/${registered.json.data.id as string}/rotate`));
+        const rotation = await settledRotation(asAdmin, started.json.data.rotationId as string);
+        expect(rotation.state).toBe('awaiting-input');
+        const value = `github_pat_11NEW0${unique('fail_closed').replace(/-/g, '_')}`;
+        github?.pats.set(value, { login: 'alice', expiresAt: Date.now() + 90 * 86_400_000 });
+        return {
+          path: `/rotations/${rotation.rotationId as string}/submit`,
+          body: { value: { token: value } },
+        };
       },
       changesState: true,
     },
@@ -536,6 +580,7 @@ afterAll(async () => {
   fault = undefined;
   reader?.destroy();
   await runtime?.stop();
+  await github?.close();
 });
 
 describe('mutations fail closed', () => {
