@@ -28,7 +28,7 @@ const RUNS_ROTATION_STEPS: readonly FunctionId[] = ['rotationWorker'];
  * Manager client it calls is checked for by name below.
  */
 const ROTATOR_PROVIDER_CODE =
-  /lambdas\/rotators\/(aws-iam-access-key|postgres-password|ses-smtp|smtp-auth)\.ts$/;
+  /lambdas\/rotators\/(aws-iam-access-key|postgres-password|ses-smtp|smtp-auth|secrets-manager-secret)\.ts$/;
 
 let outdir: string;
 const bundles = new Map<FunctionId, BuiltBundle>();

@@ -4,10 +4,11 @@
  * tenant. The suites take the route list from `ROUTES`; a route without a fixture here fails
  * the suite, so a new route cannot slip past the fuzzer, the matrix or the fault injection.
  */
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { localRotationQueue } from '../../lambdas/adapters/local/in-process-rotation-queue.js';
 import { localEventBus } from '../../lambdas/adapters/local/in-process-event-bus.js';
 import type { RouteSpec } from '../../lambdas/shared/routes.js';
+import { FakeGithub } from '../support/fake-github.js';
 import { type Bed, CANARY, FOREIGN, randomHex, replay, type UserName } from './harness.js';
 
 export interface FixtureRequest {
@@ -100,6 +101,43 @@ async function rotation(bed: Bed, who: string, settle: boolean): Promise<string>
   const rotationId = json.data.rotationId as string;
   if (settle) expect(await settled(bed, who, rotationId), replay('fixture rotation')).toBe('succeeded');
   return rotationId;
+}
+
+let github: FakeGithub | undefined;
+afterAll(async () => {
+  await github?.close();
+  github = undefined;
+});
+
+/** The local stand-in for GitHub's API (assisted github-pat rotations), started on first use. */
+async function fakeGithub(): Promise<FakeGithub> {
+  if (github === undefined) {
+    github = new FakeGithub(() => Date.now());
+    await github.start();
+  }
+  return github;
+}
+
+/** An assisted github-pat rotation waiting for its value, and a token GitHub accepts for it. */
+async function awaitingRotation(bed: Bed, who: string): Promise<{ rotationId: string; token: string }> {
+  const api = await fakeGithub();
+  const path = `rel/${fresh('pat')}`;
+  await ok(bed, who, 'POST', `/secrets/data/${path}`, { data: { token: `github_pat_11${randomHex(24)}` } });
+  const json = await ok(bed, who, 'POST', '/credentials', {
+    type: 'github-pat',
+    name: fresh('pat'),
+    owner: 'reliability@example.com',
+    expiresAt: new Date(Date.now() + 10 * 86_400_000).toISOString(),
+    secretPath: path,
+    github: { baseUrl: api.baseUrl },
+    rotationPolicy: { intervalDays: 90 },
+  });
+  const started = await ok(bed, who, 'POST', `/credentials/${json.data.id as string}/rotate`);
+  const rotationId = started.data.rotationId as string;
+  expect(await settled(bed, who, rotationId), replay('fixture assisted rotation')).toBe('awaiting-input');
+  const token = `github_pat_11${randomHex(32)}`;
+  api.pats.set(token, { login: 'reliability', expiresAt: Date.now() + 90 * 86_400_000 });
+  return { rotationId, token };
 }
 
 async function rotationPolicy(bed: Bed, who: string): Promise<string> {
@@ -516,6 +554,20 @@ export const FIXTURES: Readonly<Record<string, RouteFixture>> = {
     applied: async (bed, request, reader) => {
       const answer = await bed.call(reader, 'GET', request.path.replace(/\/rollback$/, ''));
       return (answer.json as { data?: { state?: string } } | undefined)?.data?.state === 'rolled-back';
+    },
+  },
+  submitRotation: {
+    own: async (bed, owner) => {
+      const { rotationId, token } = await awaitingRotation(bed, owner);
+      return { method: 'POST', path: `/rotations/${rotationId}/submit`, body: { value: { token } } };
+    },
+    foreign: async (bed) => {
+      const { rotationId, token } = await awaitingRotation(bed, rival);
+      return { method: 'POST', path: `/rotations/${rotationId}/submit`, body: { value: { token } } };
+    },
+    applied: async (bed, request, reader) => {
+      const answer = await bed.call(reader, 'GET', request.path.replace(/\/submit$/, ''));
+      return (answer.json as { data?: { state?: string } } | undefined)?.data?.state === 'succeeded';
     },
   },
   listRotationPolicies: { own: async () => ({ method: 'GET', path: '/rotation-policies' }) },

@@ -34,6 +34,8 @@ export const AWS_FUNCTION_ENV: Readonly<Record<string, string>> = {
   VAULTPILOT_EVENT_BUS_NAME: 'vaultpilot-dev',
   VAULTPILOT_ROTATION_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/rotations',
   VAULTPILOT_ROTATION_WORKER_FUNCTION: 'VaultPilot-dev-RotationWorker',
+  VAULTPILOT_NOTIFY_FROM: 'VaultPilot <alerts@example.com>',
+  VAULTPILOT_DASHBOARD_URL: 'https://dashboard.example.com',
   // No config file, quiet Powertools, no SDK version warning.
   VAULTPILOT_CONFIG_FILE: '',
   POWERTOOLS_LOG_LEVEL: 'SILENT',

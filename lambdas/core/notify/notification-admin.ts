@@ -266,13 +266,24 @@ export class NotificationAdministration {
 
   deleteChannel(caller: Caller, id: string): Promise<void> {
     return this.guard(caller, 'manage', 'notification.channel.delete', this.channelTarget(id), async () => {
-      const current = await this.existingChannel(caller, id);
-      await this.deps.channels.delete(current.tenant, id);
+      const tenant = caller.principal.tenant;
+      const current = await this.deps.channels.get(tenant, id);
+      if (current === undefined) {
+        // A delete cut short after its commit point may have left the secret: this finishes it.
+        await this.deps.secrets.remove(tenant, id);
+        throw new NotFoundError(`No channel ${id}`);
+      }
+      // The channel item is the commit point (one conditional write): once it is gone, nothing
+      // routes to the channel or reads its secret. The secret's versions are several items, so
+      // their removal cannot be undone half way; if it is cut short, the delete still stands and
+      // the next DELETE of this id removes what is left (above).
+      await this.deps.channels.delete(tenant, id);
       if (current.hasSecret) {
-        await this.undoOnFailure(
-          () => this.deps.secrets.remove(current.tenant, id),
-          () => this.deps.channels.restore(current, undefined),
-        );
+        try {
+          await this.deps.secrets.remove(tenant, id);
+        } catch {
+          // Left for the next DELETE of this id; the channel is deleted either way.
+        }
       }
     });
   }

@@ -20,6 +20,8 @@ export const manifest = {
     '@aws-sdk/client-dynamodb',
     '@aws-sdk/lib-dynamodb',
     '@aws-sdk/client-kms',
+    // Channel secrets on the Secrets Manager backend (secretStore).
+    '@aws-sdk/client-secrets-manager',
     '@aws-sdk/client-ses',
     '@aws-sdk/client-sns',
   ],
