@@ -7,6 +7,7 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import {
   AccountRecovery,
+  type AuthFlow,
   ClientAttributes,
   FeaturePlan,
   LambdaVersion,
@@ -147,66 +148,21 @@ export class AuthStack extends Stack {
       ),
     });
 
-    this.dashboardClient = this.userPool.addClient('DashboardClient', {
-      userPoolClientName: 'dashboard',
-      // A browser app cannot keep a secret: a public client, authorization code with PKCE (the
-      // dashboard always sends an S256 challenge), through the Hosted UI, which asks for the
-      // TOTP code the pool requires (MFA REQUIRED above).
-      generateSecret: false,
+    // A browser app cannot keep a secret: a public client, authorization code with PKCE (the
+    // dashboard always sends an S256 challenge), through the Hosted UI, which asks for the TOTP
+    // code the pool requires (MFA REQUIRED above). The dashboard contract: the code comes back to
+    // /callback, sign-out lands on /signed-out.
+    this.dashboardClient = this.addPeopleClient('DashboardClient', 'dashboard', {
       authFlows: { userSrp: true },
-      oAuth: {
-        flows: { authorizationCodeGrant: true },
-        scopes: [OAuthScope.OPENID, OAuthScope.EMAIL, OAuthScope.PROFILE, OAuthScope.COGNITO_ADMIN],
-        // The dashboard contract: the code comes back to /callback, sign-out lands on /signed-out.
-        callbackUrls: props.dashboardOrigins.map((origin) => `${origin}/callback`),
-        logoutUrls: props.dashboardOrigins.map((origin) => `${origin}/signed-out`),
-      },
-      supportedIdentityProviders: [UserPoolClientIdentityProvider.COGNITO],
-      accessTokenValidity: Duration.minutes(15),
-      idTokenValidity: Duration.minutes(15),
-      refreshTokenValidity: Duration.hours(8),
-      refreshTokenRotationGracePeriod: Duration.seconds(10),
-      authSessionValidity: Duration.minutes(3),
-      preventUserExistenceErrors: true,
-      enableTokenRevocation: true,
-      readAttributes: new ClientAttributes()
-        .withStandardAttributes({ email: true, emailVerified: true, fullname: true, preferredUsername: true })
-        .withCustomAttributes(TENANT_ATTRIBUTE),
-      // The tenant is never writable by the user: it decides which data they see.
-      writeAttributes: new ClientAttributes().withStandardAttributes({
-        fullname: true,
-        preferredUsername: true,
-      }),
+      callbackUrls: props.dashboardOrigins.map((origin) => `${origin}/callback`),
+      logoutUrls: props.dashboardOrigins.map((origin) => `${origin}/signed-out`),
     });
-
-    // The CLI signs people in like the dashboard (Hosted UI, code + PKCE, MFA), but returns the
-    // code to a loopback server (RFC 8252): Cognito allows plain http only to localhost, with the
-    // port listed, hence a fixed port. Its own client, so the dashboard's redirects stay https.
-    this.cliClient = this.userPool.addClient('CliClient', {
-      userPoolClientName: 'cli',
-      generateSecret: false,
+    // The CLI signs people in the same way, but the code returns to a loopback server (RFC 8252):
+    // Cognito allows plain http only to localhost, with the port listed, hence a fixed port. Its
+    // own client, so the dashboard's redirects stay https.
+    this.cliClient = this.addPeopleClient('CliClient', 'cli', {
       authFlows: {},
-      oAuth: {
-        flows: { authorizationCodeGrant: true },
-        scopes: [OAuthScope.OPENID, OAuthScope.EMAIL, OAuthScope.PROFILE, OAuthScope.COGNITO_ADMIN],
-        callbackUrls: [CLI_REDIRECT_URI],
-      },
-      supportedIdentityProviders: [UserPoolClientIdentityProvider.COGNITO],
-      accessTokenValidity: Duration.minutes(15),
-      idTokenValidity: Duration.minutes(15),
-      refreshTokenValidity: Duration.hours(8),
-      refreshTokenRotationGracePeriod: Duration.seconds(10),
-      authSessionValidity: Duration.minutes(3),
-      preventUserExistenceErrors: true,
-      enableTokenRevocation: true,
-      readAttributes: new ClientAttributes()
-        .withStandardAttributes({ email: true, emailVerified: true, fullname: true, preferredUsername: true })
-        .withCustomAttributes(TENANT_ATTRIBUTE),
-      // As for the dashboard: the tenant is never writable by the user.
-      writeAttributes: new ClientAttributes().withStandardAttributes({
-        fullname: true,
-        preferredUsername: true,
-      }),
+      callbackUrls: [CLI_REDIRECT_URI],
     });
 
     this.domain = this.userPool.addDomain('Domain', {
@@ -232,5 +188,39 @@ export class AuthStack extends Stack {
     new CfnOutput(this, 'DashboardClientId', { value: this.dashboardClient.userPoolClientId });
     new CfnOutput(this, 'CliClientId', { value: this.cliClient.userPoolClientId });
     new CfnOutput(this, 'HostedDomain', { value: this.domain.baseUrl() });
+  }
+  /** A public app client people sign in with: code flow with PKCE, short tokens, tenant read-only. */
+  private addPeopleClient(
+    id: string,
+    name: string,
+    options: { authFlows: AuthFlow; callbackUrls: string[]; logoutUrls?: string[] },
+  ): UserPoolClient {
+    return this.userPool.addClient(id, {
+      userPoolClientName: name,
+      generateSecret: false,
+      authFlows: options.authFlows,
+      oAuth: {
+        flows: { authorizationCodeGrant: true },
+        scopes: [OAuthScope.OPENID, OAuthScope.EMAIL, OAuthScope.PROFILE, OAuthScope.COGNITO_ADMIN],
+        callbackUrls: options.callbackUrls,
+        ...(options.logoutUrls === undefined ? {} : { logoutUrls: options.logoutUrls }),
+      },
+      supportedIdentityProviders: [UserPoolClientIdentityProvider.COGNITO],
+      accessTokenValidity: Duration.minutes(15),
+      idTokenValidity: Duration.minutes(15),
+      refreshTokenValidity: Duration.hours(8),
+      refreshTokenRotationGracePeriod: Duration.seconds(10),
+      authSessionValidity: Duration.minutes(3),
+      preventUserExistenceErrors: true,
+      enableTokenRevocation: true,
+      readAttributes: new ClientAttributes()
+        .withStandardAttributes({ email: true, emailVerified: true, fullname: true, preferredUsername: true })
+        .withCustomAttributes(TENANT_ATTRIBUTE),
+      // The tenant is never writable by the user: it decides which data they see.
+      writeAttributes: new ClientAttributes().withStandardAttributes({
+        fullname: true,
+        preferredUsername: true,
+      }),
+    });
   }
 }
