@@ -73,11 +73,6 @@ export interface LocalRuntime {
   readonly scheduler: LocalScheduler | undefined;
   /** The local identity provider (what the `vaultpilot` CLI manages on disk). */
   readonly identity: LocalIdentityProvider;
-  /**
-   * Resolves when every event handed to the notifier so far is finished, retries included (sent,
-   * or dead-lettered): tests that compare the tables before and after a request wait for it.
-   */
-  notificationsSettled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -461,7 +456,6 @@ export async function startLocalRuntime(
       createdTables,
       scheduler,
       identity,
-      notificationsSettled: () => notifications.drain(),
       stop: () => {
         stopped ??= (async () => {
           // Stop taking requests first; in-flight ones finish before the database closes.
