@@ -14,7 +14,8 @@ import type { IamKeySettings } from '../../lambdas/rotators/aws-iam-access-key.j
 import { FakeIam, type FakeKey, fakeIamRotator } from '../support/fake-iam.js';
 import {
   afterEachStep,
-  InjectedCrash,
+  crashPoints,
+  sweepCrashes,
   PERSON,
   policy,
   type RotationHarness,
@@ -267,48 +268,30 @@ describe('crash safety', () => {
     const probe = await iamCredential();
     h.faults.calls.length = 0;
     await runManualRotation(engineWith(fakeIamRotator(), true), probe.id);
-    const points: string[] = [];
-    const counts = new Map<string, number>();
-    for (const call of h.faults.calls) {
-      counts.set(call, (counts.get(call) ?? 0) + 1);
-      points.push(`${call}#${counts.get(call) ?? 1}`);
-    }
+    const points = crashPoints(h.faults.calls);
 
-    for (const point of points) {
-      for (const die of [false, true]) {
-        const [name, nth] = point.split('#') as [string, string];
-        const { id, secretPath, userName, key: old } = await iamCredential();
-        const engine = engineWith(fakeIamRotator(), true);
-        const idempotencyKey = `crash-${id}`;
-        h.faults.arm({ point: name, nth: Number(nth), die });
-        let crashed = false;
-        try {
-          await engine.run(await startManualRotation(engine, id, idempotencyKey));
-        } catch (error: unknown) {
-          if (!(error instanceof InjectedCrash)) throw error;
-          crashed = true;
-        }
-        expect(crashed, point).toBe(true);
-        h.faults.restart();
-        // The old key works until the new one is current.
+    await sweepCrashes(h, points, {
+      engine: () => engineWith(fakeIamRotator(), true),
+      prepare: () => iamCredential(),
+      attempt: async (engine, { id }) =>
+        (await engine.run(await startManualRotation(engine, id, `crash-${id}`))).record,
+      // The old key works until the new one is current.
+      afterCrash: ({ userName, key: old }, point) => {
         expect(iam.snapshot(userName)[old.accessKeyId], point).toBe('Active');
-        if (die) h.clock.advance(16 * 60_000);
-
-        const retry = engineWith(fakeIamRotator(), true);
-        const record = (await retry.run(await startManualRotation(retry, id, idempotencyKey))).record;
-
+      },
+      verify: async (record, { id, secretPath, userName, key: old }, point) => {
         expect(record.state, point).toBe('succeeded');
         const now = await current(secretPath);
         expect(now.version, point).toBe(2);
-        expect(iam.snapshot(userName), `${point}${die ? ' (died)' : ''}`).toEqual({
+        expect(iam.snapshot(userName), point).toEqual({
           [old.accessKeyId]: 'Active',
           [now.accessKeyId ?? '']: 'Active',
         });
         expect(
           await new RotationSecrets(h.secrets, TENANT).readPending(id, record.rotationId),
         ).toBeUndefined();
-      }
-    }
+      },
+    });
   }, 180_000);
 });
 

@@ -17,7 +17,8 @@ import { createSesSmtpRotator, type SesSmtpSettings } from '../../lambdas/rotato
 import { smtpAuthCheck } from '../../lambdas/rotators/smtp-auth.js';
 import { FAKE_CREDENTIALS, FakeIam, type FakeKey } from '../support/fake-iam.js';
 import {
-  InjectedCrash,
+  crashPoints,
+  sweepCrashes,
   policy,
   type RotationHarness,
   runManualRotation,
@@ -270,50 +271,32 @@ describe('crash safety', () => {
     const probe = await smtpCredential();
     h.faults.calls.length = 0;
     await runManualRotation(engineWith(rotator(), true), probe.id);
-    const points: string[] = [];
-    const counts = new Map<string, number>();
-    for (const call of h.faults.calls) {
-      counts.set(call, (counts.get(call) ?? 0) + 1);
-      points.push(`${call}#${counts.get(call) ?? 1}`);
-    }
+    const points = crashPoints(h.faults.calls);
     expect(points.length).toBeGreaterThan(10);
 
-    for (const point of points) {
-      for (const die of [false, true]) {
-        const [name, nth] = point.split('#') as [string, string];
-        const { id, secretPath, userName, key: old } = await smtpCredential();
-        const engine = engineWith(rotator(), true);
-        const idempotencyKey = `crash-${id}`;
-        h.faults.arm({ point: name, nth: Number(nth), die });
-        // Act
-        let crashed = false;
-        try {
-          await engine.run(await startManualRotation(engine, id, idempotencyKey));
-        } catch (error: unknown) {
-          if (!(error instanceof InjectedCrash)) throw error;
-          crashed = true;
-        }
-        h.faults.restart();
-        expect(crashed, point).toBe(true);
+    // Act + Assess: a crash (or a process dying) at each point, then a retry.
+    await sweepCrashes(h, points, {
+      engine: () => engineWith(rotator(), true),
+      prepare: () => smtpCredential(),
+      attempt: async (engine, { id }) =>
+        (await engine.run(await startManualRotation(engine, id, `crash-${id}`))).record,
+      afterCrash: ({ userName, key: old }, point) => {
         expect(iam.snapshot(userName)[old.accessKeyId], point).toBe('Active');
-        if (die) h.clock.advance(16 * 60_000);
-        const retry = engineWith(rotator(), true);
-        const record = (await retry.run(await startManualRotation(retry, id, idempotencyKey))).record;
-
-        // Assess
+      },
+      verify: async (record, { id, secretPath, userName, key: old }, point) => {
         expect(record.state, point).toBe('succeeded');
         const now = await current(secretPath);
         expect(now.version, point).toBe(2);
         expect(now.data.smtpUsername, point).toBe(now.data.accessKeyId);
-        expect(iam.snapshot(userName), `${point}${die ? ' (died)' : ''}`).toEqual({
+        expect(iam.snapshot(userName), point).toEqual({
           [old.accessKeyId]: 'Active',
           [now.data.accessKeyId ?? '']: 'Active',
         });
         expect(
           await new RotationSecrets(h.secrets, TENANT).readPending(id, record.rotationId),
         ).toBeUndefined();
-      }
-    }
+      },
+    });
   }, 240_000);
 });
 

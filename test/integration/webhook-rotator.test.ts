@@ -13,7 +13,8 @@ import { RotationSecrets } from '../../lambdas/core/rotation/rotation-secrets.js
 import { signRequest } from '../../lambdas/rotators/webhook-signature.js';
 import { createWebhookTokenRotator } from '../../lambdas/rotators/webhook-token.js';
 import {
-  InjectedCrash,
+  crashPoints,
+  sweepCrashes,
   PERSON,
   policy,
   type RotationHarness,
@@ -291,38 +292,23 @@ describe('crash safety', () => {
     const probe = await webhookCredential();
     h.faults.calls.length = 0;
     await runManualRotation(engineWith(true), probe.id);
-    const points: string[] = [];
-    const counts = new Map<string, number>();
-    for (const call of h.faults.calls) {
-      counts.set(call, (counts.get(call) ?? 0) + 1);
-      points.push(`${call}#${counts.get(call) ?? 1}`);
-    }
+    const points = crashPoints(h.faults.calls);
     expect(points.length).toBeGreaterThan(10);
 
-    for (const point of points) {
-      for (const die of [false, true]) {
-        const [name, nth] = point.split('#') as [string, string];
-        const { id, secretPath, old } = await webhookCredential();
-        const tokensBefore = new Set(receiver.tokens.keys());
-        const engine = engineWith(true);
-        const idempotencyKey = `crash-${id}`;
-        h.faults.arm({ point: name, nth: Number(nth), die });
-        // Act
-        let crashed = false;
-        try {
-          await engine.run(await startManualRotation(engine, id, idempotencyKey));
-        } catch (error: unknown) {
-          if (!(error instanceof InjectedCrash)) throw error;
-          crashed = true;
-        }
-        h.faults.restart();
-        expect(crashed, point).toBe(true);
+    // Act + Assess: a crash (or a process dying) at each point, then a retry.
+    await sweepCrashes(h, points, {
+      engine: () => engineWith(true),
+      prepare: async () => ({
+        ...(await webhookCredential()),
+        tokensBefore: new Set(receiver.tokens.keys()),
+      }),
+      attempt: async (engine, { id }) =>
+        (await engine.run(await startManualRotation(engine, id, `crash-${id}`))).record,
+      afterCrash: ({ old }, point) => {
         expect(receiver.valid(old.token), point).toBe(true);
-        if (die) h.clock.advance(16 * 60_000);
-        const retry = engineWith(true);
-        const record = (await retry.run(await startManualRotation(retry, id, idempotencyKey))).record;
-
-        // Assess: one new token minted (create repeats are answered alike), current and working.
+      },
+      // One new token minted (create repeats are answered alike), current and working.
+      verify: async (record, { id, secretPath, old, tokensBefore }, point) => {
         expect(record.state, point).toBe('succeeded');
         const now = await current(secretPath);
         expect(now.version, point).toBe(2);
@@ -333,8 +319,8 @@ describe('crash safety', () => {
         expect(
           await new RotationSecrets(h.secrets, TENANT).readPending(id, record.rotationId),
         ).toBeUndefined();
-      }
-    }
+      },
+    });
   }, 240_000);
 });
 

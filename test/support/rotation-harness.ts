@@ -378,6 +378,8 @@ export async function sweepCrashes<F>(
     readonly prepare: () => Promise<F>;
     readonly attempt: (engine: RotationEngine, fixture: F, retry: boolean) => Promise<RotationRecord>;
     readonly verify: (record: RotationRecord, fixture: F, point: string) => Promise<void>;
+    /** Checks made right after the crash, before the retry (e.g. the old credential still works). */
+    readonly afterCrash?: (fixture: F, point: string) => void | Promise<void>;
   },
 ): Promise<void> {
   for (const point of points) {
@@ -394,6 +396,7 @@ export async function sweepCrashes<F>(
       }
       h.faults.restart();
       if (!crashed) throw new Error(`no crash at ${point}`);
+      await steps.afterCrash?.(fixture, point);
       if (die) h.clock.advance(16 * 60_000);
       await steps.verify(
         await steps.attempt(steps.engine(), fixture, true),
