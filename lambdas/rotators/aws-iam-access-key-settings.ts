@@ -3,8 +3,10 @@
  * so that the API functions that only check settings bundle no IAM, STS or Secrets Manager client.
  */
 import * as z from 'zod';
-import { ValidationError } from '../core/errors.js';
 import { iamKeyCopyName } from './iam-key-copy.js';
+import { checkSettings, invalidSettings } from './settings-section.js';
+
+const TYPE = 'aws-iam-access-key';
 
 export const IamKeySettingsSchema = z.strictObject({
   userName: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'expected an IAM user name'),
@@ -20,21 +22,13 @@ export type IamKeySettings = z.output<typeof IamKeySettingsSchema>;
 export function parseIamKeySettings(raw: unknown, copyPrefix: string | undefined): IamKeySettings {
   // Only this type's fields: a registration's fields of other types are not its business.
   const fields = raw as Record<string, unknown>;
-  const result = IamKeySettingsSchema.safeParse(
+  const settings = checkSettings(
+    TYPE,
     typeof raw === 'object' && raw !== null
       ? { userName: fields.userName, secretsManagerCopy: fields.secretsManagerCopy }
       : raw,
+    IamKeySettingsSchema,
   );
-  if (!result.success) {
-    throw invalidSettings(
-      result.error.issues.map((issue) => ({
-        path: issue.path.map(String).join('.'),
-        code: issue.code,
-        message: issue.message,
-      })),
-    );
-  }
-  const settings = result.data;
   if (settings.secretsManagerCopy) {
     const problem =
       copyPrefix === undefined
@@ -43,12 +37,8 @@ export function parseIamKeySettings(raw: unknown, copyPrefix: string | undefined
           ? 'a Secrets Manager secret cannot be named after this user (names allow A-Z a-z 0-9 / _ + = . @ -)'
           : undefined;
     if (problem !== undefined) {
-      throw invalidSettings([{ path: 'secretsManagerCopy', code: 'custom', message: problem }]);
+      throw invalidSettings(TYPE, [{ path: 'secretsManagerCopy', code: 'custom', message: problem }]);
     }
   }
   return settings;
-}
-
-function invalidSettings(issues: { path: string; code: string; message: string }[]): ValidationError {
-  return new ValidationError('Invalid aws-iam-access-key settings', { details: { issues } });
 }

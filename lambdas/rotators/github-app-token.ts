@@ -21,7 +21,7 @@
  */
 import { createPrivateKey, createSign, type KeyObject } from 'node:crypto';
 import * as z from 'zod';
-import { NotFoundError, ValidationError } from '../core/errors.js';
+import { NotFoundError } from '../core/errors.js';
 import {
   type RetireOutcome,
   RotationRefusedError,
@@ -30,9 +30,8 @@ import {
   type RotatorContext,
 } from '../core/rotation/rotator.js';
 import type { SecretData } from '../core/secrets/kv-service.js';
-import { parseSecretPath } from '../core/secrets/secret-path.js';
 import { githubBaseUrlIssue, githubCall } from './github-api.js';
-import { invalidSettings, parseRotatorSection } from './settings-section.js';
+import { invalidSettings, parseRotatorSection, SecretPathSetting } from './settings-section.js';
 
 const TYPE = 'github-app-token';
 /**
@@ -48,7 +47,7 @@ const NumericId = z.union([z.number().int().positive(), z.string().regex(/^\d{1,
 export const GithubAppSettingsSchema = z.strictObject({
   appId: NumericId,
   installationId: NumericId,
-  privateKeySecretPath: z.string().min(1).max(512),
+  privateKeySecretPath: SecretPathSetting,
   baseUrl: z
     .url({ protocol: /^https?$/ })
     .max(512)
@@ -150,14 +149,6 @@ export function createGithubAppTokenRotator(
       const settings = parseRotatorSection(TYPE, raw, 'github', GithubAppSettingsSchema);
       const issue = githubBaseUrlIssue(settings.baseUrl, options.allowHttpLoopback, 'github.baseUrl');
       if (issue !== undefined) throw invalidSettings(TYPE, [issue]);
-      try {
-        parseSecretPath(settings.privateKeySecretPath);
-      } catch (error: unknown) {
-        if (!(error instanceof ValidationError)) throw error;
-        throw invalidSettings(TYPE, [
-          { path: 'github.privateKeySecretPath', code: 'custom', message: 'expected a secret path' },
-        ]);
-      }
       return settings;
     },
 

@@ -6,6 +6,7 @@ import * as z from 'zod';
 import { ValidationError } from '../core/errors.js';
 import { type FieldGenerator, parseGenerator } from '../core/rotation/generator.js';
 import { parseSecretPath } from '../core/secrets/secret-path.js';
+import { checkSettings } from './settings-section.js';
 
 /** Characters a password must not contain by default: they need quoting in connection strings. */
 const DEFAULT_EXCLUDE = `"'\`\\/@:?#%&;=+ `;
@@ -53,19 +54,7 @@ export interface PostgresSettings {
 
 /** Checks the settings of a PostgreSQL password rotation, with its password generator. */
 export function parsePostgresSettings(raw: unknown): PostgresSettings {
-  const result = PostgresSettingsSchema.safeParse(raw);
-  if (!result.success) {
-    throw new ValidationError('Invalid postgres-password settings', {
-      details: {
-        issues: result.error.issues.map((issue) => ({
-          path: issue.path.map(String).join('.'),
-          code: issue.code,
-          message: issue.message,
-        })),
-      },
-    });
-  }
-  const settings = result.data;
+  const settings = checkSettings('postgres-password', raw, PostgresSettingsSchema);
   parseSecretPath(settings.managingSecretPath);
   const generator = parseGenerator(settings.generator, {
     field: 'password',

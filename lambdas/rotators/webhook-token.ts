@@ -14,8 +14,7 @@
  * answer with a bad signature and a malformed token roll the rotation back.
  */
 import * as z from 'zod';
-import { DependencyUnavailableError, NotFoundError, ValidationError } from '../core/errors.js';
-import { parseSecretPath } from '../core/secrets/secret-path.js';
+import { DependencyUnavailableError, NotFoundError } from '../core/errors.js';
 import type { ProviderState } from '../core/rotation/rotation.js';
 import {
   type RetireOutcome,
@@ -26,7 +25,7 @@ import {
 } from '../core/rotation/rotator.js';
 import type { SecretData } from '../core/secrets/kv-service.js';
 import { forbiddenAddressCause, forbiddenHost, guardedFetch } from './egress-guard.js';
-import { invalidSettings, parseRotatorSection } from './settings-section.js';
+import { invalidSettings, parseRotatorSection, SecretPathSetting } from './settings-section.js';
 import {
   IDEMPOTENCY_HEADER,
   sameSignature,
@@ -45,7 +44,7 @@ export const WebhookSettingsSchema = z.strictObject({
   /** The owner's receiver; HTTPS (plain HTTP only to loopback where the deployment allows it). */
   url: z.url({ protocol: /^https?$/ }).max(2048),
   /** Secret-store path of the HMAC key both sides sign with (field `signingKey`). */
-  signingSecretPath: z.string().min(1).max(512),
+  signingSecretPath: SecretPathSetting,
   timeoutSeconds: z.number().int().min(1).max(30).default(10),
 });
 export type WebhookSettings = z.output<typeof WebhookSettingsSchema>;
@@ -241,14 +240,6 @@ export function createWebhookTokenRotator(options: WebhookRotatorOptions = {}): 
             code: 'custom',
             message: `expected a public host, not a ${forbidden} address`,
           },
-        ]);
-      }
-      try {
-        parseSecretPath(settings.signingSecretPath);
-      } catch (error: unknown) {
-        if (!(error instanceof ValidationError)) throw error;
-        throw invalidSettings(TYPE, [
-          { path: 'webhook.signingSecretPath', code: 'custom', message: 'expected a secret path' },
         ]);
       }
       return settings;
