@@ -283,6 +283,13 @@ describe('a webhook-token rotation', () => {
       paths({ url: 'https://hooks.example.com/', signingSecretPath: 'a/b', timeoutSeconds: 99 }),
     ).toEqual(['webhook.timeoutSeconds']);
     expect(paths(undefined)).toEqual(['webhook']);
+    // The signing key's path is a secret path of the store: no dot segments, no leading slash.
+    expect(paths({ url: 'https://hooks.example.com/', signingSecretPath: 'a/../b' })).toEqual([
+      'webhook.signingSecretPath',
+    ]);
+    expect(paths({ url: 'https://hooks.example.com/', signingSecretPath: '/a' })).toEqual([
+      'webhook.signingSecretPath',
+    ]);
   });
 });
 
