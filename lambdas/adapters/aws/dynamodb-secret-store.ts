@@ -803,7 +803,7 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
           '#oldest': 'oldestVersion',
           '#max': 'maxVersions',
         };
-        stale.forEach((key, index) => (names[`#p${index}`] = key));
+        const removal = staleRemoval(stale, names);
         try {
           const updated = await this.call(
             this.client.send(
@@ -812,9 +812,7 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
                 Key: { pk, sk: META_SK },
                 UpdateExpression: [
                   'SET #current = :version, #updated = :time, #versions.#key = :entry, #oldest = :floor',
-                  stale.length > 0
-                    ? `REMOVE ${stale.map((_, index) => `#versions.#p${index}`).join(', ')}`
-                    : '',
+                  removal,
                 ]
                   .join(' ')
                   .trim(),
@@ -857,19 +855,14 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
     if (floor === undefined) return { meta, purge: [] };
     const stale = versionsBelow(meta, floor);
     const names: Record<string, string> = { '#oldest': 'oldestVersion', '#versions': 'versions' };
-    stale.forEach((key, index) => (names[`#p${index}`] = key));
+    const removal = staleRemoval(stale, names);
     try {
       const updated = await this.call(
         this.client.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: { pk, sk: META_SK },
-            UpdateExpression: [
-              'SET #oldest = :floor',
-              stale.length > 0 ? `REMOVE ${stale.map((_, index) => `#versions.#p${index}`).join(', ')}` : '',
-            ]
-              .join(' ')
-              .trim(),
+            UpdateExpression: ['SET #oldest = :floor', removal].join(' ').trim(),
             ConditionExpression: 'attribute_exists(pk) AND #oldest < :floor',
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: { ':floor': floor },
@@ -1042,6 +1035,15 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
       throw dynamoDbUnavailable('call', 'secret store', error);
     }
   }
+}
+
+/**
+ * The `REMOVE` clause that takes the `stale` version entries out of the metadata item's
+ * `versions` map (empty when there are none); adds their attribute names to `names`.
+ */
+function staleRemoval(stale: readonly string[], names: Record<string, string>): string {
+  stale.forEach((key, index) => (names[`#p${index}`] = key));
+  return stale.length > 0 ? `REMOVE ${stale.map((_, index) => `#versions.#p${index}`).join(', ')}` : '';
 }
 
 function isConditionFailed(error: unknown): boolean {
