@@ -52,6 +52,8 @@ export interface ApiStackProps extends StackProps {
   readonly rotationWorker: IFunction;
   /** The From address of alert emails (a verified SES identity), for test messages. */
   readonly notifyFrom: string;
+  /** The Vault KV v2 mount under `/v1/`; default `secret` (the functions' own default). */
+  readonly vaultMount?: string;
 }
 
 export class ApiStack extends Stack {
@@ -157,6 +159,13 @@ export class ApiStack extends Stack {
       const [dashboardOrigin] = props.allowedOrigins;
       if ((manifest as FunctionManifest).sendsNotifications === true && dashboardOrigin !== undefined) {
         fn.function.addEnvironment('VAULTPILOT_DASHBOARD_URL', dashboardOrigin);
+      }
+      // The function that serves Vault's `/v1/{mount}/…` routes is told its mount.
+      const servesVaultMount = ROUTES.some(
+        (route) => route.handler === handlerId && route.path.startsWith('/v1/{mount}/'),
+      );
+      if (servesVaultMount && props.vaultMount !== undefined) {
+        fn.function.addEnvironment('VAULTPILOT_VAULT_MOUNT', props.vaultMount);
       }
       handlers.set(handlerId, fn);
     }

@@ -4,7 +4,11 @@
  */
 import { Aws } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
-import { SecretBackendSchema, SecretsManagerPrefixSchema } from '../lambdas/shared/config.js';
+import {
+  SecretBackendSchema,
+  SecretsManagerPrefixSchema,
+  VaultMountSchema,
+} from '../lambdas/shared/config.js';
 
 /**
  * Where the API keeps secret versions (issue 3, docs/secrets-manager-backend.md): DynamoDB (the
@@ -28,6 +32,8 @@ export interface StageSettings {
   readonly notifyFrom?: string;
   /** The secret store backend of the API (`secretBackend`, `secretsManagerPrefix`). */
   readonly secretBackend: SecretBackendSetting;
+  /** The Vault KV v2 mount served under `/v1/` (`vaultMount`, default `secret`; docs/vault-api.md). */
+  readonly vaultMount: string;
   /** What the discovery engine may reach (ADR 0005). */
   readonly discovery: DiscoverySettingsOfStage;
   /** Where the rotation worker runs to reach databases in private subnets; undefined: no VPC. */
@@ -250,6 +256,13 @@ export function stageSettingsFrom(node: Node): StageSettings {
     );
   }
 
+  const vaultMount = optionalString(node, 'vaultMount') ?? 'secret';
+  const mountCheck = VaultMountSchema.safeParse(vaultMount);
+  if (!mountCheck.success) {
+    const expected = mountCheck.error.issues.map((issue) => issue.message).join('; ');
+    throw new StageSettingsError(`Context "vaultMount": ${expected} (got "${vaultMount}")`);
+  }
+
   const threatProtection = optionalString(node, 'cognitoThreatProtection') ?? 'enforced';
   if (threatProtection !== 'enforced' && threatProtection !== 'audit' && threatProtection !== 'off') {
     throw new StageSettingsError(
@@ -268,6 +281,7 @@ export function stageSettingsFrom(node: Node): StageSettings {
     ...(alarmEmail !== undefined ? { alarmEmail } : {}),
     ...(notifyFrom !== undefined ? { notifyFrom } : {}),
     secretBackend: secretBackendFrom(node, stage),
+    vaultMount,
     discovery: discoveryFrom(node),
     ...(rotationVpc === undefined ? {} : { rotationVpc }),
   };

@@ -115,6 +115,7 @@ export function addVaultPilotStacks(app: App, settings: StageSettings): VaultPil
     // Explicit rollbacks run in the rotation worker, which the rotations API invokes.
     rotationWorker: engines.rotationWorker.function,
     notifyFrom: settings.notifyFrom ?? DEFAULT_NOTIFY_FROM,
+    vaultMount: settings.vaultMount,
   });
   const webContent = new WebContentStack(app, stackId('WebContent'), {
     ...stackProps('WebContent', 'dashboard files and config.json'),

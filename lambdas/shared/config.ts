@@ -56,6 +56,18 @@ const tableVars = Object.fromEntries(
  * functions accept.
  */
 export const SecretBackendSchema = z.enum(['dynamodb', 'secretsmanager']);
+/**
+ * The one Vault KV v2 mount under `/v1/` (`VAULTPILOT_VAULT_MOUNT`, CDK context `vaultMount`).
+ * Exported so the CDK app refuses at synth what the secrets function would refuse at cold start.
+ */
+export const VaultMountSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, "expected 1 to 64 letters, digits, '_' or '-' (no 'sys' or 'auth')")
+  .refine(
+    (mount) => !['sys', 'auth', 'identity'].includes(mount),
+    "'sys', 'auth' and 'identity' are Vault's own",
+  );
+
 export const SecretsManagerPrefixSchema = z
   .string()
   .regex(/^[A-Za-z0-9/_+=.@-]{1,64}$/, 'expected up to 64 characters of A-Z a-z 0-9 / _ + = . @ -');
@@ -98,14 +110,7 @@ const functionEnvSchema = z.object({
   VAULTPILOT_LOCAL_JWKS_URI: z.url({ error: 'expected an http(s) URL' }).optional(),
   VAULTPILOT_DYNAMODB_ENDPOINT: z.url({ error: 'expected an http(s) URL' }).optional(),
   VAULTPILOT_CORS_ORIGINS: csv.default([]),
-  VAULTPILOT_VAULT_MOUNT: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, "expected 1 to 64 letters, digits, '_' or '-' (no 'sys' or 'auth')")
-    .refine(
-      (mount) => !['sys', 'auth', 'identity'].includes(mount),
-      "'sys', 'auth' and 'identity' are Vault's own",
-    )
-    .default('secret'),
+  VAULTPILOT_VAULT_MOUNT: VaultMountSchema.default('secret'),
   VAULTPILOT_SECRET_BACKEND: SecretBackendSchema.default('dynamodb'),
   VAULTPILOT_SECRETS_MANAGER_PREFIX: SecretsManagerPrefixSchema.default('vaultpilot/'),
   VAULTPILOT_KEYRING: z.enum(['kms', 'local']).default('kms'),

@@ -69,12 +69,37 @@ describe('the VaultPilot app', () => {
     );
   });
 
+  it('tells the function that serves /v1/{mount}/ its mount (vaultMount), and no other function', () => {
+    // Prepare
+    const { stacks } = createVaultPilotApp({
+      context: { ...context, vaultMount: 'kv' },
+      nagChecks: false,
+      cloudFormationValidation: false,
+    });
+
+    // Act
+    const functions = Object.values(
+      Template.fromStack(stacks.api).findResources('AWS::Lambda::Function'),
+    ) as { Properties: { Handler?: string; Environment?: { Variables?: Record<string, unknown> } } }[];
+    const withMount = functions.filter(
+      (fn) => fn.Properties.Environment?.Variables?.VAULTPILOT_VAULT_MOUNT !== undefined,
+    );
+
+    // Assess
+    expect(functions.length).toBeGreaterThan(3);
+    expect(withMount).toHaveLength(1);
+    expect(withMount[0]?.Properties.Environment?.Variables?.VAULTPILOT_VAULT_MOUNT).toBe('kv');
+    expect(withMount[0]?.Properties.Environment?.Variables?.VAULTPILOT_SECRET_BACKEND).toBeDefined();
+  });
+
   it.each([
     [{ stage: 'Prod' }, /Context "stage"/],
     [{ extraOrigins: 'http://evil.example.com' }, /Context "extraOrigins"/],
     [{ webDomainName: 'vault.example.com' }, /go together/],
     [{ cognitoDomainPrefix: '-bad-' }, /Context "cognitoDomainPrefix"/],
     [{ alarmEmail: 'not-an-address' }, /Context "alarmEmail"/],
+    [{ vaultMount: 'sys' }, /Context "vaultMount"/],
+    [{ vaultMount: 'kv/v2' }, /Context "vaultMount"/],
   ])('refuses bad context %j', (bad, message) => {
     expect(() =>
       createVaultPilotApp({
