@@ -59,6 +59,7 @@ export interface GrantContext {
 
 const SECRETS_KEY_ACTIONS: Readonly<Record<Exclude<SecretsKeyUse, 'hmac'>, readonly string[]>> = {
   seal: ['kms:GenerateDataKey', 'kms:Decrypt'],
+  open: ['kms:Decrypt'],
   rewrap: ['kms:ReEncryptFrom', 'kms:ReEncryptTo'],
 };
 
@@ -67,7 +68,7 @@ const SECRETS_KEY_ACTIONS: Readonly<Record<Exclude<SecretsKeyUse, 'hmac'>, reado
  * context (`service = vaultpilot`, which the KMS keyring always sends), plus DescribeKey (which
  * takes no encryption context) to learn the current key ARN.
  */
-function grantEnvelopeEncryption(fn: VaultPilotFunction, key: IKey, use: 'seal' | 'rewrap'): void {
+function grantEnvelopeEncryption(fn: VaultPilotFunction, key: IKey, use: 'seal' | 'open' | 'rewrap'): void {
   fn.function.addToRolePolicy(
     new PolicyStatement({
       actions: [...SECRETS_KEY_ACTIONS[use]],
@@ -140,13 +141,14 @@ export function grantManifest(
 
   const keyUses = secretsKeyUsesOf(manifest, backend.kind);
   if (keyUses.includes('seal')) grantEnvelopeEncryption(fn, stores.secretsKey, 'seal');
+  if (keyUses.includes('open')) grantEnvelopeEncryption(fn, stores.secretsKey, 'open');
   if (keyUses.includes('rewrap')) grantEnvelopeEncryption(fn, stores.secretsKey, 'rewrap');
   if (keyUses.includes('hmac')) grantAuditHmacKeys(fn, stores.secretsKey);
-  if (manifest.secretStore === true || (manifest.secretsKey ?? []).includes('rewrap')) {
+  if (manifest.secretStore !== undefined || (manifest.secretsKey ?? []).includes('rewrap')) {
     fn.function.addEnvironment('VAULTPILOT_SECRET_BACKEND', backend.kind);
   }
-  if (manifest.secretStore === true && backend.kind === 'secretsmanager') {
-    grantSecretsManagerStore(fn, backend.prefix);
+  if (manifest.secretStore !== undefined && backend.kind === 'secretsmanager') {
+    grantSecretsManagerStore(fn, backend.prefix, manifest.secretStore === 'read' ? 'read' : 'readWrite');
   }
   if (manifest.auditSigningKey !== undefined) {
     grantAuditSigning(fn, stores.auditSigningKey, { sign: manifest.auditSigningKey === 'sign' });

@@ -21,6 +21,9 @@ export const SECRETS_MANAGER_STORE_ACTIONS: readonly string[] = [
   'secretsmanager:DeleteSecret',
 ];
 
+/** What a reader of the store calls: the adapter's reads are GetSecretValue alone. */
+export const SECRETS_MANAGER_READ_ACTIONS: readonly string[] = ['secretsmanager:GetSecretValue'];
+
 /** Listing by name prefix; Secrets Manager supports no resource-level permissions for it. */
 export const SECRETS_MANAGER_LIST_ACTIONS: readonly string[] = ['secretsmanager:ListSecrets'];
 
@@ -43,25 +46,36 @@ export function secretsManagerPrefixArn(stack: Stack, prefix: string): string {
  * cdk-nag acknowledgements cover nothing else. New secrets use Secrets Manager's AWS managed key
  * (`aws/secretsmanager`): the container passes the adapter no KmsKeyId, so no KMS grant is
  * needed here; values are sealed by our envelope under the secrets key in any case.
+ * A `read` function (the notifier and the digest read channel secrets) gets GetSecretValue on the
+ * prefix and nothing else: no writes, no listing.
  */
-export function grantSecretsManagerStore(fn: VaultPilotFunction, prefix: string): Policy {
+export function grantSecretsManagerStore(
+  fn: VaultPilotFunction,
+  prefix: string,
+  access: 'readWrite' | 'read' = 'readWrite',
+): Policy {
   const secretArn = secretsManagerPrefixArn(Stack.of(fn), prefix);
   const policy = new Policy(fn, 'SecretsManagerStore', {
-    statements: [
-      new PolicyStatement({ actions: [...SECRETS_MANAGER_STORE_ACTIONS], resources: [secretArn] }),
-      new PolicyStatement({ actions: [...SECRETS_MANAGER_LIST_ACTIONS], resources: ['*'] }),
-    ],
+    statements:
+      access === 'read'
+        ? [new PolicyStatement({ actions: [...SECRETS_MANAGER_READ_ACTIONS], resources: [secretArn] })]
+        : [
+            new PolicyStatement({ actions: [...SECRETS_MANAGER_STORE_ACTIONS], resources: [secretArn] }),
+            new PolicyStatement({ actions: [...SECRETS_MANAGER_LIST_ACTIONS], resources: ['*'] }),
+          ],
   });
   fn.role.attachInlinePolicy(policy);
   // The function must not run before its role may reach the store.
   fn.function.node.addDependency(policy);
   fn.function.addEnvironment('VAULTPILOT_SECRETS_MANAGER_PREFIX', prefix);
 
-  Validations.of(policy).acknowledge({
-    id: 'AwsSolutions-IAM5[Resource::*]',
-    reason:
-      'secretsmanager:ListSecrets supports no resource-level permissions; the adapter lists with a name filter on its own prefix and tenant and re-checks every name, and this statement grants nothing else.',
-  });
+  if (access === 'readWrite') {
+    Validations.of(policy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'secretsmanager:ListSecrets supports no resource-level permissions; the adapter lists with a name filter on its own prefix and tenant and re-checks every name, and this statement grants nothing else.',
+    });
+  }
   Validations.of(policy).acknowledge({
     id: `AwsSolutions-IAM5[Resource::${nagArn(prefix)}]`,
     reason:

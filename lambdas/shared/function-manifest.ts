@@ -22,10 +22,10 @@ export type TableAccess = readonly TableAction[];
 
 /**
  * Uses of the secrets key: `seal` (GenerateDataKey, Decrypt) seals and opens secret values;
- * `rewrap` (ReEncrypt) moves data keys to the current key inside KMS; `hmac` wraps the audit
+ * `open` (Decrypt) only opens them; `rewrap` (ReEncrypt) moves data keys to the current key inside KMS; `hmac` wraps the audit
  * log's per-tenant HMAC keys (encryption context path `@audit/hmac-key` only).
  */
-export type SecretsKeyUse = 'seal' | 'rewrap' | 'hmac';
+export type SecretsKeyUse = 'seal' | 'open' | 'rewrap' | 'hmac';
 
 /** How a function is started. */
 export type FunctionTrigger =
@@ -64,10 +64,11 @@ export interface FunctionManifest {
   /** Invokes the rotation worker directly (explicit rollbacks). */
   readonly invokesRotationWorker?: boolean;
   /**
-   * Keeps secret versions through the SecretStore port, so on the Secrets Manager backend it gets
-   * the store's grants instead of the secrets table.
+   * Keeps secret versions through the SecretStore port (`true`), or only reads them (`'read'`),
+   * so on the Secrets Manager backend it gets the store's grants (all of them, or GetSecretValue
+   * alone) instead of the secrets table.
    */
-  readonly secretStore?: boolean;
+  readonly secretStore?: true | 'read';
   /** Verifies bearer tokens (needs the user pool, or the local issuer, and the user client ids). */
   readonly verifiesTokens?: boolean;
   readonly providers?: readonly ProviderAccess[];
@@ -91,7 +92,7 @@ export type SecretBackendKind = 'dynamodb' | 'secretsmanager';
 export function tablesOf(manifest: FunctionManifest, backend: SecretBackendKind): [TableId, TableAccess][] {
   const dropsSecretsTable =
     backend === 'secretsmanager' &&
-    (manifest.secretStore === true || manifest.secretsKey?.includes('rewrap') === true);
+    (manifest.secretStore !== undefined || manifest.secretsKey?.includes('rewrap') === true);
   return (Object.entries(manifest.tables) as [TableId, TableAccess][]).filter(
     ([id]) => !(dropsSecretsTable && id === 'secrets'),
   );

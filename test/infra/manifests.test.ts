@@ -129,8 +129,11 @@ describe('function roles from manifests', () => {
       if (uses.includes('seal') || uses.includes('hmac')) {
         expectedSecretsKey.add('kms:GenerateDataKey').add('kms:Decrypt');
       }
+      if (uses.includes('open')) expectedSecretsKey.add('kms:Decrypt');
       if (uses.includes('rewrap')) expectedSecretsKey.add('kms:ReEncryptFrom').add('kms:ReEncryptTo');
-      if (uses.includes('seal') || uses.includes('rewrap')) expectedSecretsKey.add('kms:DescribeKey');
+      if (uses.includes('seal') || uses.includes('open') || uses.includes('rewrap')) {
+        expectedSecretsKey.add('kms:DescribeKey');
+      }
       expect(secretsKey).toEqual([...expectedSecretsKey].sort());
 
       const signing = [

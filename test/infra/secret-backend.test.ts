@@ -183,6 +183,37 @@ describe('secret store backend: secretsmanager', () => {
     ]);
   });
 
+  it('lets the notifier and the digest only read channel secrets: GetSecretValue under the prefix, no KMS GenerateDataKey', () => {
+    // Prepare
+    const readers = ['NotifierHandler', 'NotifyDigestEngine'];
+    const template = Template.fromStack(stacks.engines);
+    const policies = Object.values(template.findResources('AWS::IAM::Policy') as Record<string, CfnResource>);
+
+    for (const reader of readers) {
+      // Act
+      const ofReader = policies.filter((policy) =>
+        new RegExp(`"${reader}[A-Za-z0-9]*"`).test(JSON.stringify(policy.Properties.Roles)),
+      );
+      const statements = ofReader
+        .flatMap((policy) => policy.Properties.PolicyDocument.Statement as Statement[])
+        .filter((statement) => statement.Effect === 'Allow');
+      const secretsManager = statements.filter((statement) => actionsOf(statement).some(isSecretsManager));
+
+      // Assess
+      expect(ofReader.length, reader).toBeGreaterThan(0);
+      expect(secretsManager, reader).toEqual([
+        { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: prefixArn('vaultpilot/dev/') },
+      ]);
+      // The secrets key only (the tables' key and the DLQ's key have grants of their own).
+      const kms = statements
+        .filter((statement) => JSON.stringify(statement.Resource).includes('SecretsKey'))
+        .flatMap(actionsOf)
+        .filter((action) => action.startsWith('kms:'));
+      expect(kms, reader).toContain('kms:Decrypt');
+      expect(kms, reader).not.toContain('kms:GenerateDataKey');
+    }
+  });
+
   it('documents the ListSecrets acknowledgement in ADR 0002', () => {
     expect(ADR).toContain('secretsmanager:ListSecrets');
   });

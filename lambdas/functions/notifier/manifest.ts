@@ -34,8 +34,9 @@ export const manifest = {
     // notification.sent / notification.failed, one per final delivery (append only).
     audit: ['dynamodb:PutItem', 'dynamodb:GetItem'],
   },
-  secretsKey: ['seal'],
-  secretStore: true,
+  // Opens channel secrets (the notifications API seals them); never writes the store.
+  secretsKey: ['open'],
+  secretStore: 'read',
   sendsNotifications: true,
   // Senders wait out a Slack Retry-After of up to 10 s per attempt; three channels at once.
   timeoutSeconds: 60,

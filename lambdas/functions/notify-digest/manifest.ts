@@ -13,8 +13,9 @@ export const manifest = {
     settings: ['read', 'dynamodb:PutItem'],
     secrets: ['read'],
   },
-  secretsKey: ['seal'],
-  secretStore: true,
+  // Opens channel secrets (the notifications API seals them); never writes the store.
+  secretsKey: ['open'],
+  secretStore: 'read',
   sendsNotifications: true,
   sdkClients: [
     '@aws-sdk/client-dynamodb',
