@@ -223,13 +223,6 @@ const KNOWN_DEFECTS: readonly { readonly route: string; readonly problem: RegExp
       'an assisted submission runs in the rotation worker over several writes (value, rotation, audit); ' +
       'a fault after the first answers 503 although the engine has moved on (and resumes it later)',
   },
-  {
-    route: 'writeSecret',
-    problem: /^answered 503 but (changed \{"secrets":\{"added":1,"removed":0\}\}|the change is visible)/,
-    why:
-      'a version item claimed before its metadata update was refused stays, and reads adopt it as ' +
-      "a crashed writer's (the write's outcome is then reported as 503 although it is readable)",
-  },
 ];
 
 function isKnownDefect(route: RouteSpec, problem: string): boolean {
