@@ -170,11 +170,23 @@ describe('a submission the storage refuses', () => {
     // Act
     const answered = await engineWith(refusal).submit(key, { token }, PERSON);
     const taken = await pending(key);
-    const resumed = await engineWith().run(key);
+    // The next scheduled run (another due time, so another rotation id) finds it and resumes it.
+    h.clock.advance(15 * 60_000);
+    const engine = engineWith();
+    const rescheduled = await engine.start({
+      tenant: TENANT,
+      credentialId: key.credentialId,
+      trigger: 'schedule',
+      requestedBy: SYSTEM,
+      dueAt: h.clock.now().toISOString(),
+    });
+    if (rescheduled.status === 'skipped') throw new Error(`skipped: ${rescheduled.reason}`);
+    const resumed = await engine.run({ ...key, rotationId: rescheduled.record.rotationId });
 
     // Assess
     expect(answered.state).toBe('in-progress');
     expect(taken?.token).toBe(token);
+    expect(rescheduled).toMatchObject({ status: 'existing', record: { rotationId: key.rotationId } });
     expect(resumed.outcome).toBe('succeeded');
     expect((await h.secrets.read(TENANT, secretPath)).data.token).toBe(token);
   });
