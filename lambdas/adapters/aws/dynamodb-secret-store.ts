@@ -36,6 +36,15 @@
  * never lost. After (c)'s metadata update and before the deletes, items below `oldestVersion`
  * linger; they are garbage by definition (never read), and deleting the secret removes them.
  *
+ * Refusals after (a): (a) is the commit point. When the storage refuses (b) for good (throttled,
+ * unavailable), the stored item is what a crashed writer leaves, and readers record it as well;
+ * so the writer reads the metadata again, records the version once more, and if that is refused
+ * too reports the version as written (the next read records it), never a 503 ("nothing
+ * changed") for a value that becomes readable. The one exception is a number found below
+ * `oldestVersion` (pruned while the writer stalled): that item is never read, and the writer
+ * moves on as after a lost race. A refused (c) is housekeeping the next write redoes, and does
+ * not fail the write either. A 503 from a write therefore means that (a) did not store anything.
+ *
  * Destroy marks the versions destroyed in the metadata item first (the commit point: every read
  * then treats them as destroyed) and then removes their envelopes; a removal cut short is
  * finished by a retry or by the next read of that version.
@@ -263,6 +272,8 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
     const head = (version: number) => ({ version, createdTime: request.now, createdBy: request.createdBy });
     // Version numbers the recording update took out of the metadata: their items go after it.
     let purge: readonly number[] = [];
+    // The claim stands but the metadata could not be updated now: the next reader records it.
+    let unrecorded = false;
     let useKnown = known !== undefined;
     try {
       const written = await writeNewVersion(
@@ -281,19 +292,35 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
           claim: async (version) =>
             this.putVersionItem(pk, { ...head(version), envelope: await request.seal(version) }),
           record: async (version, snapshot) => {
-            const recorded = await this.recordAndPrune(tenant, path, head(version), snapshot.meta);
-            purge = recorded.purge;
-            return recorded;
+            try {
+              const recorded = await this.recordAndPrune(tenant, path, head(version), snapshot.meta);
+              purge = recorded.purge;
+              return recorded;
+            } catch (error: unknown) {
+              if (!(error instanceof DependencyUnavailableError)) throw error;
+              const outcome = await this.afterRefusedRecord(tenant, path, head(version), snapshot.meta);
+              unrecorded = outcome.accepted && !outcome.recorded;
+              return outcome;
+            }
           },
           // The number had been pruned: this item reused it, so it must go.
           release: (version) => this.deleteItems(pk, [DynamoDbSecretStore.versionSortKey(version)]),
           settle: async (_version, meta) => {
-            const settled = await this.prune(pk, meta);
-            await this.deleteItems(
-              pk,
-              [...purge, ...settled.purge].map((version) => DynamoDbSecretStore.versionSortKey(version)),
-            );
-            return metadataRecord(tenant, path, settled.meta);
+            // Pruning is housekeeping after the commit: the next write prunes what this one could
+            // not, and items left below `oldestVersion` are never read. Its failure must not turn
+            // a stored version into a 503; an unrecorded version is pruned after it is recorded.
+            if (unrecorded) return metadataRecord(tenant, path, meta);
+            try {
+              const settled = await this.prune(pk, meta);
+              await this.deleteItems(
+                pk,
+                [...purge, ...settled.purge].map((version) => DynamoDbSecretStore.versionSortKey(version)),
+              );
+              return metadataRecord(tenant, path, settled.meta);
+            } catch (error: unknown) {
+              if (!(error instanceof DependencyUnavailableError)) throw error;
+              return metadataRecord(tenant, path, meta);
+            }
           },
         },
         this.retry,
@@ -775,6 +802,47 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
       meta = await this.readMeta(pk);
     }
     throw keptChanging(path);
+  }
+
+  /**
+   * Step (b) failed for good (throttling, an unavailable table) after step (a) stored the version
+   * item. That item is the truth: whoever next reads the secret or loses a race on its number
+   * records it, unless its number lies below `oldestVersion` (then it was pruned while this
+   * writer stalled, and no read ever serves it). So the write's outcome is decided by that one
+   * fact, not by the failed update: the metadata is read again and the version recorded once
+   * more; if the storage still refuses, the version is reported as written (it is, and the next
+   * read records it) rather than as a 503 that would make the caller believe nothing changed.
+   * Only when even the metadata cannot be read is `oldestVersion` unknown; the writer then goes
+   * by its snapshot, from which pruning this number would take `maxVersions` other writes
+   * recorded in the meantime.
+   */
+  private async afterRefusedRecord(
+    tenant: string,
+    path: SecretPath,
+    item: Omit<VersionItem, 'envelope'>,
+    known: MetaItem | undefined,
+  ): Promise<{ accepted: boolean; meta: MetaItem; recorded: boolean }> {
+    const assumed = (meta: MetaItem | undefined) => ({
+      accepted: true,
+      meta: withVersion(meta ?? initialMetadata(item.createdTime), item),
+      recorded: false,
+    });
+    let meta: MetaItem | undefined;
+    try {
+      meta = await this.readMeta(DynamoDbSecretStore.partitionKey(tenant, path));
+    } catch (error: unknown) {
+      if (!(error instanceof DependencyUnavailableError)) throw error;
+      return assumed(known);
+    }
+    if (meta !== undefined && recordDecision(meta, item).kind === 'pruned') {
+      return { accepted: false, meta, recorded: false };
+    }
+    try {
+      return { ...(await this.record(tenant, path, item, meta)), recorded: true };
+    } catch (error: unknown) {
+      if (!(error instanceof DependencyUnavailableError)) throw error;
+      return assumed(meta);
+    }
   }
 
   /**

@@ -7,11 +7,14 @@
  * rotation stays open and the current value stays current.
  */
 import { ConflictError, DependencyUnavailableError, DomainError, ValidationError } from '../errors.js';
+import type { SecretData } from '../secrets/kv-service.js';
 import { assistedContacts, type AssistedSettings, reminderStage, stageRank } from './assisted.js';
 import type { EngineCore } from './engine-core.js';
-import type { Execution, RotationRequester } from './engine-model.js';
+import { type Execution, RotationBusyError, type RotationRequester } from './engine-model.js';
 import type { StepDriver } from './engine-steps.js';
-import type { RotationRecord } from './rotation.js';
+import { SubmittedValueSchema } from './rollback-runner.js';
+import { isTerminal, type RotationRecord } from './rotation.js';
+import { sameValue } from './rotation-secrets.js';
 import { assistedEvent, ROTATION_EVENT_TYPES } from './rotation-events.js';
 import type { RotationKey } from './rotation-store.js';
 import { describeFailure, type AssistedInput } from './rotator.js';
@@ -25,14 +28,16 @@ export class AssistedRotation {
     private readonly steps: StepDriver,
   ) {}
 
-  /** Whether the run waits for a person: an assisted type, no dry run, no value submitted yet. */
-  async waitsForInput(execution: Execution): Promise<boolean> {
-    const { record, rotator, secrets } = execution;
+  /**
+   * Whether the run waits for a person: an assisted type, no dry run, and the rotation not moved
+   * on by a submission. A submission's commit point is the checkpoint that moves the rotation to
+   * `in-progress`; a pending value found while the rotation still waits is what a submission left
+   * that did not get there (refused or crashed), never read, and replaced by the next one.
+   */
+  waitsForInput(execution: Execution): boolean {
+    const { record, rotator } = execution;
     if (rotator.assisted === undefined || record.dryRun) return false;
-    if (record.state !== 'pending' && record.state !== 'awaiting-input') return false;
-    // A submission stores the pending value before it moves the state: after a crash in between,
-    // the value is there and the rotation goes on.
-    return (await secrets.readPending(record.credentialId, record.rotationId)) === undefined;
+    return record.state === 'pending' || record.state === 'awaiting-input';
   }
 
   /** Opens the rotation (first run) and sends the reminder that is due; gives up the lease. */
@@ -87,7 +92,14 @@ export class AssistedRotation {
   /**
    * Takes a person's value for a waiting rotation: the type's test first (a refusal is a 400
    * naming the reason, and nothing changes), then the value is stored as pending and the rotation
-   * finishes. Answers the rotation as it ended (or as far as it got).
+   * moves to `in-progress` (the commit point, one conditional write), and runs to its end.
+   *
+   * What the answer means (the API's contract): an error means the submission was not taken, so
+   * a retry is a fresh submission (a 503 changed nothing: no lease is taken before the commit, and
+   * a value stored before a refused commit is taken back). Once committed, the answer is the
+   * rotation as far as it got: `succeeded`, or `in-progress` when the storage refused a later
+   * step (the scheduled runs resume it); a crash still surfaces. A retried submission of the same
+   * value after the rotation moved on is answered with the rotation, not refused.
    */
   async submit(
     key: RotationKey,
@@ -96,59 +108,156 @@ export class AssistedRotation {
     run: (key: RotationKey) => Promise<{ record: RotationRecord }>,
   ): Promise<RotationRecord> {
     const record = await this.core.require(key);
-    if (record.state !== 'awaiting-input') {
-      throw new ConflictError(
-        `Rotation ${record.rotationId} is ${record.state}; it does not wait for a value`,
-        {
-          details: { state: record.state },
-        },
-      );
-    }
-    const execution = await this.core.begin(record);
+    if (record.state !== 'awaiting-input') return this.replayed(record, submitted, run);
+    const execution = await this.core.prepare(record);
     const audit = (outcome: 'allowed' | 'failed', reason: string) =>
       this.core.recordAudit(execution.record, 'rotation.submit', outcome, reason, {
         actor: requestedBy.actor,
         requestId: requestedBy.requestId,
         correlationId: requestedBy.correlationId,
       });
+    const assisted = execution.rotator.assisted;
+    if (assisted === undefined) {
+      throw new ConflictError(`Credentials of type ${record.credentialType} rotate without a person`);
+    }
+    // Nothing is written before the commit point: the base version is pinned by the commit.
+    const base = await this.steps.baseValue(execution, { pin: false });
+    const context = this.core.context(execution, 1, this.core.now(), base);
+    let accepted;
     try {
-      const assisted = execution.rotator.assisted;
-      if (assisted === undefined) {
-        throw new ConflictError(`Credentials of type ${record.credentialType} rotate without a person`);
+      accepted = await assisted.accept(context, submitted);
+    } catch (error: unknown) {
+      if (error instanceof DomainError && !(error instanceof DependencyUnavailableError)) {
+        await audit('failed', `submission refused: ${describeFailure(error)}`);
+        // A malformed value keeps its issues (fields, never values).
+        if (error instanceof ValidationError) throw error;
+        throw new ValidationError(`The submitted value was refused: ${error.message}`, {
+          cause: error,
+          details: { reason: error.code },
+        });
       }
-      const base = await this.steps.baseValue(execution);
-      const context = this.core.context(execution, 1, this.core.now(), base);
-      let accepted;
-      try {
-        accepted = await assisted.accept(context, submitted);
-      } catch (error: unknown) {
-        if (error instanceof DomainError && !(error instanceof DependencyUnavailableError)) {
-          await audit('failed', `submission refused: ${describeFailure(error)}`);
-          // A malformed value keeps its issues (fields, never values).
-          if (error instanceof ValidationError) throw error;
-          throw new ValidationError(`The submitted value was refused: ${error.message}`, {
-            cause: error,
-            details: { reason: error.code },
-          });
-        }
-        throw error;
-      }
-      const { credentialId, rotationId } = execution.record;
-      // A submission that crashed after storing its value left it pending: this one replaces it.
-      await execution.secrets.discardPending(credentialId, rotationId);
-      await execution.secrets.writePending(credentialId, rotationId, accepted.pending);
+      throw error;
+    }
+    const { credentialId, rotationId } = execution.record;
+    const { secrets } = execution;
+    const waiting = execution.record;
+    let stored = false;
+    let committing = false;
+    try {
+      // A submission that did not reach its commit left its value pending: this one replaces it.
+      await secrets.discardPending(credentialId, rotationId);
+      await secrets.writePending(credentialId, rotationId, accepted.pending);
+      stored = true;
       await audit('allowed', `new value submitted by ${requestedBy.name} and accepted by the type's test`);
+      committing = true;
       await this.core.save(execution, {
         state: 'in-progress',
         lease: undefined,
+        baseVersion: base.version,
         provider: { ...execution.record.provider, ...accepted.provider },
       });
     } catch (error: unknown) {
-      // Gives up the lease (re-reading the record if a write may have landed after all).
-      await this.core.pause(execution, error);
+      const outcome = committing ? await this.commitOutcome(waiting) : 'not-committed';
+      if (outcome === 'committed' && error instanceof DependencyUnavailableError) {
+        // The refused call stored its write after all: the submission is taken.
+        return this.continued(key, run);
+      }
+      // Taken back only when certainly not committed, and only our own value.
+      if (outcome === 'not-committed' && stored) {
+        await this.takeBack(waiting, accepted.pending).catch(() => undefined);
+      }
       throw error;
     }
-    return (await run(key)).record;
+    return this.continued(key, run);
+  }
+
+  /**
+   * Runs a rotation whose submission is committed. The storage refusing a step now does not undo
+   * the submission: the rotation stays `in-progress` (its run recorded the failure and gave up
+   * its lease) and is answered as it stands; the scheduled runs resume it.
+   */
+  private async continued(
+    key: RotationKey,
+    run: (key: RotationKey) => Promise<{ record: RotationRecord }>,
+  ): Promise<RotationRecord> {
+    try {
+      return (await run(key)).record;
+    } catch (error: unknown) {
+      if (!(error instanceof DependencyUnavailableError || error instanceof RotationBusyError)) throw error;
+      const stored = await this.core.store
+        .get(key.tenant, key.credentialId, key.rotationId)
+        .catch(() => undefined);
+      if (stored === undefined) throw error;
+      return stored;
+    }
+  }
+
+  /**
+   * Whether the commit checkpoint (awaiting-input → in-progress at the next revision) is stored,
+   * after its write failed: a failed call may have been applied. `unknown` when it cannot be read.
+   */
+  private async commitOutcome(waiting: RotationRecord): Promise<'committed' | 'not-committed' | 'unknown'> {
+    try {
+      const stored = await this.core.store.get(waiting.tenant, waiting.credentialId, waiting.rotationId);
+      if (stored === undefined) return 'not-committed';
+      if (stored.revision === waiting.revision) return 'not-committed';
+      return stored.revision === waiting.revision + 1 && stored.state === 'in-progress'
+        ? 'committed'
+        : 'unknown';
+    } catch {
+      return 'unknown';
+    }
+  }
+
+  /**
+   * Removes the pending value a submission stored before its commit was refused, if the rotation
+   * still waits unchanged and the value is still this submission's (never another's).
+   */
+  private async takeBack(waiting: RotationRecord, value: SecretData): Promise<void> {
+    const { tenant, credentialId, rotationId } = waiting;
+    const now = await this.core.store.get(tenant, credentialId, rotationId);
+    if (now?.revision !== waiting.revision) return;
+    const secrets = this.core.rotationSecrets(tenant);
+    const pending = await secrets.readPending(credentialId, rotationId);
+    if (pending !== undefined && sameValue(pending, value))
+      await secrets.discardPending(credentialId, rotationId);
+  }
+
+  /**
+   * A submission to a rotation that no longer waits: the same value as the one it took (a client
+   * retrying after an answer it did not get) is answered with the rotation, resumed if it is still
+   * in progress; anything else is a `ConflictError`, as before.
+   */
+  private async replayed(
+    record: RotationRecord,
+    submitted: unknown,
+    run: (key: RotationKey) => Promise<{ record: RotationRecord }>,
+  ): Promise<RotationRecord> {
+    const refusal = new ConflictError(
+      `Rotation ${record.rotationId} is ${record.state}; it does not wait for a value`,
+      { details: { state: record.state } },
+    );
+    if (record.state === 'pending' || !(await this.tookValue(record, submitted))) throw refusal;
+    const key = { tenant: record.tenant, credentialId: record.credentialId, rotationId: record.rotationId };
+    return isTerminal(record.state) ? record : this.continued(key, run);
+  }
+
+  /** Whether every field of `submitted` is the same in the value the rotation took (pending, or promoted). */
+  private async tookValue(record: RotationRecord, submitted: unknown): Promise<boolean> {
+    const parsed = SubmittedValueSchema.safeParse(submitted);
+    if (!parsed.success) return false;
+    const target = await this.core.targets.load(record.tenant, record.credentialId);
+    if (target === undefined) return false;
+    const secrets = this.core.rotationSecrets(record.tenant);
+    const taken =
+      record.promotedVersion === undefined
+        ? await secrets.readPending(record.credentialId, record.rotationId)
+        : await secrets.version(target.secretPath, record.promotedVersion);
+    if (taken === undefined) return false;
+    const fields = Object.keys(parsed.data);
+    const pick = (value: SecretData) =>
+      Object.fromEntries(fields.map((field) => [field, value[field] ?? '']));
+    return fields.every((field) => taken[field] !== undefined) && sameValue(pick(taken), parsed.data);
   }
 
   /** The reminder to send now: the stage reached, if no reminder of it (or a later one) went out. */

@@ -237,21 +237,7 @@ export class EngineCore {
   /** Loads what a run needs and takes the record's lease. */
   async begin(record: RotationRecord): Promise<Execution> {
     const now = this.clock.now();
-    if (record.lease !== undefined && Date.parse(record.lease.until) > now.getTime()) {
-      throw new RotationBusyError(`Rotation ${record.rotationId} is being worked on by another executor`);
-    }
-    const target = await this.targets.load(record.tenant, record.credentialId);
-    if (target === undefined) throw new NotFoundError(`No credential ${record.credentialId}`);
-    const { rotator, policy } = this.rotatable(target);
-    const execution: Execution = {
-      record,
-      owner: randomUUID(),
-      target,
-      policy,
-      rotator,
-      settings: rotator.parseSettings(target.settings),
-      secrets: this.rotationSecrets(record.tenant),
-    };
+    const execution = await this.prepare(record);
     try {
       await this.save(execution, {
         lease: { owner: execution.owner, until: new Date(now.getTime() + this.leaseMs).toISOString() },
@@ -261,6 +247,28 @@ export class EngineCore {
       throw error;
     }
     return execution;
+  }
+
+  /**
+   * Loads what a run needs without writing anything (no lease): `RotationBusyError` while another
+   * executor holds the record. A caller that then saves relies on the save's revision check alone.
+   */
+  async prepare(record: RotationRecord): Promise<Execution> {
+    if (record.lease !== undefined && Date.parse(record.lease.until) > this.clock.now().getTime()) {
+      throw new RotationBusyError(`Rotation ${record.rotationId} is being worked on by another executor`);
+    }
+    const target = await this.targets.load(record.tenant, record.credentialId);
+    if (target === undefined) throw new NotFoundError(`No credential ${record.credentialId}`);
+    const { rotator, policy } = this.rotatable(target);
+    return {
+      record,
+      owner: randomUUID(),
+      target,
+      policy,
+      rotator,
+      settings: rotator.parseSettings(target.settings),
+      secrets: this.rotationSecrets(record.tenant),
+    };
   }
 
   async save(execution: Execution, patch: Partial<RotationRecord>): Promise<void> {

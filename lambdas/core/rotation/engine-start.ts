@@ -45,13 +45,18 @@ export class RotationStarter {
 
     if (scheduled) {
       // An assisted rotation waits for weeks under the lock: each scheduled run resumes it (its
-      // reminders), whichever id it was started with.
+      // reminders), whichever id it was started with; and once a submission moved it on, each
+      // resumes it until it ends (a step the storage refused after the submission was taken).
       const holder = await this.core.store.lockHolder(request.tenant, request.credentialId);
       const held =
         holder === undefined || holder.rotationId === rotationId
           ? undefined
           : await this.core.store.get(request.tenant, request.credentialId, holder.rotationId);
-      if (held?.state === 'awaiting-input') return { status: 'existing', record: held };
+      if (
+        held?.state === 'awaiting-input' ||
+        (held?.state === 'in-progress' && rotator.assisted !== undefined)
+      )
+        return { status: 'existing', record: held };
     }
     await this.lock(request.tenant, request.credentialId, rotationId, now);
     const pair = policy.dryRun ? undefined : pairOf(policy, target.tags);

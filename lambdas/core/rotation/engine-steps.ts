@@ -129,8 +129,12 @@ export class StepDriver {
     await this.complete(execution, 'succeeded', undefined);
   }
 
-  /** The value that was current when the rotation began (read once, pinned by version). */
-  async baseValue(execution: Execution): Promise<CurrentValue> {
+  /**
+   * The value that was current when the rotation began (read once, pinned by version). `pin:
+   * false` leaves the pinning to the caller's next checkpoint (`baseVersion`), which then is the
+   * one write.
+   */
+  async baseValue(execution: Execution, { pin = true }: { pin?: boolean } = {}): Promise<CurrentValue> {
     const path = execution.target.secretPath;
     const pinned = execution.record.baseVersion;
     if (pinned === undefined) {
@@ -146,7 +150,7 @@ export class StepDriver {
       }
       // No version yet: the rotator makes the first value, promoted with check-and-set 0.
       const base = current ?? FIRST_VALUE;
-      await this.core.save(execution, { baseVersion: base.version });
+      if (pin) await this.core.save(execution, { baseVersion: base.version });
       return base;
     }
     if (pinned === FIRST_VALUE.version) return FIRST_VALUE;

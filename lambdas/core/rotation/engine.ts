@@ -130,7 +130,7 @@ export class RotationEngine {
         await this.rollbacks.rollBackPending(execution, new RollBack('rollback', execution.record.failure));
       } else if (execution.record.dryRun) {
         await this.steps.dryRun(execution);
-      } else if (await this.assisted.waitsForInput(execution)) {
+      } else if (this.assisted.waitsForInput(execution)) {
         await this.assisted.wait(execution);
       } else {
         await this.steps.drive(execution);

@@ -1,0 +1,194 @@
+/**
+ * The DynamoDB secret store's answer when the storage refuses a write after the version item was
+ * stored (step (a) of the write protocol): the metadata update (b) or the pruning after it (c)
+ * failing for good. The version item is the truth and every reader records it, so the write must
+ * report the version it stored, never a 503 ("nothing changed") while its value becomes readable.
+ * Faults come from the DynamoDB fault proxy in front of dynalite.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbSecretStore } from '../../lambdas/adapters/aws/dynamodb-secret-store.js';
+import { FileKeyring } from '../../lambdas/adapters/local/file-keyring.js';
+import { DependencyUnavailableError } from '../../lambdas/core/errors.js';
+import { DataKeyCache } from '../../lambdas/core/secrets/data-key-cache.js';
+import { EnvelopeCipher } from '../../lambdas/core/secrets/envelope.js';
+import { SecretsService } from '../../lambdas/core/secrets/kv-service.js';
+import { type LocalDynamo, ensureTables, startLocalDynamo } from '../../lambdas/local/dynamo.js';
+import { TABLE_LIST, localTableName } from '../../lambdas/shared/tables.js';
+import { type DynamoFault, DynamoFaultProxy } from '../support/dynamo-fault-proxy.js';
+
+const TABLE = localTableName('secrets');
+const REGION = 'us-east-1';
+
+let dynamo: LocalDynamo;
+let proxy: DynamoFaultProxy;
+let client: DynamoDBDocumentClient;
+/** Writes through the proxy (faults apply). */
+let service: SecretsService;
+/** Reads straight from dynalite, as another function would after the faults are gone. */
+let reader: SecretsService;
+let direct: DynamoDBDocumentClient;
+
+function documentClient(endpoint: string, maxAttempts?: number): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint,
+      region: REGION,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      ...(maxAttempts === undefined ? {} : { maxAttempts }),
+    }),
+  );
+}
+
+beforeAll(async () => {
+  dynamo = await startLocalDynamo({ path: undefined, host: '127.0.0.1', port: 0 });
+  await ensureTables(dynamo.endpoint, REGION, TABLE_LIST);
+  proxy = await DynamoFaultProxy.start(dynamo.endpoint, 20261206);
+  // One attempt per call: the SDK's own retries are not what this checks, and would only slow it.
+  client = documentClient(proxy.endpoint, 1);
+  direct = documentClient(dynamo.endpoint);
+  const cipher = new EnvelopeCipher(new FileKeyring({}), new DataKeyCache());
+  service = new SecretsService(new DynamoDbSecretStore(client, TABLE), cipher, { now: () => new Date() });
+  reader = new SecretsService(new DynamoDbSecretStore(direct, TABLE), cipher, { now: () => new Date() });
+});
+
+afterAll(async () => {
+  client.destroy();
+  direct.destroy();
+  await proxy.close();
+  await dynamo.close();
+});
+
+/** Runs `act` with `faults` on the secrets table (this tenant's requests only), then removes them. */
+async function withFaults<T>(tenant: string, faults: readonly DynamoFault[], act: () => Promise<T>) {
+  const from = proxy.requests().length;
+  // Every key starts with the tenant; the marker narrows each fault to one kind of request too.
+  const stop = proxy.add(faults.map((fault) => ({ tables: [TABLE], ...fault })));
+  try {
+    const outcome = await act().then(
+      (value) => ({ value, error: undefined }),
+      (error: unknown) => ({ value: undefined, error }),
+    );
+    const injected = proxy
+      .requests()
+      .slice(from)
+      .filter((request) => request.body.includes(tenant) && request.fault !== undefined).length;
+    return { ...outcome, injected };
+  } finally {
+    stop();
+  }
+}
+
+async function versionNumbers(tenant: string, path: string): Promise<unknown[]> {
+  const { Items } = await direct.send(
+    new QueryCommand({
+      TableName: TABLE,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :v)',
+      ExpressionAttributeValues: { ':pk': DynamoDbSecretStore.partitionKey(tenant, path), ':v': 'v#' },
+    }),
+  );
+  return (Items ?? []).map((item): unknown => item.version);
+}
+
+describe('a write whose metadata update the storage refuses after the version was stored', () => {
+  it('reports the first version of a new secret as written, and it reads back', async () => {
+    // Prepare: the metadata item's creation (the only write that names listPk) always fails.
+    const tenant = 'wrfresh';
+    const faults = [
+      { kind: 'InternalServerError' as const, operations: ['PutItem'], rate: 1, marker: '"listPk"' },
+    ];
+
+    // Act
+    const written = await withFaults(tenant, faults, () =>
+      service.write('alice', tenant, 'app/key', { v: '1' }),
+    );
+
+    // Assess
+    expect(written.injected).toBeGreaterThan(0);
+    expect(written.error).toBeUndefined();
+    expect(written.value).toMatchObject({ version: 1, createdBy: 'alice', destroyed: false });
+    expect((await reader.read(tenant, 'app/key')).data).toEqual({ v: '1' });
+    expect((await reader.readMetadata(tenant, 'app/key')).currentVersion).toBe(1);
+  });
+
+  it('reports a later version as written; the next write gets the next number, none is lost', async () => {
+    // Prepare: every update naming currentVersion (recording a version) is throttled, and the
+    // re-read of the metadata after it fails too.
+    const tenant = 'wrlater';
+    await service.write('alice', tenant, 'app/key', { v: '1' });
+    const faults = [
+      {
+        kind: 'ProvisionedThroughputExceededException' as const,
+        operations: ['UpdateItem'],
+        rate: 1,
+        marker: '"currentVersion"',
+      },
+      { kind: 'InternalServerError' as const, operations: ['GetItem'], rate: 1, marker: tenant },
+    ];
+
+    // The metadata the API reads for its own checks before writing (so the write reads none first).
+    const known = { metadata: await service.metadataIfAny(tenant, 'app/key') };
+
+    // Act
+    const written = await withFaults(tenant, faults, () =>
+      service.write('alice', tenant, 'app/key', { v: '2' }, {}, known),
+    );
+    const next = await reader.write('bob', tenant, 'app/key', { v: '3' });
+
+    // Assess
+    expect(written.injected).toBeGreaterThan(1);
+    expect(written.error).toBeUndefined();
+    expect(written.value).toMatchObject({ version: 2 });
+    expect((await reader.read(tenant, 'app/key', 2)).data).toEqual({ v: '2' });
+    expect(next.version).toBe(3);
+    const metadata = await reader.readMetadata(tenant, 'app/key');
+    expect(metadata.currentVersion).toBe(3);
+    expect(Object.keys(metadata.versions)).toEqual(['1', '2', '3']);
+    expect(await versionNumbers(tenant, 'app/key')).toEqual([1, 2, 3]);
+  });
+
+  it('reports the version as written when only pruning after it fails', async () => {
+    // Prepare: one version kept, so each write prunes; deleting the pruned item fails.
+    const tenant = 'wrprune';
+    await service.writeMetadata(tenant, 'app/key', { maxVersions: 1 });
+    await service.write('alice', tenant, 'app/key', { v: '1' });
+    const faults = [
+      { kind: 'InternalServerError' as const, operations: ['DeleteItem'], rate: 1, marker: tenant },
+    ];
+
+    // Act
+    const written = await withFaults(tenant, faults, () =>
+      service.write('alice', tenant, 'app/key', { v: '2' }),
+    );
+
+    // Assess
+    expect(written.injected).toBeGreaterThan(0);
+    expect(written.error).toBeUndefined();
+    expect(written.value).toMatchObject({ version: 2 });
+    expect((await reader.read(tenant, 'app/key')).data).toEqual({ v: '2' });
+    expect(await reader.readMetadata(tenant, 'app/key')).toMatchObject({
+      currentVersion: 2,
+      oldestVersion: 2,
+    });
+  });
+
+  it('still answers 503 when the version item itself could not be stored, and stores nothing', async () => {
+    // Prepare
+    const tenant = 'wrclaim';
+    await service.write('alice', tenant, 'app/key', { v: '1' });
+    const faults = [
+      { kind: 'ThrottlingException' as const, operations: ['PutItem'], rate: 1, marker: tenant },
+    ];
+
+    // Act
+    const written = await withFaults(tenant, faults, () =>
+      service.write('alice', tenant, 'app/key', { v: '2' }),
+    );
+
+    // Assess
+    expect(written.error).toBeInstanceOf(DependencyUnavailableError);
+    expect(await versionNumbers(tenant, 'app/key')).toEqual([1]);
+    expect((await reader.readMetadata(tenant, 'app/key')).currentVersion).toBe(1);
+  });
+});
