@@ -9,7 +9,6 @@
  * directory, and a file that others can read (or that another user owns) is refused rather than
  * used: a token that leaked must not keep working silently.
  */
-import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readFile, rename, stat, writeFile, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +65,8 @@ async function readPrivateJson(file: string): Promise<unknown> {
 /** Writes through a fresh 0600 file and a rename, so a reader never sees half a file. */
 async function writePrivateJson(dir: string, file: string, value: unknown): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  // Loaded here: a command that only reads its profile (kv get) does not pay for node:crypto.
+  const { randomBytes } = await import('node:crypto');
   const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     await writeFile(temporary, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600, flag: 'wx' });

@@ -13,10 +13,12 @@ import { describe, expect, it } from 'vitest';
 import { parseArguments } from '../../lambdas/cli/args.js';
 import { CliUsageError, CommandFailedError, ProfileError } from '../../lambdas/cli/errors.js';
 import { secretFields } from '../../lambdas/cli/kv.js';
-import { CLIENT_COMMANDS } from '../../lambdas/cli/main.js';
+import { allCommands, COMMAND_GROUPS } from '../../lambdas/cli/main.js';
 import { configDirectory, ProfileStore } from '../../lambdas/cli/profiles.js';
 import { environmentName, secretEnvironment } from '../../lambdas/cli/run.js';
 import { CLI_BIN, client, REPOSITORY_ROOT } from '../support/cli-client.js';
+
+const CLIENT_COMMANDS = await allCommands();
 
 function scratch(): string {
   return mkdtempSync(join(tmpdir(), 'vp-cli-unit-'));
@@ -214,6 +216,24 @@ describe('profiles and tokens on disk', () => {
 });
 
 describe('usage and help', () => {
+  it('loads each command from the one group that owns its first word', async () => {
+    // Prepare
+    const owners = COMMAND_GROUPS.flatMap((group) => group.words);
+
+    // Act
+    const loaded = await Promise.all(
+      COMMAND_GROUPS.map(async (group) => ({ group, commands: await group.load() })),
+    );
+
+    // Assess: findCommand looks only in the group of argv[0], so a command listed in another
+    // group (or a group word with no command) would be unreachable or a dead end.
+    expect(new Set(owners).size).toBe(owners.length);
+    for (const { group, commands } of loaded) {
+      expect(commands.length).toBeGreaterThan(0);
+      expect(new Set(commands.map((command) => command.words[0]))).toEqual(new Set(group.words));
+    }
+  });
+
   it.each(CLIENT_COMMANDS.map((command) => [command.words.join(' ')]))(
     '%s --help prints its usage, exit 0',
     async (words) => {
