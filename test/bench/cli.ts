@@ -138,6 +138,10 @@ export async function runCliBench(): Promise<void> {
     }
     const ratio = median('vaultpilot kv get (VAULTPILOT_TOKEN)') / baseline;
     console.log(`  goal: kv get <= 2x curl: ${ratio <= 2 ? 'met' : 'NOT met'} (${ratio.toFixed(2)}x)`);
+    const floor = median('node:http GET (any Node client)');
+    console.log(
+      `  kv get vs bare node:http GET: ${(median('vaultpilot kv get (VAULTPILOT_TOKEN)') / floor).toFixed(2)}x (VAULTPILOT_TOKEN), ${(median('vaultpilot kv get (signed-in profile)') / floor).toFixed(2)}x (profile); bare node:http GET vs curl: ${(floor / baseline).toFixed(2)}x`,
+    );
   } finally {
     await runtime.stop();
   }
