@@ -213,6 +213,19 @@ describe('profiles and tokens on disk', () => {
       /not a valid VaultPilot file at profiles\.default\.apiUrl/,
     );
   });
+
+  it('refuses something other than a regular file in the place of the token file', async () => {
+    // Prepare
+    const store = new ProfileStore(scratch());
+    mkdirSync(store.tokensFile, { mode: 0o700 });
+
+    // Act
+    const read = store.storedTokens('default');
+
+    // Assess
+    await expect(read).rejects.toThrow(ProfileError);
+    await expect(store.storedTokens('default')).rejects.toThrow(/is not a regular file/);
+  });
 });
 
 describe('usage and help', () => {
