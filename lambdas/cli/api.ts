@@ -2,8 +2,8 @@
  * Calls to VaultPilot's own API (the routes of lambdas/functions/*\/routes.ts) with the profile's
  * token: JSON in and out, the error body mapped to an ApiError, one token refresh on a 401.
  */
-import { apiErrorFrom, type Session } from './auth.js';
-import { NotSignedInError } from './errors.js';
+import type { Session } from './auth.js';
+import { apiErrorFrom, NotSignedInError } from './errors.js';
 import { exchange, type HttpAnswer } from './http.js';
 
 export interface ApiRequest {

@@ -1,23 +1,21 @@
 /**
- * Signing in and keeping a usable access token: password (local runtime), authorization code with
- * PKCE S256 through a loopback redirect (Cognito Hosted UI or the local issuer), and client
- * credentials. Tokens are refreshed shortly before they expire: with the refresh token (browser
+ * Signing in without a browser and keeping a usable access token: password (local runtime) and
+ * client credentials, and the OAuth 2.0 token request the browser sign-in (browser-sign-in.ts)
+ * ends with. Tokens are refreshed shortly before they expire: with the refresh token (browser
  * sign-in) or by asking again with the stored client secret (machine clients). A password
  * sign-in has no refresh token, so it ends with the access token.
+ *
+ * A `kv get` with a signed-in profile loads this module (Session), so it imports no more than
+ * HTTP: the browser sign-in's loopback server, PKCE and browser opener live apart.
  */
-import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { ApiError, NotSignedInError } from './errors.js';
+import { ApiError, apiErrorFrom, NotSignedInError, requestIdOf } from './errors.js';
 import { exchange } from './http.js';
-import type { ClientIo } from './io.js';
 import type { AuthSettings, ProfileStore, StoredTokens } from './profiles.js';
 
 /** Refresh this long before the expiry, so a request never leaves with a token about to lapse. */
 const EXPIRY_MARGIN_MS = 30_000;
 
-interface TokenAnswer {
+export interface TokenAnswer {
   readonly accessToken: string;
   readonly expiresIn: number;
   readonly refreshToken?: string;
@@ -34,13 +32,8 @@ function json(text: string): Record<string, unknown> | undefined {
   }
 }
 
-function requestIdOf(headers: Readonly<Record<string, string | string[] | undefined>>): string | undefined {
-  const value = headers['x-request-id'] ?? headers['x-amzn-requestid'];
-  return typeof value === 'string' ? value : undefined;
-}
-
 /** POST a form to an OAuth 2.0 token endpoint; OAuth errors become ApiErrors with their code. */
-async function tokenRequest(
+export async function tokenRequest(
   endpoint: string,
   form: Readonly<Record<string, string>>,
   basic?: { id: string; secret: string },
@@ -74,7 +67,7 @@ async function tokenRequest(
   };
 }
 
-function stored(answer: TokenAnswer, extra: Partial<StoredTokens> = {}): StoredTokens {
+export function stored(answer: TokenAnswer, extra: Partial<StoredTokens> = {}): StoredTokens {
   return {
     accessToken: answer.accessToken,
     expiresAt: Date.now() + answer.expiresIn * 1000,
@@ -116,144 +109,6 @@ export async function clientCredentialsSignIn(
     { id: auth.clientId, secret },
   );
   return stored(answer, { clientSecret: secret });
-}
-
-/** The API's error body (`{"error":{code,message,requestId}}`) as an ApiError. */
-export function apiErrorFrom(
-  status: number,
-  body: Record<string, unknown> | undefined,
-  headers: Readonly<Record<string, string | string[] | undefined>>,
-): ApiError {
-  const error = body?.error;
-  if (typeof error === 'object' && error !== null) {
-    const fields = error as Record<string, unknown>;
-    return new ApiError(
-      status,
-      typeof fields.code === 'string' ? fields.code : `http_${status}`,
-      typeof fields.message === 'string' ? fields.message : `HTTP ${status}`,
-      typeof fields.requestId === 'string' ? fields.requestId : requestIdOf(headers),
-      fields.details,
-    );
-  }
-  // API Gateway's own answers ({"message": "..."}) and anything else.
-  const message = typeof body?.message === 'string' ? body.message : `HTTP ${status}`;
-  return new ApiError(status, `http_${status}`, message, requestIdOf(headers));
-}
-
-export interface BrowserSignInOptions {
-  /** The loopback port; 0 picks a free one (Cognito needs a fixed one listed in its app client). */
-  readonly port: number;
-  /**
-   * The redirect the app client lists (`http://localhost:<port>/callback`, from the deployment's
-   * `/config.json`): the server listens on its port, and it is sent as is.
-   */
-  readonly redirectUri?: string | undefined;
-  /** Try xdg-open / open; never in CI. */
-  readonly openBrowser: boolean;
-  readonly timeoutMs: number;
-}
-
-function base64url(bytes: Buffer): string {
-  return bytes.toString('base64url');
-}
-
-const CALLBACK_PAGE = (message: string): string =>
-  `<!doctype html><html><head><meta charset="utf-8"><title>VaultPilot</title></head><body><p>${message}</p></body></html>`;
-
-/**
- * Authorization code with PKCE (RFC 7636, S256) and a loopback redirect (RFC 8252 §7.3): the
- * code comes back to a one-shot server on 127.0.0.1, which checks `state` before anything else.
- */
-export async function browserSignIn(
-  auth: Extract<AuthSettings, { kind: 'browser' }>,
-  io: ClientIo,
-  options: BrowserSignInOptions,
-): Promise<StoredTokens> {
-  const verifier = base64url(randomBytes(32));
-  const challenge = base64url(createHash('sha256').update(verifier, 'ascii').digest());
-  const state = base64url(randomBytes(16));
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    const fixed = options.redirectUri === undefined ? undefined : Number(new URL(options.redirectUri).port);
-    server.listen(fixed ?? options.port, '127.0.0.1', () => resolve());
-  });
-  try {
-    const { port } = server.address() as AddressInfo;
-    const redirectUri = options.redirectUri ?? `http://127.0.0.1:${port}/callback`;
-    const url = new URL(auth.authorizationEndpoint);
-    url.search = new URLSearchParams({
-      response_type: 'code',
-      client_id: auth.clientId,
-      redirect_uri: redirectUri,
-      state,
-      code_challenge: challenge,
-      code_challenge_method: 'S256',
-      scope: auth.scopes.join(' '),
-    }).toString();
-    const code = new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new NotSignedInError('no sign-in arrived in time; run vaultpilot login again')),
-        options.timeoutMs,
-      );
-      server.on('request', (request, response) => {
-        const received = new URL(request.url ?? '/', redirectUri);
-        if (received.pathname !== '/callback') {
-          response.writeHead(404).end();
-          return;
-        }
-        const params = received.searchParams;
-        const finish = (status: number, message: string): void => {
-          response
-            .writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
-            .end(CALLBACK_PAGE(message));
-        };
-        if (params.get('state') !== state) {
-          // Not our request (or a forged one): refuse it and keep waiting for the real one.
-          finish(400, 'This sign-in response does not belong to the waiting vaultpilot login.');
-          return;
-        }
-        clearTimeout(timer);
-        const error = params.get('error');
-        const value = params.get('code');
-        if (error !== null || value === null) {
-          finish(400, 'Sign-in failed. You can close this tab.');
-          reject(new NotSignedInError(`sign-in failed: ${error ?? 'no code in the response'}`));
-          return;
-        }
-        finish(200, 'Signed in to VaultPilot. You can close this tab and return to the terminal.');
-        resolve(value);
-      });
-    });
-    io.stderr.write(
-      `Open this address in a browser to sign in:\n\n  ${url.href}\n\nWaiting for the sign-in...\n`,
-    );
-    if (options.openBrowser) openInBrowser(url.href);
-    const answer = await tokenRequest(auth.tokenEndpoint, {
-      grant_type: 'authorization_code',
-      client_id: auth.clientId,
-      code: await code,
-      redirect_uri: redirectUri,
-      code_verifier: verifier,
-    });
-    return stored(answer);
-  } finally {
-    server.closeAllConnections();
-    server.close();
-  }
-}
-
-function openInBrowser(href: string): void {
-  const command =
-    process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
-  try {
-    const child = spawn(command, [href], { stdio: 'ignore', detached: true });
-    // No opener installed: the printed address is enough.
-    child.on('error', () => undefined);
-    child.unref();
-  } catch {
-    // Same: the address is printed above.
-  }
 }
 
 /** The access token of a profile, refreshed first when it is about to expire. */

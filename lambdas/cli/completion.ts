@@ -59,7 +59,7 @@ complete -o default -F _vaultpilot vaultpilot
 `;
 }
 
-export function completionCommand(commands: () => readonly ClientCommand[]): ClientCommand {
+export function completionCommand(commands: () => Promise<readonly ClientCommand[]>): ClientCommand {
   return {
     words: ['completion'],
     summary: 'print a shell completion script (bash or zsh)',
@@ -74,7 +74,7 @@ or to ~/.zshrc:
       const [shell, extra] = context.args.positionals;
       if (extra !== undefined) throw new CliUsageError(`unexpected argument '${extra}'`);
       if (shell !== 'bash' && shell !== 'zsh') throw new CliUsageError('give the shell: bash or zsh');
-      const script = bashCompletion(commands());
+      const script = bashCompletion(await commands());
       context.io.stdout.write(
         shell === 'zsh'
           ? `autoload -U +X compinit && compinit\nautoload -U +X bashcompinit && bashcompinit\n${script}`

@@ -56,3 +56,33 @@ export class CommandFailedError extends Error {
     this.name = 'CommandFailedError';
   }
 }
+
+/** The request id the API (or API Gateway) put in its answer's headers. */
+export function requestIdOf(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): string | undefined {
+  const value = headers['x-request-id'] ?? headers['x-amzn-requestid'];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The API's error body (`{"error":{code,message,requestId}}`) as an ApiError. */
+export function apiErrorFrom(
+  status: number,
+  body: Record<string, unknown> | undefined,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): ApiError {
+  const error = body?.error;
+  if (typeof error === 'object' && error !== null) {
+    const fields = error as Record<string, unknown>;
+    return new ApiError(
+      status,
+      typeof fields.code === 'string' ? fields.code : `http_${status}`,
+      typeof fields.message === 'string' ? fields.message : `HTTP ${status}`,
+      typeof fields.requestId === 'string' ? fields.requestId : requestIdOf(headers),
+      fields.details,
+    );
+  }
+  // API Gateway's own answers ({"message": "..."}) and anything else.
+  const message = typeof body?.message === 'string' ? body.message : `HTTP ${status}`;
+  return new ApiError(status, `http_${status}`, message, requestIdOf(headers));
+}

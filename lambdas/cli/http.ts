@@ -1,9 +1,9 @@
 /**
  * One HTTP exchange over node:http(s). Not fetch: Node loads undici on the first fetch, which
  * costs a `vaultpilot kv get` more start-up time than the request itself (docs/cli.md, benchmark).
+ * node:https (and TLS with it) loads only for an https: address.
  */
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { ServerUnreachableError } from './errors.js';
 
 export interface HttpAnswer {
@@ -41,8 +41,8 @@ function reason(error: unknown): string {
   }
 }
 
-export function exchange(call: HttpExchange): Promise<HttpAnswer> {
-  const send = call.url.protocol === 'https:' ? httpsRequest : httpRequest;
+export async function exchange(call: HttpExchange): Promise<HttpAnswer> {
+  const send = call.url.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
   const headers: Record<string, string> = { ...call.headers };
   if (call.body !== undefined) headers['content-length'] = String(Buffer.byteLength(call.body, 'utf8'));
   return new Promise((resolve, reject) => {

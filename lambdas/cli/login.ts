@@ -4,7 +4,8 @@
  */
 import type { DashboardConfig } from '../shared/contracts/dashboard-config.js';
 import { stringValue } from './args.js';
-import { browserSignIn, clientCredentialsSignIn, passwordSignIn } from './auth.js';
+import { clientCredentialsSignIn, passwordSignIn } from './auth.js';
+import { browserSignIn } from './browser-sign-in.js';
 import { EXIT_OK, type ClientCommand, type CommandContext } from './command.js';
 import { CliUsageError, ProfileError } from './errors.js';
 import { exchange } from './http.js';

@@ -11,7 +11,6 @@ import { ApiClient, FixedToken } from './api.js';
 import { parseArguments, stringValue, type OptionSpecs, type ParsedArguments } from './args.js';
 import { Session } from './auth.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type ClientCommand, type CommandContext } from './command.js';
-import { completionCommand } from './completion.js';
 import {
   ApiError,
   CliUsageError,
@@ -22,23 +21,49 @@ import {
 } from './errors.js';
 import type { ClientIo } from './io.js';
 import { KV_COMMANDS } from './kv.js';
-import { SESSION_COMMANDS } from './login.js';
-import { AUDIT_COMMANDS, CREDENTIAL_COMMANDS, DISCOVERY_COMMANDS } from './operations.js';
 import type { OutputFormat } from './output.js';
 import { configDirectory, PROFILE_NAME, ProfileStore } from './profiles.js';
 import { RUN_COMMAND } from './run.js';
 
 export type { ClientIo } from './io.js';
 
-export const CLIENT_COMMANDS: readonly ClientCommand[] = [
-  ...SESSION_COMMANDS,
-  ...KV_COMMANDS,
-  RUN_COMMAND,
-  ...CREDENTIAL_COMMANDS,
-  ...DISCOVERY_COMMANDS,
-  ...AUDIT_COMMANDS,
-  completionCommand(() => CLIENT_COMMANDS),
+export interface CommandGroup {
+  /** The first words of its commands. */
+  readonly words: readonly string[];
+  load(): Promise<readonly ClientCommand[]>;
+}
+
+/**
+ * The commands, by group. The commands that read secrets (kv, run) are part of the entry; the
+ * others load when one of their words starts the command line (all of them for the usage text
+ * and completion), so a `$(vaultpilot kv get …)` neither loads nor compiles login, rotations or
+ * audit. (Lazy kv and run measured slower: each group chunk drags in its own small shared chunks,
+ * and every ES module costs its load.)
+ */
+export const COMMAND_GROUPS: readonly CommandGroup[] = [
+  {
+    words: ['login', 'logout', 'whoami', 'profiles'],
+    load: async () => (await import('./login.js')).SESSION_COMMANDS,
+  },
+  { words: ['kv'], load: async () => KV_COMMANDS },
+  { words: ['run'], load: async () => [RUN_COMMAND] },
+  {
+    words: ['credentials', 'discovery', 'audit'],
+    load: async () => {
+      const { CREDENTIAL_COMMANDS, DISCOVERY_COMMANDS, AUDIT_COMMANDS } = await import('./operations.js');
+      return [...CREDENTIAL_COMMANDS, ...DISCOVERY_COMMANDS, ...AUDIT_COMMANDS];
+    },
+  },
+  {
+    words: ['completion'],
+    load: async () => [(await import('./completion.js')).completionCommand(allCommands)],
+  },
 ];
+
+/** Every command, in the order of the usage text. */
+export async function allCommands(): Promise<readonly ClientCommand[]> {
+  return (await Promise.all(COMMAND_GROUPS.map((group) => group.load()))).flat();
+}
 
 const COMMON_OPTIONS: OptionSpecs = {
   profile: { type: 'string' },
@@ -62,11 +87,10 @@ const LOCAL_COMMANDS = `Local data directory (--data-dir, env VAULTPILOT_DATA_DI
   audit verify --file EXPORT | --tenant TENANT    verify offline (an export, or the data directory)
   audit export --tenant TENANT                    export from the data directory`;
 
-export function clientUsage(): string {
-  const width = Math.max(...CLIENT_COMMANDS.map((command) => command.words.join(' ').length)) + 3;
-  const lines = CLIENT_COMMANDS.map(
-    (command) => `  ${command.words.join(' ').padEnd(width)}${command.summary}`,
-  );
+export async function clientUsage(): Promise<string> {
+  const commands = await allCommands();
+  const width = Math.max(...commands.map((command) => command.words.join(' ').length)) + 3;
+  const lines = commands.map((command) => `  ${command.words.join(' ').padEnd(width)}${command.summary}`);
   return `Usage: vaultpilot <command> [options]
 
 A client of any VaultPilot deployment, and the administrator of the local runtime's data.
@@ -84,8 +108,12 @@ Run 'vaultpilot <command> --help' for the options of a command. Docs: docs/cli.m
 `;
 }
 
-function findCommand(argv: readonly string[]): { command: ClientCommand; rest: string[] } | undefined {
-  const matches = CLIENT_COMMANDS.filter((command) =>
+async function findCommand(
+  argv: readonly string[],
+): Promise<{ command: ClientCommand; rest: string[] } | undefined> {
+  const group = COMMAND_GROUPS.find((candidate) => candidate.words.includes(argv[0] ?? ''));
+  if (group === undefined) return undefined;
+  const matches = (await group.load()).filter((command) =>
     command.words.every((word, index) => argv[index] === word),
   );
   const command = matches.sort((a, b) => b.words.length - a.words.length)[0];
@@ -129,19 +157,19 @@ function describeFailure(error: unknown): string {
 export async function runClient(argv: readonly string[], io: ClientIo): Promise<number> {
   const [first] = argv;
   if (first === undefined) {
-    io.stderr.write(clientUsage());
+    io.stderr.write(await clientUsage());
     return EXIT_USAGE;
   }
   if (first === 'help' || first === '--help' || first === '-h') {
-    const topic = findCommand(argv.slice(1));
-    io.stdout.write(topic === undefined ? clientUsage() : `${topic.command.help}\n\n${COMMON_HELP}\n`);
+    const topic = await findCommand(argv.slice(1));
+    io.stdout.write(topic === undefined ? await clientUsage() : `${topic.command.help}\n\n${COMMON_HELP}\n`);
     return EXIT_OK;
   }
-  const found = findCommand(argv);
+  const found = await findCommand(argv);
   if (found === undefined) {
-    const known = CLIENT_COMMANDS.some((command) => command.words[0] === first);
+    const known = COMMAND_GROUPS.some((group) => group.words.includes(first));
     io.stderr.write(
-      `vaultpilot: ${known ? `'${argv.join(' ')}' needs a subcommand` : `unknown command '${first}'`}\n\n${clientUsage()}`,
+      `vaultpilot: ${known ? `'${argv.join(' ')}' needs a subcommand` : `unknown command '${first}'`}\n\n${await clientUsage()}`,
     );
     return EXIT_USAGE;
   }
@@ -153,7 +181,7 @@ export async function runClient(argv: readonly string[], io: ClientIo): Promise<
       io.stdout.write(`${command.help}\n\n${COMMON_HELP}\n`);
       return EXIT_OK;
     }
-    if (args.rest !== undefined && command !== findCommand(['run'])?.command)
+    if (args.rest !== undefined && name !== 'run')
       throw new CliUsageError(`unexpected '--' (only 'vaultpilot run' takes a command)`);
     const format = outputFormat(args, Object.hasOwn(command.options, 'format'));
     const profileName = stringValue(args.values, 'profile') ?? io.env.VAULTPILOT_PROFILE ?? 'default';

@@ -3,7 +3,6 @@
  * fields as environment variables, in memory only (nothing is written to disk), and its exit
  * code (or the signal that ended it, as 128 + number) becomes ours.
  */
-import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { encodePath } from './api.js';
 import { listValue } from './args.js';
@@ -82,6 +81,8 @@ Example:
       secrets.push({ path, data: answer.data.data });
     }
     const variables = secretEnvironment(secrets);
+    // Loaded here: node:child_process is part of every start otherwise (kv shares this chunk).
+    const { spawn } = await import('node:child_process');
     const child = spawn(program, programArgs, {
       stdio: 'inherit',
       env: { ...context.io.env, ...variables },

@@ -2,14 +2,15 @@
  * `npm run bench -- cli`: the wall time of `vaultpilot kv get -field` next to `curl` of the same
  * read, each a fresh process against the same in-memory local runtime, in the same run (goal: at
  * most 2x curl). Also, for reading the figures: `node -e 0` (Node's own start-up, the floor of
- * any Node CLI), the client through tsx instead of its bundle (why bin/cli-bundle.js exists), and
+ * any Node CLI), the same read with bare node:http in a few lines (the floor of any Node HTTP
+ * client: what the CLI adds on top is its own cost), the client through tsx instead of its bundle (why bin/cli-bundle.js exists), and
  * the client with a signed-in profile instead of VAULTPILOT_TOKEN (reading and checking the 0600
  * files). Runs are sequential (a person or a script runs one command at a time) and bounded in
  * count; medians and p90 are reported, and no value is printed.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI_BIN, REPOSITORY_ROOT } from '../support/cli-client.js';
 import { signInLocal, startInMemoryRuntime } from '../support/local-api.js';
@@ -18,6 +19,12 @@ const RUNS = Number(process.env.BENCH_CLI_RUNS ?? 20);
 const WARM_UP = 2;
 const PASSWORD = 'bench-password-0123456789';
 const PATH = 'bench/cli';
+/** The read with nothing but node:http: the token from the environment, the body to stdout. */
+const RAW_NODE_READ = `require('node:http').get(
+  process.env.VAULTPILOT_ADDR + '/secrets/data/${PATH}',
+  { headers: { authorization: 'Bearer ' + process.env.VAULTPILOT_TOKEN } },
+  (response) => (response.statusCode === 200 ? response.pipe(process.stdout) : process.exit(1)),
+);`;
 
 interface Command {
   readonly label: string;
@@ -83,6 +90,11 @@ export async function runCliBench(): Promise<void> {
         argv: [process.execPath, '-e', 'process.stdout.write("x")'],
         env: {},
       },
+      {
+        label: 'node:http GET (any Node client)',
+        argv: [process.execPath, '-e', RAW_NODE_READ],
+        env: tokenEnv,
+      },
       { label: 'vaultpilot kv get (VAULTPILOT_TOKEN)', argv: kvGet, env: tokenEnv },
       {
         label: 'vaultpilot kv get (through tsx)',
@@ -96,6 +108,7 @@ export async function runCliBench(): Promise<void> {
       },
     ];
 
+    const loadBefore = loadavg()[0] ?? 0;
     const results = new Map<string, number[]>();
     for (const command of commands) for (let i = 0; i < WARM_UP; i += 1) await runOnce(command);
     // Interleaved, so a burst of load on the machine hits every command alike.
@@ -112,6 +125,10 @@ export async function runCliBench(): Promise<void> {
       );
     const baseline = median('curl (baseline)');
     console.log(`\ncli: wall time of one read of a 1 KiB secret, ${RUNS} sequential runs each (interleaved)`);
+    // Fresh processes on a shared machine: the load says how far the absolute figures are inflated.
+    console.log(
+      `  load average (1 min): ${loadBefore.toFixed(2)} before, ${(loadavg()[0] ?? 0).toFixed(2)} after`,
+    );
     for (const command of commands) {
       const sorted = [...(results.get(command.label) ?? [])].sort((a, b) => a - b);
       const p50 = percentile(sorted, 0.5);
@@ -121,6 +138,10 @@ export async function runCliBench(): Promise<void> {
     }
     const ratio = median('vaultpilot kv get (VAULTPILOT_TOKEN)') / baseline;
     console.log(`  goal: kv get <= 2x curl: ${ratio <= 2 ? 'met' : 'NOT met'} (${ratio.toFixed(2)}x)`);
+    const floor = median('node:http GET (any Node client)');
+    console.log(
+      `  kv get vs bare node:http GET: ${(median('vaultpilot kv get (VAULTPILOT_TOKEN)') / floor).toFixed(2)}x (VAULTPILOT_TOKEN), ${(median('vaultpilot kv get (signed-in profile)') / floor).toFixed(2)}x (profile); bare node:http GET vs curl: ${(floor / baseline).toFixed(2)}x`,
+    );
   } finally {
     await runtime.stop();
   }

@@ -5,7 +5,7 @@
  * executable a command reaches.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -13,10 +13,12 @@ import { describe, expect, it } from 'vitest';
 import { parseArguments } from '../../lambdas/cli/args.js';
 import { CliUsageError, CommandFailedError, ProfileError } from '../../lambdas/cli/errors.js';
 import { secretFields } from '../../lambdas/cli/kv.js';
-import { CLIENT_COMMANDS } from '../../lambdas/cli/main.js';
+import { allCommands, COMMAND_GROUPS } from '../../lambdas/cli/main.js';
 import { configDirectory, ProfileStore } from '../../lambdas/cli/profiles.js';
 import { environmentName, secretEnvironment } from '../../lambdas/cli/run.js';
 import { CLI_BIN, client, REPOSITORY_ROOT } from '../support/cli-client.js';
+
+const CLIENT_COMMANDS = await allCommands();
 
 function scratch(): string {
   return mkdtempSync(join(tmpdir(), 'vp-cli-unit-'));
@@ -211,9 +213,40 @@ describe('profiles and tokens on disk', () => {
       /not a valid VaultPilot file at profiles\.default\.apiUrl/,
     );
   });
+
+  it('refuses something other than a regular file in the place of the token file', async () => {
+    // Prepare
+    const store = new ProfileStore(scratch());
+    mkdirSync(store.tokensFile, { mode: 0o700 });
+
+    // Act
+    const read = store.storedTokens('default');
+
+    // Assess
+    await expect(read).rejects.toThrow(ProfileError);
+    await expect(store.storedTokens('default')).rejects.toThrow(/is not a regular file/);
+  });
 });
 
 describe('usage and help', () => {
+  it('loads each command from the one group that owns its first word', async () => {
+    // Prepare
+    const owners = COMMAND_GROUPS.flatMap((group) => group.words);
+
+    // Act
+    const loaded = await Promise.all(
+      COMMAND_GROUPS.map(async (group) => ({ group, commands: await group.load() })),
+    );
+
+    // Assess: findCommand looks only in the group of argv[0], so a command listed in another
+    // group (or a group word with no command) would be unreachable or a dead end.
+    expect(new Set(owners).size).toBe(owners.length);
+    for (const { group, commands } of loaded) {
+      expect(commands.length).toBeGreaterThan(0);
+      expect(new Set(commands.map((command) => command.words[0]))).toEqual(new Set(group.words));
+    }
+  });
+
   it.each(CLIENT_COMMANDS.map((command) => [command.words.join(' ')]))(
     '%s --help prints its usage, exit 0',
     async (words) => {
@@ -285,6 +318,76 @@ describe('bin/vaultpilot-cli.js routes each command to its half', () => {
     );
     expect(run.status).toBe(0);
     expect(Object.keys(inputs)).toContain('lambdas/cli/main.ts');
+    expect(Object.keys(inputs)).toContain('bin/cli-bundle.js');
+    // The dependencies count through npm's record of node_modules, not file by file.
+    expect(Object.keys(inputs).filter((file) => file.startsWith('node_modules/'))).toEqual([
+      'node_modules/.package-lock.json',
+    ]);
+  });
+});
+
+describe("bin/cli-bundle.js's staleness check", () => {
+  /**
+   * Runs the check's two functions in a child process (bin/ is plain JS, outside the TypeScript
+   * build): stamps `files` under `root`, applies `change`, and answers whether the stamps still hold.
+   */
+  function staleAfter(
+    root: string,
+    files: string[],
+    change: string,
+  ): { current: boolean; stamped: string[] } {
+    const script = `
+      import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
+      import { join } from 'node:path';
+      import { inputsAreCurrent, stampInputs } from ${JSON.stringify(join(REPOSITORY_ROOT, 'bin', 'cli-bundle.js'))};
+      const root = ${JSON.stringify(root)};
+      const stamps = stampInputs(root, ${JSON.stringify(files)});
+      ${change}
+      process.stdout.write(JSON.stringify({ current: inputsAreCurrent(root, stamps), stamped: Object.keys(stamps) }));`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    return JSON.parse(run.stdout) as { current: boolean; stamped: string[] };
+  }
+
+  function checkout(withLockfile: boolean): string {
+    const root = scratch();
+    mkdirSync(join(root, 'lambdas/cli'), { recursive: true });
+    mkdirSync(join(root, 'node_modules/zod'), { recursive: true });
+    writeFileSync(join(root, 'lambdas/cli/main.ts'), 'export {};\n');
+    writeFileSync(join(root, 'node_modules/zod/index.js'), 'export {};\n');
+    if (withLockfile) writeFileSync(join(root, 'node_modules/.package-lock.json'), '{}\n');
+    return root;
+  }
+
+  const FILES = ['lambdas/cli/main.ts', 'node_modules/zod/index.js'];
+
+  it('holds while nothing changed, and stamps node_modules through its lockfile', () => {
+    const result = staleAfter(checkout(true), FILES, '');
+    expect(result).toEqual({
+      current: true,
+      stamped: ['lambdas/cli/main.ts', 'node_modules/.package-lock.json'],
+    });
+  });
+
+  it.each([
+    ['a source edited', "appendFileSync(join(root, 'lambdas/cli/main.ts'), '// more\\n');"],
+    ['a source deleted', "rmSync(join(root, 'lambdas/cli/main.ts'));"],
+    [
+      'npm install rewrote the lockfile',
+      "writeFileSync(join(root, 'node_modules/.package-lock.json'), '{ }\\n');",
+    ],
+  ])('fails after %s', (_what, change) => {
+    expect(staleAfter(checkout(true), FILES, change).current).toBe(false);
+  });
+
+  it('stamps each dependency file where npm left no lockfile in node_modules', () => {
+    const root = checkout(false);
+    const result = staleAfter(
+      root,
+      FILES,
+      "appendFileSync(join(root, 'node_modules/zod/index.js'), '// more\\n');",
+    );
+    expect(result).toEqual({ current: false, stamped: FILES });
   });
 });
 

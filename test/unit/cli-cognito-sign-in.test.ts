@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { browserSignIn } from '../../lambdas/cli/auth.js';
+import { browserSignIn } from '../../lambdas/cli/browser-sign-in.js';
 import type { ClientIo } from '../../lambdas/cli/io.js';
 
 const servers: Server[] = [];
