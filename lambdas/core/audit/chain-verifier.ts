@@ -20,12 +20,13 @@
  * predecessor's), so a gap is accepted when the entry after it says its predecessor's expiry
  * (`prevExpiresAt`) has passed; the entry then anchors the rest of the chain.
  */
-import { createHash, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import {
   CHAIN_ENTRY_FORMAT,
   type ChainEntryContent,
   chainEntryHash,
   GENESIS_HASH,
+  hashOfStoredBytes,
   isHash,
 } from './audit-chain.js';
 import { type AuditDigest, AuditDigestSchema, verifyDigestSignature } from './audit-digest.js';
@@ -116,7 +117,6 @@ function isEpoch(value: unknown): value is number {
 }
 
 const STORED_KEYS: ReadonlySet<string> = new Set(['body', 'expiresAt', 'format', 'hash', 'prevHash', 'seq']);
-const BODY_KEYS: ReadonlySet<string> = new Set(['event', 'expiresAt', 'prevExpiresAt', 'seq']);
 
 function hasExactly(record: Record<string, unknown>, keys: ReadonlySet<string>): boolean {
   const names = Object.keys(record);
@@ -132,45 +132,126 @@ const MALFORMED: Candidate = {
   selfConsistent: false,
 };
 
+/** How a format-2 body begins: the event, an object, is its first key (canonical order). */
+const BODY_HEAD = '{"event":{';
+/** The body's last three keys, after the event, in canonical order; each holds an integer. */
+const EXPIRES_AT = '},"expiresAt":';
+const PREV_EXPIRES_AT = ',"prevExpiresAt":';
+const SEQ = ',"seq":';
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+const COMMA = 0x2c;
+const CLOSING_BRACE = 0x7d;
+/** An event's last member, `time` (`Date#toISOString()`, 24 characters), before its `}`. */
+const TIME_MEMBER = ',"time":"';
+const TIME_MEMBER_LENGTH = TIME_MEMBER.length + 24 + 1;
+/** More digits than a safe integer has, so any value read fits. */
+const MAX_DIGITS = 15;
+
+interface BodyFrame {
+  readonly seq: number;
+  readonly expiresAt: number;
+  readonly prevExpiresAt: number;
+  /** The event's own `tenant` is the verifier's tenant. */
+  readonly ofTenant: boolean;
+}
+
+/**
+ * Reads what verification needs from a format-2 body without parsing the event (ADR 0004,
+ * "Verification reads the frame"): canonical JSON of `{event, expiresAt, prevExpiresAt, seq}`
+ * always starts with `{"event":{` and ends `},"expiresAt":N,"prevExpiresAt":N,"seq":N}`, read
+ * here backwards from the end. The event's `tenant` member is the only structural
+ * `,"tenant":"…"` whose value can be a tenant (a quote inside a string is escaped, and the one
+ * nested `tenant` key the schema allows, in `target.hashed`, holds an HMAC). Every byte is bound
+ * by the hash anyway; the frame is where the links and expiries are read from.
+ */
+class BodyFrameReader {
+  private readonly tenantMember: string;
+  /** The integer the last `integerBefore` read. */
+  private integer = 0;
+
+  constructor(tenant: string) {
+    this.tenantMember = `,"tenant":${JSON.stringify(tenant)}`;
+  }
+
+  read(body: string): BodyFrame | undefined {
+    if (body.charCodeAt(body.length - 1) !== CLOSING_BRACE || !body.startsWith(BODY_HEAD)) return undefined;
+    let at = this.integerBefore(body, body.length - 1) - SEQ.length;
+    const seq = this.integer;
+    if (at < 0 || seq === 0 || !body.startsWith(SEQ, at)) return undefined;
+    at = this.integerBefore(body, at) - PREV_EXPIRES_AT.length;
+    const prevExpiresAt = this.integer;
+    if (at < 0 || !body.startsWith(PREV_EXPIRES_AT, at)) return undefined;
+    at = this.integerBefore(body, at) - EXPIRES_AT.length;
+    const expiresAt = this.integer;
+    if (at < BODY_HEAD.length || !body.startsWith(EXPIRES_AT, at)) return undefined;
+    return { seq, expiresAt, prevExpiresAt, ofTenant: this.endsWithTenant(body, at) };
+  }
+
+  /** Whether the event that ends at `end` holds the tenant's `tenant` member. */
+  private endsWithTenant(body: string, end: number): boolean {
+    // Today's events end with `tenant` then `time` (always 24 characters): look there first.
+    const direct = end - TIME_MEMBER_LENGTH - this.tenantMember.length;
+    if (
+      body.startsWith(this.tenantMember, direct) &&
+      body.startsWith(TIME_MEMBER, direct + this.tenantMember.length)
+    ) {
+      return true;
+    }
+    const member = body.lastIndexOf(this.tenantMember, end);
+    const after = member + this.tenantMember.length;
+    return member > 0 && (after === end || body.charCodeAt(after) === COMMA);
+  }
+
+  /**
+   * Reads the integer in canonical form (no sign, no leading zero) that ends before `end` into
+   * `integer`, and answers where it starts; -1 when there is none.
+   */
+  private integerBefore(body: string, end: number): number {
+    let start = end;
+    while (start > 0 && end - start <= MAX_DIGITS) {
+      const code = body.charCodeAt(start - 1);
+      if (code < DIGIT_0 || code > DIGIT_9) break;
+      start -= 1;
+    }
+    const digits = end - start;
+    if (digits === 0 || digits > MAX_DIGITS || (digits > 1 && body.charCodeAt(start) === DIGIT_0)) {
+      return -1 - end;
+    }
+    let value = 0;
+    for (let index = start; index < end; index += 1) value = value * 10 + body.charCodeAt(index) - DIGIT_0;
+    this.integer = value;
+    return start;
+  }
+}
+
 /**
  * A format-2 entry (the hashed bytes kept as `body`): the hash is taken over `prevHash ‖ body`
- * as stored, the body parsed once, and the hash format checked once.
+ * as stored, and the fields the links need are read from the body's frame, not parsed out of it.
  */
-function storedCandidateOf(entry: Record<string, unknown>, tenant: string): Candidate {
+function storedCandidateOf(entry: Record<string, unknown>, bodies: BodyFrameReader): Candidate {
   const { body, prevHash, hash } = entry;
-  // `hash` needs no format check of its own: it must equal the hex digest computed below.
-  if (typeof body !== 'string' || typeof hash !== 'string' || !isHash(prevHash)) {
-    return { ...MALFORMED, seq: isSeq(entry.seq) ? entry.seq : undefined };
+  const claimedSeq = isSeq(entry.seq) ? entry.seq : undefined;
+  if (typeof body !== 'string' || typeof hash !== 'string' || typeof prevHash !== 'string') {
+    return { ...MALFORMED, seq: claimedSeq };
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    parsed = undefined;
-  }
-  const fields = isRecord(parsed) ? parsed : {};
-  const seq = isSeq(fields.seq) ? fields.seq : isSeq(entry.seq) ? entry.seq : undefined;
-  const expiresAt = isEpoch(fields.expiresAt) ? fields.expiresAt : undefined;
-  const prevExpiresAt = isEpoch(fields.prevExpiresAt) ? fields.prevExpiresAt : undefined;
-  const event = fields.event;
+  const frame = bodies.read(body);
   const wellFormed =
-    hasExactly(entry, STORED_KEYS) &&
-    hasExactly(fields, BODY_KEYS) &&
-    seq !== undefined &&
-    entry.seq === seq &&
-    expiresAt !== undefined &&
-    entry.expiresAt === expiresAt &&
-    prevExpiresAt !== undefined &&
-    isRecord(event) &&
-    event.tenant === tenant;
-  const selfConsistent =
-    wellFormed && createHash('sha256').update(prevHash, 'hex').update(body, 'utf8').digest('hex') === hash;
+    frame !== undefined &&
+    frame.ofTenant &&
+    entry.seq === frame.seq &&
+    entry.expiresAt === frame.expiresAt &&
+    hasExactly(entry, STORED_KEYS);
+  // Hashing checks `prevHash`'s format (undefined if it is not a hash); `hash` needs no format
+  // check of its own: it must equal the hex digest.
+  const digest = wellFormed ? hashOfStoredBytes(prevHash, body) : undefined;
+  const selfConsistent = digest !== undefined && digest === hash;
   return {
-    seq,
-    prevHash,
+    seq: frame?.seq ?? claimedSeq,
+    prevHash: selfConsistent || isHash(prevHash) ? prevHash : undefined,
     hash: selfConsistent ? hash : isHash(hash) ? hash : undefined,
-    expiresAt,
-    prevExpiresAt,
+    expiresAt: frame?.expiresAt,
+    prevExpiresAt: frame?.prevExpiresAt,
     selfConsistent,
   };
 }
@@ -205,9 +286,9 @@ function legacyCandidateOf(entry: Record<string, unknown>, tenant: string): Cand
   return { seq, prevHash, hash, expiresAt, prevExpiresAt, selfConsistent };
 }
 
-function candidateOf(raw: unknown, tenant: string): Candidate {
+function candidateOf(raw: unknown, tenant: string, bodies: BodyFrameReader): Candidate {
   if (!isRecord(raw)) return MALFORMED;
-  return raw.format === CHAIN_ENTRY_FORMAT ? storedCandidateOf(raw, tenant) : legacyCandidateOf(raw, tenant);
+  return raw.format === CHAIN_ENTRY_FORMAT ? storedCandidateOf(raw, bodies) : legacyCandidateOf(raw, tenant);
 }
 
 interface DigestCheck {
@@ -296,6 +377,7 @@ export class AuditChainVerifier {
   private readonly digestsByToSeq = new Map<number, AuditDigest>();
   private readonly digestsVerified: number;
   private readonly latestLiveDigest: AuditDigest | undefined;
+  private readonly bodies: BodyFrameReader;
   private problem: VerificationProblem | undefined;
   private expectedSeq: number | undefined;
   private expectedPrevHash: string | undefined;
@@ -305,6 +387,7 @@ export class AuditChainVerifier {
 
   constructor(private readonly options: ChainVerifierOptions) {
     this.window = Math.max(2, options.window ?? DEFAULT_WINDOW);
+    this.bodies = new BodyFrameReader(options.tenant);
     const digests = checkDigests(options);
     this.digestProblem = digests.problem;
     this.digestsVerified = digests.valid.length;
@@ -315,7 +398,7 @@ export class AuditChainVerifier {
 
   push(raw: unknown): void {
     if (this.problem !== undefined) return;
-    this.buffer.push(candidateOf(raw, this.options.tenant));
+    this.buffer.push(candidateOf(raw, this.options.tenant, this.bodies));
     while (this.buffer.length > this.window && this.problem === undefined) this.step();
   }
 
@@ -344,7 +427,7 @@ export class AuditChainVerifier {
   }
 
   private step(): void {
-    const [entry] = this.buffer;
+    const entry = this.buffer[0];
     if (entry === undefined) return;
     if (this.expectedSeq === undefined) {
       // The start: seq 1 after the genesis hash, the anchor of a partial export, or the first
