@@ -92,6 +92,8 @@ function hasEntryKeys(entry: Record<string, unknown>): boolean {
   return keys.length === ENTRY_KEYS.size && keys.every((key) => ENTRY_KEYS.has(key));
 }
 const DEFAULT_WINDOW = 64;
+/** How many consumed look-ahead slots are dropped at once. */
+const COMPACT_AFTER = 1024;
 
 interface Candidate {
   /** The sequence number the entry claims, when it claims a valid one. */
@@ -116,11 +118,15 @@ function isEpoch(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
-const STORED_KEYS: ReadonlySet<string> = new Set(['body', 'expiresAt', 'format', 'hash', 'prevHash', 'seq']);
+/** `format`, `seq`, `prevHash`, `hash`, `body`, `expiresAt`. */
+const STORED_KEY_COUNT = 6;
 
-function hasExactly(record: Record<string, unknown>, keys: ReadonlySet<string>): boolean {
-  const names = Object.keys(record);
-  return names.length === keys.size && names.every((name) => keys.has(name));
+/** How many enumerable keys a record has (inherited ones too: a polluted prototype fails closed). */
+function keyCount(record: Record<string, unknown>): number {
+  let count = 0;
+  // eslint-disable-next-line guard-for-in -- every key counts, own or not
+  for (const _key in record) count += 1;
+  return count;
 }
 
 const MALFORMED: Candidate = {
@@ -148,14 +154,6 @@ const TIME_MEMBER_LENGTH = TIME_MEMBER.length + 24 + 1;
 /** More digits than a safe integer has, so any value read fits. */
 const MAX_DIGITS = 15;
 
-interface BodyFrame {
-  readonly seq: number;
-  readonly expiresAt: number;
-  readonly prevExpiresAt: number;
-  /** The event's own `tenant` is the verifier's tenant. */
-  readonly ofTenant: boolean;
-}
-
 /**
  * Reads what verification needs from a format-2 body without parsing the event (ADR 0004,
  * "Verification reads the frame"): canonical JSON of `{event, expiresAt, prevExpiresAt, seq}`
@@ -165,39 +163,46 @@ interface BodyFrame {
  * nested `tenant` key the schema allows, in `target.hashed`, holds an HMAC). Every byte is bound
  * by the hash anyway; the frame is where the links and expiries are read from.
  */
-class BodyFrameReader {
+export class BodyFrameReader {
+  // What the last successful `read` found: fields rather than a result object, as this runs for
+  // every entry and its caller copies what it keeps.
+  seq = 0;
+  expiresAt = 0;
+  prevExpiresAt = 0;
+  /** The event's own `tenant` is the verifier's tenant. */
+  ofTenant = false;
   private readonly tenantMember: string;
+  private readonly tenantThenTime: string;
   /** The integer the last `integerBefore` read. */
   private integer = 0;
 
   constructor(tenant: string) {
     this.tenantMember = `,"tenant":${JSON.stringify(tenant)}`;
+    this.tenantThenTime = `${this.tenantMember}${TIME_MEMBER}`;
   }
 
-  read(body: string): BodyFrame | undefined {
-    if (body.charCodeAt(body.length - 1) !== CLOSING_BRACE || !body.startsWith(BODY_HEAD)) return undefined;
+  /** Whether `body` has the frame; if so, its fields are set. */
+  read(body: string): boolean {
+    if (body.charCodeAt(body.length - 1) !== CLOSING_BRACE || !body.startsWith(BODY_HEAD)) return false;
     let at = this.integerBefore(body, body.length - 1) - SEQ.length;
     const seq = this.integer;
-    if (at < 0 || seq === 0 || !body.startsWith(SEQ, at)) return undefined;
+    if (at < 0 || seq === 0 || !body.startsWith(SEQ, at)) return false;
     at = this.integerBefore(body, at) - PREV_EXPIRES_AT.length;
     const prevExpiresAt = this.integer;
-    if (at < 0 || !body.startsWith(PREV_EXPIRES_AT, at)) return undefined;
+    if (at < 0 || !body.startsWith(PREV_EXPIRES_AT, at)) return false;
     at = this.integerBefore(body, at) - EXPIRES_AT.length;
-    const expiresAt = this.integer;
-    if (at < BODY_HEAD.length || !body.startsWith(EXPIRES_AT, at)) return undefined;
-    return { seq, expiresAt, prevExpiresAt, ofTenant: this.endsWithTenant(body, at) };
+    if (at < BODY_HEAD.length || !body.startsWith(EXPIRES_AT, at)) return false;
+    this.seq = seq;
+    this.prevExpiresAt = prevExpiresAt;
+    this.expiresAt = this.integer;
+    this.ofTenant = this.endsWithTenant(body, at);
+    return true;
   }
 
   /** Whether the event that ends at `end` holds the tenant's `tenant` member. */
   private endsWithTenant(body: string, end: number): boolean {
     // Today's events end with `tenant` then `time` (always 24 characters): look there first.
-    const direct = end - TIME_MEMBER_LENGTH - this.tenantMember.length;
-    if (
-      body.startsWith(this.tenantMember, direct) &&
-      body.startsWith(TIME_MEMBER, direct + this.tenantMember.length)
-    ) {
-      return true;
-    }
+    if (body.startsWith(this.tenantThenTime, end - TIME_MEMBER_LENGTH - this.tenantMember.length)) return true;
     const member = body.lastIndexOf(this.tenantMember, end);
     const after = member + this.tenantMember.length;
     return member > 0 && (after === end || body.charCodeAt(after) === COMMA);
@@ -205,7 +210,7 @@ class BodyFrameReader {
 
   /**
    * Reads the integer in canonical form (no sign, no leading zero) that ends before `end` into
-   * `integer`, and answers where it starts; -1 when there is none.
+   * `integer`, and answers where it starts; a negative number when there is none.
    */
   private integerBefore(body: string, end: number): number {
     let start = end;
@@ -235,23 +240,26 @@ function storedCandidateOf(entry: Record<string, unknown>, bodies: BodyFrameRead
   if (typeof body !== 'string' || typeof hash !== 'string' || typeof prevHash !== 'string') {
     return { ...MALFORMED, seq: claimedSeq };
   }
-  const frame = bodies.read(body);
+  if (!bodies.read(body)) {
+    return { ...MALFORMED, seq: claimedSeq, prevHash: isHash(prevHash) ? prevHash : undefined };
+  }
+  // The six stored keys are all present once these hold (format was checked by the caller), so
+  // counting the keys finds an added one.
   const wellFormed =
-    frame !== undefined &&
-    frame.ofTenant &&
-    entry.seq === frame.seq &&
-    entry.expiresAt === frame.expiresAt &&
-    hasExactly(entry, STORED_KEYS);
+    bodies.ofTenant &&
+    entry.seq === bodies.seq &&
+    entry.expiresAt === bodies.expiresAt &&
+    keyCount(entry) === STORED_KEY_COUNT;
   // Hashing checks `prevHash`'s format (undefined if it is not a hash); `hash` needs no format
   // check of its own: it must equal the hex digest.
   const digest = wellFormed ? hashOfStoredBytes(prevHash, body) : undefined;
   const selfConsistent = digest !== undefined && digest === hash;
   return {
-    seq: frame?.seq ?? claimedSeq,
+    seq: bodies.seq,
     prevHash: selfConsistent || isHash(prevHash) ? prevHash : undefined,
-    hash: selfConsistent ? hash : isHash(hash) ? hash : undefined,
-    expiresAt: frame?.expiresAt,
-    prevExpiresAt: frame?.prevExpiresAt,
+    hash: selfConsistent || isHash(hash) ? hash : undefined,
+    expiresAt: bodies.expiresAt,
+    prevExpiresAt: bodies.prevExpiresAt,
     selfConsistent,
   };
 }
@@ -372,7 +380,9 @@ function checkDigests(options: ChainVerifierOptions): DigestCheck {
  */
 export class AuditChainVerifier {
   private readonly window: number;
-  private readonly buffer: Candidate[] = [];
+  /** The look-ahead: `buffer[head..]` (advancing `head` instead of shifting keeps a step O(1)). */
+  private buffer: Candidate[] = [];
+  private head = 0;
   private readonly digestProblem: VerificationProblem | undefined;
   private readonly digestsByToSeq = new Map<number, AuditDigest>();
   private readonly digestsVerified: number;
@@ -399,11 +409,11 @@ export class AuditChainVerifier {
   push(raw: unknown): void {
     if (this.problem !== undefined) return;
     this.buffer.push(candidateOf(raw, this.options.tenant, this.bodies));
-    while (this.buffer.length > this.window && this.problem === undefined) this.step();
+    while (this.buffer.length - this.head > this.window && this.problem === undefined) this.step();
   }
 
   finish(): VerificationResult {
-    while (this.buffer.length > 0 && this.problem === undefined) this.step();
+    while (this.buffer.length > this.head && this.problem === undefined) this.step();
     if (this.problem === undefined && this.latestLiveDigest !== undefined) {
       const head = this.latestLiveDigest.toSeq;
       if (this.lastSeq === undefined || this.lastSeq < head) {
@@ -427,7 +437,7 @@ export class AuditChainVerifier {
   }
 
   private step(): void {
-    const entry = this.buffer[0];
+    const entry = this.buffer[this.head];
     if (entry === undefined) return;
     if (this.expectedSeq === undefined) {
       // The start: seq 1 after the genesis hash, the anchor of a partial export, or the first
@@ -465,12 +475,16 @@ export class AuditChainVerifier {
   }
 
   private accept(entry: Candidate): void {
-    this.buffer.shift();
+    this.head += 1;
+    if (this.head >= COMPACT_AFTER) {
+      this.buffer = this.buffer.slice(this.head);
+      this.head = 0;
+    }
     const seq = entry.seq ?? 0;
     const digest = this.digestsByToSeq.get(seq);
     if (digest !== undefined && digest.headHash !== entry.hash) {
       // The signed head right behind it means this one is an extra entry, not an edited one.
-      const signedHeadFollows = this.buffer.some(
+      const signedHeadFollows = this.buffer.slice(this.head).some(
         (candidate) =>
           candidate.selfConsistent && candidate.seq === seq && candidate.hash === digest.headHash,
       );
@@ -491,7 +505,7 @@ export class AuditChainVerifier {
   }
 
   private classify(entry: Candidate, seq: number): VerificationProblem {
-    const ahead = this.buffer.slice(1);
+    const ahead = this.buffer.slice(this.head + 1);
     const trueEntry = ahead.find((candidate) => this.fits(candidate, seq));
     const claimed = entry.seq;
     if (trueEntry !== undefined) {
