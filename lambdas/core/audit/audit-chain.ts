@@ -103,7 +103,8 @@ for (let code = 0; code < 128; code += 1) {
 const HEX_PAIRS = new Int16Array(128 * 128).fill(-1);
 for (let high = 0; high < 16; high += 1) {
   for (let low = 0; low < 16; low += 1) {
-    HEX_PAIRS[('0123456789abcdef'.charCodeAt(high) << 7) | '0123456789abcdef'.charCodeAt(low)] = (high << 4) | low;
+    HEX_PAIRS[('0123456789abcdef'.charCodeAt(high) << 7) | '0123456789abcdef'.charCodeAt(low)] =
+      (high << 4) | low;
   }
 }
 

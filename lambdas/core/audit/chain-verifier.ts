@@ -124,7 +124,6 @@ const STORED_KEY_COUNT = 6;
 /** How many enumerable keys a record has (inherited ones too: a polluted prototype fails closed). */
 function keyCount(record: Record<string, unknown>): number {
   let count = 0;
-  // eslint-disable-next-line guard-for-in -- every key counts, own or not
   for (const _key in record) count += 1;
   return count;
 }
@@ -151,6 +150,18 @@ const CLOSING_BRACE = 0x7d;
 /** An event's last member, `time` (`Date#toISOString()`, 24 characters), before its `}`. */
 const TIME_MEMBER = ',"time":"';
 const TIME_MEMBER_LENGTH = TIME_MEMBER.length + 24 + 1;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** `body[from..to)` holds no quote or backslash, and a quote follows it. */
+function isPlainTime(body: string, from: number, to: number): boolean {
+  for (let index = from; index < to; index += 1) {
+    const code = body.charCodeAt(index);
+    if (code === QUOTE || code === BACKSLASH) return false;
+  }
+  return body.charCodeAt(to) === QUOTE;
+}
+
 /** More digits than a safe integer has, so any value read fits. */
 const MAX_DIGITS = 15;
 
@@ -163,7 +174,7 @@ const MAX_DIGITS = 15;
  * nested `tenant` key the schema allows, in `target.hashed`, holds an HMAC). Every byte is bound
  * by the hash anyway; the frame is where the links and expiries are read from.
  */
-export class BodyFrameReader {
+class BodyFrameReader {
   // What the last successful `read` found: fields rather than a result object, as this runs for
   // every entry and its caller copies what it keeps.
   seq = 0;
@@ -201,8 +212,15 @@ export class BodyFrameReader {
 
   /** Whether the event that ends at `end` holds the tenant's `tenant` member. */
   private endsWithTenant(body: string, end: number): boolean {
-    // Today's events end with `tenant` then `time` (always 24 characters): look there first.
-    if (body.startsWith(this.tenantThenTime, end - TIME_MEMBER_LENGTH - this.tenantMember.length)) return true;
+    // Today's events end with `tenant` then `time` (always 24 characters): look there first. The
+    // time may hold no quote or backslash, so that the member before it is surely the event's.
+    const time = end - TIME_MEMBER_LENGTH + TIME_MEMBER.length;
+    if (
+      body.startsWith(this.tenantThenTime, end - TIME_MEMBER_LENGTH - this.tenantMember.length) &&
+      isPlainTime(body, time, end - 1)
+    ) {
+      return true;
+    }
     const member = body.lastIndexOf(this.tenantMember, end);
     const after = member + this.tenantMember.length;
     return member > 0 && (after === end || body.charCodeAt(after) === COMMA);
@@ -484,10 +502,12 @@ export class AuditChainVerifier {
     const digest = this.digestsByToSeq.get(seq);
     if (digest !== undefined && digest.headHash !== entry.hash) {
       // The signed head right behind it means this one is an extra entry, not an edited one.
-      const signedHeadFollows = this.buffer.slice(this.head).some(
-        (candidate) =>
-          candidate.selfConsistent && candidate.seq === seq && candidate.hash === digest.headHash,
-      );
+      const signedHeadFollows = this.buffer
+        .slice(this.head)
+        .some(
+          (candidate) =>
+            candidate.selfConsistent && candidate.seq === seq && candidate.hash === digest.headHash,
+        );
       this.problem = signedHeadFollows
         ? { seq, reason: 'inserted', detail: `An entry that does not belong sits before entry ${seq}` }
         : {
