@@ -24,7 +24,7 @@ import {
 } from '../support/local-api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localEventBus } from '../../lambdas/adapters/local/in-process-event-bus.js';
-import { formatSeq } from '../../lambdas/core/audit/audit-chain.js';
+import { formatSeq, hashOfStoredBytes } from '../../lambdas/core/audit/audit-chain.js';
 import type { AuditEvent } from '../../lambdas/core/audit/audit-event.js';
 import { expandChainEntry } from '../../lambdas/core/audit/audit-chain.js';
 import type { DomainEvent } from '../../lambdas/core/events.js';
@@ -473,6 +473,25 @@ describe('audit verification of a tampered table', () => {
 
     // Assess
     expect(result).toEqual({ ok: false, checked: 4, firstBad: { seq: 5, reason: 'modified' } });
+    expect((await verify()).ok).toBe(true);
+  });
+
+  it('reports a body whose frame and hash are right but whose event is not JSON at its seq', async () => {
+    // Prepare: entry 6 re-hashed over an event that does not parse (its successor's link breaks,
+    // at seq 7, so only reading the event finds seq 6).
+    const original = await chainItem('tamper', 6);
+    const body = String(original.body);
+    const edited = body.replace('"outcome":', '"outcome" ');
+    expect(edited).not.toBe(body);
+    const hash = hashOfStoredBytes(String(original.prevHash), edited);
+    await db.send(new PutCommand({ TableName: TABLE, Item: { ...original, body: edited, hash } }));
+
+    // Act
+    const result = await verify();
+    await db.send(new PutCommand({ TableName: TABLE, Item: original }));
+
+    // Assess
+    expect(result).toEqual({ ok: false, checked: 5, firstBad: { seq: 6, reason: 'modified' } });
     expect((await verify()).ok).toBe(true);
   });
 

@@ -5,10 +5,18 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type ChainEntry, chainEntryHash, GENESIS_HASH } from '../../lambdas/core/audit/audit-chain.js';
+import {
+  type ChainEntry,
+  chainEntryHash,
+  expiryOf,
+  GENESIS_HASH,
+  hashOfStoredBytes,
+  nextChainEntry,
+} from '../../lambdas/core/audit/audit-chain.js';
+import { canonicalJson } from '../../lambdas/core/audit/canonical-json.js';
 import type { AuditDigest } from '../../lambdas/core/audit/audit-digest.js';
 import { verifyAuditChain, type VerificationResult } from '../../lambdas/core/audit/chain-verifier.js';
-import { asRecords, asStoredRecords, buildChain, ed25519Signer } from '../support/audit-chain.js';
+import { asRecords, asStoredRecords, auditEvent, buildChain, ed25519Signer } from '../support/audit-chain.js';
 
 const TENANT = 'acme';
 const COUNT = 10_000;
@@ -451,5 +459,125 @@ describe('audit chain verifier over stored bytes (format 2)', () => {
       }
     }
     expect(failures).toEqual([]);
+  });
+});
+
+/**
+ * The verifier reads a format-2 body's frame (its leading `{"event":{`, the event's `tenant`
+ * member and the trailing expiries and seq) instead of parsing it. Each case below re-hashes the
+ * entry it changes, so its hash is right and only the frame check can find it, and changes the
+ * last entry after the last digest, so no link or digest can find it either.
+ */
+describe('audit chain verifier: the frame of a format-2 body', () => {
+  type Stored = Record<string, unknown> & { body: string; prevHash: string; hash: string; seq: number };
+  const LAST = COUNT;
+  const undigested = (): AuditDigest[] => digests.slice(0, -1);
+
+  function rebuilt(edit: (content: Rec) => void): Rec[] {
+    const records = asStoredRecords(entries) as Stored[];
+    const last = records[LAST - 1];
+    if (last === undefined) throw new Error('no last entry');
+    const content = JSON.parse(last.body) as Rec;
+    edit(content);
+    last.body = canonicalJson(content);
+    last.hash = hashOfStoredBytes(last.prevHash, last.body) ?? '';
+    return records;
+  }
+
+  it('verifies the untouched chain and one whose last body was re-hashed unchanged', () => {
+    // Act
+    const untouched = verify(asStoredRecords(entries), undigested());
+    const same = verify(
+      rebuilt(() => {}),
+      undigested(),
+    );
+
+    // Assess
+    expect(untouched).toMatchObject({ ok: true, checked: COUNT });
+    expect(same).toMatchObject({ ok: true, checked: COUNT });
+  });
+
+  const cases: [string, (content: Rec) => void][] = [
+    ['an event of another tenant', (c) => void (c.event.tenant = 'other')],
+    ['an event without a tenant', (c) => void delete c.event.tenant],
+    [
+      'another tenant named in free text, quotes and all',
+      (c) => {
+        c.event.tenant = 'other';
+        c.event.reason = `x","tenant":"${TENANT}","time":"${String(c.event.time)}`;
+      },
+    ],
+    ['a body seq other than the seq copy', (c) => void (c.seq += 1)],
+    ['a body expiresAt other than its copy', (c) => void (c.expiresAt += 1)],
+    ['a fractional prevExpiresAt', (c) => void (c.prevExpiresAt += 0.5)],
+    ['a negative prevExpiresAt', (c) => void (c.prevExpiresAt = -1)],
+    ['an extra member after seq', (c) => void (c.zeta = 1)],
+    ['an extra member before the event', (c) => void (c.alpha = 1)],
+    ['an event that is not an object', (c) => void (c.event = 'text')],
+  ];
+
+  it.each(cases)('reports %s at the exact seq', (_name, edit) => {
+    // Prepare
+    const records = rebuilt(edit);
+
+    // Act
+    const result = verify(records, undigested());
+
+    // Assess
+    expect(result.firstBad).toMatchObject({ seq: LAST, reason: 'modified' });
+    expect(result.checked).toBe(LAST - 1);
+  });
+
+  it('reports a body padded with whitespace or reordered, though its hash is right', () => {
+    // Prepare
+    const padded = asStoredRecords(entries) as Stored[];
+    const reordered = asStoredRecords(entries) as Stored[];
+    for (const [records, rewrite] of [
+      [padded, (body: string) => `${body} `],
+      [
+        reordered,
+        (body: string) => JSON.stringify(Object.fromEntries(Object.entries(JSON.parse(body)).reverse())),
+      ],
+    ] as const) {
+      const last = records[LAST - 1];
+      if (last === undefined) throw new Error('no last entry');
+      last.body = rewrite(last.body);
+      last.hash = hashOfStoredBytes(last.prevHash, last.body) ?? '';
+    }
+
+    // Act
+    const results = [verify(padded, undigested()), verify(reordered, undigested())];
+
+    // Assess
+    for (const result of results) expect(result.firstBad).toMatchObject({ seq: LAST, reason: 'modified' });
+  });
+
+  it('verifies events with every optional field, a tenant-named hashed identifier and quotes in text', async () => {
+    // Prepare: a chain whose events carry what the fixed-position tenant check does not expect.
+    let head: ChainEntry | undefined;
+    const chain: ChainEntry[] = [];
+    for (let n = 1; n <= 20; n += 1) {
+      const event = auditEvent(TENANT, n, {
+        reason: `said "${TENANT}","tenant":"other" \\ ${n}`,
+        correlationId: `corr-${n}`,
+        target: {
+          path: 'prod/db',
+          versions: [1, 2],
+          hashed: { tenant: `hmac-sha256:${'ab'.repeat(32)}` },
+        },
+      });
+      head = nextChainEntry(head, event, expiryOf(event.time, 365));
+      chain.push(head);
+    }
+    const other = auditEvent('other', 21);
+    const foreign = nextChainEntry(head, other, expiryOf(other.time, 365));
+
+    // Act
+    const honest = verify(asStoredRecords(chain), []);
+    const withForeign = verify(asStoredRecords([...chain, foreign]), []);
+
+    // Assess
+    expect(honest).toMatchObject({ ok: true, checked: 20 });
+    expect(withForeign.firstBad).toMatchObject({ seq: 21, reason: 'modified' });
   });
 });

@@ -39,6 +39,20 @@ describe('canonical JSON (RFC 8785)', () => {
     expect(canonicalJson({ absent: undefined, present: 1 })).toBe('{"present":1}');
   });
 
+  it('writes the same text whether the native writer can be used or not', () => {
+    // Array-index keys (which the native writer puts first) and `__proto__` take the other path.
+    expect(canonicalJson({ b: { '10': 1, '9': 2, a: 3 }, a: [{ d: 1, c: 2 }] })).toBe(
+      '{"a":[{"c":2,"d":1}],"b":{"10":1,"9":2,"a":3}}',
+    );
+    expect(canonicalJson(JSON.parse('{"b":1,"__proto__":{"y":1,"x":[2]}}'))).toBe(
+      '{"__proto__":{"x":[2],"y":1},"b":1}',
+    );
+    expect(canonicalJson({ b: [{ z: 'é', y: null }], a: { c: -0, toJSON: 'kept' } })).toBe(
+      '{"a":{"c":0,"toJSON":"kept"},"b":[{"y":null,"z":"é"}]}',
+    );
+    expect(() => canonicalJson({ a: { b: () => 1 } })).toThrow(CanonicalJsonError);
+  });
+
   it('refuses what JSON cannot say one way', () => {
     expect(() => canonicalJson(Number.NaN)).toThrow(CanonicalJsonError);
     expect(() => canonicalJson({ a: Infinity })).toThrow(CanonicalJsonError);

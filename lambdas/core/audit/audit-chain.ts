@@ -16,7 +16,7 @@
  * files. Entries written before format 2 (`{seq, prevHash, hash, expiresAt, prevExpiresAt,
  * event}`) are read as they are, their bytes recomputed by canonicalization: no migration.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type { AuditEvent } from './audit-event.js';
 import { canonicalJson } from './canonical-json.js';
 
@@ -26,8 +26,6 @@ export const GENESIS_HASH = '0'.repeat(64);
 /** Sequence numbers are stored zero-padded to this many digits, so they sort as strings. */
 export const SEQ_DIGITS = 12;
 export const MAX_SEQ = 10 ** SEQ_DIGITS - 1;
-
-const HASH_PATTERN = /^[0-9a-f]{64}$/;
 
 export interface ChainEntry {
   readonly seq: number;
@@ -94,8 +92,47 @@ export interface ChainEntryContent {
   readonly event: unknown;
 }
 
+/** The value of each lowercase hex digit by character code, -1 for every other character. */
+const HEX_DIGITS = new Int8Array(128).fill(-1);
+for (let code = 0; code < 128; code += 1) {
+  const digit = '0123456789abcdef'.indexOf(String.fromCharCode(code));
+  if (digit >= 0) HEX_DIGITS[code] = digit;
+}
+
+/** The byte each pair of lowercase hex digits stands for, by `(code of first << 7) | code of second`; -1 otherwise. */
+const HEX_PAIRS = new Int16Array(128 * 128).fill(-1);
+for (let high = 0; high < 16; high += 1) {
+  for (let low = 0; low < 16; low += 1) {
+    HEX_PAIRS[('0123456789abcdef'.charCodeAt(high) << 7) | '0123456789abcdef'.charCodeAt(low)] =
+      (high << 4) | low;
+  }
+}
+
+function hexDigit(text: string, index: number): number {
+  return HEX_DIGITS[text.charCodeAt(index)] ?? -1;
+}
+
+/** 64 lowercase hex digits (a loop: a verifier asks this of every entry, and the regex costs more). */
 export function isHash(value: unknown): value is string {
-  return typeof value === 'string' && HASH_PATTERN.test(value);
+  if (typeof value !== 'string' || value.length !== 64) return false;
+  let bits = 0;
+  for (let index = 0; index < 64; index += 1) bits |= hexDigit(value, index);
+  return bits >= 0;
+}
+
+/** Writes the 32 bytes a hash stands for at the start of `target`; false if it is not a hash. */
+function writeHashBytes(value: string, target: Buffer): boolean {
+  if (value.length !== 64) return false;
+  let bits = 0;
+  for (let index = 0; index < 32; index += 1) {
+    const high = value.charCodeAt(2 * index);
+    const low = value.charCodeAt(2 * index + 1);
+    // Both characters at once: one lookup per byte.
+    const byte = (high | low) < 128 ? (HEX_PAIRS[(high << 7) | low] ?? -1) : -1;
+    bits |= byte;
+    target[index] = byte;
+  }
+  return bits >= 0;
 }
 
 /** The bytes an entry's hash is taken over, after `prevHash`. */
@@ -110,11 +147,31 @@ export function chainEntryPayload(content: ChainEntryContent): string {
 
 /** The hash of an entry with this content; throws if `prevHash` is not 64 hex digits. */
 export function chainEntryHash(content: ChainEntryContent): string {
-  if (!isHash(content.prevHash)) throw new RangeError('prevHash must be 64 lowercase hex digits');
-  return createHash('sha256')
-    .update(Buffer.from(content.prevHash, 'hex'))
-    .update(chainEntryPayload(content), 'utf8')
-    .digest('hex');
+  const hash = hashOfStoredBytes(content.prevHash, chainEntryPayload(content));
+  if (hash === undefined) throw new RangeError('prevHash must be 64 lowercase hex digits');
+  return hash;
+}
+
+/** Bodies above this size are hashed by streaming rather than through the reused buffer. */
+const SCRATCH_BYTES = 16_384;
+/**
+ * `bytes(prevHash) ‖ UTF-8(body)` is assembled here and hashed in one native call: a verifier
+ * hashes every entry, and a fresh Hash object with two updates per entry costs more than the
+ * digest of a few hundred bytes. Synchronous use only, so one buffer per process is enough.
+ */
+const scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+
+/**
+ * `hex(SHA-256(bytes(prevHash) ‖ UTF-8(body)))`, the hash rule of every entry, or undefined when
+ * `prevHash` is not a hash (64 lowercase hex digits): the format check and the decoding are one loop.
+ */
+export function hashOfStoredBytes(prevHash: string, body: string): string | undefined {
+  if (!writeHashBytes(prevHash, scratch)) return undefined;
+  if (32 + body.length * 3 > SCRATCH_BYTES) {
+    return createHash('sha256').update(scratch.subarray(0, 32)).update(body, 'utf8').digest('hex');
+  }
+  const length = 32 + scratch.write(body, 32, 'utf8');
+  return hash('sha256', scratch.subarray(0, length), 'hex');
 }
 
 /**
@@ -135,7 +192,8 @@ export function nextChainEntry(
   const content = { seq, prevHash, expiresAt, prevExpiresAt, event };
   // The body is canonicalized once, hashed, and kept: it is what gets stored.
   const body = chainEntryPayload(content);
-  const hash = createHash('sha256').update(Buffer.from(prevHash, 'hex')).update(body, 'utf8').digest('hex');
+  const hash = hashOfStoredBytes(prevHash, body);
+  if (hash === undefined) throw new RangeError('prevHash must be 64 lowercase hex digits');
   return { ...content, hash, body };
 }
 

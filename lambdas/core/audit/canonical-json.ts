@@ -87,10 +87,53 @@ function encode(value: unknown, depth: number, where: Where | undefined): string
   }
 }
 
+/** What `sortedCopy` answers for a value it leaves to `encode` (which then throws or copes). */
+const UNSORTABLE = Symbol('unsortable');
+
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+
+/**
+ * A copy of `value` with every object's keys inserted in canonical order, so that the native
+ * `JSON.stringify` writes exactly the canonical text; UNSORTABLE for anything `encode` would
+ * refuse, and for a key starting with a digit (`JSON.stringify` writes array-index keys first,
+ * whatever the order), or `__proto__`. Verifying entries written before format 2 canonicalizes every event,
+ * and this is about a third cheaper than building the text in JavaScript.
+ */
+function sortedCopy(value: unknown, depth: number): unknown {
+  if (depth > MAX_DEPTH) return UNSORTABLE;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : UNSORTABLE;
+  if (typeof value !== 'object') return UNSORTABLE;
+  if (Array.isArray(value)) {
+    const copy: unknown[] = [];
+    for (const item of value as unknown[]) {
+      const itemCopy = item === undefined ? UNSORTABLE : sortedCopy(item, depth + 1);
+      if (itemCopy === UNSORTABLE) return UNSORTABLE;
+      copy.push(itemCopy);
+    }
+    return copy;
+  }
+  if (!isPlainObject(value)) return UNSORTABLE;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) {
+    const first = key.charCodeAt(0);
+    // Assigning `__proto__` would set the prototype, not a member.
+    if ((first >= DIGIT_0 && first <= DIGIT_9) || key === '__proto__') return UNSORTABLE;
+    const member = value[key];
+    if (member === undefined) continue;
+    const memberCopy = sortedCopy(member, depth + 1);
+    if (memberCopy === UNSORTABLE) return UNSORTABLE;
+    copy[key] = memberCopy;
+  }
+  return copy;
+}
+
 /**
  * The canonical JSON text of `value`. Object members whose value is `undefined` are left out
  * (they are absent, as optional fields are); everything else that JSON cannot hold throws.
  */
 export function canonicalJson(value: unknown): string {
-  return encode(value, 0, undefined);
+  const sorted = sortedCopy(value, 0);
+  return sorted === UNSORTABLE ? encode(value, 0, undefined) : JSON.stringify(sorted);
 }

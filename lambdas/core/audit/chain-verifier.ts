@@ -20,12 +20,13 @@
  * predecessor's), so a gap is accepted when the entry after it says its predecessor's expiry
  * (`prevExpiresAt`) has passed; the entry then anchors the rest of the chain.
  */
-import { createHash, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import {
   CHAIN_ENTRY_FORMAT,
   type ChainEntryContent,
   chainEntryHash,
   GENESIS_HASH,
+  hashOfStoredBytes,
   isHash,
 } from './audit-chain.js';
 import { type AuditDigest, AuditDigestSchema, verifyDigestSignature } from './audit-digest.js';
@@ -91,6 +92,8 @@ function hasEntryKeys(entry: Record<string, unknown>): boolean {
   return keys.length === ENTRY_KEYS.size && keys.every((key) => ENTRY_KEYS.has(key));
 }
 const DEFAULT_WINDOW = 64;
+/** How many consumed look-ahead slots are dropped at once. */
+const COMPACT_AFTER = 1024;
 
 interface Candidate {
   /** The sequence number the entry claims, when it claims a valid one. */
@@ -115,12 +118,14 @@ function isEpoch(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
-const STORED_KEYS: ReadonlySet<string> = new Set(['body', 'expiresAt', 'format', 'hash', 'prevHash', 'seq']);
-const BODY_KEYS: ReadonlySet<string> = new Set(['event', 'expiresAt', 'prevExpiresAt', 'seq']);
+/** `format`, `seq`, `prevHash`, `hash`, `body`, `expiresAt`. */
+const STORED_KEY_COUNT = 6;
 
-function hasExactly(record: Record<string, unknown>, keys: ReadonlySet<string>): boolean {
-  const names = Object.keys(record);
-  return names.length === keys.size && names.every((name) => keys.has(name));
+/** How many enumerable keys a record has (inherited ones too: a polluted prototype fails closed). */
+function keyCount(record: Record<string, unknown>): number {
+  let count = 0;
+  for (const _key in record) count += 1;
+  return count;
 }
 
 const MALFORMED: Candidate = {
@@ -132,45 +137,147 @@ const MALFORMED: Candidate = {
   selfConsistent: false,
 };
 
+/** How a format-2 body begins: the event, an object, is its first key (canonical order). */
+const BODY_HEAD = '{"event":{';
+/** The body's last three keys, after the event, in canonical order; each holds an integer. */
+const EXPIRES_AT = '},"expiresAt":';
+const PREV_EXPIRES_AT = ',"prevExpiresAt":';
+const SEQ = ',"seq":';
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+const COMMA = 0x2c;
+const CLOSING_BRACE = 0x7d;
+/** An event's last member, `time` (`Date#toISOString()`, 24 characters), before its `}`. */
+const TIME_MEMBER = ',"time":"';
+const TIME_MEMBER_LENGTH = TIME_MEMBER.length + 24 + 1;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** `body[from..to)` holds no quote or backslash, and a quote follows it. */
+function isPlainTime(body: string, from: number, to: number): boolean {
+  for (let index = from; index < to; index += 1) {
+    const code = body.charCodeAt(index);
+    if (code === QUOTE || code === BACKSLASH) return false;
+  }
+  return body.charCodeAt(to) === QUOTE;
+}
+
+/** More digits than a safe integer has, so any value read fits. */
+const MAX_DIGITS = 15;
+
+/**
+ * Reads what verification needs from a format-2 body without parsing the event (ADR 0004,
+ * "Verification reads the frame"): canonical JSON of `{event, expiresAt, prevExpiresAt, seq}`
+ * always starts with `{"event":{` and ends `},"expiresAt":N,"prevExpiresAt":N,"seq":N}`, read
+ * here backwards from the end. The event's `tenant` member is the only structural
+ * `,"tenant":"…"` whose value can be a tenant (a quote inside a string is escaped, and the one
+ * nested `tenant` key the schema allows, in `target.hashed`, holds an HMAC). Every byte is bound
+ * by the hash anyway; the frame is where the links and expiries are read from.
+ */
+class BodyFrameReader {
+  // What the last successful `read` found: fields rather than a result object, as this runs for
+  // every entry and its caller copies what it keeps.
+  seq = 0;
+  expiresAt = 0;
+  prevExpiresAt = 0;
+  /** The event's own `tenant` is the verifier's tenant. */
+  ofTenant = false;
+  private readonly tenantMember: string;
+  private readonly tenantThenTime: string;
+  /** The integer the last `integerBefore` read. */
+  private integer = 0;
+
+  constructor(tenant: string) {
+    this.tenantMember = `,"tenant":${JSON.stringify(tenant)}`;
+    this.tenantThenTime = `${this.tenantMember}${TIME_MEMBER}`;
+  }
+
+  /** Whether `body` has the frame; if so, its fields are set. */
+  read(body: string): boolean {
+    if (body.charCodeAt(body.length - 1) !== CLOSING_BRACE || !body.startsWith(BODY_HEAD)) return false;
+    let at = this.integerBefore(body, body.length - 1) - SEQ.length;
+    const seq = this.integer;
+    if (at < 0 || seq === 0 || !body.startsWith(SEQ, at)) return false;
+    at = this.integerBefore(body, at) - PREV_EXPIRES_AT.length;
+    const prevExpiresAt = this.integer;
+    if (at < 0 || !body.startsWith(PREV_EXPIRES_AT, at)) return false;
+    at = this.integerBefore(body, at) - EXPIRES_AT.length;
+    if (at < BODY_HEAD.length || !body.startsWith(EXPIRES_AT, at)) return false;
+    this.seq = seq;
+    this.prevExpiresAt = prevExpiresAt;
+    this.expiresAt = this.integer;
+    this.ofTenant = this.endsWithTenant(body, at);
+    return true;
+  }
+
+  /** Whether the event that ends at `end` holds the tenant's `tenant` member. */
+  private endsWithTenant(body: string, end: number): boolean {
+    // Today's events end with `tenant` then `time` (always 24 characters): look there first. The
+    // time may hold no quote or backslash, so that the member before it is surely the event's.
+    const time = end - TIME_MEMBER_LENGTH + TIME_MEMBER.length;
+    if (
+      body.startsWith(this.tenantThenTime, end - TIME_MEMBER_LENGTH - this.tenantMember.length) &&
+      isPlainTime(body, time, end - 1)
+    ) {
+      return true;
+    }
+    const member = body.lastIndexOf(this.tenantMember, end);
+    const after = member + this.tenantMember.length;
+    return member > 0 && (after === end || body.charCodeAt(after) === COMMA);
+  }
+
+  /**
+   * Reads the integer in canonical form (no sign, no leading zero) that ends before `end` into
+   * `integer`, and answers where it starts; a negative number when there is none.
+   */
+  private integerBefore(body: string, end: number): number {
+    let start = end;
+    while (start > 0 && end - start <= MAX_DIGITS) {
+      const code = body.charCodeAt(start - 1);
+      if (code < DIGIT_0 || code > DIGIT_9) break;
+      start -= 1;
+    }
+    const digits = end - start;
+    if (digits === 0 || digits > MAX_DIGITS || (digits > 1 && body.charCodeAt(start) === DIGIT_0)) {
+      return -1 - end;
+    }
+    let value = 0;
+    for (let index = start; index < end; index += 1) value = value * 10 + body.charCodeAt(index) - DIGIT_0;
+    this.integer = value;
+    return start;
+  }
+}
+
 /**
  * A format-2 entry (the hashed bytes kept as `body`): the hash is taken over `prevHash ‖ body`
- * as stored, the body parsed once, and the hash format checked once.
+ * as stored, and the fields the links need are read from the body's frame, not parsed out of it.
  */
-function storedCandidateOf(entry: Record<string, unknown>, tenant: string): Candidate {
+function storedCandidateOf(entry: Record<string, unknown>, bodies: BodyFrameReader): Candidate {
   const { body, prevHash, hash } = entry;
-  // `hash` needs no format check of its own: it must equal the hex digest computed below.
-  if (typeof body !== 'string' || typeof hash !== 'string' || !isHash(prevHash)) {
-    return { ...MALFORMED, seq: isSeq(entry.seq) ? entry.seq : undefined };
+  const claimedSeq = isSeq(entry.seq) ? entry.seq : undefined;
+  if (typeof body !== 'string' || typeof hash !== 'string' || typeof prevHash !== 'string') {
+    return { ...MALFORMED, seq: claimedSeq };
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    parsed = undefined;
+  if (!bodies.read(body)) {
+    return { ...MALFORMED, seq: claimedSeq, prevHash: isHash(prevHash) ? prevHash : undefined };
   }
-  const fields = isRecord(parsed) ? parsed : {};
-  const seq = isSeq(fields.seq) ? fields.seq : isSeq(entry.seq) ? entry.seq : undefined;
-  const expiresAt = isEpoch(fields.expiresAt) ? fields.expiresAt : undefined;
-  const prevExpiresAt = isEpoch(fields.prevExpiresAt) ? fields.prevExpiresAt : undefined;
-  const event = fields.event;
+  // The six stored keys are all present once these hold (format was checked by the caller), so
+  // counting the keys finds an added one.
   const wellFormed =
-    hasExactly(entry, STORED_KEYS) &&
-    hasExactly(fields, BODY_KEYS) &&
-    seq !== undefined &&
-    entry.seq === seq &&
-    expiresAt !== undefined &&
-    entry.expiresAt === expiresAt &&
-    prevExpiresAt !== undefined &&
-    isRecord(event) &&
-    event.tenant === tenant;
-  const selfConsistent =
-    wellFormed && createHash('sha256').update(prevHash, 'hex').update(body, 'utf8').digest('hex') === hash;
+    bodies.ofTenant &&
+    entry.seq === bodies.seq &&
+    entry.expiresAt === bodies.expiresAt &&
+    keyCount(entry) === STORED_KEY_COUNT;
+  // Hashing checks `prevHash`'s format (undefined if it is not a hash); `hash` needs no format
+  // check of its own: it must equal the hex digest.
+  const digest = wellFormed ? hashOfStoredBytes(prevHash, body) : undefined;
+  const selfConsistent = digest !== undefined && digest === hash;
   return {
-    seq,
-    prevHash,
-    hash: selfConsistent ? hash : isHash(hash) ? hash : undefined,
-    expiresAt,
-    prevExpiresAt,
+    seq: bodies.seq,
+    prevHash: selfConsistent || isHash(prevHash) ? prevHash : undefined,
+    hash: selfConsistent || isHash(hash) ? hash : undefined,
+    expiresAt: bodies.expiresAt,
+    prevExpiresAt: bodies.prevExpiresAt,
     selfConsistent,
   };
 }
@@ -205,9 +312,9 @@ function legacyCandidateOf(entry: Record<string, unknown>, tenant: string): Cand
   return { seq, prevHash, hash, expiresAt, prevExpiresAt, selfConsistent };
 }
 
-function candidateOf(raw: unknown, tenant: string): Candidate {
+function candidateOf(raw: unknown, tenant: string, bodies: BodyFrameReader): Candidate {
   if (!isRecord(raw)) return MALFORMED;
-  return raw.format === CHAIN_ENTRY_FORMAT ? storedCandidateOf(raw, tenant) : legacyCandidateOf(raw, tenant);
+  return raw.format === CHAIN_ENTRY_FORMAT ? storedCandidateOf(raw, bodies) : legacyCandidateOf(raw, tenant);
 }
 
 interface DigestCheck {
@@ -291,11 +398,14 @@ function checkDigests(options: ChainVerifierOptions): DigestCheck {
  */
 export class AuditChainVerifier {
   private readonly window: number;
-  private readonly buffer: Candidate[] = [];
+  /** The look-ahead: `buffer[head..]` (advancing `head` instead of shifting keeps a step O(1)). */
+  private buffer: Candidate[] = [];
+  private head = 0;
   private readonly digestProblem: VerificationProblem | undefined;
   private readonly digestsByToSeq = new Map<number, AuditDigest>();
   private readonly digestsVerified: number;
   private readonly latestLiveDigest: AuditDigest | undefined;
+  private readonly bodies: BodyFrameReader;
   private problem: VerificationProblem | undefined;
   private expectedSeq: number | undefined;
   private expectedPrevHash: string | undefined;
@@ -305,6 +415,7 @@ export class AuditChainVerifier {
 
   constructor(private readonly options: ChainVerifierOptions) {
     this.window = Math.max(2, options.window ?? DEFAULT_WINDOW);
+    this.bodies = new BodyFrameReader(options.tenant);
     const digests = checkDigests(options);
     this.digestProblem = digests.problem;
     this.digestsVerified = digests.valid.length;
@@ -315,12 +426,12 @@ export class AuditChainVerifier {
 
   push(raw: unknown): void {
     if (this.problem !== undefined) return;
-    this.buffer.push(candidateOf(raw, this.options.tenant));
-    while (this.buffer.length > this.window && this.problem === undefined) this.step();
+    this.buffer.push(candidateOf(raw, this.options.tenant, this.bodies));
+    while (this.buffer.length - this.head > this.window && this.problem === undefined) this.step();
   }
 
   finish(): VerificationResult {
-    while (this.buffer.length > 0 && this.problem === undefined) this.step();
+    while (this.buffer.length > this.head && this.problem === undefined) this.step();
     if (this.problem === undefined && this.latestLiveDigest !== undefined) {
       const head = this.latestLiveDigest.toSeq;
       if (this.lastSeq === undefined || this.lastSeq < head) {
@@ -344,7 +455,7 @@ export class AuditChainVerifier {
   }
 
   private step(): void {
-    const [entry] = this.buffer;
+    const entry = this.buffer[this.head];
     if (entry === undefined) return;
     if (this.expectedSeq === undefined) {
       // The start: seq 1 after the genesis hash, the anchor of a partial export, or the first
@@ -382,15 +493,21 @@ export class AuditChainVerifier {
   }
 
   private accept(entry: Candidate): void {
-    this.buffer.shift();
+    this.head += 1;
+    if (this.head >= COMPACT_AFTER) {
+      this.buffer = this.buffer.slice(this.head);
+      this.head = 0;
+    }
     const seq = entry.seq ?? 0;
     const digest = this.digestsByToSeq.get(seq);
     if (digest !== undefined && digest.headHash !== entry.hash) {
       // The signed head right behind it means this one is an extra entry, not an edited one.
-      const signedHeadFollows = this.buffer.some(
-        (candidate) =>
-          candidate.selfConsistent && candidate.seq === seq && candidate.hash === digest.headHash,
-      );
+      const signedHeadFollows = this.buffer
+        .slice(this.head)
+        .some(
+          (candidate) =>
+            candidate.selfConsistent && candidate.seq === seq && candidate.hash === digest.headHash,
+        );
       this.problem = signedHeadFollows
         ? { seq, reason: 'inserted', detail: `An entry that does not belong sits before entry ${seq}` }
         : {
@@ -408,7 +525,7 @@ export class AuditChainVerifier {
   }
 
   private classify(entry: Candidate, seq: number): VerificationProblem {
-    const ahead = this.buffer.slice(1);
+    const ahead = this.buffer.slice(this.head + 1);
     const trueEntry = ahead.find((candidate) => this.fits(candidate, seq));
     const claimed = entry.seq;
     if (trueEntry !== undefined) {
