@@ -345,6 +345,13 @@ export const CONFIG_VARIABLES: readonly string[] = [
   'VAULTPILOT_CONFIG_FILE',
 ];
 
+/**
+ * The environment is parsed once per process: zod's compiled fast path for objects (built with
+ * `new Function` on an object schema's first parse) would cost more at cold start than the one
+ * parse it speeds up, so these parses skip it.
+ */
+const ONCE = { jitless: true } as const;
+
 function toConfigError(error: z.ZodError, env: Env): ConfigError {
   const problems = error.issues.map((issue) => {
     const variable = String(issue.path[0] ?? 'environment');
@@ -402,7 +409,7 @@ function withoutEmpty(env: Env): Env {
 }
 
 export function parseFunctionConfig(env: Env): FunctionConfig {
-  const result = functionEnvSchema.safeParse(withoutEmpty(env));
+  const result = functionEnvSchema.safeParse(withoutEmpty(env), ONCE);
   if (!result.success) throw toConfigError(result.error, env);
   const v = result.data;
   const byName = result.data as Record<string, unknown>;
@@ -518,7 +525,7 @@ export function requireAuthConfig(config: FunctionConfig): AuthConfig {
 }
 
 export function parseLocalRuntimeConfig(env: Env): LocalRuntimeConfig {
-  const result = localEnvSchema.safeParse(withoutEmpty(env));
+  const result = localEnvSchema.safeParse(withoutEmpty(env), ONCE);
   if (!result.success) throw toConfigError(result.error, env);
   const v = result.data;
   return {
