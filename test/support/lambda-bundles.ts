@@ -102,7 +102,7 @@ export const CLIENT_CLASSES: Readonly<Record<string, string>> = {
  * module scope (as a function does at cold start); the document client wraps the DynamoDB client.
  */
 export function bareClientsSource(id: FunctionId): string {
-  const { sdkClients } = MANIFESTS[id];
+  const sdkClients: readonly string[] = MANIFESTS[id].sdkClients;
   const lines: string[] = [];
   const created: string[] = [];
   const documents = sdkClients.includes('@aws-sdk/lib-dynamodb');
