@@ -36,6 +36,8 @@ export const AWS_FUNCTION_ENV: Readonly<Record<string, string>> = {
   VAULTPILOT_ROTATION_WORKER_FUNCTION: 'VaultPilot-dev-RotationWorker',
   VAULTPILOT_NOTIFY_FROM: 'VaultPilot <alerts@example.com>',
   VAULTPILOT_DASHBOARD_URL: 'https://dashboard.example.com',
+  // As deployed (lib/vaultpilot-function.ts): the source map is read at cold start.
+  NODE_OPTIONS: LAMBDA_BUNDLE.nodeOptions,
   // No config file, quiet Powertools, no SDK version warning.
   VAULTPILOT_CONFIG_FILE: '',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
