@@ -21,4 +21,9 @@ export const LAMBDA_BUNDLE = {
   keepNames: true,
   // Resolves lambdas/platform/index.ts to the AWS platform: no local adapter is bundled.
   define: { 'process.env.VAULTPILOT_PLATFORM': '"aws"' },
+  /**
+   * The functions' NODE_OPTIONS: stack traces through the source maps. Node then reads each
+   * bundle's map while the module loads, so the benchmark and the bundle tests load with it too.
+   */
+  nodeOptions: '--enable-source-maps',
 } as const;

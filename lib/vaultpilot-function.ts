@@ -100,7 +100,7 @@ export class VaultPilotFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: 'vaultpilot',
         POWERTOOLS_METRICS_NAMESPACE: 'VaultPilot',
         LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: LAMBDA_BUNDLE.nodeOptions,
         ...props.environment,
       },
       // lib/lambda-bundle.ts: the same options the bundle tests and the lambda benchmark use.

@@ -31,14 +31,6 @@ const csv = z.string().transform((value) =>
     .filter((part) => part.length > 0),
 );
 
-const port = z.coerce
-  .number({ error: 'expected a port number' })
-  .int('expected an integer port')
-  .min(0, 'expected a port between 0 and 65535')
-  .max(65535, 'expected a port between 0 and 65535');
-
-const bool = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
-
 const tableVars = Object.fromEntries(
   TABLE_LIST.map((spec) => [
     spec.envVar,
@@ -309,27 +301,43 @@ export interface FunctionConfig {
   };
 }
 
-/** Variables of the local runtime (`npm start`, the `vaultpilot` CLI). */
-const localEnvSchema = z.object({
-  PORT: port.default(3000),
-  VAULTPILOT_HOST: z.string().min(1).default('127.0.0.1'),
-  VAULTPILOT_DATA_DIR: z.string().min(1).default('.vaultpilot'),
-  VAULTPILOT_IN_MEMORY: bool.default(false),
-  VAULTPILOT_DYNAMODB_PORT: port.default(0),
-  VAULTPILOT_ADMIN_PASSWORD: z
-    .string()
-    .min(12, 'expected at least 12 characters')
-    .max(256, 'expected at most 256 characters')
-    .optional(),
-  VAULTPILOT_SCHEDULER: bool.default(true),
-  VAULTPILOT_LOG_FORMAT: z.enum(['pretty', 'json']).default('pretty'),
-  VAULTPILOT_TOKEN_TTL_SECONDS: z.coerce
-    .number({ error: 'expected a number of seconds' })
-    .int()
-    .min(60, 'expected at least 60 seconds')
-    .max(86_400, 'expected at most 86400 seconds (one day)')
-    .default(3600),
-});
+/**
+ * Variables of the local runtime (`npm start`, the `vaultpilot` CLI). Built on first use, so the
+ * Lambda bundles, which never read them, neither hold nor build this schema.
+ */
+let localEnv: ReturnType<typeof buildLocalEnvSchema> | undefined;
+function localEnvSchema() {
+  return (localEnv ??= buildLocalEnvSchema());
+}
+
+function buildLocalEnvSchema() {
+  const port = z.coerce
+    .number({ error: 'expected a port number' })
+    .int('expected an integer port')
+    .min(0, 'expected a port between 0 and 65535')
+    .max(65535, 'expected a port between 0 and 65535');
+  const bool = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+  return z.object({
+    PORT: port.default(3000),
+    VAULTPILOT_HOST: z.string().min(1).default('127.0.0.1'),
+    VAULTPILOT_DATA_DIR: z.string().min(1).default('.vaultpilot'),
+    VAULTPILOT_IN_MEMORY: bool.default(false),
+    VAULTPILOT_DYNAMODB_PORT: port.default(0),
+    VAULTPILOT_ADMIN_PASSWORD: z
+      .string()
+      .min(12, 'expected at least 12 characters')
+      .max(256, 'expected at most 256 characters')
+      .optional(),
+    VAULTPILOT_SCHEDULER: bool.default(true),
+    VAULTPILOT_LOG_FORMAT: z.enum(['pretty', 'json']).default('pretty'),
+    VAULTPILOT_TOKEN_TTL_SECONDS: z.coerce
+      .number({ error: 'expected a number of seconds' })
+      .int()
+      .min(60, 'expected at least 60 seconds')
+      .max(86_400, 'expected at most 86400 seconds (one day)')
+      .default(3600),
+  });
+}
 
 export interface LocalRuntimeConfig {
   readonly port: number;
@@ -343,12 +351,25 @@ export interface LocalRuntimeConfig {
   readonly tokenTtlSeconds: number;
 }
 
-/** Every variable VaultPilot reads, with what it expects: the README's table is checked against it. */
-export const CONFIG_VARIABLES: readonly string[] = [
-  ...Object.keys(functionEnvSchema.shape),
-  ...Object.keys(localEnvSchema.shape),
-  'VAULTPILOT_CONFIG_FILE',
-];
+/**
+ * Every variable VaultPilot reads, with what it expects: the README's table is checked against it.
+ * A function, not a constant: a constant built from the local runtime's schema would keep that
+ * schema, and its construction at load, in every Lambda bundle.
+ */
+export function configVariables(): readonly string[] {
+  return [
+    ...Object.keys(functionEnvSchema.shape),
+    ...Object.keys(localEnvSchema().shape),
+    'VAULTPILOT_CONFIG_FILE',
+  ];
+}
+
+/**
+ * The environment is parsed once per process: zod's compiled fast path for objects (built with
+ * `new Function` on an object schema's first parse) would cost more at cold start than the one
+ * parse it speeds up, so these parses skip it.
+ */
+const ONCE = { jitless: true } as const;
 
 function toConfigError(error: z.ZodError, env: Env): ConfigError {
   const problems = error.issues.map((issue) => {
@@ -407,7 +428,7 @@ function withoutEmpty(env: Env): Env {
 }
 
 export function parseFunctionConfig(env: Env): FunctionConfig {
-  const result = functionEnvSchema.safeParse(withoutEmpty(env));
+  const result = functionEnvSchema.safeParse(withoutEmpty(env), ONCE);
   if (!result.success) throw toConfigError(result.error, env);
   const v = result.data;
   const byName = result.data as Record<string, unknown>;
@@ -523,7 +544,7 @@ export function requireAuthConfig(config: FunctionConfig): AuthConfig {
 }
 
 export function parseLocalRuntimeConfig(env: Env): LocalRuntimeConfig {
-  const result = localEnvSchema.safeParse(withoutEmpty(env));
+  const result = localEnvSchema().safeParse(withoutEmpty(env), ONCE);
   if (!result.success) throw toConfigError(result.error, env);
   const v = result.data;
   return {

@@ -6,6 +6,9 @@
  * the same machine load. Goal (issue 12): init <= 1.2 x bare and size <= bare + 150 KB. The CPU
  * time of the same loads (user + system, median) is printed beside: on a shared machine it varies
  * far less than wall time, so it shows what a change did when other work runs at the same time.
+ * Under each function, its bytes beyond the bare bundle by origin (esbuild's metafile): zod, the
+ * Powertools logger and metrics, aws-jwt-verify, middy, more SDK code than the bare clients, other
+ * packages, and VaultPilot's own code.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +16,7 @@ import { join } from 'node:path';
 import { type FunctionId, MANIFESTS } from '../../lambdas/functions/index.js';
 import {
   AWS_FUNCTION_ENV,
+  type BuiltBundle,
   bundleBareClients,
   bundleFunction,
   loadBundle,
@@ -30,6 +34,37 @@ function median(values: readonly number[]): number {
     : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
+const ORIGINS: readonly (readonly [string, RegExp])[] = [
+  ['zod', /node_modules\/zod\//],
+  ['powertools', /node_modules\/(@aws-lambda-powertools|@aws\/lambda-invoke-store)\//],
+  ['jwt-verify', /node_modules\/aws-jwt-verify\//],
+  ['middy', /node_modules\/@middy\//],
+  ['sdk', /node_modules\/(@aws-sdk|@smithy|@aws-crypto)\//],
+  ['other pkgs', /node_modules\//],
+  ['own code', /./],
+];
+
+function inputsOf(built: BuiltBundle): [string, number][] {
+  return Object.values(built.metafile.outputs).flatMap((output) =>
+    Object.entries(output.inputs).map(([path, input]): [string, number] => [path, input.bytesInOutput]),
+  );
+}
+
+/** The function's bytes that the bare bundle does not hold, by origin. */
+function beyondBare(fn: BuiltBundle, bare: BuiltBundle): string {
+  const inBare = new Set(inputsOf(bare).map(([path]) => path));
+  const bytes = new Map<string, number>();
+  for (const [path, size] of inputsOf(fn)) {
+    if (inBare.has(path)) continue;
+    const origin = ORIGINS.find(([, pattern]) => pattern.test(path))?.[0] ?? 'own code';
+    bytes.set(origin, (bytes.get(origin) ?? 0) + size);
+  }
+  return ORIGINS.flatMap(([origin]) => {
+    const size = bytes.get(origin) ?? 0;
+    return size < 512 ? [] : [`${origin} ${(size / 1024).toFixed(0)}`];
+  }).join(', ');
+}
+
 async function initTime(file: string): Promise<{ wall: number; cpu: number }> {
   const loaded = await loadBundle(file, AWS_FUNCTION_ENV);
   if (loaded.status !== 0 || loaded.initMs === undefined || loaded.initCpuMs === undefined) {
@@ -45,6 +80,7 @@ export async function runLambdaBench(): Promise<void> {
     console.log(
       'bare bundle of exactly the SDK clients each function uses. Goal: init <= 1.2 x bare, size <= bare + 150 KB.',
     );
+    console.log('Under each function: its KB beyond the bare bundle, by origin.');
     console.log(
       `  ${'function'.padEnd(19)} ${'size KB'.padStart(8)} ${'bare KB'.padStart(8)} ${'+KB'.padStart(6)}  ${'init ms'.padStart(8)} ${'bare ms'.padStart(8)} ${'ratio'.padStart(6)}  ${'cpu ms'.padStart(7)} ${'bare'.padStart(6)} ${'ratio'.padStart(6)}  goal`,
     );
@@ -80,6 +116,7 @@ export async function runLambdaBench(): Promise<void> {
       console.log(
         `  ${MANIFESTS[id].name.padEnd(19)} ${(fn.bytes / 1024).toFixed(0).padStart(8)} ${(bare.bytes / 1024).toFixed(0).padStart(8)} ${extraKb.toFixed(0).padStart(6)}  ${fnMs.toFixed(1).padStart(8)} ${bareMs.toFixed(1).padStart(8)} ${ratio.toFixed(2).padStart(6)}  ${fnCpuMs.toFixed(1).padStart(7)} ${bareCpuMs.toFixed(1).padStart(6)} ${(fnCpuMs / bareCpuMs).toFixed(2).padStart(6)}  ${sizeOk ? 'size ok' : 'SIZE'} ${initOk ? 'init ok' : 'INIT'}`,
       );
+      console.log(`      ${beyondBare(fn, bare)}`);
     }
     console.log(`  ${met} of ${ids.length} functions meet both goals`);
   } finally {

@@ -12,7 +12,9 @@ import { type FunctionId, MANIFESTS } from '../../lambdas/functions/index.js';
 import { requiredVariables } from '../../lambdas/shared/function-manifest.js';
 import {
   AWS_FUNCTION_ENV,
+  bareClientsSource,
   bundle,
+  bundleBareClients,
   type BuiltBundle,
   bundleFunction,
   loadBundle,
@@ -161,6 +163,32 @@ describe('each function bundle', () => {
     expect(contractsOf('secrets')).toEqual(['secrets.ts', 'vault.ts']);
     expect(contractsOf('health')).toEqual(['identity.ts']);
     expect(contractsOf('auditSequencer')).toEqual([]);
+  });
+});
+
+describe('the bare bundles the benchmark measures against', () => {
+  it.each(IDS)('%s: the bare bundle imports every SDK package its manifest lists', (id) => {
+    // Act
+    const source = bareClientsSource(id);
+
+    // Assess
+    const imported = [...source.matchAll(/from '(@aws-sdk\/[a-z-]+)'/g)].map((match) => match[1]);
+    expect([...new Set(imported)].sort()).toEqual([...MANIFESTS[id].sdkClients].sort());
+  });
+
+  it("the notification API's bare bundle (SES and SNS among its clients) builds and loads", async () => {
+    // Prepare
+    const bare = await bundleBareClients('notifications', outdir);
+
+    // Act
+    const loaded = await loadBundle(bare.file, AWS_FUNCTION_ENV);
+
+    // Assess
+    expect(loaded.stderr).toBe('');
+    expect(loaded.status).toBe(0);
+    const inputs = inputsOf(bare);
+    expect(inputs.some((path) => path.includes('node_modules/@aws-sdk/client-ses/'))).toBe(true);
+    expect(inputs.some((path) => path.includes('node_modules/@aws-sdk/client-sns/'))).toBe(true);
   });
 });
 

@@ -36,6 +36,8 @@ export const AWS_FUNCTION_ENV: Readonly<Record<string, string>> = {
   VAULTPILOT_ROTATION_WORKER_FUNCTION: 'VaultPilot-dev-RotationWorker',
   VAULTPILOT_NOTIFY_FROM: 'VaultPilot <alerts@example.com>',
   VAULTPILOT_DASHBOARD_URL: 'https://dashboard.example.com',
+  // As deployed (lib/vaultpilot-function.ts): the source map is read at cold start.
+  NODE_OPTIONS: LAMBDA_BUNDLE.nodeOptions,
   // No config file, quiet Powertools, no SDK version warning.
   VAULTPILOT_CONFIG_FILE: '',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
@@ -82,7 +84,8 @@ export function bundleFunction(id: FunctionId, outdir: string): Promise<BuiltBun
   return bundle(join(REPO_ROOT, 'lambdas', 'functions', name, 'handler.ts'), join(outdir, `${name}.mjs`));
 }
 
-const CLIENT_CLASSES: Readonly<Record<string, string>> = {
+/** The client class of every SDK package a manifest may list (the bare bundles create one each). */
+export const CLIENT_CLASSES: Readonly<Record<string, string>> = {
   '@aws-sdk/client-dynamodb': 'DynamoDBClient',
   '@aws-sdk/client-kms': 'KMSClient',
   '@aws-sdk/client-secrets-manager': 'SecretsManagerClient',
@@ -92,36 +95,44 @@ const CLIENT_CLASSES: Readonly<Record<string, string>> = {
   '@aws-sdk/client-iam': 'IAMClient',
   '@aws-sdk/client-sts': 'STSClient',
   '@aws-sdk/client-ssm': 'SSMClient',
+  '@aws-sdk/client-ses': 'SESClient',
+  '@aws-sdk/client-sns': 'SNSClient',
 };
 
 /**
- * A bare bundle of exactly the SDK clients a function uses, each created once at module scope
- * (as a function does at cold start): the floor a function's size and init time are measured against.
+ * The source of a bare bundle of exactly the SDK clients a function uses, each created once at
+ * module scope (as a function does at cold start); the document client wraps the DynamoDB client.
  */
-export async function bundleBareClients(id: FunctionId, outdir: string): Promise<BuiltBundle> {
-  const { name, sdkClients } = MANIFESTS[id];
+export function bareClientsSource(id: FunctionId): string {
+  const sdkClients: readonly string[] = MANIFESTS[id].sdkClients;
   const lines: string[] = [];
+  const created: string[] = [];
+  const documents = sdkClients.includes('@aws-sdk/lib-dynamodb');
   for (const pkg of sdkClients) {
-    if (pkg === '@aws-sdk/lib-dynamodb') {
+    if (pkg === '@aws-sdk/lib-dynamodb' && sdkClients.includes('@aws-sdk/client-dynamodb')) continue;
+    if (pkg === '@aws-sdk/lib-dynamodb' || (pkg === '@aws-sdk/client-dynamodb' && documents)) {
+      // A function's one DynamoDB client, wrapped by its document client.
+      lines.push("import { DynamoDBClient } from '@aws-sdk/client-dynamodb';");
       lines.push("import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';");
+      created.push('DynamoDBDocumentClient.from(new DynamoDBClient({ region: process.env.AWS_REGION }))');
       continue;
     }
     const className = CLIENT_CLASSES[pkg];
     if (className === undefined) throw new Error(`No client class known for ${pkg}`);
     lines.push(`import { ${className} } from '${pkg}';`);
+    created.push(`new ${className}({ region: process.env.AWS_REGION })`);
   }
-  const created = sdkClients.flatMap((pkg) => {
-    if (pkg === '@aws-sdk/lib-dynamodb') {
-      return ['DynamoDBDocumentClient.from(new DynamoDBClient({ region: process.env.AWS_REGION }))'];
-    }
-    const className = CLIENT_CLASSES[pkg];
-    return className === undefined ? [] : [`new ${className}({ region: process.env.AWS_REGION })`];
-  });
   lines.push(`export const clients = [${created.join(', ')}];`);
   lines.push('export const handler = async () => clients.length;');
+  return `${lines.join('\n')}\n`;
+}
+
+/** A bare bundle of a function's SDK clients: the floor its size and init time are measured against. */
+export async function bundleBareClients(id: FunctionId, outdir: string): Promise<BuiltBundle> {
+  const { name } = MANIFESTS[id];
   mkdirSync(join(outdir, 'bare-src'), { recursive: true });
   const entry = join(outdir, 'bare-src', `${name}.mjs`);
-  writeFileSync(entry, `${lines.join('\n')}\n`);
+  writeFileSync(entry, bareClientsSource(id));
   return bundle(entry, join(outdir, `${name}.bare.mjs`));
 }
 
