@@ -162,9 +162,9 @@ describe('audit sequencer', () => {
     const events = [1, 2, 3, 4].map((n) => recorded(auditEvent(TENANT, n)));
     await ours.chain(TENANT, [events[0]!]);
     const markChained = store.markChained.bind(store);
-    store.markChained = async (tenant, key, seq, expiresAt) => {
+    store.markChained = async (tenant, key, seq) => {
       if (seq === 3) throw new Error('crash');
-      return markChained(tenant, key, seq, expiresAt);
+      return markChained(tenant, key, seq);
     };
     await expect(other.chain(TENANT, [events[1]!, events[2]!])).rejects.toThrow('crash');
     store.markChained = markChained;
