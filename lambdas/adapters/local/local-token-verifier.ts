@@ -35,49 +35,66 @@ interface Verified {
 }
 
 /**
+ * Tokens of the local issuer that verified, by their exact text, each until its `exp` (at most a
+ * minute), bounded in number. A token cannot change and nothing revokes one before its `exp`
+ * (here as with Cognito's access tokens), so what it recalls is what a new check would answer.
+ * Only verified tokens go in; a refused token is checked again each time it is presented.
+ */
+export class VerifiedTokenMemory {
+  private readonly verified = new Map<string, Verified>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  recall(token: string): TokenClaims | undefined {
+    const known = this.verified.get(token);
+    if (known === undefined) return undefined;
+    if (this.now() < known.until) return known.claims;
+    this.verified.delete(token);
+    return undefined;
+  }
+
+  /** Remembers claims that just verified; claims without a numeric `exp` are not remembered. */
+  remember(token: string, claims: TokenClaims): void {
+    if (typeof claims.exp !== 'number') return;
+    // aws-jwt-verify refuses a token from its `exp` on.
+    this.verified.set(token, {
+      claims,
+      until: Math.min(claims.exp * 1000, this.now() + VERIFIED_MAX_AGE_MS),
+    });
+    if (this.verified.size > VERIFIED_TOKENS) {
+      const oldest = this.verified.keys().next();
+      if (oldest.done !== true) this.verified.delete(oldest.value);
+    }
+  }
+}
+
+/**
  * Verifies tokens of the local issuer (RS256, same claims as Cognito) with the generic verifier.
- *
- * A token that verified is remembered, by its exact text, until its `exp` (at most a minute):
- * the RS256 check was about 4% of the local runtime's CPU per secret read, and every client
- * sends the same token with each request. A token cannot change, and nothing revokes one before
- * its `exp` (here as with Cognito's access tokens), so the answer is the one a new check would
- * give; refused tokens are not remembered and are checked again each time.
+ * Tokens that verified are remembered (VerifiedTokenMemory): the RS256 check was about 4% of the
+ * local runtime's CPU per secret read, and a client sends the same token with each request.
  */
 export class LocalTokenVerifier implements TokenVerifier {
   private readonly verifier;
-  private readonly verified = new Map<string, Verified>();
+  private readonly memory: VerifiedTokenMemory;
 
-  constructor(
-    issuer: string,
-    jwksUri: string,
-    private readonly now: () => number = Date.now,
-  ) {
+  constructor(issuer: string, jwksUri: string, now: () => number = Date.now) {
     this.verifier = JwtVerifier.create(
       { issuer, jwksUri, audience: null, customJwtCheck: strictJwtCheck },
       { jwksCache: new SimpleJwksCache({ fetcher: loopbackFetcher }) },
     );
+    this.memory = new VerifiedTokenMemory(now);
   }
 
   async verify(token: string): Promise<TokenClaims> {
-    const now = this.now();
-    const known = this.verified.get(token);
-    if (known !== undefined) {
-      if (now < known.until) return known.claims;
-      this.verified.delete(token);
-    }
+    const known = this.memory.recall(token);
+    if (known !== undefined) return known;
     let claims: TokenClaims;
     try {
       claims = Object.freeze(await this.verifier.verify(token));
     } catch (error: unknown) {
       throw toVerificationError(error);
     }
-    // strictJwtCheck made `exp` a required number; aws-jwt-verify refuses it from `exp` on.
-    const until = Math.min(Number(claims.exp) * 1000, now + VERIFIED_MAX_AGE_MS);
-    this.verified.set(token, { claims, until });
-    if (this.verified.size > VERIFIED_TOKENS) {
-      const oldest = this.verified.keys().next();
-      if (oldest.done !== true) this.verified.delete(oldest.value);
-    }
+    this.memory.remember(token, claims);
     return claims;
   }
 }
