@@ -9,6 +9,7 @@
  * on the Authorization header (lib/api-web-acl.ts).
  */
 import { JwtVerifier } from 'aws-jwt-verify';
+import { VerifiedTokenMemory } from '../adapters/local/local-token-verifier.js';
 import { TooManyRequestsError } from '../core/errors.js';
 import type { Jwks } from './jwt-signer.js';
 
@@ -76,16 +77,23 @@ export class RequestRateLimiter {
   private readonly clients: TokenBuckets;
   private readonly tenants: TokenBuckets;
   private readonly verifier;
+  private readonly memory: VerifiedTokenMemory;
+  /** Both limits off: no request is charged, so no token needs checking. */
+  private readonly off: boolean;
 
   constructor(policy: RateLimitPolicy, issuer: string, jwks: Jwks, clock: () => number = Date.now) {
     this.clients = new TokenBuckets(policy.client, clock);
     this.tenants = new TokenBuckets(policy.tenant, clock);
     this.verifier = JwtVerifier.create({ issuer, audience: null });
     this.verifier.cacheJwks(jwks as Parameters<typeof this.verifier.cacheJwks>[0]);
+    // A client sends the same token with each request: its RS256 check is made once.
+    this.memory = new VerifiedTokenMemory(clock);
+    this.off = policy.client.ratePerSecond <= 0 && policy.tenant.ratePerSecond <= 0;
   }
 
   /** Charges the request to its verified subject and tenant; throws TooManyRequestsError when either is spent. */
   admit(headers: Headers): void {
+    if (this.off) return;
     // Vault's clients send the same access token in X-Vault-Token (docs/vault-api.md).
     const vaultToken = headers['x-vault-token']?.trim();
     const claims = this.verifiedClaims(
@@ -107,10 +115,15 @@ export class RequestRateLimiter {
   private verifiedClaims(authorization: string | undefined): Record<string, unknown> | undefined {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
     if (match?.[1] === undefined) return undefined;
+    const token = match[1];
+    const known = this.memory.recall(token);
+    if (known !== undefined) return known;
     try {
-      const claims = this.verifier.verifySync(match[1]) as Record<string, unknown>;
+      const claims = this.verifier.verifySync(token) as Record<string, unknown>;
       // Tokens without an expiry are not the local issuer's; the handler refuses them too.
-      return typeof claims.exp === 'number' ? claims : undefined;
+      if (typeof claims.exp !== 'number') return undefined;
+      this.memory.remember(token, claims);
+      return claims;
     } catch {
       // Not a valid token of this issuer: not charged to anyone; the handler answers 401.
       return undefined;

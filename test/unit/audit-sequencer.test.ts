@@ -121,6 +121,73 @@ describe('audit sequencer', () => {
     expect(result).toMatchObject({ ok: true, checked: 200 });
   });
 
+  it('continues from the head it appended last without reading the head again', async () => {
+    // Prepare
+    const store = new MemoryAuditChainStore();
+    const sequencer = new AuditSequencer(store, undefined, { sleep: noSleep });
+    await sequencer.chain(
+      TENANT,
+      [1, 2].map((n) => recorded(auditEvent(TENANT, n))),
+    );
+    const head = store.head.bind(store);
+    let headReads = 0;
+    store.head = async (tenant) => {
+      headReads += 1;
+      return head(tenant);
+    };
+
+    // Act
+    await sequencer.chain(TENANT, [recorded(auditEvent(TENANT, 3))]);
+    await sequencer.chain(TENANT, [recorded(auditEvent(TENANT, 4))]);
+
+    // Assess
+    expect(headReads).toBe(0);
+    const entries = await entriesOf(store);
+    expect(entries.map((entry) => [entry.seq, entry.event.requestId])).toEqual([
+      [1, 'req-1'],
+      [2, 'req-2'],
+      [3, 'req-3'],
+      [4, 'req-4'],
+    ]);
+    const result = verifyAuditChain(entries, { tenant: TENANT, digests: [], publicKey: undefined, now: 0 });
+    expect(result).toMatchObject({ ok: true, checked: 4 });
+  });
+
+  it('starts over from the stored head when another sequencer appended after the head it knew', async () => {
+    // Prepare: `ours` knows head 1; `other` then chains 2 and 3, and "crashes" before the marker
+    // of 3, so only a consistent read of the head can tell that event 3 is chained.
+    const store = new MemoryAuditChainStore();
+    const ours = new AuditSequencer(store, undefined, { sleep: noSleep });
+    const other = new AuditSequencer(store, undefined, { sleep: noSleep });
+    const events = [1, 2, 3, 4].map((n) => recorded(auditEvent(TENANT, n)));
+    await ours.chain(TENANT, [events[0]!]);
+    const markChained = store.markChained.bind(store);
+    store.markChained = async (tenant, key, seq) => {
+      if (seq === 3) throw new Error('crash');
+      return markChained(tenant, key, seq);
+    };
+    await expect(other.chain(TENANT, [events[1]!, events[2]!])).rejects.toThrow('crash');
+    store.markChained = markChained;
+
+    // Act: a retried batch holding the event chained without a marker, and a new one.
+    const chained = await ours.chain(TENANT, [events[2]!, events[3]!]);
+
+    // Assess: no fork, no event twice, no gap.
+    const entries = await entriesOf(store);
+    expect(entries.map((entry) => [entry.seq, entry.event.requestId])).toEqual([
+      [1, 'req-1'],
+      [2, 'req-2'],
+      [3, 'req-3'],
+      [4, 'req-4'],
+    ]);
+    expect(chained.map((event) => [event.seq, event.appended])).toEqual([
+      [3, false],
+      [4, true],
+    ]);
+    const result = verifyAuditChain(entries, { tenant: TENANT, digests: [], publicKey: undefined, now: 0 });
+    expect(result).toMatchObject({ ok: true, checked: 4 });
+  });
+
   it('ignores events of other tenants', async () => {
     const store = new MemoryAuditChainStore();
     const sequencer = new AuditSequencer(store, undefined, { sleep: noSleep });

@@ -10,6 +10,12 @@
  * 3. append each remaining event with a conditional put on `seq = head + 1`, then write its marker.
  * Every entry below the head has its marker before anything is appended after it, so a sequencer
  * whose conditional put succeeds saw every chained event. One that loses a put starts over at 1.
+ *
+ * Step 1 is skipped when this sequencer knows the head already: the entry it appended (or read
+ * and marked) last for the tenant. Its marker is written, so the argument above holds for it; if
+ * another sequencer has appended since, the known head is stale and the conditional put on
+ * `seq = head + 1` fails, which starts over at 1 with a consistent read. That saves a Query and a
+ * PutItem per batch, the batch overhead of the in-process appender and of a stream shard.
  */
 import { type ChainEntry, eventSortKey, nextChainEntry } from './audit-chain.js';
 import type { AuditEvent } from './audit-event.js';
@@ -26,6 +32,9 @@ export interface ChainedAuditEvent {
   /** Whether this run appended it (false: it was chained before, e.g. a retried batch). */
   readonly appended: boolean;
 }
+
+/** Tenants whose last known head a sequencer keeps (the oldest is forgotten first). */
+const KNOWN_HEADS = 1000;
 
 export interface AuditSequencerOptions {
   /** How many times to start over after losing the head to another sequencer. */
@@ -58,6 +67,8 @@ export function chainedDomainEvent(chained: ChainedAuditEvent): DomainEvent {
 export class AuditSequencer {
   private readonly maxAttempts: number;
   private readonly sleep: (ms: number) => Promise<void>;
+  /** Per tenant, the head this sequencer appended or read last, its marker written. */
+  private readonly knownHeads = new Map<string, ChainEntry>();
 
   constructor(
     private readonly store: AuditChainStore,
@@ -89,9 +100,15 @@ export class AuditSequencer {
   ): Promise<ChainedAuditEvent[]> {
     const done = new Map<string, ChainedAuditEvent>();
     for (let attempt = 1; attempt <= this.maxAttempts; attempt += 1) {
-      let head = await this.store.head(tenant);
-      if (head !== undefined) {
-        await this.store.markChained(tenant, eventSortKey(head.event), head.seq, head.expiresAt);
+      // Taken out, not read: a run that fails or loses a put leaves no head behind to trust.
+      const known = this.knownHeads.get(tenant);
+      this.knownHeads.delete(tenant);
+      let head = attempt === 1 ? known : undefined;
+      if (head === undefined) {
+        head = await this.store.head(tenant);
+        if (head !== undefined) {
+          await this.store.markChained(tenant, eventSortKey(head.event), head.seq, head.expiresAt);
+        }
       }
       const pending = candidates.filter(({ event }) => !done.has(eventSortKey(event)));
       const keys = pending.map(({ event }) => eventSortKey(event));
@@ -116,7 +133,10 @@ export class AuditSequencer {
         done.set(key, { event: candidate.event, seq: entry.seq, appended: true });
         head = entry;
       }
-      if (!lost) return candidates.map(({ event }) => done.get(eventSortKey(event))).filter(isDefined);
+      if (!lost) {
+        if (head !== undefined) this.rememberHead(tenant, head);
+        return candidates.map(({ event }) => done.get(eventSortKey(event))).filter(isDefined);
+      }
       // Another sequencer appended first: back off a little (jittered), then start over from its head.
       await this.sleep(Math.min(200, 2 ** Math.min(attempt, 7)) * Math.random());
     }
@@ -124,6 +144,14 @@ export class AuditSequencer {
       `The audit chain of tenant ${tenant} stayed contended for ${this.maxAttempts} attempts`,
       1,
     );
+  }
+
+  private rememberHead(tenant: string, head: ChainEntry): void {
+    this.knownHeads.set(tenant, head);
+    if (this.knownHeads.size > KNOWN_HEADS) {
+      const oldest = this.knownHeads.keys().next();
+      if (oldest.done !== true) this.knownHeads.delete(oldest.value);
+    }
   }
 }
 
