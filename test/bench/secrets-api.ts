@@ -40,7 +40,7 @@ const PASSWORD = 'bench-password-0123456789';
 const RAW_PARTITION = '~bench-raw';
 
 /** Makes calls 0..count-1 with at most `concurrency` in flight. */
-async function bounded(
+export async function bounded(
   count: number,
   concurrency: number,
   call: (i: number) => Promise<void>,

@@ -15,6 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { Session } from 'node:inspector/promises';
 import type { Profiler } from 'node:inspector';
+import { bounded } from './secrets-api.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
@@ -83,22 +84,6 @@ export function chargeSamples(profile: Profiler.Profile): { owner: string; ms: n
     totals.set(owner, (totals.get(owner) ?? 0) + (profile.timeDeltas?.[i] ?? 0) / 1000);
   });
   return [...totals].map(([owner, ms]) => ({ owner, ms })).sort((a, b) => b.ms - a.ms);
-}
-
-async function bounded(
-  count: number,
-  concurrency: number,
-  call: (i: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      const i = next;
-      next += 1;
-      await call(i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
 }
 
 async function main(outDir: string): Promise<void> {
