@@ -81,7 +81,7 @@ export class RequestRateLimiter {
   /** Both limits off: no request is charged, so no token needs checking. */
   private readonly off: boolean;
 
-  constructor(policy: RateLimitPolicy, issuer: string, jwks: Jwks, clock: () => number = Date.now) {
+  constructor(policy: RateLimitPolicy, issuer: string, jwks: Jwks, clock: () => number = () => Date.now()) {
     this.clients = new TokenBuckets(policy.client, clock);
     this.tenants = new TokenBuckets(policy.tenant, clock);
     this.verifier = JwtVerifier.create({ issuer, audience: null });

@@ -43,7 +43,8 @@ interface Verified {
 export class VerifiedTokenMemory {
   private readonly verified = new Map<string, Verified>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  // Date is looked up on each call, so a replaced clock (fake timers, a test harness) is seen.
+  constructor(private readonly now: () => number = () => Date.now()) {}
 
   recall(token: string): TokenClaims | undefined {
     const known = this.verified.get(token);
@@ -77,7 +78,7 @@ export class LocalTokenVerifier implements TokenVerifier {
   private readonly verifier;
   private readonly memory: VerifiedTokenMemory;
 
-  constructor(issuer: string, jwksUri: string, now: () => number = Date.now) {
+  constructor(issuer: string, jwksUri: string, now: () => number = () => Date.now()) {
     this.verifier = JwtVerifier.create(
       { issuer, jwksUri, audience: null, customJwtCheck: strictJwtCheck },
       { jwksCache: new SimpleJwksCache({ fetcher: loopbackFetcher }) },
