@@ -215,8 +215,18 @@ const MUTATING = ROUTES.filter(isMutating);
  * counted; any other problem of the same route still fails the suite. Each entry is a bug to fix,
  * listed in the round's closing note; remove the entry with the fix.
  */
-const KNOWN_DEFECTS: readonly { readonly route: string; readonly problem: RegExp; readonly why: string }[] =
-  [];
+const KNOWN_DEFECTS: readonly { readonly route: string; readonly problem: RegExp; readonly why: string }[] = [
+  {
+    route: 'submitRotation',
+    // Only the API function's own time-out: a refused storage call no longer answers 503 after the commit.
+    problem: /^answered 503 but (changed |the change is visible).*The request took too long/,
+    why:
+      "the rotations API waits for the worker's submission synchronously; when throttling makes that outlast " +
+      "the API function's time (middy's early time-out answers 503), the worker still commits and finishes. " +
+      'A retry with the same value answers the rotation; the fix is a deadline the worker honours before its ' +
+      'commit point (and a hand-over to the scheduler after it)',
+  },
+];
 
 function isKnownDefect(route: RouteSpec, problem: string): boolean {
   return KNOWN_DEFECTS.some((known) => known.route === route.operationId && known.problem.test(problem));
