@@ -92,13 +92,6 @@ export interface ChainEntryContent {
   readonly event: unknown;
 }
 
-/** The value of each lowercase hex digit by character code, -1 for every other character. */
-const HEX_DIGITS = new Int8Array(128).fill(-1);
-for (let code = 0; code < 128; code += 1) {
-  const digit = '0123456789abcdef'.indexOf(String.fromCharCode(code));
-  if (digit >= 0) HEX_DIGITS[code] = digit;
-}
-
 /** The byte each pair of lowercase hex digits stands for, by `(code of first << 7) | code of second`; -1 otherwise. */
 const HEX_PAIRS = new Int16Array(128 * 128).fill(-1);
 for (let high = 0; high < 16; high += 1) {
@@ -108,16 +101,12 @@ for (let high = 0; high < 16; high += 1) {
   }
 }
 
-function hexDigit(text: string, index: number): number {
-  return HEX_DIGITS[text.charCodeAt(index)] ?? -1;
-}
+/** Where `isHash` decodes into: the format check is the decoding loop, so there is one of each. */
+const HASH_CHECK = Buffer.alloc(32);
 
 /** 64 lowercase hex digits (a loop: a verifier asks this of every entry, and the regex costs more). */
 export function isHash(value: unknown): value is string {
-  if (typeof value !== 'string' || value.length !== 64) return false;
-  let bits = 0;
-  for (let index = 0; index < 64; index += 1) bits |= hexDigit(value, index);
-  return bits >= 0;
+  return typeof value === 'string' && writeHashBytes(value, HASH_CHECK);
 }
 
 /** Writes the 32 bytes a hash stands for at the start of `target`; false if it is not a hash. */
