@@ -6,11 +6,11 @@
  * Faults come from the DynamoDB fault proxy in front of dynalite.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbSecretStore } from '../../lambdas/adapters/aws/dynamodb-secret-store.js';
 import { FileKeyring } from '../../lambdas/adapters/local/file-keyring.js';
-import { DependencyUnavailableError } from '../../lambdas/core/errors.js';
+import { DependencyUnavailableError, NotFoundError } from '../../lambdas/core/errors.js';
 import { DataKeyCache } from '../../lambdas/core/secrets/data-key-cache.js';
 import { EnvelopeCipher } from '../../lambdas/core/secrets/envelope.js';
 import { SecretsService } from '../../lambdas/core/secrets/kv-service.js';
@@ -89,6 +89,17 @@ async function versionNumbers(tenant: string, path: string): Promise<unknown[]> 
     }),
   );
   return (Items ?? []).map((item): unknown => item.version);
+}
+
+async function metadataItem(tenant: string, path: string): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await direct.send(
+    new GetCommand({
+      TableName: TABLE,
+      Key: { pk: DynamoDbSecretStore.partitionKey(tenant, path), sk: 'meta' },
+      ConsistentRead: true,
+    }),
+  );
+  return Item;
 }
 
 describe('a write whose metadata update the storage refuses after the version was stored', () => {
@@ -190,5 +201,112 @@ describe('a write whose metadata update the storage refuses after the version wa
     expect(written.error).toBeInstanceOf(DependencyUnavailableError);
     expect(await versionNumbers(tenant, 'app/key')).toEqual([1]);
     expect((await reader.readMetadata(tenant, 'app/key')).currentVersion).toBe(1);
+  });
+});
+
+describe('a delete of a whole secret whose later steps the storage refuses', () => {
+  /** Every call after the commit point (the Query and DeleteItems that remove the items) fails. */
+  const afterCommit = (tenant: string): DynamoFault[] => [
+    { kind: 'InternalServerError', operations: ['Query', 'DeleteItem'], rate: 1, marker: tenant },
+  ];
+
+  it('answers as done once the secret is marked deleted; no reader sees it or any of its values', async () => {
+    // Prepare
+    const tenant = 'wrdelete';
+    await service.write('alice', tenant, 'app/key', { v: '1' });
+    await service.write('alice', tenant, 'app/key', { v: '2' });
+    await service.write('alice', tenant, 'app/other', { v: 'x' });
+    // The API reads the metadata first (a 404 for a missing secret): the deletion's own calls follow.
+    await service.readMetadata(tenant, 'app/key');
+
+    // Act
+    const deleted = await withFaults(tenant, afterCommit(tenant), () => service.deleteAll(tenant, 'app/key'));
+
+    // Assess: done for the caller although every item is still there
+    expect(deleted.injected).toBeGreaterThan(0);
+    expect(deleted.error).toBeUndefined();
+    expect(await versionNumbers(tenant, 'app/key')).toEqual([1, 2]);
+    expect(await metadataItem(tenant, 'app/key')).toMatchObject({ deleting: true });
+    // ...and gone for every reader, in every way it can be reached (while the storage still
+    // refuses the clean-up, so nothing is adopted back either)
+    const reads = await withFaults(tenant, afterCommit(tenant), async () => [
+      await reader.read(tenant, 'app/key').catch((error: unknown) => error),
+      await reader.read(tenant, 'app/key', 1).catch((error: unknown) => error),
+      await reader.readMetadata(tenant, 'app/key').catch((error: unknown) => error),
+    ]);
+    for (const outcome of reads.value ?? []) expect(outcome).toBeInstanceOf(NotFoundError);
+    expect((await reader.list(tenant, 'app/')).keys).toEqual(['other']);
+  });
+
+  it('a later read finishes the deletion: no item of the deleted secret remains', async () => {
+    // Prepare
+    const tenant = 'wrdelread';
+    await service.write('alice', tenant, 'app/key', { v: '1' });
+    await withFaults(tenant, afterCommit(tenant), () => service.deleteAll(tenant, 'app/key'));
+    expect(await versionNumbers(tenant, 'app/key')).toEqual([1]);
+
+    // Act
+    const read = await reader.read(tenant, 'app/key').catch((error: unknown) => error);
+
+    // Assess
+    expect(read).toBeInstanceOf(NotFoundError);
+    expect(await versionNumbers(tenant, 'app/key')).toEqual([]);
+    expect(await metadataItem(tenant, 'app/key')).toBeUndefined();
+  });
+
+  it('a write to the path starts a new secret at version 1, without the old versions', async () => {
+    // Prepare
+    const tenant = 'wrdelwrite';
+    for (const v of ['1', '2', '3']) await service.write('alice', tenant, 'app/key', { v });
+    await withFaults(tenant, afterCommit(tenant), () => service.deleteAll(tenant, 'app/key'));
+
+    // Act
+    const written = await service.write('bob', tenant, 'app/key', { v: 'new' });
+    const settings = await service.writeMetadata(tenant, 'app/fresh', { maxVersions: 3 });
+
+    // Assess
+    expect(written.version).toBe(1);
+    expect(await versionNumbers(tenant, 'app/key')).toEqual([1]);
+    const metadata = await reader.readMetadata(tenant, 'app/key');
+    expect(Object.keys(metadata.versions)).toEqual(['1']);
+    expect(metadata.currentVersion).toBe(1);
+    expect((await reader.read(tenant, 'app/key')).data).toEqual({ v: 'new' });
+    expect(await metadataItem(tenant, 'app/key')).not.toHaveProperty('deleting');
+    expect(settings.maxVersions).toBe(3);
+  });
+
+  it('new settings for the path start a new secret, after the old one is gone', async () => {
+    // Prepare
+    const tenant = 'wrdelmeta';
+    await service.write('alice', tenant, 'app/key', { v: '1' });
+    await withFaults(tenant, afterCommit(tenant), () => service.deleteAll(tenant, 'app/key'));
+
+    // Act
+    const settings = await service.writeMetadata(tenant, 'app/key', { maxVersions: 4 });
+
+    // Assess
+    expect(settings).toMatchObject({ maxVersions: 4, currentVersion: 0 });
+    expect(Object.keys(settings.versions)).toEqual([]);
+    expect(await versionNumbers(tenant, 'app/key')).toEqual([]);
+    expect((await reader.list(tenant, 'app/')).keys).toEqual(['key']);
+  });
+
+  it('answers 503 and changes nothing when the commit itself is refused', async () => {
+    // Prepare
+    const tenant = 'wrdelcommit';
+    await service.write('alice', tenant, 'app/key', { v: '1' });
+    await service.readMetadata(tenant, 'app/key');
+    const faults: DynamoFault[] = [
+      { kind: 'ThrottlingException', operations: ['UpdateItem'], rate: 1, marker: tenant },
+    ];
+
+    // Act
+    const deleted = await withFaults(tenant, faults, () => service.deleteAll(tenant, 'app/key'));
+
+    // Assess
+    expect(deleted.error).toBeInstanceOf(DependencyUnavailableError);
+    expect(await metadataItem(tenant, 'app/key')).not.toHaveProperty('deleting');
+    expect((await reader.read(tenant, 'app/key')).data).toEqual({ v: '1' });
+    expect((await reader.list(tenant, 'app/')).keys).toEqual(['key']);
   });
 });

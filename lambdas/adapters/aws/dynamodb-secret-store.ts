@@ -49,6 +49,15 @@
  * then treats them as destroyed) and then removes their envelopes; a removal cut short is
  * finished by a retry or by the next read of that version.
  *
+ * Deleting a secret (every version and the metadata) works the same way: one conditional update
+ * marks the metadata item `deleting` and takes it out of the list index (the commit point: from
+ * then on every read answers "no such secret" and no version item is adopted), then the version
+ * items are deleted and the metadata item last. When the storage refuses those deletes the
+ * secret is still deleted for every caller and the delete answers as done; whoever next reads or
+ * writes that path finishes the deletion (a writer before it stores version 1 again), so no
+ * value of a deleted secret is ever served and none is left behind for good. Every metadata
+ * update is conditioned on the mark's absence, so nothing is recorded into a deleted secret.
+ *
  * The KV v2 rules (check-and-set, the next number, recording, pruning, version states, cursors)
  * are `core/secrets/kv-rules.ts`; this store only persists what they decide.
  *
@@ -137,8 +146,13 @@ const MetaItem = z.object({
   createdTime: z.string(),
   updatedTime: z.string(),
   versions: z.record(z.string(), VersionStateItem),
+  /** Set by the commit point of a delete: the secret is gone for every caller, its items go next. */
+  deleting: z.literal(true).optional(),
 });
 type MetaItem = z.infer<typeof MetaItem>;
+
+/** The condition every metadata update carries: nothing is recorded into a secret being deleted. */
+const NOT_DELETING = 'attribute_not_exists(#deleting)';
 
 const VersionItem = z.object({
   version: z.number().int().positive(),
@@ -179,14 +193,18 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
       // One round trip: the metadata, and the item after the latest it should name (a version
       // a crashed or in-flight writer has not recorded yet would be there).
       const { meta, items } = await this.readBatch(pk, [hint + 1]);
+      if (meta?.deleting === true) return this.deleted(pk);
       if (meta !== undefined && meta.currentVersion === hint && !items.has(hint + 1)) {
         return metadataRecord(tenant, path, meta);
       }
     }
     const [meta, latest] = await Promise.all([this.readMeta(pk), this.latestVersionItem(pk, false)]);
+    // A deleted secret's version items are never adopted, even while they linger.
+    if (meta?.deleting === true) return this.deleted(pk);
     let current = meta;
     if (latest !== undefined && needsRecording(meta, latest.version)) {
       current = (await this.record(tenant, path, latest, meta)).meta;
+      if (current.deleting === true) return this.deleted(pk);
     }
     this.remember(pk, current?.currentVersion);
     return current === undefined ? undefined : metadataRecord(tenant, path, current);
@@ -208,14 +226,23 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
       // latest, and the one after it (present only if a writer has not recorded it yet).
       const { meta, items } = await this.readBatch(pk, [hint, hint + 1]);
       const item = items.get(hint);
-      if (meta !== undefined && meta.currentVersion === hint && item !== undefined && !items.has(hint + 1)) {
+      if (
+        meta !== undefined &&
+        meta.deleting !== true &&
+        meta.currentVersion === hint &&
+        item !== undefined &&
+        !items.has(hint + 1)
+      ) {
         return this.readable(tenant, path, meta, item);
       }
     }
     // No hint, or a stale one: the version items are the truth about "latest".
     const [meta, item] = await Promise.all([this.readMeta(pk), this.latestVersionItem(pk, true)]);
     const found = await this.readable(tenant, path, meta, item);
-    this.remember(pk, found?.metadata.currentVersion ?? meta?.currentVersion);
+    this.remember(
+      pk,
+      found?.metadata.currentVersion ?? (meta?.deleting === true ? undefined : meta?.currentVersion),
+    );
     return found;
   }
 
@@ -226,6 +253,7 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
     meta: MetaItem | undefined,
     item: VersionItem | undefined,
   ): Promise<{ record: VersionRecord; metadata: SecretMetadataRecord } | undefined> {
+    if (meta?.deleting === true) return this.deleted(DynamoDbSecretStore.partitionKey(tenant, path));
     if (item === undefined) return undefined;
     let current = meta;
     if (needsRecording(meta, item.version)) {
@@ -351,6 +379,7 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
       '#max': 'maxVersions',
       '#cas': 'casRequired',
       '#custom': 'customMetadata',
+      '#deleting': 'deleting',
     };
     const initial = initialMetadata(now);
     const values: Record<string, unknown> = {
@@ -365,29 +394,40 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
     };
     const assign = (name: string, given: boolean): string =>
       given ? `${name} = :${name.slice(1)}` : `${name} = if_not_exists(${name}, :${name.slice(1)})`;
-    const updated = await this.call(
-      this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk, sk: META_SK },
-          UpdateExpression: [
-            'SET #updated = :now',
-            '#created = if_not_exists(#created, :now)',
-            '#current = if_not_exists(#current, :zero)',
-            '#oldest = if_not_exists(#oldest, :zero)',
-            '#versions = if_not_exists(#versions, :empty)',
-            '#listPk = :tenant',
-            '#listSk = :path',
-            assign('#max', settings.maxVersions !== undefined),
-            assign('#cas', settings.casRequired !== undefined),
-            assign('#custom', settings.customMetadata !== undefined),
-          ].join(', '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      ),
-    );
+    const update = new UpdateCommand({
+      TableName: this.tableName,
+      Key: { pk, sk: META_SK },
+      UpdateExpression: [
+        'SET #updated = :now',
+        '#created = if_not_exists(#created, :now)',
+        '#current = if_not_exists(#current, :zero)',
+        '#oldest = if_not_exists(#oldest, :zero)',
+        '#versions = if_not_exists(#versions, :empty)',
+        '#listPk = :tenant',
+        '#listSk = :path',
+        assign('#max', settings.maxVersions !== undefined),
+        assign('#cas', settings.casRequired !== undefined),
+        assign('#custom', settings.customMetadata !== undefined),
+      ].join(', '),
+      // Settings given to a deleted path start a new secret, after the old one's items are gone.
+      ConditionExpression: NOT_DELETING,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ReturnValues: 'ALL_NEW',
+    });
+    let updated;
+    try {
+      updated = await this.call(this.client.send(update));
+    } catch (error: unknown) {
+      if (!isConditionFailed(error)) throw error;
+      await this.finishDelete(pk);
+      try {
+        updated = await this.call(this.client.send(update));
+      } catch (again: unknown) {
+        if (!isConditionFailed(again)) throw again;
+        throw keptChanging(path);
+      }
+    }
     const meta = parseMeta(updated.Attributes);
     const settled = await this.prune(pk, meta);
     await this.deleteItems(
@@ -493,14 +533,72 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
   async deleteSecret(tenant: string, path: SecretPath): Promise<void> {
     const pk = DynamoDbSecretStore.partitionKey(tenant, path);
     this.latestHints.delete(pk);
-    // Versions first, metadata last: a crash half-way leaves the metadata (and a retry finds
-    // the secret again), never version items without metadata, which a read would adopt.
+    // The commit point: one conditional update marks the metadata deleted and takes it out of
+    // the list index. A refusal here changed nothing (503); from here on the secret is gone for
+    // every reader, whatever happens to its items.
+    try {
+      await this.call(
+        this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { pk, sk: META_SK },
+            UpdateExpression: 'SET #deleting = :true REMOVE #listPk, #listSk',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeNames: { '#deleting': 'deleting', '#listPk': 'listPk', '#listSk': 'listSk' },
+            ExpressionAttributeValues: { ':true': true },
+          }),
+        ),
+      );
+    } catch (error: unknown) {
+      if (!isConditionFailed(error)) throw error;
+      // No metadata: a concurrent delete got there first.
+      return;
+    }
+    try {
+      await this.finishDelete(pk);
+    } catch (error: unknown) {
+      // Committed: the delete stands and answers as done (a 503 would tell the caller nothing
+      // changed). What is left is never served, and the next read or write of the path removes it.
+      if (!(error instanceof DependencyUnavailableError)) throw error;
+    }
+  }
+
+  /**
+   * The rest of a committed delete: the version items, then the marked metadata item (only while
+   * it is still marked). Idempotent, so the deleter, readers and writers of the path share it.
+   */
+  private async finishDelete(pk: string): Promise<void> {
+    this.latestHints.delete(pk);
     await this.deleteAllVersionItems(pk);
-    await this.call(
-      this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk, sk: META_SK } })),
-    );
-    // A version a concurrent writer put in between would otherwise outlive the delete.
-    await this.deleteAllVersionItems(pk);
+    try {
+      await this.call(
+        this.client.send(
+          new DeleteCommand({
+            TableName: this.tableName,
+            Key: { pk, sk: META_SK },
+            ConditionExpression: '#deleting = :true',
+            ExpressionAttributeNames: { '#deleting': 'deleting' },
+            ExpressionAttributeValues: { ':true': true },
+          }),
+        ),
+      );
+    } catch (error: unknown) {
+      // Already removed by another finisher.
+      if (!isConditionFailed(error)) throw error;
+    }
+  }
+
+  /**
+   * What a reader answers for a secret whose delete committed: absent. It finishes the delete on
+   * the way when the storage lets it (a refusal leaves it to the next caller, never to the answer).
+   */
+  private async deleted(pk: string): Promise<undefined> {
+    try {
+      await this.finishDelete(pk);
+    } catch (error: unknown) {
+      if (!(error instanceof DependencyUnavailableError)) throw error;
+    }
+    return undefined;
   }
 
   /**
@@ -673,10 +771,14 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
     const { clause, values } = update;
     let targets = [...new Set(versions)];
     for (let attempt = 0; attempt < MAX_METADATA_ATTEMPTS && targets.length > 0; attempt += 1) {
-      const names: Record<string, string> = { '#versions': 'versions', ...update.names };
+      const names: Record<string, string> = {
+        '#versions': 'versions',
+        '#deleting': 'deleting',
+        ...update.names,
+      };
       const sets: string[] = [];
       const removes: string[] = [];
-      const conditions: string[] = [];
+      const conditions: string[] = [NOT_DELETING];
       targets.forEach((version, index) => {
         names[`#v${index}`] = String(version);
         const entry = `#versions.#v${index}`;
@@ -708,7 +810,7 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
         if (!isConditionFailed(error)) throw error;
       }
       const meta = await this.readMeta(pk);
-      if (meta === undefined) return;
+      if (meta === undefined || meta.deleting === true) return;
       targets = recordedVersions(meta, targets);
     }
     if (targets.length > 0) throw keptChanging(path);
@@ -718,16 +820,25 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
    * The metadata and the highest version known. `verify` also reads the latest version item
    * (and records it if the metadata lags), which a write needs after losing a race.
    */
-  private async snapshot(tenant: string, path: SecretPath, verify: boolean): Promise<Snapshot> {
+  private async snapshot(tenant: string, path: SecretPath, verify: boolean, round = 0): Promise<Snapshot> {
     const pk = DynamoDbSecretStore.partitionKey(tenant, path);
+    // A write to a deleted path starts a new secret once the old one's items are gone.
+    const afterDelete = async (): Promise<Snapshot> => {
+      if (round >= MAX_METADATA_ATTEMPTS) throw keptChanging(path);
+      await this.finishDelete(pk);
+      return this.snapshot(tenant, path, true, round + 1);
+    };
     if (!verify) {
       const meta = await this.readMeta(pk);
+      if (meta?.deleting === true) return afterDelete();
       return { meta, latest: meta?.currentVersion ?? 0, verified: false };
     }
     const [meta, latest] = await Promise.all([this.readMeta(pk), this.latestVersionItem(pk, false)]);
+    if (meta?.deleting === true) return afterDelete();
     let current = meta;
     if (latest !== undefined && needsRecording(meta, latest.version)) {
       current = (await this.record(tenant, path, latest, meta)).meta;
+      if (current.deleting === true) return afterDelete();
     }
     return {
       meta: current,
@@ -751,6 +862,8 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
     const key = String(item.version);
     let meta = known;
     for (let attempt = 0; attempt < MAX_METADATA_ATTEMPTS; attempt += 1) {
+      // A deleted secret records nothing: its items are on their way out (the caller finishes it).
+      if (meta?.deleting === true) return { accepted: false, meta };
       try {
         if (meta === undefined) {
           const created: MetaItem = withVersion(initialMetadata(item.createdTime), item);
@@ -777,10 +890,11 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
                 ? 'SET #current = :version, #updated = :time, #versions.#key = :entry'
                 : 'SET #versions.#key = :entry',
               ConditionExpression: advancing
-                ? 'attribute_exists(pk) AND #current < :version'
-                : 'attribute_exists(pk) AND #oldest <= :version AND attribute_not_exists(#versions.#key)',
+                ? `attribute_exists(pk) AND ${NOT_DELETING} AND #current < :version`
+                : `attribute_exists(pk) AND ${NOT_DELETING} AND #oldest <= :version AND attribute_not_exists(#versions.#key)`,
               ExpressionAttributeNames: {
                 '#versions': 'versions',
+                '#deleting': 'deleting',
                 '#key': key,
                 ...(advancing
                   ? { '#current': 'currentVersion', '#updated': 'updatedTime' }
@@ -870,6 +984,7 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
           '#key': String(item.version),
           '#oldest': 'oldestVersion',
           '#max': 'maxVersions',
+          '#deleting': 'deleting',
         };
         const removal = staleRemoval(stale, names);
         try {
@@ -884,8 +999,7 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
                 ]
                   .join(' ')
                   .trim(),
-                ConditionExpression:
-                  '#current = :previous AND #oldest = :oldest AND #max = :max AND attribute_not_exists(#versions.#key)',
+                ConditionExpression: `#current = :previous AND #oldest = :oldest AND #max = :max AND attribute_not_exists(#versions.#key) AND ${NOT_DELETING}`,
                 ExpressionAttributeNames: names,
                 ExpressionAttributeValues: {
                   ':version': item.version,
@@ -922,7 +1036,11 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
     const floor = pruneFloor(meta);
     if (floor === undefined) return { meta, purge: [] };
     const stale = versionsBelow(meta, floor);
-    const names: Record<string, string> = { '#oldest': 'oldestVersion', '#versions': 'versions' };
+    const names: Record<string, string> = {
+      '#oldest': 'oldestVersion',
+      '#versions': 'versions',
+      '#deleting': 'deleting',
+    };
     const removal = staleRemoval(stale, names);
     try {
       const updated = await this.call(
@@ -931,7 +1049,7 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
             TableName: this.tableName,
             Key: { pk, sk: META_SK },
             UpdateExpression: ['SET #oldest = :floor', removal].join(' ').trim(),
-            ConditionExpression: 'attribute_exists(pk) AND #oldest < :floor',
+            ConditionExpression: `attribute_exists(pk) AND ${NOT_DELETING} AND #oldest < :floor`,
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: { ':floor': floor },
             ReturnValues: 'ALL_NEW',
