@@ -431,16 +431,27 @@ function stableJson(value: unknown): string {
 export function difference(
   before: Record<string, string[]>,
   after: Record<string, string[]>,
-): Record<string, { added: number; removed: number }> {
-  const changes: Record<string, { added: number; removed: number }> = {};
+): Record<string, { added: number; removed: number; keys: string[] }> {
+  const changes: Record<string, { added: number; removed: number; keys: string[] }> = {};
   for (const table of Object.keys(after)) {
     const old = new Set(before[table] ?? []);
     const now = new Set(after[table] ?? []);
-    const added = [...now].filter((item) => !old.has(item)).length;
-    const removed = [...old].filter((item) => !now.has(item)).length;
-    if (added + removed > 0) changes[table] = { added, removed };
+    const added = [...now].filter((item) => !old.has(item));
+    const removed = [...old].filter((item) => !now.has(item));
+    if (added.length + removed.length > 0) {
+      // The changed items' keys (ids and paths, never values), so a failure says which item.
+      const keys = [...new Set([...added, ...removed].map(itemKey))].slice(0, 6);
+      changes[table] = { added: added.length, removed: removed.length, keys };
+    }
   }
   return changes;
+}
+
+/** An item's key attributes (`pk`, `sk`) as one short string. */
+function itemKey(text: string): string {
+  const item = JSON.parse(text) as Record<string, unknown>;
+  const part = (value: unknown): string => (typeof value === 'string' ? value.slice(0, 80) : String(value));
+  return item.sk === undefined ? part(item.pk) : `${part(item.pk)} ${part(item.sk)}`;
 }
 
 /** Names that tell an attacker how the service is built; none may reach a caller. */

@@ -5,7 +5,7 @@
  * put the local runtime's storage under a missing table, throttling and internal errors.
  */
 import { createHash } from 'node:crypto';
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export type DynamoFaultKind =
@@ -45,6 +45,11 @@ export interface ProxiedRequest {
   readonly invocationId: string;
   /** The request body (keys and ciphertext, never plaintext), to tell tenants apart. */
   readonly body: string;
+  /**
+   * Set when forwarding to dynalite failed (the connection broke): the client saw a failure the
+   * proxy did not inject, which a test must count as a fault met, not as a healthy call.
+   */
+  upstreamFailed?: boolean;
 }
 
 /** The error answers, with the status and `__type` DynamoDB sends (AWS API reference, Errors). */
@@ -92,6 +97,7 @@ export class DynamoFaultProxy {
     private readonly server: Server,
     readonly endpoint: string,
     private readonly seed: number,
+    private readonly agent: Agent,
   ) {}
 
   /** Starts the proxy on a free loopback port, forwarding to `target` (dynalite's endpoint). */
@@ -99,9 +105,13 @@ export class DynamoFaultProxy {
     const upstream = new URL(target);
     // The server's handler needs the proxy, which needs the server's port: filled in below.
     const created: { proxy?: DynamoFaultProxy } = {};
+    // A fresh connection per forwarded request: a kept-alive socket that dynalite closed meanwhile
+    // would break a request the proxy meant to pass through.
+    const agent = new Agent({ keepAlive: false });
     const server = createServer((incoming, outgoing) => {
       void readAll(incoming).then((body) => {
-        const answer = created.proxy?.decide(incoming, body);
+        const entry = created.proxy?.decide(incoming, body);
+        const answer = entry?.fault;
         if (answer !== undefined) {
           const fault = FAULT_ANSWERS[answer];
           const payload = JSON.stringify({ __type: fault.type, message: fault.message });
@@ -120,19 +130,23 @@ export class DynamoFaultProxy {
             method: incoming.method,
             path: incoming.url,
             headers: incoming.headers,
+            agent,
           },
           (response) => {
             outgoing.writeHead(response.statusCode ?? 502, response.headers);
             response.pipe(outgoing);
           },
         );
-        forward.on('error', () => outgoing.destroy());
+        forward.on('error', () => {
+          if (entry !== undefined) entry.upstreamFailed = true;
+          outgoing.destroy();
+        });
         forward.end(body);
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    const proxy = new DynamoFaultProxy(server, `http://127.0.0.1:${port}`, seed);
+    const proxy = new DynamoFaultProxy(server, `http://127.0.0.1:${port}`, seed, agent);
     created.proxy = proxy;
     return proxy;
   }
@@ -173,10 +187,11 @@ export class DynamoFaultProxy {
 
   close(): Promise<void> {
     this.server.closeAllConnections();
+    this.agent.destroy();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  private decide(incoming: IncomingMessage, body: Buffer): DynamoFaultKind | undefined {
+  private decide(incoming: IncomingMessage, body: Buffer): ProxiedRequest {
     const target = String(incoming.headers['x-amz-target'] ?? '');
     const operation = target.slice(target.indexOf('.') + 1);
     let tables: string[] = [];
@@ -200,7 +215,7 @@ export class DynamoFaultProxy {
     const fault =
       matching !== undefined && matching.random() < matching.fault.rate ? matching.fault.kind : undefined;
     const hash = createHash('sha256').update(body).digest('hex');
-    this.log.push({
+    const entry: ProxiedRequest = {
       operation,
       table,
       bodyHash: hash,
@@ -208,8 +223,9 @@ export class DynamoFaultProxy {
       // Without the header (another client), the body stands in: a retry sends it unchanged.
       invocationId: String(incoming.headers['amz-sdk-invocation-id'] ?? `body-${hash}`),
       body: text,
-    });
-    return fault;
+    };
+    this.log.push(entry);
+    return entry;
   }
 }
 
