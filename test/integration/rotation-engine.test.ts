@@ -289,6 +289,41 @@ describe('a generated secret at a path that holds no value yet', () => {
   });
 });
 
+describe('a start that fails while holding the lock', () => {
+  it('frees the lock when the rotation record was not stored, so the next request can start', async () => {
+    // Prepare: the lock is taken, then storing the rotation record fails
+    const { id } = await vaultCredential();
+    const engine = h.engine(rotators());
+    h.faults.arm({ point: 'store.create' });
+
+    // Act
+    const failed = engine.start({ tenant: TENANT, credentialId: id, trigger: 'manual', requestedBy: PERSON });
+
+    // Assess
+    await expect(failed).rejects.toThrow(InjectedCrash);
+    expect(h.faults.fired).toBe('store.create');
+    expect(await h.store.lockHolder(TENANT, id)).toBeUndefined();
+    const again = await startAndRun(h.engine(rotators(), { faulty: false }), id);
+    expect(again.state).toBe('succeeded');
+  });
+
+  it('keeps the lock when the record was stored and only its answer was lost', async () => {
+    // Prepare: the record write happens, then the call fails
+    const { id } = await vaultCredential();
+    const engine = h.engine(rotators());
+    h.faults.arm({ point: 'store.create.after' });
+
+    // Act
+    const failed = engine.start({ tenant: TENANT, credentialId: id, trigger: 'manual', requestedBy: PERSON });
+
+    // Assess: the rotation stands and holds its lock
+    await expect(failed).rejects.toThrow(InjectedCrash);
+    const holder = await h.store.lockHolder(TENANT, id);
+    expect(holder).toBeDefined();
+    expect(await h.store.get(TENANT, id, holder?.rotationId ?? '')).toMatchObject({ state: 'pending' });
+  });
+});
+
 describe('crash safety', () => {
   /** The store and rotator calls of one clean rotation, in order: each is a place to crash. */
   async function crashPoints(): Promise<string[]> {

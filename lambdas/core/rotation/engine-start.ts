@@ -59,64 +59,85 @@ export class RotationStarter {
         return { status: 'existing', record: held };
     }
     await this.lock(request.tenant, request.credentialId, rotationId, now);
-    const pair = policy.dryRun ? undefined : pairOf(policy, target.tags);
-    if (pair !== undefined) {
-      const since = new Date(now.getTime() - policy.pairSpacingMinutes * MINUTE_MS).toISOString();
-      const slot = await this.core.store.claimPairSlot(
-        request.tenant,
-        pair,
-        rotationId,
-        now.toISOString(),
-        since,
-      );
-      if (!slot.claimed) {
-        await this.core.store.releaseLock(request.tenant, request.credentialId, rotationId);
-        if (scheduled) return { status: 'skipped', reason: 'pair spacing' };
-        throw new ConflictError(
-          `A credential paired with this one started rotating at ${slot.lastStartedAt}; pairs rotate at least ${policy.pairSpacingMinutes} minutes apart`,
-          { details: { pair, rotationId: slot.holder, lastStartedAt: slot.lastStartedAt } },
+    try {
+      const pair = policy.dryRun ? undefined : pairOf(policy, target.tags);
+      if (pair !== undefined) {
+        const since = new Date(now.getTime() - policy.pairSpacingMinutes * MINUTE_MS).toISOString();
+        const slot = await this.core.store.claimPairSlot(
+          request.tenant,
+          pair,
+          rotationId,
+          now.toISOString(),
+          since,
         );
+        if (!slot.claimed) {
+          await this.core.store.releaseLock(request.tenant, request.credentialId, rotationId);
+          if (scheduled) return { status: 'skipped', reason: 'pair spacing' };
+          throw new ConflictError(
+            `A credential paired with this one started rotating at ${slot.lastStartedAt}; pairs rotate at least ${policy.pairSpacingMinutes} minutes apart`,
+            { details: { pair, rotationId: slot.holder, lastStartedAt: slot.lastStartedAt } },
+          );
+        }
       }
-    }
 
-    const record: RotationRecord = {
-      tenant: request.tenant,
-      credentialId: request.credentialId,
-      rotationId,
-      credentialType: rotator.type,
-      trigger: request.trigger,
-      requestedBy: request.requestedBy.name,
-      policyName: policy.name,
-      dryRun: policy.dryRun,
-      state: 'pending',
-      steps: [],
-      provider: {},
-      baseVersion: undefined,
-      promotedVersion: undefined,
-      retirement: undefined,
-      failure: undefined,
-      lease: undefined,
-      createdAt: now.toISOString(),
-      updatedAt: now.toISOString(),
-      finishedAt: undefined,
-      revision: 1,
-    };
-    await this.core.recordAudit(
-      record,
-      'rotation.request',
-      'allowed',
-      `${request.trigger} rotation requested`,
-      {
-        actor: request.requestedBy.actor,
-        requestId: request.requestedBy.requestId,
-        correlationId: request.requestedBy.correlationId,
-      },
-    );
-    if (!(await this.core.store.create(record))) {
-      const stored = await this.core.store.get(request.tenant, request.credentialId, rotationId);
-      if (stored !== undefined) return { status: 'existing', record: stored };
+      const record: RotationRecord = {
+        tenant: request.tenant,
+        credentialId: request.credentialId,
+        rotationId,
+        credentialType: rotator.type,
+        trigger: request.trigger,
+        requestedBy: request.requestedBy.name,
+        policyName: policy.name,
+        dryRun: policy.dryRun,
+        state: 'pending',
+        steps: [],
+        provider: {},
+        baseVersion: undefined,
+        promotedVersion: undefined,
+        retirement: undefined,
+        failure: undefined,
+        lease: undefined,
+        createdAt: now.toISOString(),
+        updatedAt: now.toISOString(),
+        finishedAt: undefined,
+        revision: 1,
+      };
+      await this.core.recordAudit(
+        record,
+        'rotation.request',
+        'allowed',
+        `${request.trigger} rotation requested`,
+        {
+          actor: request.requestedBy.actor,
+          requestId: request.requestedBy.requestId,
+          correlationId: request.requestedBy.correlationId,
+        },
+      );
+      if (!(await this.core.store.create(record))) {
+        const stored = await this.core.store.get(request.tenant, request.credentialId, rotationId);
+        if (stored !== undefined) return { status: 'existing', record: stored };
+      }
+      return { status: 'started', record };
+    } catch (error: unknown) {
+      // Nothing half done: the lock goes again unless the record was stored after all.
+      await this.releaseUnstarted(request.tenant, request.credentialId, rotationId);
+      throw error;
     }
-    return { status: 'started', record };
+  }
+
+  /**
+   * After a start that failed while holding the credential's lock: frees the lock, unless the
+   * rotation record was stored after all (a write whose answer was lost), in which case the
+   * rotation stands and keeps it. Best effort: a lock the storage would not free is taken over
+   * once its holder is found never to have started (`orphanLockMs`).
+   */
+  private async releaseUnstarted(tenant: string, credentialId: string, rotationId: string): Promise<void> {
+    try {
+      if ((await this.core.store.get(tenant, credentialId, rotationId)) !== undefined) return;
+      await this.core.store.releaseLock(tenant, credentialId, rotationId);
+    } catch {
+      // Left to the takeover described above.
+    }
   }
 
   dueTime(target: RotationTarget, policy: RotationPolicy): Date | undefined {
