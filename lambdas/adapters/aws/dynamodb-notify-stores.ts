@@ -312,7 +312,7 @@ export class DynamoDbDeliveryLog extends SettingsTableStore implements DeliveryL
 
 export class DynamoDbConditionStore extends SettingsTableStore implements ConditionStore {
   constructor(client: DynamoDBDocumentClient, tableName: string) {
-    super(client, tableName, 'notification conditions');
+    super(client, tableName, 'notification condition store');
   }
 
   async get(tenant: string, key: string): Promise<ConditionRecord | undefined> {
@@ -332,7 +332,7 @@ export class DynamoDbConditionStore extends SettingsTableStore implements Condit
 
 export class DynamoDbChannelStore extends SettingsTableStore implements ManagedChannelStore {
   constructor(client: DynamoDBDocumentClient, tableName: string) {
-    super(client, tableName, 'notification channels');
+    super(client, tableName, 'notification channel store');
   }
 
   async list(tenant: string): Promise<Channel[]> {
@@ -370,7 +370,7 @@ export class DynamoDbChannelStore extends SettingsTableStore implements ManagedC
         new DeleteCommand({ TableName: this.tableName, Key: { pk: tenant, sk: `channel#${id}` } }),
       );
     } catch (error: unknown) {
-      throw dynamoDbUnavailable('DeleteItem', 'notification channels', error);
+      throw dynamoDbUnavailable('DeleteItem', 'notification channel store', error);
     }
   }
 
@@ -396,7 +396,7 @@ export class DynamoDbChannelStore extends SettingsTableStore implements ManagedC
  */
 export class DynamoDbRouteStore extends SettingsTableStore implements ManagedRouteStore {
   constructor(client: DynamoDBDocumentClient, tableName: string) {
-    super(client, tableName, 'notification routes');
+    super(client, tableName, 'notification route store');
   }
 
   async list(tenant: string): Promise<Route[]> {
@@ -426,7 +426,7 @@ export class DynamoDbRouteStore extends SettingsTableStore implements ManagedRou
 
 export class DynamoDbAlertHoldStore extends SettingsTableStore implements ManagedAlertHoldStore {
   constructor(client: DynamoDBDocumentClient, tableName: string) {
-    super(client, tableName, 'alert holds');
+    super(client, tableName, 'alert hold store');
   }
 
   async get(tenant: string, credentialId: string): Promise<AlertHold | undefined> {

@@ -436,7 +436,7 @@ export class DynamoDbRotationPolicyStore implements RotationPolicyStore {
         }),
       ));
     } catch (error: unknown) {
-      throw dynamoDbUnavailable('GetItem', 'rotation policies', error);
+      throw dynamoDbUnavailable('GetItem', 'rotation policy store', error);
     }
     return item === undefined ? undefined : toStoredPolicy(tenant, item);
   }
@@ -457,7 +457,7 @@ export class DynamoDbRotationPolicyStore implements RotationPolicyStore {
           }),
         );
       } catch (error: unknown) {
-        throw dynamoDbUnavailable('Query', 'rotation policies', error);
+        throw dynamoDbUnavailable('Query', 'rotation policy store', error);
       }
       policies.push(...((page.Items ?? []) as Item[]).map((item) => toStoredPolicy(tenant, item)));
       start = page.LastEvaluatedKey;
@@ -502,7 +502,7 @@ export class DynamoDbRotationPolicyStore implements RotationPolicyStore {
       if (isConditionalCheckFailed(error)) {
         throw new ConflictError(`Policy ${name} changed meanwhile; read it again`, { cause: error });
       }
-      throw dynamoDbUnavailable('PutItem', 'rotation policies', error);
+      throw dynamoDbUnavailable('PutItem', 'rotation policy store', error);
     }
     return { tenant, policy, revision, updatedAt: now };
   }
@@ -524,7 +524,7 @@ export class DynamoDbRotationPolicyStore implements RotationPolicyStore {
       );
     } catch (error: unknown) {
       if (!isConditionalCheckFailed(error))
-        throw dynamoDbUnavailable('DeleteItem', 'rotation policies', error);
+        throw dynamoDbUnavailable('DeleteItem', 'rotation policy store', error);
       const current = await this.get(tenant, name);
       if (current === undefined) throw new NotFoundError(`No rotation policy ${name}`, { cause: error });
       throw new ConflictError(`Policy ${name} is at revision ${current.revision}`, {

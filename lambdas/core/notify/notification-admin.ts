@@ -123,6 +123,39 @@ export function decodeCursor(cursor: string): string {
   });
 }
 
+/** Tries of taking the first write of a two-write change back, and the pause before the next. */
+const UNDO_ATTEMPTS = 3;
+const UNDO_PAUSE_MS = 100;
+
+/**
+ * Runs `write`; when it fails, runs `undo` (the first write taken back) and rethrows the write's
+ * failure. The storage that refused the write may refuse the undo too (throttling), so the undo
+ * is tried a few times, pausing in between; if it is still refused, the write's failure stands
+ * and what is left is garbage no caller reaches (a channel secret without its channel).
+ */
+export async function writeOrTakeBack(
+  write: () => Promise<void>,
+  undo: () => Promise<unknown>,
+  options: { readonly attempts?: number; readonly pauseMs?: number } = {},
+): Promise<void> {
+  try {
+    await write();
+  } catch (error: unknown) {
+    const attempts = options.attempts ?? UNDO_ATTEMPTS;
+    for (let attempt = 1; attempt <= attempts; attempt += 1) {
+      try {
+        await undo();
+        break;
+      } catch {
+        if (attempt < attempts) {
+          await new Promise((resolve) => setTimeout(resolve, (options.pauseMs ?? UNDO_PAUSE_MS) * attempt));
+        }
+      }
+    }
+    throw error;
+  }
+}
+
 function newId(prefix: string): string {
   return `${prefix}_${randomBytes(9).toString('base64url')}`;
 }
@@ -464,16 +497,11 @@ export class NotificationAdministration {
   // Helpers
 
   /**
-   * Runs the second write of a two-write change; if it fails, takes the first back (best effort)
-   * so that a failed request leaves nothing half done, and rethrows the failure.
+   * Runs the second write of a two-write change; if it fails, takes the first back so that a
+   * failed request leaves nothing half done, and rethrows the failure.
    */
-  private async undoOnFailure(write: () => Promise<void>, undo: () => Promise<unknown>): Promise<void> {
-    try {
-      await write();
-    } catch (error: unknown) {
-      await undo().catch(() => undefined);
-      throw error;
-    }
+  private undoOnFailure(write: () => Promise<void>, undo: () => Promise<unknown>): Promise<void> {
+    return writeOrTakeBack(write, undo);
   }
 
   private async existingChannel(caller: Caller, id: string): Promise<Channel> {
