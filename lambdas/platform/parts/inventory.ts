@@ -11,13 +11,15 @@ import {
 } from '../../adapters/aws/dynamodb-rotation-store.js';
 import type { AuditSink } from '../../core/audit/audit-sink.js';
 import type { EventPublisher } from '../../core/events.js';
-import { CredentialInventory } from '../../core/credentials/inventory.js';
+import { CredentialInventory, type LostHistoryEntry } from '../../core/credentials/inventory.js';
+import type { DependencyUnavailableError } from '../../core/errors.js';
 import { systemClock } from '../../core/ports.js';
 import { RotationEngine, type RotatorRegistry } from '../../core/rotation/engine.js';
 import type { RotatorSettingsRegistry } from '../../core/rotation/rotator.js';
 import { InventoryRotationTargets } from '../../core/rotation/inventory-targets.js';
 import type { SecretsService } from '../../core/secrets/kv-service.js';
 import type { ColdStart } from '../cold-start.js';
+import { logger } from '../../shared/observability.js';
 import { tableName } from './dynamodb.js';
 import { logLostEvents } from './events.js';
 
@@ -49,9 +51,24 @@ export function credentialInventory(
     dependencies.audit,
     dependencies.events,
     systemClock,
-    { onEventsFailed: logLostEvents, rotation: registrar },
+    { onEventsFailed: logLostEvents, onHistoryLost: logLostHistory, rotation: registrar },
   );
   return { credentials, policies, inventory };
+}
+
+/**
+ * A change whose history entry was lost still stands (and is in the audit log); operators hear of
+ * the gap here. Field names and the store's error only: a history entry's values never reach logs.
+ */
+export function logLostHistory(error: DependencyUnavailableError, lost: LostHistoryEntry): void {
+  logger.error('Credential history entry not recorded; the change stands', {
+    tenant: lost.tenant,
+    credentialId: lost.credentialId,
+    action: lost.action,
+    at: lost.at,
+    fields: lost.fields,
+    error: `${error.name}: ${error.diagnostic ?? error.message}`,
+  });
 }
 
 export interface RotationParts {
