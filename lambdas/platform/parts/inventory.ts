@@ -12,8 +12,9 @@ import {
 import type { AuditSink } from '../../core/audit/audit-sink.js';
 import type { EventPublisher } from '../../core/events.js';
 import { CredentialInventory, type LostHistoryEntry } from '../../core/credentials/inventory.js';
-import type { DependencyUnavailableError } from '../../core/errors.js';
+import { type ConflictError, DependencyUnavailableError } from '../../core/errors.js';
 import { systemClock } from '../../core/ports.js';
+import { DueTimeRefresh } from '../../core/rotation/due-time-refresh.js';
 import { RotationEngine, type RotatorRegistry } from '../../core/rotation/engine.js';
 import type { RotatorSettingsRegistry } from '../../core/rotation/rotator.js';
 import { InventoryRotationTargets } from '../../core/rotation/inventory-targets.js';
@@ -27,6 +28,8 @@ export interface InventoryParts {
   readonly credentials: DynamoDbCredentialStore;
   readonly policies: DynamoDbRotationPolicyStore;
   readonly inventory: CredentialInventory;
+  /** Checks rotation fields and computes due times (no outcomes reported through it). */
+  readonly registrar: InventoryRotationTargets;
 }
 
 /** The inventory; its registrar checks the rotation fields of registrations with the rotators. */
@@ -53,7 +56,7 @@ export function credentialInventory(
     systemClock,
     { onEventsFailed: logLostEvents, onHistoryLost: logLostHistory, rotation: registrar },
   );
-  return { credentials, policies, inventory };
+  return { credentials, policies, inventory, registrar };
 }
 
 /**
@@ -113,21 +116,23 @@ export function rotationEngine(
   return { store, targets, engine };
 }
 
-/** Recomputes the due times of a tenant's rotated credentials (after a rotation policy changed). */
-export function dueTimeRefresher(
-  inventory: InventoryParts,
-  targets: InventoryRotationTargets,
-): (tenant: string) => Promise<void> {
-  return async (tenant) => {
-    for (const credential of await inventory.credentials.list(tenant)) {
-      if (credential.rotation === undefined) continue;
-      const due = await targets.nextDue(credential);
-      if (due !== credential.rotation.dueAt) {
-        await inventory.inventory.recordRotation(tenant, credential.id, {
-          rotationState: credential.rotationState,
-          dueAt: due,
-        });
-      }
-    }
-  };
+/**
+ * The due-time refresh after rotation policies changed: run by the rotations API right after a
+ * policy write, and by the scheduler for every tenant whose refresh is still marked as pending.
+ */
+export function dueTimeRefresh(inventory: InventoryParts): DueTimeRefresh {
+  return new DueTimeRefresh({
+    marks: inventory.policies,
+    credentials: (tenant) => inventory.credentials.list(tenant),
+    nextDue: (credential) => inventory.registrar.nextDue(credential),
+    record: (tenant, id, update) => inventory.inventory.recordRotation(tenant, id, update),
+  });
+}
+
+/** A refresh that could not finish stays marked; the next scheduler run carries it out. */
+export function logDeferredRefresh(error: DependencyUnavailableError | ConflictError, tenant: string): void {
+  logger.warn('Due times not refreshed after a rotation policy change; the next scheduler run does it', {
+    tenant,
+    error: `${error.name}: ${error instanceof DependencyUnavailableError ? (error.diagnostic ?? error.message) : error.code}`,
+  });
 }
