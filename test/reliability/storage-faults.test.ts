@@ -226,20 +226,6 @@ const KNOWN_DEFECTS: readonly { readonly route: string; readonly problem: RegExp
       'A retry with the same value answers the rotation; the fix is a deadline the worker honours before its ' +
       'commit point (and a hand-over to the scheduler after it)',
   },
-  {
-    route: 'registerCredential',
-    problem: /^answered 503 but (changed |the change is visible).*The credential inventory is unavailable/,
-    why:
-      'registration writes the credential item (the commit) and then its "registered" history entry; when ' +
-      'throttling refuses the history write for good, the credential stays registered but the request answers 503',
-  },
-  {
-    route: 'putRotationPolicy',
-    problem: /^answered 503 but (changed |the change is visible).*The credential inventory is unavailable/,
-    why:
-      'the policy is stored first and the due times of the credentials that use it are refreshed after ' +
-      '(onPoliciesChanged); when throttling refuses that refresh for good, the policy stands but the request answers 503',
-  },
 ];
 
 function isKnownDefect(route: RouteSpec, problem: string): boolean {
