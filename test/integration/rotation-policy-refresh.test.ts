@@ -124,7 +124,19 @@ function setup() {
     },
     requestId: 'req-1',
   };
-  return { tenant, credentials, policies, inventory, access, scheduler, refusing, deferred, audited, admin };
+  return {
+    tenant,
+    credentials,
+    policies,
+    inventory,
+    access,
+    scheduler,
+    queued,
+    refusing,
+    deferred,
+    audited,
+    admin,
+  };
 }
 
 type Parts = ReturnType<typeof setup>;
@@ -209,6 +221,26 @@ describe('the due-time refresh after a rotation policy write', () => {
     expect(await daysToDue(parts, created.id)).toBe(80);
     expect(await parts.policies.staleDueTimes(parts.tenant)).toEqual([]);
     expect((await parts.scheduler.run(NOW)).refreshedTenants).toBe(0);
+  });
+
+  it('refreshes before it reads the due index, so a credential the new policy made due is queued in the same run', async () => {
+    // Prepare: registered ten days ago under 30 days; the new policy makes it five days overdue
+    const parts = setup();
+    await parts.access.putPolicy(parts.admin, 'monthly', { intervalDays: 30 });
+    const created = await registerUnder(parts, 'monthly');
+    parts.refusing.list = true;
+    await parts.access.putPolicy(parts.admin, 'monthly', { intervalDays: 5 });
+    parts.refusing.list = false;
+
+    // Act
+    const run = await parts.scheduler.run(NOW);
+
+    // Assess
+    expect(await daysToDue(parts, created.id)).toBe(-5);
+    expect(run.dueCredentials).toBeGreaterThanOrEqual(1);
+    expect(parts.queued).toContainEqual(
+      expect.objectContaining({ kind: 'rotate', tenant: parts.tenant, credentialId: created.id }),
+    );
   });
 
   it('keeps the mark while the scheduler finds the store refusing too, and reports that', async () => {
