@@ -236,20 +236,6 @@ const KNOWN_DEFECTS: readonly { readonly route: string; readonly problem: RegExp
       'commit point (and a hand-over to the scheduler after it)',
   },
   {
-    route: 'registerCredential',
-    problem: /^answered 503 but (changed |the change is visible).*The credential inventory is unavailable/,
-    why:
-      'registration writes the credential item (the commit) and then its "registered" history entry; when ' +
-      'throttling refuses the history write for good, the credential stays registered but the request answers 503',
-  },
-  {
-    route: 'putRotationPolicy',
-    problem: /^answered 503 but (changed |the change is visible).*The credential inventory is unavailable/,
-    why:
-      'the policy is stored first and the due times of the credentials that use it are refreshed after ' +
-      '(onPoliciesChanged); when throttling refuses that refresh for good, the policy stands but the request answers 503',
-  },
-  {
     route: 'rollbackRotation',
     problem: /^answered 503 but (changed |the change is visible).*The rotation store is unavailable/,
     why:

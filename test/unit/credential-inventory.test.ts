@@ -14,7 +14,7 @@ import {
 import { normalizeInstant } from '../../lambdas/core/credentials/credential-input.js';
 import type { CredentialChange, CredentialStore } from '../../lambdas/core/credentials/credential-store.js';
 import { SEVERITIES } from '../../lambdas/core/credentials/findings.js';
-import { CredentialInventory } from '../../lambdas/core/credentials/inventory.js';
+import { CredentialInventory, type LostHistoryEntry } from '../../lambdas/core/credentials/inventory.js';
 import {
   DEFAULT_DISCOVERY_SETTINGS,
   type DiscoverySettingsStore,
@@ -44,6 +44,8 @@ class MemoryStore implements CredentialStore {
   readonly readCounts = this.pages.readCounts.bind(this.pages);
   readonly rebuildCounts = this.pages.rebuildCounts.bind(this.pages);
   readonly changes: CredentialChange[] = [];
+  /** What `appendHistory` throws, when set: the store refusing the write after the commit point. */
+  historyFault: Error | undefined;
   key = (tenant: string, id: string) => `${tenant}/${id}`;
   async get(tenant: string, id: string) {
     return this.items.get(this.key(tenant, id));
@@ -65,6 +67,7 @@ class MemoryStore implements CredentialStore {
     this.items.delete(this.key(tenant, id));
   }
   async appendHistory(_tenant: string, _id: string, change: CredentialChange) {
+    if (this.historyFault !== undefined) throw this.historyFault;
     this.changes.push(change);
   }
   async history() {
@@ -86,6 +89,7 @@ function setup(options: { auditDown?: boolean; busDown?: boolean } = {}) {
   const audited: AuditEvent[] = [];
   const published: DomainEvent[] = [];
   const lost: DomainEvent[] = [];
+  const lostHistory: LostHistoryEntry[] = [];
   const inventory = new CredentialInventory(
     store,
     settings,
@@ -102,9 +106,12 @@ function setup(options: { auditDown?: boolean; busDown?: boolean } = {}) {
       },
     },
     { now: () => NOW },
-    { onEventsFailed: (_error, events) => lost.push(...events) },
+    {
+      onEventsFailed: (_error, events) => lost.push(...events),
+      onHistoryLost: (_error, entry) => lostHistory.push(entry),
+    },
   );
-  return { store, audited, published, lost, inventory };
+  return { store, audited, published, lost, lostHistory, inventory };
 }
 
 function caller(
@@ -175,6 +182,69 @@ describe('CredentialInventory', () => {
     const { inventory, lost } = setup({ busDown: true });
     await expect(inventory.register(caller(), expired)).resolves.toMatchObject({ status: 'overdue' });
     expect(lost.map((event) => event.type)).toEqual(['credential.finding.opened']);
+  });
+
+  it('answers a registration as done when its history entry is refused after the commit, and reports the lost entry', async () => {
+    // Prepare
+    const { inventory, store, audited, lostHistory } = setup();
+    store.historyFault = new DependencyUnavailableError('The credential inventory is unavailable', 1);
+
+    // Act
+    const created = await inventory.register(caller(), expired);
+
+    // Assess
+    expect(await store.get('acme', created.id)).toEqual(created);
+    expect(store.changes).toEqual([]);
+    expect(lostHistory).toEqual([
+      {
+        tenant: 'acme',
+        credentialId: created.id,
+        action: 'registered',
+        at: NOW.toISOString(),
+        fields: expect.arrayContaining(['name', 'expiresAt', 'status']),
+      },
+    ]);
+    expect(audited.slice(0, 2).map((event) => [event.action, event.outcome])).toEqual([
+      ['credential.register', 'attempted'],
+      ['credential.register', 'allowed'],
+    ]);
+  });
+
+  it('answers an update and a recorded rotation as done when their history entries are refused', async () => {
+    // Prepare
+    const { inventory, store, lostHistory } = setup();
+    const created = await inventory.register(caller(), { ...expired, expiresAt: '2031-01-01' });
+    store.historyFault = new DependencyUnavailableError('The credential inventory is unavailable', 1);
+
+    // Act
+    const updated = await inventory.update(caller(), created.id, { owner: 'team-b', revision: 1 });
+    await inventory.recordRotation('acme', created.id, { rotationState: 'rotating', dueAt: null });
+
+    // Assess
+    expect(updated).toMatchObject({ owner: 'team-b', revision: 2 });
+    expect(await store.get('acme', created.id)).toMatchObject({
+      owner: 'team-b',
+      rotationState: 'rotating',
+      revision: 3,
+    });
+    expect(store.changes.map((change) => change.action)).toEqual(['registered']);
+    expect(lostHistory.map((entry) => [entry.action, entry.fields])).toEqual([
+      ['updated', ['owner']],
+      ['rotated', ['rotationState', 'status']],
+    ]);
+  });
+
+  it('lets an error other than an unavailable store (a bug) fail the call', async () => {
+    // Prepare
+    const { inventory, store, lostHistory } = setup();
+    store.historyFault = new TypeError('history entry is not an object');
+
+    // Act
+    const registering = inventory.register(caller(), expired);
+
+    // Assess
+    await expect(registering).rejects.toBeInstanceOf(TypeError);
+    expect(lostHistory).toEqual([]);
   });
 
   it('audits failed attempts with their error code', async () => {

@@ -8,17 +8,19 @@
  * - same pk, `sk = lock`: the credential's in-flight lock (`rotationId`, `since`).
  * - same pk, `sk = idem#<sha-256 of the key>`: an idempotency key (`rotationId`, `expiresAt` TTL).
  * - `pk = <tenant>#pair#<sha-256 of the pair>`, `sk = pair`: a pair's last rotation start.
- * Settings table: `pk = <tenant>`, `sk = rotation-policy#<name>`: a rotation policy.
+ * Settings table: `pk = <tenant>`, `sk = rotation-policy#<name>`: a rotation policy (or the
+ * tombstone of a deleted one, until the due-time refresh after the delete has run).
  *
  * Every write is a single-item conditional write (dynalite has no transactions).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.js';
@@ -45,6 +47,7 @@ import type {
   RotationStore,
 } from '../../core/rotation/rotation-store.js';
 import { dynamoDbUnavailable, isConditionalCheckFailed } from './dynamodb-errors.js';
+import type { DueTimeMarks, StaleDueTimes } from '../../core/rotation/due-time-refresh.js';
 
 const WHAT = 'rotation store';
 const LOCK_SK = 'lock';
@@ -417,52 +420,30 @@ export class DynamoDbRotationStore implements RotationStore {
 }
 
 const POLICY_PREFIX = 'rotation-policy#';
+/** Marks of a put and of a delete (the delete's tombstone is removed when its mark is cleared). */
+const WRITTEN_MARK = 'written#';
+const DELETED_MARK = 'deleted#';
 
-/** Rotation policies in the settings table: `pk = <tenant>`, `sk = rotation-policy#<name>`. */
-export class DynamoDbRotationPolicyStore implements RotationPolicyStore {
+/**
+ * Rotation policies in the settings table: `pk = <tenant>`, `sk = rotation-policy#<name>`. Every
+ * write also sets `dueTimesStale` to a fresh mark (`DueTimeMarks`, core/rotation/due-time-refresh.ts)
+ * in the same single-item write; a delete leaves a tombstone (`deleted`, no settings) carrying its
+ * mark until the refresh after it has run. Reads never show a tombstone.
+ */
+export class DynamoDbRotationPolicyStore implements RotationPolicyStore, DueTimeMarks {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
 
   async get(tenant: string, name: string): Promise<StoredRotationPolicy | undefined> {
-    let item: Item | undefined;
-    try {
-      ({ Item: item } = await this.client.send(
-        new GetCommand({
-          TableName: this.tableName,
-          Key: { pk: tenant, sk: `${POLICY_PREFIX}${name}` },
-          ConsistentRead: true,
-        }),
-      ));
-    } catch (error: unknown) {
-      throw dynamoDbUnavailable('GetItem', 'rotation policy store', error);
-    }
-    return item === undefined ? undefined : toStoredPolicy(tenant, item);
+    const item = await this.item(tenant, name);
+    return item === undefined || isTombstone(item) ? undefined : toStoredPolicy(tenant, item);
   }
 
   async list(tenant: string): Promise<StoredRotationPolicy[]> {
-    const policies: StoredRotationPolicy[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      let page;
-      try {
-        page = await this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': tenant, ':prefix': POLICY_PREFIX },
-            ExclusiveStartKey: start,
-            ConsistentRead: true,
-          }),
-        );
-      } catch (error: unknown) {
-        throw dynamoDbUnavailable('Query', 'rotation policy store', error);
-      }
-      policies.push(...((page.Items ?? []) as Item[]).map((item) => toStoredPolicy(tenant, item)));
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
-    return policies;
+    const items = await this.query(tenant);
+    return items.filter((item) => !isTombstone(item)).map((item) => toStoredPolicy(tenant, item));
   }
 
   async put(
@@ -471,7 +452,8 @@ export class DynamoDbRotationPolicyStore implements RotationPolicyStore {
     now: string,
     expectedRevision?: number,
   ): Promise<StoredRotationPolicy> {
-    const current = await this.get(tenant, policy.name);
+    const item = await this.item(tenant, policy.name);
+    const current = item === undefined || isTombstone(item) ? undefined : toStoredPolicy(tenant, item);
     if (expectedRevision !== undefined && (current?.revision ?? 0) !== expectedRevision) {
       throw new ConflictError(
         `Policy ${policy.name} is at revision ${current?.revision ?? 0}, not ${expectedRevision}`,
@@ -493,8 +475,13 @@ export class DynamoDbRotationPolicyStore implements RotationPolicyStore {
             settings: JSON.parse(JSON.stringify(settings)) as unknown,
             revision,
             updatedAt: now,
+            dueTimesStale: newMark(WRITTEN_MARK),
           },
-          ConditionExpression: current === undefined ? 'attribute_not_exists(pk)' : 'revision = :expected',
+          // A new policy may take the place of a deleted one's tombstone, not of a live policy.
+          ConditionExpression:
+            current === undefined
+              ? 'attribute_not_exists(pk) OR attribute_exists(deleted)'
+              : 'revision = :expected AND attribute_not_exists(deleted)',
           ...(current === undefined ? {} : { ExpressionAttributeValues: { ':expected': current.revision } }),
         }),
       );
@@ -510,13 +497,19 @@ export class DynamoDbRotationPolicyStore implements RotationPolicyStore {
   async delete(tenant: string, name: string, expectedRevision?: number): Promise<void> {
     try {
       await this.client.send(
-        new DeleteCommand({
+        new PutCommand({
           TableName: this.tableName,
-          Key: { pk: tenant, sk: `${POLICY_PREFIX}${name}` },
+          Item: {
+            pk: tenant,
+            sk: `${POLICY_PREFIX}${name}`,
+            name,
+            deleted: true,
+            dueTimesStale: newMark(DELETED_MARK),
+          },
           ConditionExpression:
             expectedRevision === undefined
-              ? 'attribute_exists(pk)'
-              : 'attribute_exists(pk) AND revision = :expected',
+              ? 'attribute_exists(pk) AND attribute_not_exists(deleted)'
+              : 'attribute_exists(pk) AND attribute_not_exists(deleted) AND revision = :expected',
           ...(expectedRevision === undefined
             ? {}
             : { ExpressionAttributeValues: { ':expected': expectedRevision } }),
@@ -524,7 +517,7 @@ export class DynamoDbRotationPolicyStore implements RotationPolicyStore {
       );
     } catch (error: unknown) {
       if (!isConditionalCheckFailed(error))
-        throw dynamoDbUnavailable('DeleteItem', 'rotation policy store', error);
+        throw dynamoDbUnavailable('PutItem', 'rotation policy store', error);
       const current = await this.get(tenant, name);
       if (current === undefined) throw new NotFoundError(`No rotation policy ${name}`, { cause: error });
       throw new ConflictError(`Policy ${name} is at revision ${current.revision}`, {
@@ -533,6 +526,88 @@ export class DynamoDbRotationPolicyStore implements RotationPolicyStore {
       });
     }
   }
+
+  async staleDueTimes(tenant: string): Promise<readonly StaleDueTimes[]> {
+    const items = await this.query(tenant, true);
+    return items.map((item) => ({ name: String(item.name), mark: String(item.dueTimesStale) }));
+  }
+
+  async clearStaleDueTimes(tenant: string, marks: readonly StaleDueTimes[]): Promise<void> {
+    for (const { name, mark } of marks) {
+      const Key = { pk: tenant, sk: `${POLICY_PREFIX}${name}` };
+      const condition = {
+        ConditionExpression: 'dueTimesStale = :mark',
+        ExpressionAttributeValues: { ':mark': mark },
+      };
+      const [operation, command] = mark.startsWith(DELETED_MARK)
+        ? (['DeleteItem', new DeleteCommand({ TableName: this.tableName, Key, ...condition })] as const)
+        : ([
+            'UpdateItem',
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key,
+              UpdateExpression: 'REMOVE dueTimesStale',
+              ...condition,
+            }),
+          ] as const);
+      try {
+        await this.client.send(command);
+      } catch (error: unknown) {
+        // A later write marked the policy again: its own refresh (or the scheduler) clears that.
+        if (isConditionalCheckFailed(error)) continue;
+        throw dynamoDbUnavailable(operation, 'rotation policy store', error);
+      }
+    }
+  }
+
+  private async item(tenant: string, name: string): Promise<Item | undefined> {
+    try {
+      const { Item: item } = await this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk: tenant, sk: `${POLICY_PREFIX}${name}` },
+          ConsistentRead: true,
+        }),
+      );
+      return item as Item | undefined;
+    } catch (error: unknown) {
+      throw dynamoDbUnavailable('GetItem', 'rotation policy store', error);
+    }
+  }
+
+  /** The tenant's policy items, tombstones included; only the marked ones when `marked`. */
+  private async query(tenant: string, marked = false): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': tenant, ':prefix': POLICY_PREFIX },
+            ...(marked ? { FilterExpression: 'attribute_exists(dueTimesStale)' } : {}),
+            ExclusiveStartKey: start,
+            ConsistentRead: true,
+          }),
+        );
+      } catch (error: unknown) {
+        throw dynamoDbUnavailable('Query', 'rotation policy store', error);
+      }
+      items.push(...((page.Items ?? []) as Item[]));
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return items;
+  }
+}
+
+function isTombstone(item: Item): boolean {
+  return item.deleted === true;
+}
+
+function newMark(kind: string): string {
+  return `${kind}${randomBytes(12).toString('hex')}`;
 }
 
 function toStoredPolicy(tenant: string, item: Item): StoredRotationPolicy {

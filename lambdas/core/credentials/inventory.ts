@@ -5,12 +5,15 @@
  * audit record cannot be written fails with 503). Findings are evaluated on every change with
  * the tenant's thresholds; each finding that opens or resolves is audited and published.
  * As for secrets, a change that was stored but could not be audited is reported as failed.
+ * The history entry of a change is written after the change itself (the commit point): when the
+ * store stays unavailable for it, the change stands, the call answers as done, and the lost entry
+ * is reported (`onHistoryLost`), never silently dropped.
  */
 import { audited, ROLE_DENIAL } from '../audit/audited.js';
 import type { AuditAction, AuditActor, AuditOutcome } from '../audit/audit-event.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { type Caller, callerAuditEvent } from '../audit/caller.js';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, DependencyUnavailableError, NotFoundError, ValidationError } from '../errors.js';
 import type { DomainEvent, EventPublisher } from '../events.js';
 import type { Clock } from '../ports.js';
 import { disabledRuleSet, type DiscoverySettingsStore, effectiveThresholds } from '../discovery/settings.js';
@@ -49,15 +52,30 @@ export interface CredentialWithHistory {
   readonly history: readonly CredentialChange[];
 }
 
+/** What is known of a history entry that was lost: no field values, only which fields changed. */
+export interface LostHistoryEntry {
+  readonly tenant: string;
+  readonly credentialId: string;
+  readonly action: CredentialChange['action'];
+  readonly at: string;
+  readonly fields: readonly string[];
+}
+
 export interface CredentialInventoryOptions {
   /** Told when publishing events failed after the change was stored and audited (the handler logs it). */
   readonly onEventsFailed?: (error: unknown, events: readonly DomainEvent[]) => void;
+  /**
+   * Told when a change was stored but its history entry could not be (the store stayed
+   * unavailable after the commit point); the handler logs it.
+   */
+  readonly onHistoryLost?: (error: DependencyUnavailableError, lost: LostHistoryEntry) => void;
   /** Checks the rotation fields of registrations and computes their first due time. */
   readonly rotation?: RotationRegistrar;
 }
 
 export class CredentialInventory {
   private readonly onEventsFailed: (error: unknown, events: readonly DomainEvent[]) => void;
+  private readonly onHistoryLost: (error: DependencyUnavailableError, lost: LostHistoryEntry) => void;
   private readonly rotation: RotationRegistrar | undefined;
 
   constructor(
@@ -69,6 +87,7 @@ export class CredentialInventory {
     options: CredentialInventoryOptions = {},
   ) {
     this.onEventsFailed = options.onEventsFailed ?? (() => undefined);
+    this.onHistoryLost = options.onHistoryLost ?? (() => undefined);
     this.rotation = options.rotation;
   }
 
@@ -132,7 +151,7 @@ export class CredentialInventory {
         );
         await this.store.registerTenant(tenant);
         await this.store.create(credential);
-        await this.store.appendHistory(
+        await this.appendHistory(
           tenant,
           credential.id,
           historyEntry(actorOf(caller), 'registered', undefined, credential, now),
@@ -210,11 +229,7 @@ export class CredentialInventory {
         const rotation = await this.reboundRotation(draft, patch);
         const next = await this.evaluate({ ...draft, rotation }, current);
         await this.store.replace(next, current.revision);
-        await this.store.appendHistory(
-          tenant,
-          id,
-          historyEntry(actorOf(caller), 'updated', current, next, now),
-        );
+        await this.appendHistory(tenant, id, historyEntry(actorOf(caller), 'updated', current, next, now));
         return next;
       },
       undefined,
@@ -273,7 +288,7 @@ export class CredentialInventory {
         if (error instanceof NotFoundError) return;
         throw error;
       }
-      await this.store.appendHistory(tenant, id, historyEntry(ROTATION_ACTOR, 'rotated', current, next, now));
+      await this.appendHistory(tenant, id, historyEntry(ROTATION_ACTOR, 'rotated', current, next, now));
       const changes = findingChanges(current.findings, next.findings);
       if (changes.opened.length > 0 || changes.resolved.length > 0) {
         for (const event of findingAuditEvents(next, changes, { actor: ROTATION_ACTOR, time: now })) {
@@ -323,6 +338,27 @@ export class CredentialInventory {
       ...(patched.policy === undefined ? {} : { policy: patched.policy }),
       ...(draft.rotation?.dueAt === undefined ? {} : { dueAt: draft.rotation.dueAt }),
     };
+  }
+
+  /**
+   * Appends the history entry of a change that is already stored. Past the commit point a 503
+   * would only tell the caller that nothing happened and invite the change a second time, so an
+   * unavailable store loses the entry (reported), not the call; any other error is a bug and
+   * propagates.
+   */
+  private async appendHistory(tenant: string, id: string, change: CredentialChange): Promise<void> {
+    try {
+      await this.store.appendHistory(tenant, id, change);
+    } catch (error: unknown) {
+      if (!(error instanceof DependencyUnavailableError)) throw error;
+      this.onHistoryLost(error, {
+        tenant,
+        credentialId: id,
+        action: change.action,
+        at: change.at,
+        fields: Object.keys(change.changes),
+      });
+    }
   }
 
   private async require(tenant: string, id: string): Promise<Credential> {

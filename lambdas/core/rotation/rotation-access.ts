@@ -3,7 +3,9 @@
  * read a credential's rotations and one rotation's steps, roll back, and manage the tenant's
  * rotation policies. Authorized like the inventory (operators and admins change, everyone reads;
  * admins manage policies, auditors may read them; machine clients by scope) and audited
- * fail-closed: a call whose audit record cannot be written fails with 503.
+ * fail-closed: a call whose audit record cannot be written fails with 503. A policy write is done
+ * once the policy is stored: the due-time refresh that follows it may be deferred (its mark stays
+ * on the policy item and the next scheduler run carries it out; due-time-refresh.ts).
  */
 import { audited, failureCode, ROLE_DENIAL } from '../audit/audited.js';
 import type { AuditAction, AuditOutcome } from '../audit/audit-event.js';
@@ -17,6 +19,7 @@ import {
 import { isCredentialId } from '../credentials/credential.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import type { Clock } from '../ports.js';
+import { type DeferredRefreshReporter, isDeferrable } from './due-time-refresh.js';
 import type { RotationEngine, RotationRequester } from './engine.js';
 import { parseRotationPolicy, type StoredRotationPolicy } from './policy.js';
 import { credentialIdOfRotation, isTerminal, type RotationRecord } from './rotation.js';
@@ -40,7 +43,9 @@ export class RotationAccess {
     /** Whether the tenant has this credential: an unknown one answers 404 on every route. */
     private readonly credentials: { load(tenant: string, credentialId: string): Promise<unknown> },
     /** Recomputes due times of the tenant's credentials after a policy changed. */
-    private readonly onPoliciesChanged: (tenant: string) => Promise<void> = async () => undefined,
+    private readonly onPoliciesChanged: (tenant: string) => Promise<unknown> = async () => undefined,
+    /** Told when that refresh could not finish after the policy was stored (the scheduler redoes it). */
+    private readonly onRefreshDeferred: DeferredRefreshReporter = () => undefined,
   ) {}
 
   /** Starts (or finds, for a repeated idempotency key) a rotation and queues it. */
@@ -199,7 +204,7 @@ export class RotationAccess {
           this.clock.now().toISOString(),
           revision,
         );
-        await this.onPoliciesChanged(caller.principal.tenant);
+        await this.refreshDueTimes(caller.principal.tenant);
         return stored;
       },
       name,
@@ -214,10 +219,24 @@ export class RotationAccess {
       undefined,
       async () => {
         await this.policies.delete(caller.principal.tenant, name, revision);
-        await this.onPoliciesChanged(caller.principal.tenant);
+        await this.refreshDueTimes(caller.principal.tenant);
       },
       name,
     );
+  }
+
+  /**
+   * Runs the due-time refresh after a policy write (the commit point). A 503 now would only tell
+   * the caller that the stored policy was not, so a refresh the store refuses is deferred to the
+   * scheduler (the write's mark stays) and reported; any other error is a bug and propagates.
+   */
+  private async refreshDueTimes(tenant: string): Promise<void> {
+    try {
+      await this.onPoliciesChanged(tenant);
+    } catch (error: unknown) {
+      if (!isDeferrable(error)) throw error;
+      this.onRefreshDeferred(error, tenant);
+    }
   }
 
   private async guard<T>(

@@ -4,7 +4,10 @@
  * due (the sparse `retirementsDue` index, per tenant), and queues one job for each. The worker
  * decides (window, exemption, pair spacing, still due?) and runs them; a rotation that crashed is
  * found again while its credential stays due, and its deterministic id resumes it.
+ * Before it reads the due index, a run carries out the due-time refreshes that policy writes left
+ * pending (due-time-refresh.ts), so a due time a policy change moved is the one it reads.
  */
+import { type DeferredRefreshReporter, isDeferrable } from './due-time-refresh.js';
 import type { RotationJob, RotationQueue } from './rotation-queue.js';
 import type { RotationStore } from './rotation-store.js';
 
@@ -20,6 +23,8 @@ export interface DueCredentials {
 }
 
 export interface SchedulerRun {
+  /** Tenants whose pending due-time refresh this run carried out. */
+  readonly refreshedTenants: number;
   readonly dueCredentials: number;
   readonly dueRetirements: number;
   readonly queued: number;
@@ -34,7 +39,14 @@ export class RotationScheduler {
     private readonly rotations: Pick<RotationStore, 'dueRetirements'>,
     private readonly tenants: () => Promise<readonly string[]>,
     private readonly queue: RotationQueue,
-    private readonly options: { readonly pageSize?: number; readonly maxJobs?: number } = {},
+    private readonly options: {
+      readonly pageSize?: number;
+      readonly maxJobs?: number;
+      /** Recomputes a tenant's due times when a policy write left them marked stale. */
+      readonly dueTimes?: { refresh(tenant: string): Promise<boolean> };
+      /** Told when such a refresh could not finish (its mark stays for the next run). */
+      readonly onRefreshDeferred?: DeferredRefreshReporter;
+    } = {},
   ) {}
 
   async run(now: Date): Promise<SchedulerRun> {
@@ -54,6 +66,8 @@ export class RotationScheduler {
       buffer = [];
     };
 
+    const tenants = await this.tenants();
+    const refreshedTenants = await this.refreshDueTimes(tenants);
     for await (const page of this.due.dueBefore(at, pageSize)) {
       for (const item of page) {
         if (dueCredentials >= maxJobs) break;
@@ -68,12 +82,28 @@ export class RotationScheduler {
       await flush();
       if (dueCredentials >= maxJobs) break;
     }
-    for (const tenant of await this.tenants()) {
+    for (const tenant of tenants) {
       const keys = await this.rotations.dueRetirements(tenant, at, pageSize);
       dueRetirements += keys.length;
       buffer.push(...keys.map((key): RotationJob => ({ kind: 'retire', ...key })));
       await flush();
     }
-    return { dueCredentials, dueRetirements, queued };
+    return { refreshedTenants, dueCredentials, dueRetirements, queued };
+  }
+
+  /** One tenant's refresh failing for now does not hold up the others, nor the due rotations. */
+  private async refreshDueTimes(tenants: readonly string[]): Promise<number> {
+    const { dueTimes, onRefreshDeferred } = this.options;
+    if (dueTimes === undefined) return 0;
+    let refreshed = 0;
+    for (const tenant of tenants) {
+      try {
+        if (await dueTimes.refresh(tenant)) refreshed += 1;
+      } catch (error: unknown) {
+        if (!isDeferrable(error)) throw error;
+        onRefreshDeferred?.(error, tenant);
+      }
+    }
+    return refreshed;
   }
 }

@@ -11,7 +11,12 @@ import { apiDependencies } from '../../platform/parts/api.js';
 import { auditRecorder } from '../../platform/parts/audit.js';
 import { documentClient } from '../../platform/parts/dynamodb.js';
 import { eventPublisher } from '../../platform/parts/events.js';
-import { credentialInventory, dueTimeRefresher, rotationEngine } from '../../platform/parts/inventory.js';
+import {
+  credentialInventory,
+  dueTimeRefresh,
+  logDeferredRefresh,
+  rotationEngine,
+} from '../../platform/parts/inventory.js';
 import { lazy } from '../../platform/parts/lazy.js';
 import { startOnlyRotators } from '../../platform/parts/rotators.js';
 import { manifest } from './manifest.js';
@@ -36,6 +41,7 @@ export const rotations = coldStart(manifest, (start) => {
   });
   const queue = lazy(() => rotationQueue(config));
   const rollbacks = lazy(() => rollbackRunner(config));
+  const refresh = dueTimeRefresh(inventory);
   return {
     api: apiDependencies(start, audit),
     access: new RotationAccess(
@@ -50,7 +56,8 @@ export const rotations = coldStart(manifest, (start) => {
       audit,
       systemClock,
       targets,
-      dueTimeRefresher(inventory, targets),
+      (tenant) => refresh.refresh(tenant),
+      logDeferredRefresh,
     ),
   };
 });

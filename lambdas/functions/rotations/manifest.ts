@@ -2,7 +2,8 @@ import type { FunctionManifest } from '../../shared/function-manifest.js';
 
 /**
  * The rotation API: rotation records, locks and idempotency keys (conditional puts, lock
- * release); credentials' due times after a policy change; rotation policies. Requests are
+ * release); credentials' due times after a policy change; rotation policies (put, tombstone on
+ * delete, their due-time marks cleared by UpdateItem and tombstones removed). Requests are
  * queued for the worker and explicit rollbacks run in it (invoked directly), so this function
  * holds no secret versions, no secrets key and no provider rights.
  */
@@ -13,7 +14,7 @@ export const manifest = {
   tables: {
     rotations: ['read', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
     credentials: ['read', 'dynamodb:PutItem'],
-    settings: ['read', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+    settings: ['read', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
     audit: ['dynamodb:PutItem', 'dynamodb:GetItem'],
   },
   publishesEvents: true,

@@ -11,13 +11,16 @@ import {
 } from '../../adapters/aws/dynamodb-rotation-store.js';
 import type { AuditSink } from '../../core/audit/audit-sink.js';
 import type { EventPublisher } from '../../core/events.js';
-import { CredentialInventory } from '../../core/credentials/inventory.js';
+import { CredentialInventory, type LostHistoryEntry } from '../../core/credentials/inventory.js';
+import { type ConflictError, DependencyUnavailableError } from '../../core/errors.js';
 import { systemClock } from '../../core/ports.js';
+import { DueTimeRefresh } from '../../core/rotation/due-time-refresh.js';
 import { RotationEngine, type RotatorRegistry } from '../../core/rotation/engine.js';
 import type { RotatorSettingsRegistry } from '../../core/rotation/rotator.js';
 import { InventoryRotationTargets } from '../../core/rotation/inventory-targets.js';
 import type { SecretsService } from '../../core/secrets/kv-service.js';
 import type { ColdStart } from '../cold-start.js';
+import { logger } from '../../shared/observability.js';
 import { tableName } from './dynamodb.js';
 import { logLostEvents } from './events.js';
 
@@ -25,6 +28,8 @@ export interface InventoryParts {
   readonly credentials: DynamoDbCredentialStore;
   readonly policies: DynamoDbRotationPolicyStore;
   readonly inventory: CredentialInventory;
+  /** Checks rotation fields and computes due times (no outcomes reported through it). */
+  readonly registrar: InventoryRotationTargets;
 }
 
 /** The inventory; its registrar checks the rotation fields of registrations with the rotators. */
@@ -49,9 +54,24 @@ export function credentialInventory(
     dependencies.audit,
     dependencies.events,
     systemClock,
-    { onEventsFailed: logLostEvents, rotation: registrar },
+    { onEventsFailed: logLostEvents, onHistoryLost: logLostHistory, rotation: registrar },
   );
-  return { credentials, policies, inventory };
+  return { credentials, policies, inventory, registrar };
+}
+
+/**
+ * A change whose history entry was lost still stands (and is in the audit log); operators hear of
+ * the gap here. Field names and the store's error only: a history entry's values never reach logs.
+ */
+export function logLostHistory(error: DependencyUnavailableError, lost: LostHistoryEntry): void {
+  logger.error('Credential history entry not recorded; the change stands', {
+    tenant: lost.tenant,
+    credentialId: lost.credentialId,
+    action: lost.action,
+    at: lost.at,
+    fields: lost.fields,
+    error: `${error.name}: ${error.diagnostic ?? error.message}`,
+  });
 }
 
 export interface RotationParts {
@@ -96,21 +116,23 @@ export function rotationEngine(
   return { store, targets, engine };
 }
 
-/** Recomputes the due times of a tenant's rotated credentials (after a rotation policy changed). */
-export function dueTimeRefresher(
-  inventory: InventoryParts,
-  targets: InventoryRotationTargets,
-): (tenant: string) => Promise<void> {
-  return async (tenant) => {
-    for (const credential of await inventory.credentials.list(tenant)) {
-      if (credential.rotation === undefined) continue;
-      const due = await targets.nextDue(credential);
-      if (due !== credential.rotation.dueAt) {
-        await inventory.inventory.recordRotation(tenant, credential.id, {
-          rotationState: credential.rotationState,
-          dueAt: due,
-        });
-      }
-    }
-  };
+/**
+ * The due-time refresh after rotation policies changed: run by the rotations API right after a
+ * policy write, and by the scheduler for every tenant whose refresh is still marked as pending.
+ */
+export function dueTimeRefresh(inventory: InventoryParts): DueTimeRefresh {
+  return new DueTimeRefresh({
+    marks: inventory.policies,
+    credentials: (tenant) => inventory.credentials.list(tenant),
+    nextDue: (credential) => inventory.registrar.nextDue(credential),
+    record: (tenant, id, update) => inventory.inventory.recordRotation(tenant, id, update),
+  });
+}
+
+/** A refresh that could not finish stays marked; the next scheduler run carries it out. */
+export function logDeferredRefresh(error: DependencyUnavailableError | ConflictError, tenant: string): void {
+  logger.warn('Due times not refreshed after a rotation policy change; the next scheduler run does it', {
+    tenant,
+    error: `${error.name}: ${error instanceof DependencyUnavailableError ? (error.diagnostic ?? error.message) : error.code}`,
+  });
 }
