@@ -1,10 +1,32 @@
 import { defineConfig } from 'vitest/config';
 
+/** Test files that must not share the machine with other tests (see `projects` below). */
+const SERIAL = ['test/reliability/storage-faults.test.ts', 'test/reliability/keyring-outage.test.ts'];
+
 export default defineConfig({
   test: {
-    // Two projects: the API's tests here (Node) and the dashboard's (jsdom, configured in
-    // frontend/vite.config.ts), so `npm test` runs both.
-    projects: [{ extends: true, test: { name: 'api', include: ['test/**/*.test.ts'] } }, 'frontend'],
+    // The API's tests here (Node) and the dashboard's (jsdom, configured in frontend/vite.config.ts),
+    // so `npm test` runs both. Files run two at a time (a machine with two cores spends much of each
+    // test waiting on servers and back-off), except the storage-fault suite and the keyring outage:
+    // they load the process with SDK retries on purpose and judge what answers in time, so they run
+    // alone, after everything else (`sequence.groupOrder`).
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'api',
+          include: ['test/**/*.test.ts'],
+          exclude: [...SERIAL],
+          sequence: { groupOrder: 0 },
+        },
+      },
+      'frontend',
+      {
+        extends: true,
+        test: { name: 'serial', include: [...SERIAL], fileParallelism: false, sequence: { groupOrder: 1 } },
+      },
+    ],
+    maxWorkers: 2,
     // Forks, not threads: the tests start servers (dynalite, PostgreSQL, SMTP) that want a process each.
     pool: 'forks',
     testTimeout: 30_000,

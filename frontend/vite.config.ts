@@ -62,6 +62,8 @@ export default defineConfig({
   },
   test: {
     name: 'frontend',
+    // Runs beside the API's tests (the root vitest.config.ts orders the projects).
+    sequence: { groupOrder: 0 },
     environment: 'jsdom',
     include: ['src/**/*.test.{ts,tsx}'],
     setupFiles: ['src/test/setup.ts'],

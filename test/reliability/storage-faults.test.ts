@@ -237,7 +237,7 @@ const KNOWN_DEFECTS: readonly { readonly route: string; readonly problem: RegExp
   },
   {
     route: 'rollbackRotation',
-    problem: /^answered 503 but (changed |the change is visible).*The rotation store is unavailable/,
+    problem: /^answered 503 but (changed |the change is visible).*is unavailable; retry shortly/,
     why:
       'an explicit rollback takes the lock and a lease, restores the previous value at the provider and ' +
       'promotes it (a new secret version), then records the end; when throttling refuses a record write ' +
