@@ -338,6 +338,29 @@ describe('a refused commit whose outcome or take-back the storage refuses too', 
     expect(await pending(key)).toBeUndefined();
   });
 
+  it('takes back a value whose refused write landed all the same: 503, nothing left', async () => {
+    // Prepare: the pending value's write is stored, yet the call fails.
+    const { key } = await waitingRotation();
+    const before = await stored(key);
+    const token = newToken();
+    const engine = engineOf({
+      secrets: (inner) => ({
+        write: async (...args: Parameters<SecretsService['write']>) => {
+          await inner.write(...args);
+          throw throttled();
+        },
+      }),
+    });
+
+    // Act
+    const refused = await engine.submit(key, { token }, PERSON).catch((error: unknown) => error);
+
+    // Assess
+    expect(refused).toBeInstanceOf(DependencyUnavailableError);
+    expect(await stored(key)).toEqual(before);
+    expect(await pending(key)).toBeUndefined();
+  });
+
   it('leaves the value pending when the storage refuses every read, and the next submission replaces it', async () => {
     // Prepare: after the refused commit, every read of the rotation is refused.
     const { key, secretPath } = await waitingRotation();

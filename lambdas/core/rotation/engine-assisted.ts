@@ -183,13 +183,14 @@ export class AssistedRotation {
     const { credentialId, rotationId } = execution.record;
     const { secrets } = execution;
     const waiting = execution.record;
-    let stored = false;
+    let written = false;
     let committing = false;
     try {
       // A submission that did not reach its commit left its value pending: this one replaces it.
       await secrets.discardPending(credentialId, rotationId);
+      // From here the value may be stored: a refused write may have landed all the same.
+      written = true;
       await secrets.writePending(credentialId, rotationId, accepted.pending);
-      stored = true;
       await audit('allowed', `new value submitted by ${requestedBy.name} and accepted by the type's test`);
       this.requireTimeToCommit(deadline);
       committing = true;
@@ -208,7 +209,7 @@ export class AssistedRotation {
       // Taken back only when certainly not committed, and only our own value. When the outcome
       // stays unknown, or the take-back is refused every time, the value stays pending: never
       // read while the rotation waits, and discarded first by the next submission.
-      if (outcome.certain && outcome.committed === undefined && stored) {
+      if (outcome.certain && outcome.committed === undefined && written) {
         await this.takeBack(waiting, accepted.pending);
       }
       throw error;
@@ -291,8 +292,9 @@ export class AssistedRotation {
 
   /**
    * Removes the pending value a submission stored before its commit was refused, if the rotation
-   * still waits unchanged and the value is still this submission's (never another's); tried
-   * again (bounded, with backoff) while the storage refuses it, then left (see `submit`).
+   * still waits unchanged and the value is still this submission's (never another's), or what a
+   * refused write left unreadable; tried again (bounded, with backoff) while the storage refuses
+   * it, then left (see `submit`).
    */
   private async takeBack(waiting: RotationRecord, value: SecretData): Promise<void> {
     const { tenant, credentialId, rotationId } = waiting;
@@ -301,7 +303,7 @@ export class AssistedRotation {
       const now = await this.core.store.get(tenant, credentialId, rotationId);
       if (now?.revision !== waiting.revision) return;
       const pending = await secrets.readPending(credentialId, rotationId);
-      if (pending !== undefined && sameValue(pending, value))
+      if (pending === undefined || sameValue(pending, value))
         await secrets.discardPending(credentialId, rotationId);
     });
   }
