@@ -250,6 +250,34 @@ describe('a submission the storage refuses', () => {
     expect((await h.secrets.read(TENANT, secretPath)).data.token).toBe(token);
   });
 
+  it('after its commit point, with every later call refused: answered with the rotation as committed', async () => {
+    // Prepare: after the commit, the storage refuses every save and every read of the rotation.
+    const { key } = await waitingRotation();
+    const token = newToken();
+    let committed = false;
+    const engine = engineOf({
+      store: (inner) => ({
+        save: async (record, revision) => {
+          if (committed) throw throttled();
+          await inner.save(record, revision);
+          committed = record.state === 'in-progress';
+        },
+        get: async (tenant, credentialId, rotationId) => {
+          if (committed) throw throttled();
+          return inner.get(tenant, credentialId, rotationId);
+        },
+      }),
+    });
+
+    // Act
+    const answered = await engine.submit(key, { token }, PERSON);
+
+    // Assess: taken, so not a 503; the rotation stands as committed.
+    expect(answered.state).toBe('in-progress');
+    expect(await stored(key)).toEqual(answered);
+    expect((await pending(key))?.token).toBe(token);
+  });
+
   it('whose commit was stored although the call failed: goes on, and answers the finished rotation', async () => {
     // Prepare
     const { key, secretPath } = await waitingRotation();

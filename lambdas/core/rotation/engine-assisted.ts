@@ -239,7 +239,7 @@ export class AssistedRotation {
     standing: RotationRecord,
     deadline: Date | undefined,
   ): Promise<RotationRecord> {
-    const finished = this.runToEnd(key, run).then(
+    const finished = this.runToEnd(key, run, standing).then(
       (record) => ({ record }),
       (error: unknown) => ({ error }),
     );
@@ -258,19 +258,21 @@ export class AssistedRotation {
     return first.record;
   }
 
+  /** The run's record; after a refusal the stored one, or `standing` when even that read is refused. */
   private async runToEnd(
     key: RotationKey,
     run: (key: RotationKey) => Promise<{ record: RotationRecord }>,
+    standing: RotationRecord,
   ): Promise<RotationRecord> {
     try {
       return (await run(key)).record;
     } catch (error: unknown) {
       if (!(error instanceof DependencyUnavailableError || error instanceof RotationBusyError)) throw error;
+      // The submission is taken: a 503 now would tell the caller it was not.
       const stored = await this.core.store
         .get(key.tenant, key.credentialId, key.rotationId)
         .catch(() => undefined);
-      if (stored === undefined) throw error;
-      return stored;
+      return stored ?? standing;
     }
   }
 
