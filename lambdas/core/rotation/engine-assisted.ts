@@ -229,9 +229,10 @@ export class AssistedRotation {
   /**
    * Runs a rotation whose submission is committed (`standing`: the record as last known). The
    * storage refusing a step now does not undo the submission: the rotation stays `in-progress`
-   * (its run recorded the failure and gave up its lease) and is answered as it stands; the
-   * scheduled runs resume it. When `deadline` comes first, the answer is `standing` at once and
-   * the run goes on without a waiting caller (the API hands the rotation to the worker's queue).
+   * (its run recorded the failure and gave up its lease) and is answered as it stands. When
+   * `deadline` comes first, the answer is `standing` at once and the run goes on without a
+   * waiting caller. Either way the API queues a run for a rotation answered `in-progress`, and the
+   * scheduled runs resume it too while its credential is due.
    */
   private async continued(
     key: RotationKey,
