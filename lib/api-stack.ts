@@ -139,10 +139,12 @@ export class ApiStack extends Stack {
       const operations = new Set(
         ROUTES.filter((route) => route.handler === handlerId).map((route) => route.operationId),
       );
+      const { timeoutSeconds } = manifest as FunctionManifest;
       const fn = new VaultPilotFunction(this, constructId(handlerId, 'Handler'), {
         handler: manifest.name,
         description: functionDescription(props.stage, [...operations]),
         stage: props.stage,
+        ...(timeoutSeconds === undefined ? {} : { timeout: Duration.seconds(timeoutSeconds) }),
       });
       grantManifest(fn, manifest, {
         stage: props.stage,

@@ -75,6 +75,13 @@ describe('rotation infrastructure', () => {
     });
   });
 
+  it("gives the rotations API API Gateway's 29 s, so a submission's deadline leaves the worker time to commit", () => {
+    templates.api.hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: 29,
+      Description: Match.stringLikeRegexp('submitRotation'),
+    });
+  });
+
   it('grants access-key management on IAM users only, and only these actions', () => {
     for (const template of [templates.engines]) {
       const statements = statementsWith(template, 'iam:CreateAccessKey');

@@ -226,16 +226,6 @@ const LANES = ONLY.length === 0 ? MUTATING : MUTATING.filter((route) => ONLY.inc
  */
 const KNOWN_DEFECTS: readonly { readonly route: string; readonly problem: RegExp; readonly why: string }[] = [
   {
-    route: 'submitRotation',
-    // Only the API function's own time-out: a refused storage call no longer answers 503 after the commit.
-    problem: /^answered 503 but (changed |the change is visible).*The request took too long/,
-    why:
-      "the rotations API waits for the worker's submission synchronously; when throttling makes that outlast " +
-      "the API function's time (middy's early time-out answers 503), the worker still commits and finishes. " +
-      'A retry with the same value answers the rotation; the fix is a deadline the worker honours before its ' +
-      'commit point (and a hand-over to the scheduler after it)',
-  },
-  {
     route: 'rollbackRotation',
     problem: /^answered 503 but (changed |the change is visible).*is unavailable; retry shortly/,
     why:

@@ -8,7 +8,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LambdaRollbackRunner } from '../../lambdas/adapters/aws/lambda-rollback-runner.js';
 import { ConflictError, DependencyUnavailableError, NotFoundError } from '../../lambdas/core/errors.js';
-import { RollbackCommandSchema, rollbackFailure } from '../../lambdas/core/rotation/rollback-runner.js';
+import {
+  RollbackCommandSchema,
+  rollbackFailure,
+  SubmitCommandSchema,
+} from '../../lambdas/core/rotation/rollback-runner.js';
 import { RotationRefusedError } from '../../lambdas/core/rotation/rotator.js';
 import { processRollbackCommand } from '../../lambdas/functions/rotation-worker/handler.js';
 
@@ -55,6 +59,28 @@ describe('the Lambda rollback runner', () => {
     expect(call?.args[0].input.InvocationType).toBe('RequestResponse');
     const sent: unknown = JSON.parse(new TextDecoder().decode(call?.args[0].input.Payload as Uint8Array));
     expect(RollbackCommandSchema.parse(sent)).toEqual({ kind: 'rollback', ...KEY, requestedBy: REQUESTER });
+  });
+
+  it("sends a submission with the caller's deadline, for the worker to honour", async () => {
+    // Prepare
+    const record = { ...KEY, state: 'in-progress', steps: [] };
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload({ ok: true, rotation: record }) });
+    const deadline = new Date('2026-12-06T22:00:27.000Z');
+
+    // Act
+    const answer = await runner().submit(KEY, { token: 'github_pat_x' }, REQUESTER, deadline);
+
+    // Assess
+    expect(answer).toMatchObject({ rotationId: KEY.rotationId, state: 'in-progress' });
+    const [call] = lambda.commandCalls(InvokeCommand);
+    const sent: unknown = JSON.parse(new TextDecoder().decode(call?.args[0].input.Payload as Uint8Array));
+    expect(SubmitCommandSchema.parse(sent)).toEqual({
+      kind: 'submit',
+      ...KEY,
+      requestedBy: REQUESTER,
+      value: { token: 'github_pat_x' },
+      deadline: '2026-12-06T22:00:27.000Z',
+    });
   });
 
   it('rebuilds the domain error the worker reported, with its details', async () => {
@@ -117,6 +143,9 @@ describe("the worker's side", () => {
       { kind: 'rollback', ...KEY, tenant: 'Not A Tenant', requestedBy: REQUESTER },
       { kind: 'rollback', ...KEY, requestedBy: { ...REQUESTER, actor: { kind: 'root', id: 'x' } } },
       { kind: 'rollback', ...KEY, requestedBy: REQUESTER, extra: true },
+      // A submission without the caller's deadline could outlast it: refused.
+      { kind: 'submit', ...KEY, requestedBy: REQUESTER, value: { token: 'x' } },
+      { kind: 'submit', ...KEY, requestedBy: REQUESTER, value: { token: 'x' }, deadline: 'soon' },
     ]) {
       const answer = await processRollbackCommand(command);
       expect(answer).toEqual({

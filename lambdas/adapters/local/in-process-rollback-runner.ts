@@ -30,8 +30,13 @@ export class InProcessRollbackRunner implements RollbackRunner {
     return this.invoke(rollbackCommand(key, requestedBy));
   }
 
-  submit(key: RotationKey, value: SubmittedValue, requestedBy: RotationRequester): Promise<RotationRecord> {
-    return this.invoke(submitCommand(key, value, requestedBy));
+  submit(
+    key: RotationKey,
+    value: SubmittedValue,
+    requestedBy: RotationRequester,
+    deadline: Date,
+  ): Promise<RotationRecord> {
+    return this.invoke(submitCommand(key, value, requestedBy, deadline));
   }
 
   private async invoke(command: WorkerCommand): Promise<RotationRecord> {

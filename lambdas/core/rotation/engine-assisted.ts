@@ -10,7 +10,12 @@ import { ConflictError, DependencyUnavailableError, DomainError, ValidationError
 import type { SecretData } from '../secrets/kv-service.js';
 import { assistedContacts, type AssistedSettings, reminderStage, stageRank } from './assisted.js';
 import type { EngineCore } from './engine-core.js';
-import { type Execution, RotationBusyError, type RotationRequester } from './engine-model.js';
+import {
+  type Execution,
+  RotationBusyError,
+  type RotationRequester,
+  type SubmitOptions,
+} from './engine-model.js';
 import type { StepDriver } from './engine-steps.js';
 import { SubmittedValueSchema } from './rollback-runner.js';
 import { isTerminal, type RotationRecord } from './rotation.js';
@@ -21,6 +26,34 @@ import { describeFailure, type AssistedInput } from './rotator.js';
 
 /** The provider-state key that remembers the last reminder stage sent. */
 const REMINDED = 'reminded';
+
+/** What a refused commit write left: `committed` is the stored record when it was taken. */
+interface CommitOutcome {
+  readonly certain: boolean;
+  readonly committed?: RotationRecord;
+}
+const NOT_COMMITTED: CommitOutcome = { certain: true };
+const UNKNOWN: CommitOutcome = { certain: false };
+
+/** Calls the storage refused are tried again this often in all, with full-jitter backoff. */
+const CLEAN_UP_ATTEMPTS = 4;
+const CLEAN_UP_BACKOFF_MS = 200;
+
+/**
+ * `attempt` until it succeeds, at most `CLEAN_UP_ATTEMPTS` times: the SDK already retried each
+ * call, so this outlasts a longer burst of throttling for the calls whose outcome decides what
+ * a submission's answer means.
+ */
+async function retried<T>(attempt: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false }> {
+  for (let tried = 1; ; tried += 1) {
+    try {
+      return { ok: true, value: await attempt() };
+    } catch {
+      if (tried >= CLEAN_UP_ATTEMPTS) return { ok: false };
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * CLEAN_UP_BACKOFF_MS * 2 ** tried));
+    }
+  }
+}
 
 export class AssistedRotation {
   constructor(
@@ -98,17 +131,24 @@ export class AssistedRotation {
    * a retry is a fresh submission (a 503 changed nothing: no lease is taken before the commit, and
    * a value stored before a refused commit is taken back). Once committed, the answer is the
    * rotation as far as it got: `succeeded`, or `in-progress` when the storage refused a later
-   * step (the scheduled runs resume it); a crash still surfaces. A retried submission of the same
-   * value after the rotation moved on is answered with the rotation, not refused.
+   * step or the caller's deadline came first (the rotation worker, or the scheduled runs, finish
+   * it); a crash still surfaces. A retried submission of the same value after the rotation moved
+   * on is answered with the rotation, not refused.
+   *
+   * The deadline keeps that contract when the caller gives up waiting (the API's time-out answers
+   * 503): the commit does not begin unless `submitReserveMs` remain, so it and learning its
+   * outcome end before the caller stops waiting.
    */
   async submit(
     key: RotationKey,
     submitted: unknown,
     requestedBy: RotationRequester,
     run: (key: RotationKey) => Promise<{ record: RotationRecord }>,
+    options: SubmitOptions = {},
   ): Promise<RotationRecord> {
+    const { deadline } = options;
     const record = await this.core.require(key);
-    if (record.state !== 'awaiting-input') return this.replayed(record, submitted, run);
+    if (record.state !== 'awaiting-input') return this.replayed(record, submitted, run, deadline);
     const execution = await this.core.prepare(record);
     const audit = (outcome: 'allowed' | 'failed', reason: string) =>
       this.core.recordAudit(execution.record, 'rotation.submit', outcome, reason, {
@@ -138,17 +178,21 @@ export class AssistedRotation {
       }
       throw error;
     }
+    // Checked before anything is written, and again at the commit point.
+    this.requireTimeToCommit(deadline);
     const { credentialId, rotationId } = execution.record;
     const { secrets } = execution;
     const waiting = execution.record;
-    let stored = false;
+    let written = false;
     let committing = false;
     try {
       // A submission that did not reach its commit left its value pending: this one replaces it.
       await secrets.discardPending(credentialId, rotationId);
+      // From here the value may be stored: a refused write may have landed all the same.
+      written = true;
       await secrets.writePending(credentialId, rotationId, accepted.pending);
-      stored = true;
       await audit('allowed', `new value submitted by ${requestedBy.name} and accepted by the type's test`);
+      this.requireTimeToCommit(deadline);
       committing = true;
       await this.core.save(execution, {
         state: 'in-progress',
@@ -157,70 +201,114 @@ export class AssistedRotation {
         provider: { ...execution.record.provider, ...accepted.provider },
       });
     } catch (error: unknown) {
-      const outcome = committing ? await this.commitOutcome(waiting) : 'not-committed';
-      if (outcome === 'committed' && error instanceof DependencyUnavailableError) {
+      const outcome = committing ? await this.commitOutcome(waiting) : NOT_COMMITTED;
+      if (outcome.committed !== undefined && error instanceof DependencyUnavailableError) {
         // The refused call stored its write after all: the submission is taken.
-        return this.continued(key, run);
+        return this.continued(key, run, outcome.committed, deadline);
       }
-      // Taken back only when certainly not committed, and only our own value.
-      if (outcome === 'not-committed' && stored) {
-        await this.takeBack(waiting, accepted.pending).catch(() => undefined);
+      // Taken back only when certainly not committed, and only our own value. When the outcome
+      // stays unknown, or the take-back is refused every time, the value stays pending: never
+      // read while the rotation waits, and discarded first by the next submission.
+      if (outcome.certain && outcome.committed === undefined && written) {
+        await this.takeBack(waiting, accepted.pending);
       }
       throw error;
     }
-    return this.continued(key, run);
+    return this.continued(key, run, execution.record, deadline);
+  }
+
+  /** `DependencyUnavailableError` (503, nothing changed) when the commit could not end before `deadline`. */
+  private requireTimeToCommit(deadline: Date | undefined): void {
+    if (deadline === undefined) return;
+    if (deadline.getTime() - this.core.clock.now().getTime() >= this.core.submitReserveMs) return;
+    throw new DependencyUnavailableError('The submission could not be taken in time; retry shortly', 5, {
+      diagnostic: 'submission deadline',
+    });
   }
 
   /**
-   * Runs a rotation whose submission is committed. The storage refusing a step now does not undo
-   * the submission: the rotation stays `in-progress` (its run recorded the failure and gave up
-   * its lease) and is answered as it stands; the scheduled runs resume it.
+   * Runs a rotation whose submission is committed (`standing`: the record as last known). The
+   * storage refusing a step now does not undo the submission: the rotation stays `in-progress`
+   * (its run recorded the failure and gave up its lease) and is answered as it stands. When
+   * `deadline` comes first, the answer is `standing` at once and the run goes on without a
+   * waiting caller. Either way the API queues a run for a rotation answered `in-progress`, and the
+   * scheduled runs resume it too while its credential is due.
    */
   private async continued(
     key: RotationKey,
     run: (key: RotationKey) => Promise<{ record: RotationRecord }>,
+    standing: RotationRecord,
+    deadline: Date | undefined,
+  ): Promise<RotationRecord> {
+    const finished = this.runToEnd(key, run, standing).then(
+      (record) => ({ record }),
+      (error: unknown) => ({ error }),
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const outOfTime = new Promise<undefined>((resolve) => {
+      if (deadline === undefined) return;
+      timer = setTimeout(
+        () => resolve(undefined),
+        Math.max(0, deadline.getTime() - this.core.clock.now().getTime()),
+      );
+    });
+    const first = await Promise.race([finished, outOfTime]);
+    clearTimeout(timer);
+    if (first === undefined) return standing;
+    if ('error' in first) throw first.error;
+    return first.record;
+  }
+
+  /** The run's record; after a refusal the stored one, or `standing` when even that read is refused. */
+  private async runToEnd(
+    key: RotationKey,
+    run: (key: RotationKey) => Promise<{ record: RotationRecord }>,
+    standing: RotationRecord,
   ): Promise<RotationRecord> {
     try {
       return (await run(key)).record;
     } catch (error: unknown) {
       if (!(error instanceof DependencyUnavailableError || error instanceof RotationBusyError)) throw error;
+      // The submission is taken: a 503 now would tell the caller it was not.
       const stored = await this.core.store
         .get(key.tenant, key.credentialId, key.rotationId)
         .catch(() => undefined);
-      if (stored === undefined) throw error;
-      return stored;
+      return stored ?? standing;
     }
   }
 
   /**
    * Whether the commit checkpoint (awaiting-input → in-progress at the next revision) is stored,
-   * after its write failed: a failed call may have been applied. `unknown` when it cannot be read.
+   * after its write failed: a failed call may have been applied. Read again (bounded, with
+   * backoff) while the read is refused; `certain: false` when it never could be read.
    */
-  private async commitOutcome(waiting: RotationRecord): Promise<'committed' | 'not-committed' | 'unknown'> {
-    try {
-      const stored = await this.core.store.get(waiting.tenant, waiting.credentialId, waiting.rotationId);
-      if (stored === undefined) return 'not-committed';
-      if (stored.revision === waiting.revision) return 'not-committed';
-      return stored.revision === waiting.revision + 1 && stored.state === 'in-progress'
-        ? 'committed'
-        : 'unknown';
-    } catch {
-      return 'unknown';
-    }
+  private async commitOutcome(waiting: RotationRecord): Promise<CommitOutcome> {
+    const { tenant, credentialId, rotationId } = waiting;
+    const stored = await retried(() => this.core.store.get(tenant, credentialId, rotationId));
+    if (!stored.ok) return UNKNOWN;
+    const now = stored.value;
+    if (now === undefined || now.revision === waiting.revision) return NOT_COMMITTED;
+    return now.revision === waiting.revision + 1 && now.state === 'in-progress'
+      ? { certain: true, committed: now }
+      : UNKNOWN;
   }
 
   /**
    * Removes the pending value a submission stored before its commit was refused, if the rotation
-   * still waits unchanged and the value is still this submission's (never another's).
+   * still waits unchanged and the value is still this submission's (never another's), or what a
+   * refused write left unreadable; tried again (bounded, with backoff) while the storage refuses
+   * it, then left (see `submit`).
    */
   private async takeBack(waiting: RotationRecord, value: SecretData): Promise<void> {
     const { tenant, credentialId, rotationId } = waiting;
-    const now = await this.core.store.get(tenant, credentialId, rotationId);
-    if (now?.revision !== waiting.revision) return;
     const secrets = this.core.rotationSecrets(tenant);
-    const pending = await secrets.readPending(credentialId, rotationId);
-    if (pending !== undefined && sameValue(pending, value))
-      await secrets.discardPending(credentialId, rotationId);
+    await retried(async () => {
+      const now = await this.core.store.get(tenant, credentialId, rotationId);
+      if (now?.revision !== waiting.revision) return;
+      const pending = await secrets.readPending(credentialId, rotationId);
+      if (pending === undefined || sameValue(pending, value))
+        await secrets.discardPending(credentialId, rotationId);
+    });
   }
 
   /**
@@ -232,6 +320,7 @@ export class AssistedRotation {
     record: RotationRecord,
     submitted: unknown,
     run: (key: RotationKey) => Promise<{ record: RotationRecord }>,
+    deadline: Date | undefined,
   ): Promise<RotationRecord> {
     const refusal = new ConflictError(
       `Rotation ${record.rotationId} is ${record.state}; it does not wait for a value`,
@@ -239,7 +328,7 @@ export class AssistedRotation {
     );
     if (record.state === 'pending' || !(await this.tookValue(record, submitted))) throw refusal;
     const key = { tenant: record.tenant, credentialId: record.credentialId, rotationId: record.rotationId };
-    return isTerminal(record.state) ? record : this.continued(key, run);
+    return isTerminal(record.state) ? record : this.continued(key, run, record, deadline);
   }
 
   /** Whether every field of `submitted` is the same in the value the rotation took (pending, or promoted). */

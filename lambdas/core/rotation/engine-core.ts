@@ -33,6 +33,7 @@ export class EngineCore {
   readonly orphanLockMs: number;
   readonly maxStepAttempts: number;
   readonly maxRollbackAttempts: number;
+  readonly submitReserveMs: number;
   readonly onEventsFailed: (error: unknown, events: readonly DomainEvent[]) => void;
 
   constructor(
@@ -50,6 +51,7 @@ export class EngineCore {
     this.orphanLockMs = options.orphanLockMs ?? 5 * MINUTE_MS;
     this.maxStepAttempts = options.maxStepAttempts ?? 5;
     this.maxRollbackAttempts = options.maxRollbackAttempts ?? 2 * this.maxStepAttempts;
+    this.submitReserveMs = options.submitReserveMs ?? 10_000;
     this.onEventsFailed = options.onEventsFailed ?? (() => undefined);
   }
 

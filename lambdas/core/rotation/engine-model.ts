@@ -62,6 +62,15 @@ export type StartResult =
   /** Scheduled runs only: nothing to do (no longer due, outside the window, exempt). */
   | { readonly status: 'skipped'; readonly reason: string };
 
+/** What a caller of `submit` may ask for. */
+export interface SubmitOptions {
+  /**
+   * When the caller stops waiting for the answer (the rotations API's own time-out, less the time
+   * the answer needs to reach it). Absent: the caller waits as long as the submission takes.
+   */
+  readonly deadline?: Date | undefined;
+}
+
 export type RunOutcome = 'succeeded' | 'failed' | 'rolled-back' | 'busy' | 'awaiting-input';
 
 export interface RotationEngineOptions {
@@ -76,6 +85,12 @@ export interface RotationEngineOptions {
    * (default twice `maxStepAttempts`): a provider that stays unreachable is not retried for ever.
    */
   readonly maxRollbackAttempts?: number;
+  /**
+   * How long before a submission's deadline its commit must begin (default 10 s): the commit
+   * write, and when that is refused, learning its outcome. One DynamoDB call the SDK retries on
+   * throttling may take about 7 s (4 attempts, full-jitter backoff from 1 s).
+   */
+  readonly submitReserveMs?: number;
   readonly onEventsFailed?: (error: unknown, events: readonly DomainEvent[]) => void;
 }
 

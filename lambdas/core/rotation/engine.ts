@@ -39,6 +39,7 @@ import {
   type RunOutcome,
   type StartRequest,
   type StartResult,
+  type SubmitOptions,
 } from './engine-model.js';
 import { AssistedRotation } from './engine-assisted.js';
 import { RotationRetirement } from './engine-retirement.js';
@@ -59,6 +60,7 @@ export {
   type RunOutcome,
   type StartRequest,
   type StartResult,
+  type SubmitOptions,
 } from './engine-model.js';
 
 /** The engine's entry point: each use case is one named part; `run` decides which part drives. */
@@ -160,10 +162,17 @@ export class RotationEngine {
    * Takes the new value of an assisted rotation that waits for it (`awaiting-input`): checked by
    * the type's test, then the rotation finishes. `ValidationError` (400, the reason, never the
    * value) when the value is refused: the rotation stays open and the current value current;
-   * `ConflictError` when the rotation does not wait for a value.
+   * `ConflictError` when the rotation does not wait for a value. With a deadline, the submission
+   * is refused (503, nothing changed) when its commit cannot begin in time, and once committed
+   * it answers the rotation as it stands (`in-progress`) when the deadline comes.
    */
-  submit(key: RotationKey, value: unknown, requestedBy: RotationRequester): Promise<RotationRecord> {
-    return this.assisted.submit(key, value, requestedBy, (resumed) => this.run(resumed));
+  submit(
+    key: RotationKey,
+    value: unknown,
+    requestedBy: RotationRequester,
+    options: SubmitOptions = {},
+  ): Promise<RotationRecord> {
+    return this.assisted.submit(key, value, requestedBy, (resumed) => this.run(resumed), options);
   }
 
   /**

@@ -31,7 +31,12 @@ export interface RollbackRunner {
    * stored sealed as the pending value): the same way across the function boundary as a rollback,
    * for the same reason (the worker holds the secret store and the outbound access).
    */
-  submit(key: RotationKey, value: SubmittedValue, requestedBy: RotationRequester): Promise<RotationRecord>;
+  submit(
+    key: RotationKey,
+    value: SubmittedValue,
+    requestedBy: RotationRequester,
+    deadline: Date,
+  ): Promise<RotationRecord>;
 }
 
 const Requester = z.strictObject({
@@ -66,6 +71,12 @@ export const SubmitCommandSchema = z.strictObject({
   rotationId: RotationId,
   requestedBy: Requester,
   value: SubmittedValueSchema,
+  /**
+   * When the caller stops waiting (its own time-out, less the way back): the worker does not
+   * pass the commit point too close to it, and after the commit answers the rotation as it
+   * stands when it comes (engine `submit`).
+   */
+  deadline: z.iso.datetime(),
 });
 export type SubmitCommand = z.infer<typeof SubmitCommandSchema>;
 
@@ -77,8 +88,9 @@ export function submitCommand(
   key: RotationKey,
   value: SubmittedValue,
   requestedBy: RotationRequester,
+  deadline: Date,
 ): SubmitCommand {
-  return { ...rollbackCommand(key, requestedBy), kind: 'submit', value };
+  return { ...rollbackCommand(key, requestedBy), kind: 'submit', value, deadline: deadline.toISOString() };
 }
 
 export function rollbackCommand(key: RotationKey, requestedBy: RotationRequester): RollbackCommand {

@@ -138,9 +138,11 @@ export class RotationAccess {
   /**
    * Hands a person's new value for an assisted rotation to the worker, which checks it with the
    * type's test and finishes the rotation. A refused value answers 400 with the reason (the
-   * rotation stays open); the value is never logged, audited or echoed.
+   * rotation stays open); the value is never logged, audited or echoed. `deadline` is when the
+   * caller stops waiting (the worker honours it); a rotation answered still in progress is
+   * queued for the worker to finish.
    */
-  async submit(caller: Caller, rotationId: string, value: unknown): Promise<RotationRecord> {
+  async submit(caller: Caller, rotationId: string, value: unknown, deadline: Date): Promise<RotationRecord> {
     const credentialId = credentialIdOfRotation(rotationId);
     return this.guard(caller, 'write', 'rotation.submit', credentialId, async () => {
       if (credentialId === undefined) throw new NotFoundError(`No rotation ${rotationId.slice(0, 80)}`);
@@ -156,11 +158,21 @@ export class RotationAccess {
           },
         });
       }
-      return this.rollbacks.submit(
+      const record = await this.rollbacks.submit(
         { tenant: caller.principal.tenant, credentialId, rotationId },
         parsed.data,
         requesterOf(caller),
+        deadline,
       );
+      // Taken, not finished (the deadline came, or the storage refused a later step): hand it to
+      // the worker now rather than wait for a scheduled run, which only comes once the credential
+      // is due. Best effort: the value is taken either way, and a run may be queued twice.
+      if (record.state === 'in-progress') {
+        await this.queue
+          .send([{ kind: 'run', tenant: caller.principal.tenant, credentialId, rotationId }])
+          .catch(() => undefined);
+      }
+      return record;
     });
   }
 

@@ -120,10 +120,12 @@ export async function processRollbackCommand(command: unknown): Promise<Rollback
 
 /** Takes a person's value for an assisted rotation; the value never reaches a log line. */
 async function processSubmission(command: SubmitCommand): Promise<RollbackAnswer> {
-  const { tenant, credentialId, rotationId, requestedBy, value } = command;
+  const { tenant, credentialId, rotationId, requestedBy, value, deadline } = command;
   const { engine } = rotationWorker();
   try {
-    const record = await engine.submit({ tenant, credentialId, rotationId }, value, requestedBy);
+    const record = await engine.submit({ tenant, credentialId, rotationId }, value, requestedBy, {
+      deadline: new Date(deadline),
+    });
     logger.info('Submission taken', { tenant, credentialId, rotationId, state: record.state });
     metrics.addMetric('RotationSubmissionAccepted', MetricUnit.Count, 1);
     return { ok: true, rotation: { ...record, steps: [...record.steps] } };

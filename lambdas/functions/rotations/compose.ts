@@ -51,7 +51,7 @@ export const rotations = coldStart(manifest, (start) => {
       { send: (jobs) => queue().send(jobs) },
       {
         rollback: (key, requestedBy) => rollbacks().rollback(key, requestedBy),
-        submit: (key, value, requestedBy) => rollbacks().submit(key, value, requestedBy),
+        submit: (key, value, requestedBy, deadline) => rollbacks().submit(key, value, requestedBy, deadline),
       },
       audit,
       systemClock,

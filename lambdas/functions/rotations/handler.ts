@@ -1,4 +1,5 @@
 /** The rotation API: thin mapping of each operation onto `RotationAccess`. */
+import type { Context } from 'aws-lambda';
 import type * as z from 'zod';
 import type { StoredRotationPolicy } from '../../core/rotation/policy.js';
 import type { RotationRecord } from '../../core/rotation/rotation.js';
@@ -36,6 +37,16 @@ function rotationBody(record: RotationRecord): z.infer<typeof Rotation> {
     updatedAt: record.updatedAt,
     finishedAt: record.finishedAt,
   };
+}
+
+/**
+ * Time kept after a submission's deadline for the worker's answer to come back (Lambda Invoke)
+ * and this function to answer before its own time-out (middy's early 503).
+ */
+const ANSWER_RESERVE_MS = 2_000;
+
+function answerDeadline(context: Context): Date {
+  return new Date(Date.now() + Math.max(0, context.getRemainingTimeInMillis() - ANSWER_RESERVE_MS));
 }
 
 function policyBody(stored: StoredRotationPolicy) {
@@ -77,7 +88,12 @@ export const handler = apiHandler(ROTATIONS_ROUTES, () => rotations().api, {
   submitRotation: async (request) => ({
     body: {
       data: rotationBody(
-        await rotations().access.submit(callerOf(request), pathParameter(request, 'id'), request.body.value),
+        await rotations().access.submit(
+          callerOf(request),
+          pathParameter(request, 'id'),
+          request.body.value,
+          answerDeadline(request.context),
+        ),
       ),
     },
   }),

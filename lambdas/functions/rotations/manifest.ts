@@ -21,6 +21,9 @@ export const manifest = {
   sendsRotationJobs: true,
   invokesRotationWorker: true,
   verifiesTokens: true,
+  // API Gateway's integration limit: a submission waits for the worker, within a deadline this
+  // function's remaining time sets (the worker needs 10 s of it left to begin the commit).
+  timeoutSeconds: 29,
   sdkClients: [
     '@aws-sdk/client-dynamodb',
     '@aws-sdk/lib-dynamodb',

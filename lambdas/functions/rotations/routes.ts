@@ -70,7 +70,7 @@ export const ROTATIONS_ROUTES = [
     operationId: 'submitRotation',
     scopes: write,
     summary:
-      'Submit the new value of an assisted rotation that awaits input (github-pat: {"value": {"token": …}}); checked by the type\'s test (GitHub GET /user), then the rotation finishes. Answers the rotation as far as it got: `succeeded`, or `in-progress` when storage refused a later step (the value is taken; the scheduled runs finish it). A 503 means the value was not taken (retry it), except the 503 of a request that ran out of time, after which the worker may still finish; the same value submitted again after the rotation moved on answers the rotation. A refused value answers 400 with the reason and the rotation stays open',
+      'Submit the new value of an assisted rotation that awaits input (github-pat: {"value": {"token": …}}); checked by the type\'s test (GitHub GET /user), then the rotation finishes. Answers the rotation as far as it got: `succeeded`, or `in-progress` when storage refused a later step or the request ran out of time (the value is taken; the rotation worker finishes it). A 503 means the value was not taken (retry it); the same value submitted again after the rotation moved on answers the rotation. A refused value answers 400 with the reason and the rotation stays open',
     request: { body: SubmitRotationRequest },
     response: RotationResponse,
     errors: [400, 404, 409, 503],
