@@ -151,12 +151,13 @@ export class DiscoveryControl {
     return this.guard(caller, 'configure', 'discovery.settings.write', async () => {
       const settings = parseDiscoverySettings(input);
       const tenant = caller.principal.tenant;
-      const stored = await this.settings.put(tenant, settings, {
+      // The registration first (an idempotent put the engine finds tenants by), the settings last:
+      // the settings are the change, so a refusal after them must not answer 503 for a change made.
+      await this.credentials.registerTenant(tenant);
+      return this.settings.put(tenant, settings, {
         expectedRevision,
         now: this.clock.now().toISOString(),
       });
-      await this.credentials.registerTenant(tenant);
-      return stored;
     });
   }
 
