@@ -13,6 +13,7 @@ import {
   ValidationError,
 } from '../../lambdas/core/errors.js';
 import { RotationEngine } from '../../lambdas/core/rotation/engine.js';
+import { runRotationJob } from '../../lambdas/core/rotation/rotation-queue.js';
 import { parseRotationPolicySettings } from '../../lambdas/core/rotation/policy.js';
 import type { RotationRecord } from '../../lambdas/core/rotation/rotation.js';
 import { RotationSecrets } from '../../lambdas/core/rotation/rotation-secrets.js';
@@ -633,6 +634,38 @@ describe('rollback when a dependency is unavailable', () => {
       expect((await currentOf(secretPath)).data).toEqual(OLD_VALUE);
     },
   );
+
+  it('once begun, answers the rotation as it stands when the storage refuses a step, and a rollback job finishes it', async () => {
+    // Prepare: the write that records the rollback step's end (after the provider and the store
+    // took the previous value back) is refused once
+    const { id, secretPath, record } = await rolledOnce();
+    const store = Object.create(h.store) as typeof h.store;
+    let saves = 0;
+    store.save = async (next, revision) => {
+      saves += 1;
+      return saves === 3 ? Promise.reject(outage()) : h.store.save(next, revision);
+    };
+    const engine = new RotationEngine(store, h.targets, rotators(), h.secrets, h.audit, h.bus, h.clock);
+    const key = { tenant: TENANT, credentialId: id, rotationId: record.rotationId };
+
+    // Act
+    const answered = await engine.rollback(key, PERSON);
+    const finished = await runRotationJob(h.engine(rotators(), { faulty: false }), {
+      kind: 'rollback',
+      ...key,
+      requestedBy: PERSON,
+    });
+
+    // Assess: no 503 for a rollback under way; the queued job ends it, once
+    expect(saves).toBeGreaterThanOrEqual(3);
+    expect(answered.state).toBe('succeeded');
+    expect(answered.steps.map((step) => step.step)).toContain('rollback');
+    expect(answered.lease).toBeUndefined();
+    expect(finished).toBe('rolled-back');
+    expect((await currentOf(secretPath)).data).toEqual(OLD_VALUE);
+    expect((await h.store.get(TENANT, id, record.rotationId))?.state).toBe('rolled-back');
+    expect(await h.store.lockHolder(TENANT, id)).toBeUndefined();
+  });
 });
 
 describe('concurrency and gates', () => {

@@ -224,18 +224,8 @@ const LANES = ONLY.length === 0 ? MUTATING : MUTATING.filter((route) => ONLY.inc
  * counted; any other problem of the same route still fails the suite. Each entry is a bug to fix,
  * listed in the round's closing note; remove the entry with the fix.
  */
-const KNOWN_DEFECTS: readonly { readonly route: string; readonly problem: RegExp; readonly why: string }[] = [
-  {
-    route: 'rollbackRotation',
-    problem: /^answered 503 but (changed |the change is visible).*is unavailable; retry shortly/,
-    why:
-      'an explicit rollback takes the lock and a lease, restores the previous value at the provider and ' +
-      'promotes it (a new secret version), then records the end; when throttling refuses a record write ' +
-      'after it began, it answers 503 although the previous value may be current again. The rollback is ' +
-      'idempotent, so retrying the same request finishes it; the fix is to answer the rollback as in ' +
-      'progress once it began and let the rotation worker finish it',
-  },
-];
+const KNOWN_DEFECTS: readonly { readonly route: string; readonly problem: RegExp; readonly why: string }[] =
+  [];
 
 function isKnownDefect(route: RouteSpec, problem: string): boolean {
   return KNOWN_DEFECTS.some((known) => known.route === route.operationId && known.problem.test(problem));

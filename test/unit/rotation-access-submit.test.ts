@@ -1,5 +1,5 @@
 /**
- * `RotationAccess#submit` hands a person's value to its runner (the rotation worker) with the
+ * `RotationAccess#submit` (and `#rollback`, below) hands a person's value to its runner (the rotation worker) with the
  * caller's deadline, and a rotation answered still `in-progress` (the deadline came, or the
  * storage refused a later step) is queued for the worker to finish: the scheduled runs resume an
  * assisted rotation only while its credential is due. Queueing is best effort: the value is
@@ -11,7 +11,11 @@ import { DependencyUnavailableError } from '../../lambdas/core/errors.js';
 import type { RollbackRunner } from '../../lambdas/core/rotation/rollback-runner.js';
 import type { RotationRecord } from '../../lambdas/core/rotation/rotation.js';
 import { RotationAccess } from '../../lambdas/core/rotation/rotation-access.js';
-import type { RotationJob, RotationQueue } from '../../lambdas/core/rotation/rotation-queue.js';
+import {
+  type RotationJob,
+  RotationJobSchema,
+  type RotationQueue,
+} from '../../lambdas/core/rotation/rotation-queue.js';
 
 const ROTATION = 'rot_0123456789abcdef01234567_00000000012345678';
 const CREDENTIAL = 'cr_0123456789abcdef01234567';
@@ -33,7 +37,7 @@ const CALLER: Caller = {
 function access(state: RotationRecord['state'], queue: RotationQueue) {
   const submitted: { deadline: Date; value: unknown }[] = [];
   const runner: RollbackRunner = {
-    rollback: () => Promise.reject(new Error('not used')),
+    rollback: async (key) => ({ ...key, state, steps: [] }) as unknown as RotationRecord,
     submit: async (key, value, _requestedBy, deadline) => {
       submitted.push({ deadline, value });
       return { ...key, state, steps: [] } as unknown as RotationRecord;
@@ -102,5 +106,42 @@ describe('a submission', () => {
 
     // Assess
     expect(record.state).toBe('in-progress');
+  });
+});
+
+describe('an explicit rollback', () => {
+  it('finished (rolled back) queues nothing', async () => {
+    // Prepare
+    const queue = recordingQueue();
+    const { rotation } = access('rolled-back', queue);
+
+    // Act
+    const record = await rotation.rollback(CALLER, ROTATION);
+
+    // Assess
+    expect(record.state).toBe('rolled-back');
+    expect(queue.jobs).toEqual([]);
+  });
+
+  it('begun but cut short by the storage is queued for the worker to finish, as its requester', async () => {
+    // Prepare
+    const queue = recordingQueue();
+    const { rotation } = access('succeeded', queue);
+
+    // Act
+    const record = await rotation.rollback(CALLER, ROTATION);
+
+    // Assess
+    expect(record.state).toBe('succeeded');
+    expect(queue.jobs).toEqual([
+      {
+        kind: 'rollback',
+        tenant: 'acme',
+        credentialId: CREDENTIAL,
+        rotationId: ROTATION,
+        requestedBy: expect.objectContaining({ name: 'user:olga', requestId: 'req-1' }),
+      },
+    ]);
+    expect(RotationJobSchema.safeParse(JSON.parse(JSON.stringify(queue.jobs[0]))).success).toBe(true);
   });
 });

@@ -4,7 +4,7 @@
  * its pending value kept for a person), and on request after it (the previous value is restored
  * at the provider and becomes current again) while that value still exists.
  */
-import { ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError, DependencyUnavailableError, NotFoundError } from '../errors.js';
 import type { EngineCore } from './engine-core.js';
 import {
   type Execution,
@@ -119,6 +119,8 @@ export class RotationRollback {
   /**
    * Restores the value that was current before `rotationId` (the credential's latest succeeded
    * rotation), while it still exists: at the provider, then as the new current version. Idempotent.
+   * Answers the `rolled-back` record; once the rollback began, a step the storage refuses answers
+   * the record as it stands instead (not yet `rolled-back`), for the caller to queue the rest.
    */
   async rollback(key: RotationKey, requestedBy: RotationRequester): Promise<RotationRecord> {
     const record = await this.core.require(key);
@@ -214,6 +216,17 @@ export class RotationRollback {
       await this.core.settle(execution.record);
       return execution.record;
     } catch (error: unknown) {
+      if (begun && error instanceof DependencyUnavailableError) {
+        // Begun, then cut short by the storage: the previous value may be current again already,
+        // so a 503 ("nothing changed") would be wrong. The rotation is answered as it stands (its
+        // rollback step open, the lease given back by `pause`), and the caller hands the rest to
+        // the worker, which runs this idempotent rollback again to its end.
+        const stored = await this.core.store
+          .get(key.tenant, key.credentialId, key.rotationId)
+          .catch(() => undefined);
+        if (stored !== undefined) return stored;
+        throw error;
+      }
       // Nothing ran under the lock yet (or the rollback was refused): give the credential back.
       if ((!begun || error instanceof ConflictError) && !(error instanceof RotationBusyError)) {
         // A release that fails too must not hide the first error; the lock's holder is terminal,

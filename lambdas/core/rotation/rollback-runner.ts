@@ -8,7 +8,6 @@
  * The command that crosses the function boundary is validated on arrival like any other input.
  */
 import * as z from 'zod';
-import { AuditActorSchema } from '../audit/audit-event.js';
 import {
   ConflictError,
   DependencyUnavailableError,
@@ -20,7 +19,7 @@ import {
 } from '../errors.js';
 import type { RotationRequester } from './engine.js';
 import type { RotationRecord } from './rotation.js';
-import { CredentialId, RotationId, Tenant } from './rotation-queue.js';
+import { CredentialId, RequesterSchema as Requester, RotationId, Tenant } from './rotation-queue.js';
 import type { RotationKey } from './rotation-store.js';
 import { RotationRefusedError, RotationTestFailedError } from './rotator.js';
 
@@ -38,13 +37,6 @@ export interface RollbackRunner {
     deadline: Date,
   ): Promise<RotationRecord>;
 }
-
-const Requester = z.strictObject({
-  actor: AuditActorSchema,
-  name: z.string().min(1).max(300),
-  requestId: z.string().min(1).max(256).optional(),
-  correlationId: z.string().min(1).max(256).optional(),
-});
 
 /** A submitted value: named string fields (the type's rotator checks which). */
 export const SubmittedValueSchema = z

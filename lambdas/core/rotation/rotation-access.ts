@@ -120,10 +120,15 @@ export class RotationAccess {
     return this.guard(caller, 'write', 'rotation.rollback', credentialId, async () => {
       if (credentialId === undefined) throw new NotFoundError(`No rotation ${rotationId.slice(0, 80)}`);
       try {
-        return await this.rollbacks.rollback(
-          { tenant: caller.principal.tenant, credentialId, rotationId },
-          requesterOf(caller),
-        );
+        const key = { tenant: caller.principal.tenant, credentialId, rotationId };
+        const requestedBy = requesterOf(caller);
+        const record = await this.rollbacks.rollback(key, requestedBy);
+        // Begun, not finished (the storage refused a step): the worker finishes it. Best effort:
+        // the rollback is idempotent, so a retried request finishes it too.
+        if (record.state !== 'rolled-back') {
+          await this.queue.send([{ kind: 'rollback', ...key, requestedBy }]).catch(() => undefined);
+        }
+        return record;
       } catch (error: unknown) {
         // The provider cannot take the previous credential back (an old IAM key was deleted by
         // hand, …): the rollback conflicts with the provider's state, which retrying cannot fix.

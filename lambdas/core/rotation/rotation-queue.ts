@@ -4,6 +4,7 @@
  * delivery that comes twice (SQS delivers at least once) changes nothing twice.
  */
 import * as z from 'zod';
+import { AuditActorSchema } from '../audit/audit-event.js';
 import { mapConcurrently } from '../concurrency.js';
 import { DependencyUnavailableError } from '../errors.js';
 import type { RotationEngine } from './engine.js';
@@ -11,6 +12,14 @@ import type { RotationEngine } from './engine.js';
 export const Tenant = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
 export const CredentialId = z.string().regex(/^cr_[0-9a-f]{24}$/);
 export const RotationId = z.string().regex(/^rot_[0-9a-f]{24}_[0-9a-z]{17}$/);
+
+/** Who asked for a rotation, a rollback or a submission (`RotationRequester`), as it crosses a boundary. */
+export const RequesterSchema = z.strictObject({
+  actor: AuditActorSchema,
+  name: z.string().min(1).max(300),
+  requestId: z.string().min(1).max(256).optional(),
+  correlationId: z.string().min(1).max(256).optional(),
+});
 
 export const RotationJobSchema = z.discriminatedUnion('kind', [
   /** A scheduled rotation: start it if still due (deterministic id per due time), then run it. */
@@ -33,6 +42,14 @@ export const RotationJobSchema = z.discriminatedUnion('kind', [
     tenant: Tenant,
     credentialId: CredentialId,
     rotationId: RotationId,
+  }),
+  /** Finish an explicit rollback that began but was cut short (the storage refused a step). */
+  z.strictObject({
+    kind: z.literal('rollback'),
+    tenant: Tenant,
+    credentialId: CredentialId,
+    rotationId: RotationId,
+    requestedBy: RequesterSchema,
   }),
 ]);
 export type RotationJob = z.infer<typeof RotationJobSchema>;
@@ -70,6 +87,10 @@ export async function runRotationJob(engine: RotationEngine, job: RotationJob): 
       return (await engine.run(job)).outcome;
     case 'retire':
       return (await engine.retire(job)).retirement?.status ?? 'nothing to retire';
+    case 'rollback': {
+      const { requestedBy, ...key } = job;
+      return (await engine.rollback(key, requestedBy)).state;
+    }
   }
 }
 
