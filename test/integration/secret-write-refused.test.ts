@@ -227,15 +227,20 @@ describe('a delete of a whole secret whose later steps the storage refuses', () 
     expect(deleted.error).toBeUndefined();
     expect(await versionNumbers(tenant, 'app/key')).toEqual([1, 2]);
     expect(await metadataItem(tenant, 'app/key')).toMatchObject({ deleting: true });
-    // ...and gone for every reader, in every way it can be reached (while the storage still
-    // refuses the clean-up, so nothing is adopted back either)
-    const reads = await withFaults(tenant, afterCommit(tenant), async () => [
-      await reader.read(tenant, 'app/key').catch((error: unknown) => error),
-      await reader.read(tenant, 'app/key', 1).catch((error: unknown) => error),
-      await reader.readMetadata(tenant, 'app/key').catch((error: unknown) => error),
-    ]);
-    for (const outcome of reads.value ?? []) expect(outcome).toBeInstanceOf(NotFoundError);
+    // ...and gone for every reader, in every way it can be reached: while the storage still
+    // refuses the clean-up, a read answers 503 (never the value, nothing adopted back), and once
+    // it lets it, the read finishes the deletion and answers "no such secret"
+    const reads = (through: SecretsService) => [
+      through.read(tenant, 'app/key').catch((error: unknown) => error),
+      through.read(tenant, 'app/key', 1).catch((error: unknown) => error),
+      through.readMetadata(tenant, 'app/key').catch((error: unknown) => error),
+    ];
+    const refused = await withFaults(tenant, afterCommit(tenant), () => Promise.all(reads(service)));
+    for (const outcome of refused.value ?? []) expect(outcome).toBeInstanceOf(DependencyUnavailableError);
+    expect(await metadataItem(tenant, 'app/key')).toMatchObject({ deleting: true });
     expect((await reader.list(tenant, 'app/')).keys).toEqual(['other']);
+    for (const outcome of await Promise.all(reads(reader))) expect(outcome).toBeInstanceOf(NotFoundError);
+    expect(await versionNumbers(tenant, 'app/key')).toEqual([]);
   });
 
   it('a later read finishes the deletion: no item of the deleted secret remains', async () => {

@@ -54,8 +54,9 @@
  * then on every read answers "no such secret" and no version item is adopted), then the version
  * items are deleted and the metadata item last. When the storage refuses those deletes the
  * secret is still deleted for every caller and the delete answers as done; whoever next reads or
- * writes that path finishes the deletion (a writer before it stores version 1 again), so no
- * value of a deleted secret is ever served and none is left behind for good. Every metadata
+ * writes that path finishes the deletion (a writer before it stores version 1 again; a reader
+ * before it answers "no such secret", or 503 while the storage still refuses), so no value of a
+ * deleted secret is ever served and none is left behind for good. Every metadata
  * update is conditioned on the mark's absence, so nothing is recorded into a deleted secret.
  *
  * The KV v2 rules (check-and-set, the next number, recording, pruning, version states, cursors)
@@ -589,15 +590,12 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
   }
 
   /**
-   * What a reader answers for a secret whose delete committed: absent. It finishes the delete on
-   * the way when the storage lets it (a refusal leaves it to the next caller, never to the answer).
+   * What a reader answers for a secret whose delete committed: absent, once its items are gone.
+   * It finishes the delete first; when the storage refuses that, the reader gets the refusal (a
+   * 503), never the secret, and the next caller tries again.
    */
   private async deleted(pk: string): Promise<undefined> {
-    try {
-      await this.finishDelete(pk);
-    } catch (error: unknown) {
-      if (!(error instanceof DependencyUnavailableError)) throw error;
-    }
+    await this.finishDelete(pk);
     return undefined;
   }
 
