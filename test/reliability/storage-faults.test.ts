@@ -241,11 +241,14 @@ describe('storage faults under every mutating route', () => {
       const tenant = `rlbf${index}x${randomHex(6)}`;
       const admin = await bed.addAdmin(tenant);
       // A new tenant's first calls create its own state (the audit HMAC key, registry items);
-      // made here, so what a scenario finds changed is the scenario's doing.
+      // made here, so what a scenario finds changed is the scenario's doing. Writing discovery
+      // settings registers the tenant with the discovery engine (an idempotent put, made before
+      // the settings themselves), as registering a credential or requesting a run would.
       for (const [method, path, body] of [
         ['POST', '/audit/hash', { value: 'warm-up' }],
         ['GET', '/credentials', undefined],
         ['GET', '/discovery/settings', undefined],
+        ['PUT', '/discovery/settings', { disabledRules: [] }],
         ['GET', '/audit/settings', undefined],
       ] as const) {
         expect((await bed.call(admin, method, path, body)).status, replay(`warming up ${tenant}`)).toBe(200);
