@@ -140,11 +140,26 @@ export async function ensureTables(
       } catch (error: unknown) {
         if (!(error instanceof ResourceInUseException)) throw error;
       }
+      await waitUntilActive(client, TableName);
     }
   } finally {
     client.destroy();
   }
   return created;
+}
+
+/**
+ * Waits until a table dynalite has just created answers as ACTIVE: it creates tables `CREATING`
+ * and flips them on a timer, and until then refuses every item call with "Requested resource
+ * not found" (a busy process can send the first write before the timer runs).
+ */
+export async function waitUntilActive(client: DynamoDBClient, TableName: string): Promise<void> {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`Local table ${TableName} did not become active`);
 }
 
 /**
@@ -165,6 +180,7 @@ async function rebuildTable(client: DynamoDBClient, spec: TableSpec): Promise<vo
   } while (startKey !== undefined);
   await client.send(new DeleteTableCommand({ TableName }));
   await client.send(new CreateTableCommand(createTableInput(spec)));
+  await waitUntilActive(client, TableName);
   for (const item of upgradeLocalItems(spec.id, items)) {
     await documents.send(new PutCommand({ TableName, Item: item }));
   }

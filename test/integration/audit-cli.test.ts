@@ -10,7 +10,7 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-s
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, runCli } from '../../lambdas/local/cli.js';
-import { ensureTables, startLocalDynamo } from '../../lambdas/local/dynamo.js';
+import { ensureTables, startLocalDynamo, waitUntilActive } from '../../lambdas/local/dynamo.js';
 import { ENGINE_HANDLERS } from '../../lambdas/local/handler-registry.js';
 import { lambdaContext } from '../../lambdas/local/lambda-context.js';
 import { startLocalRuntime } from '../../lambdas/local/runtime.js';
@@ -153,6 +153,7 @@ describe('an audit table from an older data directory', () => {
         ],
       }),
     );
+    await waitUntilActive(raw, TableName);
     const documents = DynamoDBDocumentClient.from(raw);
     const event = auditEvent('legacy', 1);
     const key = { pk: 'legacy#events', sk: `${event.time}#${event.eventId}` };

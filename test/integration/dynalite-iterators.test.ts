@@ -16,7 +16,7 @@ import {
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startLocalDynamo, type LocalDynamo } from '../../lambdas/local/dynamo.js';
+import { startLocalDynamo, type LocalDynamo, waitUntilActive } from '../../lambdas/local/dynamo.js';
 
 const require = createRequire(import.meta.url);
 
@@ -80,6 +80,7 @@ async function tableWithItems(client: DynamoDBClient, count: number): Promise<vo
       ],
     }),
   );
+  await waitUntilActive(client, TableName);
   for (let i = 0; i < count; i += 1) {
     await client.send(
       new PutItemCommand({
