@@ -237,7 +237,7 @@ export class NotificationAdministration {
         failure: undefined,
         revision: 1,
       };
-      await this.undoOnFailure(
+      await writeOrTakeBack(
         () => this.deps.channels.put(channel, undefined),
         // Nothing half done: no secret stays behind without its channel.
         async () => (secret === undefined ? undefined : this.deps.secrets.remove(tenant, id)),
@@ -288,7 +288,7 @@ export class NotificationAdministration {
       // The item first: a new secret version cannot be taken back, the item can (put back as it was).
       await this.deps.channels.put(next, current.revision);
       if (secret !== undefined && !sameSecret(secret, stored)) {
-        await this.undoOnFailure(
+        await writeOrTakeBack(
           () => this.deps.secrets.write(tenant, id, secret),
           () => this.deps.channels.restore(current, next.revision),
         );
@@ -495,14 +495,6 @@ export class NotificationAdministration {
   }
 
   // Helpers
-
-  /**
-   * Runs the second write of a two-write change; if it fails, takes the first back so that a
-   * failed request leaves nothing half done, and rethrows the failure.
-   */
-  private undoOnFailure(write: () => Promise<void>, undo: () => Promise<unknown>): Promise<void> {
-    return writeOrTakeBack(write, undo);
-  }
 
   private async existingChannel(caller: Caller, id: string): Promise<Channel> {
     const channel = await this.deps.channels.get(caller.principal.tenant, id);
