@@ -72,6 +72,7 @@ export const INVENTORY_EVENT_DEFINITIONS: Readonly<Record<string, EventDefinitio
         returned: count,
         findingsOpened: count,
         findingsResolved: count,
+        historyLost: count,
         errors: count,
       }),
     }),

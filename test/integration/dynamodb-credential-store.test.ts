@@ -233,6 +233,28 @@ describe('DynamoDbDiscoveryRunStore', () => {
     expect(await runs.get('runs', run.id)).toMatchObject({ status: 'running', revision: 2 });
     expect(await runs.get('elsewhere', run.id)).toBeUndefined();
   });
+
+  it('reads a run recorded before runs counted lost history entries as having lost none', async () => {
+    // Prepare: the item as the store wrote it before `historyLost` existed.
+    const run = newRun('older-runs', 'schedule', undefined, NOW);
+    const { historyLost: _dropped, ...olderCounts } = run.counts;
+    await documents.send(
+      new PutCommand({
+        TableName: localTableName('credentials'),
+        Item: {
+          pk: 'older-runs#discovery-runs',
+          sk: `run#${run.id}`,
+          ...(JSON.parse(JSON.stringify({ ...run, counts: olderCounts })) as Record<string, unknown>),
+        },
+      }),
+    );
+
+    // Act
+    const read = await runs.get('older-runs', run.id);
+
+    // Assess
+    expect(read?.counts).toEqual({ ...olderCounts, historyLost: 0 });
+  });
 });
 
 describe('DynamoDbDiscoverySettingsStore', () => {

@@ -14,7 +14,8 @@ import {
 import { normalizeInstant } from '../../lambdas/core/credentials/credential-input.js';
 import type { CredentialChange, CredentialStore } from '../../lambdas/core/credentials/credential-store.js';
 import { SEVERITIES } from '../../lambdas/core/credentials/findings.js';
-import { CredentialInventory, type LostHistoryEntry } from '../../lambdas/core/credentials/inventory.js';
+import type { LostHistoryEntry } from '../../lambdas/core/credentials/credential-history.js';
+import { CredentialInventory } from '../../lambdas/core/credentials/inventory.js';
 import {
   DEFAULT_DISCOVERY_SETTINGS,
   type DiscoverySettingsStore,

@@ -34,6 +34,7 @@ function run(status: string) {
       returned: 0,
       findingsOpened: 2,
       findingsResolved: 0,
+      historyLost: 1,
       errors: 1,
     },
     errors: [
@@ -73,6 +74,7 @@ describe('Discovery page', () => {
     ).toBeGreaterThanOrEqual(3);
     expect(within(card).getByRole('table', { name: 'Sources of this run' })).toBeTruthy();
     expect(within(card).getByText(/iam:ListUsers denied/)).toBeTruthy();
+    expect(within(card).getByText(/history entries lost 1/)).toBeTruthy();
     expect(api.requestsTo('/discovery/runs').filter((request) => request.method === 'POST')).toHaveLength(1);
   });
 

@@ -110,6 +110,8 @@ function RunCard({ run }: { run: DiscoveryRun }) {
         seen {run.counts.seen}, new {run.counts.created}, changed {run.counts.updated}, gone {run.counts.gone}
         , findings opened {run.counts.findingsOpened}, resolved {run.counts.findingsResolved}, errors{' '}
         {run.counts.errors}
+        {/* Shown only when it happened: the changes stand, but their history has gaps to know of. */}
+        {run.counts.historyLost > 0 && <>, history entries lost {run.counts.historyLost}</>}
       </p>
       {run.sources.length > 0 && (
         <table className="table mt-2">

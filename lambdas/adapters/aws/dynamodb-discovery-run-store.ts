@@ -55,6 +55,8 @@ const RunItemSchema = z.object({
     returned: Count,
     findingsOpened: Count,
     findingsResolved: Count,
+    // Runs recorded before the count existed lost none that they knew of.
+    historyLost: Count.default(0),
     errors: Count,
   }),
   errors: z.array(

@@ -1,6 +1,10 @@
-/** A credential's history: which recorded fields changed between two versions, and by whom. */
+/**
+ * A credential's history: which recorded fields changed between two versions, and by whom, and
+ * how an entry is appended once its change is stored.
+ */
+import { DependencyUnavailableError } from '../errors.js';
 import type { Credential, RotationBinding } from './credential.js';
-import type { CredentialChange, CredentialChangeAction } from './credential-store.js';
+import type { CredentialChange, CredentialChangeAction, CredentialStore } from './credential-store.js';
 import { findingChanges } from './findings.js';
 
 /**
@@ -85,4 +89,45 @@ export function historyEntry(
     findingsOpened: opened.map((finding) => finding.ruleId),
     findingsResolved: resolved.map((finding) => finding.ruleId),
   };
+}
+
+/** What is known of a history entry that was lost: no field values, only which fields changed. */
+export interface LostHistoryEntry {
+  readonly tenant: string;
+  readonly credentialId: string;
+  readonly action: CredentialChange['action'];
+  readonly at: string;
+  readonly fields: readonly string[];
+}
+
+/** Told when a change was stored but its history entry could not be (the handler logs it). */
+export type HistoryLostReporter = (error: DependencyUnavailableError, lost: LostHistoryEntry) => void;
+
+/**
+ * Appends the history entry of a change that is already stored (the credential API's and the
+ * discovery engine's). Past the commit point a failure would only say that nothing happened and
+ * invite the change a second time, so an unavailable store loses the entry, reported to
+ * `onHistoryLost`, not the change; any other error is a bug and propagates. True when appended.
+ */
+export async function appendHistoryAfterCommit(
+  store: Pick<CredentialStore, 'appendHistory'>,
+  tenant: string,
+  id: string,
+  change: CredentialChange,
+  onHistoryLost: HistoryLostReporter,
+): Promise<boolean> {
+  try {
+    await store.appendHistory(tenant, id, change);
+    return true;
+  } catch (error: unknown) {
+    if (!(error instanceof DependencyUnavailableError)) throw error;
+    onHistoryLost(error, {
+      tenant,
+      credentialId: id,
+      action: change.action,
+      at: change.at,
+      fields: Object.keys(change.changes),
+    });
+    return false;
+  }
 }

@@ -13,7 +13,7 @@ import { audited, ROLE_DENIAL } from '../audit/audited.js';
 import type { AuditAction, AuditActor, AuditOutcome } from '../audit/audit-event.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { type Caller, callerAuditEvent } from '../audit/caller.js';
-import { ConflictError, DependencyUnavailableError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { DomainEvent, EventPublisher } from '../events.js';
 import type { Clock } from '../ports.js';
 import { disabledRuleSet, type DiscoverySettingsStore, effectiveThresholds } from '../discovery/settings.js';
@@ -36,7 +36,7 @@ import {
 } from './rotation-patch.js';
 import { findingAuditEvents, findingEvents } from './credential-events.js';
 import { type CredentialChange, type CredentialStore, MAX_HISTORY_ENTRIES } from './credential-store.js';
-import { historyEntry } from './credential-history.js';
+import { appendHistoryAfterCommit, historyEntry, type HistoryLostReporter } from './credential-history.js';
 import { deriveStatus, evaluateFindings, findingChanges } from './findings.js';
 import { changesInventory, type InventoryAccess, mayAccessInventory } from './inventory-access.js';
 import { listInventoryPage } from './inventory-pages.js';
@@ -52,15 +52,6 @@ export interface CredentialWithHistory {
   readonly history: readonly CredentialChange[];
 }
 
-/** What is known of a history entry that was lost: no field values, only which fields changed. */
-export interface LostHistoryEntry {
-  readonly tenant: string;
-  readonly credentialId: string;
-  readonly action: CredentialChange['action'];
-  readonly at: string;
-  readonly fields: readonly string[];
-}
-
 export interface CredentialInventoryOptions {
   /** Told when publishing events failed after the change was stored and audited (the handler logs it). */
   readonly onEventsFailed?: (error: unknown, events: readonly DomainEvent[]) => void;
@@ -68,14 +59,14 @@ export interface CredentialInventoryOptions {
    * Told when a change was stored but its history entry could not be (the store stayed
    * unavailable after the commit point); the handler logs it.
    */
-  readonly onHistoryLost?: (error: DependencyUnavailableError, lost: LostHistoryEntry) => void;
+  readonly onHistoryLost?: HistoryLostReporter;
   /** Checks the rotation fields of registrations and computes their first due time. */
   readonly rotation?: RotationRegistrar;
 }
 
 export class CredentialInventory {
   private readonly onEventsFailed: (error: unknown, events: readonly DomainEvent[]) => void;
-  private readonly onHistoryLost: (error: DependencyUnavailableError, lost: LostHistoryEntry) => void;
+  private readonly onHistoryLost: HistoryLostReporter;
   private readonly rotation: RotationRegistrar | undefined;
 
   constructor(
@@ -340,25 +331,9 @@ export class CredentialInventory {
     };
   }
 
-  /**
-   * Appends the history entry of a change that is already stored. Past the commit point a 503
-   * would only tell the caller that nothing happened and invite the change a second time, so an
-   * unavailable store loses the entry (reported), not the call; any other error is a bug and
-   * propagates.
-   */
+  /** The history entry of a stored change; a refused one is reported, never fails the change. */
   private async appendHistory(tenant: string, id: string, change: CredentialChange): Promise<void> {
-    try {
-      await this.store.appendHistory(tenant, id, change);
-    } catch (error: unknown) {
-      if (!(error instanceof DependencyUnavailableError)) throw error;
-      this.onHistoryLost(error, {
-        tenant,
-        credentialId: id,
-        action: change.action,
-        at: change.at,
-        fields: Object.keys(change.changes),
-      });
-    }
+    await appendHistoryAfterCommit(this.store, tenant, id, change, this.onHistoryLost);
   }
 
   private async require(tenant: string, id: string): Promise<Credential> {

@@ -7,8 +7,11 @@
  * shows up as errors of that source while the others are reconciled; a scope that failed is not
  * judged, so nothing in it is marked gone. Every change is audited before it is written (fail
  * closed: a change whose audit record cannot be written is not made), and new credentials, gone
- * ones and opened or resolved findings are published as events. The run stops writing shortly
- * before its deadline and says so, rather than being cut off by the function timeout.
+ * ones and opened or resolved findings are published as events. A change's history entry is
+ * written after the change (the commit point), as the credential API writes it: when the store
+ * refuses it, the change stands, the lost entry is reported (`onHistoryLost`) and the run counts
+ * it (`historyLost`). The run stops writing shortly before its deadline and says so, rather than
+ * being cut off by the function timeout.
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditAction, AuditActor, AuditEvent } from '../audit/audit-event.js';
@@ -20,7 +23,11 @@ import {
   findingEvents,
   inventoryEvent,
 } from '../credentials/credential-events.js';
-import { historyEntry } from '../credentials/credential-history.js';
+import {
+  appendHistoryAfterCommit,
+  historyEntry,
+  type HistoryLostReporter,
+} from '../credentials/credential-history.js';
 import type { CredentialStore } from '../credentials/credential-store.js';
 import { findingChanges } from '../credentials/findings.js';
 import { ConflictError, DomainError } from '../errors.js';
@@ -73,15 +80,24 @@ export interface DiscoveryEngineOptions {
   readonly writeConcurrency?: number;
   /** Stop writing this long before the deadline, so the run can still be recorded. */
   readonly safetyMarginMs?: number;
+  /** Told of each change stored whose history entry the store refused (the function logs it). */
+  readonly onHistoryLost?: HistoryLostReporter;
 }
 
 /** Changes are written in slices; the events of a slice are published before the next starts. */
 const SLICE = 100;
 
+/** What writing one change did: the events to publish, and whether its history entry was stored. */
+interface AppliedChange {
+  readonly events: DomainEvent[];
+  readonly historyRecorded: boolean;
+}
+
 export class DiscoveryEngine {
   private readonly accountConcurrency: number;
   private readonly writeConcurrency: number;
   private readonly safetyMarginMs: number;
+  private readonly onHistoryLost: HistoryLostReporter;
 
   constructor(
     private readonly deps: DiscoveryEngineDependencies,
@@ -90,6 +106,7 @@ export class DiscoveryEngine {
     this.accountConcurrency = options.accountConcurrency ?? 4;
     this.writeConcurrency = options.writeConcurrency ?? 8;
     this.safetyMarginMs = options.safetyMarginMs ?? 10_000;
+    this.onHistoryLost = options.onHistoryLost ?? (() => undefined);
   }
 
   /** The hourly run: every tenant with an inventory (and the ambient tenant), one run each. */
@@ -258,13 +275,13 @@ export class DiscoveryEngine {
       const slice = plan.changes.slice(start, start + SLICE);
       const outcomes = await mapConcurrently(slice, this.writeConcurrency, (change) =>
         this.apply(change, run.id).then(
-          (events) => ({ change, events, error: undefined }),
-          (error: unknown) => ({ change, events: [] as DomainEvent[], error }),
+          (applied) => ({ change, applied, error: undefined }),
+          (error: unknown) => ({ change, applied: undefined, error }),
         ),
       );
       const events: DomainEvent[] = [];
       for (const outcome of outcomes) {
-        if (outcome.error !== undefined) {
+        if (outcome.applied === undefined) {
           errors.push({
             source: 'inventory',
             code: errorCode(outcome.error),
@@ -272,8 +289,9 @@ export class DiscoveryEngine {
           });
           continue;
         }
-        events.push(...outcome.events);
+        events.push(...outcome.applied.events);
         count(tally, outcome.change);
+        if (!outcome.applied.historyRecorded) tally.historyLost += 1;
       }
       if (events.length > 0) {
         await this.deps.events.publish(events).catch((error: unknown) => {
@@ -299,8 +317,8 @@ export class DiscoveryEngine {
     };
   }
 
-  /** Audits, writes and records one change; returns the events to publish. */
-  private async apply(change: PlannedChange, runId: string): Promise<DomainEvent[]> {
+  /** Audits, writes and records one change. */
+  private async apply(change: PlannedChange, runId: string): Promise<AppliedChange> {
     const { before, after, action } = change;
     const time = this.now();
     const findings = findingChanges(before?.findings ?? [], after.findings);
@@ -333,16 +351,19 @@ export class DiscoveryEngine {
 
     if (before === undefined) await this.deps.credentials.create(after);
     else await this.deps.credentials.replace(after, before.revision);
-    await this.deps.credentials
-      .appendHistory(after.tenant, after.id, historyEntry(DISCOVERY_ACTOR, action, before, after, time))
-      // The change itself is stored and audited; a lost history line is not worth failing it.
-      .catch(() => undefined);
+    const historyRecorded = await appendHistoryAfterCommit(
+      this.deps.credentials,
+      after.tenant,
+      after.id,
+      historyEntry(DISCOVERY_ACTOR, action, before, after, time),
+      this.onHistoryLost,
+    );
 
     const events = findingEvents(after, findings, time);
     if (action === 'discovered' || action === 'returned')
       events.unshift(inventoryEvent(CREDENTIAL_EVENT_TYPES.discovered, after, time));
     if (action === 'gone') events.unshift(inventoryEvent(CREDENTIAL_EVENT_TYPES.gone, after, time));
-    return events;
+    return { events, historyRecorded };
   }
 
   private runAuditEvent(run: DiscoveryRun): AuditEvent {
@@ -357,7 +378,8 @@ export class DiscoveryEngine {
       outcome: run.status === 'failed' ? 'failed' : 'allowed',
       reason:
         `run ${run.id} (${run.trigger}) ${run.status}: seen ${c.seen}, created ${c.created}, updated ${c.updated}, ` +
-        `gone ${c.gone}, returned ${c.returned}, findings opened ${c.findingsOpened}, resolved ${c.findingsResolved}, errors ${c.errors}`,
+        `gone ${c.gone}, returned ${c.returned}, findings opened ${c.findingsOpened}, resolved ${c.findingsResolved}, ` +
+        `history entries lost ${c.historyLost}, errors ${c.errors}`,
       correlationId: run.id,
     };
   }

@@ -21,6 +21,8 @@ export interface RunCounts {
   readonly returned: number;
   readonly findingsOpened: number;
   readonly findingsResolved: number;
+  /** Changes stored whose history entry the store refused (reported, not repaired). */
+  readonly historyLost: number;
   readonly errors: number;
 }
 
@@ -33,6 +35,7 @@ export const ZERO_COUNTS: RunCounts = {
   returned: 0,
   findingsOpened: 0,
   findingsResolved: 0,
+  historyLost: 0,
   errors: 0,
 };
 

@@ -13,6 +13,7 @@ import { coldStart } from '../../platform/cold-start.js';
 import { auditRecorder } from '../../platform/parts/audit.js';
 import { documentClient, tableName } from '../../platform/parts/dynamodb.js';
 import { eventPublisher } from '../../platform/parts/events.js';
+import { logLostHistory } from '../../platform/parts/inventory.js';
 import { manifest } from './manifest.js';
 
 /** Secrets Manager and SSM allow more than IAM; this ceiling per region stays well inside both. */
@@ -44,7 +45,8 @@ export const discovery = coldStart(manifest, (start) => {
         events: eventPublisher(start),
         clock: systemClock,
       },
-      { ambientTenant: config.discovery.ambientTenant },
+      // A lost history entry is logged as the credential API logs it, and counted in the run.
+      { ambientTenant: config.discovery.ambientTenant, onHistoryLost: logLostHistory },
     ),
   };
 });

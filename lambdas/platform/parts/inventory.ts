@@ -11,7 +11,8 @@ import {
 } from '../../adapters/aws/dynamodb-rotation-store.js';
 import type { AuditSink } from '../../core/audit/audit-sink.js';
 import type { EventPublisher } from '../../core/events.js';
-import { CredentialInventory, type LostHistoryEntry } from '../../core/credentials/inventory.js';
+import type { LostHistoryEntry } from '../../core/credentials/credential-history.js';
+import { CredentialInventory } from '../../core/credentials/inventory.js';
 import { type ConflictError, DependencyUnavailableError } from '../../core/errors.js';
 import { systemClock } from '../../core/ports.js';
 import { DueTimeRefresh } from '../../core/rotation/due-time-refresh.js';

@@ -38,6 +38,9 @@ export const DiscoveryRun = z
       returned: Count,
       findingsOpened: Count,
       findingsResolved: Count,
+      historyLost: Count.describe(
+        'Changes stored whose credential-history entry the storage refused (the change stands; the entry is missing)',
+      ),
       errors: Count,
     }),
     errors: z.array(
