@@ -1,8 +1,10 @@
 /**
  * Envelope encryption cost: seal and open of 1 KiB values through EnvelopeCipher (in-memory
  * keyring, warm data-key cache for reads) next to raw node:crypto AES-256-GCM of the same
- * values, as ratios, plus how many keyring calls 1,000 reads of a hot secret cost. Every loop
- * is bounded in count.
+ * values, as ratios, plus how many keyring calls 1,000 reads of a hot secret cost. Seal and open
+ * are timed in CPU time, best of several rounds with the two sides alternating (as the audit
+ * bench does), since the machine is shared and a single wall-time loop each was at the mercy of
+ * whatever ran beside it. Every loop is bounded in count.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,6 +16,7 @@ import { EnvelopeCipher } from '../../lambdas/core/secrets/envelope.js';
 import type { DataKey, EncryptionContext, Keyring } from '../../lambdas/core/secrets/keyring.js';
 
 const OPERATIONS = Number(process.env.BENCH_ENVELOPE_OPS ?? 20_000);
+const ROUNDS = Number(process.env.BENCH_ENVELOPE_ROUNDS ?? 5);
 const VALUE_BYTES = 1024;
 const CONTEXT: EncryptionContext = { tenant: 'bench', path: 'prod/hot-secret', version: '0000000001' };
 
@@ -42,6 +45,33 @@ async function rate(operations: number, run: (i: number) => unknown): Promise<nu
   const started = performance.now();
   for (let i = 0; i < operations; i += 1) await run(i);
   return operations / ((performance.now() - started) / 1000);
+}
+
+/** Operations per CPU second of `run` (the machine is shared; the work is synchronous CPU). */
+async function cpuRate(operations: number, run: (i: number) => unknown): Promise<number> {
+  const started = process.cpuUsage();
+  for (let i = 0; i < operations; i += 1) await run(i);
+  const used = process.cpuUsage(started);
+  return operations / ((used.user + used.system) / 1e6);
+}
+
+/**
+ * The best rate of each of `sides` over ROUNDS rounds, the sides alternating within a round (as
+ * the audit bench does), so that neither gets the JIT's, the GC's or the shared machine's bad
+ * luck alone. Each side is judged by its own best round, never by the best ratio.
+ */
+async function bestOfRounds(
+  operations: number,
+  sides: readonly ((i: number) => unknown)[],
+): Promise<number[]> {
+  for (const run of sides) for (let i = 0; i < Math.min(1000, operations); i += 1) await run(i);
+  const best = sides.map(() => 0);
+  for (let round = 0; round < ROUNDS; round += 1) {
+    for (const [index, run] of sides.entries()) {
+      best[index] = Math.max(best[index] ?? 0, await cpuRate(operations, run));
+    }
+  }
+  return best;
 }
 
 function rawSeal(key: Buffer, value: Buffer) {
@@ -75,13 +105,18 @@ export async function runEnvelopeBench(): Promise<void> {
   const cipher = new EnvelopeCipher(new FileKeyring(), new DataKeyCache());
   const envelopes = await Promise.all(values.map((value) => cipher.seal(value, CONTEXT)));
 
-  const rawSealRate = await rate(OPERATIONS, (i) => rawSeal(rawKey, pick(i)));
-  const sealRate = await rate(OPERATIONS, (i) => cipher.seal(pick(i), CONTEXT));
-  const rawOpenRate = await rate(OPERATIONS, (i) => rawOpen(rawKey, rawSealed[i % rawSealed.length]!));
-  const openRate = await rate(OPERATIONS, (i) => cipher.open(envelopes[i % envelopes.length], CONTEXT));
+  const [rawSealRate = 0, sealRate = 0] = await bestOfRounds(OPERATIONS, [
+    (i) => rawSeal(rawKey, pick(i)),
+    (i) => cipher.seal(pick(i), CONTEXT),
+  ]);
+  const [rawOpenRate = 0, openRate = 0] = await bestOfRounds(OPERATIONS, [
+    (i) => rawOpen(rawKey, rawSealed[i % rawSealed.length]!),
+    (i) => cipher.open(envelopes[i % envelopes.length], CONTEXT),
+  ]);
 
   console.log(
-    `envelope encryption, ${VALUE_BYTES} B values, ${OPERATIONS} operations each (goals: open >= 0.5, seal >= 0.5)`,
+    `envelope encryption, ${VALUE_BYTES} B values, ${OPERATIONS} operations each, best of ${ROUNDS} alternating ` +
+      'rounds in CPU time (goals: open >= 0.5, seal >= 0.5)',
   );
   const rows = [
     ['seal: raw AES-256-GCM', rawSealRate, rawSealRate],

@@ -288,11 +288,16 @@ function decryptPayload(key: Buffer, envelope: DecodedEnvelope, aad: Buffer): Bu
     decipher.setAuthTag(envelope.tag);
     decipher.setAAD(aad);
     opened = decipher.update(envelope.ciphertext);
-    return Buffer.concat([opened, decipher.final()]);
+    // final() checks the tag; GCM is a stream mode, so it returns nothing and the output of
+    // update() is the whole plaintext, authenticated once final() returns.
+    const tail = decipher.final();
+    const plaintext = tail.length === 0 ? opened : Buffer.concat([opened, tail]);
+    if (plaintext !== opened) opened.fill(0);
+    opened = undefined;
+    return plaintext;
   } catch (error: unknown) {
-    throw new EnvelopeIntegrityError('A stored secret envelope failed authentication', { cause: error });
-  } finally {
-    // Unauthenticated output must not linger; on success the concatenation is a separate copy.
+    // Unauthenticated output must not linger.
     opened?.fill(0);
+    throw new EnvelopeIntegrityError('A stored secret envelope failed authentication', { cause: error });
   }
 }
