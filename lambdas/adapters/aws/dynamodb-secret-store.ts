@@ -723,21 +723,7 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
   ): Promise<boolean> {
     const pk = DynamoDbSecretStore.partitionKey(tenant, path);
     let added = 0;
-    const pages = queryPages(
-      this.client,
-      {
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :last',
-        ExpressionAttributeValues: {
-          ':pk': pk,
-          ':first': DynamoDbSecretStore.versionSortKey(afterVersion + 1),
-          ':last': DynamoDbSecretStore.versionSortKey(10 ** VERSION_DIGITS - 1),
-        },
-        ConsistentRead: true,
-      },
-      'secret store',
-    );
-    for await (const page of pages) {
+    for await (const page of this.versionItemPages(pk, afterVersion + 1, 10 ** VERSION_DIGITS - 1)) {
       for (const raw of page.Items ?? []) {
         const item = parseVersion(raw);
         if (item.envelope === undefined) continue;
@@ -1169,28 +1155,32 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
 
   /** Deletes every version item numbered below `bound`, page by page. */
   private async deleteVersionItemsBelow(pk: string, bound: number): Promise<void> {
-    const pages = queryPages(
+    // Each page's items are deleted before the next page is read.
+    for await (const page of this.versionItemPages(pk, 0, bound - 1, 'pk, sk')) {
+      const sortKeys = (page.Items ?? [])
+        .map((item): unknown => item.sk)
+        .filter((sk): sk is string => typeof sk === 'string');
+      await this.deleteItems(pk, sortKeys);
+    }
+  }
+
+  /** The version items of one secret numbered `first` to `last`, page by page (consistent reads). */
+  private versionItemPages(pk: string, first: number, last: number, projection?: string) {
+    return queryPages(
       this.client,
       {
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :last',
         ExpressionAttributeValues: {
           ':pk': pk,
-          ':first': DynamoDbSecretStore.versionSortKey(0),
-          ':last': DynamoDbSecretStore.versionSortKey(bound - 1),
+          ':first': DynamoDbSecretStore.versionSortKey(first),
+          ':last': DynamoDbSecretStore.versionSortKey(last),
         },
-        ProjectionExpression: 'pk, sk',
+        ...(projection === undefined ? {} : { ProjectionExpression: projection }),
         ConsistentRead: true,
       },
       'secret store',
     );
-    // Each page's items are deleted before the next page is read.
-    for await (const page of pages) {
-      const sortKeys = (page.Items ?? [])
-        .map((item): unknown => item.sk)
-        .filter((sk): sk is string => typeof sk === 'string');
-      await this.deleteItems(pk, sortKeys);
-    }
   }
 
   private async deleteItems(pk: string, sortKeys: readonly string[]): Promise<void> {
