@@ -14,7 +14,7 @@ import {
   ResourceInUseException,
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, paginateScan, PutCommand } from '@aws-sdk/lib-dynamodb';
 import {
   auditEventFromItem,
   auditIndexKeys,
@@ -170,14 +170,9 @@ async function rebuildTable(client: DynamoDBClient, spec: TableSpec): Promise<vo
   const TableName = localTableName(spec.id);
   const documents = DynamoDBDocumentClient.from(client);
   const items: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await documents.send(
-      new ScanCommand({ TableName, ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }) }),
-    );
+  for await (const page of paginateScan({ client: documents }, { TableName })) {
     items.push(...(page.Items ?? []));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey !== undefined);
+  }
   await client.send(new DeleteTableCommand({ TableName }));
   await client.send(new CreateTableCommand(createTableInput(spec)));
   await waitUntilActive(client, TableName);

@@ -44,6 +44,7 @@ import {
   TENANT_REGISTRY_INDEX,
 } from './dynamodb-audit-sink.js';
 import { dynamoDbUnavailable, isConditionalCheckFailed } from './dynamodb-errors.js';
+import { queryPages } from './dynamodb-pages.js';
 import { IntegrityError } from '../../core/errors.js';
 
 const WHAT = 'audit log';
@@ -273,19 +274,19 @@ export class DynamoDbAuditChainStore implements AuditChainStore {
     from: string,
     to: string,
   ): AsyncIterable<readonly RecordedAuditEvent[]> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const answer = await this.query(
-        {
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          // `to` is exclusive: every sort key of an event at `to` starts with `to#`.
-          ExpressionAttributeValues: { ':pk': `${tenant}#events`, ':from': from || '0', ':to': `${to}#` },
-          ConsistentRead: true,
-          Limit: PAGE,
-          ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
-        },
-        'Query',
-      );
+    const answers = queryPages(
+      this.client,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        // `to` is exclusive: every sort key of an event at `to` starts with `to#`.
+        ExpressionAttributeValues: { ':pk': `${tenant}#events`, ':from': from || '0', ':to': `${to}#` },
+        ConsistentRead: true,
+        Limit: PAGE,
+      },
+      WHAT,
+    );
+    for await (const answer of answers) {
       const page: RecordedAuditEvent[] = [];
       for (const item of answer.Items ?? []) {
         if (typeof item.sk !== 'string' || item.sk.startsWith(`${to}#`)) continue;
@@ -297,8 +298,7 @@ export class DynamoDbAuditChainStore implements AuditChainStore {
         }
       }
       if (page.length > 0) yield page;
-      startKey = answer.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    }
   }
 
   async *digests(tenant: string): AsyncIterable<Record<string, unknown>> {
@@ -366,15 +366,10 @@ export class DynamoDbAuditChainStore implements AuditChainStore {
     }
   }
 
+  /** The items of every page, one by one. */
   private async *pages(input: Omit<QueryCommandInput, 'TableName'>): AsyncIterable<Record<string, unknown>> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const answer = await this.query(
-        { ...input, ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }) },
-        'Query',
-      );
+    for await (const answer of queryPages(this.client, { TableName: this.tableName, ...input }, WHAT)) {
       yield* answer.Items ?? [];
-      startKey = answer.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    }
   }
 }

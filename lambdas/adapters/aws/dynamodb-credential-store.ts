@@ -46,6 +46,7 @@ import { FINDING_RULE_IDS, SEVERITIES } from '../../core/credentials/findings.js
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import { ACTOR_KINDS } from '../../core/audit/audit-event.js';
 import { dynamoDbUnavailable, isConditionalCheckFailed } from './dynamodb-errors.js';
+import { queryPages } from './dynamodb-pages.js';
 import { expiryIndexKeys } from './dynamodb-expiry-index.js';
 
 const WHAT = 'credential inventory';
@@ -527,17 +528,9 @@ export class DynamoDbCredentialStore implements CredentialStore {
 
   private async queryAll(input: QueryCommandInput): Promise<Item[]> {
     const items: Item[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      let page;
-      try {
-        page = await this.client.send(new QueryCommand({ ...input, ExclusiveStartKey: start }));
-      } catch (error: unknown) {
-        throw dynamoDbUnavailable('Query', WHAT, error);
-      }
+    for await (const page of queryPages(this.client, input, WHAT)) {
       items.push(...((page.Items ?? []) as Item[]));
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+    }
     return items;
   }
 

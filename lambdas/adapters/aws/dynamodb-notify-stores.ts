@@ -6,13 +6,7 @@
  * - delivery log `pk=<tenant>#deliveries`, `sk=<event time>#<event id>#<channel id>`: the key is
  *   deterministic for a redelivered event (idempotency) and sorts newest first without an index.
  */
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { CHANNEL_STATES, type Channel } from '../../core/notify/channel.js';
 import {
@@ -36,6 +30,7 @@ import { parseRouteInput, type Route } from '../../core/notify/routing.js';
 import type { AlertHold, ConditionRecord } from '../../core/notify/suppression.js';
 import { ConflictError } from '../../core/errors.js';
 import { dynamoDbUnavailable, isConditionalCheckFailed } from './dynamodb-errors.js';
+import { queryPages } from './dynamodb-pages.js';
 
 type Item = Record<string, unknown>;
 
@@ -177,26 +172,21 @@ abstract class SettingsTableStore {
     options: { newestFirst?: boolean; limit?: number } = {},
   ): Promise<Item[]> {
     const items: Item[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      let page;
-      try {
-        page = await this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
-            ScanIndexForward: options.newestFirst !== true,
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        );
-      } catch (error: unknown) {
-        throw dynamoDbUnavailable('Query', this.what, error);
-      }
+    const pages = queryPages(
+      this.client,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
+        ScanIndexForward: options.newestFirst !== true,
+        ConsistentRead: true,
+      },
+      this.what,
+    );
+    for await (const page of pages) {
       items.push(...((page.Items ?? []) as Item[]));
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined && (options.limit === undefined || items.length < options.limit));
+      if (options.limit !== undefined && items.length >= options.limit) break;
+    }
     return items;
   }
 }
@@ -273,29 +263,24 @@ export class DynamoDbDeliveryLog extends SettingsTableStore implements DeliveryL
     equal('credentialId', query.credentialId);
 
     const entries: DeliveryEntry[] = [];
-    let start: Record<string, unknown> | undefined =
-      query.after === undefined ? undefined : { pk, sk: query.after };
-    do {
-      let page;
-      try {
-        page = await this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: keyCondition,
-            ...(filters.length === 0
-              ? {}
-              : { FilterExpression: filters.join(' AND '), ExpressionAttributeNames: names }),
-            ExpressionAttributeValues: values,
-            ScanIndexForward: false,
-            ConsistentRead: true,
-            // Filtered reads may skip many items; read a few pages' worth at once.
-            Limit: Math.max(query.limit + 1, filters.length === 0 ? 0 : 100),
-            ExclusiveStartKey: start,
-          }),
-        );
-      } catch (error: unknown) {
-        throw dynamoDbUnavailable('Query', this.what, error);
-      }
+    const pages = queryPages(
+      this.client,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: keyCondition,
+        ...(filters.length === 0
+          ? {}
+          : { FilterExpression: filters.join(' AND '), ExpressionAttributeNames: names }),
+        ExpressionAttributeValues: values,
+        ScanIndexForward: false,
+        ConsistentRead: true,
+        // Filtered reads may skip many items; read a few pages' worth at once.
+        Limit: Math.max(query.limit + 1, filters.length === 0 ? 0 : 100),
+        ...(query.after === undefined ? {} : { ExclusiveStartKey: { pk, sk: query.after } }),
+      },
+      this.what,
+    );
+    for await (const page of pages) {
       for (const item of (page.Items ?? []) as Item[]) {
         if (entries.length === query.limit) {
           // More matched than the page holds: continue after the last one returned.
@@ -304,8 +289,7 @@ export class DynamoDbDeliveryLog extends SettingsTableStore implements DeliveryL
         }
         entries.push(parse(DeliverySchema, item, 'Delivery') as DeliveryEntry);
       }
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+    }
     return { entries, next: undefined };
   }
 }

@@ -13,7 +13,6 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ZodError } from 'zod';
@@ -29,6 +28,7 @@ import {
   type StoredPolicy,
 } from '../../core/access/policy-store.js';
 import { dynamoDbUnavailable, isConditionalCheckFailed } from './dynamodb-errors.js';
+import { queryPages } from './dynamodb-pages.js';
 
 const POLICY_PREFIX = 'policy#';
 const ATTACHMENT_PREFIX = 'attachment#';
@@ -208,22 +208,17 @@ export class DynamoDbPolicyStore implements PolicyStore {
   /** All items of the tenant whose sort key starts with `prefix`, every page. */
   private async query(tenant: string, prefix: string): Promise<Item[]> {
     const items: Item[] = [];
-    let startKey: Item | undefined;
-    do {
-      const page = await this.send('Query', () =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': tenant, ':prefix': prefix },
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        ),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    const pages = queryPages(
+      this.client,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': tenant, ':prefix': prefix },
+        ConsistentRead: true,
+      },
+      WHAT,
+    );
+    for await (const page of pages) items.push(...(page.Items ?? []));
     return items;
   }
 

@@ -47,6 +47,7 @@ import type {
   RotationStore,
 } from '../../core/rotation/rotation-store.js';
 import { dynamoDbUnavailable, isConditionalCheckFailed } from './dynamodb-errors.js';
+import { queryPages } from './dynamodb-pages.js';
 import type { DueTimeMarks, StaleDueTimes } from '../../core/rotation/due-time-refresh.js';
 
 const WHAT = 'rotation store';
@@ -578,26 +579,18 @@ export class DynamoDbRotationPolicyStore implements RotationPolicyStore, DueTime
   /** The tenant's policy items, tombstones included; only the marked ones when `marked`. */
   private async query(tenant: string, marked = false): Promise<Item[]> {
     const items: Item[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      let page;
-      try {
-        page = await this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': tenant, ':prefix': POLICY_PREFIX },
-            ...(marked ? { FilterExpression: 'attribute_exists(dueTimesStale)' } : {}),
-            ExclusiveStartKey: start,
-            ConsistentRead: true,
-          }),
-        );
-      } catch (error: unknown) {
-        throw dynamoDbUnavailable('Query', 'rotation policy store', error);
-      }
-      items.push(...((page.Items ?? []) as Item[]));
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+    const pages = queryPages(
+      this.client,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': tenant, ':prefix': POLICY_PREFIX },
+        ...(marked ? { FilterExpression: 'attribute_exists(dueTimesStale)' } : {}),
+        ConsistentRead: true,
+      },
+      'rotation policy store',
+    );
+    for await (const page of pages) items.push(...((page.Items ?? []) as Item[]));
     return items;
   }
 }

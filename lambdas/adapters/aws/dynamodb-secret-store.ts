@@ -74,7 +74,6 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
@@ -116,6 +115,7 @@ import type {
 } from '../../core/secrets/secret-store.js';
 import { DependencyUnavailableError } from '../../core/errors.js';
 import { dynamoDbUnavailable, isConditionalCheckFailed } from './dynamodb-errors.js';
+import { queryPages, scanPages } from './dynamodb-pages.js';
 
 export const SECRETS_LIST_INDEX = 'byTenantPath';
 
@@ -694,22 +694,19 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
    */
   async tenants(): Promise<string[]> {
     const found = new Set<string>();
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.call(
-        this.client.send(
-          new ScanCommand({
-            TableName: this.tableName,
-            IndexName: SECRETS_LIST_INDEX,
-            ProjectionExpression: '#listPk',
-            ExpressionAttributeNames: { '#listPk': 'listPk' },
-            ExclusiveStartKey: startKey,
-          }),
-        ),
-      );
+    const pages = scanPages(
+      this.client,
+      {
+        TableName: this.tableName,
+        IndexName: SECRETS_LIST_INDEX,
+        ProjectionExpression: '#listPk',
+        ExpressionAttributeNames: { '#listPk': 'listPk' },
+      },
+      'secret store',
+    );
+    for await (const page of pages) {
       for (const item of page.Items ?? []) if (typeof item.listPk === 'string') found.add(item.listPk);
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    }
     return [...found].sort();
   }
 
@@ -726,23 +723,7 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
   ): Promise<boolean> {
     const pk = DynamoDbSecretStore.partitionKey(tenant, path);
     let added = 0;
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.call(
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :last',
-            ExpressionAttributeValues: {
-              ':pk': pk,
-              ':first': DynamoDbSecretStore.versionSortKey(afterVersion + 1),
-              ':last': DynamoDbSecretStore.versionSortKey(10 ** VERSION_DIGITS - 1),
-            },
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        ),
-      );
+    for await (const page of this.versionItemPages(pk, afterVersion + 1, 10 ** VERSION_DIGITS - 1)) {
       for (const raw of page.Items ?? []) {
         const item = parseVersion(raw);
         if (item.envelope === undefined) continue;
@@ -750,8 +731,7 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
         added += 1;
         if (added >= room) return true;
       }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    }
     return false;
   }
 
@@ -1175,30 +1155,32 @@ export class DynamoDbSecretStore implements SecretStore, EnvelopeRewrapStore {
 
   /** Deletes every version item numbered below `bound`, page by page. */
   private async deleteVersionItemsBelow(pk: string, bound: number): Promise<void> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.call(
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :last',
-            ExpressionAttributeValues: {
-              ':pk': pk,
-              ':first': DynamoDbSecretStore.versionSortKey(0),
-              ':last': DynamoDbSecretStore.versionSortKey(bound - 1),
-            },
-            ProjectionExpression: 'pk, sk',
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        ),
-      );
+    // Each page's items are deleted before the next page is read.
+    for await (const page of this.versionItemPages(pk, 0, bound - 1, 'pk, sk')) {
       const sortKeys = (page.Items ?? [])
         .map((item): unknown => item.sk)
         .filter((sk): sk is string => typeof sk === 'string');
       await this.deleteItems(pk, sortKeys);
-      startKey = page.LastEvaluatedKey;
-    } while (startKey !== undefined);
+    }
+  }
+
+  /** The version items of one secret numbered `first` to `last`, page by page (consistent reads). */
+  private versionItemPages(pk: string, first: number, last: number, projection?: string) {
+    return queryPages(
+      this.client,
+      {
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :last',
+        ExpressionAttributeValues: {
+          ':pk': pk,
+          ':first': DynamoDbSecretStore.versionSortKey(first),
+          ':last': DynamoDbSecretStore.versionSortKey(last),
+        },
+        ...(projection === undefined ? {} : { ProjectionExpression: projection }),
+        ConsistentRead: true,
+      },
+      'secret store',
+    );
   }
 
   private async deleteItems(pk: string, sortKeys: readonly string[]): Promise<void> {

@@ -4,8 +4,8 @@
  * spread evenly) and a date sort key only while it has a date to watch. One Query per shard for
  * `date <= before`, page by page: never a scan, and the read is proportional to what is due.
  */
-import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamoDbUnavailable } from './dynamodb-errors.js';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { queryPages } from './dynamodb-pages.js';
 
 export interface ShardedIndex {
   readonly indexName: string;
@@ -28,28 +28,22 @@ export async function* queryDueBefore(
   query: { readonly before: string; readonly pageSize: number; readonly projection?: readonly string[] },
 ): AsyncIterable<readonly IndexItem[]> {
   for (let shard = 0; shard < index.shards; shard += 1) {
-    let start: Record<string, unknown> | undefined;
-    do {
-      let page;
-      try {
-        page = await client.send(
-          new QueryCommand({
-            TableName: tableName,
-            IndexName: index.indexName,
-            KeyConditionExpression: '#shard = :shard AND #date <= :before',
-            ExpressionAttributeNames: { '#shard': index.shardAttribute, '#date': index.dateAttribute },
-            ExpressionAttributeValues: { ':shard': `${index.shardPrefix}#${shard}`, ':before': query.before },
-            ...(query.projection === undefined ? {} : { ProjectionExpression: query.projection.join(', ') }),
-            Limit: query.pageSize,
-            ExclusiveStartKey: start,
-          }),
-        );
-      } catch (error: unknown) {
-        throw dynamoDbUnavailable('Query', index.what, error);
-      }
+    const pages = queryPages(
+      client,
+      {
+        TableName: tableName,
+        IndexName: index.indexName,
+        KeyConditionExpression: '#shard = :shard AND #date <= :before',
+        ExpressionAttributeNames: { '#shard': index.shardAttribute, '#date': index.dateAttribute },
+        ExpressionAttributeValues: { ':shard': `${index.shardPrefix}#${shard}`, ':before': query.before },
+        ...(query.projection === undefined ? {} : { ProjectionExpression: query.projection.join(', ') }),
+        Limit: query.pageSize,
+      },
+      index.what,
+    );
+    for await (const page of pages) {
       const items = page.Items ?? [];
       if (items.length > 0) yield items;
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+    }
   }
 }
