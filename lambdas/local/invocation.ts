@@ -35,9 +35,9 @@ function keepsInvocationsApart(): boolean {
 export function checkInvocationIsolation(): void {
   if (!keepsInvocationsApart()) {
     throw new LocalStateError(
-      "Lambda's invoke store in this process cannot keep concurrent invocations apart (it was created " +
-        'before the local runtime loaded, or AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA is set); start the ' +
-        'local runtime in a process of its own',
+      "Lambda's invoke store in this process cannot keep concurrent invocations apart: an AWS SDK call " +
+        "made it before the local runtime's modules loaded, or AWS_LAMBDA_NODEJS_NO_GLOBAL_AWSLAMBDA is " +
+        'set. Load the local runtime before any AWS SDK call of the process, and unset that variable',
     );
   }
 }
