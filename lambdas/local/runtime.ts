@@ -42,6 +42,7 @@ import { handleIdentityRequest } from './identity-routes.js';
 import { DASHBOARD_DIST } from './dashboard-build.js';
 import { DashboardSite } from './dashboard-site.js';
 import { LocalAuthorizationServer } from './oauth-authorize.js';
+import { checkInvocationIsolation, invoke } from './invocation.js';
 import { lambdaContext } from './lambda-context.js';
 import { LocalStateError } from './local-state-error.js';
 import { LocalScheduler } from './scheduler.js';
@@ -167,9 +168,13 @@ function functionEnvironment(
     AWS_REGION: LOCAL_REGION,
     POWERTOOLS_SERVICE_NAME: 'vaultpilot',
     POWERTOOLS_METRICS_NAMESPACE: 'VaultPilot',
-    // Handlers run concurrently in one process here, so Powertools' per-invocation metric
-    // buffer would mix requests; metrics are a CloudWatch (EMF) concern, off locally.
+    // Metrics are a CloudWatch (EMF) concern: off locally, so the console carries only logs.
     POWERTOOLS_METRICS_DISABLED: 'true',
+    // Requests overlap in this one process, as invocations do in a Lambda Managed Instances
+    // environment, where Lambda sets this variable: Powertools then keeps each invocation's logger
+    // keys and context in its own invoke-store context (invocation.ts). Powertools and the store
+    // read only whether it is set; the local server does not cap requests at this number.
+    AWS_LAMBDA_MAX_CONCURRENCY: '64',
     ...Object.fromEntries(TABLE_LIST.map((spec) => [spec.envVar, localTableName(spec.id)])),
   };
 }
@@ -235,6 +240,7 @@ export async function startLocalRuntime(
   limits: LocalLimits = parseLocalLimits(readEnvironment()),
   options: LocalRuntimeOptions = {},
 ): Promise<LocalRuntime> {
+  checkInvocationIsolation();
   const dataDir = config.inMemory ? undefined : resolve(config.dataDir);
   let releaseLock = (): void => undefined;
   if (dataDir !== undefined) {
@@ -350,7 +356,8 @@ export async function startLocalRuntime(
       const spec = ENGINES.discovery;
       const run = (async () => {
         const handler = await ENGINE_HANDLERS.discovery();
-        await handler(
+        await invoke(
+          handler,
           busEvent(event),
           lambdaContext(`vaultpilot-local-${spec.handler}`, spec.timeoutSeconds, LOCAL_REGION),
         );
@@ -375,7 +382,8 @@ export async function startLocalRuntime(
       toBusEvent: busEvent,
       invoke: async (event) => {
         const handler = await NOTIFIER();
-        return handler(
+        return invoke(
+          handler,
           event,
           lambdaContext(
             `vaultpilot-local-${notifierManifest.name}`,
@@ -397,7 +405,8 @@ export async function startLocalRuntime(
     // messages in batches and reports the ones to deliver again.
     localRotationQueue.setConsumer(async (messages) => {
       const worker = await ROTATION_WORKER();
-      const response = await worker(
+      const response = await invoke(
+        worker,
         sqsEvent(messages),
         lambdaContext('vaultpilot-local-rotation-worker', ROTATION_WORKER_TIMEOUT_SECONDS, LOCAL_REGION),
       );
@@ -410,7 +419,8 @@ export async function startLocalRuntime(
     // Explicit rollbacks: the rotations API invokes the worker directly, as Lambda Invoke does in AWS.
     localRollbackRunner.setInvoker(async (command) => {
       const worker = await ROTATION_WORKER_COMMAND();
-      return worker(
+      return invoke(
+        worker,
         command,
         lambdaContext('vaultpilot-local-rotation-worker', ROTATION_WORKER_TIMEOUT_SECONDS, LOCAL_REGION),
       );
@@ -427,7 +437,8 @@ export async function startLocalRuntime(
           schedule: engine.schedule,
           fire: async (event) => {
             const handler = await ENGINE_HANDLERS[engine.id]();
-            await handler(
+            await invoke(
+              handler,
               event,
               lambdaContext(`vaultpilot-local-${engine.handler}`, engine.timeoutSeconds, LOCAL_REGION),
             );

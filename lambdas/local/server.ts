@@ -33,6 +33,7 @@ import { ROUTES } from '../functions/index.js';
 import { compileRoutePath, routePathParameters, type RouteSpec } from '../shared/routes.js';
 import { apiGatewayEvent } from './api-gateway-event.js';
 import { API_HANDLERS } from './handler-registry.js';
+import { invoke } from './invocation.js';
 import { lambdaContext } from './lambda-context.js';
 
 /** API Gateway's own limit on a request payload. */
@@ -293,7 +294,7 @@ async function respond(request: IncomingMessage, options: LocalApiOptions): Prom
     );
     const handler = await API_HANDLERS[route.handler]();
     const context = lambdaContext(`vaultpilot-local-${route.handler}`, API_TIMEOUT_SECONDS, options.region);
-    return fromLambda(await handler(event, context));
+    return fromLambda(await invoke(handler, event, context));
   } catch (error: unknown) {
     const answer = errorResponse(error, requestId, options, requestPath(request.url));
     // Refusals made here (429, 503, 404…) reach a browser only with the CORS headers the handler would add.

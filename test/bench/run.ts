@@ -49,6 +49,10 @@ process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import type { AddressInfo } from 'node:net';
+// Suites that start the local runtime may run after suites that called DynamoDB in this process:
+// the runtime's invoke store is made before the SDK's first call would make a one-at-a-time one
+// (lambdas/local/invocation.ts), as Lambda's runtime makes it before it loads a handler.
+import '../../lambdas/local/invocation.js';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);

@@ -89,9 +89,24 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** A request held by the proxy until the test releases it (see `hold`). */
+export interface HeldRequest {
+  /** Settles once a request with the marker has arrived and is being held. */
+  readonly reached: Promise<void>;
+  /** Lets the held request (or, before one arrives, the next one) through. */
+  release(): void;
+}
+
+interface PendingHold {
+  readonly marker: string;
+  readonly reached: () => void;
+  readonly released: Promise<void>;
+}
+
 export class DynamoFaultProxy {
   private faults: ActiveFault[] = [];
   private log: ProxiedRequest[] = [];
+  private holds: PendingHold[] = [];
 
   private constructor(
     private readonly server: Server,
@@ -109,8 +124,9 @@ export class DynamoFaultProxy {
     // would break a request the proxy meant to pass through.
     const agent = new Agent({ keepAlive: false });
     const server = createServer((incoming, outgoing) => {
-      void readAll(incoming).then((body) => {
+      void readAll(incoming).then(async (body) => {
         const entry = created.proxy?.decide(incoming, body);
+        await created.proxy?.untilReleased(body);
         const answer = entry?.fault;
         if (answer !== undefined) {
           const fault = FAULT_ANSWERS[answer];
@@ -167,6 +183,29 @@ export class DynamoFaultProxy {
 
   clear(): void {
     this.faults = [];
+  }
+
+  /**
+   * Holds the next request whose body contains `marker` (a key, a secret path) until `release`:
+   * a test keeps one caller waiting on storage at a known point while others run.
+   */
+  hold(marker: string): HeldRequest {
+    let reached = (): void => undefined;
+    let release = (): void => undefined;
+    const arrival = new Promise<void>((resolve) => (reached = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.holds.push({ marker, reached, released });
+    return { reached: arrival, release };
+  }
+
+  /** Waits while the request is the one a hold is for; every other request passes at once. */
+  private untilReleased(body: Buffer): Promise<void> {
+    const text = body.toString('utf8');
+    const index = this.holds.findIndex((pending) => text.includes(pending.marker));
+    const [pending] = index === -1 ? [] : this.holds.splice(index, 1);
+    if (pending === undefined) return Promise.resolve();
+    pending.reached();
+    return pending.released;
   }
 
   /** Requests seen since the last `resetLog`, in order. */
