@@ -64,6 +64,12 @@ export interface RouteSpec {
   readonly response: z.ZodType;
   /** Success status: 200 with `response` as the body, or 204 with no body. */
   readonly status?: 200 | 201 | 202 | 204;
+  /**
+   * A route served only to refuse, as Vault refuses it (renewing a token that cannot be renewed,
+   * writing a configuration that is fixed): the status every caller it admits gets. It changes
+   * nothing, its `response` is never sent, and the OpenAPI document lists no success for it.
+   */
+  readonly refusedWith?: 400 | 405;
   /** Extra error statuses the route documents (401/403/500 are implied by `auth`). */
   readonly errors?: readonly number[];
   /** Media types of a success body that is not JSON (an export, a key); `response` describes it. */

@@ -473,8 +473,8 @@ const FIXTURES: Readonly<Record<string, readonly Fixture[]>> = {
   ],
 };
 
-/** Every route that is not a plain read. */
-const MUTATING = ROUTES.filter((route) => route.method !== 'GET');
+/** Every route that is not a plain read, nor one served only to refuse (it changes nothing). */
+const MUTATING = ROUTES.filter((route) => route.method !== 'GET' && route.refusedWith === undefined);
 
 /** JSON with the keys of every object sorted, so equal items print alike. */
 function canonical(value: unknown): string {

@@ -281,6 +281,15 @@ export const FIXTURES: Readonly<Record<string, RouteFixture>> = {
   listVaultMounts: { own: async () => ({ method: 'GET', path: '/v1/sys/mounts' }) },
   readVaultMountInfo: { own: async () => ({ method: 'GET', path: '/v1/sys/internal/ui/mounts/secret/rel' }) },
   lookupVaultToken: { own: async () => ({ method: 'GET', path: '/v1/auth/token/lookup-self' }) },
+  vaultSealStatus: { own: async () => ({ method: 'GET', path: '/v1/sys/seal-status' }) },
+  vaultLeader: { own: async () => ({ method: 'GET', path: '/v1/sys/leader' }) },
+  renewVaultToken: {
+    own: async () => ({ method: 'POST', path: '/v1/auth/token/renew-self', body: { increment: '1h' } }),
+  },
+  readVaultKvConfig: { own: async () => ({ method: 'GET', path: '/v1/secret/config' }) },
+  writeVaultKvConfig: {
+    own: async () => ({ method: 'POST', path: '/v1/secret/config', body: { max_versions: 5 } }),
+  },
   readVaultSecret: {
     own: async (bed, owner) => ({ method: 'GET', path: `/v1/secret/data/${await secret(bed, owner)}` }),
     foreign: async (bed) => ({ method: 'GET', path: `/v1/secret/data/${await secret(bed, rival)}` }),
@@ -739,7 +748,7 @@ export function fixtureOf(route: RouteSpec): RouteFixture {
   return fixture;
 }
 
-/** A route changes state when it is not a read. */
+/** A route changes state when it is not a read, and not one served only to refuse (`refusedWith`). */
 export function isMutating(route: RouteSpec): boolean {
-  return route.method !== 'GET';
+  return route.method !== 'GET' && route.refusedWith === undefined;
 }

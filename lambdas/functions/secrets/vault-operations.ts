@@ -6,10 +6,17 @@
  */
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.js';
+import {
+  ConflictError,
+  ForbiddenError,
+  MethodNotAllowedError,
+  NotFoundError,
+  ValidationError,
+} from '../../core/errors.js';
 import type { SecretMetadata, SecretVersionMetadata } from '../../core/secrets/kv-service.js';
 import { mergeSecretData } from '../../core/secrets/merge-patch.js';
 import { SECRET_LIMITS } from '../../core/secrets/kv-service.js';
+import { DEFAULT_MAX_VERSIONS } from '../../core/secrets/secret-store.js';
 import type { Principal } from '../../core/principal.js';
 import { type ApiRequest, callerOf, type Operations } from '../../shared/api-handler.js';
 import { VERSION } from '../../shared/version.js';
@@ -152,6 +159,29 @@ function stableId(name: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
+/**
+ * The "cluster" the unauthenticated `sys/` endpoints name: the deployment's stage, as the name and
+ * a stable id derived from it. Nothing of any tenant.
+ */
+function clusterIdentity(): { cluster_name: string; cluster_id: string } {
+  const stage = secrets().config.stage;
+  return { cluster_name: `vaultpilot-${stage}`, cluster_id: stableId(`cluster:${stage}`) };
+}
+
+/**
+ * VaultPilot's KV engine configuration, as `{mount}/config` reports it: what a new secret gets.
+ * Each secret's own `max_versions` and `cas_required` are set on its metadata; nothing is deleted
+ * on a timer.
+ */
+const KV_CONFIG = {
+  cas_required: false,
+  delete_version_after: '0s',
+  max_versions: DEFAULT_MAX_VERSIONS,
+} as const;
+
+/** Vault's answer to a renewal of a token that is not renewable (its expiration manager's words). */
+const NOT_RENEWABLE = 'lease is not renewable';
+
 function mountDescription() {
   const mount = secrets().config.vaultMount;
   return {
@@ -214,22 +244,64 @@ async function patchSecret(request: PatchRequest): Promise<SecretVersionMetadata
 }
 
 export const vaultOperations: Operations<Routes> = {
-  vaultHealth: async () => {
-    const stage = secrets().config.stage;
-    return {
-      body: {
-        initialized: true,
-        sealed: false,
-        standby: false,
-        performance_standby: false,
-        replication_performance_mode: 'disabled',
-        replication_dr_mode: 'disabled',
-        server_time_utc: Math.floor(Date.now() / 1000),
-        version: VERSION,
-        cluster_name: `vaultpilot-${stage}`,
-        cluster_id: stableId(`cluster:${stage}`),
-      },
-    };
+  vaultHealth: async () => ({
+    body: {
+      initialized: true,
+      sealed: false,
+      standby: false,
+      performance_standby: false,
+      replication_performance_mode: 'disabled',
+      replication_dr_mode: 'disabled',
+      server_time_utc: Math.floor(Date.now() / 1000),
+      version: VERSION,
+      ...clusterIdentity(),
+    },
+  }),
+  vaultSealStatus: async () => ({
+    body: {
+      // Vault's default seal type; VaultPilot has no seal, so nothing is ever to be unsealed and
+      // there are no key shares (t, n and progress 0). The backing services are not named here.
+      type: 'shamir',
+      initialized: true,
+      sealed: false,
+      t: 0,
+      n: 0,
+      progress: 0,
+      nonce: '',
+      version: VERSION,
+      build_date: '',
+      migration: false,
+      ...clusterIdentity(),
+      recovery_seal: false,
+      storage_type: 'vaultpilot',
+    },
+  }),
+  vaultLeader: async () => ({
+    body: {
+      ha_enabled: false,
+      is_self: false,
+      active_time: '0001-01-01T00:00:00Z',
+      leader_address: '',
+      leader_cluster_address: '',
+      performance_standby: false,
+      performance_standby_last_remote_wal: 0,
+    },
+  }),
+  renewVaultToken: async () => {
+    // A VaultPilot token is a JWT with a fixed expiry (lookup-self says renewable false): a client
+    // gets a new one by signing in again or through the client-credentials flow.
+    throw new ValidationError(NOT_RENEWABLE);
+  },
+  readVaultKvConfig: async (request) => {
+    checkMount(request);
+    return { body: envelope(request, { ...KV_CONFIG }) };
+  },
+  writeVaultKvConfig: async (request) => {
+    checkMount(request);
+    throw new MethodNotAllowedError(
+      `unsupported operation: the KV configuration is fixed (max_versions ${KV_CONFIG.max_versions}, cas_required ${KV_CONFIG.cas_required}, delete_version_after ${KV_CONFIG.delete_version_after}); set max_versions and cas_required per secret with ${secrets().config.vaultMount}/metadata/{path}`,
+      ['GET'],
+    );
   },
   listVaultMounts: async (request) => {
     const mounts = { [`${secrets().config.vaultMount}/`]: mountDescription() };
