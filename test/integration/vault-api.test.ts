@@ -745,6 +745,32 @@ describe('what Vault clients call around KV (raw HTTP)', () => {
     expect(notANumber.status).toBe(400);
   });
 
+  it('takes metadata as the Go client’s KVv2.PutMetadata sends it (every field, custom_metadata null)', async () => {
+    // Prepare
+    await asVault('admin', 'POST', '/v1/secret/data/raw/go-metadata', { data: { a: 'b' } });
+    await asVault('admin', 'POST', '/v1/secret/metadata/raw/go-metadata', {
+      max_versions: 4,
+      custom_metadata: { owner: 'ops' },
+    });
+
+    // Act
+    const put = await asVault('admin', 'POST', '/v1/secret/metadata/raw/go-metadata', {
+      max_versions: 0,
+      delete_version_after: '0s',
+      cas_required: true,
+      custom_metadata: null,
+    });
+    const metadata = await asVault('admin', 'GET', '/v1/secret/metadata/raw/go-metadata');
+
+    // Assess
+    expect(put.status, put.text).toBe(204);
+    expect(metadata.json.data).toMatchObject({
+      max_versions: 4,
+      cas_required: true,
+      custom_metadata: { owner: 'ops' },
+    });
+  });
+
   it('documents the new routes in the OpenAPI document; refused routes list no success', async () => {
     // Act
     const answer = await raw('GET', '/openapi.json', {});

@@ -396,7 +396,7 @@ export const vaultOperations: Operations<Routes> = {
       // Vault's 0 is "the mount's default": the secret keeps what it has.
       maxVersions: body.max_versions === 0 ? undefined : body.max_versions,
       casRequired: body.cas_required,
-      customMetadata: body.custom_metadata,
+      customMetadata: body.custom_metadata ?? undefined,
     });
     return NO_CONTENT;
   },

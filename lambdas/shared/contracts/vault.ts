@@ -67,7 +67,8 @@ export const VaultWriteMetadataRequest = z
     max_versions: z.number().int().min(0).max(100).optional(),
     cas_required: z.boolean().optional(),
     delete_version_after: NoDeleteVersionAfter.optional(),
-    custom_metadata: z.record(z.string().min(1).max(128), z.string().max(512)).optional(),
+    // Vault's Go client (`KVv2.PutMetadata`) sends null when it has none: the secret keeps its own.
+    custom_metadata: z.record(z.string().min(1).max(128), z.string().max(512)).nullable().optional(),
   })
   .meta({ id: 'VaultWriteMetadataRequest' });
 
