@@ -86,8 +86,11 @@ function operation(route: RouteSpec, registry: ComponentRegistry, errorRefs: Err
   const responses: Record<string, JsonSchema> = {};
   if (route.refusedWith === undefined)
     responses[String(status)] =
-      status === 204
-        ? { description: 'Success, no body' }
+      status === 204 || route.method === 'HEAD'
+        ? {
+            description:
+              route.method === 'HEAD' ? "The GET's status and headers, no body" : 'Success, no body',
+          }
         : {
             description: 'Success',
             content: Object.fromEntries(

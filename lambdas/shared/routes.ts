@@ -8,7 +8,7 @@
  */
 import type * as z from 'zod';
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** An API function, by the id its routes name; its folder is `lambdas/functions/<kebab-case id>/`. */
 export const API_HANDLER_IDS = [
@@ -34,6 +34,12 @@ export interface RouteSpec {
    * schemas; the OpenAPI document lists it as `<operationId>Put`.
    */
   readonly alsoPut?: boolean;
+  /**
+   * Also served with `HEAD` (a `GET` route): the same operation, its status and headers without
+   * the body, as Vault serves `HEAD /v1/sys/health` (hvac's health check and load balancers use
+   * it). The OpenAPI document lists it as `<operationId>Head`.
+   */
+  readonly alsoHead?: boolean;
   /**
    * Also served with Vault's `LIST` method, as `GET` with `list=true` added to the query. Only the
    * local router can: API Gateway REST APIs route standard methods only, so in AWS clients list
@@ -78,7 +84,11 @@ export interface RouteSpec {
 
 /** The methods a route is served on. */
 export function routeMethods(route: RouteSpec): HttpMethod[] {
-  return route.alsoPut === true && route.method !== 'PUT' ? [route.method, 'PUT'] : [route.method];
+  return [
+    route.method,
+    ...(route.alsoPut === true && route.method !== 'PUT' ? (['PUT'] as const) : []),
+    ...(route.alsoHead === true && route.method === 'GET' ? (['HEAD'] as const) : []),
+  ];
 }
 
 /** A route as served on one method (a route with `alsoPut` is served twice). */

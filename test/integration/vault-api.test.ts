@@ -266,6 +266,7 @@ describe('node-vault against /v1 (unchanged apart from endpoint and token)', () 
 
     // Act
     const status = await vault.status();
+    const initialized = await vault.initialized();
     const leader = await vault.leader();
     const self = await vault.tokenLookupSelf();
     const renewed = await rejection(vault.tokenRenewSelf());
@@ -273,6 +274,7 @@ describe('node-vault against /v1 (unchanged apart from endpoint and token)', () 
 
     // Assess
     expect(status).toMatchObject({ initialized: true, sealed: false, t: 0, n: 0, progress: 0 });
+    expect(initialized).toEqual({ initialized: true });
     expect(leader).toMatchObject({ ha_enabled: false, is_self: false, leader_address: '' });
     expect(self.renewable).toBe(false);
     expect(self.data.renewable).toBe(false);
@@ -586,6 +588,24 @@ describe('what Vault clients call around KV (raw HTTP)', () => {
     }
   });
 
+  it('answers HEAD sys/health with the GET’s status and no body (hvac’s default health check), and sys/init', async () => {
+    // Act
+    const head = await raw('HEAD', '/v1/sys/health', {});
+    const get = await raw('GET', '/v1/sys/health', {});
+    const init = await raw('GET', '/v1/sys/init', {});
+    const postHealth = await raw('POST', '/v1/sys/health', {});
+
+    // Assess
+    expect(head.status).toBe(200);
+    expect(head.text).toBe('');
+    expect(head.headers.get('content-type')).toBe(get.headers.get('content-type'));
+    expect(get.json.initialized).toBe(true);
+    expect(init.status).toBe(200);
+    expect(init.json).toEqual({ initialized: true });
+    expect(postHealth.status).toBe(405);
+    expect(postHealth.headers.get('allow')).toContain('HEAD');
+  });
+
   it('refuses renew-self with 400 `lease is not renewable` (empty POST, PUT with increment), 403 without a valid token', async () => {
     // Prepare
     const headers = { 'x-vault-token': tokens.admin ?? '' };
@@ -782,6 +802,8 @@ describe('what Vault clients call around KV (raw HTTP)', () => {
     // Assess
     expect(paths['/v1/sys/seal-status']?.get?.security).toEqual([]);
     expect(paths['/v1/sys/leader']?.get?.security).toEqual([]);
+    expect(paths['/v1/sys/init']?.get?.security).toEqual([]);
+    expect(paths['/v1/sys/health']?.head?.responses['200']).toBeDefined();
     const renew = paths['/v1/auth/token/renew-self']?.post?.responses ?? {};
     expect(Object.keys(renew)).toContain('400');
     expect(Object.keys(renew).filter((status) => status.startsWith('2'))).toEqual([]);

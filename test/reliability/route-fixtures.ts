@@ -283,6 +283,7 @@ export const FIXTURES: Readonly<Record<string, RouteFixture>> = {
   lookupVaultToken: { own: async () => ({ method: 'GET', path: '/v1/auth/token/lookup-self' }) },
   vaultSealStatus: { own: async () => ({ method: 'GET', path: '/v1/sys/seal-status' }) },
   vaultLeader: { own: async () => ({ method: 'GET', path: '/v1/sys/leader' }) },
+  vaultInitStatus: { own: async () => ({ method: 'GET', path: '/v1/sys/init' }) },
   renewVaultToken: {
     own: async () => ({ method: 'POST', path: '/v1/auth/token/renew-self', body: { increment: '1h' } }),
   },

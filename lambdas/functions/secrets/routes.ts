@@ -16,6 +16,7 @@ import {
 } from '../../shared/contracts/secrets.js';
 import {
   VaultHealthResponse,
+  VaultInitStatusResponse,
   VaultKvConfigRequest,
   VaultKvConfigResponse,
   VaultLeaderResponse,
@@ -166,6 +167,7 @@ export const VAULT_ROUTES = [
     ...vault,
     method: 'GET',
     path: '/v1/sys/health',
+    alsoHead: true,
     operationId: 'vaultHealth',
     auth: 'none',
     scopes: [],
@@ -181,6 +183,17 @@ export const VAULT_ROUTES = [
     scopes: [],
     summary: "Vault's seal status (`vault status`): initialized and unsealed, with no unseal key shares",
     response: VaultSealStatusResponse,
+  },
+  {
+    ...vault,
+    method: 'GET',
+    path: '/v1/sys/init',
+    operationId: 'vaultInitStatus',
+    auth: 'none',
+    scopes: [],
+    summary:
+      "Vault's initialization status (hvac's is_initialized, `vault operator init -status`): always initialized",
+    response: VaultInitStatusResponse,
   },
   {
     ...vault,

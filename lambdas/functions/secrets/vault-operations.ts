@@ -276,6 +276,8 @@ export const vaultOperations: Operations<Routes> = {
       storage_type: 'vaultpilot',
     },
   }),
+  // There is nothing to initialize: the store exists from the first deployment (or `npm start`).
+  vaultInitStatus: async () => ({ body: { initialized: true } }),
   vaultLeader: async () => ({
     body: {
       ha_enabled: false,

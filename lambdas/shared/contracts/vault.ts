@@ -237,6 +237,11 @@ export const VaultSealStatusResponse = z
   })
   .meta({ id: 'VaultSealStatusResponse' });
 
+/** `sys/init` (read), not enveloped: whether the server is initialized, which VaultPilot always is. */
+export const VaultInitStatusResponse = z
+  .object({ initialized: z.boolean() })
+  .meta({ id: 'VaultInitStatusResponse' });
+
 /** `sys/leader`, not enveloped: Vault's answer of a server without high availability. */
 export const VaultLeaderResponse = z
   .object({
