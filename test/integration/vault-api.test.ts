@@ -737,6 +737,36 @@ describe('what Vault clients call around KV (raw HTTP)', () => {
     expect(latest.json.data.data).toEqual({ value: 'one' });
   });
 
+  it('answers a deleted or destroyed version with Vault’s 404 carrying its metadata, and no value', async () => {
+    // Prepare: v1 destroyed, v2 soft-deleted (the latest), v3 never written
+    for (const value of ['one', 'two'])
+      await asVault('admin', 'POST', '/v1/secret/data/raw/removed', { data: { value } });
+    await asVault('admin', 'POST', '/v1/secret/destroy/raw/removed', { versions: [1] });
+    await asVault('admin', 'DELETE', '/v1/secret/data/raw/removed');
+
+    // Act
+    const latest = await asVault('admin', 'GET', '/v1/secret/data/raw/removed');
+    const destroyed = await asVault('admin', 'GET', '/v1/secret/data/raw/removed?version=1');
+    const never = await asVault('admin', 'GET', '/v1/secret/data/raw/removed?version=3');
+    const foreign = await asVault('bob', 'GET', '/v1/secret/data/raw/removed');
+    const viewer = await asVault('vera', 'GET', '/v1/secret/data/raw/removed');
+
+    // Assess
+    expect(latest.status).toBe(404);
+    expect(latest.json).toMatchObject({ lease_id: '', wrap_info: null, data: { data: null } });
+    expect(latest.json.data.metadata).toMatchObject({ version: 2, destroyed: false });
+    expect(latest.json.data.metadata.deletion_time).not.toBe('');
+    expect(latest.json.errors).toBeUndefined();
+    expect(destroyed.status).toBe(404);
+    expect(destroyed.json.data).toMatchObject({ data: null, metadata: { version: 1, destroyed: true } });
+    for (const answer of [never, foreign]) {
+      expect(answer.status).toBe(404);
+      expect(answer.json).toEqual({ errors: [] });
+    }
+    expect(viewer.status).toBe(403);
+    for (const answer of [latest, destroyed]) expect(answer.text).not.toMatch(/"one"|"two"/);
+  });
+
   it('takes options.cas as a numeric string, as Terraform’s provider sends its options map', async () => {
     // Act
     const first = await asVault('admin', 'POST', '/v1/secret/data/raw/tf-cas', {

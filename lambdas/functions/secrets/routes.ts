@@ -30,6 +30,7 @@ import {
   VaultReadQuery,
   VaultReadResponse,
   VaultRefused,
+  VaultRemovedVersionResponse,
   VaultRenewSelfRequest,
   VaultSealStatusResponse,
   VaultSubkeysQuery,
@@ -278,9 +279,10 @@ export const VAULT_ROUTES = [
     path: '/v1/{mount}/data/{path+}',
     operationId: 'readVaultSecret',
     scopes: read,
-    summary: 'Read the latest (or `?version=N`) version of a secret',
+    summary:
+      'Read the latest (or `?version=N`) version of a secret; a deleted or destroyed version answers 404 with its metadata, as in Vault',
     request: { query: VaultReadQuery },
-    response: VaultReadResponse,
+    response: VaultReadResponse.or(VaultRemovedVersionResponse),
     errors: [400, 404, 503],
   },
   {

@@ -17,6 +17,7 @@ import type { SecretMetadata, SecretVersionMetadata } from '../../core/secrets/k
 import { mergeSecretData } from '../../core/secrets/merge-patch.js';
 import { SECRET_LIMITS } from '../../core/secrets/kv-service.js';
 import { DEFAULT_MAX_VERSIONS } from '../../core/secrets/secret-store.js';
+import type { Caller } from '../../core/audit/caller.js';
 import type { Principal } from '../../core/principal.js';
 import { type ApiRequest, callerOf, type Operations } from '../../shared/api-handler.js';
 import { VERSION } from '../../shared/version.js';
@@ -213,6 +214,36 @@ function displayName(principal: Principal): string {
   return principal.kind === 'user' ? principal.username : principal.clientId;
 }
 
+/**
+ * The metadata of a version that a read found missing because it was deleted or destroyed (the
+ * latest when none is named), for Vault's 404 that carries it; undefined when the version never
+ * existed or the caller may not read the secret's metadata. The metadata read is its own audited
+ * use case (`secret.metadata.read`), after the value read was audited as not found.
+ */
+async function removedVersion(
+  caller: Caller,
+  path: string,
+  version: number | undefined,
+): Promise<ReturnType<typeof versionMetadata> | undefined> {
+  let metadata: SecretMetadata;
+  try {
+    metadata = await secrets().access.readMetadata(caller, path);
+  } catch (error: unknown) {
+    if (error instanceof NotFoundError || error instanceof ForbiddenError) return undefined;
+    throw error;
+  }
+  const wanted = version ?? metadata.currentVersion;
+  const state = metadata.versions[String(wanted)];
+  if (state === undefined || (state.deletionTime === undefined && !state.destroyed)) return undefined;
+  return {
+    created_time: state.createdTime,
+    custom_metadata: customMetadata(metadata.customMetadata),
+    deletion_time: state.deletionTime ?? '',
+    destroyed: state.destroyed,
+    version: wanted,
+  };
+}
+
 type Routes = typeof VAULT_ROUTES;
 type PatchRequest = ApiRequest<Extract<Routes[number], { readonly operationId: 'patchVaultSecret' }>>;
 
@@ -346,14 +377,20 @@ export const vaultOperations: Operations<Routes> = {
     };
   },
   readVaultSecret: async (request) => {
-    const result = await secrets().access.read(
-      callerOf(request),
-      pathOf(request),
-      wantedVersion(request.query.version),
-    );
-    return {
-      body: envelope(request, { data: { ...result.data }, metadata: versionMetadata(result.metadata) }),
-    };
+    const caller = callerOf(request);
+    const path = pathOf(request);
+    const version = wantedVersion(request.query.version);
+    try {
+      const result = await secrets().access.read(caller, path, version);
+      return {
+        body: envelope(request, { data: { ...result.data }, metadata: versionMetadata(result.metadata) }),
+      };
+    } catch (error: unknown) {
+      if (!(error instanceof NotFoundError)) throw error;
+      const removed = await removedVersion(caller, path, version);
+      if (removed === undefined) throw error;
+      return { statusCode: 404, body: envelope(request, { data: null, metadata: removed }) };
+    }
   },
   writeVaultSecret: async (request) => {
     const { data, options } = request.body;

@@ -121,6 +121,15 @@ export const VaultReadResponse = envelope(
   z.object({ data: SecretData, metadata: VaultVersionMetadata }),
   'VaultReadResponse',
 );
+/**
+ * Vault's 404 for a version that was deleted or destroyed: no value, the version's metadata (its
+ * deletion time or `destroyed`), as Vault's clients read it (`vault kv get` shows it, the Go
+ * client's `KVv2.Get` returns it without an error, `vault kv rollback` names the reason).
+ */
+export const VaultRemovedVersionResponse = envelope(
+  z.object({ data: z.null(), metadata: VaultVersionMetadata }),
+  'VaultRemovedVersionResponse',
+);
 export const VaultWriteResponse = envelope(VaultVersionMetadata, 'VaultWriteResponse');
 export const VaultSubkeysResponse = envelope(
   z.object({ subkeys: z.record(z.string(), z.null()), metadata: VaultVersionMetadata }),
