@@ -767,6 +767,59 @@ describe('what Vault clients call around KV (raw HTTP)', () => {
     for (const answer of [latest, destroyed]) expect(answer.text).not.toMatch(/"one"|"two"/);
   });
 
+  it('patches metadata as `vault kv metadata patch` does: merge patch, custom_metadata key by key, 404 when missing', async () => {
+    // Prepare
+    await asVault('admin', 'POST', '/v1/secret/data/raw/meta-patch', { data: { a: 'b' } });
+    await asVault('admin', 'POST', '/v1/secret/metadata/raw/meta-patch', {
+      max_versions: 5,
+      custom_metadata: { keep: 'k', drop: 'd' },
+    });
+    const headers = { 'x-vault-token': tokens.admin ?? '', 'content-type': 'application/merge-patch+json' };
+
+    // Act
+    const patched = await raw(
+      'PATCH',
+      '/v1/secret/metadata/raw/meta-patch',
+      headers,
+      JSON.stringify({ cas_required: true, custom_metadata: { drop: null, add: 'a' } }),
+    );
+    const afterPatch = await asVault('admin', 'GET', '/v1/secret/metadata/raw/meta-patch');
+    const cleared = await raw(
+      'PATCH',
+      '/v1/secret/metadata/raw/meta-patch',
+      headers,
+      JSON.stringify({ custom_metadata: null }),
+    );
+    const afterClear = await asVault('admin', 'GET', '/v1/secret/metadata/raw/meta-patch');
+    const missing = await raw(
+      'PATCH',
+      '/v1/secret/metadata/raw/meta-patch-never',
+      headers,
+      JSON.stringify({ max_versions: 3 }),
+    );
+    const byViewer = await raw(
+      'PATCH',
+      '/v1/secret/metadata/raw/meta-patch',
+      { ...headers, 'x-vault-token': tokens.vera ?? '' },
+      JSON.stringify({ max_versions: 3 }),
+    );
+
+    // Assess
+    expect(patched.status, patched.text).toBe(204);
+    expect(afterPatch.json.data).toMatchObject({
+      max_versions: 5,
+      cas_required: true,
+      custom_metadata: { keep: 'k', add: 'a' },
+    });
+    expect(afterPatch.json.data.custom_metadata.drop).toBeUndefined();
+    expect(cleared.status).toBe(204);
+    expect(afterClear.json.data.custom_metadata).toBeNull();
+    expect(afterClear.json.data.cas_required).toBe(true);
+    expect(missing.status).toBe(404);
+    expect(missing.json).toEqual({ errors: [] });
+    expect(byViewer.status).toBe(403);
+  });
+
   it('takes options.cas as a numeric string, as Terraform’s provider sends its options map', async () => {
     // Act
     const first = await asVault('admin', 'POST', '/v1/secret/data/raw/tf-cas', {

@@ -57,8 +57,13 @@ function expectation(route: RouteSpec, caller: CallerName): Expectation {
   const scopes =
     user === undefined ? (MACHINES[caller as MachineName] ?? []) : (ROLE_SCOPES[user.role] ?? []);
   if (!route.scopes.some((scope) => scopes.includes(scope))) return 'forbidden';
-  // Vault's PATCH merges into the value it reads first (docs/vault-api.md): it needs read as well.
-  if (route.operationId === 'patchVaultSecret' && !scopes.includes(SCOPES.read)) return 'forbidden';
+  // Vault's PATCH merges into what it reads first, the value or the metadata (docs/vault-api.md):
+  // it needs read as well.
+  if (
+    (route.operationId === 'patchVaultSecret' || route.operationId === 'patchVaultSecretMetadata') &&
+    !scopes.includes(SCOPES.read)
+  )
+    return 'forbidden';
   // Auditors and viewers see metadata and lists, never values (README, the secret store).
   if (VALUE_READS.includes(route.operationId) && (user?.role === 'auditor' || user?.role === 'viewer')) {
     return 'forbidden';

@@ -393,6 +393,22 @@ export const FIXTURES: Readonly<Record<string, RouteFixture>> = {
       return (answer.json as { data?: { max_versions?: number } } | undefined)?.data?.max_versions === 7;
     },
   },
+  patchVaultSecretMetadata: {
+    own: async (bed, owner) => ({
+      method: 'PATCH',
+      path: `/v1/secret/metadata/${await secret(bed, owner)}`,
+      body: { max_versions: 6, custom_metadata: { team: 'reliability' } },
+    }),
+    foreign: async (bed) => ({
+      method: 'PATCH',
+      path: `/v1/secret/metadata/${await secret(bed, rival)}`,
+      body: { max_versions: 6 },
+    }),
+    applied: async (bed, request, reader) => {
+      const answer = await bed.call(reader, 'GET', request.path);
+      return (answer.json as { data?: { max_versions?: number } } | undefined)?.data?.max_versions === 6;
+    },
+  },
   deleteVaultSecretMetadata: {
     own: async (bed, owner) => ({
       method: 'DELETE',
@@ -749,7 +765,7 @@ export function fixtureOf(route: RouteSpec): RouteFixture {
   return fixture;
 }
 
-/** A route changes state when it is not a read, and not one served only to refuse (`refusedWith`). */
+/** A route changes state when it is not a read (GET, HEAD), and not one served only to refuse (`refusedWith`). */
 export function isMutating(route: RouteSpec): boolean {
-  return route.method !== 'GET' && route.refusedWith === undefined;
+  return route.method !== 'GET' && route.method !== 'HEAD' && route.refusedWith === undefined;
 }

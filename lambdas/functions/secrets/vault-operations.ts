@@ -439,6 +439,28 @@ export const vaultOperations: Operations<Routes> = {
     });
     return NO_CONTENT;
   },
+  patchVaultSecretMetadata: async (request) => {
+    const { access } = secrets();
+    const caller = callerOf(request);
+    const path = pathOf(request);
+    const { max_versions: maxVersions, cas_required: casRequired, custom_metadata: patch } = request.body;
+    // Vault patches only metadata that exists (404 otherwise). Custom metadata is a flat map of
+    // strings like a value, so the value's RFC 7396 merge applies; the merged map is written
+    // whole, and a concurrent change of custom metadata between the read and the write is lost
+    // (metadata has no check-and-set; docs/vault-api.md).
+    const current = await access.readMetadata(caller, path);
+    await access.writeMetadata(caller, path, {
+      maxVersions: maxVersions === 0 ? undefined : maxVersions,
+      casRequired,
+      customMetadata:
+        patch === undefined
+          ? undefined
+          : patch === null
+            ? {}
+            : mergeSecretData(current.customMetadata, patch),
+    });
+    return NO_CONTENT;
+  },
   deleteVaultSecretMetadata: async (request) => {
     await secrets().access.deleteAll(callerOf(request), pathOf(request));
     return NO_CONTENT;
