@@ -37,6 +37,7 @@ const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
   401: 'Missing, malformed, expired or otherwise invalid token',
   403: 'Authenticated, but not allowed',
   404: 'Not found (also for another tenant’s objects)',
+  405: 'Not supported on this path',
   409: 'Conflict',
   413: 'Payload too large',
   429: 'Too many requests (see Retry-After)',
@@ -54,6 +55,7 @@ function operation(route: RouteSpec, registry: ComponentRegistry, errorRefs: Err
   const vault = route.dialect === 'vault';
   const errorRef = vault ? errorRefs.vault : errorRefs.api;
   const statuses = new Set<number>([...(route.errors ?? []), 500]);
+  if (route.refusedWith !== undefined) statuses.add(route.refusedWith);
   // Vault answers a missing or bad token with its 403 `permission denied`, never 401.
   if (route.auth === 'token') (vault ? [403] : [401, 403]).forEach((status) => statuses.add(status));
   const pathNames = routePathParameters(route.path);
@@ -81,10 +83,14 @@ function operation(route: RouteSpec, registry: ComponentRegistry, errorRefs: Err
   }
 
   const status = route.status ?? 200;
-  const responses: Record<string, JsonSchema> = {
-    [String(status)]:
-      status === 204
-        ? { description: 'Success, no body' }
+  const responses: Record<string, JsonSchema> = {};
+  if (route.refusedWith === undefined)
+    responses[String(status)] =
+      status === 204 || route.method === 'HEAD'
+        ? {
+            description:
+              route.method === 'HEAD' ? "The GET's status and headers, no body" : 'Success, no body',
+          }
         : {
             description: 'Success',
             content: Object.fromEntries(
@@ -93,8 +99,7 @@ function operation(route: RouteSpec, registry: ComponentRegistry, errorRefs: Err
                 { schema: registry.add(route.response, 'output') },
               ]),
             ),
-          },
-  };
+          };
   for (const status of [...statuses].sort()) {
     responses[String(status)] = {
       description: ERROR_DESCRIPTIONS[status] ?? 'Error',

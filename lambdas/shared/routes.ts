@@ -8,7 +8,7 @@
  */
 import type * as z from 'zod';
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** An API function, by the id its routes name; its folder is `lambdas/functions/<kebab-case id>/`. */
 export const API_HANDLER_IDS = [
@@ -34,6 +34,12 @@ export interface RouteSpec {
    * schemas; the OpenAPI document lists it as `<operationId>Put`.
    */
   readonly alsoPut?: boolean;
+  /**
+   * Also served with `HEAD` (a `GET` route): the same operation, its status and headers without
+   * the body, as Vault serves `HEAD /v1/sys/health` (hvac's health check and load balancers use
+   * it). The OpenAPI document lists it as `<operationId>Head`.
+   */
+  readonly alsoHead?: boolean;
   /**
    * Also served with Vault's `LIST` method, as `GET` with `list=true` added to the query. Only the
    * local router can: API Gateway REST APIs route standard methods only, so in AWS clients list
@@ -64,6 +70,12 @@ export interface RouteSpec {
   readonly response: z.ZodType;
   /** Success status: 200 with `response` as the body, or 204 with no body. */
   readonly status?: 200 | 201 | 202 | 204;
+  /**
+   * A route served only to refuse, as Vault refuses it (renewing a token that cannot be renewed,
+   * writing a configuration that is fixed): the status every caller it admits gets. It changes
+   * nothing, its `response` is never sent, and the OpenAPI document lists no success for it.
+   */
+  readonly refusedWith?: 400 | 405;
   /** Extra error statuses the route documents (401/403/500 are implied by `auth`). */
   readonly errors?: readonly number[];
   /** Media types of a success body that is not JSON (an export, a key); `response` describes it. */
@@ -72,7 +84,11 @@ export interface RouteSpec {
 
 /** The methods a route is served on. */
 export function routeMethods(route: RouteSpec): HttpMethod[] {
-  return route.alsoPut === true && route.method !== 'PUT' ? [route.method, 'PUT'] : [route.method];
+  return [
+    route.method,
+    ...(route.alsoPut === true && route.method !== 'PUT' ? (['PUT'] as const) : []),
+    ...(route.alsoHead === true && route.method === 'GET' ? (['HEAD'] as const) : []),
+  ];
 }
 
 /** A route as served on one method (a route with `alsoPut` is served twice). */

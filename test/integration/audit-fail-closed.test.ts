@@ -295,6 +295,15 @@ const FIXTURES: Readonly<Record<string, readonly Fixture[]>> = {
       changesState: true,
     },
   ],
+  patchVaultSecretMetadata: [
+    {
+      prepare: async () => ({
+        path: `/v1/secret/metadata/${await secretAt('vault-metadata-patch')}`,
+        body: { max_versions: 4, custom_metadata: { team: 'ops' } },
+      }),
+      changesState: true,
+    },
+  ],
   deleteVaultSecretMetadata: [
     {
       prepare: async () => ({ path: `/v1/secret/metadata/${await secretAt('vault-delete-all', 2)}` }),
@@ -473,8 +482,10 @@ const FIXTURES: Readonly<Record<string, readonly Fixture[]>> = {
   ],
 };
 
-/** Every route that is not a plain read. */
-const MUTATING = ROUTES.filter((route) => route.method !== 'GET');
+/** Every route that is not a plain read (GET, HEAD), nor one served only to refuse (it changes nothing). */
+const MUTATING = ROUTES.filter(
+  (route) => route.method !== 'GET' && route.method !== 'HEAD' && route.refusedWith === undefined,
+);
 
 /** JSON with the keys of every object sorted, so equal items print alike. */
 function canonical(value: unknown): string {

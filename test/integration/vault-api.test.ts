@@ -259,6 +259,29 @@ describe('node-vault against /v1 (unchanged apart from endpoint and token)', () 
     expect(self.data.ttl).toBeGreaterThan(0);
     expect(self.data.policies).toContain('operator');
   });
+
+  it('answers status (seal status), leader, and refuses renewing the token as Vault refuses a non-renewable one', async () => {
+    // Prepare
+    const vault = vaultClient(tokens.olga);
+
+    // Act
+    const status = await vault.status();
+    const initialized = await vault.initialized();
+    const leader = await vault.leader();
+    const self = await vault.tokenLookupSelf();
+    const renewed = await rejection(vault.tokenRenewSelf());
+    const renewedBy = await rejection(vault.tokenRenewSelf({ increment: '1h' }));
+
+    // Assess
+    expect(status).toMatchObject({ initialized: true, sealed: false, t: 0, n: 0, progress: 0 });
+    expect(initialized).toEqual({ initialized: true });
+    expect(leader).toMatchObject({ ha_enabled: false, is_self: false, leader_address: '' });
+    expect(self.renewable).toBe(false);
+    expect(self.data.renewable).toBe(false);
+    for (const answer of [renewed, renewedBy]) {
+      expect(answer).toEqual({ status: 400, errors: ['lease is not renewable'] });
+    }
+  });
 });
 
 describe('Vault HTTP shapes on /v1 (raw HTTP)', () => {
@@ -520,5 +543,356 @@ describe('Vault HTTP shapes on /v1 (raw HTTP)', () => {
     // Assess
     expect(noRoute.status).toBe(404);
     expect(noRoute.json).toEqual({ errors: [] });
+  });
+});
+
+describe('what Vault clients call around KV (raw HTTP)', () => {
+  it('answers sys/seal-status and sys/leader without a token, in Vault’s shapes, naming no tenant', async () => {
+    // Act
+    const status = await raw('GET', '/v1/sys/seal-status', {});
+    const leader = await raw('GET', '/v1/sys/leader', {});
+    const withBadToken = await raw('GET', '/v1/sys/seal-status', { 'x-vault-token': 'hvs.not-a-token' });
+    const health = await raw('GET', '/v1/sys/health', {});
+
+    // Assess
+    expect(status.status).toBe(200);
+    expect(status.json).toEqual({
+      type: 'shamir',
+      initialized: true,
+      sealed: false,
+      t: 0,
+      n: 0,
+      progress: 0,
+      nonce: '',
+      version: health.json.version,
+      build_date: '',
+      migration: false,
+      cluster_name: health.json.cluster_name,
+      cluster_id: health.json.cluster_id,
+      recovery_seal: false,
+      storage_type: 'vaultpilot',
+    });
+    expect(leader.status).toBe(200);
+    expect(leader.json).toEqual({
+      ha_enabled: false,
+      is_self: false,
+      active_time: '0001-01-01T00:00:00Z',
+      leader_address: '',
+      leader_cluster_address: '',
+      performance_standby: false,
+      performance_standby_last_remote_wal: 0,
+    });
+    expect(withBadToken.status).toBe(200);
+    for (const answer of [status, leader]) {
+      expect(answer.text).not.toMatch(/default|other|admin|olga|tenant/);
+    }
+  });
+
+  it('answers HEAD sys/health with the GET’s status and no body (hvac’s default health check), and sys/init', async () => {
+    // Act
+    const head = await raw('HEAD', '/v1/sys/health', {});
+    const get = await raw('GET', '/v1/sys/health', {});
+    const init = await raw('GET', '/v1/sys/init', {});
+    const postHealth = await raw('POST', '/v1/sys/health', {});
+
+    // Assess
+    expect(head.status).toBe(200);
+    expect(head.text).toBe('');
+    expect(head.headers.get('content-type')).toBe(get.headers.get('content-type'));
+    expect(get.json.initialized).toBe(true);
+    expect(init.status).toBe(200);
+    expect(init.json).toEqual({ initialized: true });
+    expect(postHealth.status).toBe(405);
+    expect(postHealth.headers.get('allow')).toContain('HEAD');
+  });
+
+  it('refuses renew-self with 400 `lease is not renewable` (empty POST, PUT with increment), 403 without a valid token', async () => {
+    // Prepare
+    const headers = { 'x-vault-token': tokens.admin ?? '' };
+
+    // Act
+    const emptyPost = await raw('POST', '/v1/auth/token/renew-self', headers);
+    const put = await raw('PUT', '/v1/auth/token/renew-self', headers, JSON.stringify({ increment: 3600 }));
+    const badIncrement = await asVault('admin', 'POST', '/v1/auth/token/renew-self', { increment: 'soon' });
+    const noToken = await raw('POST', '/v1/auth/token/renew-self', {});
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 2 * 86_400_000 });
+    let expired: ApiAnswer;
+    try {
+      expired = await raw('POST', '/v1/auth/token/renew-self', headers);
+    } finally {
+      vi.useRealTimers();
+    }
+    const lookup = await asVault('admin', 'GET', '/v1/auth/token/lookup-self');
+
+    // Assess
+    for (const answer of [emptyPost, put]) {
+      expect(answer.status, answer.text).toBe(400);
+      expect(answer.json).toEqual({ errors: ['lease is not renewable'] });
+    }
+    expect(badIncrement.status).toBe(400);
+    expect((badIncrement.json.errors as string[]).join(' ')).toContain('increment');
+    for (const answer of [noToken, expired]) {
+      expect(answer.status).toBe(403);
+      expect(answer.json).toEqual({ errors: ['permission denied'] });
+    }
+    // What a client checks before renewing says the same: the token is not renewable.
+    expect(lookup.json.renewable).toBe(false);
+    expect(lookup.json.data.renewable).toBe(false);
+  });
+
+  it('reads the KV engine configuration from the real defaults, and refuses to change it with 405', async () => {
+    // Prepare
+    await asVault('admin', 'POST', '/v1/secret/data/raw/config-default', { data: { a: 'b' } });
+
+    // Act
+    const config = await asVault('vera', 'GET', '/v1/secret/config');
+    const metadata = await asVault('admin', 'GET', '/v1/secret/metadata/raw/config-default');
+    const otherMount = await asVault('admin', 'GET', '/v1/kv/config');
+    const write = await asVault('admin', 'POST', '/v1/secret/config', {
+      max_versions: 5,
+      cas_required: true,
+    });
+    const writePut = await asVault('admin', 'PUT', '/v1/secret/config', { delete_version_after: '1h' });
+    const badWrite = await asVault('admin', 'POST', '/v1/secret/config', { max_versions: 'many' });
+    const otherMountWrite = await asVault('admin', 'POST', '/v1/kv/config', { max_versions: 5 });
+    const noToken = await raw('GET', '/v1/secret/config', {});
+    const after = await asVault('admin', 'GET', '/v1/secret/config');
+
+    // Assess
+    expect(config.status, config.text).toBe(200);
+    expect(config.json).toMatchObject({ lease_id: '', renewable: false, wrap_info: null, auth: null });
+    expect(config.json.data).toEqual({ cas_required: false, delete_version_after: '0s', max_versions: 10 });
+    // A new secret gets exactly what the configuration says.
+    expect(metadata.json.data).toMatchObject({
+      max_versions: config.json.data.max_versions,
+      cas_required: config.json.data.cas_required,
+      delete_version_after: config.json.data.delete_version_after,
+    });
+    expect(otherMount.status).toBe(404);
+    for (const answer of [write, writePut]) {
+      expect(answer.status, answer.text).toBe(405);
+      expect(answer.headers.get('allow')).toBe('GET');
+      expect(answer.json.errors).toHaveLength(1);
+      expect(answer.json.errors[0]).toMatch(/^unsupported operation: .*secret\/metadata/);
+    }
+    expect(badWrite.status).toBe(400);
+    expect(otherMountWrite.status).toBe(404);
+    expect(noToken.status).toBe(403);
+    expect(after.json.data).toEqual(config.json.data);
+  });
+
+  it('ignores X-Vault-Request and X-Vault-Namespace, as the Go client and namespaced clients send them', async () => {
+    // Prepare
+    const headers = {
+      'x-vault-token': tokens.admin ?? '',
+      'x-vault-request': 'true',
+      'x-vault-namespace': 'team-a/',
+      'content-type': 'application/json',
+    };
+
+    // Act
+    const written = await raw(
+      'PUT',
+      '/v1/secret/data/raw/headers',
+      headers,
+      JSON.stringify({ data: { a: 'b' } }),
+    );
+    const read = await raw('GET', '/v1/secret/data/raw/headers', headers);
+    const status = await raw('GET', '/v1/sys/seal-status', { 'x-vault-request': 'true' });
+
+    // Assess
+    expect(written.status, written.text).toBe(200);
+    expect(read.status, read.text).toBe(200);
+    expect(read.json.data.data).toEqual({ a: 'b' });
+    expect(status.status).toBe(200);
+  });
+
+  it('rolls back as `vault kv rollback` does: preflight, pre-read, read the old version, check-and-set write', async () => {
+    // Prepare: three versions
+    for (const value of ['one', 'two', 'three'])
+      await asVault('admin', 'POST', '/v1/secret/data/raw/rollback', { data: { value } });
+
+    // Act: the CLI's requests, in its order (command/kv_rollback.go)
+    const preflight = await asVault('admin', 'GET', '/v1/sys/internal/ui/mounts/secret/raw/rollback');
+    const current = await asVault('admin', 'GET', '/v1/secret/data/raw/rollback');
+    const old = await asVault('admin', 'GET', '/v1/secret/data/raw/rollback?version=1');
+    const rolledBack = await asVault('admin', 'PUT', '/v1/secret/data/raw/rollback', {
+      data: old.json.data.data,
+      options: { cas: current.json.data.metadata.version },
+    });
+    // A second rollback from the same pre-read loses the check-and-set, as in Vault.
+    const stale = await asVault('admin', 'PUT', '/v1/secret/data/raw/rollback', {
+      data: old.json.data.data,
+      options: { cas: current.json.data.metadata.version },
+    });
+    const latest = await asVault('admin', 'GET', '/v1/secret/data/raw/rollback');
+
+    // Assess
+    expect(preflight.json.data).toMatchObject({ path: 'secret/', options: { version: '2' } });
+    expect(old.json.data.metadata).toMatchObject({ version: 1, deletion_time: '', destroyed: false });
+    expect(rolledBack.status, rolledBack.text).toBe(200);
+    expect(rolledBack.json.data.version).toBe(4);
+    expect(stale.status).toBe(400);
+    expect(stale.json).toEqual({ errors: ['check-and-set parameter did not match the current version'] });
+    expect(latest.json.data.data).toEqual({ value: 'one' });
+  });
+
+  it('answers a deleted or destroyed version with Vault’s 404 carrying its metadata, and no value', async () => {
+    // Prepare: v1 destroyed, v2 soft-deleted (the latest), v3 never written
+    for (const value of ['one', 'two'])
+      await asVault('admin', 'POST', '/v1/secret/data/raw/removed', { data: { value } });
+    await asVault('admin', 'POST', '/v1/secret/destroy/raw/removed', { versions: [1] });
+    await asVault('admin', 'DELETE', '/v1/secret/data/raw/removed');
+
+    // Act
+    const latest = await asVault('admin', 'GET', '/v1/secret/data/raw/removed');
+    const destroyed = await asVault('admin', 'GET', '/v1/secret/data/raw/removed?version=1');
+    const never = await asVault('admin', 'GET', '/v1/secret/data/raw/removed?version=3');
+    const foreign = await asVault('bob', 'GET', '/v1/secret/data/raw/removed');
+    const viewer = await asVault('vera', 'GET', '/v1/secret/data/raw/removed');
+
+    // Assess
+    expect(latest.status).toBe(404);
+    expect(latest.json).toMatchObject({ lease_id: '', wrap_info: null, data: { data: null } });
+    expect(latest.json.data.metadata).toMatchObject({ version: 2, destroyed: false });
+    expect(latest.json.data.metadata.deletion_time).not.toBe('');
+    expect(latest.json.errors).toBeUndefined();
+    expect(destroyed.status).toBe(404);
+    expect(destroyed.json.data).toMatchObject({ data: null, metadata: { version: 1, destroyed: true } });
+    for (const answer of [never, foreign]) {
+      expect(answer.status).toBe(404);
+      expect(answer.json).toEqual({ errors: [] });
+    }
+    expect(viewer.status).toBe(403);
+    for (const answer of [latest, destroyed]) expect(answer.text).not.toMatch(/"one"|"two"/);
+  });
+
+  it('patches metadata as `vault kv metadata patch` does: merge patch, custom_metadata key by key, 404 when missing', async () => {
+    // Prepare
+    await asVault('admin', 'POST', '/v1/secret/data/raw/meta-patch', { data: { a: 'b' } });
+    await asVault('admin', 'POST', '/v1/secret/metadata/raw/meta-patch', {
+      max_versions: 5,
+      custom_metadata: { keep: 'k', drop: 'd' },
+    });
+    const headers = { 'x-vault-token': tokens.admin ?? '', 'content-type': 'application/merge-patch+json' };
+
+    // Act
+    const patched = await raw(
+      'PATCH',
+      '/v1/secret/metadata/raw/meta-patch',
+      headers,
+      JSON.stringify({ cas_required: true, custom_metadata: { drop: null, add: 'a' } }),
+    );
+    const afterPatch = await asVault('admin', 'GET', '/v1/secret/metadata/raw/meta-patch');
+    const cleared = await raw(
+      'PATCH',
+      '/v1/secret/metadata/raw/meta-patch',
+      headers,
+      JSON.stringify({ custom_metadata: null }),
+    );
+    const afterClear = await asVault('admin', 'GET', '/v1/secret/metadata/raw/meta-patch');
+    const missing = await raw(
+      'PATCH',
+      '/v1/secret/metadata/raw/meta-patch-never',
+      headers,
+      JSON.stringify({ max_versions: 3 }),
+    );
+    const byViewer = await raw(
+      'PATCH',
+      '/v1/secret/metadata/raw/meta-patch',
+      { ...headers, 'x-vault-token': tokens.vera ?? '' },
+      JSON.stringify({ max_versions: 3 }),
+    );
+
+    // Assess
+    expect(patched.status, patched.text).toBe(204);
+    expect(afterPatch.json.data).toMatchObject({
+      max_versions: 5,
+      cas_required: true,
+      custom_metadata: { keep: 'k', add: 'a' },
+    });
+    expect(afterPatch.json.data.custom_metadata.drop).toBeUndefined();
+    expect(cleared.status).toBe(204);
+    expect(afterClear.json.data.custom_metadata).toBeNull();
+    expect(afterClear.json.data.cas_required).toBe(true);
+    expect(missing.status).toBe(404);
+    expect(missing.json).toEqual({ errors: [] });
+    expect(byViewer.status).toBe(403);
+  });
+
+  it('takes options.cas as a numeric string, as Terraform’s provider sends its options map', async () => {
+    // Act
+    const first = await asVault('admin', 'POST', '/v1/secret/data/raw/tf-cas', {
+      data: { a: '1' },
+      options: { cas: '0' },
+      cas: 0,
+    });
+    const second = await asVault('admin', 'POST', '/v1/secret/data/raw/tf-cas', {
+      data: { a: '2' },
+      options: { cas: '1' },
+    });
+    const stale = await asVault('admin', 'POST', '/v1/secret/data/raw/tf-cas', {
+      data: { a: '3' },
+      options: { cas: '1' },
+    });
+    const notANumber = await asVault('admin', 'POST', '/v1/secret/data/raw/tf-cas', {
+      data: { a: '3' },
+      options: { cas: 'latest' },
+    });
+
+    // Assess
+    expect(first.status, first.text).toBe(200);
+    expect(second.json.data.version).toBe(2);
+    expect(stale.status).toBe(400);
+    expect(stale.json).toEqual({ errors: ['check-and-set parameter did not match the current version'] });
+    expect(notANumber.status).toBe(400);
+  });
+
+  it('takes metadata as the Go client’s KVv2.PutMetadata sends it (every field, custom_metadata null)', async () => {
+    // Prepare
+    await asVault('admin', 'POST', '/v1/secret/data/raw/go-metadata', { data: { a: 'b' } });
+    await asVault('admin', 'POST', '/v1/secret/metadata/raw/go-metadata', {
+      max_versions: 4,
+      custom_metadata: { owner: 'ops' },
+    });
+
+    // Act
+    const put = await asVault('admin', 'POST', '/v1/secret/metadata/raw/go-metadata', {
+      max_versions: 0,
+      delete_version_after: '0s',
+      cas_required: true,
+      custom_metadata: null,
+    });
+    const metadata = await asVault('admin', 'GET', '/v1/secret/metadata/raw/go-metadata');
+
+    // Assess
+    expect(put.status, put.text).toBe(204);
+    expect(metadata.json.data).toMatchObject({
+      max_versions: 4,
+      cas_required: true,
+      custom_metadata: { owner: 'ops' },
+    });
+  });
+
+  it('documents the new routes in the OpenAPI document; refused routes list no success', async () => {
+    // Act
+    const answer = await raw('GET', '/openapi.json', {});
+    const paths = answer.json.paths as Record<
+      string,
+      Record<string, { security?: unknown[]; responses: Record<string, unknown> }>
+    >;
+
+    // Assess
+    expect(paths['/v1/sys/seal-status']?.get?.security).toEqual([]);
+    expect(paths['/v1/sys/leader']?.get?.security).toEqual([]);
+    expect(paths['/v1/sys/init']?.get?.security).toEqual([]);
+    expect(paths['/v1/sys/health']?.head?.responses['200']).toBeDefined();
+    const renew = paths['/v1/auth/token/renew-self']?.post?.responses ?? {};
+    expect(Object.keys(renew)).toContain('400');
+    expect(Object.keys(renew).filter((status) => status.startsWith('2'))).toEqual([]);
+    const configWrite = paths['/v1/{mount}/config']?.post?.responses ?? {};
+    expect(Object.keys(configWrite)).toContain('405');
+    expect(Object.keys(configWrite).filter((status) => status.startsWith('2'))).toEqual([]);
+    expect(paths['/v1/{mount}/config']?.get?.responses['200']).toBeDefined();
   });
 });

@@ -57,8 +57,13 @@ function expectation(route: RouteSpec, caller: CallerName): Expectation {
   const scopes =
     user === undefined ? (MACHINES[caller as MachineName] ?? []) : (ROLE_SCOPES[user.role] ?? []);
   if (!route.scopes.some((scope) => scopes.includes(scope))) return 'forbidden';
-  // Vault's PATCH merges into the value it reads first (docs/vault-api.md): it needs read as well.
-  if (route.operationId === 'patchVaultSecret' && !scopes.includes(SCOPES.read)) return 'forbidden';
+  // Vault's PATCH merges into what it reads first, the value or the metadata (docs/vault-api.md):
+  // it needs read as well.
+  if (
+    (route.operationId === 'patchVaultSecret' || route.operationId === 'patchVaultSecretMetadata') &&
+    !scopes.includes(SCOPES.read)
+  )
+    return 'forbidden';
   // Auditors and viewers see metadata and lists, never values (README, the secret store).
   if (VALUE_READS.includes(route.operationId) && (user?.role === 'auditor' || user?.role === 'viewer')) {
     return 'forbidden';
@@ -115,12 +120,12 @@ describe('authorization matrix (route × caller, own tenant)', () => {
         if (expected === 'unauthenticated' && answer.status !== unauthenticatedStatus)
           mismatches.push(`expected ${unauthenticatedStatus}, ${shown}`);
         if (expected === 'forbidden' && answer.status !== 403) mismatches.push(`expected 403, ${shown}`);
-        if (
-          expected === 'allowed' &&
-          scopeDecidesAlone(route, caller) &&
-          (answer.status < 200 || answer.status >= 300)
-        ) {
-          mismatches.push(`expected 2xx, ${shown}`);
+        if (expected === 'allowed' && scopeDecidesAlone(route, caller)) {
+          // A route served only to refuse (Vault's renew-self, its KV config write) refuses whoever it admits.
+          if (route.refusedWith !== undefined && answer.status !== route.refusedWith)
+            mismatches.push(`expected ${route.refusedWith}, ${shown}`);
+          if (route.refusedWith === undefined && (answer.status < 200 || answer.status >= 300))
+            mismatches.push(`expected 2xx, ${shown}`);
         }
         if (expected === 'allowed' && answer.status === 401) mismatches.push(`expected no 401, ${shown}`);
       }

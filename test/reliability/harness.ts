@@ -502,6 +502,7 @@ export function errorShapeProblem(answer: ApiAnswer): string | undefined {
  */
 export function vaultErrorShapeProblem(answer: ApiAnswer): string | undefined {
   if (answer.status < 400) return undefined;
+  if (answer.status === 404 && isRemovedVersionAnswer(answer.json)) return undefined;
   const body = answer.json as { errors?: unknown } | undefined;
   if (body === undefined || !Array.isArray(body.errors)) return 'no {"errors":[…]} body';
   if (Object.keys(body).length !== 1) return 'fields beside "errors"';
@@ -511,6 +512,21 @@ export function vaultErrorShapeProblem(answer: ApiAnswer): string | undefined {
   if (body.errors.length === 0 && answer.status !== 404)
     return 'an empty error list on a status other than 404';
   return undefined;
+}
+
+/**
+ * Vault's 404 for a deleted or destroyed version (docs/vault-api.md): its envelope with no value
+ * and the version's metadata, which says why.
+ */
+function isRemovedVersionAnswer(json: unknown): boolean {
+  const data = (json as { data?: { data?: unknown; metadata?: Record<string, unknown> } } | undefined)?.data;
+  const metadata = data?.metadata;
+  return (
+    data?.data === null &&
+    metadata !== undefined &&
+    ((typeof metadata.deletion_time === 'string' && metadata.deletion_time !== '') ||
+      metadata.destroyed === true)
+  );
 }
 
 /** A short, value-free description of an exchange for failure messages and the report. */

@@ -281,6 +281,16 @@ export const FIXTURES: Readonly<Record<string, RouteFixture>> = {
   listVaultMounts: { own: async () => ({ method: 'GET', path: '/v1/sys/mounts' }) },
   readVaultMountInfo: { own: async () => ({ method: 'GET', path: '/v1/sys/internal/ui/mounts/secret/rel' }) },
   lookupVaultToken: { own: async () => ({ method: 'GET', path: '/v1/auth/token/lookup-self' }) },
+  vaultSealStatus: { own: async () => ({ method: 'GET', path: '/v1/sys/seal-status' }) },
+  vaultLeader: { own: async () => ({ method: 'GET', path: '/v1/sys/leader' }) },
+  vaultInitStatus: { own: async () => ({ method: 'GET', path: '/v1/sys/init' }) },
+  renewVaultToken: {
+    own: async () => ({ method: 'POST', path: '/v1/auth/token/renew-self', body: { increment: '1h' } }),
+  },
+  readVaultKvConfig: { own: async () => ({ method: 'GET', path: '/v1/secret/config' }) },
+  writeVaultKvConfig: {
+    own: async () => ({ method: 'POST', path: '/v1/secret/config', body: { max_versions: 5 } }),
+  },
   readVaultSecret: {
     own: async (bed, owner) => ({ method: 'GET', path: `/v1/secret/data/${await secret(bed, owner)}` }),
     foreign: async (bed) => ({ method: 'GET', path: `/v1/secret/data/${await secret(bed, rival)}` }),
@@ -381,6 +391,22 @@ export const FIXTURES: Readonly<Record<string, RouteFixture>> = {
     applied: async (bed, request, reader) => {
       const answer = await bed.call(reader, 'GET', request.path);
       return (answer.json as { data?: { max_versions?: number } } | undefined)?.data?.max_versions === 7;
+    },
+  },
+  patchVaultSecretMetadata: {
+    own: async (bed, owner) => ({
+      method: 'PATCH',
+      path: `/v1/secret/metadata/${await secret(bed, owner)}`,
+      body: { max_versions: 6, custom_metadata: { team: 'reliability' } },
+    }),
+    foreign: async (bed) => ({
+      method: 'PATCH',
+      path: `/v1/secret/metadata/${await secret(bed, rival)}`,
+      body: { max_versions: 6 },
+    }),
+    applied: async (bed, request, reader) => {
+      const answer = await bed.call(reader, 'GET', request.path);
+      return (answer.json as { data?: { max_versions?: number } } | undefined)?.data?.max_versions === 6;
     },
   },
   deleteVaultSecretMetadata: {
@@ -739,7 +765,7 @@ export function fixtureOf(route: RouteSpec): RouteFixture {
   return fixture;
 }
 
-/** A route changes state when it is not a read. */
+/** A route changes state when it is not a read (GET, HEAD), and not one served only to refuse (`refusedWith`). */
 export function isMutating(route: RouteSpec): boolean {
-  return route.method !== 'GET';
+  return route.method !== 'GET' && route.method !== 'HEAD' && route.refusedWith === undefined;
 }

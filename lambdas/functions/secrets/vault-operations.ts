@@ -6,10 +6,18 @@
  */
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.js';
+import {
+  ConflictError,
+  ForbiddenError,
+  MethodNotAllowedError,
+  NotFoundError,
+  ValidationError,
+} from '../../core/errors.js';
 import type { SecretMetadata, SecretVersionMetadata } from '../../core/secrets/kv-service.js';
 import { mergeSecretData } from '../../core/secrets/merge-patch.js';
 import { SECRET_LIMITS } from '../../core/secrets/kv-service.js';
+import { DEFAULT_MAX_VERSIONS } from '../../core/secrets/secret-store.js';
+import type { Caller } from '../../core/audit/caller.js';
 import type { Principal } from '../../core/principal.js';
 import { type ApiRequest, callerOf, type Operations } from '../../shared/api-handler.js';
 import { VERSION } from '../../shared/version.js';
@@ -152,6 +160,29 @@ function stableId(name: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
+/**
+ * The "cluster" the unauthenticated `sys/` endpoints name: the deployment's stage, as the name and
+ * a stable id derived from it. Nothing of any tenant.
+ */
+function clusterIdentity(): { cluster_name: string; cluster_id: string } {
+  const stage = secrets().config.stage;
+  return { cluster_name: `vaultpilot-${stage}`, cluster_id: stableId(`cluster:${stage}`) };
+}
+
+/**
+ * VaultPilot's KV engine configuration, as `{mount}/config` reports it: what a new secret gets.
+ * Each secret's own `max_versions` and `cas_required` are set on its metadata; nothing is deleted
+ * on a timer.
+ */
+const KV_CONFIG = {
+  cas_required: false,
+  delete_version_after: '0s',
+  max_versions: DEFAULT_MAX_VERSIONS,
+} as const;
+
+/** Vault's answer to a renewal of a token that is not renewable (its expiration manager's words). */
+const NOT_RENEWABLE = 'lease is not renewable';
+
 function mountDescription() {
   const mount = secrets().config.vaultMount;
   return {
@@ -181,6 +212,36 @@ function tokenTimes(event: APIGatewayProxyEvent): { issuedAt: number; expiresAt:
 
 function displayName(principal: Principal): string {
   return principal.kind === 'user' ? principal.username : principal.clientId;
+}
+
+/**
+ * The metadata of a version that a read found missing because it was deleted or destroyed (the
+ * latest when none is named), for Vault's 404 that carries it; undefined when the version never
+ * existed or the caller may not read the secret's metadata. The metadata read is its own audited
+ * use case (`secret.metadata.read`), after the value read was audited as not found.
+ */
+async function removedVersion(
+  caller: Caller,
+  path: string,
+  version: number | undefined,
+): Promise<ReturnType<typeof versionMetadata> | undefined> {
+  let metadata: SecretMetadata;
+  try {
+    metadata = await secrets().access.readMetadata(caller, path);
+  } catch (error: unknown) {
+    if (error instanceof NotFoundError || error instanceof ForbiddenError) return undefined;
+    throw error;
+  }
+  const wanted = version ?? metadata.currentVersion;
+  const state = metadata.versions[String(wanted)];
+  if (state === undefined || (state.deletionTime === undefined && !state.destroyed)) return undefined;
+  return {
+    created_time: state.createdTime,
+    custom_metadata: customMetadata(metadata.customMetadata),
+    deletion_time: state.deletionTime ?? '',
+    destroyed: state.destroyed,
+    version: wanted,
+  };
 }
 
 type Routes = typeof VAULT_ROUTES;
@@ -214,22 +275,66 @@ async function patchSecret(request: PatchRequest): Promise<SecretVersionMetadata
 }
 
 export const vaultOperations: Operations<Routes> = {
-  vaultHealth: async () => {
-    const stage = secrets().config.stage;
-    return {
-      body: {
-        initialized: true,
-        sealed: false,
-        standby: false,
-        performance_standby: false,
-        replication_performance_mode: 'disabled',
-        replication_dr_mode: 'disabled',
-        server_time_utc: Math.floor(Date.now() / 1000),
-        version: VERSION,
-        cluster_name: `vaultpilot-${stage}`,
-        cluster_id: stableId(`cluster:${stage}`),
-      },
-    };
+  vaultHealth: async () => ({
+    body: {
+      initialized: true,
+      sealed: false,
+      standby: false,
+      performance_standby: false,
+      replication_performance_mode: 'disabled',
+      replication_dr_mode: 'disabled',
+      server_time_utc: Math.floor(Date.now() / 1000),
+      version: VERSION,
+      ...clusterIdentity(),
+    },
+  }),
+  vaultSealStatus: async () => ({
+    body: {
+      // Vault's default seal type; VaultPilot has no seal, so nothing is ever to be unsealed and
+      // there are no key shares (t, n and progress 0). The backing services are not named here.
+      type: 'shamir',
+      initialized: true,
+      sealed: false,
+      t: 0,
+      n: 0,
+      progress: 0,
+      nonce: '',
+      version: VERSION,
+      build_date: '',
+      migration: false,
+      ...clusterIdentity(),
+      recovery_seal: false,
+      storage_type: 'vaultpilot',
+    },
+  }),
+  // There is nothing to initialize: the store exists from the first deployment (or `npm start`).
+  vaultInitStatus: async () => ({ body: { initialized: true } }),
+  vaultLeader: async () => ({
+    body: {
+      ha_enabled: false,
+      is_self: false,
+      active_time: '0001-01-01T00:00:00Z',
+      leader_address: '',
+      leader_cluster_address: '',
+      performance_standby: false,
+      performance_standby_last_remote_wal: 0,
+    },
+  }),
+  renewVaultToken: async () => {
+    // A VaultPilot token is a JWT with a fixed expiry (lookup-self says renewable false): a client
+    // gets a new one by signing in again or through the client-credentials flow.
+    throw new ValidationError(NOT_RENEWABLE);
+  },
+  readVaultKvConfig: async (request) => {
+    checkMount(request);
+    return { body: envelope(request, { ...KV_CONFIG }) };
+  },
+  writeVaultKvConfig: async (request) => {
+    checkMount(request);
+    throw new MethodNotAllowedError(
+      `unsupported operation: the KV configuration is fixed (max_versions ${KV_CONFIG.max_versions}, cas_required ${KV_CONFIG.cas_required}, delete_version_after ${KV_CONFIG.delete_version_after}); set max_versions and cas_required per secret with ${secrets().config.vaultMount}/metadata/{path}`,
+      ['GET'],
+    );
   },
   listVaultMounts: async (request) => {
     const mounts = { [`${secrets().config.vaultMount}/`]: mountDescription() };
@@ -272,14 +377,20 @@ export const vaultOperations: Operations<Routes> = {
     };
   },
   readVaultSecret: async (request) => {
-    const result = await secrets().access.read(
-      callerOf(request),
-      pathOf(request),
-      wantedVersion(request.query.version),
-    );
-    return {
-      body: envelope(request, { data: { ...result.data }, metadata: versionMetadata(result.metadata) }),
-    };
+    const caller = callerOf(request);
+    const path = pathOf(request);
+    const version = wantedVersion(request.query.version);
+    try {
+      const result = await secrets().access.read(caller, path, version);
+      return {
+        body: envelope(request, { data: { ...result.data }, metadata: versionMetadata(result.metadata) }),
+      };
+    } catch (error: unknown) {
+      if (!(error instanceof NotFoundError)) throw error;
+      const removed = await removedVersion(caller, path, version);
+      if (removed === undefined) throw error;
+      return { statusCode: 404, body: envelope(request, { data: null, metadata: removed }) };
+    }
   },
   writeVaultSecret: async (request) => {
     const { data, options } = request.body;
@@ -324,7 +435,29 @@ export const vaultOperations: Operations<Routes> = {
       // Vault's 0 is "the mount's default": the secret keeps what it has.
       maxVersions: body.max_versions === 0 ? undefined : body.max_versions,
       casRequired: body.cas_required,
-      customMetadata: body.custom_metadata,
+      customMetadata: body.custom_metadata ?? undefined,
+    });
+    return NO_CONTENT;
+  },
+  patchVaultSecretMetadata: async (request) => {
+    const { access } = secrets();
+    const caller = callerOf(request);
+    const path = pathOf(request);
+    const { max_versions: maxVersions, cas_required: casRequired, custom_metadata: patch } = request.body;
+    // Vault patches only metadata that exists (404 otherwise). Custom metadata is a flat map of
+    // strings like a value, so the value's RFC 7396 merge applies; the merged map is written
+    // whole, and a concurrent change of custom metadata between the read and the write is lost
+    // (metadata has no check-and-set; docs/vault-api.md).
+    const current = await access.readMetadata(caller, path);
+    await access.writeMetadata(caller, path, {
+      maxVersions: maxVersions === 0 ? undefined : maxVersions,
+      casRequired,
+      customMetadata:
+        patch === undefined
+          ? undefined
+          : patch === null
+            ? {}
+            : mergeSecretData(current.customMetadata, patch),
     });
     return NO_CONTENT;
   },

@@ -26,7 +26,19 @@ export const VaultVersionList = z
     description: 'Version numbers: an array of numbers or numeric strings, or "1,2"',
   });
 
-const CasOption = z.object({ cas: z.number().int().min(0).optional() });
+/**
+ * Check-and-set: the version the write expects to replace (0: the secret must not exist). Vault
+ * reads it leniently (a number or a numeric string), and Terraform's provider sends `options` as a
+ * map of strings, so `"3"` is taken as 3.
+ */
+const CasVersion = z.union([
+  z.number().int().min(0),
+  z
+    .string()
+    .regex(/^\d{1,15}$/)
+    .transform(Number),
+]);
+const CasOption = z.object({ cas: CasVersion.optional() });
 
 export const VaultWriteRequest = z
   .object({ data: SecretData, options: CasOption.optional() })
@@ -55,9 +67,27 @@ export const VaultWriteMetadataRequest = z
     max_versions: z.number().int().min(0).max(100).optional(),
     cas_required: z.boolean().optional(),
     delete_version_after: NoDeleteVersionAfter.optional(),
-    custom_metadata: z.record(z.string().min(1).max(128), z.string().max(512)).optional(),
+    // Vault's Go client (`KVv2.PutMetadata`) sends null when it has none: the secret keeps its own.
+    custom_metadata: z.record(z.string().min(1).max(128), z.string().max(512)).nullable().optional(),
   })
   .meta({ id: 'VaultWriteMetadataRequest' });
+
+/**
+ * `PATCH {mount}/metadata/{path}` (`vault kv metadata patch`, the Go client's `PatchMetadata`): a
+ * JSON merge patch of the metadata. In `custom_metadata` a string sets a key and null removes it;
+ * `custom_metadata: null` removes them all.
+ */
+export const VaultPatchMetadataRequest = z
+  .object({
+    max_versions: z.number().int().min(0).max(100).optional(),
+    cas_required: z.boolean().optional(),
+    delete_version_after: NoDeleteVersionAfter.optional(),
+    custom_metadata: z
+      .record(z.string().min(1).max(128), z.string().max(512).nullable())
+      .nullable()
+      .optional(),
+  })
+  .meta({ id: 'VaultPatchMetadataRequest' });
 
 export const VaultReadQuery = z
   .object({ version: z.coerce.number().int().min(0).optional() })
@@ -107,6 +137,15 @@ export const VaultVersionMetadata = z
 export const VaultReadResponse = envelope(
   z.object({ data: SecretData, metadata: VaultVersionMetadata }),
   'VaultReadResponse',
+);
+/**
+ * Vault's 404 for a version that was deleted or destroyed: no value, the version's metadata (its
+ * deletion time or `destroyed`), as Vault's clients read it (`vault kv get` shows it, the Go
+ * client's `KVv2.Get` returns it without an error, `vault kv rollback` names the reason).
+ */
+export const VaultRemovedVersionResponse = envelope(
+  z.object({ data: z.null(), metadata: VaultVersionMetadata }),
+  'VaultRemovedVersionResponse',
 );
 export const VaultWriteResponse = envelope(VaultVersionMetadata, 'VaultWriteResponse');
 export const VaultSubkeysResponse = envelope(
@@ -199,6 +238,85 @@ export const VaultHealthResponse = z
     cluster_id: z.string(),
   })
   .meta({ id: 'VaultHealthResponse' });
+
+/**
+ * `sys/seal-status`, not enveloped, as in Vault. VaultPilot has no seal: it is always initialized
+ * and unsealed, and has no unseal key shares (`t`, `n` and `progress` are 0). docs/vault-api.md
+ * says what each field holds.
+ */
+export const VaultSealStatusResponse = z
+  .object({
+    type: z.string(),
+    initialized: z.boolean(),
+    sealed: z.boolean(),
+    t: z.number().int(),
+    n: z.number().int(),
+    progress: z.number().int(),
+    nonce: z.string(),
+    version: z.string(),
+    build_date: z.string(),
+    migration: z.boolean(),
+    cluster_name: z.string(),
+    cluster_id: z.string(),
+    recovery_seal: z.boolean(),
+    storage_type: z.string(),
+  })
+  .meta({ id: 'VaultSealStatusResponse' });
+
+/** `sys/init` (read), not enveloped: whether the server is initialized, which VaultPilot always is. */
+export const VaultInitStatusResponse = z
+  .object({ initialized: z.boolean() })
+  .meta({ id: 'VaultInitStatusResponse' });
+
+/** `sys/leader`, not enveloped: Vault's answer of a server without high availability. */
+export const VaultLeaderResponse = z
+  .object({
+    ha_enabled: z.boolean(),
+    is_self: z.boolean(),
+    // Go's zero time, as Vault sends it when it has no active node: its clients parse the field as a time.
+    active_time: z.string(),
+    leader_address: z.string(),
+    leader_cluster_address: z.string(),
+    performance_standby: z.boolean(),
+    performance_standby_last_remote_wal: z.number().int(),
+  })
+  .meta({ id: 'VaultLeaderResponse' });
+
+/** Vault's durations: seconds, or a number with a unit (`90`, `"90s"`, `"1h30m"`). */
+const VaultDuration = z.union([
+  z.number().int().min(0),
+  z.string().regex(/^(\d{1,10}(\.\d{1,9})?(ns|us|µs|ms|s|m|h|d)?){1,6}$/, 'expected a duration such as "1h"'),
+]);
+
+/** `auth/token/renew-self`: what Vault's clients send (Vault Agent, the Go client, Spring Vault: nothing). */
+export const VaultRenewSelfRequest = z
+  .object({ increment: VaultDuration.optional() })
+  .meta({ id: 'VaultRenewSelfRequest' });
+
+/** The KV version 2 engine's configuration (`{mount}/config`): VaultPilot's fixed defaults. */
+export const VaultKvConfig = z
+  .object({
+    cas_required: z.boolean(),
+    delete_version_after: z.string(),
+    max_versions: z.number().int(),
+  })
+  .meta({ id: 'VaultKvConfig' });
+
+export const VaultKvConfigResponse = envelope(VaultKvConfig, 'VaultKvConfigResponse');
+
+/** What Vault's clients send to `{mount}/config` (hvac's `configure`, Terraform): refused after validation. */
+export const VaultKvConfigRequest = z
+  .object({
+    max_versions: z.number().int().min(0).optional(),
+    cas_required: z.boolean().optional(),
+    delete_version_after: VaultDuration.optional(),
+  })
+  .meta({ id: 'VaultKvConfigRequest' });
+
+/** The body of a route that always refuses (`refusedWith`): none is ever sent. */
+export const VaultRefused = z
+  .never()
+  .meta({ id: 'VaultRefused', description: 'Never sent: the route refuses' });
 
 export const VaultNoContent = z.null().meta({ id: 'VaultNoContent', description: 'No body (204)' });
 
