@@ -82,7 +82,7 @@ function bundleIsCurrent() {
   return inputsAreCurrent(ROOT, stamps);
 }
 
-/** The API contracts the client imports (with all of zod): lambdas/shared/contracts/NAME.js. */
+/** The API contracts the client imports (with the full zod): lambdas/shared/contracts/NAME.js. */
 const CONTRACT = /^(?:\.\.\/)+shared\/contracts\/([a-z0-9-]+)\.js$/;
 
 async function buildBundle() {
@@ -113,9 +113,9 @@ async function buildBundle() {
     chunkNames: 'chunk-[hash]',
     plugins: [
       {
-        // Each API contract (only `login` loads one) is bundled apart, with its own copy of zod:
-        // in a shared chunk, zod's core would carry what the full zod needs to every command
-        // that reads a profile with zod/mini.
+        // The API contracts (used by the command groups other than kv and run) are bundled apart,
+        // sharing one copy of the full zod among themselves: in a chunk shared with the client,
+        // zod's core would carry what the full zod needs to every command that loads zod/mini.
         name: 'contracts-apart',
         setup(plugin) {
           plugin.onResolve({ filter: CONTRACT }, (args) => {
@@ -133,7 +133,8 @@ async function buildBundle() {
       in: path.join(ROOT, 'lambdas', 'shared', 'contracts', `${name}.ts`),
       out: `contract-${name}`,
     })),
-    splitting: false,
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
   });
   const entry = result.outputFiles.find((file) => file.path === BUNDLE);
   if (entry === undefined) throw new Error('esbuild wrote no entry');

@@ -1,7 +1,8 @@
 /**
  * The client's expected failures. Each prints as one line (no stack trace) and maps to an exit
- * code in main.ts: usage mistakes 2, everything else 1.
+ * code in main.ts (EXIT_* in command.ts): usage mistakes 2, everything else 1.
  */
+import * as z from 'zod/mini';
 
 /** A mistake in how the command was called: printed with a pointer to its help, exit 2. */
 export class CliUsageError extends Error {
@@ -49,6 +50,19 @@ export class ProfileError extends Error {
   }
 }
 
+/**
+ * The server answered something that is not what the API answers: not JSON (an HTML page from a
+ * proxy, a truncated body), or JSON of the wrong shape (another service at that address, a
+ * deployment of another version). The message names the request and what was wrong, never a
+ * value from the answer: a secret may be in it.
+ */
+export class MalformedAnswerError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'MalformedAnswerError';
+  }
+}
+
 /** A command that ran but did not succeed (a failed rotation, a broken audit chain, ...). */
 export class CommandFailedError extends Error {
   constructor(message: string) {
@@ -62,27 +76,89 @@ export function requestIdOf(
   headers: Readonly<Record<string, string | string[] | undefined>>,
 ): string | undefined {
   const value = headers['x-request-id'] ?? headers['x-amzn-requestid'];
-  return typeof value === 'string' ? value : undefined;
+  return typeof value === 'string' ? printable(value, 128) : undefined;
 }
 
-/** The API's error body (`{"error":{code,message,requestId}}`) as an ApiError. */
+/** The media type of a content-type header, fit for a message (no parameters, bounded). */
+export function mediaType(header: string | string[] | undefined): string {
+  const value = (Array.isArray(header) ? header[0] : header) ?? '';
+  const type = (value.split(';', 1)[0] ?? '').trim().toLowerCase();
+  return /^[a-z0-9!#$&^_.+-]{1,64}\/[a-z0-9!#$&^_.+-]{1,64}$/.test(type) ? type : 'none';
+}
+
+/**
+ * The API's error body (contracts/common.ts ErrorBody, DESIGN.md Errors), with the zod issues of a
+ * 400 in `details`; and API Gateway's own answers (`{"message": "Forbidden"}`).
+ */
+const ErrorBody = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    requestId: z.optional(z.string()),
+    details: z.optional(z.unknown()),
+  }),
+});
+const GatewayErrorBody = z.object({ message: z.string() });
+const IssueDetails = z.array(
+  z.object({ path: z.optional(z.array(z.union([z.string(), z.number()]))), message: z.string() }),
+);
+
+/**
+ * A message of the server, fit for one line on a terminal: control characters (escape sequences,
+ * new lines) replaced, bounded in length.
+ */
+export function printable(text: string, max = 300): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what is replaced
+  const line = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
+  return line.length > max ? `${line.slice(0, max)}…` : line;
+}
+
+/** The issues of a 400 (path and message of each), when `details` holds zod issues. */
+export function issueLines(details: unknown): readonly string[] {
+  const parsed = z.safeParse(IssueDetails, details);
+  if (!parsed.success) return [];
+  return parsed.data.map((issue) => {
+    const path = (issue.path ?? []).join('.');
+    return printable(`${path}${path === '' ? '' : ': '}${issue.message}`, 200);
+  });
+}
+
+/** A refusal's body: its JSON; undefined when empty; the text itself when it is not JSON. */
+export function refusalBody(text: string): unknown {
+  if (text.length === 0) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    // A proxy's page: apiErrorFrom says it is not the API's, without showing it.
+    return text;
+  }
+}
+
+/**
+ * A refusal as an ApiError: the API's error body, API Gateway's, or (a proxy's page, an empty
+ * body) only the status, saying that the body was not the API's; nothing of such a body is shown.
+ */
 export function apiErrorFrom(
   status: number,
-  body: Record<string, unknown> | undefined,
+  body: unknown,
   headers: Readonly<Record<string, string | string[] | undefined>>,
 ): ApiError {
-  const error = body?.error;
-  if (typeof error === 'object' && error !== null) {
-    const fields = error as Record<string, unknown>;
+  if (body === undefined || body === null)
+    return new ApiError(status, `http_${status}`, `HTTP ${status}`, requestIdOf(headers));
+  const api = z.safeParse(ErrorBody, body);
+  if (api.success) {
+    const { code, message, requestId, details } = api.data.error;
     return new ApiError(
       status,
-      typeof fields.code === 'string' ? fields.code : `http_${status}`,
-      typeof fields.message === 'string' ? fields.message : `HTTP ${status}`,
-      typeof fields.requestId === 'string' ? fields.requestId : requestIdOf(headers),
-      fields.details,
+      printable(code, 64),
+      printable(message),
+      requestId === undefined ? requestIdOf(headers) : printable(requestId, 128),
+      details,
     );
   }
-  // API Gateway's own answers ({"message": "..."}) and anything else.
-  const message = typeof body?.message === 'string' ? body.message : `HTTP ${status}`;
+  const gateway = z.safeParse(GatewayErrorBody, body);
+  const message = gateway.success
+    ? printable(gateway.data.message)
+    : `HTTP ${status}, and the body is not an API error (content-type ${mediaType(headers['content-type'])})`;
   return new ApiError(status, `http_${status}`, message, requestIdOf(headers));
 }
