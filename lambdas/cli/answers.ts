@@ -142,9 +142,13 @@ export function describeIssue(issue: z.core.$ZodIssue, answer: unknown): string 
         : `${where} is ${found}, expected ${issue.expected}`;
     }
     case 'invalid_value':
-      return `${where} is not one of the expected values`;
+      return typeAt(answer, issue.path) === 'nothing'
+        ? `${where} is missing`
+        : `${where} is not one of the expected values`;
     case 'invalid_format':
-      return `${where} is not a valid ${issue.format}`;
+      return issue.format === 'regex'
+        ? `${where} does not have the expected form`
+        : `${where} is not a valid ${issue.format}`;
     case 'too_small':
     case 'too_big':
       return `${where} is out of range (${issue.code.replace('_', ' ')})`;
