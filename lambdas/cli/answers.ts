@@ -11,92 +11,183 @@
  * contracts/secrets.ts and contracts/identity.ts field for field; test/unit/cli-answers.test.ts
  * proves that they accept what the contracts accept (same JSON Schema), so the two cannot drift
  * apart unnoticed. The other command groups load and use the contracts themselves.
+ *
+ * Each schema is built on its first use (`once`): building a zod schema runs code, and a command
+ * uses one or two of them; a `kv get` builds ReadSecretAnswer only (the refusal's on a refusal).
  */
 import * as z from 'zod/mini';
-import { MalformedAnswerError, mediaType } from './errors.js';
+import { ApiError, MalformedAnswerError, mediaType, printable, requestIdOf } from './errors.js';
 
 /** Any zod schema, mini or full (both are built on zod's core). */
 export type AnswerSchema = z.core.$ZodType;
 
+/** A value built on the first call and kept. */
+function once<T>(build: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= build());
+}
+
 // --- The secret store (contracts/secrets.ts) ----------------------------------------------------
 
-const SecretData = z.record(z.string().check(z.minLength(1), z.maxLength(256)), z.string());
-
-export const VersionMetadata = z.object({
-  version: z.int().check(z.positive()),
-  created_time: z.string(),
-  created_by: z.string(),
-  deletion_time: z.string(),
-  destroyed: z.boolean(),
-  custom_metadata: z.nullable(z.record(z.string(), z.string())),
-});
-export type VersionMetadata = z.infer<typeof VersionMetadata>;
-
-export const ReadSecretAnswer = z.object({
-  data: z.object({ data: SecretData, metadata: VersionMetadata }),
-});
-
-export const WriteSecretAnswer = z.object({ data: VersionMetadata });
-
-export const ListSecretsAnswer = z.object({
-  data: z.object({ keys: z.array(z.string()), next_cursor: z.optional(z.string()) }),
-});
-
-export const SecretMetadataAnswer = z.object({
-  data: z.object({
-    cas_required: z.boolean(),
+const versionMetadata = once(() =>
+  z.object({
+    version: z.int().check(z.positive()),
     created_time: z.string(),
-    updated_time: z.string(),
-    current_version: z.int(),
-    oldest_version: z.int(),
-    max_versions: z.int(),
+    created_by: z.string(),
+    deletion_time: z.string(),
+    destroyed: z.boolean(),
     custom_metadata: z.nullable(z.record(z.string(), z.string())),
-    versions: z.record(
-      z.string(),
-      z.object({
-        created_time: z.string(),
-        created_by: z.string(),
-        deletion_time: z.string(),
-        destroyed: z.boolean(),
-      }),
-    ),
   }),
-});
+);
+export type VersionMetadata = z.infer<ReturnType<typeof versionMetadata>>;
+
+export const ReadSecretAnswer = once(() =>
+  z.object({
+    data: z.object({
+      data: z.record(z.string().check(z.minLength(1), z.maxLength(256)), z.string()),
+      metadata: versionMetadata(),
+    }),
+  }),
+);
+
+export const WriteSecretAnswer = once(() => z.object({ data: versionMetadata() }));
+
+export const ListSecretsAnswer = once(() =>
+  z.object({ data: z.object({ keys: z.array(z.string()), next_cursor: z.optional(z.string()) }) }),
+);
+
+export const SecretMetadataAnswer = once(() =>
+  z.object({
+    data: z.object({
+      cas_required: z.boolean(),
+      created_time: z.string(),
+      updated_time: z.string(),
+      current_version: z.int(),
+      oldest_version: z.int(),
+      max_versions: z.int(),
+      custom_metadata: z.nullable(z.record(z.string(), z.string())),
+      versions: z.record(
+        z.string(),
+        z.object({
+          created_time: z.string(),
+          created_by: z.string(),
+          deletion_time: z.string(),
+          destroyed: z.boolean(),
+        }),
+      ),
+    }),
+  }),
+);
 
 /** A 204: no body at all (an empty answer is parsed as null). */
-export const NoContent = z.null();
+export const NoContent = once(() => z.null());
 
 // --- Signing in (contracts/identity.ts, and OAuth 2.0 token endpoints) ----------------------------
 
 /** The local runtime's `POST /auth/token`. */
-export const PasswordLoginAnswer = z.object({
-  accessToken: z.string(),
-  idToken: z.string(),
-  expiresIn: z.int(),
-  tokenType: z.literal('Bearer'),
-});
+export const PasswordLoginAnswer = once(() =>
+  z.object({
+    accessToken: z.string(),
+    idToken: z.string(),
+    expiresIn: z.int(),
+    tokenType: z.literal('Bearer'),
+  }),
+);
 
 /**
  * A token endpoint's success (RFC 6749 §5.1): Cognito's or the local issuer's. Only what the
  * client uses is required; Cognito adds id_token, the local issuer scope.
  */
-export const OAuthTokenAnswer = z.object({
-  access_token: z.string().check(z.minLength(1)),
-  token_type: z.string().check(z.regex(/^bearer$/i)),
-  expires_in: z.optional(z.int().check(z.positive())),
-  refresh_token: z.optional(z.string().check(z.minLength(1))),
-});
+export const OAuthTokenAnswer = once(() =>
+  z.object({
+    access_token: z.string().check(z.minLength(1)),
+    token_type: z.string().check(z.regex(/^bearer$/i)),
+    expires_in: z.optional(z.int().check(z.positive())),
+    refresh_token: z.optional(z.string().check(z.minLength(1))),
+  }),
+);
 
 /** A token endpoint's refusal (RFC 6749 §5.2). */
-export const OAuthErrorAnswer = z.object({
-  error: z.string(),
-  error_description: z.optional(z.string()),
-});
+export const OAuthErrorAnswer = once(() =>
+  z.object({ error: z.string(), error_description: z.optional(z.string()) }),
+);
 
 /** The local runtime names its password sign-in in its OpenID discovery document. */
-export const OpenIdConfigurationAnswer = z.object({
-  'x-vaultpilot-sign-in-endpoint': z.optional(z.url({ protocol: /^https?$/ })),
-});
+export const OpenIdConfigurationAnswer = once(() =>
+  z.object({ 'x-vaultpilot-sign-in-endpoint': z.optional(z.url({ protocol: /^https?$/ })) }),
+);
+
+// --- Refusals ------------------------------------------------------------------------------------
+
+/**
+ * The API's error body (contracts/common.ts ErrorBody, DESIGN.md Errors), with the zod issues of a
+ * 400 in `details`; and API Gateway's own answers (`{"message": "Forbidden"}`).
+ */
+const ErrorBody = once(() =>
+  z.object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      requestId: z.optional(z.string()),
+      details: z.optional(z.unknown()),
+    }),
+  }),
+);
+const GatewayErrorBody = once(() => z.object({ message: z.string() }));
+const IssueDetails = once(() =>
+  z.array(z.object({ path: z.optional(z.array(z.union([z.string(), z.number()]))), message: z.string() })),
+);
+
+/** The issues of a 400 (path and message of each), when `details` holds zod issues. */
+export function issueLines(details: unknown): readonly string[] {
+  if (details === undefined) return [];
+  const parsed = z.safeParse(IssueDetails(), details);
+  if (!parsed.success) return [];
+  return parsed.data.map((issue) => {
+    const path = (issue.path ?? []).join('.');
+    return printable(`${path}${path === '' ? '' : ': '}${issue.message}`, 200);
+  });
+}
+
+/** A refusal's body: its JSON; undefined when empty; the text itself when it is not JSON. */
+export function refusalBody(text: string): unknown {
+  if (text.length === 0) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    // A proxy's page: apiErrorFrom says it is not the API's, without showing it.
+    return text;
+  }
+}
+
+/**
+ * A refusal as an ApiError: the API's error body, API Gateway's, or (a proxy's page, an empty
+ * body) only the status, saying that the body was not the API's; nothing of such a body is shown.
+ */
+export function apiErrorFrom(
+  status: number,
+  body: unknown,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): ApiError {
+  if (body === undefined || body === null)
+    return new ApiError(status, `http_${status}`, `HTTP ${status}`, requestIdOf(headers));
+  const api = z.safeParse(ErrorBody(), body);
+  if (api.success) {
+    const { code, message, requestId, details } = api.data.error;
+    return new ApiError(
+      status,
+      printable(code, 64),
+      printable(message),
+      requestId === undefined ? requestIdOf(headers) : printable(requestId, 128),
+      details,
+    );
+  }
+  const gateway = z.safeParse(GatewayErrorBody(), body);
+  const message = gateway.success
+    ? printable(gateway.data.message)
+    : `HTTP ${status}, and the body is not an API error (content-type ${mediaType(headers['content-type'])})`;
+  return new ApiError(status, `http_${status}`, message, requestIdOf(headers));
+}
 
 // --- Checking an answer ----------------------------------------------------------------------------
 

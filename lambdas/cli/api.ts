@@ -3,9 +3,9 @@
  * token: JSON in and out, each answer parsed with the schema of the route's response (answers.ts),
  * the error body mapped to an ApiError, one token refresh on a 401.
  */
-import { parseAnswer, parseJsonAnswer, type AnswerSchema } from './answers.js';
+import { apiErrorFrom, parseAnswer, parseJsonAnswer, refusalBody, type AnswerSchema } from './answers.js';
 import type { Session } from './auth.js';
-import { apiErrorFrom, MalformedAnswerError, mediaType, NotSignedInError, refusalBody } from './errors.js';
+import { MalformedAnswerError, mediaType, NotSignedInError } from './errors.js';
 import { exchange, type HttpAnswer } from './http.js';
 import type { core } from 'zod/mini';
 

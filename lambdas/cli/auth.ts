@@ -9,13 +9,15 @@
  * HTTP: the browser sign-in's loopback server, PKCE and browser opener live apart.
  */
 import {
+  apiErrorFrom,
   OAuthErrorAnswer,
   OAuthTokenAnswer,
   parseAnswer,
   parseJsonAnswer,
   PasswordLoginAnswer,
+  refusalBody,
 } from './answers.js';
-import { ApiError, apiErrorFrom, NotSignedInError, printable, refusalBody, requestIdOf } from './errors.js';
+import { ApiError, NotSignedInError, printable, requestIdOf } from './errors.js';
 import { exchange } from './http.js';
 import type { AuthSettings, ProfileStore, StoredTokens } from './profiles.js';
 
@@ -51,7 +53,7 @@ export async function tokenRequest(
   });
   const what = `the answer of the token endpoint ${new URL(endpoint).origin} (HTTP ${answer.status})`;
   if (answer.status !== 200) {
-    const refusal = OAuthErrorAnswer.safeParse(refusalBody(answer.text));
+    const refusal = OAuthErrorAnswer().safeParse(refusalBody(answer.text));
     throw new ApiError(
       answer.status,
       refusal.success ? printable(refusal.data.error, 64) : `http_${answer.status}`,
@@ -62,7 +64,7 @@ export async function tokenRequest(
     );
   }
   const body = parseAnswer(
-    OAuthTokenAnswer,
+    OAuthTokenAnswer(),
     parseJsonAnswer(answer.text, answer.headers['content-type'], what),
     what,
   );
@@ -99,7 +101,7 @@ export async function passwordSignIn(
     throw apiErrorFrom(answer.status, refusalBody(answer.text), answer.headers);
   }
   const body = parseAnswer(
-    PasswordLoginAnswer,
+    PasswordLoginAnswer(),
     parseJsonAnswer(answer.text, answer.headers['content-type'], what),
     what,
   );

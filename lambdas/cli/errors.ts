@@ -2,7 +2,6 @@
  * The client's expected failures. Each prints as one line (no stack trace) and maps to an exit
  * code in main.ts (EXIT_* in command.ts): usage mistakes 2, everything else 1.
  */
-import * as z from 'zod/mini';
 
 /** A mistake in how the command was called: printed with a pointer to its help, exit 2. */
 export class CliUsageError extends Error {
@@ -87,23 +86,6 @@ export function mediaType(header: string | string[] | undefined): string {
 }
 
 /**
- * The API's error body (contracts/common.ts ErrorBody, DESIGN.md Errors), with the zod issues of a
- * 400 in `details`; and API Gateway's own answers (`{"message": "Forbidden"}`).
- */
-const ErrorBody = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string(),
-    requestId: z.optional(z.string()),
-    details: z.optional(z.unknown()),
-  }),
-});
-const GatewayErrorBody = z.object({ message: z.string() });
-const IssueDetails = z.array(
-  z.object({ path: z.optional(z.array(z.union([z.string(), z.number()]))), message: z.string() }),
-);
-
-/**
  * A message of the server, fit for one line on a terminal: control characters (escape sequences,
  * new lines) replaced, bounded in length.
  */
@@ -111,54 +93,4 @@ export function printable(text: string, max = 300): string {
   // eslint-disable-next-line no-control-regex -- control characters are what is replaced
   const line = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
   return line.length > max ? `${line.slice(0, max)}…` : line;
-}
-
-/** The issues of a 400 (path and message of each), when `details` holds zod issues. */
-export function issueLines(details: unknown): readonly string[] {
-  const parsed = z.safeParse(IssueDetails, details);
-  if (!parsed.success) return [];
-  return parsed.data.map((issue) => {
-    const path = (issue.path ?? []).join('.');
-    return printable(`${path}${path === '' ? '' : ': '}${issue.message}`, 200);
-  });
-}
-
-/** A refusal's body: its JSON; undefined when empty; the text itself when it is not JSON. */
-export function refusalBody(text: string): unknown {
-  if (text.length === 0) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    // A proxy's page: apiErrorFrom says it is not the API's, without showing it.
-    return text;
-  }
-}
-
-/**
- * A refusal as an ApiError: the API's error body, API Gateway's, or (a proxy's page, an empty
- * body) only the status, saying that the body was not the API's; nothing of such a body is shown.
- */
-export function apiErrorFrom(
-  status: number,
-  body: unknown,
-  headers: Readonly<Record<string, string | string[] | undefined>>,
-): ApiError {
-  if (body === undefined || body === null)
-    return new ApiError(status, `http_${status}`, `HTTP ${status}`, requestIdOf(headers));
-  const api = z.safeParse(ErrorBody, body);
-  if (api.success) {
-    const { code, message, requestId, details } = api.data.error;
-    return new ApiError(
-      status,
-      printable(code, 64),
-      printable(message),
-      requestId === undefined ? requestIdOf(headers) : printable(requestId, 128),
-      details,
-    );
-  }
-  const gateway = z.safeParse(GatewayErrorBody, body);
-  const message = gateway.success
-    ? printable(gateway.data.message)
-    : `HTTP ${status}, and the body is not an API error (content-type ${mediaType(headers['content-type'])})`;
-  return new ApiError(status, `http_${status}`, message, requestIdOf(headers));
 }

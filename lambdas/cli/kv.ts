@@ -2,7 +2,7 @@
  * `vaultpilot kv …`: the secret store (`/secrets/*` of the API) with the Vault CLI's habits.
  * A value reaches stdout only as the output of `kv get` (all fields, or `-field`).
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   ListSecretsAnswer,
@@ -54,7 +54,8 @@ function stringFields(value: unknown, source: string): Record<string, string> {
 async function readValueFile(io: ClientIo, name: string): Promise<string> {
   const file = resolve(io.cwd ?? process.cwd(), name);
   try {
-    const text = await readFile(file, 'utf8');
+    // node:fs, not node:fs/promises: that module loads a dozen more of Node's at every start.
+    const text = readFileSync(file, 'utf8');
     if (Buffer.byteLength(text, 'utf8') > MAX_VALUE_BYTES)
       throw new CliUsageError(`${name} is larger than ${MAX_VALUE_BYTES} bytes`);
     return text;
@@ -122,7 +123,7 @@ function printVersion(context: CommandContext, metadata: VersionMetadata): void 
 }
 
 export function readSecret(api: ApiClient, path: string, version?: number) {
-  return api.call('GET', `/secrets/data/${encodePath(path)}`, ReadSecretAnswer, { query: { version } });
+  return api.call('GET', `/secrets/data/${encodePath(path)}`, ReadSecretAnswer(), { query: { version } });
 }
 
 async function listAll(api: ApiClient, path: string): Promise<string[]> {
@@ -130,7 +131,7 @@ async function listAll(api: ApiClient, path: string): Promise<string[]> {
   let cursor: string | undefined;
   const base = path.length === 0 ? '/secrets/metadata' : `/secrets/metadata/${encodePath(path)}`;
   do {
-    const answer = await api.call('GET', base, ListSecretsAnswer, { query: { list: 'true', cursor } });
+    const answer = await api.call('GET', base, ListSecretsAnswer(), { query: { list: 'true', cursor } });
     keys.push(...answer.data.keys);
     cursor = answer.data.next_cursor;
   } while (cursor !== undefined);
@@ -207,7 +208,7 @@ Example:
       if (Object.keys(data).length === 0) throw new CliUsageError('the value has no fields');
       const answer = await (
         await context.api()
-      ).call('POST', `/secrets/data/${encodePath(path)}`, WriteSecretAnswer, {
+      ).call('POST', `/secrets/data/${encodePath(path)}`, WriteSecretAnswer(), {
         body: { data, ...(cas === undefined ? {} : { options: { cas } }) },
       });
       printVersion(context, answer.data);
@@ -234,7 +235,7 @@ with a conflict instead. Values as for 'kv put'. ${PATH_NOTE}
       const api = await context.api();
       const current = await readSecret(api, path);
       const cas = casOption ?? current.data.metadata.version;
-      const answer = await api.call('POST', `/secrets/data/${encodePath(path)}`, WriteSecretAnswer, {
+      const answer = await api.call('POST', `/secrets/data/${encodePath(path)}`, WriteSecretAnswer(), {
         body: { data: { ...current.data.data, ...changes }, options: { cas } },
       });
       printVersion(context, answer.data);
@@ -278,7 +279,7 @@ Soft-deletes the latest version of PATH, or the given versions; 'kv undelete' re
       const versions = versionList(context.args.values, 'versions');
       await (
         await context.api()
-      ).call('POST', `/secrets/delete/${encodePath(path)}`, NoContent, {
+      ).call('POST', `/secrets/delete/${encodePath(path)}`, NoContent(), {
         body: versions === undefined ? {} : { versions },
       });
       context.io.stderr.write(`Success! Data deleted (if it existed) at: ${path}\n`);
@@ -304,7 +305,7 @@ ${verb === 'undelete' ? 'Restores the given soft-deleted versions of PATH.' : 'E
       if (versions === undefined) throw new CliUsageError('-versions is required');
       await (
         await context.api()
-      ).call('POST', `/secrets/${verb}/${encodePath(path)}`, NoContent, { body: { versions } });
+      ).call('POST', `/secrets/${verb}/${encodePath(path)}`, NoContent(), { body: { versions } });
       context.io.stderr.write(
         `Success! Versions ${versions.join(', ')} ${verb === 'undelete' ? 'restored' : 'destroyed'} at: ${path}\n`,
       );
@@ -323,7 +324,7 @@ Prints the settings of PATH (max_versions, cas_required, custom_metadata) and it
       noMorePositionals(context, 1);
       const answer = await (
         await context.api()
-      ).call('GET', `/secrets/metadata/${encodePath(path)}`, SecretMetadataAnswer);
+      ).call('GET', `/secrets/metadata/${encodePath(path)}`, SecretMetadataAnswer());
       if (context.format === 'json') {
         printJson(context.io, answer.data);
         return EXIT_OK;
@@ -377,7 +378,9 @@ Prints the settings of PATH (max_versions, cas_required, custom_metadata) and it
         ...(pairs.length === 0 ? {} : { custom_metadata: custom }),
       };
       if (Object.keys(body).length === 0) throw new CliUsageError('nothing to set: give at least one option');
-      await (await context.api()).call('POST', `/secrets/metadata/${encodePath(path)}`, NoContent, { body });
+      await (
+        await context.api()
+      ).call('POST', `/secrets/metadata/${encodePath(path)}`, NoContent(), { body });
       context.io.stderr.write(`Success! Metadata written at: ${path}\n`);
       return EXIT_OK;
     },
@@ -392,7 +395,7 @@ Deletes every version of PATH and its metadata, for good. Needs the admin scope.
     async run(context) {
       const path = secretPath(context);
       noMorePositionals(context, 1);
-      await (await context.api()).call('DELETE', `/secrets/metadata/${encodePath(path)}`, NoContent);
+      await (await context.api()).call('DELETE', `/secrets/metadata/${encodePath(path)}`, NoContent());
       context.io.stderr.write(`Success! Data deleted (if it existed) at: ${path}\n`);
       return EXIT_OK;
     },

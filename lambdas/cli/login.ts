@@ -65,7 +65,7 @@ async function signInEndpoint(issuer: string): Promise<string> {
   const { status, body, what } = await getJson(new URL(`${issuer}/.well-known/openid-configuration`));
   if (status !== 200)
     throw new MalformedAnswerError(`${what}: the identity provider serves no OpenID discovery document`);
-  const endpoint = parseAnswer(OpenIdConfigurationAnswer, body, what)['x-vaultpilot-sign-in-endpoint'];
+  const endpoint = parseAnswer(OpenIdConfigurationAnswer(), body, what)['x-vaultpilot-sign-in-endpoint'];
   if (endpoint === undefined)
     throw new CliUsageError(
       "this deployment signs users in through its hosted sign-in page: run 'vaultpilot login' without -username",

@@ -1,6 +1,6 @@
 /**
  * `vaultpilot` as a client of any deployment: login, kv, run, credentials, discovery, audit.
- * bin/vaultpilot-cli.js sends these commands here and the data-directory commands (users,
+ * bin/vaultpilot-cli.cjs sends these commands here and the data-directory commands (users,
  * clients, rewrap, audit with --file/--tenant) to lambdas/local/cli.ts.
  *
  * This module imports only its own folder and the API contracts, never the runtime, so the
@@ -8,6 +8,7 @@
  * server is down or answered what the API does not, a rotation failed), 2 usage error; `run`
  * passes on its command's.
  */
+import { issueLines } from './answers.js';
 import { ApiClient, FixedToken } from './api.js';
 import { parseArguments, stringValue, type OptionSpecs, type ParsedArguments } from './args.js';
 import { Session } from './auth.js';
@@ -16,7 +17,6 @@ import {
   ApiError,
   CliUsageError,
   CommandFailedError,
-  issueLines,
   MalformedAnswerError,
   NotSignedInError,
   ProfileError,

@@ -3,7 +3,6 @@
  * fields as environment variables, in memory only (nothing is written to disk), and its exit
  * code (or the signal that ended it, as 128 + number) becomes ours.
  */
-import { constants } from 'node:os';
 import { listValue } from './args.js';
 import type { ClientCommand } from './command.js';
 import { CliUsageError, CommandFailedError } from './errors.js';
@@ -78,8 +77,9 @@ Example:
       secrets.push({ path, data: answer.data.data });
     }
     const variables = secretEnvironment(secrets);
-    // Loaded here: node:child_process is part of every start otherwise (kv shares this chunk).
-    const { spawn } = await import('node:child_process');
+    // Loaded here: node:child_process (and os, for signal numbers) would be part of every start
+    // otherwise (kv shares the bundle).
+    const [{ spawn }, { constants }] = await Promise.all([import('node:child_process'), import('node:os')]);
     const child = spawn(program, programArgs, {
       stdio: 'inherit',
       env: { ...context.io.env, ...variables },

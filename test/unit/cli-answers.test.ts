@@ -99,19 +99,19 @@ describe('the zod/mini schemas of the client mirror the API contracts', () => {
     z.toJSONSchema(schema, { metadata: z.registry(), unrepresentable: 'any' });
 
   it.each([
-    ['ReadSecretResponse', answers.ReadSecretAnswer, secrets.ReadSecretResponse],
-    ['WriteSecretResponse', answers.WriteSecretAnswer, secrets.WriteSecretResponse],
-    ['ListSecretsResponse', answers.ListSecretsAnswer, secrets.ListSecretsResponse],
-    ['SecretMetadataResponse', answers.SecretMetadataAnswer, secrets.SecretMetadataResponse],
-    ['NoContent', answers.NoContent, secrets.NoContent],
-    ['PasswordLoginResponse', answers.PasswordLoginAnswer, identity.PasswordLoginResponse],
+    ['ReadSecretResponse', answers.ReadSecretAnswer(), secrets.ReadSecretResponse],
+    ['WriteSecretResponse', answers.WriteSecretAnswer(), secrets.WriteSecretResponse],
+    ['ListSecretsResponse', answers.ListSecretsAnswer(), secrets.ListSecretsResponse],
+    ['SecretMetadataResponse', answers.SecretMetadataAnswer(), secrets.SecretMetadataResponse],
+    ['NoContent', answers.NoContent(), secrets.NoContent],
+    ['PasswordLoginResponse', answers.PasswordLoginAnswer(), identity.PasswordLoginResponse],
   ])('%s', (_name, mirror, contract) => {
     expect(shape(mirror)).toEqual(shape(contract));
   });
 
   it('would notice a field that differs', () => {
     // Prepare: the mirror with one field of another type
-    const drifted = answers.WriteSecretAnswer.def.shape.data;
+    const drifted = answers.WriteSecretAnswer().def.shape.data;
     const changed = z.object({ data: z.object({ ...drifted.def.shape, version: z.string() }) });
 
     // Act / Assess
@@ -122,7 +122,7 @@ describe('the zod/mini schemas of the client mirror the API contracts', () => {
 describe('describeIssue', () => {
   it('names the path and the types, never a value', () => {
     const value = { data: { data: { password: PLANTED }, metadata: { ...METADATA, version: PLANTED } } };
-    const result = answers.ReadSecretAnswer.safeParse(value);
+    const result = answers.ReadSecretAnswer().safeParse(value);
     expect(result.success).toBe(false);
     const issue = result.error?.issues[0];
     if (issue === undefined) throw new Error('no issue');
@@ -131,7 +131,7 @@ describe('describeIssue', () => {
 
   it('says a field is missing', () => {
     const value = { data: { data: {} } };
-    const issue = answers.ReadSecretAnswer.safeParse(value).error?.issues[0];
+    const issue = answers.ReadSecretAnswer().safeParse(value).error?.issues[0];
     if (issue === undefined) throw new Error('no issue');
     expect(answers.describeIssue(issue, value)).toBe('data.metadata is missing (expected object)');
   });

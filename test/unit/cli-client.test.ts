@@ -293,7 +293,7 @@ describe('usage and help', () => {
   });
 });
 
-describe('bin/vaultpilot-cli.js routes each command to its half', () => {
+describe('bin/vaultpilot-cli.cjs routes each command to its half', () => {
   function bin(argv: string[]) {
     return spawnSync(process.execPath, [CLI_BIN, ...argv], {
       cwd: REPOSITORY_ROOT,
@@ -318,7 +318,7 @@ describe('bin/vaultpilot-cli.js routes each command to its half', () => {
     );
     expect(run.status).toBe(0);
     expect(Object.keys(inputs)).toContain('lambdas/cli/main.ts');
-    expect(Object.keys(inputs)).toContain('bin/cli-bundle.js');
+    expect(Object.keys(inputs)).toContain('bin/cli-bundle.cjs');
     // The dependencies count through npm's record of node_modules, not file by file.
     expect(Object.keys(inputs).filter((file) => file.startsWith('node_modules/'))).toEqual([
       'node_modules/.package-lock.json',
@@ -326,7 +326,7 @@ describe('bin/vaultpilot-cli.js routes each command to its half', () => {
   });
 });
 
-describe("bin/cli-bundle.js's staleness check", () => {
+describe("bin/cli-bundle.cjs's staleness check", () => {
   /**
    * Runs the check's two functions in a child process (bin/ is plain JS, outside the TypeScript
    * build): stamps `files` under `root`, applies `change`, and answers whether the stamps still hold.
@@ -339,7 +339,7 @@ describe("bin/cli-bundle.js's staleness check", () => {
     const script = `
       import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
       import { join } from 'node:path';
-      import { inputsAreCurrent, stampInputs } from ${JSON.stringify(join(REPOSITORY_ROOT, 'bin', 'cli-bundle.js'))};
+      import { inputsAreCurrent, stampInputs } from ${JSON.stringify(join(REPOSITORY_ROOT, 'bin', 'cli-bundle.cjs'))};
       const root = ${JSON.stringify(root)};
       const stamps = stampInputs(root, ${JSON.stringify(files)});
       ${change}

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
+// @ts-check
+'use strict';
 // The `vaultpilot` command (package.json "bin"; `npx vaultpilot --help`). Two halves:
 // - the data-directory commands (users, clients, rewrap, audit public-key, audit verify/export
 //   with --file/--tenant/--data-dir) run lambdas/local/cli.ts through tsx, as `npm start` does;
 // - everything else is the client of a deployment (lambdas/cli/main.ts). It starts often (in
 //   scripts, `$(vaultpilot kv get -field …)`), so it runs from a plain-JS bundle that is built on
-//   first use and rebuilt when a source changes (bin/cli-bundle.js), not through tsx.
-import { loadClient } from './cli-bundle.js';
-
+//   first use and rebuilt when a source changes (bin/cli-bundle.cjs), not through tsx.
+// CommonJS, as the bundle is: a `kv get` then never starts Node's ES module loader (docs/cli.md).
 const LOCAL_WORDS = new Set(['users', 'clients', 'rewrap']);
 const LOCAL_TARGET = /^--?(file|tenant|data-dir|public-key)(=|$)/;
 
@@ -21,20 +22,28 @@ function isLocalCommand(argv) {
   return (second === 'verify' || second === 'export') && argv.slice(2).some((arg) => LOCAL_TARGET.test(arg));
 }
 
-const argv = process.argv.slice(2);
-const io = {
-  stdin: process.stdin,
-  stdout: process.stdout,
-  stderr: process.stderr,
-  env: process.env,
-  cwd: process.cwd(),
-};
-if (isLocalCommand(argv)) {
-  const { register } = await import('tsx/esm/api');
-  register();
-  const { runCli } = await import('../lambdas/local/cli.ts');
-  process.exitCode = await runCli(argv, io);
-} else {
-  const { runClient } = await loadClient();
-  process.exitCode = await runClient(argv, io);
+async function main() {
+  const argv = process.argv.slice(2);
+  const io = {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+  };
+  if (isLocalCommand(argv)) {
+    const { register } = await import('tsx/esm/api');
+    register();
+    const { runCli } = await import('../lambdas/local/cli.ts');
+    process.exitCode = await runCli(argv, io);
+  } else {
+    const { runClient } = await require('./cli-bundle.cjs').loadClient();
+    process.exitCode = await runClient(argv, io);
+  }
 }
+
+main().catch((error) => {
+  // runClient and runCli answer every expected failure themselves; this is the last resort, one line.
+  process.stderr.write(`vaultpilot: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
