@@ -10,6 +10,11 @@
 //   command groups other than kv and run are in it too, but initialised only when they run.
 // - contracts-HASH.cjs: the API contracts the other command groups check answers with, and the
 //   full zod they are written in, required only by those groups (kv and run use zod/mini).
+// - client.<V8 version>-<arch>.cache: V8's code cache of client.cjs (compiled functions, no data),
+//   made right after a build by a training run of `kv get -field` against a throwaway loopback
+//   server answering a made-up secret, so a start deserialises the hot path's bytecode instead of
+//   parsing and compiling it. V8 refuses a cache made by another version or with other flags, and
+//   the client then compiles as without one. Nothing is written at any other time.
 // inputs.json records the size and modification time of what it was built from; any change
 // rebuilds it. Where the cache cannot be written (a read-only install), or with
 // VAULTPILOT_CLI_TSX=1, the sources run through tsx.
@@ -28,13 +33,17 @@ const {
   unlinkSync,
   writeFileSync,
 } = require('node:fs');
+const Module = require('node:module');
 const path = require('node:path');
+const vm = require('node:vm');
 
 const ROOT = path.resolve(__dirname, '..');
 const ENTRY = path.join(ROOT, 'lambdas', 'cli', 'main.ts');
 const CACHE = path.join(ROOT, 'node_modules', '.cache', 'vaultpilot-cli');
 const BUNDLE = path.join(CACHE, 'client.cjs');
 const INPUTS = path.join(CACHE, 'inputs.json');
+/** Per V8 version and architecture: a cache is only valid for the V8 that made it. */
+const CODE_CACHE = path.join(CACHE, `client.${process.versions.v8}-${process.arch}.cache`);
 /** This file: a change to how the bundle is built rebuilds it too. */
 const SELF = path.relative(ROOT, __filename);
 const DEPENDENCIES = 'node_modules/.package-lock.json';
@@ -85,7 +94,83 @@ function bundleIsCurrent() {
   } catch {
     return false;
   }
-  return inputsAreCurrent(ROOT, stamps);
+  // A code cache (empty when the training run failed) for this Node, else a build after an upgrade.
+  return statSync(CODE_CACHE, { throwIfNoEntry: false }) !== undefined && inputsAreCurrent(ROOT, stamps);
+}
+
+/**
+ * Runs client.cjs as require() would (the same wrapper, its own require), compiled with V8's code
+ * cache when there is one.
+ * @param {Buffer | undefined} cachedData
+ * @returns {{ client: ClientModule, script: import('node:vm').Script }}
+ */
+function instantiate(cachedData) {
+  const script = new vm.Script(Module.wrap(readFileSync(BUNDLE, 'utf8')), {
+    filename: BUNDLE,
+    ...(cachedData === undefined || cachedData.length === 0 ? {} : { cachedData }),
+  });
+  const module = { exports: {} };
+  script
+    .runInThisContext()
+    .call(module.exports, module.exports, Module.createRequire(BUNDLE), module, BUNDLE, CACHE);
+  return { client: module.exports, script };
+}
+
+/** What the training run's server answers: a made-up secret of the bench's size. */
+const TRAINING_ANSWER = JSON.stringify({
+  data: {
+    data: { value: 'x'.repeat(1024) },
+    metadata: {
+      version: 1,
+      created_time: '2026-01-01T00:00:00.000Z',
+      created_by: 'user:training',
+      deletion_time: '',
+      destroyed: false,
+      custom_metadata: null,
+    },
+  },
+});
+
+/**
+ * The code cache: a fresh instance of the client runs `kv get -field` against a loopback server
+ * of this process (a made-up token, a made-up secret; no profile or file is read), then V8
+ * serialises what it compiled. Any failure leaves an empty cache: the client then compiles.
+ * @param {string} suffix
+ */
+async function trainCodeCache(suffix) {
+  const { createServer } = require('node:http');
+  const server = createServer((request, response) => {
+    request.resume();
+    response.writeHead(200, { 'content-type': 'application/json' }).end(TRAINING_ANSWER);
+  });
+  /** @type {Uint8Array} */
+  let cache = new Uint8Array(0);
+  try {
+    await new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve(undefined));
+    });
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    const { client, script } = instantiate(undefined);
+    const sink = { write: () => true };
+    const code = await client.runClient(['kv', 'get', '-field=value', 'training/path'], {
+      stdin: [],
+      stdout: sink,
+      stderr: sink,
+      env: { VAULTPILOT_ADDR: `http://127.0.0.1:${address.port}`, VAULTPILOT_TOKEN: 'training' },
+      cwd: CACHE,
+    });
+    if (code === 0) cache = script.createCachedData();
+  } catch {
+    // No loopback here, say: the client runs without a code cache.
+  } finally {
+    // Also the training request's kept-alive connection, which would hold this process open.
+    server.closeAllConnections();
+    server.close();
+  }
+  writeFileSync(`${CODE_CACHE}.${suffix}`, cache);
+  renameSync(`${CODE_CACHE}.${suffix}`, CODE_CACHE);
 }
 
 /** The API contracts the client imports (with the full zod): lambdas/shared/contracts/NAME.js. */
@@ -187,10 +272,15 @@ async function buildBundle() {
     writeFileSync(`${file}.${suffix}`, contents);
     renameSync(`${file}.${suffix}`, file);
   }
+  await trainCodeCache(suffix);
   // Contracts and ES module chunks of earlier builds, once no process started from an older client
   // can still want one: the contracts load after the client, when a command group needs them.
   for (const name of readdirSync(CACHE)) {
-    if (name === contractName || !/^(contracts-|chunk-|contract-).*\.(cjs|mjs)$|^client\.mjs$/.test(name))
+    if (
+      name === contractName ||
+      name === path.basename(CODE_CACHE) ||
+      !/^(contracts-|chunk-|contract-).*\.(cjs|mjs)$|^client\.mjs$|^client\..*\.cache$/.test(name)
+    )
       continue;
     try {
       const file = path.join(CACHE, name);
@@ -210,15 +300,15 @@ async function throughTsx() {
 }
 
 /**
- * The client: from the bundle when it is current (a require(), no ES module loader), else after
- * building it, else through tsx.
+ * The client: from the bundle when it is current (CommonJS with its code cache, no ES module
+ * loader), else after building it, else through tsx.
  * @returns {Promise<ClientModule>}
  */
 async function loadClient() {
   if (process.env.VAULTPILOT_CLI_TSX === '1') return throughTsx();
   try {
     if (!bundleIsCurrent()) await buildBundle();
-    return require(BUNDLE);
+    return instantiate(readFileSync(CODE_CACHE)).client;
   } catch {
     return throughTsx();
   }

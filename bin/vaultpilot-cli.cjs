@@ -24,10 +24,16 @@ function isLocalCommand(argv) {
 
 async function main() {
   const argv = process.argv.slice(2);
+  // Getters: Node builds process.stdin (and stderr) on first access, which costs a `kv get` that
+  // reads no stdin (and prints nothing on stderr) a millisecond for nothing.
   const io = {
-    stdin: process.stdin,
+    get stdin() {
+      return process.stdin;
+    },
     stdout: process.stdout,
-    stderr: process.stderr,
+    get stderr() {
+      return process.stderr;
+    },
     env: process.env,
     cwd: process.cwd(),
   };

@@ -6,7 +6,7 @@
  * line naming what was wrong, exit 1, nothing on stdout, and nothing of the answer's values.
  * The server is a local node:http server on a free port answering what each test gives it.
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,19 @@ import * as answers from '../../lambdas/cli/answers.js';
 import { EXIT_FAILURE } from '../../lambdas/cli/command.js';
 import * as identity from '../../lambdas/shared/contracts/identity.js';
 import * as secrets from '../../lambdas/shared/contracts/secrets.js';
-import { client, clientProcess, freshConfigDir } from '../support/cli-client.js';
+import { client, clientProcess, freshConfigDir, REPOSITORY_ROOT } from '../support/cli-client.js';
+
+const BUNDLE_CACHE = join(REPOSITORY_ROOT, 'node_modules', '.cache', 'vaultpilot-cli');
+
+/** Each file of a directory with its size and modification time. */
+function filesOf(dir: string): Record<string, [number, number]> {
+  return Object.fromEntries(
+    readdirSync(dir).map((name) => {
+      const info = statSync(join(dir, name));
+      return [name, [info.size, info.mtimeMs]];
+    }),
+  );
+}
 
 /** Planted in every malformed answer: it must never reach stdout or stderr. */
 const PLANTED = 'planted-s3cr3t-7f3a9c';
@@ -301,6 +313,32 @@ describe('a malformed answer ends the command with one line and exit 1', () => {
       env: { VAULTPILOT_ADDR: address, VAULTPILOT_TOKEN: 'token-for-tests' },
     });
     expectOneLineFailure(run, /is not JSON \(content-type text\/html/);
+  });
+});
+
+describe('a well-formed answer', () => {
+  it('kv get -field prints the value, and writes nothing to disk (bundle cache, config directory)', async () => {
+    // Prepare: a first start may build the bundle; the second must leave every file as it was
+    replies.set(
+      'GET /secrets/data/prod/db',
+      json({ data: { data: { password: 'the-value' }, metadata: METADATA } }),
+    );
+    const config = freshConfigDir();
+    const env = {
+      VAULTPILOT_ADDR: address,
+      VAULTPILOT_TOKEN: 'token-for-tests',
+      VAULTPILOT_CONFIG_DIR: config,
+    };
+    await clientProcess(['kv', 'get', '-field=password', 'prod/db'], { env });
+    const before = filesOf(BUNDLE_CACHE);
+
+    // Act
+    const run = await clientProcess(['kv', 'get', '-field=password', 'prod/db'], { env });
+
+    // Assess
+    expect(run).toEqual({ code: 0, stdout: 'the-value', stderr: '' });
+    expect(filesOf(BUNDLE_CACHE)).toEqual(before);
+    expect(readdirSync(config)).toEqual([]);
   });
 });
 

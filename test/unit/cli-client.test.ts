@@ -293,6 +293,8 @@ describe('usage and help', () => {
   });
 });
 
+const CACHE_DIR = join(REPOSITORY_ROOT, 'node_modules', '.cache', 'vaultpilot-cli');
+
 describe('bin/vaultpilot-cli.cjs routes each command to its half', () => {
   function bin(argv: string[]) {
     return spawnSync(process.execPath, [CLI_BIN, ...argv], {
@@ -323,6 +325,31 @@ describe('bin/vaultpilot-cli.cjs routes each command to its half', () => {
     expect(Object.keys(inputs).filter((file) => file.startsWith('node_modules/'))).toEqual([
       'node_modules/.package-lock.json',
     ]);
+  });
+
+  it("keeps a code cache of the bundle, made by the training run, that this Node's V8 accepts", () => {
+    // Prepare: a start builds the bundle and trains the cache if they are missing or stale
+    expect(bin(['kv', 'get', '--help']).status).toBe(0);
+    const cache = join(CACHE_DIR, `client.${process.versions.v8}-${process.arch}.cache`);
+
+    // Act: compile the bundle with it in a plain node process, as the shim does
+    const check = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const { Script } = require('node:vm'); const { wrap } = require('node:module'); const { readFileSync } = require('node:fs');
+         const cachedData = readFileSync(${JSON.stringify(cache)});
+         const script = new Script(wrap(readFileSync(${JSON.stringify(join(CACHE_DIR, 'client.cjs'))}, 'utf8')), { cachedData });
+         process.stdout.write(JSON.stringify({ size: cachedData.length, rejected: script.cachedDataRejected }));`,
+      ],
+      { encoding: 'utf8' },
+    );
+
+    // Assess
+    expect(check.status, check.stderr).toBe(0);
+    const result = JSON.parse(check.stdout) as { size: number; rejected: boolean };
+    expect(result.size).toBeGreaterThan(10_000);
+    expect(result.rejected).toBe(false);
   });
 });
 
