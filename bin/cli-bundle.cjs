@@ -11,8 +11,8 @@
 // - contracts-HASH.cjs: the API contracts the other command groups check answers with, and the
 //   full zod they are written in, required only by those groups (kv and run use zod/mini).
 // - client.<V8 version>-<arch>.cache: V8's code cache of client.cjs (compiled functions, no data),
-//   made right after a build by a training run of `kv get -field` against a throwaway loopback
-//   server answering a made-up secret, so a start deserialises the hot path's bytecode instead of
+//   made right after a build by a training run of `kv get -field` (with a token, and with a
+//   throwaway profile) against a throwaway loopback server answering a made-up secret, so a start deserialises the hot path's bytecode instead of
 //   parsing and compiling it. V8 refuses a cache made by another version or with other flags, and
 //   the client then compiles as without one. Nothing is written at any other time.
 // inputs.json records the size and modification time of what it was built from; any change
@@ -133,12 +133,14 @@ const TRAINING_ANSWER = JSON.stringify({
 
 /**
  * The code cache: a fresh instance of the client runs `kv get -field` against a loopback server
- * of this process (a made-up token, a made-up secret; no profile or file is read), then V8
- * serialises what it compiled. Any failure leaves an empty cache: the client then compiles.
+ * of this process (a made-up token and secret; no file of the user is read), then V8 serialises
+ * what it compiled. Any failure leaves an empty cache: the client then compiles.
  * @param {string} suffix
  */
 async function trainCodeCache(suffix) {
   const { createServer } = require('node:http');
+  const { tmpdir } = require('node:os');
+  const { mkdtempSync, rmSync } = require('node:fs');
   const server = createServer((request, response) => {
     request.resume();
     response.writeHead(200, { 'content-type': 'application/json' }).end(TRAINING_ANSWER);
@@ -152,16 +154,37 @@ async function trainCodeCache(suffix) {
     });
     const address = server.address();
     if (address === null || typeof address === 'string') throw new Error('no port');
+    const base = `http://127.0.0.1:${address.port}`;
     const { client, script } = instantiate(undefined);
     const sink = { write: () => true };
-    const code = await client.runClient(['kv', 'get', '-field=value', 'training/path'], {
-      stdin: [],
-      stdout: sink,
-      stderr: sink,
-      env: { VAULTPILOT_ADDR: `http://127.0.0.1:${address.port}`, VAULTPILOT_TOKEN: 'training' },
-      cwd: CACHE,
-    });
-    if (code === 0) cache = script.createCachedData();
+    const kvGet = (/** @type {Record<string, string>} */ env) =>
+      client.runClient(['kv', 'get', '-field=value', 'training/path'], {
+        stdin: [],
+        stdout: sink,
+        stderr: sink,
+        env,
+        cwd: CACHE,
+      });
+    // With VAULTPILOT_TOKEN, then with a signed-in profile in a throwaway config directory (the
+    // profile files' checks and schemas are on that path).
+    const withToken = await kvGet({ VAULTPILOT_ADDR: base, VAULTPILOT_TOKEN: 'training' });
+    const config = mkdtempSync(path.join(tmpdir(), 'vaultpilot-cli-training-'));
+    let withProfile;
+    try {
+      const profile = {
+        apiUrl: base,
+        auth: { kind: 'password', username: 'training', signInEndpoint: `${base}/auth/token` },
+      };
+      const tokens = { accessToken: 'training', expiresAt: Date.now() + 3_600_000 };
+      writeFileSync(path.join(config, 'profiles.json'), JSON.stringify({ profiles: { default: profile } }), {
+        mode: 0o600,
+      });
+      writeFileSync(path.join(config, 'tokens.json'), JSON.stringify({ default: tokens }), { mode: 0o600 });
+      withProfile = await kvGet({ VAULTPILOT_CONFIG_DIR: config });
+    } finally {
+      rmSync(config, { recursive: true, force: true });
+    }
+    if (withToken === 0 && withProfile === 0) cache = script.createCachedData();
   } catch {
     // No loopback here, say: the client runs without a code cache.
   } finally {
