@@ -87,6 +87,7 @@ function inputsAreCurrent(root, stamps) {
   return true;
 }
 
+/** True when client.cjs was built from the sources as they are. */
 function bundleIsCurrent() {
   let stamps;
   try {
@@ -94,8 +95,16 @@ function bundleIsCurrent() {
   } catch {
     return false;
   }
-  // A code cache (empty when the training run failed) for this Node, else a build after an upgrade.
-  return statSync(CODE_CACHE, { throwIfNoEntry: false }) !== undefined && inputsAreCurrent(ROOT, stamps);
+  return inputsAreCurrent(ROOT, stamps);
+}
+
+/** This Node's code cache (empty when the training run failed); undefined when there is none. */
+function codeCache() {
+  try {
+    return readFileSync(CODE_CACHE);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -324,14 +333,24 @@ async function throughTsx() {
 
 /**
  * The client: from the bundle when it is current (CommonJS with its code cache, no ES module
- * loader), else after building it, else through tsx.
+ * loader), else after building it, else through tsx. A current bundle without a cache for this
+ * Node (an upgrade) is rebuilt, or used without one where the cache directory is read-only.
  * @returns {Promise<ClientModule>}
  */
 async function loadClient() {
   if (process.env.VAULTPILOT_CLI_TSX === '1') return throughTsx();
   try {
-    if (!bundleIsCurrent()) await buildBundle();
-    return instantiate(readFileSync(CODE_CACHE)).client;
+    const current = bundleIsCurrent();
+    let cache = current ? codeCache() : undefined;
+    if (cache === undefined) {
+      try {
+        await buildBundle();
+        cache = codeCache();
+      } catch (error) {
+        if (!current) throw error;
+      }
+    }
+    return instantiate(cache).client;
   } catch {
     return throughTsx();
   }
