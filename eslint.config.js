@@ -61,6 +61,15 @@ export default defineConfig(
     languageOptions: { globals: NODE_GLOBALS },
   },
 
+  // CommonJS files (bin/vaultpilot-cli.cjs and its bundle loader) also have their module's names.
+  {
+    files: ['**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { __dirname: 'readonly', __filename: 'readonly' },
+    },
+  },
+
   {
     files: TYPESCRIPT,
     extends: [tseslint.configs.recommendedTypeChecked],

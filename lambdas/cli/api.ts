@@ -1,16 +1,17 @@
 /**
  * Calls to VaultPilot's own API (the routes of lambdas/functions/*\/routes.ts) with the profile's
- * token: JSON in and out, the error body mapped to an ApiError, one token refresh on a 401.
+ * token: JSON in and out, each answer parsed with the schema of the route's response (answers.ts),
+ * the error body mapped to an ApiError, one token refresh on a 401.
  */
+import { apiErrorFrom, parseAnswer, parseJsonAnswer, refusalBody, type AnswerSchema } from './answers.js';
 import type { Session } from './auth.js';
-import { apiErrorFrom, NotSignedInError } from './errors.js';
+import { MalformedAnswerError, mediaType, NotSignedInError } from './errors.js';
 import { exchange, type HttpAnswer } from './http.js';
+import type { core } from 'zod/mini';
 
 export interface ApiRequest {
   readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
   readonly body?: unknown;
-  /** Answer the raw text (an NDJSON or CSV export, a PEM key) instead of parsed JSON. */
-  readonly raw?: boolean;
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -44,49 +45,69 @@ export class ApiClient {
     private readonly tokens: TokenSource | Session,
   ) {}
 
-  async call<T = unknown>(method: string, path: string, request: ApiRequest = {}): Promise<T> {
+  /** A JSON request whose answer must match `answer`, the schema of the route's response. */
+  async call<S extends AnswerSchema>(
+    method: string,
+    path: string,
+    answer: S,
+    request: ApiRequest = {},
+  ): Promise<core.output<S>> {
+    const reply = await this.exchange(method, path, request, 'application/json');
+    const what = `the answer to ${method} ${path} (HTTP ${reply.status})`;
+    return parseAnswer(answer, parseJsonAnswer(reply.text, reply.headers['content-type'], what), what);
+  }
+
+  /**
+   * A request whose answer is text of one of `mediaTypes` (an NDJSON or CSV export): an answer of
+   * another type (a proxy's HTML page) is refused rather than passed on as the text.
+   */
+  async text(
+    method: string,
+    path: string,
+    mediaTypes: readonly string[],
+    request: ApiRequest = {},
+  ): Promise<string> {
+    const reply = await this.exchange(method, path, request, mediaTypes.join(', '));
+    const type = mediaType(reply.headers['content-type']);
+    if (!mediaTypes.includes(type))
+      throw new MalformedAnswerError(
+        `the answer to ${method} ${path} (HTTP ${reply.status}) is ${type}, not ${mediaTypes.join(' or ')}`,
+      );
+    return reply.text;
+  }
+
+  /** Sends the request (again once with a renewed token after a 401); a refusal throws ApiError. */
+  private async exchange(
+    method: string,
+    path: string,
+    request: ApiRequest,
+    accept: string,
+  ): Promise<HttpAnswer> {
     const url = new URL(`${this.baseUrl.replace(/\/+$/, '')}${path}`);
     for (const [name, value] of Object.entries(request.query ?? {}))
       if (value !== undefined) url.searchParams.set(name, String(value));
-    let answer = await this.send(method, url, request, await this.tokens.accessToken());
-    if (answer.status === 401) answer = await this.send(method, url, request, await this.tokens.renew());
-    if (answer.status === 401)
+    let reply = await this.send(method, url, request, accept, await this.tokens.accessToken());
+    if (reply.status === 401)
+      reply = await this.send(method, url, request, accept, await this.tokens.renew());
+    if (reply.status === 401)
       throw new NotSignedInError("the server refused the token (401): run 'vaultpilot login'");
-    let body: unknown;
-    if (request.raw !== true && answer.text.length > 0) {
-      try {
-        body = JSON.parse(answer.text);
-      } catch {
-        body = undefined;
-      }
-    }
-    if (answer.status < 200 || answer.status >= 300) {
-      let errorBody: unknown = body;
-      if (request.raw === true) {
-        try {
-          errorBody = JSON.parse(answer.text);
-        } catch {
-          errorBody = undefined;
-        }
-      }
-      throw apiErrorFrom(
-        answer.status,
-        typeof errorBody === 'object' && errorBody !== null
-          ? (errorBody as Record<string, unknown>)
-          : undefined,
-        answer.headers,
-      );
-    }
-    return (request.raw === true ? answer.text : body) as T;
+    if (reply.status >= 200 && reply.status < 300) return reply;
+    throw apiErrorFrom(reply.status, refusalBody(reply.text), reply.headers);
   }
 
-  private send(method: string, url: URL, request: ApiRequest, token: string): Promise<HttpAnswer> {
+  private send(
+    method: string,
+    url: URL,
+    request: ApiRequest,
+    accept: string,
+    token: string,
+  ): Promise<HttpAnswer> {
     return exchange({
       method,
       url,
       headers: {
         authorization: `Bearer ${token}`,
-        accept: request.raw === true ? '*/*' : 'application/json',
+        accept,
         'user-agent': 'vaultpilot-cli',
         ...(request.body === undefined ? {} : { 'content-type': 'application/json' }),
         ...request.headers,

@@ -8,7 +8,16 @@
  * A `kv get` with a signed-in profile loads this module (Session), so it imports no more than
  * HTTP: the browser sign-in's loopback server, PKCE and browser opener live apart.
  */
-import { ApiError, apiErrorFrom, NotSignedInError, requestIdOf } from './errors.js';
+import {
+  apiErrorFrom,
+  OAuthErrorAnswer,
+  OAuthTokenAnswer,
+  parseAnswer,
+  parseJsonAnswer,
+  PasswordLoginAnswer,
+  refusalBody,
+} from './answers.js';
+import { ApiError, NotSignedInError, printable, requestIdOf } from './errors.js';
 import { exchange } from './http.js';
 import type { AuthSettings, ProfileStore, StoredTokens } from './profiles.js';
 
@@ -19,17 +28,6 @@ export interface TokenAnswer {
   readonly accessToken: string;
   readonly expiresIn: number;
   readonly refreshToken?: string;
-}
-
-function json(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** POST a form to an OAuth 2.0 token endpoint; OAuth errors become ApiErrors with their code. */
@@ -53,17 +51,28 @@ export async function tokenRequest(
     headers,
     body: new URLSearchParams(form).toString(),
   });
-  const body = json(answer.text);
-  if (answer.status !== 200 || typeof body?.access_token !== 'string') {
-    const code = typeof body?.error === 'string' ? body.error : `http_${answer.status}`;
-    const description =
-      typeof body?.error_description === 'string' ? body.error_description : 'the token endpoint refused';
-    throw new ApiError(answer.status, code, description, requestIdOf(answer.headers));
+  const what = `the answer of the token endpoint ${new URL(endpoint).origin} (HTTP ${answer.status})`;
+  if (answer.status !== 200) {
+    const refusal = OAuthErrorAnswer().safeParse(refusalBody(answer.text));
+    throw new ApiError(
+      answer.status,
+      refusal.success ? printable(refusal.data.error, 64) : `http_${answer.status}`,
+      refusal.success && refusal.data.error_description !== undefined
+        ? printable(refusal.data.error_description)
+        : 'the token endpoint refused',
+      requestIdOf(answer.headers),
+    );
   }
+  const body = parseAnswer(
+    OAuthTokenAnswer(),
+    parseJsonAnswer(answer.text, answer.headers['content-type'], what),
+    what,
+  );
   return {
     accessToken: body.access_token,
-    expiresIn: typeof body.expires_in === 'number' ? body.expires_in : 3600,
-    ...(typeof body.refresh_token === 'string' ? { refreshToken: body.refresh_token } : {}),
+    // RFC 6749 makes expires_in optional; Cognito's and the local issuer's last an hour.
+    expiresIn: body.expires_in ?? 3600,
+    ...(body.refresh_token === undefined ? {} : { refreshToken: body.refresh_token }),
   };
 }
 
@@ -87,13 +96,16 @@ export async function passwordSignIn(
     headers: { 'content-type': 'application/json', accept: 'application/json' },
     body: JSON.stringify({ username, password }),
   });
-  const body = json(answer.text);
-  if (answer.status !== 200 || typeof body?.accessToken !== 'string')
-    throw apiErrorFrom(answer.status, body, answer.headers);
-  return stored({
-    accessToken: body.accessToken,
-    expiresIn: typeof body.expiresIn === 'number' ? body.expiresIn : 3600,
-  });
+  const what = `the answer to POST ${new URL(endpoint).pathname} (HTTP ${answer.status})`;
+  if (answer.status !== 200) {
+    throw apiErrorFrom(answer.status, refusalBody(answer.text), answer.headers);
+  }
+  const body = parseAnswer(
+    PasswordLoginAnswer(),
+    parseJsonAnswer(answer.text, answer.headers['content-type'], what),
+    what,
+  );
+  return stored({ accessToken: body.accessToken, expiresIn: body.expiresIn });
 }
 
 export async function clientCredentialsSignIn(

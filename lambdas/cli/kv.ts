@@ -2,8 +2,16 @@
  * `vaultpilot kv …`: the secret store (`/secrets/*` of the API) with the Vault CLI's habits.
  * A value reaches stdout only as the output of `kv get` (all fields, or `-field`).
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import {
+  ListSecretsAnswer,
+  NoContent,
+  ReadSecretAnswer,
+  SecretMetadataAnswer,
+  WriteSecretAnswer,
+  type VersionMetadata,
+} from './answers.js';
 import { encodePath, type ApiClient } from './api.js';
 import { integerValue, listValue, stringValue, versionList } from './args.js';
 import { EXIT_OK, type ClientCommand, type CommandContext } from './command.js';
@@ -13,19 +21,6 @@ import { printJson, printPairs, printTable } from './output.js';
 
 /** The service refuses values over 64 KiB; a little slack for JSON punctuation. */
 const MAX_VALUE_BYTES = 80 * 1024;
-
-interface VersionMetadata {
-  readonly version: number;
-  readonly created_time: string;
-  readonly created_by: string;
-  readonly deletion_time: string;
-  readonly destroyed: boolean;
-  readonly custom_metadata: Record<string, string> | null;
-}
-
-interface ReadAnswer {
-  readonly data: { readonly data: Record<string, string>; readonly metadata: VersionMetadata };
-}
 
 function secretPath(context: CommandContext, position = 0): string {
   const path = context.args.positionals[position];
@@ -59,7 +54,8 @@ function stringFields(value: unknown, source: string): Record<string, string> {
 async function readValueFile(io: ClientIo, name: string): Promise<string> {
   const file = resolve(io.cwd ?? process.cwd(), name);
   try {
-    const text = await readFile(file, 'utf8');
+    // node:fs, not node:fs/promises: that module loads a dozen more of Node's at every start.
+    const text = readFileSync(file, 'utf8');
     if (Buffer.byteLength(text, 'utf8') > MAX_VALUE_BYTES)
       throw new CliUsageError(`${name} is larger than ${MAX_VALUE_BYTES} bytes`);
     return text;
@@ -126,8 +122,8 @@ function printVersion(context: CommandContext, metadata: VersionMetadata): void 
   else printPairs(context.io, Object.entries(metadata));
 }
 
-async function readSecret(api: ApiClient, path: string, version?: number): Promise<ReadAnswer> {
-  return api.call<ReadAnswer>('GET', `/secrets/data/${encodePath(path)}`, { query: { version } });
+export function readSecret(api: ApiClient, path: string, version?: number) {
+  return api.call('GET', `/secrets/data/${encodePath(path)}`, ReadSecretAnswer(), { query: { version } });
 }
 
 async function listAll(api: ApiClient, path: string): Promise<string[]> {
@@ -135,9 +131,7 @@ async function listAll(api: ApiClient, path: string): Promise<string[]> {
   let cursor: string | undefined;
   const base = path.length === 0 ? '/secrets/metadata' : `/secrets/metadata/${encodePath(path)}`;
   do {
-    const answer = await api.call<{ data: { keys: string[]; next_cursor?: string } }>('GET', base, {
-      query: { list: 'true', cursor },
-    });
+    const answer = await api.call('GET', base, ListSecretsAnswer(), { query: { list: 'true', cursor } });
     keys.push(...answer.data.keys);
     cursor = answer.data.next_cursor;
   } while (cursor !== undefined);
@@ -214,7 +208,7 @@ Example:
       if (Object.keys(data).length === 0) throw new CliUsageError('the value has no fields');
       const answer = await (
         await context.api()
-      ).call<{ data: VersionMetadata }>('POST', `/secrets/data/${encodePath(path)}`, {
+      ).call('POST', `/secrets/data/${encodePath(path)}`, WriteSecretAnswer(), {
         body: { data, ...(cas === undefined ? {} : { options: { cas } }) },
       });
       printVersion(context, answer.data);
@@ -241,7 +235,7 @@ with a conflict instead. Values as for 'kv put'. ${PATH_NOTE}
       const api = await context.api();
       const current = await readSecret(api, path);
       const cas = casOption ?? current.data.metadata.version;
-      const answer = await api.call<{ data: VersionMetadata }>('POST', `/secrets/data/${encodePath(path)}`, {
+      const answer = await api.call('POST', `/secrets/data/${encodePath(path)}`, WriteSecretAnswer(), {
         body: { data: { ...current.data.data, ...changes }, options: { cas } },
       });
       printVersion(context, answer.data);
@@ -285,7 +279,7 @@ Soft-deletes the latest version of PATH, or the given versions; 'kv undelete' re
       const versions = versionList(context.args.values, 'versions');
       await (
         await context.api()
-      ).call('POST', `/secrets/delete/${encodePath(path)}`, {
+      ).call('POST', `/secrets/delete/${encodePath(path)}`, NoContent(), {
         body: versions === undefined ? {} : { versions },
       });
       context.io.stderr.write(`Success! Data deleted (if it existed) at: ${path}\n`);
@@ -311,7 +305,7 @@ ${verb === 'undelete' ? 'Restores the given soft-deleted versions of PATH.' : 'E
       if (versions === undefined) throw new CliUsageError('-versions is required');
       await (
         await context.api()
-      ).call('POST', `/secrets/${verb}/${encodePath(path)}`, { body: { versions } });
+      ).call('POST', `/secrets/${verb}/${encodePath(path)}`, NoContent(), { body: { versions } });
       context.io.stderr.write(
         `Success! Versions ${versions.join(', ')} ${verb === 'undelete' ? 'restored' : 'destroyed'} at: ${path}\n`,
       );
@@ -330,10 +324,7 @@ Prints the settings of PATH (max_versions, cas_required, custom_metadata) and it
       noMorePositionals(context, 1);
       const answer = await (
         await context.api()
-      ).call<{ data: Record<string, unknown> & { versions: Record<string, unknown> } }>(
-        'GET',
-        `/secrets/metadata/${encodePath(path)}`,
-      );
+      ).call('GET', `/secrets/metadata/${encodePath(path)}`, SecretMetadataAnswer());
       if (context.format === 'json') {
         printJson(context.io, answer.data);
         return EXIT_OK;
@@ -345,10 +336,13 @@ Prints the settings of PATH (max_versions, cas_required, custom_metadata) and it
       printTable(
         context.io,
         ['Version', 'Created', 'Created by', 'Deleted', 'Destroyed'],
-        Object.entries(versions).map(([version, raw]) => {
-          const entry = raw as Record<string, unknown>;
-          return [version, entry.created_time, entry.created_by, entry.deletion_time || '-', entry.destroyed];
-        }),
+        Object.entries(versions).map(([version, entry]) => [
+          version,
+          entry.created_time,
+          entry.created_by,
+          entry.deletion_time || '-',
+          entry.destroyed,
+        ]),
       );
       return EXIT_OK;
     },
@@ -384,7 +378,9 @@ Prints the settings of PATH (max_versions, cas_required, custom_metadata) and it
         ...(pairs.length === 0 ? {} : { custom_metadata: custom }),
       };
       if (Object.keys(body).length === 0) throw new CliUsageError('nothing to set: give at least one option');
-      await (await context.api()).call('POST', `/secrets/metadata/${encodePath(path)}`, { body });
+      await (
+        await context.api()
+      ).call('POST', `/secrets/metadata/${encodePath(path)}`, NoContent(), { body });
       context.io.stderr.write(`Success! Metadata written at: ${path}\n`);
       return EXIT_OK;
     },
@@ -399,7 +395,7 @@ Deletes every version of PATH and its metadata, for good. Needs the admin scope.
     async run(context) {
       const path = secretPath(context);
       noMorePositionals(context, 1);
-      await (await context.api()).call('DELETE', `/secrets/metadata/${encodePath(path)}`);
+      await (await context.api()).call('DELETE', `/secrets/metadata/${encodePath(path)}`, NoContent());
       context.io.stderr.write(`Success! Data deleted (if it existed) at: ${path}\n`);
       return EXIT_OK;
     },

@@ -3,11 +3,13 @@
  * in there, discovered from the deployment's `/config.json` (the dashboard's runtime settings).
  */
 import type { DashboardConfig } from '../shared/contracts/dashboard-config.js';
+import { MeResponse } from '../shared/contracts/identity.js';
+import { OpenIdConfigurationAnswer, parseAnswer, parseJsonAnswer } from './answers.js';
 import { stringValue } from './args.js';
 import { clientCredentialsSignIn, passwordSignIn } from './auth.js';
 import { browserSignIn } from './browser-sign-in.js';
 import { EXIT_OK, type ClientCommand, type CommandContext } from './command.js';
-import { CliUsageError, ProfileError } from './errors.js';
+import { CliUsageError, MalformedAnswerError, printable, ProfileError } from './errors.js';
 import { exchange } from './http.js';
 import { readStdin, type ClientIo } from './io.js';
 import { printJson, printPairs, printTable } from './output.js';
@@ -16,13 +18,16 @@ import type { AuthSettings, Profile, StoredTokens } from './profiles.js';
 const MAX_SECRET_BYTES = 4096;
 const BROWSER_TIMEOUT_MS = 5 * 60_000;
 
-async function getJson(url: URL): Promise<{ status: number; body: unknown }> {
+/** A JSON document (not the API's: no token); the caller checks its shape. */
+async function getJson(url: URL): Promise<{ status: number; body: unknown; what: string }> {
   const answer = await exchange({ method: 'GET', url, headers: { accept: 'application/json' } });
-  try {
-    return { status: answer.status, body: JSON.parse(answer.text) };
-  } catch {
-    return { status: answer.status, body: undefined };
-  }
+  const what = `the answer to GET ${url.origin}${url.pathname} (HTTP ${answer.status})`;
+  if (answer.status !== 200) return { status: answer.status, body: undefined, what };
+  return {
+    status: answer.status,
+    body: parseJsonAnswer(answer.text, answer.headers['content-type'], what),
+    what,
+  };
 }
 
 /** The deployment's `/config.json`: where its API and its sign-in live. */
@@ -35,7 +40,16 @@ export async function discoverDeployment(address: string): Promise<DashboardConf
   }
   if (base.protocol !== 'https:' && base.protocol !== 'http:')
     throw new CliUsageError(`-address must be an http(s) URL, not '${address}'`);
-  const { status, body } = await getJson(new URL('config.json', base));
+  let status: number;
+  let body: unknown;
+  try {
+    ({ status, body } = await getJson(new URL('config.json', base)));
+  } catch (error: unknown) {
+    if (!(error instanceof MalformedAnswerError)) throw error;
+    // An HTML page there (a dashboard without /config.json, another site) is a wrong address.
+    status = 200;
+    body = undefined;
+  }
   // Loaded here only: the contract pulls in all of zod, which no other command needs at start-up.
   const { DashboardConfig: schema } = await import('../shared/contracts/dashboard-config.js');
   const parsed = schema.safeParse(body);
@@ -48,12 +62,11 @@ export async function discoverDeployment(address: string): Promise<DashboardConf
 
 /** The local runtime names its JSON password sign-in in its OpenID discovery document. */
 async function signInEndpoint(issuer: string): Promise<string> {
-  const { body } = await getJson(new URL(`${issuer}/.well-known/openid-configuration`));
-  const endpoint =
-    typeof body === 'object' && body !== null
-      ? (body as Record<string, unknown>)['x-vaultpilot-sign-in-endpoint']
-      : undefined;
-  if (typeof endpoint !== 'string')
+  const { status, body, what } = await getJson(new URL(`${issuer}/.well-known/openid-configuration`));
+  if (status !== 200)
+    throw new MalformedAnswerError(`${what}: the identity provider serves no OpenID discovery document`);
+  const endpoint = parseAnswer(OpenIdConfigurationAnswer(), body, what)['x-vaultpilot-sign-in-endpoint'];
+  if (endpoint === undefined)
     throw new CliUsageError(
       "this deployment signs users in through its hosted sign-in page: run 'vaultpilot login' without -username",
     );
@@ -104,9 +117,8 @@ function scopesOption(context: CommandContext): string[] | undefined {
   return text === undefined ? undefined : text.split(/[,\s]+/).filter((scope) => scope.length > 0);
 }
 
-async function describeCaller(context: CommandContext): Promise<Record<string, unknown>> {
-  const me = await (await context.api()).call<Record<string, unknown>>('GET', '/me');
-  return me;
+function describeCaller(context: CommandContext): Promise<MeResponse> {
+  return context.api().then((api) => api.call('GET', '/me', MeResponse));
 }
 
 export const SESSION_COMMANDS: readonly ClientCommand[] = [
@@ -213,8 +225,8 @@ renew the token when it expires.
       await profiles.saveTokens(profileName, tokens);
       const me = await describeCaller(context);
       io.stderr.write(
-        `Signed in to ${deployment.apiUrl} as ${String(me.username ?? me.clientId ?? me.subject)} ` +
-          `(tenant ${String(me.tenant)}); saved as profile '${profileName}'.\n`,
+        `Signed in to ${deployment.apiUrl} as ${printable(me.username ?? me.clientId, 128)} ` +
+          `(tenant ${printable(me.tenant, 64)}); saved as profile '${profileName}'.\n`,
       );
       return EXIT_OK;
     },

@@ -1,12 +1,14 @@
 /**
  * `vaultpilot` as a client of any deployment: login, kv, run, credentials, discovery, audit.
- * bin/vaultpilot-cli.js sends these commands here and the data-directory commands (users,
+ * bin/vaultpilot-cli.cjs sends these commands here and the data-directory commands (users,
  * clients, rewrap, audit with --file/--tenant) to lambdas/local/cli.ts.
  *
  * This module imports only its own folder and the API contracts, never the runtime, so the
  * command starts fast (docs/cli.md). Exit codes: 0 success, 1 failure (the API said no, the
- * server is down, a rotation failed), 2 usage error; `run` passes on its command's.
+ * server is down or answered what the API does not, a rotation failed), 2 usage error; `run`
+ * passes on its command's.
  */
+import { issueLines } from './answers.js';
 import { ApiClient, FixedToken } from './api.js';
 import { parseArguments, stringValue, type OptionSpecs, type ParsedArguments } from './args.js';
 import { Session } from './auth.js';
@@ -15,6 +17,7 @@ import {
   ApiError,
   CliUsageError,
   CommandFailedError,
+  MalformedAnswerError,
   NotSignedInError,
   ProfileError,
   ServerUnreachableError,
@@ -102,8 +105,8 @@ ${LOCAL_COMMANDS}
 
 ${COMMON_HELP}
 
-Exit codes: 0 success, 1 failure (refused by the API, server unreachable, rotation failed,
-audit chain broken), 2 usage error; 'run' exits with its command's code.
+Exit codes: 0 success, 1 failure (refused by the API, server unreachable, an answer that is not
+the API's, rotation failed, audit chain broken), 2 usage error; 'run' exits with its command's code.
 Run 'vaultpilot <command> --help' for the options of a command. Docs: docs/cli.md.
 `;
 }
@@ -132,17 +135,10 @@ function outputFormat(args: ParsedArguments, commandOwnsFormat: boolean): Output
 function describeFailure(error: unknown): string {
   if (error instanceof ApiError) {
     const request = error.requestId === undefined ? '' : ` (request id ${error.requestId})`;
-    const details = Array.isArray(error.details)
-      ? error.details
-          .slice(0, 5)
-          .map((detail) => {
-            if (typeof detail !== 'object' || detail === null) return '';
-            const issue = detail as Record<string, unknown>;
-            const path = Array.isArray(issue.path) ? issue.path.join('.') : '';
-            return `\n  ${path}${path === '' ? '' : ': '}${typeof issue.message === 'string' ? issue.message : ''}`;
-          })
-          .join('')
-      : '';
+    const details = issueLines(error.details)
+      .slice(0, 5)
+      .map((line) => `\n  ${line}`)
+      .join('');
     if (error.status === 403) return `permission denied: ${error.message}${request}`;
     if (error.status === 409) return `conflict: ${error.message}${request}`;
     return `${error.status} ${error.code}: ${error.message}${request}${details}`;
@@ -234,7 +230,8 @@ export async function runClient(argv: readonly string[], io: ClientIo): Promise<
       error instanceof ServerUnreachableError ||
       error instanceof NotSignedInError ||
       error instanceof ProfileError ||
-      error instanceof CommandFailedError
+      error instanceof CommandFailedError ||
+      error instanceof MalformedAnswerError
     ) {
       io.stderr.write(`vaultpilot ${name}: ${describeFailure(error)}\n`);
       return EXIT_FAILURE;

@@ -5,6 +5,11 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { AuditEventsResponse, AuditVerifyResponse } from '../shared/contracts/audit.js';
+import { CredentialListResponse, CredentialResponse } from '../shared/contracts/credentials.js';
+import { DiscoveryRunResponse } from '../shared/contracts/discovery.js';
+import { RotationAccepted, RotationResponse } from '../shared/contracts/rotations.js';
+import type { core } from 'zod/mini';
 import type { ApiClient } from './api.js';
 import { integerValue, stringValue } from './args.js';
 import { EXIT_FAILURE, EXIT_OK, type ClientCommand, type CommandContext } from './command.js';
@@ -46,22 +51,7 @@ function clock(): string {
 // ---------------------------------------------------------------------------------------------
 // Rotations
 
-interface RotationStep {
-  readonly step: string;
-  readonly status: string;
-  readonly outcome?: string;
-  readonly attempts: number;
-}
-
-interface Rotation {
-  readonly rotationId: string;
-  readonly credentialId: string;
-  readonly state: string;
-  readonly steps: readonly RotationStep[];
-  readonly failure?: string;
-}
-
-const SETTLED = new Set(['succeeded', 'failed', 'rolled-back']);
+const SETTLED: ReadonlySet<string> = new Set(['succeeded', 'failed', 'rolled-back']);
 
 /**
  * Follows a rotation until it settles, printing each state and step change as it is seen;
@@ -78,10 +68,7 @@ export async function watchRotation(
   let state: string | undefined;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const { data } = await api.call<{ data: Rotation }>(
-      'GET',
-      `/rotations/${encodeURIComponent(rotationId)}`,
-    );
+    const { data } = await api.call('GET', `/rotations/${encodeURIComponent(rotationId)}`, RotationResponse);
     const lines: string[] = [];
     if (data.state !== state) {
       state = data.state;
@@ -143,15 +130,7 @@ async function readJsonBody(context: CommandContext, source: string): Promise<Re
   return value as Record<string, unknown>;
 }
 
-interface CredentialView {
-  readonly id: string;
-  readonly type: string;
-  readonly name: string;
-  readonly status: string;
-  readonly source: string;
-  readonly expiresAt?: string;
-  readonly lastRotatedAt?: string;
-}
+type CredentialView = core.output<typeof CredentialListResponse>['data']['credentials'][number];
 
 export const CREDENTIAL_COMMANDS: readonly ClientCommand[] = [
   {
@@ -176,9 +155,7 @@ export const CREDENTIAL_COMMANDS: readonly ClientCommand[] = [
       let cursor: string | undefined;
       let total = 0;
       do {
-        const answer = await api.call<{
-          data: { credentials: CredentialView[]; total: number; nextCursor?: string };
-        }>('GET', '/credentials', {
+        const answer = await api.call('GET', '/credentials', CredentialListResponse, {
           query: {
             type: stringValue(context.args.values, 'type'),
             status: stringValue(context.args.values, 'status'),
@@ -212,7 +189,7 @@ export const CREDENTIAL_COMMANDS: readonly ClientCommand[] = [
       const id = onlyPositional(context, 'a credential id');
       const { data } = await (
         await context.api()
-      ).call<{ data: Record<string, unknown> }>('GET', `/credentials/${encodeURIComponent(id)}`);
+      ).call('GET', `/credentials/${encodeURIComponent(id)}`, CredentialResponse);
       if (context.format === 'json') printJson(context.io, data);
       else
         printPairs(
@@ -293,9 +270,7 @@ Prints the registered credential.
               }),
         };
       }
-      const { data } = await (
-        await context.api()
-      ).call<{ data: Record<string, unknown> }>('POST', '/credentials', { body });
+      const { data } = await (await context.api()).call('POST', '/credentials', CredentialResponse, { body });
       if (context.format === 'json') printJson(context.io, data);
       else
         printPairs(
@@ -321,9 +296,10 @@ ${WATCH_HELP}`,
       const interval = seconds(context, 'interval', 1);
       const timeout = seconds(context, 'timeout', 900);
       const api = await context.api();
-      const { data } = await api.call<{ data: { rotationId: string; state: string } }>(
+      const { data } = await api.call(
         'POST',
         `/credentials/${encodeURIComponent(id)}/rotate`,
+        RotationAccepted,
         // The same key starts one rotation, whatever happens to this request on the way.
         { headers: { 'idempotency-key': randomUUID() } },
       );
@@ -371,12 +347,9 @@ version still exists. Prints the rotation.`,
       const id = onlyPositional(context, 'a rotation id');
       const answer = await (
         await context.api()
-      ).call<{ data?: Rotation }>('POST', `/rotations/${encodeURIComponent(id)}/rollback`);
-      if (context.format === 'json') printJson(context.io, answer.data ?? {});
-      else
-        context.io.stderr.write(
-          `Rotation ${id} rolled back${answer.data === undefined ? '' : `: ${answer.data.state}`}\n`,
-        );
+      ).call('POST', `/rotations/${encodeURIComponent(id)}/rollback`, RotationResponse);
+      if (context.format === 'json') printJson(context.io, answer.data);
+      else context.io.stderr.write(`Rotation ${id} rolled back: ${answer.data.state}\n`);
       return EXIT_OK;
     },
   },
@@ -384,14 +357,6 @@ version still exists. Prints the rotation.`,
 
 // ---------------------------------------------------------------------------------------------
 // Discovery
-
-interface DiscoveryRun {
-  readonly id: string;
-  readonly status: string;
-  readonly counts: Record<string, number>;
-  readonly errors: readonly { source: string; code: string; message: string }[];
-  readonly notice?: string;
-}
 
 export const DISCOVERY_COMMANDS: readonly ClientCommand[] = [
   {
@@ -411,7 +376,7 @@ ${WATCH_HELP}`,
       const interval = seconds(context, 'interval', 1) * 1000;
       const deadline = Date.now() + seconds(context, 'timeout', 900) * 1000;
       const api = await context.api();
-      let { data: run } = await api.call<{ data: DiscoveryRun }>('POST', '/discovery/runs');
+      let { data: run } = await api.call('POST', '/discovery/runs', DiscoveryRunResponse);
       context.io.stderr.write(`Discovery run ${run.id} ${run.status}\n`);
       let last = `${run.status}`;
       while (
@@ -421,11 +386,12 @@ ${WATCH_HELP}`,
         if (Date.now() > deadline)
           throw new CommandFailedError(`discovery run ${run.id} is still ${run.status}; stopped waiting`);
         await sleep(interval);
-        ({ data: run } = await api.call<{ data: DiscoveryRun }>(
+        ({ data: run } = await api.call(
           'GET',
           `/discovery/runs/${encodeURIComponent(run.id)}`,
+          DiscoveryRunResponse,
         ));
-        const progress = `${run.status}, ${run.counts.seen ?? 0} seen`;
+        const progress = `${run.status}, ${run.counts.seen} seen`;
         if (progress !== last) context.io.stderr.write(`${clock()}  ${progress}\n`);
         last = progress;
       }
@@ -442,13 +408,8 @@ ${WATCH_HELP}`,
 // ---------------------------------------------------------------------------------------------
 // Audit (the API's; the data-directory variants stay in lambdas/local/cli.ts)
 
-interface AuditEvent {
-  readonly time: string;
-  readonly actor: { kind: string; id: string };
-  readonly action: string;
-  readonly target: { path?: string; credentialId?: string; policy?: string; version?: number };
-  readonly outcome: string;
-}
+/** What GET /audit/export answers for each format (its route's mediaTypes). */
+const EXPORT_MEDIA_TYPES = { ndjson: 'application/x-ndjson', csv: 'text/csv' } as const;
 
 export const AUDIT_COMMANDS: readonly ClientCommand[] = [
   {
@@ -479,7 +440,7 @@ Lists audit events of the tenant (GET /audit), newest first.
       const values = context.args.values;
       const answer = await (
         await context.api()
-      ).call<{ events: AuditEvent[]; nextCursor: string | null }>('GET', '/audit', {
+      ).call('GET', '/audit', AuditEventsResponse, {
         query: {
           actor: stringValue(values, 'actor'),
           action: stringValue(values, 'action'),
@@ -518,13 +479,7 @@ directory offline instead: 'vaultpilot audit verify --file X --help'.)`,
     options: {},
     async run(context) {
       noPositionals(context);
-      const result = await (
-        await context.api()
-      ).call<{
-        ok: boolean;
-        checked: number;
-        firstBad: { seq: number; reason: string } | null;
-      }>('GET', '/audit/verify');
+      const result = await (await context.api()).call('GET', '/audit/verify', AuditVerifyResponse);
       if (context.format === 'json') printJson(context.io, result);
       else
         context.io.stdout.write(
@@ -553,7 +508,7 @@ what 'vaultpilot audit verify --file' checks offline) or CSV, to stdout or FILE 
       if (type !== 'ndjson' && type !== 'csv') throw new CliUsageError('-format must be ndjson or csv');
       const text = await (
         await context.api()
-      ).call<string>('GET', '/audit/export', { query: { format: type }, raw: true });
+      ).text('GET', '/audit/export', [EXPORT_MEDIA_TYPES[type]], { query: { format: type } });
       const out = stringValue(context.args.values, 'out');
       if (out === undefined) context.io.stdout.write(text);
       else {

@@ -10,7 +10,6 @@
  * used: a token that leaked must not keep working silently.
  */
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, open, rename, stat, writeFile, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ProfileError } from './errors.js';
@@ -21,6 +20,14 @@ export type { AuthSettings, Profile, StoredTokens } from './profile-schemas.js';
 export const PROFILE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 const LOCK_STALE_MS = 60_000;
+
+/**
+ * node:fs/promises, loaded for a write or a refresh only: it brings a dozen more of Node's own
+ * modules, which a command that only reads its profile (kv get) would compile for nothing.
+ */
+function fsPromises() {
+  return import('node:fs/promises');
+}
 
 /** The schemas, loaded on the first read or write of a file (see profile-schemas.ts). */
 function schemas() {
@@ -83,6 +90,7 @@ async function readPrivateJson(file: string): Promise<unknown> {
 
 /** Writes through a fresh 0600 file and a rename, so a reader never sees half a file. */
 async function writePrivateJson(dir: string, file: string, value: unknown): Promise<void> {
+  const { chmod, mkdir, rename, unlink, writeFile } = await fsPromises();
   await mkdir(dir, { recursive: true, mode: 0o700 });
   // Loaded here: a command that only reads its profile (kv get) does not pay for node:crypto.
   const { randomBytes } = await import('node:crypto');
@@ -153,6 +161,7 @@ export class ProfileStore {
    * and treats a second use of the old one as theft, ending the session.
    */
   async withRefreshLock<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const { mkdir, open, stat, unlink } = await fsPromises();
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const lock = join(this.dir, `.${name}.refresh.lock`);
     for (let attempt = 0; ; attempt += 1) {

@@ -3,11 +3,10 @@
  * fields as environment variables, in memory only (nothing is written to disk), and its exit
  * code (or the signal that ended it, as 128 + number) becomes ours.
  */
-import { constants } from 'node:os';
-import { encodePath } from './api.js';
 import { listValue } from './args.js';
 import type { ClientCommand } from './command.js';
 import { CliUsageError, CommandFailedError } from './errors.js';
+import { readSecret } from './kv.js';
 
 /** `db-password` → `DB_PASSWORD`: upper-cased, anything but A-Z 0-9 _ becomes _, no leading digit. */
 export function environmentName(field: string): string {
@@ -74,15 +73,13 @@ Example:
     const api = await context.api();
     const secrets: SecretFields[] = [];
     for (const path of paths) {
-      const answer = await api.call<{ data: { data: Record<string, string> } }>(
-        'GET',
-        `/secrets/data/${encodePath(path.replace(/^\/+|\/+$/g, ''))}`,
-      );
+      const answer = await readSecret(api, path.replace(/^\/+|\/+$/g, ''));
       secrets.push({ path, data: answer.data.data });
     }
     const variables = secretEnvironment(secrets);
-    // Loaded here: node:child_process is part of every start otherwise (kv shares this chunk).
-    const { spawn } = await import('node:child_process');
+    // Loaded here: node:child_process (and os, for signal numbers) would be part of every start
+    // otherwise (kv shares the bundle).
+    const [{ spawn }, { constants }] = await Promise.all([import('node:child_process'), import('node:os')]);
     const child = spawn(program, programArgs, {
       stdio: 'inherit',
       env: { ...context.io.env, ...variables },

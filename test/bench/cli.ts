@@ -3,7 +3,7 @@
  * read, each a fresh process against the same in-memory local runtime, in the same run (goal: at
  * most 2x curl). Also, for reading the figures: `node -e 0` (Node's own start-up, the floor of
  * any Node CLI), the same read with bare node:http in a few lines (the floor of any Node HTTP
- * client: what the CLI adds on top is its own cost), the client through tsx instead of its bundle (why bin/cli-bundle.js exists), and
+ * client: what the CLI adds on top is its own cost), the client through tsx instead of its bundle (why bin/cli-bundle.cjs exists), and
  * the client with a signed-in profile instead of VAULTPILOT_TOKEN (reading and checking the 0600
  * files). Runs are sequential (a person or a script runs one command at a time) and bounded in
  * count; medians and p90 are reported, and no value is printed.

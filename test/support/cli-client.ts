@@ -1,7 +1,7 @@
 /**
  * Running the `vaultpilot` client as a user does: in-process through runClient with its own
  * streams (fast, and the server of the suite keeps running in the same process), or as a child
- * process of the real bin/vaultpilot-cli.js (the shim, the bundle and exit codes as a shell sees them).
+ * process of the real bin/vaultpilot-cli.cjs (the shim, the bundle and exit codes as a shell sees them).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { runClient } from '../../lambdas/cli/main.js';
 
 export const REPOSITORY_ROOT = join(import.meta.dirname, '..', '..');
-export const CLI_BIN = join(REPOSITORY_ROOT, 'bin', 'vaultpilot-cli.js');
+export const CLI_BIN = join(REPOSITORY_ROOT, 'bin', 'vaultpilot-cli.cjs');
 
 export interface CliRun {
   readonly code: number;

@@ -293,7 +293,9 @@ describe('usage and help', () => {
   });
 });
 
-describe('bin/vaultpilot-cli.js routes each command to its half', () => {
+const CACHE_DIR = join(REPOSITORY_ROOT, 'node_modules', '.cache', 'vaultpilot-cli');
+
+describe('bin/vaultpilot-cli.cjs routes each command to its half', () => {
   function bin(argv: string[]) {
     return spawnSync(process.execPath, [CLI_BIN, ...argv], {
       cwd: REPOSITORY_ROOT,
@@ -318,15 +320,40 @@ describe('bin/vaultpilot-cli.js routes each command to its half', () => {
     );
     expect(run.status).toBe(0);
     expect(Object.keys(inputs)).toContain('lambdas/cli/main.ts');
-    expect(Object.keys(inputs)).toContain('bin/cli-bundle.js');
+    expect(Object.keys(inputs)).toContain('bin/cli-bundle.cjs');
     // The dependencies count through npm's record of node_modules, not file by file.
     expect(Object.keys(inputs).filter((file) => file.startsWith('node_modules/'))).toEqual([
       'node_modules/.package-lock.json',
     ]);
   });
+
+  it("keeps a code cache of the bundle, made by the training run, that this Node's V8 accepts", () => {
+    // Prepare: a start builds the bundle and trains the cache if they are missing or stale
+    expect(bin(['kv', 'get', '--help']).status).toBe(0);
+    const cache = join(CACHE_DIR, `client.${process.versions.v8}-${process.arch}.cache`);
+
+    // Act: compile the bundle with it in a plain node process, as the shim does
+    const check = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const { Script } = require('node:vm'); const { wrap } = require('node:module'); const { readFileSync } = require('node:fs');
+         const cachedData = readFileSync(${JSON.stringify(cache)});
+         const script = new Script(wrap(readFileSync(${JSON.stringify(join(CACHE_DIR, 'client.cjs'))}, 'utf8')), { cachedData });
+         process.stdout.write(JSON.stringify({ size: cachedData.length, rejected: script.cachedDataRejected }));`,
+      ],
+      { encoding: 'utf8' },
+    );
+
+    // Assess
+    expect(check.status, check.stderr).toBe(0);
+    const result = JSON.parse(check.stdout) as { size: number; rejected: boolean };
+    expect(result.size).toBeGreaterThan(10_000);
+    expect(result.rejected).toBe(false);
+  });
 });
 
-describe("bin/cli-bundle.js's staleness check", () => {
+describe("bin/cli-bundle.cjs's staleness check", () => {
   /**
    * Runs the check's two functions in a child process (bin/ is plain JS, outside the TypeScript
    * build): stamps `files` under `root`, applies `change`, and answers whether the stamps still hold.
@@ -339,7 +366,7 @@ describe("bin/cli-bundle.js's staleness check", () => {
     const script = `
       import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
       import { join } from 'node:path';
-      import { inputsAreCurrent, stampInputs } from ${JSON.stringify(join(REPOSITORY_ROOT, 'bin', 'cli-bundle.js'))};
+      import { inputsAreCurrent, stampInputs } from ${JSON.stringify(join(REPOSITORY_ROOT, 'bin', 'cli-bundle.cjs'))};
       const root = ${JSON.stringify(root)};
       const stamps = stampInputs(root, ${JSON.stringify(files)});
       ${change}

@@ -1,7 +1,7 @@
 /**
  * The `vaultpilot` command, run in-process with its own streams and environment on a real data
  * directory, and the results checked against a running identity provider on the same directory.
- * One test runs the real `bin/vaultpilot-cli.js` shim as a user would.
+ * One test runs the real `bin/vaultpilot-cli.cjs` shim as a user would.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -361,18 +361,18 @@ describe('vaultpilot usage and errors', () => {
   });
 });
 
-describe('bin/vaultpilot-cli.js', () => {
+describe('bin/vaultpilot-cli.cjs', () => {
   it('runs as an executable with the process streams and exit code', () => {
     // Prepare
     const env = { ...process.env, ...dataDirEnv() };
 
     // Act
-    const list = spawnSync(join(ROOT, 'bin', 'vaultpilot-cli.js'), ['clients', 'list'], {
+    const list = spawnSync(join(ROOT, 'bin', 'vaultpilot-cli.cjs'), ['clients', 'list'], {
       cwd: ROOT,
       env,
       encoding: 'utf8',
     });
-    const unknown = spawnSync(join(ROOT, 'bin', 'vaultpilot-cli.js'), ['frobnicate'], {
+    const unknown = spawnSync(join(ROOT, 'bin', 'vaultpilot-cli.cjs'), ['frobnicate'], {
       cwd: ROOT,
       env,
       encoding: 'utf8',
