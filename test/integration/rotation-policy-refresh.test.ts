@@ -78,18 +78,21 @@ function setup() {
     { rotation: registrar },
   );
   const refusing = { list: false };
-  const refresh = new DueTimeRefresh({
-    marks: policies,
-    credentials: async (of) => {
-      if (refusing.list) {
-        throw new DependencyUnavailableError('The credential inventory is unavailable; retry shortly', 1);
-      }
-      return credentials.list(of);
-    },
-    nextDue: (credential) => registrar.nextDue(credential),
-    record: (of, id, update) => inventory.recordRotation(of, id, update),
-  });
   const deferred: { tenant: string; error: DependencyUnavailableError | ConflictError }[] = [];
+  const refresh = new DueTimeRefresh(
+    {
+      marks: policies,
+      credentials: async (of) => {
+        if (refusing.list) {
+          throw new DependencyUnavailableError('The credential inventory is unavailable; retry shortly', 1);
+        }
+        return credentials.list(of);
+      },
+      nextDue: (credential) => registrar.nextDue(credential),
+      record: (of, id, update) => inventory.recordRotation(of, id, update),
+    },
+    (error, of) => deferred.push({ tenant: of, error }),
+  );
   // Policy writes use none of the engine, the rotation store, the queue or the rollback runner.
   const unused = {} as never;
   const access = new RotationAccess(
@@ -101,8 +104,7 @@ function setup() {
     { record: async (event) => void audited.push(event) },
     clock,
     unused,
-    (of) => refresh.refresh(of),
-    (error, of) => deferred.push({ tenant: of, error }),
+    (of) => refresh.refreshOrDefer(of),
   );
   const queued: RotationJob[] = [];
   const scheduler = new RotationScheduler(
@@ -130,6 +132,7 @@ function setup() {
     policies,
     inventory,
     access,
+    refresh,
     scheduler,
     queued,
     refusing,
@@ -250,26 +253,15 @@ describe('the due-time refresh after a rotation policy write', () => {
     const created = await registerUnder(parts, 'monthly');
     parts.refusing.list = true;
     await parts.access.putPolicy(parts.admin, 'monthly', { intervalDays: 90 });
-    const reported: string[] = [];
-    const scheduler = new RotationScheduler(
-      new DynamoDbDueCredentials(client, localTableName('credentials')),
-      new DynamoDbRotationStore(client, localTableName('rotations')),
-      async () => [parts.tenant],
-      { send: async () => undefined },
-      {
-        dueTimes: {
-          refresh: (tenant) => Promise.reject(new DependencyUnavailableError(`down for ${tenant}`, 1)),
-        },
-        onRefreshDeferred: (_error, tenant) => reported.push(tenant),
-      },
-    );
+    const reportedBefore = parts.deferred.length;
 
-    // Act
-    const run = await scheduler.run(NOW);
+    // Act: the scheduler's refresh meets the same refusing store
+    const run = await parts.scheduler.run(NOW);
 
     // Assess
+    const reported = parts.deferred.slice(reportedBefore);
     expect(run.refreshedTenants).toBe(0);
-    expect(reported).toEqual([parts.tenant]);
+    expect(reported.map((entry) => entry.tenant)).toEqual([parts.tenant]);
     expect(await daysToDue(parts, created.id)).toBe(20);
     expect(await parts.policies.staleDueTimes(parts.tenant)).toHaveLength(1);
   });
@@ -325,6 +317,15 @@ describe('the due-time refresh after a rotation policy write', () => {
     // Prepare
     const parts = setup();
     const unused = {} as never;
+    const buggy = new DueTimeRefresh(
+      {
+        marks: parts.policies,
+        credentials: () => Promise.reject(new TypeError('a bug in the refresh')),
+        nextDue: unused,
+        record: unused,
+      },
+      (error) => parts.deferred.push({ tenant: parts.tenant, error }),
+    );
     const access = new RotationAccess(
       unused,
       unused,
@@ -334,8 +335,7 @@ describe('the due-time refresh after a rotation policy write', () => {
       { record: async () => undefined },
       { now: () => NOW },
       unused,
-      () => Promise.reject(new TypeError('a bug in the refresh')),
-      (error) => parts.deferred.push({ tenant: parts.tenant, error }),
+      (of) => buggy.refreshOrDefer(of),
     );
 
     // Act

@@ -50,7 +50,11 @@ export function isDeferrable(error: unknown): error is DependencyUnavailableErro
 }
 
 export class DueTimeRefresh {
-  constructor(private readonly deps: DueTimeRefreshDependencies) {}
+  constructor(
+    private readonly deps: DueTimeRefreshDependencies,
+    /** Told when a refresh is deferred by `refreshOrDefer` (the handler logs it). */
+    private readonly onDeferred: DeferredRefreshReporter = () => undefined,
+  ) {}
 
   /**
    * Recomputes the tenant's due times if any policy write is still marked, then clears the marks
@@ -71,5 +75,20 @@ export class DueTimeRefresh {
     }
     await this.deps.marks.clearStaleDueTimes(tenant, marks);
     return true;
+  }
+
+  /**
+   * `refresh`, for callers past a commit point (a stored policy write, a scheduler run): a
+   * failure a later refresh can overcome is reported and answered false, its marks staying for
+   * the next scheduler run; any other error is a bug and propagates.
+   */
+  async refreshOrDefer(tenant: string): Promise<boolean> {
+    try {
+      return await this.refresh(tenant);
+    } catch (error: unknown) {
+      if (!isDeferrable(error)) throw error;
+      this.onDeferred(error, tenant);
+      return false;
+    }
   }
 }

@@ -19,7 +19,6 @@ import {
 import { isCredentialId } from '../credentials/credential.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import type { Clock } from '../ports.js';
-import { type DeferredRefreshReporter, isDeferrable } from './due-time-refresh.js';
 import type { RotationEngine, RotationRequester } from './engine.js';
 import { parseRotationPolicy, type StoredRotationPolicy } from './policy.js';
 import { credentialIdOfRotation, isTerminal, type RotationRecord } from './rotation.js';
@@ -42,10 +41,12 @@ export class RotationAccess {
     private readonly clock: Clock,
     /** Whether the tenant has this credential: an unknown one answers 404 on every route. */
     private readonly credentials: { load(tenant: string, credentialId: string): Promise<unknown> },
-    /** Recomputes due times of the tenant's credentials after a policy changed. */
+    /**
+     * Recomputes due times of the tenant's credentials after a policy changed; resolves even when
+     * it has to defer that to the scheduler (`DueTimeRefresh.refreshOrDefer`), since the policy is
+     * stored by then and a 503 would say it was not.
+     */
     private readonly onPoliciesChanged: (tenant: string) => Promise<unknown> = async () => undefined,
-    /** Told when that refresh could not finish after the policy was stored (the scheduler redoes it). */
-    private readonly onRefreshDeferred: DeferredRefreshReporter = () => undefined,
   ) {}
 
   /** Starts (or finds, for a repeated idempotency key) a rotation and queues it. */
@@ -221,7 +222,7 @@ export class RotationAccess {
           this.clock.now().toISOString(),
           revision,
         );
-        await this.refreshDueTimes(caller.principal.tenant);
+        await this.onPoliciesChanged(caller.principal.tenant);
         return stored;
       },
       name,
@@ -236,24 +237,10 @@ export class RotationAccess {
       undefined,
       async () => {
         await this.policies.delete(caller.principal.tenant, name, revision);
-        await this.refreshDueTimes(caller.principal.tenant);
+        await this.onPoliciesChanged(caller.principal.tenant);
       },
       name,
     );
-  }
-
-  /**
-   * Runs the due-time refresh after a policy write (the commit point). A 503 now would only tell
-   * the caller that the stored policy was not, so a refresh the store refuses is deferred to the
-   * scheduler (the write's mark stays) and reported; any other error is a bug and propagates.
-   */
-  private async refreshDueTimes(tenant: string): Promise<void> {
-    try {
-      await this.onPoliciesChanged(tenant);
-    } catch (error: unknown) {
-      if (!isDeferrable(error)) throw error;
-      this.onRefreshDeferred(error, tenant);
-    }
   }
 
   private async guard<T>(

@@ -7,7 +7,6 @@
  * Before it reads the due index, a run carries out the due-time refreshes that policy writes left
  * pending (due-time-refresh.ts), so a due time a policy change moved is the one it reads.
  */
-import { type DeferredRefreshReporter, isDeferrable } from './due-time-refresh.js';
 import type { RotationJob, RotationQueue } from './rotation-queue.js';
 import type { RotationStore } from './rotation-store.js';
 
@@ -42,10 +41,12 @@ export class RotationScheduler {
     private readonly options: {
       readonly pageSize?: number;
       readonly maxJobs?: number;
-      /** Recomputes a tenant's due times when a policy write left them marked stale. */
-      readonly dueTimes?: { refresh(tenant: string): Promise<boolean> };
-      /** Told when such a refresh could not finish (its mark stays for the next run). */
-      readonly onRefreshDeferred?: DeferredRefreshReporter;
+      /**
+       * Recomputes a tenant's due times when a policy write left them marked stale; true when it
+       * ran. A refresh it must defer answers false (`DueTimeRefresh.refreshOrDefer`), so one
+       * tenant does not hold up the others, nor the due rotations.
+       */
+      readonly dueTimes?: { refreshOrDefer(tenant: string): Promise<boolean> };
     } = {},
   ) {}
 
@@ -91,19 +92,11 @@ export class RotationScheduler {
     return { refreshedTenants, dueCredentials, dueRetirements, queued };
   }
 
-  /** One tenant's refresh failing for now does not hold up the others, nor the due rotations. */
   private async refreshDueTimes(tenants: readonly string[]): Promise<number> {
-    const { dueTimes, onRefreshDeferred } = this.options;
+    const { dueTimes } = this.options;
     if (dueTimes === undefined) return 0;
     let refreshed = 0;
-    for (const tenant of tenants) {
-      try {
-        if (await dueTimes.refresh(tenant)) refreshed += 1;
-      } catch (error: unknown) {
-        if (!isDeferrable(error)) throw error;
-        onRefreshDeferred?.(error, tenant);
-      }
-    }
+    for (const tenant of tenants) if (await dueTimes.refreshOrDefer(tenant)) refreshed += 1;
     return refreshed;
   }
 }

@@ -12,7 +12,7 @@ import { rotationQueue } from '../../platform/index.js';
 import { auditRecorder } from '../../platform/parts/audit.js';
 import { documentClient, tableName } from '../../platform/parts/dynamodb.js';
 import { eventPublisher } from '../../platform/parts/events.js';
-import { credentialInventory, dueTimeRefresh, logDeferredRefresh } from '../../platform/parts/inventory.js';
+import { credentialInventory, dueTimeRefresh } from '../../platform/parts/inventory.js';
 import { lazy } from '../../platform/parts/lazy.js';
 import { startOnlyRotators } from '../../platform/parts/rotators.js';
 import { manifest } from './manifest.js';
@@ -34,7 +34,7 @@ export const rotationScheduler = coldStart(manifest, (start) => {
       new DynamoDbRotationStore(dynamodb, tableName(config, 'rotations')),
       () => inventory.credentials.tenants(),
       { send: (jobs) => queue().send(jobs) },
-      { dueTimes: { refresh: (tenant) => refresh.refresh(tenant) }, onRefreshDeferred: logDeferredRefresh },
+      { dueTimes: refresh },
     ),
   };
 });

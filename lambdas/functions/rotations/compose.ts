@@ -11,12 +11,7 @@ import { apiDependencies } from '../../platform/parts/api.js';
 import { auditRecorder } from '../../platform/parts/audit.js';
 import { documentClient } from '../../platform/parts/dynamodb.js';
 import { eventPublisher } from '../../platform/parts/events.js';
-import {
-  credentialInventory,
-  dueTimeRefresh,
-  logDeferredRefresh,
-  rotationEngine,
-} from '../../platform/parts/inventory.js';
+import { credentialInventory, dueTimeRefresh, rotationEngine } from '../../platform/parts/inventory.js';
 import { lazy } from '../../platform/parts/lazy.js';
 import { startOnlyRotators } from '../../platform/parts/rotators.js';
 import { manifest } from './manifest.js';
@@ -56,8 +51,7 @@ export const rotations = coldStart(manifest, (start) => {
       audit,
       systemClock,
       targets,
-      (tenant) => refresh.refresh(tenant),
-      logDeferredRefresh,
+      (tenant) => refresh.refreshOrDefer(tenant),
     ),
   };
 });

@@ -122,16 +122,19 @@ export function rotationEngine(
  * policy write, and by the scheduler for every tenant whose refresh is still marked as pending.
  */
 export function dueTimeRefresh(inventory: InventoryParts): DueTimeRefresh {
-  return new DueTimeRefresh({
-    marks: inventory.policies,
-    credentials: (tenant) => inventory.credentials.list(tenant),
-    nextDue: (credential) => inventory.registrar.nextDue(credential),
-    record: (tenant, id, update) => inventory.inventory.recordRotation(tenant, id, update),
-  });
+  return new DueTimeRefresh(
+    {
+      marks: inventory.policies,
+      credentials: (tenant) => inventory.credentials.list(tenant),
+      nextDue: (credential) => inventory.registrar.nextDue(credential),
+      record: (tenant, id, update) => inventory.inventory.recordRotation(tenant, id, update),
+    },
+    logDeferredRefresh,
+  );
 }
 
 /** A refresh that could not finish stays marked; the next scheduler run carries it out. */
-export function logDeferredRefresh(error: DependencyUnavailableError | ConflictError, tenant: string): void {
+function logDeferredRefresh(error: DependencyUnavailableError | ConflictError, tenant: string): void {
   logger.warn('Due times not refreshed after a rotation policy change; the next scheduler run does it', {
     tenant,
     error: `${error.name}: ${error instanceof DependencyUnavailableError ? (error.diagnostic ?? error.message) : error.code}`,
