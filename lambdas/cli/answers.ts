@@ -17,6 +17,7 @@
  */
 import * as z from 'zod/mini';
 import { ApiError, MalformedAnswerError, mediaType, printable, requestIdOf } from './errors.js';
+import type { HttpAnswer } from './http.js';
 
 /** Any zod schema, mini or full (both are built on zod's core). */
 export type AnswerSchema = z.core.$ZodType;
@@ -272,6 +273,15 @@ export function parseAnswer<S extends AnswerSchema>(
   throw new MalformedAnswerError(
     `${what} is not what the API answers: ${first === undefined ? 'invalid' : describeIssue(first, answer)}${more}`,
   );
+}
+
+/** A JSON answer parsed with `schema`: `parseJsonAnswer`, then `parseAnswer`. */
+export function parseJsonReply<S extends AnswerSchema>(
+  schema: S,
+  reply: HttpAnswer,
+  what: string,
+): z.core.output<S> {
+  return parseAnswer(schema, parseJsonAnswer(reply.text, reply.headers['content-type'], what), what);
 }
 
 /**

@@ -3,7 +3,7 @@
  * token: JSON in and out, each answer parsed with the schema of the route's response (answers.ts),
  * the error body mapped to an ApiError, one token refresh on a 401.
  */
-import { apiErrorFrom, parseAnswer, parseJsonAnswer, refusalBody, type AnswerSchema } from './answers.js';
+import { apiErrorFrom, parseJsonReply, refusalBody, type AnswerSchema } from './answers.js';
 import type { Session } from './auth.js';
 import { MalformedAnswerError, mediaType, NotSignedInError } from './errors.js';
 import { exchange, type HttpAnswer } from './http.js';
@@ -54,7 +54,7 @@ export class ApiClient {
   ): Promise<core.output<S>> {
     const reply = await this.exchange(method, path, request, 'application/json');
     const what = `the answer to ${method} ${path} (HTTP ${reply.status})`;
-    return parseAnswer(answer, parseJsonAnswer(reply.text, reply.headers['content-type'], what), what);
+    return parseJsonReply(answer, reply, what);
   }
 
   /**

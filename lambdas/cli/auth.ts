@@ -12,8 +12,7 @@ import {
   apiErrorFrom,
   OAuthErrorAnswer,
   OAuthTokenAnswer,
-  parseAnswer,
-  parseJsonAnswer,
+  parseJsonReply,
   PasswordLoginAnswer,
   refusalBody,
 } from './answers.js';
@@ -63,11 +62,7 @@ export async function tokenRequest(
       requestIdOf(answer.headers),
     );
   }
-  const body = parseAnswer(
-    OAuthTokenAnswer(),
-    parseJsonAnswer(answer.text, answer.headers['content-type'], what),
-    what,
-  );
+  const body = parseJsonReply(OAuthTokenAnswer(), answer, what);
   return {
     accessToken: body.access_token,
     // RFC 6749 makes expires_in optional; Cognito's and the local issuer's last an hour.
@@ -100,11 +95,7 @@ export async function passwordSignIn(
   if (answer.status !== 200) {
     throw apiErrorFrom(answer.status, refusalBody(answer.text), answer.headers);
   }
-  const body = parseAnswer(
-    PasswordLoginAnswer(),
-    parseJsonAnswer(answer.text, answer.headers['content-type'], what),
-    what,
-  );
+  const body = parseJsonReply(PasswordLoginAnswer(), answer, what);
   return stored({ accessToken: body.accessToken, expiresIn: body.expiresIn });
 }
 
