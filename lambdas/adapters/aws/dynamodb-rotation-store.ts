@@ -453,8 +453,7 @@ export class DynamoDbRotationPolicyStore implements RotationPolicyStore, DueTime
     now: string,
     expectedRevision?: number,
   ): Promise<StoredRotationPolicy> {
-    const item = await this.item(tenant, policy.name);
-    const current = item === undefined || isTombstone(item) ? undefined : toStoredPolicy(tenant, item);
+    const current = await this.get(tenant, policy.name);
     if (expectedRevision !== undefined && (current?.revision ?? 0) !== expectedRevision) {
       throw new ConflictError(
         `Policy ${policy.name} is at revision ${current?.revision ?? 0}, not ${expectedRevision}`,

@@ -235,13 +235,7 @@ async function removedVersion(
   const wanted = version ?? metadata.currentVersion;
   const state = metadata.versions[String(wanted)];
   if (state === undefined || (state.deletionTime === undefined && !state.destroyed)) return undefined;
-  return {
-    created_time: state.createdTime,
-    custom_metadata: customMetadata(metadata.customMetadata),
-    deletion_time: state.deletionTime ?? '',
-    destroyed: state.destroyed,
-    version: wanted,
-  };
+  return versionMetadata({ ...state, version: wanted, customMetadata: metadata.customMetadata });
 }
 
 type Routes = typeof VAULT_ROUTES;
