@@ -169,7 +169,7 @@ abstract class SettingsTableStore {
   protected async queryPrefix(
     pk: string,
     prefix: string,
-    options: { newestFirst?: boolean; limit?: number } = {},
+    options: { newestFirst?: boolean } = {},
   ): Promise<Item[]> {
     const items: Item[] = [];
     const pages = queryPages(
@@ -183,10 +183,7 @@ abstract class SettingsTableStore {
       },
       this.what,
     );
-    for await (const page of pages) {
-      items.push(...((page.Items ?? []) as Item[]));
-      if (options.limit !== undefined && items.length >= options.limit) break;
-    }
+    for await (const page of pages) items.push(...((page.Items ?? []) as Item[]));
     return items;
   }
 }
