@@ -124,16 +124,13 @@ export class DynamoDbAuditChainStore implements AuditChainStore {
   ) {}
 
   async head(tenant: string): Promise<ChainEntry | undefined> {
-    const { Items } = await this.query(
-      {
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': `${tenant}#chain` },
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: true,
-      },
-      'Query',
-    );
+    const { Items } = await this.query({
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `${tenant}#chain` },
+      ScanIndexForward: false,
+      Limit: 1,
+      ConsistentRead: true,
+    });
     const [item] = Items ?? [];
     return item === undefined ? undefined : headEntry(tenant, item);
   }
@@ -312,16 +309,13 @@ export class DynamoDbAuditChainStore implements AuditChainStore {
   }
 
   async latestDigest(tenant: string): Promise<AuditDigest | undefined> {
-    const { Items } = await this.query(
-      {
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': `${tenant}#digests` },
-        ScanIndexForward: false,
-        Limit: 1,
-        ConsistentRead: true,
-      },
-      'Query',
-    );
+    const { Items } = await this.query({
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': `${tenant}#digests` },
+      ScanIndexForward: false,
+      Limit: 1,
+      ConsistentRead: true,
+    });
     const [item] = Items ?? [];
     if (item === undefined) return undefined;
     const digest = AuditDigestSchema.safeParse(stripKeys(item));
@@ -358,11 +352,11 @@ export class DynamoDbAuditChainStore implements AuditChainStore {
     }
   }
 
-  private async query(input: Omit<QueryCommandInput, 'TableName'>, operation: string) {
+  private async query(input: Omit<QueryCommandInput, 'TableName'>) {
     try {
       return await this.client.send(new QueryCommand({ TableName: this.tableName, ...input }));
     } catch (error: unknown) {
-      throw dynamoDbUnavailable(operation, WHAT, error);
+      throw dynamoDbUnavailable('Query', WHAT, error);
     }
   }
 
