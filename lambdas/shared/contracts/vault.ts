@@ -77,17 +77,9 @@ export const VaultWriteMetadataRequest = z
  * JSON merge patch of the metadata. In `custom_metadata` a string sets a key and null removes it;
  * `custom_metadata: null` removes them all.
  */
-export const VaultPatchMetadataRequest = z
-  .object({
-    max_versions: z.number().int().min(0).max(100).optional(),
-    cas_required: z.boolean().optional(),
-    delete_version_after: NoDeleteVersionAfter.optional(),
-    custom_metadata: z
-      .record(z.string().min(1).max(128), z.string().max(512).nullable())
-      .nullable()
-      .optional(),
-  })
-  .meta({ id: 'VaultPatchMetadataRequest' });
+export const VaultPatchMetadataRequest = VaultWriteMetadataRequest.extend({
+  custom_metadata: z.record(z.string().min(1).max(128), z.string().max(512).nullable()).nullable().optional(),
+}).meta({ id: 'VaultPatchMetadataRequest' });
 
 export const VaultReadQuery = z
   .object({ version: z.coerce.number().int().min(0).optional() })
