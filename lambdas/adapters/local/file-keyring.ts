@@ -32,6 +32,7 @@ import {
   type Keyring,
   contextAad,
 } from '../../core/secrets/keyring.js';
+import { randomPool } from '../../core/secrets/random-pool.js';
 
 /** The local keyring's files are missing, corrupt or unusable; the message names the file. */
 export class KeyringStateError extends Error {
@@ -128,11 +129,10 @@ export class FileKeyring implements Keyring {
     return servingRequest(async () => {
       const state = await this.load();
       const kek = await this.presentKek(state, state.current);
-      // One draw for the data key and the IV that wraps it (a copy, so the caller owns the key).
-      const random = randomBytes(KEY_BYTES + IV_BYTES);
-      const plaintext = Buffer.from(random.subarray(0, KEY_BYTES));
-      const iv = random.subarray(KEY_BYTES);
-      random.fill(0, 0, KEY_BYTES);
+      // From the process's random pool: a draw of its own per key costs as much as the AES-GCM
+      // of a 1 KiB value (random-pool.ts).
+      const plaintext = randomPool.take(KEY_BYTES);
+      const iv = randomPool.take(IV_BYTES);
       return { plaintext, wrapped: wrap(kek, state.current, plaintext, context, iv), keyId: state.current };
     });
   }

@@ -33,6 +33,8 @@ interface Entry {
   readonly key: Buffer;
   readonly unwrappedAt: number;
   uses: number;
+  /** When it was last used, in this cache's own count of uses: the least recent goes first. */
+  lastUse: number;
 }
 
 export class DataKeyCache {
@@ -44,6 +46,8 @@ export class DataKeyCache {
   private hits = 0;
   private misses = 0;
   private evictions = 0;
+  /** Counts hits and additions, to order entries by recency without reordering the Map. */
+  private tick = 0;
 
   constructor(options: DataKeyCacheOptions = {}) {
     this.maxEntries = bound('maxEntries', options.maxEntries ?? DEFAULT_DATA_KEY_CACHE.maxEntries, 0);
@@ -65,9 +69,10 @@ export class DataKeyCache {
     }
     this.hits += 1;
     entry.uses += 1;
-    // Re-inserting moves the entry to the most recently used end of the Map's order.
-    this.entries.delete(id);
-    this.entries.set(id, entry);
+    // A hit only stamps the entry: the hot path is one Map lookup. The least recently used is
+    // found by a scan when an addition needs room, which only a miss (a keyring call) causes.
+    this.tick += 1;
+    entry.lastUse = this.tick;
     try {
       return { value: use(entry.key) };
     } finally {
@@ -88,11 +93,9 @@ export class DataKeyCache {
     // Two concurrent misses of one envelope both unwrap; the later key replaces the earlier one.
     if (previous !== undefined && previous.key !== key) this.evict(id, previous);
     this.sweepExpired();
-    for (const [oldestId, oldest] of this.entries) {
-      if (this.entries.size < this.maxEntries) break;
-      this.evict(oldestId, oldest);
-    }
-    this.entries.set(id, { key, unwrappedAt: this.clock.now().getTime(), uses: 1 });
+    while (this.entries.size >= this.maxEntries) this.evictLeastRecentlyUsed();
+    this.tick += 1;
+    this.entries.set(id, { key, unwrappedAt: this.clock.now().getTime(), uses: 1, lastUse: this.tick });
   }
 
   /** Zeroizes and drops every key (shutdown, tests). */
@@ -113,6 +116,18 @@ export class DataKeyCache {
     for (const [id, entry] of this.entries) {
       if (!this.isLive(entry)) this.evict(id, entry);
     }
+  }
+
+  private evictLeastRecentlyUsed(): void {
+    let oldestId: string | undefined;
+    let oldest: Entry | undefined;
+    for (const [id, entry] of this.entries) {
+      if (oldest === undefined || entry.lastUse < oldest.lastUse) {
+        oldestId = id;
+        oldest = entry;
+      }
+    }
+    if (oldestId !== undefined && oldest !== undefined) this.evict(oldestId, oldest);
   }
 
   private evict(id: string, entry: Entry): void {

@@ -11,9 +11,10 @@
  * wrapped key against its key id and context (KMS rejects a ciphertext under another key; the
  * local keyring puts the key id in its wrapping AAD), and the data-key cache is keyed by it.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import type { DataKeyCache } from './data-key-cache.js';
 import { type EncryptionContext, EnvelopeIntegrityError, type Keyring, contextAad } from './keyring.js';
+import { randomPool } from './random-pool.js';
 
 export interface Envelope {
   readonly v: 1;
@@ -51,7 +52,7 @@ export class EnvelopeCipher {
     const aad = this.payloadAad(context);
     const dataKey = await this.keyring.generateDataKey(context);
     try {
-      const iv = randomBytes(IV_BYTES);
+      const iv = randomPool.take(IV_BYTES);
       const cipher = createCipheriv(CIPHER, dataKey.plaintext, iv, { authTagLength: TAG_BYTES });
       cipher.setAAD(aad);
       const head = cipher.update(plaintext);
