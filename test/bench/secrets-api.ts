@@ -2,7 +2,9 @@
  * The secrets API on the local runtime (in memory): read and write requests/s and p50/p99
  * latency of 1 KiB values, next to raw GetItem/PutItem of items of the same size against the same
  * dynalite endpoint through the runtime's own DynamoDBDocumentClient, at the same concurrency,
- * as ratios; then how many keyring (KMS-equivalent) calls 1,000 reads of one hot secret cost.
+ * as ratios, with the DynamoDB calls behind each request (writes counted under the same
+ * concurrency and again one at a time, where no writer loses a race on a version number: the
+ * steady state); then how many keyring (KMS-equivalent) calls 1,000 reads of one hot secret cost.
  *
  * The runtime runs its handlers in this process, so the keyring calls are counted on the keyring
  * the secrets function really builds (FileKeyring's prototype, spied before the runtime starts and
@@ -246,6 +248,14 @@ export async function runSecretsApiBench({
     await settle();
     const writeCalls = takeCounts();
     const writeKeyringCalls = { ...keyring.calls };
+    // The same writes one at a time: no writer can lose a race on a version number, so this is
+    // the steady state the calls-per-write goal speaks of; the loop above shows what lost races
+    // add under contention (each re-reads the latest version and puts again).
+    clearCounts();
+    const soloWrites = WRITE_PATHS * 2;
+    for (let i = 0; i < soloWrites; i += 1) await write(writePath(i));
+    await settle();
+    const soloWriteCalls = takeCounts();
 
     // The baseline: items shaped and sized like the stored version item of the hot secret,
     // under keys no tenant can have, in the same table, through the very same client.
@@ -296,17 +306,25 @@ export async function runSecretsApiBench({
     }
     console.log(`  DynamoDB calls per API read:  ${perRequest(readCalls.request, apiRead.calls)}`);
     console.log(`    + audit chain, off the request path: ${perRequest(readCalls.chain, apiRead.calls)}`);
-    console.log(`  DynamoDB calls per API write: ${perRequest(writeCalls.request, apiWrite.calls)}`);
+    console.log(
+      `  DynamoDB calls per API write, ${concurrency} writers: ${perRequest(writeCalls.request, apiWrite.calls)}`,
+    );
     console.log(`    + audit chain, off the request path: ${perRequest(writeCalls.chain, apiWrite.calls)}`);
+    console.log(
+      `  DynamoDB calls per API write, one at a time (${soloWrites} writes): ` +
+        perRequest(soloWriteCalls.request, soloWrites),
+    );
     const readRatio = apiRead.rate / rawGet.rate;
     const writeRatio = apiWrite.rate / rawPut.rate;
-    const callsPerWrite = total(writeCalls.request) / apiWrite.calls;
+    const callsPerWrite = total(soloWriteCalls.request) / soloWrites;
+    const callsPerContendedWrite = total(writeCalls.request) / apiWrite.calls;
     const verdict = (ok: boolean): string => (ok ? 'met' : 'NOT met');
     console.log(
       `  goals: read >= 0.45 x raw GetItem (${readRatio.toFixed(3)}, ${verdict(readRatio >= 0.45)}), ` +
         `read p99 <= 3 x p50 (${(apiRead.p99 / apiRead.p50).toFixed(2)}, ${verdict(apiRead.p99 <= 3 * apiRead.p50)}), ` +
         `write >= 0.2 x raw PutItem (${writeRatio.toFixed(3)}, ${verdict(writeRatio >= 0.2)}), ` +
-        `calls per write on the request path <= 6 (${callsPerWrite.toFixed(2)}, ${verdict(callsPerWrite <= 6)})`,
+        `calls per write on the request path in the steady state <= 6 (${callsPerWrite.toFixed(2)}, ` +
+        `${verdict(callsPerWrite <= 6)}; ${callsPerContendedWrite.toFixed(2)} with ${concurrency} writers racing)`,
     );
     console.log(
       `  (writes cycle over ${WRITE_PATHS} paths that already hold maxVersions = ${DEFAULT_MAX_VERSIONS} ` +
