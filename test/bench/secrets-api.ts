@@ -18,6 +18,7 @@ import { DynamoDbSecretStore } from '../../lambdas/adapters/aws/dynamodb-secret-
 import { FileKeyring } from '../../lambdas/adapters/local/file-keyring.js';
 import type { LocalRuntime } from '../../lambdas/local/runtime.js';
 import { secrets } from '../../lambdas/functions/secrets/compose.js';
+import { MAX_POLICY_STALENESS_MS } from '../../lambdas/core/access/policy-cache.js';
 import { DEFAULT_DATA_KEY_CACHE } from '../../lambdas/core/secrets/data-key-cache.js';
 import { DEFAULT_MAX_VERSIONS } from '../../lambdas/core/secrets/secret-store.js';
 import { signInLocal, startInMemoryRuntime } from '../support/local-api.js';
@@ -64,6 +65,8 @@ interface Loop {
   readonly p99: number;
   /** Calls made, warm-up included. */
   readonly calls: number;
+  /** How long the measured calls took (the warm-up not included). */
+  readonly seconds: number;
 }
 
 /**
@@ -83,7 +86,7 @@ async function loop(count: number, concurrency: number, call: (i: number) => Pro
   const seconds = (performance.now() - started) / 1000;
   latencies.sort();
   const at = (q: number): number => latencies[Math.min(count - 1, Math.ceil(q * count) - 1)] ?? NaN;
-  return { rate: count / seconds, p50: at(0.5), p99: at(0.99), calls: count + warmUp };
+  return { rate: count / seconds, p50: at(0.5), p99: at(0.99), calls: count + warmUp, seconds };
 }
 
 /** A 1 KiB secret value: one string field of 1,024 random base64 characters. */
@@ -137,15 +140,29 @@ const CHAIN_KEY = /#chain(ed)?"/;
  * groups: the audit chain's appends (their keys name `<tenant>#chain` or `#chained`), which run
  * right after the response, off the request path, and everything else, which the request waits on.
  */
-function countDynamoDbCalls(client: DynamoDBDocumentClient): {
+function countDynamoDbCalls(
+  client: DynamoDBDocumentClient,
+  settingsTable: string,
+): {
   request: Map<string, number>;
   chain: Map<string, number>;
+  policies: Map<string, number>;
 } {
-  const counts = { request: new Map<string, number>(), chain: new Map<string, number>() };
+  const counts = {
+    request: new Map<string, number>(),
+    chain: new Map<string, number>(),
+    policies: new Map<string, number>(),
+  };
   client.middlewareStack.add(
     (next, context) => (args) => {
       const name = (context.commandName ?? 'unknown').replace(/Command$/, '');
-      const group = CHAIN_KEY.test(JSON.stringify(args.input)) ? counts.chain : counts.request;
+      const input = args.input as { TableName?: unknown };
+      const group =
+        input.TableName === settingsTable
+          ? counts.policies
+          : CHAIN_KEY.test(JSON.stringify(args.input))
+            ? counts.chain
+            : counts.request;
       group.set(name, (group.get(name) ?? 0) + 1);
       return next(args);
     },
@@ -194,10 +211,13 @@ export async function runSecretsApiBench({
     // The secrets function's composition: the same DynamoDB client, configuration and keyring it uses.
     const { dynamodb, config } = secrets();
     const table = config.tables.secrets;
-    if (config.keyring.kind !== 'local' || table === undefined) {
-      throw new Error('The local runtime should use the local keyring and name the secrets table');
+    const settingsTable = config.tables.settings;
+    if (config.keyring.kind !== 'local' || table === undefined || settingsTable === undefined) {
+      throw new Error(
+        'The local runtime should use the local keyring and name the secrets and settings tables',
+      );
     }
-    const dynamoCalls = countDynamoDbCalls(dynamodb);
+    const dynamoCalls = countDynamoDbCalls(dynamodb, settingsTable);
     counted = dynamodb;
 
     const read = async (path: string): Promise<void> => {
@@ -235,8 +255,13 @@ export async function runSecretsApiBench({
     const clearCounts = (): void => {
       dynamoCalls.request.clear();
       dynamoCalls.chain.clear();
+      dynamoCalls.policies.clear();
     };
-    const takeCounts = () => ({ request: new Map(dynamoCalls.request), chain: new Map(dynamoCalls.chain) });
+    const takeCounts = () => ({
+      request: new Map(dynamoCalls.request),
+      chain: new Map(dynamoCalls.chain),
+      policies: new Map(dynamoCalls.policies),
+    });
     await settle();
     clearCounts();
     const apiRead = await loop(reads, concurrency, () => read(HOT_PATH));
@@ -253,7 +278,9 @@ export async function runSecretsApiBench({
     // add under contention (each re-reads the latest version and puts again).
     clearCounts();
     const soloWrites = WRITE_PATHS * 2;
+    const soloStarted = performance.now();
     for (let i = 0; i < soloWrites; i += 1) await write(writePath(i));
+    const soloSeconds = (performance.now() - soloStarted) / 1000;
     await settle();
     const soloWriteCalls = takeCounts();
 
@@ -313,6 +340,17 @@ export async function runSecretsApiBench({
     console.log(
       `  DynamoDB calls per API write, one at a time (${soloWrites} writes): ` +
         perRequest(soloWriteCalls.request, soloWrites),
+    );
+    // The tenant's policy attachments are cached for at most MAX_POLICY_STALENESS_MS: their
+    // refresh (the settings table's Queries) comes once per interval, whatever the request rate,
+    // so it is counted apart, as calls per loop.
+    const refreshes = (group: Map<string, number>, seconds: number): string =>
+      `${total(group)} in ${seconds.toFixed(1)} s`;
+    console.log(
+      `  policy attachments, cached <= ${MAX_POLICY_STALENESS_MS / 1000} s (settings-table calls a loop, ` +
+        `not per request): reads ${refreshes(readCalls.policies, apiRead.seconds)}, ` +
+        `writes ${refreshes(writeCalls.policies, apiWrite.seconds)}, one at a time ` +
+        refreshes(soloWriteCalls.policies, soloSeconds),
     );
     const readRatio = apiRead.rate / rawGet.rate;
     const writeRatio = apiWrite.rate / rawPut.rate;
