@@ -4,13 +4,19 @@
  */
 import type { DashboardConfig } from '../shared/contracts/dashboard-config.js';
 import { MeResponse } from '../shared/contracts/identity.js';
-import { OpenIdConfigurationAnswer, parseAnswer, parseJsonAnswer } from './answers.js';
+import {
+  OAuthErrorAnswer,
+  OpenIdConfigurationAnswer,
+  parseAnswer,
+  parseJsonAnswer,
+  refusalBody,
+} from './answers.js';
 import { stringValue } from './args.js';
 import { clientCredentialsSignIn, passwordSignIn } from './auth.js';
 import { browserSignIn } from './browser-sign-in.js';
-import { EXIT_OK, type ClientCommand, type CommandContext } from './command.js';
+import { EXIT_FAILURE, EXIT_OK, type ClientCommand, type CommandContext } from './command.js';
 import { CliUsageError, MalformedAnswerError, printable, ProfileError } from './errors.js';
-import { exchange } from './http.js';
+import { exchange, type HttpAnswer } from './http.js';
 import { readStdin, type ClientIo } from './io.js';
 import { printJson, printPairs, printTable } from './output.js';
 import type { AuthSettings, Profile, StoredTokens } from './profiles.js';
@@ -242,10 +248,11 @@ refresh token of a browser sign-in at the identity provider.`,
     async run({ io, profiles, profileName }) {
       const profile = await profiles.profile(profileName);
       const tokens = await profiles.storedTokens(profileName);
+      let unrevoked: string | undefined;
       if (profile?.auth?.kind === 'browser' && tokens?.refreshToken !== undefined) {
         // RFC 7009 at the token endpoint's sibling (Cognito and the local issuer both use /oauth2/revoke).
         const revoke = new URL(profile.auth.tokenEndpoint.replace(/\/oauth2\/token$/, '/oauth2/revoke'));
-        await exchange({
+        unrevoked = await exchange({
           method: 'POST',
           url: revoke,
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -253,13 +260,22 @@ refresh token of a browser sign-in at the identity provider.`,
             token: tokens.refreshToken,
             client_id: profile.auth.clientId,
           }).toString(),
-        }).catch(() => {
-          io.stderr.write(
-            'Could not reach the identity provider to revoke the refresh token; dropped it here.\n',
-          );
-        });
+        }).then(
+          // RFC 7009 §2.2: 200 means revoked (or already invalid); anything else is a refusal.
+          (answer) => (answer.status === 200 ? undefined : `it answered ${refusal(answer)}`),
+          () => 'it could not be reached',
+        );
       }
+      // The tokens go either way: keeping them would not make the refresh token less valid.
       const dropped = await profiles.dropTokens(profileName);
+      if (unrevoked !== undefined) {
+        io.stderr.write(
+          `vaultpilot logout: the identity provider did not revoke the refresh token (${unrevoked}). ` +
+            `Signed out of profile '${profileName}' here, but the refresh token stays valid until it expires; ` +
+            'run logout again once the provider is reachable to end the session there too.\n',
+        );
+        return EXIT_FAILURE;
+      }
       io.stderr.write(
         dropped
           ? `Signed out of profile '${profileName}'.\n`
@@ -311,3 +327,9 @@ tokens are stored (never the tokens).`,
     },
   },
 ];
+
+/** A revocation endpoint's refusal in a few words: its status and OAuth error code, nothing else. */
+function refusal(answer: HttpAnswer): string {
+  const body = OAuthErrorAnswer().safeParse(refusalBody(answer.text));
+  return body.success ? `HTTP ${answer.status}, ${printable(body.data.error, 64)}` : `HTTP ${answer.status}`;
+}

@@ -6,7 +6,15 @@
  * line naming what was wrong, exit 1, nothing on stdout, and nothing of the answer's values.
  * The server is a local node:http server on a free port answering what each test gives it.
  */
-import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -438,5 +446,82 @@ describe('malformed sign-in answers save no tokens', () => {
       env: { VAULTPILOT_CONFIG_DIR: freshConfigDir() },
     });
     expectOneLineFailure(run, /serves no VaultPilot \/config\.json \(HTTP 200\)/);
+  });
+});
+
+describe('logout checks that the identity provider revoked the refresh token', () => {
+  /** A browser sign-in's profile and tokens, as `vaultpilot login` saves them. */
+  function signedIn(tokenEndpoint: string): string {
+    const config = freshConfigDir();
+    chmodSync(config, 0o700);
+    const profile = {
+      apiUrl: address,
+      auth: {
+        kind: 'browser',
+        clientId: 'dashboard',
+        authorizationEndpoint: `${address}/oauth2/authorize`,
+        tokenEndpoint,
+        scopes: ['openid'],
+      },
+    };
+    writeFileSync(join(config, 'profiles.json'), JSON.stringify({ profiles: { default: profile } }), {
+      mode: 0o600,
+    });
+    const tokens = { accessToken: 'access', expiresAt: Date.now() + 3_600_000, refreshToken: PLANTED };
+    writeFileSync(join(config, 'tokens.json'), JSON.stringify({ default: tokens }), { mode: 0o600 });
+    return config;
+  }
+
+  function storedTokens(config: string): Record<string, unknown> {
+    return JSON.parse(readFileSync(join(config, 'tokens.json'), 'utf8')) as Record<string, unknown>;
+  }
+
+  it('signs out with exit 0 when the revocation endpoint answers 200', async () => {
+    // Prepare
+    replies.set('POST /oauth2/revoke', { status: 200, body: '' });
+    const config = signedIn(`${address}/oauth2/token`);
+
+    // Act
+    const run = await client(['logout'], { env: { VAULTPILOT_CONFIG_DIR: config } });
+
+    // Assess
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toBe("Signed out of profile 'default'.\n");
+    expect(storedTokens(config).default).toBeUndefined();
+  });
+
+  it('drops the tokens but exits 1, naming the refusal, when the provider refuses to revoke', async () => {
+    // Prepare
+    replies.set('POST /oauth2/revoke', json({ error: 'invalid_client', error_description: PLANTED }, 400));
+    const config = signedIn(`${address}/oauth2/token`);
+
+    // Act
+    const run = await client(['logout'], { env: { VAULTPILOT_CONFIG_DIR: config } });
+
+    // Assess
+    expectOneLineFailure(
+      run,
+      /^vaultpilot logout: the identity provider did not revoke the refresh token \(it answered HTTP 400, invalid_client\)\. Signed out of profile 'default' here, but the refresh token stays valid until it expires/,
+    );
+    expect(storedTokens(config).default).toBeUndefined();
+  });
+
+  it('drops the tokens but exits 1 when the provider cannot be reached', async () => {
+    // Prepare: a port nothing listens on (a server opened and closed again)
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const config = signedIn(`http://127.0.0.1:${port}/oauth2/token`);
+
+    // Act
+    const run = await client(['logout'], { env: { VAULTPILOT_CONFIG_DIR: config } });
+
+    // Assess
+    expectOneLineFailure(
+      run,
+      /^vaultpilot logout: the identity provider did not revoke the refresh token \(it could not be reached\)/,
+    );
+    expect(storedTokens(config).default).toBeUndefined();
   });
 });
