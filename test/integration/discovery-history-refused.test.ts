@@ -5,8 +5,7 @@
  * value), and counts the lost entries in the run's record and its `discovery.run.finished` event.
  * DynamoDB is dynalite behind the fault proxy; AWS is the fake AWS on loopback.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   afterAll,
   afterEach,
@@ -26,15 +25,19 @@ import type { AuditEvent } from '../../lambdas/core/audit/audit-event.js';
 import { DiscoveryEngine } from '../../lambdas/core/discovery/engine.js';
 import type { DomainEvent } from '../../lambdas/core/events.js';
 import type { Clock } from '../../lambdas/core/ports.js';
-import { ensureTables, type LocalDynamo, startLocalDynamo } from '../../lambdas/local/dynamo.js';
 import { logLostHistory } from '../../lambdas/platform/parts/inventory.js';
 import { parseDomainEvent } from '../../lambdas/shared/events.js';
 import { logger } from '../../lambdas/shared/observability.js';
-import { localTableName, TABLE_LIST } from '../../lambdas/shared/tables.js';
-import { DynamoFaultProxy } from '../support/dynamo-fault-proxy.js';
+import { localTableName } from '../../lambdas/shared/tables.js';
+import {
+  type DynaliteBehindProxy,
+  LOCAL_REGION,
+  startDynaliteBehindProxy,
+} from '../support/dynalite-behind-proxy.js';
+import type { DynamoFaultProxy } from '../support/dynamo-fault-proxy.js';
 import { type FakeAccount, FakeAws } from '../support/fake-aws.js';
 
-const REGION = 'us-east-1';
+const REGION = LOCAL_REGION;
 const ACCOUNT = '123456789012';
 const TENANT = 'default';
 const NOW = new Date('2026-03-10T12:00:00.000Z');
@@ -66,7 +69,7 @@ const clock: Clock = { now: () => now };
 const audited: AuditEvent[] = [];
 const published: DomainEvent[] = [];
 
-let dynamo: LocalDynamo;
+let storage: DynaliteBehindProxy;
 let proxy: DynamoFaultProxy;
 let throughProxy: DynamoDBDocumentClient;
 let direct: DynamoDBDocumentClient;
@@ -75,27 +78,11 @@ let reader: DynamoDbCredentialStore;
 let runs: DynamoDbDiscoveryRunStore;
 let engine: DiscoveryEngine;
 
-function documentClient(endpoint: string, maxAttempts?: number): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint,
-      region: REGION,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      ...(maxAttempts === undefined ? {} : { maxAttempts }),
-    }),
-    { marshallOptions: { removeUndefinedValues: true } },
-  );
-}
-
 beforeAll(async () => {
   await fake.start();
   Object.assign(process.env, fake.environment());
-  dynamo = await startLocalDynamo({ path: undefined, host: '127.0.0.1', port: 0 });
-  await ensureTables(dynamo.endpoint, REGION, TABLE_LIST);
-  proxy = await DynamoFaultProxy.start(dynamo.endpoint, 20261207);
-  // One attempt per call: the SDK's own retries are not what this checks, and would only slow it.
-  throughProxy = documentClient(proxy.endpoint, 1);
-  direct = documentClient(dynamo.endpoint);
+  storage = await startDynaliteBehindProxy(20261207);
+  ({ proxy, throughProxy, direct } = storage);
   reader = new DynamoDbCredentialStore(direct, localTableName('credentials'));
   runs = new DynamoDbDiscoveryRunStore(direct, localTableName('credentials'));
   engine = new DiscoveryEngine(
@@ -144,13 +131,8 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  throughProxy.destroy();
-  direct.destroy();
-  await proxy.close();
+  await storage.close();
   await fake.close();
-  await dynamo.close().catch((error: unknown) => {
-    if (error !== null) throw error;
-  });
 });
 
 const deadline = () => new Date(Date.now() + 60_000);

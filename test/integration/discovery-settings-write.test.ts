@@ -4,8 +4,7 @@
  * the settings unchanged, and a stored write is never answered 503 for a step after it. On
  * dynalite behind the fault proxy, with the real credential and settings stores.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbCredentialStore } from '../../lambdas/adapters/aws/dynamodb-credential-store.js';
 import { DynamoDbDiscoveryRunStore } from '../../lambdas/adapters/aws/dynamodb-discovery-run-store.js';
@@ -15,39 +14,22 @@ import type { Caller } from '../../lambdas/core/audit/caller.js';
 import { DiscoveryControl } from '../../lambdas/core/discovery/control.js';
 import { DEFAULT_DISCOVERY_SETTINGS } from '../../lambdas/core/discovery/settings.js';
 import { DependencyUnavailableError } from '../../lambdas/core/errors.js';
-import { ensureTables, type LocalDynamo, startLocalDynamo } from '../../lambdas/local/dynamo.js';
-import { localTableName, TABLE_LIST } from '../../lambdas/shared/tables.js';
-import { DynamoFaultProxy } from '../support/dynamo-fault-proxy.js';
+import { localTableName } from '../../lambdas/shared/tables.js';
+import { type DynaliteBehindProxy, startDynaliteBehindProxy } from '../support/dynalite-behind-proxy.js';
+import type { DynamoFaultProxy } from '../support/dynamo-fault-proxy.js';
 
-const REGION = 'us-east-1';
 const CREDENTIALS = localTableName('credentials');
 const SETTINGS = localTableName('settings');
 
-let dynamo: LocalDynamo;
+let storage: DynaliteBehindProxy;
 let proxy: DynamoFaultProxy;
 let throughProxy: DynamoDBDocumentClient;
 let direct: DynamoDBDocumentClient;
 let tenantCount = 0;
 
-function documentClient(endpoint: string, maxAttempts?: number): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint,
-      region: REGION,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      ...(maxAttempts === undefined ? {} : { maxAttempts }),
-    }),
-    { marshallOptions: { removeUndefinedValues: true } },
-  );
-}
-
 beforeAll(async () => {
-  dynamo = await startLocalDynamo({ path: undefined, host: '127.0.0.1', port: 0 });
-  await ensureTables(dynamo.endpoint, REGION, TABLE_LIST);
-  proxy = await DynamoFaultProxy.start(dynamo.endpoint, 20261207);
-  // One attempt per call: the SDK's own retries are not what this checks.
-  throughProxy = documentClient(proxy.endpoint, 1);
-  direct = documentClient(dynamo.endpoint);
+  storage = await startDynaliteBehindProxy(20261207);
+  ({ proxy, throughProxy, direct } = storage);
 });
 
 afterEach(() => {
@@ -56,12 +38,7 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  throughProxy.destroy();
-  direct.destroy();
-  await proxy.close();
-  await dynamo.close().catch((error: unknown) => {
-    if (error !== null) throw error;
-  });
+  await storage.close();
 });
 
 function setup() {

@@ -4,37 +4,26 @@
  * with a small Limit, a start key, an early stop that reads no further page, a refused page
  * read mapped to DependencyUnavailableError, and the caller's own errors left alone.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { queryPages, scanPages } from '../../lambdas/adapters/aws/dynamodb-pages.js';
 import { DependencyUnavailableError } from '../../lambdas/core/errors.js';
-import { ensureTables, type LocalDynamo, startLocalDynamo } from '../../lambdas/local/dynamo.js';
-import { localTableName, TABLE_LIST } from '../../lambdas/shared/tables.js';
-import { DynamoFaultProxy } from '../support/dynamo-fault-proxy.js';
+import { localTableName } from '../../lambdas/shared/tables.js';
+import { type DynaliteBehindProxy, startDynaliteBehindProxy } from '../support/dynalite-behind-proxy.js';
+import type { DynamoFaultProxy } from '../support/dynamo-fault-proxy.js';
 
-const REGION = 'us-east-1';
 const TABLE = localTableName('settings');
 const PK = 'pages-probe';
 const SORT_KEYS = Array.from({ length: 10 }, (_, index) => `item#${String(index).padStart(2, '0')}`);
 
-let dynamo: LocalDynamo;
+let storage: DynaliteBehindProxy;
 let proxy: DynamoFaultProxy;
+/** One attempt per call: a refused read must reach the mapping, not the SDK's retries. */
 let client: DynamoDBDocumentClient;
 
 beforeAll(async () => {
-  dynamo = await startLocalDynamo({ path: undefined, host: '127.0.0.1', port: 0 });
-  await ensureTables(dynamo.endpoint, REGION, TABLE_LIST);
-  proxy = await DynamoFaultProxy.start(dynamo.endpoint, 20261207);
-  // One attempt: a refused read must reach the mapping, not the SDK's retries.
-  client = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint: proxy.endpoint,
-      region: REGION,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      maxAttempts: 1,
-    }),
-  );
+  storage = await startDynaliteBehindProxy(20261207);
+  ({ proxy, throughProxy: client } = storage);
   for (const sk of SORT_KEYS) {
     await client.send(new PutCommand({ TableName: TABLE, Item: { pk: PK, sk, n: Number(sk.slice(5)) } }));
   }
@@ -48,12 +37,7 @@ beforeEach(() => {
 });
 
 afterAll(async () => {
-  client.destroy();
-  await proxy.close();
-  // dynalite reports a clean close as `null`, which LocalDynamo#close rejects with; only a real error fails.
-  await dynamo.close().catch((error: unknown) => {
-    if (error !== null) throw error;
-  });
+  await storage.close();
 });
 
 function partitionQuery(limit: number) {

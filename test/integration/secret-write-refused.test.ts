@@ -5,8 +5,7 @@
  * report the version it stored, never a 503 ("nothing changed") while its value becomes readable.
  * Faults come from the DynamoDB fault proxy in front of dynalite.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbSecretStore } from '../../lambdas/adapters/aws/dynamodb-secret-store.js';
 import { FileKeyring } from '../../lambdas/adapters/local/file-keyring.js';
@@ -14,15 +13,15 @@ import { DependencyUnavailableError, NotFoundError } from '../../lambdas/core/er
 import { DataKeyCache } from '../../lambdas/core/secrets/data-key-cache.js';
 import { EnvelopeCipher } from '../../lambdas/core/secrets/envelope.js';
 import { SecretsService } from '../../lambdas/core/secrets/kv-service.js';
-import { type LocalDynamo, ensureTables, startLocalDynamo } from '../../lambdas/local/dynamo.js';
-import { TABLE_LIST, localTableName } from '../../lambdas/shared/tables.js';
-import { type DynamoFault, DynamoFaultProxy } from '../support/dynamo-fault-proxy.js';
+import { localTableName } from '../../lambdas/shared/tables.js';
+import { type DynaliteBehindProxy, startDynaliteBehindProxy } from '../support/dynalite-behind-proxy.js';
+import type { DynamoFault, DynamoFaultProxy } from '../support/dynamo-fault-proxy.js';
 
 const TABLE = localTableName('secrets');
-const REGION = 'us-east-1';
 
-let dynamo: LocalDynamo;
+let storage: DynaliteBehindProxy;
 let proxy: DynamoFaultProxy;
+/** Through the proxy, one attempt per call. */
 let client: DynamoDBDocumentClient;
 /** Writes through the proxy (faults apply). */
 let service: SecretsService;
@@ -30,34 +29,16 @@ let service: SecretsService;
 let reader: SecretsService;
 let direct: DynamoDBDocumentClient;
 
-function documentClient(endpoint: string, maxAttempts?: number): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      endpoint,
-      region: REGION,
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      ...(maxAttempts === undefined ? {} : { maxAttempts }),
-    }),
-  );
-}
-
 beforeAll(async () => {
-  dynamo = await startLocalDynamo({ path: undefined, host: '127.0.0.1', port: 0 });
-  await ensureTables(dynamo.endpoint, REGION, TABLE_LIST);
-  proxy = await DynamoFaultProxy.start(dynamo.endpoint, 20261206);
-  // One attempt per call: the SDK's own retries are not what this checks, and would only slow it.
-  client = documentClient(proxy.endpoint, 1);
-  direct = documentClient(dynamo.endpoint);
+  storage = await startDynaliteBehindProxy(20261206);
+  ({ proxy, throughProxy: client, direct } = storage);
   const cipher = new EnvelopeCipher(new FileKeyring({}), new DataKeyCache());
   service = new SecretsService(new DynamoDbSecretStore(client, TABLE), cipher, { now: () => new Date() });
   reader = new SecretsService(new DynamoDbSecretStore(direct, TABLE), cipher, { now: () => new Date() });
 });
 
 afterAll(async () => {
-  client.destroy();
-  direct.destroy();
-  await proxy.close();
-  await dynamo.close();
+  await storage.close();
 });
 
 /** Runs `act` with `faults` on the secrets table (this tenant's requests only), then removes them. */
