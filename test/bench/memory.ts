@@ -15,11 +15,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const PASSWORD = 'bench-memory-password-1';
 const SECRET_PATHS = 200;
 const ALLOWED_GROWTH_MB = 50;
+/** Preloaded into the measured process: a full GC on SIGUSR2 (memory-gc-probe.cjs). */
+const GC_PROBE = fileURLToPath(new URL('./memory-gc-probe.cjs', import.meta.url));
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -33,6 +36,9 @@ function startLocal(dataDir: string): Promise<{ child: ChildProcess; url: string
   const child = spawn(
     process.execPath,
     [
+      '--expose-gc',
+      '--require',
+      GC_PROBE,
       '--import',
       'tsx',
       'bin/local.ts',
@@ -70,9 +76,33 @@ function startLocal(dataDir: string): Promise<{ child: ChildProcess; url: string
       }
     };
     child.stdout?.on('data', onData);
-    child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split(/(?<=\n)/)) {
+        if (line.startsWith(COLLECTED)) child.emit(COLLECTED, line.slice(COLLECTED.length));
+        else process.stderr.write(line);
+      }
+    });
     child.once('exit', (code) => reject(new Error(`npm start exited with ${code}: ${output}`)));
   });
+}
+
+const COLLECTED = 'vaultpilot-bench: collected ';
+
+/**
+ * Asks the process for a full GC (memory-gc-probe.cjs) and answers what its JavaScript heap and
+ * the memory V8 tracks outside it (Buffers) hold then, in MB.
+ */
+async function liveHeapMb(child: ChildProcess): Promise<number> {
+  const report = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('npm start did not run the GC within 30 s')), 30_000);
+    child.once(COLLECTED, (line: string) => {
+      clearTimeout(timer);
+      resolve(line);
+    });
+    child.kill('SIGUSR2');
+  });
+  const { heapUsed, external } = JSON.parse(report) as { heapUsed: number; external: number };
+  return (heapUsed + external) / 1024 / 1024;
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -169,23 +199,28 @@ export async function runMemoryBench(requests: number): Promise<void> {
     console.log(`  after start and ${SECRET_PATHS} seed writes: ${seeded.toFixed(1)} MB`);
     const tenth = Math.max(1, Math.floor(requests / 10));
     const samples: number[] = [];
+    const live: number[] = [];
     const started = performance.now();
     for (let step = 1; step <= 10; step += 1) {
       await drive(call, (step - 1) * tenth, step * tenth);
       await new Promise((resolve) => setTimeout(resolve, 1000));
       samples.push(rssMb(pid));
+      // Then what the JavaScript side still holds after a full GC: a leak grows it, while the
+      // RSS also moves with when the GC last ran and how much of its space V8 keeps.
+      live.push(await liveHeapMb(child));
       const rate = (step * tenth) / ((performance.now() - started) / 1000);
       console.log(
-        `  after ${String(step * tenth).padStart(7)} requests: RSS ${samples.at(-1)!.toFixed(1).padStart(7)} MB   (${rate.toFixed(0)} req/s overall)`,
+        `  after ${String(step * tenth).padStart(7)} requests: RSS ${samples.at(-1)!.toFixed(1).padStart(7)} MB, ` +
+          `live heap + external after a full GC ${live.at(-1)!.toFixed(1).padStart(6)} MB   (${rate.toFixed(0)} req/s overall)`,
       );
     }
-    const first = samples[0]!;
-    const last = samples.at(-1)!;
-    const growth = last - first;
+    const growth = samples.at(-1)! - samples[0]!;
     console.log(
-      `  growth from ${tenth} to ${tenth * 10} requests: ${growth.toFixed(1)} MB (goal ≤ ${ALLOWED_GROWTH_MB} MB) ${growth <= ALLOWED_GROWTH_MB ? 'met' : 'NOT met'}; peak ${Math.max(...samples).toFixed(1)} MB; load average ${loadavg()
-        .map((load) => load.toFixed(2))
-        .join(' ')}`,
+      `  growth from ${tenth} to ${tenth * 10} requests: RSS ${growth.toFixed(1)} MB (goal ≤ ${ALLOWED_GROWTH_MB} MB) ` +
+        `${growth <= ALLOWED_GROWTH_MB ? 'met' : 'NOT met'}; live heap + external ${(live.at(-1)! - live[0]!).toFixed(1)} MB; ` +
+        `peak RSS ${Math.max(...samples).toFixed(1)} MB; load average ${loadavg()
+          .map((load) => load.toFixed(2))
+          .join(' ')}`,
     );
   } finally {
     await stop(child);
