@@ -52,6 +52,9 @@ export const SecretBackendSchema = z.enum(['dynamodb', 'secretsmanager']);
  * The one Vault KV v2 mount under `/v1/` (`VAULTPILOT_VAULT_MOUNT`, CDK context `vaultMount`).
  * Exported so the CDK app refuses at synth what the secrets function would refuse at cold start.
  */
+/** The Vault mount when none is configured: Vault's own default KV v2 mount. */
+export const DEFAULT_VAULT_MOUNT = 'secret';
+
 export const VaultMountSchema = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,64}$/, "expected 1 to 64 letters, digits, '_' or '-' (no 'sys' or 'auth')")
@@ -102,7 +105,7 @@ const functionEnvSchema = z.object({
   VAULTPILOT_LOCAL_JWKS_URI: z.url({ error: 'expected an http(s) URL' }).optional(),
   VAULTPILOT_DYNAMODB_ENDPOINT: z.url({ error: 'expected an http(s) URL' }).optional(),
   VAULTPILOT_CORS_ORIGINS: csv.default([]),
-  VAULTPILOT_VAULT_MOUNT: VaultMountSchema.default('secret'),
+  VAULTPILOT_VAULT_MOUNT: VaultMountSchema.default(DEFAULT_VAULT_MOUNT),
   VAULTPILOT_SECRET_BACKEND: SecretBackendSchema.default('dynamodb'),
   VAULTPILOT_SECRETS_MANAGER_PREFIX: SecretsManagerPrefixSchema.default('vaultpilot/'),
   VAULTPILOT_KEYRING: z.enum(['kms', 'local']).default('kms'),
