@@ -536,6 +536,11 @@ describe('Vault HTTP shapes on /v1 (raw HTTP)', () => {
     expect(read?.responses['401']).toBeUndefined();
     expect(document.paths['/v1/{mount}/data/{path+}']?.patch).toBeDefined();
     expect(document.paths['/v1/sys/health']?.get?.security).toEqual([]);
+    // The catch-all, under API Gateway's own key for an ANY method: public, no success, 404 and 405.
+    const catchAll = document.paths['/v1/{proxy+}']?.['x-amazon-apigateway-any-method'];
+    expect(catchAll?.security).toEqual([]);
+    expect(Object.keys(catchAll?.responses ?? {}).sort()).toEqual(['400', '404', '405', '500']);
+    expect(JSON.stringify(catchAll?.responses['404'])).toContain('VaultErrorBody');
     expect(document.components.securitySchemes.vaultToken).toMatchObject({
       in: 'header',
       name: 'X-Vault-Token',
