@@ -48,13 +48,13 @@ const tableVars = Object.fromEntries(
  * functions accept.
  */
 export const SecretBackendSchema = z.enum(['dynamodb', 'secretsmanager']);
+/** The Vault mount when none is configured: Vault's own default KV v2 mount. */
+export const DEFAULT_VAULT_MOUNT = 'secret';
+
 /**
  * The one Vault KV v2 mount under `/v1/` (`VAULTPILOT_VAULT_MOUNT`, CDK context `vaultMount`).
  * Exported so the CDK app refuses at synth what the secrets function would refuse at cold start.
  */
-/** The Vault mount when none is configured: Vault's own default KV v2 mount. */
-export const DEFAULT_VAULT_MOUNT = 'secret';
-
 export const VaultMountSchema = z
   .string()
   .regex(/^[A-Za-z0-9_-]{1,64}$/, "expected 1 to 64 letters, digits, '_' or '-' (no 'sys' or 'auth')")
