@@ -3,6 +3,13 @@
  * id, one resource per path segment, one method per route named by its operationId (which the
  * handler's middleware uses to find its route). API Gateway's Cognito authorizer is the first
  * gate; the handlers verify the token again themselves (ADR 0001).
+ *
+ * Vault's `/v1/{mount}/…` routes are built under the literal mount named at deploy time
+ * (`/v1/<vaultMount>/…`): API Gateway refuses a greedy `/v1/{proxy+}` next to a sibling variable,
+ * and that catch-all (`ANY`, the route `vaultUnknownPath`) is what answers every other `/v1` path
+ * and method in Vault's shape instead of API Gateway's 403 "Missing Authentication Token"
+ * (docs/vault-api.md). API Gateway resolves a request on the resource and method pair and falls
+ * through to the catch-all when the specific resource lacks the method.
  */
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
@@ -28,6 +35,7 @@ import { MANIFESTS, ROUTES } from '../lambdas/functions/index.js';
 import type { FunctionManifest } from '../lambdas/shared/function-manifest.js';
 import { type ApiHandlerId, routePathParameters, type RouteSpec } from '../lambdas/shared/routes.js';
 import { COGNITO_USER_SCOPE } from '../lambdas/shared/scopes.js';
+import { DEFAULT_VAULT_MOUNT, VaultMountSchema } from '../lambdas/shared/config.js';
 import { addErrorResponses } from './api-error-responses.js';
 import { ApiWebAcl } from './api-web-acl.js';
 import { constructId } from './construct-id.js';
@@ -52,9 +60,15 @@ export interface ApiStackProps extends StackProps {
   readonly rotationWorker: IFunction;
   /** The From address of alert emails (a verified SES identity), for test messages. */
   readonly notifyFrom: string;
-  /** The Vault KV v2 mount under `/v1/`; default `secret` (the functions' own default). */
+  /**
+   * The Vault KV v2 mount under `/v1/`; default `secret` (the functions' own default). It names
+   * the literal resource of the `/v1/{mount}/…` routes and is told to the function that serves them.
+   */
   readonly vaultMount?: string;
 }
+
+/** The route-table variable of Vault's mount, built as a literal resource. */
+const VAULT_MOUNT_VARIABLE = '{mount}';
 
 export class ApiStack extends Stack {
   public readonly api: RestApi;
@@ -64,11 +78,22 @@ export class ApiStack extends Stack {
   public readonly webAcl: ApiWebAcl;
   /** One function per handler id the route table uses. */
   public readonly handlers: ReadonlyMap<ApiHandlerId, VaultPilotFunction>;
+  /** The Vault mount: the literal resource `/v1/<vaultMount>` and the function's `VAULTPILOT_VAULT_MOUNT`. */
+  public readonly vaultMount: string;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
     const [dashboardOrigin] = props.allowedOrigins;
     if (dashboardOrigin === undefined) throw new Error('ApiStack needs at least the dashboard origin');
+    // Checked here too: it becomes a resource name, and the function refuses at cold start what
+    // this would let through.
+    const mountCheck = VaultMountSchema.safeParse(props.vaultMount ?? DEFAULT_VAULT_MOUNT);
+    if (!mountCheck.success) {
+      throw new Error(
+        `ApiStack vaultMount: ${mountCheck.error.issues.map((issue) => issue.message).join('; ')}`,
+      );
+    }
+    this.vaultMount = mountCheck.data;
 
     this.accessLogGroup = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.THREE_MONTHS });
     this.api = new RestApi(this, 'Api', {
@@ -162,13 +187,12 @@ export class ApiStack extends Stack {
       if ((manifest as FunctionManifest).sendsNotifications === true && dashboardOrigin !== undefined) {
         fn.function.addEnvironment('VAULTPILOT_DASHBOARD_URL', dashboardOrigin);
       }
-      // The function that serves Vault's `/v1/{mount}/…` routes is told its mount.
+      // The function that serves Vault's `/v1/{mount}/…` routes is told the mount its literal
+      // resource has, always (its own default and this stack's must not drift apart).
       const servesVaultMount = ROUTES.some(
-        (route) => route.handler === handlerId && route.path.startsWith('/v1/{mount}/'),
+        (route) => route.handler === handlerId && route.path.includes(`/${VAULT_MOUNT_VARIABLE}/`),
       );
-      if (servesVaultMount && props.vaultMount !== undefined) {
-        fn.function.addEnvironment('VAULTPILOT_VAULT_MOUNT', props.vaultMount);
-      }
+      if (servesVaultMount) fn.function.addEnvironment('VAULTPILOT_VAULT_MOUNT', this.vaultMount);
       handlers.set(handlerId, fn);
     }
     return handlers;
@@ -185,11 +209,20 @@ export class ApiStack extends Stack {
       );
   }
 
+  /** The resource path of a route: Vault's mount variable becomes the deployment's literal mount. */
+  private resourcePathOf(route: RouteSpec): string {
+    return route.path
+      .split('/')
+      .map((segment) => (segment === VAULT_MOUNT_VARIABLE ? this.vaultMount : segment))
+      .join('/');
+  }
+
   private addRoute(route: RouteSpec): Method {
     const handler = this.handlers.get(route.handler);
     if (handler === undefined) throw new Error(`No function for handler "${route.handler}"`);
-    const pathParameters = routePathParameters(route.path);
-    const method = this.resourceFor(route.path).addMethod(
+    const resourcePath = this.resourcePathOf(route);
+    const pathParameters = routePathParameters(resourcePath);
+    const method = this.resourceFor(resourcePath).addMethod(
       route.method,
       new LambdaIntegration(handler.function, { allowTestInvoke: false }),
       {
@@ -213,7 +246,13 @@ export class ApiStack extends Stack {
           : { authorizationType: AuthorizationType.NONE }),
       },
     );
-    if (route.auth === 'none') {
+    if (route.auth === 'none' && route.method === 'ANY') {
+      // The `/v1/{proxy+}` catch-all: its answer must not depend on a token, or a Vault client
+      // with none would meet API Gateway's own 403 again.
+      const reason = `ANY ${route.path} (${route.operationId}) answers only Vault's 404 {"errors":[]} (or 405 naming the allowed methods) for a /v1 path or method no other route serves, from the route table alone: it reads no token and reaches no data, so a Cognito authorizer would guard nothing and would turn those answers back into the gateway's 403 that Vault clients misreport as a permission error; every route that serves data keeps its token check in the function.`;
+      Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason });
+      Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason });
+    } else if (route.auth === 'none') {
       const reason = `${route.method} ${route.path} (${route.operationId}) is public by design: the route table marks it auth "none" (${route.summary}).`;
       Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason });
       Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason });

@@ -5,6 +5,7 @@
 import { Aws } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import {
+  DEFAULT_VAULT_MOUNT,
   SecretBackendSchema,
   SecretsManagerPrefixSchema,
   VaultMountSchema,
@@ -256,7 +257,7 @@ export function stageSettingsFrom(node: Node): StageSettings {
     );
   }
 
-  const vaultMount = optionalString(node, 'vaultMount') ?? 'secret';
+  const vaultMount = optionalString(node, 'vaultMount') ?? DEFAULT_VAULT_MOUNT;
   const mountCheck = VaultMountSchema.safeParse(vaultMount);
   if (!mountCheck.success) {
     const expected = mountCheck.error.issues.map((issue) => issue.message).join('; ');

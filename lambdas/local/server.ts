@@ -30,7 +30,7 @@ import {
   SECURITY_HEADERS,
 } from '../shared/http-headers.js';
 import { ROUTES } from '../functions/index.js';
-import { compileRoutePath, routePathParameters, type RouteSpec } from '../shared/routes.js';
+import { allowedMethods, compileRoutePath, routePathParameters, type RouteSpec } from '../shared/routes.js';
 import { apiGatewayEvent } from './api-gateway-event.js';
 import { API_HANDLERS } from './handler-registry.js';
 import { invoke } from './invocation.js';
@@ -141,26 +141,24 @@ function matchRoute(
   method: string,
   path: string,
 ): { route: RouteSpec; parameters: Record<string, string> | null } {
-  let candidates = candidatesFor(path);
+  // An `ANY` route (Vault's `/v1/{proxy+}` catch-all) takes only what no other route takes, as in
+  // API Gateway, which resolves the resource and method pair before it falls through to it.
+  const specific = (candidatePath: string) =>
+    candidatesFor(candidatePath).filter(({ compiled }) => compiled.route.method !== 'ANY');
+  let candidates = specific(path);
   // Vault's clients list a mount's root as `metadata/`; API Gateway serves `/a/` as `/a`.
   if (candidates.length === 0 && path.startsWith(VAULT_PREFIX) && path.endsWith('/')) {
-    candidates = candidatesFor(path.slice(0, -1));
+    candidates = specific(path.slice(0, -1));
   }
-  if (candidates.length === 0) throw new NotFoundError(`No route for ${path}`);
   // Vault's LIST is the GET of a route that lists (`alsoList`), with `list=true`.
   const chosen =
-    method === 'LIST'
+    (method === 'LIST'
       ? candidates.find(({ compiled }) => compiled.route.alsoList === true && compiled.route.method === 'GET')
-      : candidates.find(({ compiled }) => compiled.route.method === method);
+      : candidates.find(({ compiled }) => compiled.route.method === method)) ??
+    candidatesFor(path).find(({ compiled }) => compiled.route.method === 'ANY');
   if (chosen === undefined) {
-    const allowed = [
-      ...new Set(
-        candidates.flatMap(({ compiled }) =>
-          compiled.route.alsoList === true ? [compiled.route.method, 'LIST'] : [compiled.route.method],
-        ),
-      ),
-      'OPTIONS',
-    ];
+    if (candidates.length === 0) throw new NotFoundError(`No route for ${path}`);
+    const allowed = allowedMethods(candidates.map(({ compiled }) => compiled.route));
     throw new MethodNotAllowedError(`Method ${method} is not allowed on ${path}`, allowed);
   }
   const names = chosen.compiled.parameterNames;
@@ -277,7 +275,8 @@ async function respond(request: IncomingMessage, options: LocalApiOptions): Prom
 
     const { route, parameters } = matchRoute(method, url.path);
     options.admit?.(headers);
-    const listing = method === 'LIST';
+    // A LIST that no route lists reaches the `/v1` catch-all as LIST, which names what is allowed.
+    const listing = method === 'LIST' && route.alsoList === true;
     if (listing) url.query.set('list', 'true');
     const event = apiGatewayEvent(
       {

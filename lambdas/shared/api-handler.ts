@@ -128,7 +128,9 @@ export function findRoute(routes: readonly RouteSpec[], event: APIGatewayProxyEv
       (route) =>
         routeMethods(route).includes(event.httpMethod as RouteSpec['method']) &&
         route.path === event.resource,
-    )
+    ) ??
+    // An `ANY` method takes whatever the resource's other methods do not (API Gateway's rule).
+    routes.find((route) => route.method === 'ANY' && route.path === event.resource)
   );
 }
 
@@ -309,9 +311,22 @@ const authenticate = (routes: readonly RouteSpec[], dependencies: () => ApiDepen
   },
 });
 
+/**
+ * The path parameters of the route that the invoked resource has as variables: all of them
+ * locally, where the resource is the route's path; in API Gateway those of the resource CDK built,
+ * where Vault's `{mount}` is the literal mount named at deploy time (lib/api-stack.ts).
+ */
+function invokedPathParameters(route: RouteSpec, resource: string | undefined): string[] {
+  const names = routePathParameters(route.path);
+  if (resource === undefined || resource === route.path) return names;
+  const variables = new Set(routePathParameters(resource));
+  return names.filter((name) => variables.has(name));
+}
+
 /** Checks each path parameter of the route against its limits; 400 naming the first one outside. */
-function checkPathParameters(route: RouteSpec, given: APIGatewayProxyEvent['pathParameters']): void {
-  for (const name of routePathParameters(route.path)) {
+function checkPathParameters(route: RouteSpec, event: APIGatewayProxyEvent): void {
+  const given = event.pathParameters;
+  for (const name of invokedPathParameters(route, event.resource)) {
     const schema = PATH_PARAMETERS[name];
     if (schema === undefined) throw new Error(`The path parameter ${name} has no schema`);
     const parsed = schema.safeParse(given?.[name]);
@@ -345,7 +360,7 @@ const parseRequest = (): ApiMiddleware => ({
     const state = request.context.vaultpilot;
     const route = state.route;
     const { event } = request;
-    if (route !== undefined) checkPathParameters(route, event.pathParameters);
+    if (route !== undefined) checkPathParameters(route, event);
     if (route?.request?.query !== undefined) {
       const parsed = route.request.query.safeParse(event.queryStringParameters ?? {});
       if (!parsed.success) throw validationErrorFrom(parsed.error, 'query parameters');

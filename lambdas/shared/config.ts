@@ -48,6 +48,9 @@ const tableVars = Object.fromEntries(
  * functions accept.
  */
 export const SecretBackendSchema = z.enum(['dynamodb', 'secretsmanager']);
+/** The Vault mount when none is configured: Vault's own default KV v2 mount. */
+export const DEFAULT_VAULT_MOUNT = 'secret';
+
 /**
  * The one Vault KV v2 mount under `/v1/` (`VAULTPILOT_VAULT_MOUNT`, CDK context `vaultMount`).
  * Exported so the CDK app refuses at synth what the secrets function would refuse at cold start.
@@ -102,7 +105,7 @@ const functionEnvSchema = z.object({
   VAULTPILOT_LOCAL_JWKS_URI: z.url({ error: 'expected an http(s) URL' }).optional(),
   VAULTPILOT_DYNAMODB_ENDPOINT: z.url({ error: 'expected an http(s) URL' }).optional(),
   VAULTPILOT_CORS_ORIGINS: csv.default([]),
-  VAULTPILOT_VAULT_MOUNT: VaultMountSchema.default('secret'),
+  VAULTPILOT_VAULT_MOUNT: VaultMountSchema.default(DEFAULT_VAULT_MOUNT),
   VAULTPILOT_SECRET_BACKEND: SecretBackendSchema.default('dynamodb'),
   VAULTPILOT_SECRETS_MANAGER_PREFIX: SecretsManagerPrefixSchema.default('vaultpilot/'),
   VAULTPILOT_KEYRING: z.enum(['kms', 'local']).default('kms'),

@@ -135,6 +135,15 @@ function operation(route: RouteSpec, registry: ComponentRegistry, errorRefs: Err
   };
 }
 
+/**
+ * The key of a route's operation in its path item: the method, or for an `ANY` route API
+ * Gateway's own extension for it (what API Gateway exports an `ANY` method as; OpenAPI has no
+ * such method, and a path item may carry extensions).
+ */
+export function pathItemKey(method: RouteSpec['method']): string {
+  return method === 'ANY' ? 'x-amazon-apigateway-any-method' : method.toLowerCase();
+}
+
 /** The document's top level, as the `OpenApiDocument` contract describes it. */
 export interface OpenApiDocumentBody {
   readonly openapi: string;
@@ -169,7 +178,7 @@ export function openApiDocument(routes: readonly RouteSpec[]): OpenApiDocumentBo
         }
       : route;
     operationIds.add(unique.operationId);
-    if (entry !== undefined) entry[route.method.toLowerCase()] = operation(unique, registry, errorRefs);
+    if (entry !== undefined) entry[pathItemKey(route.method)] = operation(unique, registry, errorRefs);
   }
   const document: OpenApiDocumentBody = {
     openapi: '3.1.0',

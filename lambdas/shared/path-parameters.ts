@@ -23,5 +23,14 @@ export const PATH_PARAMETERS: Readonly<Record<string, z.ZodType<string>>> = {
   // first in every secret operation, with messages that say which segment is wrong.
   path: z.string().min(1),
   // A Vault mount (`/v1/{mount}/...`); which one is served is checked against the configuration.
-  mount: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "A mount is 1 to 64 letters, digits, '_' or '-'"),
+  mount: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, "A mount is 1 to 64 letters, digits, '_' or '-'")
+    .meta({
+      description:
+        'The one KV version 2 mount of the deployment: `secret` unless set at deploy time (`-c vaultMount=…`) or before `npm start` (`VAULTPILOT_VAULT_MOUNT`). Any other mount answers 404 {"errors":[]}.',
+    }),
+  // The rest of a `/v1/` path no route serves (`/v1/{proxy+}`): it is only matched against the
+  // route table, never used to reach anything, so any path is taken.
+  proxy: z.string().min(1),
 };

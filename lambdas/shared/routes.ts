@@ -10,6 +10,14 @@ import type * as z from 'zod';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
+/**
+ * A route's method: an HTTP method, or `ANY` as API Gateway means it: every method that no route
+ * of a more specific resource takes (API Gateway resolves a request on the resource and method
+ * pair, and falls through to a greedy `{proxy+}` resource's `ANY` when the specific resource lacks
+ * the method). The local router gives an `ANY` route the same lowest precedence.
+ */
+export type RouteMethod = HttpMethod | 'ANY';
+
 /** An API function, by the id its routes name; its folder is `lambdas/functions/<kebab-case id>/`. */
 export const API_HANDLER_IDS = [
   'health',
@@ -28,7 +36,7 @@ export const API_HANDLER_IDS = [
 export type ApiHandlerId = (typeof API_HANDLER_IDS)[number];
 
 export interface RouteSpec {
-  readonly method: HttpMethod;
+  readonly method: RouteMethod;
   /**
    * Also served with `PUT` (Vault clients write with either): the same operation, with the same
    * schemas; the OpenAPI document lists it as `<operationId>Put`.
@@ -72,10 +80,11 @@ export interface RouteSpec {
   readonly status?: 200 | 201 | 202 | 204;
   /**
    * A route served only to refuse, as Vault refuses it (renewing a token that cannot be renewed,
-   * writing a configuration that is fixed): the status every caller it admits gets. It changes
-   * nothing, its `response` is never sent, and the OpenAPI document lists no success for it.
+   * writing a configuration that is fixed, a `/v1` path nothing serves): the status every caller
+   * it admits gets for what it is there for (`errors` may list another it answers in a corner). It
+   * changes nothing, its `response` is never sent, and the OpenAPI document lists no success for it.
    */
-  readonly refusedWith?: 400 | 405;
+  readonly refusedWith?: 400 | 404 | 405;
   /** Extra error statuses the route documents (401/403/500 are implied by `auth`). */
   readonly errors?: readonly number[];
   /** Media types of a success body that is not JSON (an export, a key); `response` describes it. */
@@ -83,7 +92,7 @@ export interface RouteSpec {
 }
 
 /** The methods a route is served on. */
-export function routeMethods(route: RouteSpec): HttpMethod[] {
+export function routeMethods(route: RouteSpec): RouteMethod[] {
   return [
     route.method,
     ...(route.alsoPut === true && route.method !== 'PUT' ? (['PUT'] as const) : []),
@@ -121,6 +130,21 @@ export type ResponseBodyOf<R> = R extends { readonly status: 204 }
     : R extends { readonly response: infer S extends z.ZodType }
       ? DeepReadonly<z.input<S>>
       : never;
+
+/**
+ * What an `Allow` header names for a path, from the routes that match it (the local router's 405,
+ * and the `/v1` catch-all's in both runtimes): each route's methods, `LIST` where a `GET` lists,
+ * and `OPTIONS` (the CORS preflight every resource answers). An `ANY` route names none: it stands
+ * for "every other method", which is not what a client may send there.
+ */
+export function allowedMethods(routes: readonly RouteSpec[]): string[] {
+  const methods = routes.flatMap((route) =>
+    route.method === 'ANY'
+      ? []
+      : [...routeMethods(route), ...(route.alsoList === true && route.method === 'GET' ? ['LIST'] : [])],
+  );
+  return [...new Set([...methods, 'OPTIONS'])];
+}
 
 /** Turns an API Gateway resource path into a matcher for the local router. */
 export function compileRoutePath(path: string): RegExp {

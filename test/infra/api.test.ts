@@ -10,6 +10,40 @@ const context = { 'aws:cdk:bundling-stacks': [] };
 
 type Resource = { Properties: Record<string, unknown> };
 
+/** Every API Gateway resource of the template by logical id, with its full path. */
+function resourcePaths(template: Template): Map<string, string> {
+  const resources = template.findResources('AWS::ApiGateway::Resource') as Record<
+    string,
+    { Properties: { PathPart: string; ParentId: { Ref?: string } } }
+  >;
+  const pathOf = (id: string): string => {
+    const resource = resources[id];
+    if (resource === undefined) return '';
+    const parent = resource.Properties.ParentId.Ref;
+    return `${parent === undefined ? '' : pathOf(parent)}/${resource.Properties.PathPart}`;
+  };
+  return new Map(Object.keys(resources).map((id) => [id, pathOf(id)]));
+}
+
+function resourceIdOf(method: Resource | undefined): string {
+  return (method?.Properties.ResourceId as { Ref?: string } | undefined)?.Ref ?? '';
+}
+
+/** The logical id of the function that serves the secret store and Vault's API. */
+function secretsFunctionId(template: Template): string {
+  const functions = template.findResources('AWS::Lambda::Function', {
+    Properties: { Description: Match.stringLikeRegexp('API: readSecret, ') },
+  });
+  const ids = Object.keys(functions);
+  expect(ids).toHaveLength(1);
+  return ids[0] ?? '';
+}
+
+function secretsFunctionVariables(template: Template): Record<string, unknown> {
+  const fn = template.findResources('AWS::Lambda::Function')[secretsFunctionId(template)];
+  return fn?.Properties.Environment.Variables as Record<string, unknown>;
+}
+
 describe('ApiStack', () => {
   let template: Template;
   let methods: Resource[];
@@ -258,6 +292,51 @@ describe('ApiStack', () => {
     }
   });
 
+  it("builds Vault's mount routes under the literal mount resource `/v1/secret`, with no `{mount}` variable", () => {
+    // Prepare
+    const paths = resourcePaths(template);
+    const vaultMountRoutes = ROUTES.filter((route) => route.path.startsWith('/v1/{mount}/'));
+
+    // Assess
+    expect(vaultMountRoutes.length).toBeGreaterThan(0);
+    expect([...paths.values()].filter((path) => path.includes('{mount}'))).toEqual([]);
+    expect([...paths.values()]).toEqual(
+      expect.arrayContaining([
+        '/v1/secret',
+        '/v1/secret/data/{path+}',
+        '/v1/secret/metadata',
+        '/v1/secret/config',
+      ]),
+    );
+    for (const route of vaultMountRoutes) {
+      const method = methodOf(route.operationId, route.method);
+      expect(paths.get(resourceIdOf(method))).toBe(route.path.replace('{mount}', 'secret'));
+      const parameters = (method.Properties.RequestParameters ?? {}) as Record<string, boolean>;
+      expect(parameters['method.request.path.mount']).toBeUndefined();
+      if (route.path.includes('{path+}')) expect(parameters['method.request.path.path']).toBe(true);
+    }
+    expect(secretsFunctionVariables(template).VAULTPILOT_VAULT_MOUNT).toBe('secret');
+  });
+
+  it('answers every other /v1 path and method with the secrets function: ANY /v1/{proxy+}, no authorizer', () => {
+    // Prepare
+    const paths = resourcePaths(template);
+    const [catchAll, ...others] = methods.filter((method) => method.Properties.HttpMethod === 'ANY');
+
+    // Assess: the only ANY method, on the greedy resource beside /v1/secret, /v1/sys and /v1/auth
+    expect(others).toEqual([]);
+    expect(catchAll?.Properties.OperationName).toBe('vaultUnknownPath');
+    expect(paths.get(resourceIdOf(catchAll))).toBe('/v1/{proxy+}');
+    expect(catchAll?.Properties.AuthorizationType).toBe('NONE');
+    expect(catchAll?.Properties.AuthorizerId).toBeUndefined();
+    expect(catchAll?.Properties.RequestParameters).toEqual({ 'method.request.path.proxy': true });
+    const integration = catchAll?.Properties.Integration as { Type: string; Uri: unknown };
+    expect(integration.Type).toBe('AWS_PROXY');
+    expect(JSON.stringify(integration.Uri)).toContain(`"${secretsFunctionId(template)}","Arn"`);
+    const children = [...paths.values()].filter((path) => /^\/v1\/[^/]+$/.test(path)).sort();
+    expect(children).toEqual(['/v1/auth', '/v1/secret', '/v1/sys', '/v1/{proxy+}']);
+  });
+
   it('gives the API functions that verify tokens the Cognito settings, and each only the tables it uses', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
     for (const fn of functions) {
@@ -371,6 +450,33 @@ describe('ApiStack', () => {
     expect([rewrapStatements[0]?.Action].flat().sort()).toEqual(['kms:ReEncryptFrom', 'kms:ReEncryptTo']);
     expect(rewrapStatements[0]?.Condition).toEqual({
       StringEquals: { 'kms:EncryptionContext:service': 'vaultpilot' },
+    });
+  });
+});
+
+describe('ApiStack with another Vault mount (`-c vaultMount=kv`)', () => {
+  let template: Template;
+
+  beforeAll(() => {
+    const { stacks } = createVaultPilotApp({
+      context: { ...context, vaultMount: 'kv' },
+      nagChecks: false,
+      cloudFormationValidation: false,
+    });
+    template = Template.fromStack(stacks.api);
+  });
+
+  it('builds the mount routes under /v1/kv, tells the function its mount, and keeps the catch-all', () => {
+    // Act
+    const paths = [...resourcePaths(template).values()];
+
+    // Assess
+    expect(paths).toEqual(expect.arrayContaining(['/v1/kv', '/v1/kv/data/{path+}', '/v1/{proxy+}']));
+    expect(paths.filter((path) => path.startsWith('/v1/secret') || path.includes('{mount}'))).toEqual([]);
+    expect(secretsFunctionVariables(template).VAULTPILOT_VAULT_MOUNT).toBe('kv');
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'ANY',
+      OperationName: 'vaultUnknownPath',
     });
   });
 });

@@ -8,7 +8,13 @@
 import { request as httpRequest } from 'node:http';
 import nodeVault from 'node-vault';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { ROUTES } from '../../lambdas/functions/index.js';
+import { apiGatewayEvent } from '../../lambdas/local/api-gateway-event.js';
+import { API_HANDLERS } from '../../lambdas/local/handler-registry.js';
+import { invoke } from '../../lambdas/local/invocation.js';
 import type { LocalRuntime } from '../../lambdas/local/runtime.js';
+import { testContext } from '../support/events.js';
 import { rsaKey, signJwt } from '../support/tokens.js';
 import { type ApiAnswer, apiCall, signInLocal, startInMemoryRuntime } from '../support/local-api.js';
 
@@ -530,6 +536,11 @@ describe('Vault HTTP shapes on /v1 (raw HTTP)', () => {
     expect(read?.responses['401']).toBeUndefined();
     expect(document.paths['/v1/{mount}/data/{path+}']?.patch).toBeDefined();
     expect(document.paths['/v1/sys/health']?.get?.security).toEqual([]);
+    // The catch-all, under API Gateway's own key for an ANY method: public, no success, 404 and 405.
+    const catchAll = document.paths['/v1/{proxy+}']?.['x-amazon-apigateway-any-method'];
+    expect(catchAll?.security).toEqual([]);
+    expect(Object.keys(catchAll?.responses ?? {}).sort()).toEqual(['400', '404', '405', '500']);
+    expect(JSON.stringify(catchAll?.responses['404'])).toContain('VaultErrorBody');
     expect(document.components.securitySchemes.vaultToken).toMatchObject({
       in: 'header',
       name: 'X-Vault-Token',
@@ -543,6 +554,209 @@ describe('Vault HTTP shapes on /v1 (raw HTTP)', () => {
     // Assess
     expect(noRoute.status).toBe(404);
     expect(noRoute.json).toEqual({ errors: [] });
+  });
+
+  it.each([
+    ['GET', '/v1/auth/token/create'],
+    ['POST', '/v1/auth/token/create'],
+    ['GET', '/v1/sys/capabilities-self'],
+    ['POST', '/v1/sys/mounts/secret/tune'],
+    ['GET', '/v1/secret'],
+    ['GET', '/v1/secret/data'],
+    ['DELETE', '/v1/sys'],
+    ['LIST', '/v1/auth/token/accessors'],
+  ])(
+    'answers %s %s (served nowhere) with Vault’s 404, the same with a valid, a bad or no token',
+    async (method, path) => {
+      // Act
+      const answers = [
+        await asVault('admin', method, path),
+        await raw(method, path, { 'x-vault-token': 'hvs.not-a-token' }),
+        await raw(method, path, {}),
+      ];
+
+      // Assess
+      for (const answer of answers) {
+        expect(answer.status, answer.text).toBe(404);
+        expect(answer.json).toEqual({ errors: [] });
+        expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+      }
+    },
+  );
+
+  it('answers a path naming another tenant’s secret exactly as one naming nothing', async () => {
+    // Prepare
+    await asVault('bob', 'POST', '/v1/secret/data/raw/bobs-only', { data: { a: 'b' } });
+
+    // Act
+    const foreign = await asVault('admin', 'GET', '/v1/secret/history/raw/bobs-only');
+    const nothing = await asVault('admin', 'GET', '/v1/secret/history/raw/nobody-wrote-this');
+
+    // Assess
+    expect(foreign.status).toBe(404);
+    expect([foreign.status, foreign.text]).toEqual([nothing.status, nothing.text]);
+  });
+
+  it('answers a method a served /v1 path does not take with 405 naming the allowed ones, without a token', async () => {
+    // Act
+    const deleteConfig = await raw('DELETE', '/v1/secret/config', {});
+    const headMounts = await asVault('admin', 'HEAD', '/v1/sys/mounts');
+    const putLookup = await asVault('admin', 'PUT', '/v1/auth/token/lookup-self', {});
+
+    // Assess
+    expect(deleteConfig.status).toBe(405);
+    expect(deleteConfig.headers.get('allow')).toBe('GET, POST, PUT, OPTIONS');
+    expect(deleteConfig.json).toEqual({ errors: ['Method DELETE is not allowed on /v1/secret/config'] });
+    expect(headMounts.status).toBe(405);
+    expect(headMounts.headers.get('allow')).toBe('GET, OPTIONS');
+    expect(putLookup.status).toBe(405);
+    expect(putLookup.headers.get('allow')).toBe('GET, OPTIONS');
+  });
+});
+
+/**
+ * The secrets function as API Gateway invokes it in AWS (lib/api-stack.ts): the mount is the
+ * literal resource `/v1/secret/...`, so the event has no `mount` path parameter, and every other
+ * `/v1` path and method arrives through `ANY /v1/{proxy+}` as `vaultUnknownPath`.
+ */
+describe('the secrets function with API Gateway’s events (literal mount, catch-all)', () => {
+  async function invokeAsApiGateway(options: {
+    method: string;
+    resource: string;
+    path: string;
+    operationId: string;
+    pathParameters: Record<string, string> | null;
+    token?: string;
+    body?: unknown;
+  }): Promise<{ statusCode: number; headers: Record<string, unknown>; json: any }> {
+    const route = ROUTES.find((candidate) => candidate.operationId === options.operationId);
+    if (route === undefined) throw new Error(`No route ${options.operationId}`);
+    const local = apiGatewayEvent(
+      {
+        method: options.method,
+        path: options.path,
+        query: new URLSearchParams(),
+        rawHeaders: [
+          ...(options.token === undefined ? [] : ['X-Vault-Token', options.token]),
+          ...(options.body === undefined ? [] : ['Content-Type', 'application/json']),
+        ],
+        body: options.body === undefined ? '' : JSON.stringify(options.body),
+        sourceIp: '198.51.100.7',
+      },
+      route,
+      options.pathParameters,
+      'dev',
+    );
+    // What API Gateway sends for the method CDK built: its own resource path, not the route table's.
+    const event: APIGatewayProxyEvent = {
+      ...local,
+      resource: options.resource,
+      requestContext: { ...local.requestContext, resourcePath: options.resource },
+    };
+    const handler = await API_HANDLERS.secrets();
+    const result = await invoke(handler, event, testContext());
+    return {
+      statusCode: result.statusCode,
+      headers: result.headers ?? {},
+      json: result.body.length === 0 ? undefined : JSON.parse(result.body),
+    };
+  }
+
+  it('serves /v1/secret/data/{path+} without a mount path parameter (the mount is the resource)', async () => {
+    // Act
+    const written = await invokeAsApiGateway({
+      method: 'POST',
+      resource: '/v1/secret/data/{path+}',
+      path: '/v1/secret/data/gateway/app',
+      operationId: 'writeVaultSecret',
+      pathParameters: { path: 'gateway/app' },
+      token: tokens.admin,
+      body: { data: { user: 'gateway' } },
+    });
+    const read = await invokeAsApiGateway({
+      method: 'GET',
+      resource: '/v1/secret/data/{path+}',
+      path: '/v1/secret/data/gateway/app',
+      operationId: 'readVaultSecret',
+      pathParameters: { path: 'gateway/app' },
+      token: tokens.admin,
+    });
+    const viaRuntime = await asVault('admin', 'GET', '/v1/secret/data/gateway/app');
+
+    // Assess
+    expect(written.statusCode, JSON.stringify(written.json)).toBe(200);
+    expect(written.json.data.version).toBe(1);
+    expect(read.statusCode).toBe(200);
+    expect(read.json.data.data).toEqual({ user: 'gateway' });
+    expect(viaRuntime.json.data.data).toEqual({ user: 'gateway' });
+  });
+
+  it('refuses a resource of another mount (stack and function deployed with different mounts) with 404', async () => {
+    // Act
+    const answer = await invokeAsApiGateway({
+      method: 'GET',
+      resource: '/v1/kv/data/{path+}',
+      path: '/v1/kv/data/gateway/app',
+      operationId: 'readVaultSecret',
+      pathParameters: { path: 'gateway/app' },
+      token: tokens.admin,
+    });
+
+    // Assess
+    expect(answer.statusCode).toBe(404);
+    expect(answer.json).toEqual({ errors: [] });
+  });
+
+  it.each([
+    ['POST', 'auth/token/create'],
+    ['GET', 'sys/capabilities-self'],
+    ['GET', 'kv/data/x'],
+    ['GET', 'secret/data'],
+    ['POST', 'sys/mounts/secret/tune'],
+  ])(
+    'answers %s /v1/%s through ANY /v1/{proxy+} with Vault’s 404, without a token',
+    async (method, proxy) => {
+      // Act
+      const answer = await invokeAsApiGateway({
+        method,
+        resource: '/v1/{proxy+}',
+        path: `/v1/${proxy}`,
+        operationId: 'vaultUnknownPath',
+        pathParameters: { proxy },
+      });
+
+      // Assess
+      expect(answer.statusCode).toBe(404);
+      expect(answer.json).toEqual({ errors: [] });
+      expect(answer.headers['X-Content-Type-Options']).toBe('nosniff');
+    },
+  );
+
+  it('answers a method a served path lacks (API Gateway falls through to the catch-all) with 405, as locally', async () => {
+    // Act
+    const postHealth = await invokeAsApiGateway({
+      method: 'POST',
+      resource: '/v1/{proxy+}',
+      path: '/v1/sys/health',
+      operationId: 'vaultUnknownPath',
+      pathParameters: { proxy: 'sys/health' },
+    });
+    const deleteConfig = await invokeAsApiGateway({
+      method: 'DELETE',
+      resource: '/v1/{proxy+}',
+      path: '/v1/secret/config',
+      operationId: 'vaultUnknownPath',
+      pathParameters: { proxy: 'secret/config' },
+    });
+    const local = await raw('POST', '/v1/sys/health', {});
+
+    // Assess
+    expect(postHealth.statusCode).toBe(405);
+    expect(postHealth.headers.Allow).toBe('GET, HEAD, OPTIONS');
+    expect(postHealth.json).toEqual(local.json);
+    expect(local.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
+    expect(deleteConfig.statusCode).toBe(405);
+    expect(deleteConfig.headers.Allow).toBe('GET, POST, PUT, OPTIONS');
   });
 });
 

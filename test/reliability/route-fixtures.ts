@@ -421,6 +421,12 @@ export const FIXTURES: Readonly<Record<string, RouteFixture>> = {
     own: async (bed, owner) => ({ method: 'GET', path: `/v1/secret/subkeys/${await secret(bed, owner)}` }),
     foreign: async (bed) => ({ method: 'GET', path: `/v1/secret/subkeys/${await secret(bed, rival)}` }),
   },
+  // The /v1 catch-all: a path no route serves, naming a secret the caller's tenant has, or one
+  // only the foreign tenant has; both are the same 404, whoever asks and with whatever token.
+  vaultUnknownPath: {
+    own: async (bed, owner) => ({ method: 'GET', path: `/v1/secret/history/${await secret(bed, owner)}` }),
+    foreign: async (bed) => ({ method: 'GET', path: `/v1/secret/history/${await secret(bed, rival)}` }),
+  },
 
   listPolicies: { own: async () => ({ method: 'GET', path: '/policies' }) },
   listPolicyAttachments: { own: async () => ({ method: 'GET', path: '/policies/attachments' }) },

@@ -159,8 +159,10 @@ export const SECRETS_ROUTES = [
 /**
  * Vault's HTTP API for KV version 2 under `/v1/` (docs/vault-api.md), served by this function on
  * the same `SecretAccess` use cases, policies and audit as `/secrets` (vault-operations.ts).
- * `{mount}` is the one configured mount (`VAULTPILOT_VAULT_MOUNT`, default `secret`); the scopes
- * are those of the matching `/secrets` routes.
+ * `{mount}` is the one configured mount (`VAULTPILOT_VAULT_MOUNT`, default `secret`): the local
+ * router takes it as a variable and the function answers 404 for another; API Gateway has the
+ * mount as a literal resource named at deploy time (lib/api-stack.ts), so another mount reaches
+ * the catch-all at the end. The scopes are those of the matching `/secrets` routes.
  */
 const vault = { handler: 'secrets', auth: 'token', tag: 'vault', dialect: 'vault' } as const;
 
@@ -432,5 +434,23 @@ export const VAULT_ROUTES = [
     request: { query: VaultSubkeysQuery },
     response: VaultSubkeysResponse,
     errors: [400, 404],
+  },
+  {
+    ...vault,
+    // API Gateway's ANY on a greedy resource: every `/v1` path and method no route above takes
+    // (docs/vault-api.md). Without it API Gateway itself would answer its 403 "Missing
+    // Authentication Token", which Vault's clients report as a permission error.
+    method: 'ANY',
+    path: '/v1/{proxy+}',
+    operationId: 'vaultUnknownPath',
+    // It reads no token and no data: what it answers depends only on the path and method, and
+    // the route table it answers from is public (the OpenAPI document).
+    auth: 'none',
+    scopes: [],
+    summary:
+      'Any /v1 path this API does not serve (another mount included): Vault\'s 404 {"errors":[]}, or 405 with Allow for a method a served path does not take; no token is read',
+    response: VaultRefused,
+    refusedWith: 404,
+    errors: [405],
   },
 ] as const satisfies readonly RouteSpec[];

@@ -22,8 +22,9 @@ import type { Principal } from '../../core/principal.js';
 import { type ApiRequest, callerOf, type Operations } from '../../shared/api-handler.js';
 import { VERSION } from '../../shared/version.js';
 import { vaultAccessToken } from '../../shared/vault-dialect.js';
+import { allowedMethods, compileRoutePath } from '../../shared/routes.js';
 import { secrets } from './compose.js';
-import type { VAULT_ROUTES } from './routes.js';
+import { VAULT_ROUTES } from './routes.js';
 
 /** Reads of one listing, each a page of the use case's largest size, before the rest is cut. */
 const MAX_LIST_PAGES = 10;
@@ -101,11 +102,47 @@ function secretMetadata(metadata: SecretMetadata) {
   };
 }
 
-/** The mount this deployment serves; any other answers Vault's 404 for a path with no handler. */
+/**
+ * The mount a request names: the `{mount}` variable where the route has one (the local router),
+ * else the literal segment of the resource (API Gateway, where the mount is a resource named at
+ * deploy time and the event has no `mount` parameter).
+ */
+function mountOf(event: APIGatewayProxyEvent): string | undefined {
+  return event.pathParameters?.mount ?? event.resource.split('/')[2];
+}
+
+/**
+ * The mount this deployment serves; any other answers Vault's 404 for a path with no handler. In
+ * AWS the literal resource and the function's variable come from the same `vaultMount`, so this
+ * only refuses there if the two were deployed apart.
+ */
 function checkMount(request: { readonly event: APIGatewayProxyEvent }): void {
-  if (request.event.pathParameters?.mount !== secrets().config.vaultMount) {
+  if (mountOf(request.event) !== secrets().config.vaultMount) {
     throw new NotFoundError('No mount at this path');
   }
+}
+
+/**
+ * Vault's answer to a `/v1` path or method no route serves (the `vaultUnknownPath` catch-all, in
+ * both runtimes): 405 naming the allowed methods when a served path lacks the method (API Gateway
+ * falls through to the catch-all then, and the local router sends it there too), else 404
+ * `{"errors":[]}`. It answers from the route table alone, with the configured mount in place of
+ * `{mount}`, so another mount is a path nothing serves: no token is read and no data reached, and
+ * a path that names another tenant's secret answers exactly as one that names nothing.
+ */
+function unknownPath(event: APIGatewayProxyEvent): never {
+  const path = `/v1/${event.pathParameters?.proxy ?? ''}`;
+  const mount = secrets().config.vaultMount;
+  const served = VAULT_ROUTES.filter(
+    (route) => route.method !== 'ANY' && compileRoutePath(route.path.replace('{mount}', mount)).test(path),
+  );
+  const allowed = allowedMethods(served);
+  // A method a served path takes never gets here, unless a client sends one API Gateway routes
+  // to no method of that resource; nothing is served at the path for it either way.
+  if (served.length > 0 && !allowed.includes(event.httpMethod)) {
+    throw new MethodNotAllowedError(`Method ${event.httpMethod} is not allowed on ${path}`, allowed);
+  }
+  throw new NotFoundError(`No route for ${path}`);
 }
 
 function pathOf(request: { readonly event: APIGatewayProxyEvent }): string {
@@ -269,6 +306,7 @@ async function patchSecret(request: PatchRequest): Promise<SecretVersionMetadata
 }
 
 export const vaultOperations: Operations<Routes> = {
+  vaultUnknownPath: async (request) => unknownPath(request.event),
   vaultHealth: async () => ({
     body: {
       initialized: true,
