@@ -12,7 +12,8 @@
  * through to the catch-all when the specific resource lacks the method.
  */
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import {
   AccessLogField,
   AccessLogFormat,
@@ -20,7 +21,8 @@ import {
   CognitoUserPoolsAuthorizer,
   EndpointType,
   type IResource,
-  LambdaIntegration,
+  Integration,
+  IntegrationType,
   LogGroupLogDestination,
   type Method,
   MethodLoggingLevel,
@@ -78,6 +80,8 @@ export class ApiStack extends Stack {
   public readonly webAcl: ApiWebAcl;
   /** One function per handler id the route table uses. */
   public readonly handlers: ReadonlyMap<ApiHandlerId, VaultPilotFunction>;
+  /** Each function's Lambda proxy integration, shared by its methods. */
+  private readonly integrations = new Map<ApiHandlerId, Integration>();
   /** The Vault mount: the literal resource `/v1/<vaultMount>` and the function's `VAULTPILOT_VAULT_MOUNT`. */
   public readonly vaultMount: string;
 
@@ -145,6 +149,9 @@ export class ApiStack extends Stack {
     addErrorResponses(this.api, dashboardOrigin);
 
     this.handlers = this.createHandlers(props);
+    for (const [handlerId, handler] of this.handlers) {
+      this.integrations.set(handlerId, this.allowInvocations(handler));
+    }
     for (const route of ROUTES) this.addRoute(route);
 
     this.webAcl = new ApiWebAcl(this, 'WebAcl', {
@@ -153,6 +160,26 @@ export class ApiStack extends Stack {
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'Base URL of the VaultPilot API' });
+  }
+
+  /**
+   * The Lambda proxy integration of a function, and the one permission that lets this API's stage
+   * invoke it. CDK's LambdaIntegration adds a permission per method instead: the secrets function
+   * serves 46 methods, whose statements (about 465 bytes each) would take its resource policy past
+   * Lambda's 20,480-byte limit, failing the deployment, and they were also 103 of the stack's
+   * 500 resources. The one statement is scoped to this API and stage; within them, only the
+   * methods this stack integrates with the function can reach it.
+   */
+  private allowInvocations(handler: VaultPilotFunction): Integration {
+    handler.function.addPermission('ApiInvoke', {
+      principal: new ServicePrincipal('apigateway.amazonaws.com'),
+      sourceArn: this.api.arnForExecuteApi('*', '/*', this.api.deploymentStage.stageName),
+    });
+    return new Integration({
+      type: IntegrationType.AWS_PROXY,
+      integrationHttpMethod: 'POST',
+      uri: `arn:${Aws.PARTITION}:apigateway:${Aws.REGION}:lambda:path/2015-03-31/functions/${handler.function.functionArn}/invocations`,
+    });
   }
 
   /** One function per API manifest; its role and environment come from the manifest. */
@@ -218,34 +245,30 @@ export class ApiStack extends Stack {
   }
 
   private addRoute(route: RouteSpec): Method {
-    const handler = this.handlers.get(route.handler);
-    if (handler === undefined) throw new Error(`No function for handler "${route.handler}"`);
+    const integration = this.integrations.get(route.handler);
+    if (integration === undefined) throw new Error(`No function for handler "${route.handler}"`);
     const resourcePath = this.resourcePathOf(route);
     const pathParameters = routePathParameters(resourcePath);
-    const method = this.resourceFor(resourcePath).addMethod(
-      route.method,
-      new LambdaIntegration(handler.function, { allowTestInvoke: false }),
-      {
-        operationName: route.operationId,
-        requestValidator: this.requestValidator,
-        ...(pathParameters.length > 0
-          ? {
-              requestParameters: Object.fromEntries(
-                pathParameters.map((name) => [`method.request.path.${name}`, true]),
-              ),
-            }
-          : {}),
-        ...(route.auth === 'token' && route.dialect !== 'vault'
-          ? {
-              authorizationType: AuthorizationType.COGNITO,
-              authorizer: this.authorizer,
-              // A machine token needs one of the route's scopes; a user's access token carries
-              // COGNITO_USER_SCOPE, and the handler then authorizes the user by group.
-              authorizationScopes: [...route.scopes, COGNITO_USER_SCOPE],
-            }
-          : { authorizationType: AuthorizationType.NONE }),
-      },
-    );
+    const method = this.resourceFor(resourcePath).addMethod(route.method, integration, {
+      operationName: route.operationId,
+      requestValidator: this.requestValidator,
+      ...(pathParameters.length > 0
+        ? {
+            requestParameters: Object.fromEntries(
+              pathParameters.map((name) => [`method.request.path.${name}`, true]),
+            ),
+          }
+        : {}),
+      ...(route.auth === 'token' && route.dialect !== 'vault'
+        ? {
+            authorizationType: AuthorizationType.COGNITO,
+            authorizer: this.authorizer,
+            // A machine token needs one of the route's scopes; a user's access token carries
+            // COGNITO_USER_SCOPE, and the handler then authorizes the user by group.
+            authorizationScopes: [...route.scopes, COGNITO_USER_SCOPE],
+          }
+        : { authorizationType: AuthorizationType.NONE }),
+    });
     if (route.auth === 'none' && route.method === 'ANY') {
       // The `/v1/{proxy+}` catch-all: its answer must not depend on a token, or a Vault client
       // with none would meet API Gateway's own 403 again.

@@ -4,6 +4,7 @@ import { MANIFESTS, ROUTES } from '../../lambdas/functions/index.js';
 import type { FunctionManifest } from '../../lambdas/shared/function-manifest.js';
 import { API_HANDLER_IDS } from '../../lambdas/shared/routes.js';
 import { COGNITO_USER_SCOPE } from '../../lambdas/shared/scopes.js';
+import { constructId } from '../../lib/construct-id.js';
 import { createVaultPilotApp } from '../../lib/vaultpilot-app.js';
 
 const context = { 'aws:cdk:bundling-stacks': [] };
@@ -117,6 +118,36 @@ describe('ApiStack', () => {
       expect(manifest.verifiesTokens).toBe(true);
     },
   );
+
+  it("integrates each route with its own function, which this API's stage may invoke through one permission", () => {
+    // Prepare
+    const functions = template.findResources('AWS::Lambda::Function');
+    const permissions = Object.values(template.findResources('AWS::Lambda::Permission')) as Resource[];
+
+    // Assess: one statement per function (a statement per method took the secrets function's
+    // resource policy past Lambda's 20 KB limit), scoped to this API and its stage.
+    expect(permissions).toHaveLength(Object.keys(functions).length);
+    const permitted = permissions.map((permission) => {
+      expect(permission.Properties.Action).toBe('lambda:InvokeFunction');
+      expect(permission.Properties.Principal).toBe('apigateway.amazonaws.com');
+      const sourceArn = JSON.stringify(permission.Properties.SourceArn);
+      expect(sourceArn).toContain(':execute-api:');
+      expect(sourceArn).toMatch(/"\/",\{"Ref":"ApiDeploymentStage\w+"\},"\/\*\/\*"/);
+      return JSON.stringify(permission.Properties.FunctionName);
+    });
+    expect(new Set(permitted).size).toBe(permitted.length);
+    for (const route of ROUTES) {
+      const integration = methodOf(route.operationId, route.method).Properties.Integration as {
+        Type: string;
+        Uri: unknown;
+      };
+      expect(integration.Type).toBe('AWS_PROXY');
+      const uri = JSON.stringify(integration.Uri);
+      const [functionId] = Object.keys(functions).filter((id) => uri.includes(`"${id}"`));
+      expect(functionId, route.operationId).toBeDefined();
+      expect(functionId?.startsWith(constructId(route.handler, 'Handler')), route.operationId).toBe(true);
+    }
+  });
 
   it('keeps health and openapi public', () => {
     expect(methodOf('getHealth').Properties.AuthorizationType).toBe('NONE');
