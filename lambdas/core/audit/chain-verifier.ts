@@ -26,8 +26,8 @@ import {
   type ChainEntryContent,
   chainEntryHash,
   GENESIS_HASH,
-  hashOfStoredBytes,
   isHash,
+  StoredBytes,
 } from './audit-chain.js';
 import { type AuditDigest, AuditDigestSchema, verifyDigestSignature } from './audit-digest.js';
 
@@ -92,8 +92,6 @@ function hasEntryKeys(entry: Record<string, unknown>): boolean {
   return keys.length === ENTRY_KEYS.size && keys.every((key) => ENTRY_KEYS.has(key));
 }
 const DEFAULT_WINDOW = 64;
-/** How many consumed look-ahead slots are dropped at once. */
-const COMPACT_AFTER = 1024;
 
 interface Candidate {
   /** The sequence number the entry claims, when it claims a valid one. */
@@ -138,13 +136,12 @@ const MALFORMED: Candidate = {
 };
 
 /** How a format-2 body begins: the event, an object, is its first key (canonical order). */
-const BODY_HEAD = '{"event":{';
+const BODY_HEAD = Buffer.from('{"event":{');
 /** The body's last three keys, after the event, in canonical order; each holds an integer. */
-const EXPIRES_AT = '},"expiresAt":';
-const PREV_EXPIRES_AT = ',"prevExpiresAt":';
-const SEQ = ',"seq":';
+const EXPIRES_AT = Buffer.from('},"expiresAt":');
+const PREV_EXPIRES_AT = Buffer.from(',"prevExpiresAt":');
+const SEQ = Buffer.from(',"seq":');
 const DIGIT_0 = 0x30;
-const DIGIT_9 = 0x39;
 const COMMA = 0x2c;
 const CLOSING_BRACE = 0x7d;
 /** An event's last member, `time` (`Date#toISOString()`, 24 characters), before its `}`. */
@@ -153,13 +150,21 @@ const TIME_MEMBER_LENGTH = TIME_MEMBER.length + 24 + 1;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
-/** `body[from..to)` holds no quote or backslash, and a quote follows it. */
-function isPlainTime(body: string, from: number, to: number): boolean {
-  for (let index = from; index < to; index += 1) {
-    const code = body.charCodeAt(index);
-    if (code === QUOTE || code === BACKSLASH) return false;
+/** `bytes` holds `expected` at `at`. */
+function holds(bytes: Buffer, at: number, expected: Buffer): boolean {
+  for (let index = 0; index < expected.length; index += 1) {
+    if (bytes[at + index] !== expected[index]) return false;
   }
-  return body.charCodeAt(to) === QUOTE;
+  return true;
+}
+
+/** `bytes[from..to)` holds no quote or backslash, and a quote follows it. */
+function isPlainTime(bytes: Buffer, from: number, to: number): boolean {
+  for (let index = from; index < to; index += 1) {
+    const byte = bytes[index];
+    if (byte === QUOTE || byte === BACKSLASH) return false;
+  }
+  return bytes[to] === QUOTE;
 }
 
 /** More digits than a safe integer has, so any value read fits. */
@@ -173,6 +178,10 @@ const MAX_DIGITS = 15;
  * `,"tenant":"…"` whose value can be a tenant (a quote inside a string is escaped, and the one
  * nested `tenant` key the schema allows, in `target.hashed`, holds an HMAC). Every byte is bound
  * by the hash anyway; the frame is where the links and expiries are read from.
+ *
+ * It reads the body's UTF-8 bytes as they are about to be hashed, not the string: a byte of a
+ * buffer costs a fraction of a `charCodeAt`, and the frame is ASCII, so its positions from the
+ * end are the same in both.
  */
 class BodyFrameReader {
   // What the last successful `read` found: fields rather than a result object, as this runs for
@@ -183,103 +192,75 @@ class BodyFrameReader {
   /** The event's own `tenant` is the verifier's tenant. */
   ofTenant = false;
   private readonly tenantMember: string;
-  private readonly tenantThenTime: string;
+  /** UTF-8 of `,"tenant":"<tenant>","time":"`. */
+  private readonly tenantThenTime: Buffer;
   /** The integer the last `integerBefore` read. */
   private integer = 0;
 
   constructor(tenant: string) {
     this.tenantMember = `,"tenant":${JSON.stringify(tenant)}`;
-    this.tenantThenTime = `${this.tenantMember}${TIME_MEMBER}`;
+    this.tenantThenTime = Buffer.from(`${this.tenantMember}${TIME_MEMBER}`, 'utf8');
   }
 
-  /** Whether `body` has the frame; if so, its fields are set. */
-  read(body: string): boolean {
-    if (body.charCodeAt(body.length - 1) !== CLOSING_BRACE || !body.startsWith(BODY_HEAD)) return false;
-    let at = this.integerBefore(body, body.length - 1) - SEQ.length;
+  /** Whether `body`, whose UTF-8 is `bytes[from..to)`, has the frame; if so, its fields are set. */
+  read(body: string, bytes: Buffer, from: number, to: number): boolean {
+    if (to - from < BODY_HEAD.length || bytes[to - 1] !== CLOSING_BRACE || !holds(bytes, from, BODY_HEAD)) {
+      return false;
+    }
+    let at = this.integerBefore(bytes, from, to - 1) - SEQ.length;
     const seq = this.integer;
-    if (at < 0 || seq === 0 || !body.startsWith(SEQ, at)) return false;
-    at = this.integerBefore(body, at) - PREV_EXPIRES_AT.length;
+    if (at < from || seq === 0 || !holds(bytes, at, SEQ)) return false;
+    at = this.integerBefore(bytes, from, at) - PREV_EXPIRES_AT.length;
     const prevExpiresAt = this.integer;
-    if (at < 0 || !body.startsWith(PREV_EXPIRES_AT, at)) return false;
-    at = this.integerBefore(body, at) - EXPIRES_AT.length;
-    if (at < BODY_HEAD.length || !body.startsWith(EXPIRES_AT, at)) return false;
+    if (at < from || !holds(bytes, at, PREV_EXPIRES_AT)) return false;
+    at = this.integerBefore(bytes, from, at) - EXPIRES_AT.length;
+    if (at < from + BODY_HEAD.length || !holds(bytes, at, EXPIRES_AT)) return false;
     this.seq = seq;
     this.prevExpiresAt = prevExpiresAt;
     this.expiresAt = this.integer;
-    this.ofTenant = this.endsWithTenant(body, at);
+    this.ofTenant = this.endsWithTenant(body, bytes, from, at, to);
     return true;
   }
 
-  /** Whether the event that ends at `end` holds the tenant's `tenant` member. */
-  private endsWithTenant(body: string, end: number): boolean {
+  /** Whether the event that ends at byte `end` holds the tenant's `tenant` member. */
+  private endsWithTenant(body: string, bytes: Buffer, from: number, end: number, to: number): boolean {
     // Today's events end with `tenant` then `time` (always 24 characters): look there first. The
     // time may hold no quote or backslash, so that the member before it is surely the event's.
-    const time = end - TIME_MEMBER_LENGTH + TIME_MEMBER.length;
+    const member = end - TIME_MEMBER_LENGTH + TIME_MEMBER.length - this.tenantThenTime.length;
     if (
-      body.startsWith(this.tenantThenTime, end - TIME_MEMBER_LENGTH - this.tenantMember.length) &&
-      isPlainTime(body, time, end - 1)
+      member >= from &&
+      holds(bytes, member, this.tenantThenTime) &&
+      isPlainTime(bytes, end - TIME_MEMBER_LENGTH + TIME_MEMBER.length, end - 1)
     ) {
       return true;
     }
-    const member = body.lastIndexOf(this.tenantMember, end);
-    const after = member + this.tenantMember.length;
-    return member > 0 && (after === end || body.charCodeAt(after) === COMMA);
+    // Else search the string; what follows the event is ASCII, so it is as long as its bytes.
+    const endOfEvent = body.length - (to - end);
+    const found = body.lastIndexOf(this.tenantMember, endOfEvent);
+    const after = found + this.tenantMember.length;
+    return found > 0 && (after === endOfEvent || body.charCodeAt(after) === COMMA);
   }
 
   /**
-   * Reads the integer in canonical form (no sign, no leading zero) that ends before `end` into
-   * `integer`, and answers where it starts; a negative number when there is none.
+   * Reads the integer in canonical form (no sign, no leading zero) that ends before `end` (and
+   * after `from`) into `integer`, and answers where it starts; -1 when there is none.
    */
-  private integerBefore(body: string, end: number): number {
+  private integerBefore(bytes: Buffer, from: number, end: number): number {
     let start = end;
-    while (start > 0 && end - start <= MAX_DIGITS) {
-      const code = body.charCodeAt(start - 1);
-      if (code < DIGIT_0 || code > DIGIT_9) break;
+    let value = 0;
+    let scale = 1;
+    while (start > from && end - start <= MAX_DIGITS) {
+      const digit = (bytes[start - 1] ?? 0) - DIGIT_0;
+      if (digit < 0 || digit > 9) break;
+      value += digit * scale;
+      scale *= 10;
       start -= 1;
     }
     const digits = end - start;
-    if (digits === 0 || digits > MAX_DIGITS || (digits > 1 && body.charCodeAt(start) === DIGIT_0)) {
-      return -1 - end;
-    }
-    let value = 0;
-    for (let index = start; index < end; index += 1) value = value * 10 + body.charCodeAt(index) - DIGIT_0;
+    if (digits === 0 || digits > MAX_DIGITS || (digits > 1 && bytes[start] === DIGIT_0)) return -1;
     this.integer = value;
     return start;
   }
-}
-
-/**
- * A format-2 entry (the hashed bytes kept as `body`): the hash is taken over `prevHash ‖ body`
- * as stored, and the fields the links need are read from the body's frame, not parsed out of it.
- */
-function storedCandidateOf(entry: Record<string, unknown>, bodies: BodyFrameReader): Candidate {
-  const { body, prevHash, hash } = entry;
-  const claimedSeq = isSeq(entry.seq) ? entry.seq : undefined;
-  if (typeof body !== 'string' || typeof hash !== 'string' || typeof prevHash !== 'string') {
-    return { ...MALFORMED, seq: claimedSeq };
-  }
-  if (!bodies.read(body)) {
-    return { ...MALFORMED, seq: claimedSeq, prevHash: isHash(prevHash) ? prevHash : undefined };
-  }
-  // The six stored keys are all present once these hold (format was checked by the caller), so
-  // counting the keys finds an added one.
-  const wellFormed =
-    bodies.ofTenant &&
-    entry.seq === bodies.seq &&
-    entry.expiresAt === bodies.expiresAt &&
-    keyCount(entry) === STORED_KEY_COUNT;
-  // Hashing checks `prevHash`'s format (undefined if it is not a hash); `hash` needs no format
-  // check of its own: it must equal the hex digest.
-  const digest = wellFormed ? hashOfStoredBytes(prevHash, body) : undefined;
-  const selfConsistent = digest !== undefined && digest === hash;
-  return {
-    seq: bodies.seq,
-    prevHash: selfConsistent || isHash(prevHash) ? prevHash : undefined,
-    hash: selfConsistent || isHash(hash) ? hash : undefined,
-    expiresAt: bodies.expiresAt,
-    prevExpiresAt: bodies.prevExpiresAt,
-    selfConsistent,
-  };
 }
 
 /** An entry written before format 2: its hashed bytes are recomputed by canonicalization. */
@@ -312,9 +293,88 @@ function legacyCandidateOf(entry: Record<string, unknown>, tenant: string): Cand
   return { seq, prevHash, hash, expiresAt, prevExpiresAt, selfConsistent };
 }
 
-function candidateOf(raw: unknown, tenant: string, bodies: BodyFrameReader): Candidate {
-  if (!isRecord(raw)) return MALFORMED;
-  return raw.format === CHAIN_ENTRY_FORMAT ? storedCandidateOf(raw, bodies) : legacyCandidateOf(raw, tenant);
+/**
+ * What the verifier reads of one entry, refilled for each entry: an intact entry is judged from
+ * these fields and allocates nothing; a `Candidate` is copied out only for the look-ahead.
+ */
+class EntryReader implements Candidate {
+  seq: number | undefined = undefined;
+  prevHash: string | undefined = undefined;
+  hash: string | undefined = undefined;
+  prevExpiresAt: number | undefined = undefined;
+  expiresAt: number | undefined = undefined;
+  selfConsistent = false;
+  private readonly bodies: BodyFrameReader;
+  private readonly stored = new StoredBytes();
+
+  constructor(private readonly tenant: string) {
+    this.bodies = new BodyFrameReader(tenant);
+  }
+
+  read(raw: unknown): void {
+    if (!isRecord(raw)) this.copy(MALFORMED);
+    else if (raw.format === CHAIN_ENTRY_FORMAT) this.readStored(raw);
+    else this.copy(legacyCandidateOf(raw, this.tenant));
+  }
+
+  /** The entry just read, as a value of its own. */
+  candidate(): Candidate {
+    return {
+      seq: this.seq,
+      prevHash: this.prevHash,
+      hash: this.hash,
+      prevExpiresAt: this.prevExpiresAt,
+      expiresAt: this.expiresAt,
+      selfConsistent: this.selfConsistent,
+    };
+  }
+
+  private copy(candidate: Candidate): void {
+    this.seq = candidate.seq;
+    this.prevHash = candidate.prevHash;
+    this.hash = candidate.hash;
+    this.prevExpiresAt = candidate.prevExpiresAt;
+    this.expiresAt = candidate.expiresAt;
+    this.selfConsistent = candidate.selfConsistent;
+  }
+
+  /**
+   * A format-2 entry (the hashed bytes kept as `body`): the hash is taken over `prevHash ‖ body`
+   * as stored, and the fields the links need are read from the body's frame, not parsed out of it.
+   */
+  private readStored(entry: Record<string, unknown>): void {
+    const { body, prevHash, hash } = entry;
+    const bodies = this.bodies;
+    if (typeof body !== 'string' || typeof hash !== 'string' || typeof prevHash !== 'string') {
+      this.copy(MALFORMED);
+      this.seq = isSeq(entry.seq) ? entry.seq : undefined;
+      return;
+    }
+    const stored = this.stored;
+    stored.load(prevHash, body);
+    if (!bodies.read(body, stored.bytes, 32, stored.length)) {
+      this.copy(MALFORMED);
+      this.seq = isSeq(entry.seq) ? entry.seq : undefined;
+      this.prevHash = stored.prevHashIsHash ? prevHash : undefined;
+      return;
+    }
+    // The six stored keys are all present once these hold (format was checked by the caller), so
+    // counting the keys finds an added one.
+    const wellFormed =
+      bodies.ofTenant &&
+      entry.seq === bodies.seq &&
+      entry.expiresAt === bodies.expiresAt &&
+      keyCount(entry) === STORED_KEY_COUNT;
+    // Hashing checks `prevHash`'s format (undefined if it is not a hash); `hash` needs no format
+    // check of its own: it must equal the hex digest.
+    const selfConsistent = wellFormed && stored.prevHashIsHash && stored.digest() === hash;
+    this.seq = bodies.seq;
+    this.prevHash = stored.prevHashIsHash ? prevHash : undefined;
+    this.hash = selfConsistent || isHash(hash) ? hash : undefined;
+    this.expiresAt = bodies.expiresAt;
+    this.prevExpiresAt = bodies.prevExpiresAt;
+    this.selfConsistent = selfConsistent;
+  }
 }
 
 interface DigestCheck {
@@ -392,20 +452,36 @@ function checkDigests(options: ChainVerifierOptions): DigestCheck {
   return { valid, problem };
 }
 
+/** The first entry that cannot be accepted, waiting for the look-ahead that names its problem. */
+interface Rejected {
+  readonly entry: Candidate;
+  /** The sequence number expected where it stands. */
+  readonly seq: number;
+  /** The digest ending at `entry.seq` whose head it is not; undefined when it does not fit at all. */
+  readonly digest: AuditDigest | undefined;
+}
+
 /**
  * Streaming verifier: `push` each entry in stored (or exported) order, then `finish`. Entries
  * pushed after the first problem are ignored.
+ *
+ * Each entry is judged as it arrives: one that continues the chain (or follows expired entries)
+ * is accepted at once. The first that does not is a problem at the expected seq in any case; only
+ * which problem (modified, inserted, reordered, missing) depends on what follows, so the entries
+ * after it, up to the look-ahead window, are kept and it is named when the window is full or the
+ * input ends. A look-ahead kept before every entry would judge them the same (the entries ahead
+ * are only read to name a problem), at the price of a copy of each.
  */
 export class AuditChainVerifier {
   private readonly window: number;
-  /** The look-ahead: `buffer[head..]` (advancing `head` instead of shifting keeps a step O(1)). */
-  private buffer: Candidate[] = [];
-  private head = 0;
+  private rejected: Rejected | undefined;
+  /** The entries after `rejected`, at most `window`. */
+  private readonly ahead: Candidate[] = [];
   private readonly digestProblem: VerificationProblem | undefined;
   private readonly digestsByToSeq = new Map<number, AuditDigest>();
   private readonly digestsVerified: number;
   private readonly latestLiveDigest: AuditDigest | undefined;
-  private readonly bodies: BodyFrameReader;
+  private readonly reader: EntryReader;
   private problem: VerificationProblem | undefined;
   private expectedSeq: number | undefined;
   private expectedPrevHash: string | undefined;
@@ -415,7 +491,7 @@ export class AuditChainVerifier {
 
   constructor(private readonly options: ChainVerifierOptions) {
     this.window = Math.max(2, options.window ?? DEFAULT_WINDOW);
-    this.bodies = new BodyFrameReader(options.tenant);
+    this.reader = new EntryReader(options.tenant);
     const digests = checkDigests(options);
     this.digestProblem = digests.problem;
     this.digestsVerified = digests.valid.length;
@@ -426,12 +502,17 @@ export class AuditChainVerifier {
 
   push(raw: unknown): void {
     if (this.problem !== undefined) return;
-    this.buffer.push(candidateOf(raw, this.options.tenant, this.bodies));
-    while (this.buffer.length - this.head > this.window && this.problem === undefined) this.step();
+    this.reader.read(raw);
+    if (this.rejected === undefined) {
+      this.judge(this.reader);
+      return;
+    }
+    this.ahead.push(this.reader.candidate());
+    if (this.ahead.length >= this.window) this.nameProblem();
   }
 
   finish(): VerificationResult {
-    while (this.buffer.length > this.head && this.problem === undefined) this.step();
+    if (this.problem === undefined && this.rejected !== undefined) this.nameProblem();
     if (this.problem === undefined && this.latestLiveDigest !== undefined) {
       const head = this.latestLiveDigest.toSeq;
       if (this.lastSeq === undefined || this.lastSeq < head) {
@@ -454,9 +535,8 @@ export class AuditChainVerifier {
     };
   }
 
-  private step(): void {
-    const entry = this.buffer[this.head];
-    if (entry === undefined) return;
+  /** Accepts the entry just read, or keeps it as the rejected one. */
+  private judge(entry: EntryReader): void {
     if (this.expectedSeq === undefined) {
       // The start: seq 1 after the genesis hash, the anchor of a partial export, or the first
       // entry left after the oldest ones expired.
@@ -471,7 +551,7 @@ export class AuditChainVerifier {
     const seq = this.expectedSeq;
     if (this.fits(entry, seq)) return this.accept(entry);
     if (entry.selfConsistent && this.mayFollowExpiredEntries(entry, seq)) return this.accept(entry);
-    this.problem = this.classify(entry, seq);
+    this.rejected = { entry: entry.candidate(), seq, digest: undefined };
   }
 
   /** A gap before `entry` is expiry when everything before it has passed its expiry. */
@@ -492,29 +572,12 @@ export class AuditChainVerifier {
     );
   }
 
-  private accept(entry: Candidate): void {
-    this.head += 1;
-    if (this.head >= COMPACT_AFTER) {
-      this.buffer = this.buffer.slice(this.head);
-      this.head = 0;
-    }
+  private accept(entry: EntryReader): void {
     const seq = entry.seq ?? 0;
     const digest = this.digestsByToSeq.get(seq);
     if (digest !== undefined && digest.headHash !== entry.hash) {
-      // The signed head right behind it means this one is an extra entry, not an edited one.
-      const signedHeadFollows = this.buffer
-        .slice(this.head)
-        .some(
-          (candidate) =>
-            candidate.selfConsistent && candidate.seq === seq && candidate.hash === digest.headHash,
-        );
-      this.problem = signedHeadFollows
-        ? { seq, reason: 'inserted', detail: `An entry that does not belong sits before entry ${seq}` }
-        : {
-            seq,
-            reason: 'modified',
-            detail: `Entry ${seq} is not the head the digest of seq ${digest.fromSeq}..${seq} signed`,
-          };
+      // Not the head the digest signed: edited, or an extra entry if the signed head follows.
+      this.rejected = { entry: entry.candidate(), seq, digest };
       return;
     }
     this.checked += 1;
@@ -524,8 +587,30 @@ export class AuditChainVerifier {
     this.expectedPrevHash = entry.hash;
   }
 
+  /** Names the problem of the rejected entry from the entries after it. */
+  private nameProblem(): void {
+    const rejected = this.rejected;
+    if (rejected === undefined) return;
+    const { seq, digest } = rejected;
+    if (digest === undefined) {
+      this.problem = this.classify(rejected.entry, seq);
+      return;
+    }
+    // The signed head right behind it means this one is an extra entry, not an edited one.
+    const signedHeadFollows = this.ahead.some(
+      (candidate) => candidate.selfConsistent && candidate.seq === seq && candidate.hash === digest.headHash,
+    );
+    this.problem = signedHeadFollows
+      ? { seq, reason: 'inserted', detail: `An entry that does not belong sits before entry ${seq}` }
+      : {
+          seq,
+          reason: 'modified',
+          detail: `Entry ${seq} is not the head the digest of seq ${digest.fromSeq}..${seq} signed`,
+        };
+  }
+
   private classify(entry: Candidate, seq: number): VerificationProblem {
-    const ahead = this.buffer.slice(this.head + 1);
+    const ahead = this.ahead;
     const trueEntry = ahead.find((candidate) => this.fits(candidate, seq));
     const claimed = entry.seq;
     if (trueEntry !== undefined) {
