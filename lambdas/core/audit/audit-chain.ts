@@ -144,6 +144,10 @@ export function chainEntryHash(content: ChainEntryContent): string {
 /** Bodies up to this size (in UTF-8, at most 3 bytes per UTF-16 unit) use the reused buffer. */
 const SCRATCH_BYTES = 16_384;
 
+function viewOf(bytes: Buffer): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /**
  * `bytes(prevHash) ‖ UTF-8(body)` assembled in a reused buffer and hashed in one native call: a
  * verifier hashes every entry, and a fresh Hash object with two updates per entry costs more than
@@ -153,24 +157,27 @@ const SCRATCH_BYTES = 16_384;
 export class StoredBytes {
   /** `bytes(prevHash) ‖ UTF-8(body)` at `[0, length)` after `load`. */
   bytes: Buffer;
+  /** A view of `bytes`, for reading several bytes at once. */
+  view: DataView;
   length = 0;
   /** `prevHash` was 64 lowercase hex digits (otherwise its 32 bytes are meaningless). */
   prevHashIsHash = false;
   private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+  private readonly scratchView = viewOf(this.scratch);
 
   constructor() {
     this.bytes = this.scratch;
+    this.view = this.scratchView;
   }
 
   load(prevHash: string, body: string): void {
     // A larger body gets a buffer of its own, so the reused one stays small.
-    const bytes =
-      32 + body.length * 3 <= SCRATCH_BYTES
-        ? this.scratch
-        : Buffer.allocUnsafe(32 + Buffer.byteLength(body, 'utf8'));
+    const fits = 32 + body.length * 3 <= SCRATCH_BYTES;
+    const bytes = fits ? this.scratch : Buffer.allocUnsafe(32 + Buffer.byteLength(body, 'utf8'));
     this.prevHashIsHash = writeHashBytes(prevHash, bytes);
     this.length = 32 + bytes.write(body, 32, 'utf8');
     this.bytes = bytes;
+    this.view = fits ? this.scratchView : viewOf(bytes);
   }
 
   /** `hex(SHA-256(bytes[0..length)))`. */
