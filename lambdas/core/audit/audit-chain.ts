@@ -143,6 +143,8 @@ export function chainEntryHash(content: ChainEntryContent): string {
 
 /** Bodies up to this size (in UTF-8, at most 3 bytes per UTF-16 unit) use the reused buffer. */
 const SCRATCH_BYTES = 16_384;
+/** How many views of the reused buffer, one per length, are kept. */
+const MAX_VIEWS = 1_024;
 
 function viewOf(bytes: Buffer): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -164,6 +166,7 @@ export class StoredBytes {
   prevHashIsHash = false;
   private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
   private readonly scratchView = viewOf(this.scratch);
+  private readonly views = new Map<number, Buffer>();
 
   constructor() {
     this.bytes = this.scratch;
@@ -182,7 +185,21 @@ export class StoredBytes {
 
   /** `hex(SHA-256(bytes[0..length)))`. */
   digest(): string {
-    return hash('sha256', this.bytes.subarray(0, this.length), 'hex');
+    return hash('sha256', this.assembled(), 'hex');
+  }
+
+  /**
+   * `bytes[0..length)`. Views of the reused buffer are kept by length, a bounded number of them:
+   * bodies come in few lengths, and a view per entry costs as much as a tenth of its hash.
+   */
+  private assembled(): Buffer {
+    if (this.bytes !== this.scratch) return this.bytes;
+    let view = this.views.get(this.length);
+    if (view === undefined) {
+      view = this.scratch.subarray(0, this.length);
+      if (this.views.size < MAX_VIEWS) this.views.set(this.length, view);
+    }
+    return view;
   }
 }
 

@@ -244,13 +244,13 @@ class BodyFrameReader {
     if (to - from < BODY_HEAD.length || bytes[to - 1] !== CLOSING_BRACE || !BODY_HEAD.isAt(view, from)) {
       return false;
     }
-    let at = this.integerBefore(bytes, from, to - 1) - SEQ.length;
+    let at = this.integerBefore(view, from, to - 1) - SEQ.length;
     const seq = this.integer;
     if (at < from || seq === 0 || !SEQ.isAt(view, at)) return false;
-    at = this.integerBefore(bytes, from, at) - PREV_EXPIRES_AT.length;
+    at = this.integerBefore(view, from, at) - PREV_EXPIRES_AT.length;
     const prevExpiresAt = this.integer;
     if (at < from || !PREV_EXPIRES_AT.isAt(view, at)) return false;
-    at = this.integerBefore(bytes, from, at) - EXPIRES_AT.length;
+    at = this.integerBefore(view, from, at) - EXPIRES_AT.length;
     if (at < from + BODY_HEAD.length || !EXPIRES_AT.isAt(view, at)) return false;
     this.seq = seq;
     this.prevExpiresAt = prevExpiresAt;
@@ -277,19 +277,22 @@ class BodyFrameReader {
    * Reads the integer in canonical form (no sign, no leading zero) that ends before `end` (and
    * after `from`) into `integer`, and answers where it starts; -1 when there is none.
    */
-  private integerBefore(bytes: Buffer, from: number, end: number): number {
+  private integerBefore(view: DataView, from: number, end: number): number {
+    // One digit past the most a value may have, to tell a longer number from a valid one.
+    const limit = Math.max(from, end - MAX_DIGITS - 1);
     let start = end;
     let value = 0;
     let scale = 1;
-    while (start > from && end - start <= MAX_DIGITS) {
-      const digit = (bytes[start - 1] ?? 0) - DIGIT_0;
-      if (digit < 0 || digit > 9) break;
+    while (start > limit) {
+      const digit = view.getUint8(start - 1) - DIGIT_0;
+      // Unsigned, so a byte below '0' is out of range too.
+      if (digit >>> 0 > 9) break;
       value += digit * scale;
       scale *= 10;
       start -= 1;
     }
     const digits = end - start;
-    if (digits === 0 || digits > MAX_DIGITS || (digits > 1 && bytes[start] === DIGIT_0)) return -1;
+    if (digits === 0 || digits > MAX_DIGITS || (digits > 1 && view.getUint8(start) === DIGIT_0)) return -1;
     this.integer = value;
     return start;
   }
@@ -511,6 +514,9 @@ export class AuditChainVerifier {
   private readonly ahead: Candidate[] = [];
   private readonly digestProblem: VerificationProblem | undefined;
   private readonly digestsByToSeq = new Map<number, AuditDigest>();
+  /** The `toSeq` of every valid digest, ascending, and the first not below the last seq accepted. */
+  private readonly digestEnds: number[];
+  private nextDigestEnd = 0;
   private readonly digestsVerified: number;
   private readonly latestLiveDigest: AuditDigest | undefined;
   private readonly reader: EntryReader;
@@ -528,6 +534,7 @@ export class AuditChainVerifier {
     this.digestProblem = digests.problem;
     this.digestsVerified = digests.valid.length;
     for (const digest of digests.valid) this.digestsByToSeq.set(digest.toSeq, digest);
+    this.digestEnds = [...this.digestsByToSeq.keys()].sort((a, b) => a - b);
     // Truncation is judged against the last digest whose entries cannot all have expired yet.
     this.latestLiveDigest = digests.valid.filter((digest) => digest.expiresAt > options.now).at(-1);
   }
@@ -606,7 +613,7 @@ export class AuditChainVerifier {
 
   private accept(entry: EntryReader): void {
     const seq = entry.seq ?? 0;
-    const digest = this.digestsByToSeq.get(seq);
+    const digest = this.digestEndingAt(seq);
     if (digest !== undefined && digest.headHash !== entry.hash) {
       // Not the head the digest signed: edited, or an extra entry if the signed head follows.
       this.rejected = { entry: entry.candidate(), seq, digest };
@@ -617,6 +624,18 @@ export class AuditChainVerifier {
     this.lastSeq = seq;
     this.expectedSeq = seq + 1;
     this.expectedPrevHash = entry.hash;
+  }
+
+  /**
+   * The digest that ends at `seq`. Accepted seqs only increase, so a cursor over the digests'
+   * ends replaces a lookup per entry.
+   */
+  private digestEndingAt(seq: number): AuditDigest | undefined {
+    const ends = this.digestEnds;
+    let next = this.nextDigestEnd;
+    while (next < ends.length && (ends[next] ?? 0) < seq) next += 1;
+    this.nextDigestEnd = next;
+    return ends[next] === seq ? this.digestsByToSeq.get(seq) : undefined;
   }
 
   /** Names the problem of the rejected entry from the entries after it. */
