@@ -681,7 +681,7 @@ describe('audit chain verifier: judging entries as they arrive, frames read from
       head = nextChainEntry(head, event, expiryOf(event.time, 365));
       chain.push(head);
     }
-    return asStoredRecords(chain) as Rec[];
+    return asStoredRecords(chain);
   }
 
   function verifyStored(records: readonly unknown[], tenant = TENANT): VerificationResult {
@@ -720,8 +720,10 @@ describe('audit chain verifier: judging entries as they arrive, frames read from
     // not where today's events have it, and multi-byte text before it, so a character position
     // is not a byte position.
     const rewritten = (replacement: string) =>
-      rehashed(storedChain(TENANT, 20, () => ({ reason: 'über 🔑' })), 19, (body) =>
-        body.replace(/"tenant":"acme","time":"([^"]*)"\}/, replacement),
+      rehashed(
+        storedChain(TENANT, 20, () => ({ reason: 'über 🔑' })),
+        19,
+        (body) => body.replace(/"tenant":"acme","time":"([^"]*)"\}/, replacement),
       );
     const laterMember = (tenant: string) => rewritten(`"tenant":"${tenant}","time":"$1","zeta":"ü🔑"}`);
     const tenantLast = (tenant: string) => rewritten(`"tenant":"${tenant}"}`);
@@ -743,8 +745,10 @@ describe('audit chain verifier: judging entries as they arrive, frames read from
     const failures: string[] = [];
     for (let offset = 0; offset <= 8; offset += 1) {
       const fake = `${'x'.repeat(offset)},"tenant":"acme"${'y'.repeat(8 - offset)}`;
-      const records = rehashed(storedChain(TENANT, 10, () => ({})), 9, (body) =>
-        body.replace(/"time":"[^"]{24}"\}/, `"time":"${fake}"}`),
+      const records = rehashed(
+        storedChain(TENANT, 10, () => ({})),
+        9,
+        (body) => body.replace(/"time":"[^"]{24}"\}/, `"time":"${fake}"}`),
       );
       if (String((records[9] as Rec).body).indexOf(fake) < 0) throw new Error('the time was not replaced');
 
@@ -766,8 +770,8 @@ describe('audit chain verifier: judging entries as they arrive, frames read from
     const changedLarge = storedChain(TENANT, 5, (n) => ({ reason: `${'é'.repeat(n)}${'r'.repeat(17_000)}` }));
     const third = changedLarge[2] as Rec;
     third.body = String(third.body).replace('rrr', 'rsr');
-    const lengths = storedChain(TENANT, 1_200, (n) => ({ reason: 'l'.repeat(n) }));
-    const changedLengths = storedChain(TENANT, 1_200, (n) => ({ reason: 'l'.repeat(n) }));
+    const lengths = storedChain(TENANT, 1_200, (n) => ({ reason: 'l'.repeat(4 * n) }));
+    const changedLengths = storedChain(TENANT, 1_200, (n) => ({ reason: 'l'.repeat(4 * n) }));
     const entry = changedLengths[1_149] as Rec;
     entry.body = String(entry.body).replace('lll', 'lml');
 
