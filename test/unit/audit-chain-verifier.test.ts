@@ -553,6 +553,42 @@ describe('audit chain verifier: the frame of a format-2 body', () => {
     for (const result of results) expect(result.firstBad).toMatchObject({ seq: LAST, reason: 'modified' });
   });
 
+  it('reads integers of 1 to 15 digits in canonical form, and refuses a leading zero or a 16th digit', () => {
+    // Prepare: the last body's integers rewritten as text (canonical JSON cannot write these),
+    // its `expiresAt` copy kept equal, then re-hashed.
+    const withText = (rewrite: (body: string) => string, expiresAt?: number) => {
+      const records = asStoredRecords(entries) as Stored[];
+      const last = records[LAST - 1];
+      if (last === undefined) throw new Error('no last entry');
+      last.body = rewrite(last.body);
+      if (expiresAt !== undefined) last.expiresAt = expiresAt;
+      last.hash = hashOfStoredBytes(last.prevHash, last.body) ?? '';
+      return records;
+    };
+    const expiresAtAs = (digits: string) =>
+      withText((body) => body.replace(/"expiresAt":\d+/, `"expiresAt":${digits}`), Number(digits));
+
+    // Act
+    const fifteen = verify(expiresAtAs('999999999999999'), undigested());
+    const sixteen = verify(expiresAtAs('1000000000000000'), undigested());
+    const oneDigit = verify(expiresAtAs('7'), undigested());
+    const leadingZero = verify(
+      withText((body) => body.replace(/"prevExpiresAt":(\d+)/, '"prevExpiresAt":0$1')),
+      undigested(),
+    );
+    const zeroSeq = verify(
+      withText((body) => body.replace(/"seq":(\d+)\}$/, '"seq":0$1}')),
+      undigested(),
+    );
+
+    // Assess
+    expect(fifteen).toMatchObject({ ok: true, checked: LAST });
+    expect(oneDigit).toMatchObject({ ok: true, checked: LAST });
+    for (const result of [sixteen, leadingZero, zeroSeq]) {
+      expect(result.firstBad).toMatchObject({ seq: LAST, reason: 'modified' });
+    }
+  });
+
   it('verifies events with every optional field, a tenant-named hashed identifier and quotes in text', async () => {
     // Prepare: a chain whose events carry what the fixed-position tenant check does not expect.
     let head: ChainEntry | undefined;

@@ -214,6 +214,13 @@ function isPlainTime(view: DataView, from: number): boolean {
   return view.getUint8(from + TIME_LENGTH) === QUOTE;
 }
 
+/** Two ASCII digits read as a little-endian 16-bit number → their value (0..99), else -1. */
+const DIGIT_PAIRS = new Int8Array(0x10000).fill(-1);
+for (let tens = 0; tens < 10; tens += 1) {
+  for (let ones = 0; ones < 10; ones += 1)
+    DIGIT_PAIRS[(DIGIT_0 + tens) | ((DIGIT_0 + ones) << 8)] = tens * 10 + ones;
+}
+
 /** More digits than a safe integer has, so any value read fits. */
 const MAX_DIGITS = 15;
 
@@ -296,13 +303,21 @@ class BodyFrameReader {
     let start = end;
     let value = 0;
     let scale = 1;
-    while (start > limit) {
+    // Two digits per read, then the one left over.
+    while (start - 2 >= limit) {
+      const pair = DIGIT_PAIRS[view.getUint16(start - 2, true)] ?? -1;
+      if (pair < 0) break;
+      value += pair * scale;
+      scale *= 100;
+      start -= 2;
+    }
+    if (start > limit) {
       const digit = view.getUint8(start - 1) - DIGIT_0;
       // Unsigned, so a byte below '0' is out of range too.
-      if (digit >>> 0 > 9) break;
-      value += digit * scale;
-      scale *= 10;
-      start -= 1;
+      if (digit >>> 0 <= 9) {
+        value += digit * scale;
+        start -= 1;
+      }
     }
     const digits = end - start;
     if (digits === 0 || digits > MAX_DIGITS || (digits > 1 && view.getUint8(start) === DIGIT_0)) return -1;
