@@ -15,6 +15,7 @@ import {
 } from '../../lambdas/core/audit/audit-chain.js';
 import { canonicalJson } from '../../lambdas/core/audit/canonical-json.js';
 import type { AuditDigest } from '../../lambdas/core/audit/audit-digest.js';
+import type { AuditEvent } from '../../lambdas/core/audit/audit-event.js';
 import { verifyAuditChain, type VerificationResult } from '../../lambdas/core/audit/chain-verifier.js';
 import { asRecords, asStoredRecords, auditEvent, buildChain, ed25519Signer } from '../support/audit-chain.js';
 
@@ -552,6 +553,42 @@ describe('audit chain verifier: the frame of a format-2 body', () => {
     for (const result of results) expect(result.firstBad).toMatchObject({ seq: LAST, reason: 'modified' });
   });
 
+  it('reads integers of 1 to 15 digits in canonical form, and refuses a leading zero or a 16th digit', () => {
+    // Prepare: the last body's integers rewritten as text (canonical JSON cannot write these),
+    // its `expiresAt` copy kept equal, then re-hashed.
+    const withText = (rewrite: (body: string) => string, expiresAt?: number) => {
+      const records = asStoredRecords(entries) as Stored[];
+      const last = records[LAST - 1];
+      if (last === undefined) throw new Error('no last entry');
+      last.body = rewrite(last.body);
+      if (expiresAt !== undefined) last.expiresAt = expiresAt;
+      last.hash = hashOfStoredBytes(last.prevHash, last.body) ?? '';
+      return records;
+    };
+    const expiresAtAs = (digits: string) =>
+      withText((body) => body.replace(/"expiresAt":\d+/, `"expiresAt":${digits}`), Number(digits));
+
+    // Act
+    const fifteen = verify(expiresAtAs('999999999999999'), undigested());
+    const sixteen = verify(expiresAtAs('1000000000000000'), undigested());
+    const oneDigit = verify(expiresAtAs('7'), undigested());
+    const leadingZero = verify(
+      withText((body) => body.replace(/"prevExpiresAt":(\d+)/, '"prevExpiresAt":0$1')),
+      undigested(),
+    );
+    const zeroSeq = verify(
+      withText((body) => body.replace(/"seq":(\d+)\}$/, '"seq":0$1}')),
+      undigested(),
+    );
+
+    // Assess
+    expect(fifteen).toMatchObject({ ok: true, checked: LAST });
+    expect(oneDigit).toMatchObject({ ok: true, checked: LAST });
+    for (const result of [sixteen, leadingZero, zeroSeq]) {
+      expect(result.firstBad).toMatchObject({ seq: LAST, reason: 'modified' });
+    }
+  });
+
   it('verifies events with every optional field, a tenant-named hashed identifier and quotes in text', async () => {
     // Prepare: a chain whose events carry what the fixed-position tenant check does not expect.
     let head: ChainEntry | undefined;
@@ -579,5 +616,205 @@ describe('audit chain verifier: the frame of a format-2 body', () => {
     // Assess
     expect(honest).toMatchObject({ ok: true, checked: 20 });
     expect(withForeign.firstBad).toMatchObject({ seq: 21, reason: 'modified' });
+  });
+});
+
+/**
+ * The verifier accepts an entry that continues the chain as it arrives and keeps a look-ahead
+ * only after the first entry it cannot accept, to name that problem; it reads a body's frame from
+ * its UTF-8 bytes as hashed. These cases would go wrong if either did: a problem named without
+ * its look-ahead, entries accepted past a problem, byte positions taken for character positions.
+ */
+describe('audit chain verifier: judging entries as they arrive, frames read from bytes', () => {
+  function verifyWith(records: readonly unknown[], window: number | undefined): VerificationResult {
+    return verifyAuditChain(records, {
+      tenant: TENANT,
+      digests,
+      publicKey: signer.publicKey,
+      now: NOW,
+      ...(window === undefined ? {} : { window }),
+    });
+  }
+
+  const tamperings: [string, (records: Rec[], seq: number) => void, string][] = [
+    [
+      'modified',
+      (records, seq) => {
+        const entry = records[seq - 1] as Rec;
+        entry.body = String(entry.body).replace('"outcome":"', '"outcome":"x');
+      },
+      'modified',
+    ],
+    ['missing', (records, seq) => void records.splice(seq - 1, 1), 'missing'],
+    [
+      'reordered',
+      (records, seq) => {
+        const [a, b] = [records[seq - 1], records[seq]];
+        records[seq - 1] = b as Rec;
+        records[seq] = a as Rec;
+      },
+      'reordered',
+    ],
+    [
+      'inserted',
+      (records, seq) => {
+        const forged = structuredClone(records[seq - 1]) as Rec;
+        forged.body = String(forged.body).replace('"outcome":"', '"outcome":"x');
+        records.splice(seq - 1, 0, forged);
+      },
+      'inserted',
+    ],
+  ];
+  // The first entry, around a digest's head, and the last ones (where the input ends before the
+  // look-ahead is full).
+  const places = [1, 2, 999, 1000, 1001, COUNT - 1];
+
+  it.each(tamperings)(
+    'names a %s entry at its seq with every look-ahead size, and accepts nothing after it',
+    (_kind, tamper, reason) => {
+      const failures: string[] = [];
+      for (const window of [2, 3, undefined, 5_000]) {
+        for (const seq of places) {
+          // Prepare
+          const records = asStoredRecords(entries) as Rec[];
+          tamper(records, seq);
+
+          // Act
+          const result = verifyWith(records, window);
+
+          // Assess (collected, so one run names every miss)
+          const got = `${result.firstBad?.seq} ${result.firstBad?.reason} checked ${result.checked} last ${result.lastSeq}`;
+          const lastGood = seq - 1 === 0 ? undefined : seq - 1;
+          const expected = `${seq} ${reason} checked ${seq - 1} last ${lastGood}`;
+          if (got !== expected) failures.push(`window ${window} seq ${seq}: ${got}, expected ${expected}`);
+        }
+      }
+      expect(failures).toEqual([]);
+    },
+  );
+
+  it('names a problem from at most its look-ahead: an entry moved past it reads as missing', () => {
+    // Prepare: entry 2,500 moved four places later.
+    const records = asStoredRecords(entries) as Rec[];
+    const [moved] = records.splice(2_499, 1);
+    records.splice(2_503, 0, moved as Rec);
+
+    // Act
+    const wide = verifyWith(records, undefined);
+    const narrow = verifyWith(records, 2);
+
+    // Assess
+    expect(wide.firstBad).toMatchObject({ seq: 2_500, reason: 'reordered' });
+    expect(narrow.firstBad).toMatchObject({ seq: 2_500, reason: 'missing' });
+  });
+
+  /** A chain of `count` events of `tenant`, each changed by `shape`, in the stored form. */
+  function storedChain(tenant: string, count: number, shape: (n: number) => Partial<AuditEvent>): Rec[] {
+    let head: ChainEntry | undefined;
+    const chain: ChainEntry[] = [];
+    for (let n = 1; n <= count; n += 1) {
+      const event = auditEvent(tenant, n, shape(n));
+      head = nextChainEntry(head, event, expiryOf(event.time, 365));
+      chain.push(head);
+    }
+    return asStoredRecords(chain);
+  }
+
+  function verifyStored(records: readonly unknown[], tenant = TENANT): VerificationResult {
+    return verifyAuditChain(records, { tenant, digests: [], publicKey: signer.publicKey, now: NOW });
+  }
+
+  function rehashed(records: Rec[], index: number, rewrite: (body: string) => string): Rec[] {
+    const entry = records[index] as Rec;
+    entry.body = rewrite(String(entry.body));
+    entry.hash = hashOfStoredBytes(String(entry.prevHash), String(entry.body)) ?? '';
+    return records;
+  }
+
+  it('reads the frame of bodies with multi-byte characters, and of a tenant written with them', () => {
+    // Prepare: text of one to four UTF-8 bytes per character before the frame.
+    const reason = (n: number) => `naïve ${'é'.repeat(n % 5)} — ${'🔑'.repeat(n % 3)} “${n}”`;
+    const multiByte = storedChain(TENANT, 50, (n) => ({ reason: reason(n) }));
+    const accented = storedChain('äcme-ü', 50, (n) => ({ reason: reason(n) }));
+    const changed = storedChain(TENANT, 50, (n) => ({ reason: reason(n) }));
+    const last = changed[49] as Rec;
+    last.body = String(last.body).replace('🔑', '🔒');
+
+    // Act
+    const results = [verifyStored(multiByte), verifyStored(accented, 'äcme-ü'), verifyStored(changed)];
+    const wrongTenant = verifyStored(accented, 'acme-u');
+
+    // Assess
+    expect(results[0]).toMatchObject({ ok: true, checked: 50 });
+    expect(results[1]).toMatchObject({ ok: true, checked: 50 });
+    expect(results[2]?.firstBad).toMatchObject({ seq: 50, reason: 'modified' });
+    expect(wrongTenant.firstBad).toMatchObject({ seq: 1, reason: 'modified' });
+  });
+
+  it('finds the tenant by search after multi-byte text when the event does not end with it', () => {
+    // Prepare: a member after `time`, or no `time` (the tenant ends the event), so the tenant is
+    // not where today's events have it, and multi-byte text before it, so a character position
+    // is not a byte position.
+    const rewritten = (replacement: string) =>
+      rehashed(
+        storedChain(TENANT, 20, () => ({ reason: 'über 🔑' })),
+        19,
+        (body) => body.replace(/"tenant":"acme","time":"([^"]*)"\}/, replacement),
+      );
+    const laterMember = (tenant: string) => rewritten(`"tenant":"${tenant}","time":"$1","zeta":"ü🔑"}`);
+    const tenantLast = (tenant: string) => rewritten(`"tenant":"${tenant}"}`);
+
+    // Act
+    const results = [laterMember(TENANT), tenantLast(TENANT)].map((records) => verifyStored(records));
+    const others = [laterMember('other'), tenantLast('other')].map((records) => verifyStored(records));
+
+    // Assess
+    for (const result of results) expect(result).toMatchObject({ ok: true, checked: 20 });
+    for (const result of others) expect(result.firstBad).toMatchObject({ seq: 20, reason: 'modified' });
+  });
+
+  it('does not take a tenant member for the event’s when the time holds quotes, at any byte offset', () => {
+    // Prepare: the 24 characters of the last event's time replaced by text that holds a quoted
+    // `,"tenant":"acme"` at offsets 0..8: right before it stands the real tenant member, but the
+    // text after the time is not plain, so the tenant is searched for and the last one found is
+    // not a member. Re-hashed and after the last digest, so only the frame check can refuse it.
+    const failures: string[] = [];
+    for (let offset = 0; offset <= 8; offset += 1) {
+      const fake = `${'x'.repeat(offset)},"tenant":"acme"${'y'.repeat(8 - offset)}`;
+      const records = rehashed(
+        storedChain(TENANT, 10, () => ({})),
+        9,
+        (body) => body.replace(/"time":"[^"]{24}"\}/, `"time":"${fake}"}`),
+      );
+      if (String((records[9] as Rec).body).indexOf(fake) < 0) throw new Error('the time was not replaced');
+
+      // Act
+      const result = verifyStored(records);
+
+      // Assess
+      if (result.firstBad?.seq !== 10 || result.firstBad.reason !== 'modified') {
+        failures.push(`offset ${offset}: ${JSON.stringify(result.firstBad)}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('verifies bodies too large for the reused buffer, and bodies of over a thousand lengths', () => {
+    // Prepare: 17,000-character reasons (hashed through a buffer of their own), then 1,200 distinct
+    // body lengths (more than the verifier keeps views of).
+    const large = storedChain(TENANT, 5, (n) => ({ reason: `${'é'.repeat(n)}${'r'.repeat(17_000)}` }));
+    const changedLarge = storedChain(TENANT, 5, (n) => ({ reason: `${'é'.repeat(n)}${'r'.repeat(17_000)}` }));
+    const third = changedLarge[2] as Rec;
+    third.body = String(third.body).replace('rrr', 'rsr');
+    const lengths = storedChain(TENANT, 1_200, (n) => ({ reason: 'l'.repeat(4 * n) }));
+    const changedLengths = storedChain(TENANT, 1_200, (n) => ({ reason: 'l'.repeat(4 * n) }));
+    const entry = changedLengths[1_149] as Rec;
+    entry.body = String(entry.body).replace('lll', 'lml');
+
+    // Act, Assess
+    expect(verifyStored(large)).toMatchObject({ ok: true, checked: 5 });
+    expect(verifyStored(changedLarge).firstBad).toMatchObject({ seq: 3, reason: 'modified' });
+    expect(verifyStored(lengths)).toMatchObject({ ok: true, checked: 1_200 });
+    expect(verifyStored(changedLengths).firstBad).toMatchObject({ seq: 1_150, reason: 'modified' });
   });
 });

@@ -16,7 +16,7 @@
  * files. Entries written before format 2 (`{seq, prevHash, hash, expiresAt, prevExpiresAt,
  * event}`) are read as they are, their bytes recomputed by canonicalization: no migration.
  */
-import { createHash, hash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AuditEvent } from './audit-event.js';
 import { canonicalJson } from './canonical-json.js';
 
@@ -141,26 +141,77 @@ export function chainEntryHash(content: ChainEntryContent): string {
   return hash;
 }
 
-/** Bodies above this size are hashed by streaming rather than through the reused buffer. */
+/** Bodies up to this size (in UTF-8, at most 3 bytes per UTF-16 unit) use the reused buffer. */
 const SCRATCH_BYTES = 16_384;
+/** How many views of the reused buffer, one per length, are kept. */
+const MAX_VIEWS = 1_024;
+
+function viewOf(bytes: Buffer): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
 /**
- * `bytes(prevHash) ‖ UTF-8(body)` is assembled here and hashed in one native call: a verifier
- * hashes every entry, and a fresh Hash object with two updates per entry costs more than the
- * digest of a few hundred bytes. Synchronous use only, so one buffer per process is enough.
+ * `bytes(prevHash) ‖ UTF-8(body)` assembled in a reused buffer and hashed in one native call: a
+ * verifier hashes every entry, and a fresh Hash object with two updates per entry costs more than
+ * the digest of a few hundred bytes. The verifier also reads a body's frame from these bytes.
+ * Synchronous use only: an instance is reloaded for every entry.
  */
-const scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+export class StoredBytes {
+  /** `bytes(prevHash) ‖ UTF-8(body)` at `[0, length)` after `load`. */
+  bytes: Buffer;
+  /** A view of `bytes`, for reading several bytes at once. */
+  view: DataView;
+  length = 0;
+  /** `prevHash` was 64 lowercase hex digits (otherwise its 32 bytes are meaningless). */
+  prevHashIsHash = false;
+  private readonly scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+  private readonly scratchView = viewOf(this.scratch);
+  private readonly views = new Map<number, Buffer>();
+
+  constructor() {
+    this.bytes = this.scratch;
+    this.view = this.scratchView;
+  }
+
+  load(prevHash: string, body: string): void {
+    // A larger body gets a buffer of its own, so the reused one stays small.
+    const fits = 32 + body.length * 3 <= SCRATCH_BYTES;
+    const bytes = fits ? this.scratch : Buffer.allocUnsafe(32 + Buffer.byteLength(body, 'utf8'));
+    this.prevHashIsHash = writeHashBytes(prevHash, bytes);
+    this.length = 32 + bytes.write(body, 32, 'utf8');
+    this.bytes = bytes;
+    this.view = fits ? this.scratchView : viewOf(bytes);
+  }
+
+  /** `hex(SHA-256(bytes[0..length)))`. */
+  digest(): string {
+    return hash('sha256', this.assembled(), 'hex');
+  }
+
+  /**
+   * `bytes[0..length)`. Views of the reused buffer are kept by length, a bounded number of them:
+   * bodies come in few lengths, and a view per entry costs as much as a tenth of its hash.
+   */
+  private assembled(): Buffer {
+    if (this.bytes !== this.scratch) return this.bytes;
+    let view = this.views.get(this.length);
+    if (view === undefined) {
+      view = this.scratch.subarray(0, this.length);
+      if (this.views.size < MAX_VIEWS) this.views.set(this.length, view);
+    }
+    return view;
+  }
+}
+
+const storedBytes = new StoredBytes();
 
 /**
  * `hex(SHA-256(bytes(prevHash) ‖ UTF-8(body)))`, the hash rule of every entry, or undefined when
  * `prevHash` is not a hash (64 lowercase hex digits): the format check and the decoding are one loop.
  */
 export function hashOfStoredBytes(prevHash: string, body: string): string | undefined {
-  if (!writeHashBytes(prevHash, scratch)) return undefined;
-  if (32 + body.length * 3 > SCRATCH_BYTES) {
-    return createHash('sha256').update(scratch.subarray(0, 32)).update(body, 'utf8').digest('hex');
-  }
-  const length = 32 + scratch.write(body, 32, 'utf8');
-  return hash('sha256', scratch.subarray(0, length), 'hex');
+  storedBytes.load(prevHash, body);
+  return storedBytes.prevHashIsHash ? storedBytes.digest() : undefined;
 }
 
 /**

@@ -26,8 +26,8 @@ import {
   type ChainEntryContent,
   chainEntryHash,
   GENESIS_HASH,
-  hashOfStoredBytes,
   isHash,
+  StoredBytes,
 } from './audit-chain.js';
 import { type AuditDigest, AuditDigestSchema, verifyDigestSignature } from './audit-digest.js';
 
@@ -92,8 +92,6 @@ function hasEntryKeys(entry: Record<string, unknown>): boolean {
   return keys.length === ENTRY_KEYS.size && keys.every((key) => ENTRY_KEYS.has(key));
 }
 const DEFAULT_WINDOW = 64;
-/** How many consumed look-ahead slots are dropped at once. */
-const COMPACT_AFTER = 1024;
 
 interface Candidate {
   /** The sequence number the entry claims, when it claims a valid one. */
@@ -137,29 +135,90 @@ const MALFORMED: Candidate = {
   selfConsistent: false,
 };
 
+/**
+ * A fixed run of bytes the frame must hold, compared eight (or four) bytes at a time through a
+ * `DataView` (one wide read costs about what one byte of a buffer does), the last read overlapping
+ * the one before so that no byte is compared singly. Eight bytes are compared as a double, which
+ * equals another exactly when their bits are equal unless it is NaN (equal to nothing) or ±0
+ * (equal to each other): a literal with such a chunk, or shorter than 8 bytes, uses 32-bit words.
+ */
+class Literal {
+  readonly length: number;
+  /** Chunks of 8 bytes (as doubles) or of 4 (as 32-bit integers). */
+  private readonly wide: boolean;
+  /** Where each chunk starts, and what it holds. */
+  private readonly offsets: Int32Array;
+  private readonly chunks: Float64Array;
+
+  constructor(text: string) {
+    const bytes = Buffer.from(text, 'utf8');
+    if (bytes.length < 4) throw new RangeError('A frame literal has at least 4 bytes');
+    this.length = bytes.length;
+    const chunksOf = (size: number) => {
+      const offsets = Int32Array.from({ length: Math.ceil(bytes.length / size) }, (_, index) =>
+        Math.min(index * size, bytes.length - size),
+      );
+      const read = (offset: number) => (size === 8 ? bytes.readDoubleLE(offset) : bytes.readInt32LE(offset));
+      return { offsets, chunks: Float64Array.from(offsets, read) };
+    };
+    const doubles = bytes.length >= 8 ? chunksOf(8) : undefined;
+    this.wide = doubles !== undefined && doubles.chunks.every((chunk) => chunk === chunk && chunk !== 0);
+    ({ offsets: this.offsets, chunks: this.chunks } =
+      this.wide && doubles !== undefined ? doubles : chunksOf(4));
+  }
+
+  /** `view` holds this literal at `at` (the caller keeps `at..at + length` within the view). */
+  isAt(view: DataView, at: number): boolean {
+    const offsets = this.offsets;
+    const chunks = this.chunks;
+    for (let index = 0; index < chunks.length; index += 1) {
+      const offset = at + (offsets[index] ?? 0);
+      const chunk = this.wide ? view.getFloat64(offset, true) : view.getInt32(offset, true);
+      if (chunk !== chunks[index]) return false;
+    }
+    return true;
+  }
+}
+
 /** How a format-2 body begins: the event, an object, is its first key (canonical order). */
-const BODY_HEAD = '{"event":{';
+const BODY_HEAD = new Literal('{"event":{');
 /** The body's last three keys, after the event, in canonical order; each holds an integer. */
-const EXPIRES_AT = '},"expiresAt":';
-const PREV_EXPIRES_AT = ',"prevExpiresAt":';
-const SEQ = ',"seq":';
+const EXPIRES_AT = new Literal('},"expiresAt":');
+const PREV_EXPIRES_AT = new Literal(',"prevExpiresAt":');
+const SEQ = new Literal(',"seq":');
 const DIGIT_0 = 0x30;
-const DIGIT_9 = 0x39;
 const COMMA = 0x2c;
 const CLOSING_BRACE = 0x7d;
 /** An event's last member, `time` (`Date#toISOString()`, 24 characters), before its `}`. */
 const TIME_MEMBER = ',"time":"';
-const TIME_MEMBER_LENGTH = TIME_MEMBER.length + 24 + 1;
+const TIME_LENGTH = 24;
+const TIME_MEMBER_LENGTH = TIME_MEMBER.length + TIME_LENGTH + 1;
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
+/** Four quotes, four backslashes, and the low bit of each byte of a 32-bit word. */
+const QUOTES = 0x22222222;
+const BACKSLASHES = 0x5c5c5c5c;
+const LOW_BITS = 0x01010101;
+const HIGH_BITS = 0x80808080 | 0;
 
-/** `body[from..to)` holds no quote or backslash, and a quote follows it. */
-function isPlainTime(body: string, from: number, to: number): boolean {
-  for (let index = from; index < to; index += 1) {
-    const code = body.charCodeAt(index);
-    if (code === QUOTE || code === BACKSLASH) return false;
+/** Whether a 32-bit word has a zero byte (exact: a carry can only come from a zero byte below). */
+function hasZeroByte(word: number): boolean {
+  return ((word - LOW_BITS) & ~word & HIGH_BITS) !== 0;
+}
+
+/** The 24 bytes from `from` hold no quote or backslash, and a quote follows them. */
+function isPlainTime(view: DataView, from: number): boolean {
+  for (let at = from; at < from + TIME_LENGTH; at += 4) {
+    const word = view.getInt32(at, true);
+    if (hasZeroByte(word ^ QUOTES) || hasZeroByte(word ^ BACKSLASHES)) return false;
   }
-  return body.charCodeAt(to) === QUOTE;
+  return view.getUint8(from + TIME_LENGTH) === QUOTE;
+}
+
+/** Two ASCII digits read as a little-endian 16-bit number → their value (0..99), else -1. */
+const DIGIT_PAIRS = new Int8Array(0x10000).fill(-1);
+for (let tens = 0; tens < 10; tens += 1) {
+  for (let ones = 0; ones < 10; ones += 1)
+    DIGIT_PAIRS[(DIGIT_0 + tens) | ((DIGIT_0 + ones) << 8)] = tens * 10 + ones;
 }
 
 /** More digits than a safe integer has, so any value read fits. */
@@ -173,6 +232,10 @@ const MAX_DIGITS = 15;
  * `,"tenant":"…"` whose value can be a tenant (a quote inside a string is escaped, and the one
  * nested `tenant` key the schema allows, in `target.hashed`, holds an HMAC). Every byte is bound
  * by the hash anyway; the frame is where the links and expiries are read from.
+ *
+ * It reads the body's UTF-8 bytes as they are about to be hashed, not the string: a byte of a
+ * buffer costs a fraction of a `charCodeAt`, and the frame is ASCII, so its positions from the
+ * end are the same in both.
  */
 class BodyFrameReader {
   // What the last successful `read` found: fields rather than a result object, as this runs for
@@ -183,103 +246,84 @@ class BodyFrameReader {
   /** The event's own `tenant` is the verifier's tenant. */
   ofTenant = false;
   private readonly tenantMember: string;
-  private readonly tenantThenTime: string;
+  /** `,"tenant":"<tenant>","time":"`. */
+  private readonly tenantThenTime: Literal;
   /** The integer the last `integerBefore` read. */
   private integer = 0;
 
   constructor(tenant: string) {
     this.tenantMember = `,"tenant":${JSON.stringify(tenant)}`;
-    this.tenantThenTime = `${this.tenantMember}${TIME_MEMBER}`;
-  }
-
-  /** Whether `body` has the frame; if so, its fields are set. */
-  read(body: string): boolean {
-    if (body.charCodeAt(body.length - 1) !== CLOSING_BRACE || !body.startsWith(BODY_HEAD)) return false;
-    let at = this.integerBefore(body, body.length - 1) - SEQ.length;
-    const seq = this.integer;
-    if (at < 0 || seq === 0 || !body.startsWith(SEQ, at)) return false;
-    at = this.integerBefore(body, at) - PREV_EXPIRES_AT.length;
-    const prevExpiresAt = this.integer;
-    if (at < 0 || !body.startsWith(PREV_EXPIRES_AT, at)) return false;
-    at = this.integerBefore(body, at) - EXPIRES_AT.length;
-    if (at < BODY_HEAD.length || !body.startsWith(EXPIRES_AT, at)) return false;
-    this.seq = seq;
-    this.prevExpiresAt = prevExpiresAt;
-    this.expiresAt = this.integer;
-    this.ofTenant = this.endsWithTenant(body, at);
-    return true;
-  }
-
-  /** Whether the event that ends at `end` holds the tenant's `tenant` member. */
-  private endsWithTenant(body: string, end: number): boolean {
-    // Today's events end with `tenant` then `time` (always 24 characters): look there first. The
-    // time may hold no quote or backslash, so that the member before it is surely the event's.
-    const time = end - TIME_MEMBER_LENGTH + TIME_MEMBER.length;
-    if (
-      body.startsWith(this.tenantThenTime, end - TIME_MEMBER_LENGTH - this.tenantMember.length) &&
-      isPlainTime(body, time, end - 1)
-    ) {
-      return true;
-    }
-    const member = body.lastIndexOf(this.tenantMember, end);
-    const after = member + this.tenantMember.length;
-    return member > 0 && (after === end || body.charCodeAt(after) === COMMA);
+    this.tenantThenTime = new Literal(`${this.tenantMember}${TIME_MEMBER}`);
   }
 
   /**
-   * Reads the integer in canonical form (no sign, no leading zero) that ends before `end` into
-   * `integer`, and answers where it starts; a negative number when there is none.
+   * Whether `body`, whose UTF-8 is `bytes[from..to)` (`view` over the same memory), has the frame;
+   * if so, its fields are set. Every byte it reads lies in `from..to`.
    */
-  private integerBefore(body: string, end: number): number {
+  read(body: string, bytes: Buffer, view: DataView, from: number, to: number): boolean {
+    if (to - from < BODY_HEAD.length || bytes[to - 1] !== CLOSING_BRACE || !BODY_HEAD.isAt(view, from)) {
+      return false;
+    }
+    let at = this.integerBefore(view, from, to - 1) - SEQ.length;
+    const seq = this.integer;
+    if (at < from || seq === 0 || !SEQ.isAt(view, at)) return false;
+    at = this.integerBefore(view, from, at) - PREV_EXPIRES_AT.length;
+    const prevExpiresAt = this.integer;
+    if (at < from || !PREV_EXPIRES_AT.isAt(view, at)) return false;
+    at = this.integerBefore(view, from, at) - EXPIRES_AT.length;
+    if (at < from + BODY_HEAD.length || !EXPIRES_AT.isAt(view, at)) return false;
+    this.seq = seq;
+    this.prevExpiresAt = prevExpiresAt;
+    this.expiresAt = this.integer;
+    this.ofTenant = this.endsWithTenant(body, view, from, at, to);
+    return true;
+  }
+
+  /** Whether the event that ends at byte `end` holds the tenant's `tenant` member. */
+  private endsWithTenant(body: string, view: DataView, from: number, end: number, to: number): boolean {
+    // Today's events end with `tenant` then `time` (always 24 characters): look there first. The
+    // time may hold no quote or backslash, so that the member before it is surely the event's.
+    const time = end - TIME_MEMBER_LENGTH + TIME_MEMBER.length;
+    const member = time - this.tenantThenTime.length;
+    if (member >= from && this.tenantThenTime.isAt(view, member) && isPlainTime(view, time)) return true;
+    // Else search the string; what follows the event is ASCII, so it is as long as its bytes.
+    const endOfEvent = body.length - (to - end);
+    const found = body.lastIndexOf(this.tenantMember, endOfEvent);
+    const after = found + this.tenantMember.length;
+    return found > 0 && (after === endOfEvent || body.charCodeAt(after) === COMMA);
+  }
+
+  /**
+   * Reads the integer in canonical form (no sign, no leading zero) that ends before `end` (and
+   * after `from`) into `integer`, and answers where it starts; -1 when there is none.
+   */
+  private integerBefore(view: DataView, from: number, end: number): number {
+    // One digit past the most a value may have, to tell a longer number from a valid one.
+    const limit = Math.max(from, end - MAX_DIGITS - 1);
     let start = end;
-    while (start > 0 && end - start <= MAX_DIGITS) {
-      const code = body.charCodeAt(start - 1);
-      if (code < DIGIT_0 || code > DIGIT_9) break;
-      start -= 1;
+    let value = 0;
+    let scale = 1;
+    // Two digits per read, then the one left over.
+    while (start - 2 >= limit) {
+      const pair = DIGIT_PAIRS[view.getUint16(start - 2, true)] ?? -1;
+      if (pair < 0) break;
+      value += pair * scale;
+      scale *= 100;
+      start -= 2;
+    }
+    if (start > limit) {
+      const digit = view.getUint8(start - 1) - DIGIT_0;
+      // Unsigned, so a byte below '0' is out of range too.
+      if (digit >>> 0 <= 9) {
+        value += digit * scale;
+        start -= 1;
+      }
     }
     const digits = end - start;
-    if (digits === 0 || digits > MAX_DIGITS || (digits > 1 && body.charCodeAt(start) === DIGIT_0)) {
-      return -1 - end;
-    }
-    let value = 0;
-    for (let index = start; index < end; index += 1) value = value * 10 + body.charCodeAt(index) - DIGIT_0;
+    if (digits === 0 || digits > MAX_DIGITS || (digits > 1 && view.getUint8(start) === DIGIT_0)) return -1;
     this.integer = value;
     return start;
   }
-}
-
-/**
- * A format-2 entry (the hashed bytes kept as `body`): the hash is taken over `prevHash ‖ body`
- * as stored, and the fields the links need are read from the body's frame, not parsed out of it.
- */
-function storedCandidateOf(entry: Record<string, unknown>, bodies: BodyFrameReader): Candidate {
-  const { body, prevHash, hash } = entry;
-  const claimedSeq = isSeq(entry.seq) ? entry.seq : undefined;
-  if (typeof body !== 'string' || typeof hash !== 'string' || typeof prevHash !== 'string') {
-    return { ...MALFORMED, seq: claimedSeq };
-  }
-  if (!bodies.read(body)) {
-    return { ...MALFORMED, seq: claimedSeq, prevHash: isHash(prevHash) ? prevHash : undefined };
-  }
-  // The six stored keys are all present once these hold (format was checked by the caller), so
-  // counting the keys finds an added one.
-  const wellFormed =
-    bodies.ofTenant &&
-    entry.seq === bodies.seq &&
-    entry.expiresAt === bodies.expiresAt &&
-    keyCount(entry) === STORED_KEY_COUNT;
-  // Hashing checks `prevHash`'s format (undefined if it is not a hash); `hash` needs no format
-  // check of its own: it must equal the hex digest.
-  const digest = wellFormed ? hashOfStoredBytes(prevHash, body) : undefined;
-  const selfConsistent = digest !== undefined && digest === hash;
-  return {
-    seq: bodies.seq,
-    prevHash: selfConsistent || isHash(prevHash) ? prevHash : undefined,
-    hash: selfConsistent || isHash(hash) ? hash : undefined,
-    expiresAt: bodies.expiresAt,
-    prevExpiresAt: bodies.prevExpiresAt,
-    selfConsistent,
-  };
 }
 
 /** An entry written before format 2: its hashed bytes are recomputed by canonicalization. */
@@ -312,9 +356,88 @@ function legacyCandidateOf(entry: Record<string, unknown>, tenant: string): Cand
   return { seq, prevHash, hash, expiresAt, prevExpiresAt, selfConsistent };
 }
 
-function candidateOf(raw: unknown, tenant: string, bodies: BodyFrameReader): Candidate {
-  if (!isRecord(raw)) return MALFORMED;
-  return raw.format === CHAIN_ENTRY_FORMAT ? storedCandidateOf(raw, bodies) : legacyCandidateOf(raw, tenant);
+/**
+ * What the verifier reads of one entry, refilled for each entry: an intact entry is judged from
+ * these fields and allocates nothing; a `Candidate` is copied out only for the look-ahead.
+ */
+class EntryReader implements Candidate {
+  seq: number | undefined = undefined;
+  prevHash: string | undefined = undefined;
+  hash: string | undefined = undefined;
+  prevExpiresAt: number | undefined = undefined;
+  expiresAt: number | undefined = undefined;
+  selfConsistent = false;
+  private readonly bodies: BodyFrameReader;
+  private readonly stored = new StoredBytes();
+
+  constructor(private readonly tenant: string) {
+    this.bodies = new BodyFrameReader(tenant);
+  }
+
+  read(raw: unknown): void {
+    if (!isRecord(raw)) this.copy(MALFORMED);
+    else if (raw.format === CHAIN_ENTRY_FORMAT) this.readStored(raw);
+    else this.copy(legacyCandidateOf(raw, this.tenant));
+  }
+
+  /** The entry just read, as a value of its own. */
+  candidate(): Candidate {
+    return {
+      seq: this.seq,
+      prevHash: this.prevHash,
+      hash: this.hash,
+      prevExpiresAt: this.prevExpiresAt,
+      expiresAt: this.expiresAt,
+      selfConsistent: this.selfConsistent,
+    };
+  }
+
+  private copy(candidate: Candidate): void {
+    this.seq = candidate.seq;
+    this.prevHash = candidate.prevHash;
+    this.hash = candidate.hash;
+    this.prevExpiresAt = candidate.prevExpiresAt;
+    this.expiresAt = candidate.expiresAt;
+    this.selfConsistent = candidate.selfConsistent;
+  }
+
+  /**
+   * A format-2 entry (the hashed bytes kept as `body`): the hash is taken over `prevHash ‖ body`
+   * as stored, and the fields the links need are read from the body's frame, not parsed out of it.
+   */
+  private readStored(entry: Record<string, unknown>): void {
+    const { body, prevHash, hash } = entry;
+    const bodies = this.bodies;
+    if (typeof body !== 'string' || typeof hash !== 'string' || typeof prevHash !== 'string') {
+      this.copy(MALFORMED);
+      this.seq = isSeq(entry.seq) ? entry.seq : undefined;
+      return;
+    }
+    const stored = this.stored;
+    stored.load(prevHash, body);
+    if (!bodies.read(body, stored.bytes, stored.view, 32, stored.length)) {
+      this.copy(MALFORMED);
+      this.seq = isSeq(entry.seq) ? entry.seq : undefined;
+      this.prevHash = stored.prevHashIsHash ? prevHash : undefined;
+      return;
+    }
+    // The six stored keys are all present once these hold (format was checked by the caller), so
+    // counting the keys finds an added one.
+    const wellFormed =
+      bodies.ofTenant &&
+      entry.seq === bodies.seq &&
+      entry.expiresAt === bodies.expiresAt &&
+      keyCount(entry) === STORED_KEY_COUNT;
+    // Hashing checks `prevHash`'s format (undefined if it is not a hash); `hash` needs no format
+    // check of its own: it must equal the hex digest.
+    const selfConsistent = wellFormed && stored.prevHashIsHash && stored.digest() === hash;
+    this.seq = bodies.seq;
+    this.prevHash = stored.prevHashIsHash ? prevHash : undefined;
+    this.hash = selfConsistent || isHash(hash) ? hash : undefined;
+    this.expiresAt = bodies.expiresAt;
+    this.prevExpiresAt = bodies.prevExpiresAt;
+    this.selfConsistent = selfConsistent;
+  }
 }
 
 interface DigestCheck {
@@ -392,20 +515,39 @@ function checkDigests(options: ChainVerifierOptions): DigestCheck {
   return { valid, problem };
 }
 
+/** The first entry that cannot be accepted, waiting for the look-ahead that names its problem. */
+interface Rejected {
+  readonly entry: Candidate;
+  /** The sequence number expected where it stands. */
+  readonly seq: number;
+  /** The digest ending at `entry.seq` whose head it is not; undefined when it does not fit at all. */
+  readonly digest: AuditDigest | undefined;
+}
+
 /**
  * Streaming verifier: `push` each entry in stored (or exported) order, then `finish`. Entries
  * pushed after the first problem are ignored.
+ *
+ * Each entry is judged as it arrives: one that continues the chain (or follows expired entries)
+ * is accepted at once. The first that does not is a problem at the expected seq in any case; only
+ * which problem (modified, inserted, reordered, missing) depends on what follows, so the entries
+ * after it, up to the look-ahead window, are kept and it is named when the window is full or the
+ * input ends. A look-ahead kept before every entry would judge them the same (the entries ahead
+ * are only read to name a problem), at the price of a copy of each.
  */
 export class AuditChainVerifier {
   private readonly window: number;
-  /** The look-ahead: `buffer[head..]` (advancing `head` instead of shifting keeps a step O(1)). */
-  private buffer: Candidate[] = [];
-  private head = 0;
+  private rejected: Rejected | undefined;
+  /** The entries after `rejected`, at most `window`. */
+  private readonly ahead: Candidate[] = [];
   private readonly digestProblem: VerificationProblem | undefined;
   private readonly digestsByToSeq = new Map<number, AuditDigest>();
+  /** The `toSeq` of every valid digest, ascending, and the first not below the last seq accepted. */
+  private readonly digestEnds: number[];
+  private nextDigestEnd = 0;
   private readonly digestsVerified: number;
   private readonly latestLiveDigest: AuditDigest | undefined;
-  private readonly bodies: BodyFrameReader;
+  private readonly reader: EntryReader;
   private problem: VerificationProblem | undefined;
   private expectedSeq: number | undefined;
   private expectedPrevHash: string | undefined;
@@ -415,23 +557,29 @@ export class AuditChainVerifier {
 
   constructor(private readonly options: ChainVerifierOptions) {
     this.window = Math.max(2, options.window ?? DEFAULT_WINDOW);
-    this.bodies = new BodyFrameReader(options.tenant);
+    this.reader = new EntryReader(options.tenant);
     const digests = checkDigests(options);
     this.digestProblem = digests.problem;
     this.digestsVerified = digests.valid.length;
     for (const digest of digests.valid) this.digestsByToSeq.set(digest.toSeq, digest);
+    this.digestEnds = [...this.digestsByToSeq.keys()].sort((a, b) => a - b);
     // Truncation is judged against the last digest whose entries cannot all have expired yet.
     this.latestLiveDigest = digests.valid.filter((digest) => digest.expiresAt > options.now).at(-1);
   }
 
   push(raw: unknown): void {
     if (this.problem !== undefined) return;
-    this.buffer.push(candidateOf(raw, this.options.tenant, this.bodies));
-    while (this.buffer.length - this.head > this.window && this.problem === undefined) this.step();
+    this.reader.read(raw);
+    if (this.rejected === undefined) {
+      this.judge(this.reader);
+      return;
+    }
+    this.ahead.push(this.reader.candidate());
+    if (this.ahead.length >= this.window) this.nameProblem();
   }
 
   finish(): VerificationResult {
-    while (this.buffer.length > this.head && this.problem === undefined) this.step();
+    if (this.problem === undefined && this.rejected !== undefined) this.nameProblem();
     if (this.problem === undefined && this.latestLiveDigest !== undefined) {
       const head = this.latestLiveDigest.toSeq;
       if (this.lastSeq === undefined || this.lastSeq < head) {
@@ -454,9 +602,8 @@ export class AuditChainVerifier {
     };
   }
 
-  private step(): void {
-    const entry = this.buffer[this.head];
-    if (entry === undefined) return;
+  /** Accepts the entry just read, or keeps it as the rejected one. */
+  private judge(entry: EntryReader): void {
     if (this.expectedSeq === undefined) {
       // The start: seq 1 after the genesis hash, the anchor of a partial export, or the first
       // entry left after the oldest ones expired.
@@ -471,7 +618,7 @@ export class AuditChainVerifier {
     const seq = this.expectedSeq;
     if (this.fits(entry, seq)) return this.accept(entry);
     if (entry.selfConsistent && this.mayFollowExpiredEntries(entry, seq)) return this.accept(entry);
-    this.problem = this.classify(entry, seq);
+    this.rejected = { entry: entry.candidate(), seq, digest: undefined };
   }
 
   /** A gap before `entry` is expiry when everything before it has passed its expiry. */
@@ -492,29 +639,12 @@ export class AuditChainVerifier {
     );
   }
 
-  private accept(entry: Candidate): void {
-    this.head += 1;
-    if (this.head >= COMPACT_AFTER) {
-      this.buffer = this.buffer.slice(this.head);
-      this.head = 0;
-    }
+  private accept(entry: EntryReader): void {
     const seq = entry.seq ?? 0;
-    const digest = this.digestsByToSeq.get(seq);
+    const digest = this.digestEndingAt(seq);
     if (digest !== undefined && digest.headHash !== entry.hash) {
-      // The signed head right behind it means this one is an extra entry, not an edited one.
-      const signedHeadFollows = this.buffer
-        .slice(this.head)
-        .some(
-          (candidate) =>
-            candidate.selfConsistent && candidate.seq === seq && candidate.hash === digest.headHash,
-        );
-      this.problem = signedHeadFollows
-        ? { seq, reason: 'inserted', detail: `An entry that does not belong sits before entry ${seq}` }
-        : {
-            seq,
-            reason: 'modified',
-            detail: `Entry ${seq} is not the head the digest of seq ${digest.fromSeq}..${seq} signed`,
-          };
+      // Not the head the digest signed: edited, or an extra entry if the signed head follows.
+      this.rejected = { entry: entry.candidate(), seq, digest };
       return;
     }
     this.checked += 1;
@@ -524,8 +654,42 @@ export class AuditChainVerifier {
     this.expectedPrevHash = entry.hash;
   }
 
+  /**
+   * The digest that ends at `seq`. Accepted seqs only increase, so a cursor over the digests'
+   * ends replaces a lookup per entry.
+   */
+  private digestEndingAt(seq: number): AuditDigest | undefined {
+    const ends = this.digestEnds;
+    let next = this.nextDigestEnd;
+    while (next < ends.length && (ends[next] ?? 0) < seq) next += 1;
+    this.nextDigestEnd = next;
+    return ends[next] === seq ? this.digestsByToSeq.get(seq) : undefined;
+  }
+
+  /** Names the problem of the rejected entry from the entries after it. */
+  private nameProblem(): void {
+    const rejected = this.rejected;
+    if (rejected === undefined) return;
+    const { seq, digest } = rejected;
+    if (digest === undefined) {
+      this.problem = this.classify(rejected.entry, seq);
+      return;
+    }
+    // The signed head right behind it means this one is an extra entry, not an edited one.
+    const signedHeadFollows = this.ahead.some(
+      (candidate) => candidate.selfConsistent && candidate.seq === seq && candidate.hash === digest.headHash,
+    );
+    this.problem = signedHeadFollows
+      ? { seq, reason: 'inserted', detail: `An entry that does not belong sits before entry ${seq}` }
+      : {
+          seq,
+          reason: 'modified',
+          detail: `Entry ${seq} is not the head the digest of seq ${digest.fromSeq}..${seq} signed`,
+        };
+  }
+
   private classify(entry: Candidate, seq: number): VerificationProblem {
-    const ahead = this.buffer.slice(this.head + 1);
+    const ahead = this.ahead;
     const trueEntry = ahead.find((candidate) => this.fits(candidate, seq));
     const claimed = entry.seq;
     if (trueEntry !== undefined) {
