@@ -818,3 +818,76 @@ describe('audit chain verifier: judging entries as they arrive, frames read from
     expect(verifyStored(changedLengths).firstBad).toMatchObject({ seq: 1_150, reason: 'modified' });
   });
 });
+
+/**
+ * Every sequencer writes `prevExpiresAt` as the expiry of the entry before (0 at the start), and
+ * expiries never decrease. The verifier holds entries to that, so a chain whose tail was forged
+ * with fresh hashes (beyond the last digest, where no signature covers it) cannot pass a deletion
+ * of unexpired entries off as expiry, nor move an expiry link.
+ */
+describe('audit chain verifier: expiry links', () => {
+  const DAY = 86_400;
+
+  /** An honest chain of `count` entries, one second apart, kept a year. */
+  function chainOf(count: number, from?: ChainEntry): ChainEntry[] {
+    const chain: ChainEntry[] = [];
+    let head = from;
+    const first = (from?.seq ?? 0) + 1;
+    for (let n = first; n < first + count; n += 1) {
+      const event = auditEvent(TENANT, n);
+      head = nextChainEntry(head, event, expiryOf(event.time, 365));
+      chain.push(head);
+    }
+    return chain;
+  }
+
+  it('refuses a gap of unexpired entries forged to look expired, as missing entries', () => {
+    // Prepare: entries 1..10 honest; 11..14 deleted; 15.. rebuilt on a made-up predecessor that
+    // claims to have expired (prevExpiresAt in the past), with fresh hashes, and no digest.
+    const honest = chainOf(10);
+    const last = honest.at(-1) as ChainEntry;
+    const now = last.expiresAt - 30 * DAY;
+    const madeUp = { ...last, seq: 14, hash: 'f'.repeat(64), expiresAt: now - DAY };
+    const forged = chainOf(6, madeUp);
+
+    // Act
+    const result = verify(asStoredRecords([...honest, ...forged]), [], now);
+    const withoutGap = verify(asStoredRecords(chainOf(16)), [], now);
+
+    // Assess
+    expect(forged[0]).toMatchObject({ seq: 15, prevExpiresAt: now - DAY });
+    expect(withoutGap).toMatchObject({ ok: true, checked: 16 });
+    expect(result.firstBad).toMatchObject({ seq: 11, reason: 'missing' });
+    expect(result.checked).toBe(10);
+  });
+
+  it('still accepts a gap whose entries really expired (their successor names an expiry in the past)', () => {
+    // Prepare: 20 honest entries; at `now` the first 12 have expired and 5..9 are gone.
+    const honest = chainOf(20);
+    const now = (honest[11] as ChainEntry).expiresAt;
+    const records = asStoredRecords(honest);
+    records.splice(4, 5);
+
+    // Act
+    const result = verify(records, [], now);
+
+    // Assess
+    expect(result).toMatchObject({ ok: true, checked: 15 });
+  });
+
+  it('reports an entry whose prevExpiresAt is not its predecessor expiry as modified, naming the expiry', () => {
+    // Prepare: entry 6 re-made with an earlier prevExpiresAt (and the chain after it re-hashed).
+    const honest = chainOf(5);
+    const fifth = honest.at(-1) as ChainEntry;
+    const moved = chainOf(5, { ...fifth, expiresAt: fifth.expiresAt - 1 });
+
+    // Act
+    const result = verify(asStoredRecords([...honest, ...moved]), []);
+
+    // Assess
+    expect(moved[0]).toMatchObject({ seq: 6, prevHash: fifth.hash, prevExpiresAt: fifth.expiresAt - 1 });
+    expect(result.firstBad).toMatchObject({ seq: 6, reason: 'modified' });
+    expect(result.firstBad?.detail).toContain('prevExpiresAt');
+    expect(result.checked).toBe(5);
+  });
+});

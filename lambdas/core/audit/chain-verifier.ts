@@ -551,6 +551,11 @@ export class AuditChainVerifier {
   private problem: VerificationProblem | undefined;
   private expectedSeq: number | undefined;
   private expectedPrevHash: string | undefined;
+  /**
+   * The expiry of the last entry accepted: the next entry's `prevExpiresAt` (every sequencer writes
+   * it so), and no more than that of an entry after a gap (expiries never decrease).
+   */
+  private lastExpiresAt: number | undefined;
   private checked = 0;
   private firstSeq: number | undefined;
   private lastSeq: number | undefined;
@@ -621,13 +626,18 @@ export class AuditChainVerifier {
     this.rejected = { entry: entry.candidate(), seq, digest: undefined };
   }
 
-  /** A gap before `entry` is expiry when everything before it has passed its expiry. */
+  /**
+   * A gap before `entry` is expiry when everything before it has passed its expiry, and that
+   * expiry is no earlier than the last accepted entry's (an entry claiming an earlier one was
+   * not written after it).
+   */
   private mayFollowExpiredEntries(entry: Candidate, expected: number): boolean {
     return (
       entry.seq !== undefined &&
       entry.seq > expected &&
       entry.prevExpiresAt !== undefined &&
-      entry.prevExpiresAt <= this.options.now
+      entry.prevExpiresAt <= this.options.now &&
+      (this.lastExpiresAt === undefined || entry.prevExpiresAt >= this.lastExpiresAt)
     );
   }
 
@@ -635,7 +645,8 @@ export class AuditChainVerifier {
     return (
       entry.selfConsistent &&
       entry.seq === seq &&
-      (this.expectedPrevHash === undefined || entry.prevHash === this.expectedPrevHash)
+      (this.expectedPrevHash === undefined || entry.prevHash === this.expectedPrevHash) &&
+      (this.lastExpiresAt === undefined || entry.prevExpiresAt === this.lastExpiresAt)
     );
   }
 
@@ -652,6 +663,7 @@ export class AuditChainVerifier {
     this.lastSeq = seq;
     this.expectedSeq = seq + 1;
     this.expectedPrevHash = entry.hash;
+    this.lastExpiresAt = entry.expiresAt;
   }
 
   /**
@@ -715,9 +727,11 @@ export class AuditChainVerifier {
       return {
         seq,
         reason: 'modified',
-        detail: entry.selfConsistent
-          ? `Entry ${seq} does not follow entry ${seq - 1} (its prevHash differs)`
-          : `Entry ${seq} does not hash to its recorded hash`,
+        detail: !entry.selfConsistent
+          ? `Entry ${seq} does not hash to its recorded hash`
+          : this.expectedPrevHash !== undefined && entry.prevHash !== this.expectedPrevHash
+            ? `Entry ${seq} does not follow entry ${seq - 1} (its prevHash differs)`
+            : `Entry ${seq} does not follow entry ${seq - 1} (its prevExpiresAt is not that entry's expiresAt)`,
       };
     }
     if (claimed !== undefined && claimed > seq) {
