@@ -9,7 +9,10 @@
  * per request before patches/dynalite+4.0.0.patch), the inventory, metadata listing, the audit
  * log, /me and /health. RSS is sampled after every tenth of the run, after a short idle pause so
  * that work in flight (audit chaining) has settled; the comparison is the last sample against the
- * one at a tenth of the run.
+ * one at a tenth of the run. The process runs with a probe (memory-gc-probe.cjs) that, after each
+ * sample and once before the run, performs a full GC and reports the JavaScript heap and Buffers
+ * still held: that figure is what a leak grows, whatever the GC's timing, and every RSS sample
+ * follows such a GC by a tenth of the run, so the samples are alike.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -190,13 +193,20 @@ export async function runMemoryBench(requests: number): Promise<void> {
     // Every secret path exists before reads start.
     await drive(write, 0, SECRET_PATHS);
     const seeded = rssMb(pid);
+    // Every RSS sample below is taken a tenth of the run after a full GC (this one, then the one
+    // behind each sample's live-heap reading), so all of them have the same history: sampling the
+    // first before any forced GC and the others after one would flatter the growth.
+    const seededLive = await liveHeapMb(child);
 
     console.log(
       `npm start RSS under mixed API traffic: ${requests} requests, concurrency ${CONCURRENCY}, LevelDB data dir, load average ${loadavg()
         .map((load) => load.toFixed(2))
         .join(' ')}`,
     );
-    console.log(`  after start and ${SECRET_PATHS} seed writes: ${seeded.toFixed(1)} MB`);
+    console.log(
+      `  after start and ${SECRET_PATHS} seed writes: RSS ${seeded.toFixed(1)} MB, ` +
+        `live heap + external after a full GC ${seededLive.toFixed(1)} MB`,
+    );
     const tenth = Math.max(1, Math.floor(requests / 10));
     const samples: number[] = [];
     const live: number[] = [];
