@@ -6,9 +6,10 @@
  * is what Node's own `randomUUID` does with its entropy cache.
  *
  * Bytes are handed out once: each taken range is copied out and zeroized in the block, so what
- * stays in memory is only what has not been handed out yet. Lambda's Node.js runtime does not
- * snapshot a process, and a seal's IV never meets a data key twice anyway (every seal gets a
- * fresh key), so the block's randomness is not at risk of reuse.
+ * stays in memory is only what has not been handed out yet. Were a process ever restored from a
+ * snapshot more than once, its copies could hand out the same bytes; for IVs that is harmless
+ * here, since every seal encrypts under a data key of its own (KMS `GenerateDataKey` in AWS), and
+ * only the local keyring takes data keys from the pool.
  */
 import { randomFillSync } from 'node:crypto';
 
