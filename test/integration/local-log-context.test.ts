@@ -14,6 +14,7 @@ import { resetFunctions } from '../../lambdas/platform/cold-start.js';
 import type { LocalRuntime } from '../../lambdas/local/runtime.js';
 import { DynamoFaultProxy } from '../support/dynamo-fault-proxy.js';
 import { apiCall, signInLocal, startInMemoryRuntime } from '../support/local-api.js';
+import { captureProcessOutput } from '../support/process-output.js';
 
 const PASSWORD = 'integration-password-123';
 /** The secret path request A reads (absent: a 404, which the handler logs as a refusal). */
@@ -25,20 +26,10 @@ let runtime: LocalRuntime;
 let proxy: DynamoFaultProxy;
 let adminToken: string;
 const captured: string[] = [];
-let capturing = false;
-const restore: (() => void)[] = [];
+/** Stops capturing the process's output (idempotent; afterAll calls it too, should a test fail). */
+let stopCapture = (): void => undefined;
 
 beforeAll(async () => {
-  for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream);
-    stream.write = (chunk: string | Uint8Array, ...rest: never[]) => {
-      if (capturing) captured.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return write(chunk, ...rest);
-    };
-    restore.push(() => {
-      stream.write = write;
-    });
-  }
   runtime = await startInMemoryRuntime({ adminPassword: PASSWORD, logLevel: 'INFO' });
   // The handlers reach DynamoDB through the proxy from here on, so one request can be held.
   proxy = await DynamoFaultProxy.start(runtime.dynamodbEndpoint, 20261207);
@@ -48,7 +39,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const undo of restore) undo();
+  stopCapture();
   await runtime?.stop();
   await proxy?.close();
 });
@@ -68,7 +59,7 @@ describe('log context of overlapping requests in the local runtime', () => {
     // secrets function has appended its operation, principal and correlation id.
     const held = proxy.hold(HELD_PATH);
     captured.length = 0;
-    capturing = true;
+    stopCapture = captureProcessOutput(captured);
 
     // Act: A starts and waits; B (a request with an invalid token to the credentials function)
     // runs to its end meanwhile; then A goes on.
@@ -81,7 +72,7 @@ describe('log context of overlapping requests in the local runtime', () => {
     });
     held.release();
     const resultA = await answerA;
-    capturing = false;
+    stopCapture();
 
     // Assess: both answered as expected, and each printed its refusal once.
     expect(resultA.status).toBe(404);

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../lambdas/local/runtime.js';
 import { type ApiAnswer, apiCall, signInLocal, startInMemoryRuntime } from '../support/local-api.js';
+import { captureProcessOutput } from '../support/process-output.js';
 
 const PASSWORD = 'integration-password-123';
 const REQUESTS = 400;
@@ -16,24 +17,14 @@ const BUDGET_PER_REQUEST = 300;
 
 let runtime: LocalRuntime;
 const tokens: Record<string, string> = {};
-let captured: string[] = [];
-let capturing = false;
-const restore: (() => void)[] = [];
+const captured: string[] = [];
+/** Stops capturing the process's output (idempotent; afterAll calls it too, should the test fail). */
+let stopCapture = (): void => undefined;
 
 beforeAll(async () => {
   // The default level: whatever a deployment runs with when nobody sets one.
   delete process.env.POWERTOOLS_LOG_LEVEL;
   delete process.env.AWS_LAMBDA_LOG_LEVEL;
-  for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream);
-    stream.write = (chunk: string | Uint8Array, ...rest: never[]) => {
-      if (capturing) captured.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return write(chunk, ...rest);
-    };
-    restore.push(() => {
-      stream.write = write;
-    });
-  }
   runtime = await startInMemoryRuntime({ adminPassword: PASSWORD });
   await runtime.identity.addUser({
     username: 'vera',
@@ -46,7 +37,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const undo of restore) undo();
+  stopCapture();
   await runtime?.stop();
 });
 
@@ -79,10 +70,9 @@ describe('log volume under load', () => {
   it(`stays under ${BUDGET_PER_REQUEST} bytes per request with no Powertools warning`, async () => {
     // Prepare: the first write of each path, so reads find something.
     for (let index = 0; index < 20 * 8; index += 8) await request(index);
-    captured = [];
 
     // Act
-    capturing = true;
+    stopCapture = captureProcessOutput(captured);
     const statuses: number[] = [];
     let next = 0;
     await Promise.all(
@@ -94,7 +84,7 @@ describe('log volume under load', () => {
         }
       }),
     );
-    capturing = false;
+    stopCapture();
 
     // Assess: the mix really ran (successes and each kind of refusal), then the volume.
     expect(statuses).toHaveLength(REQUESTS);

@@ -14,6 +14,7 @@ import { resetFunctions } from '../../lambdas/platform/cold-start.js';
 import { ALL_SCOPES, SCOPES } from '../../lambdas/shared/scopes.js';
 import { localTableName, TABLE_LIST, type TableId } from '../../lambdas/shared/tables.js';
 import { DynamoFaultProxy, seededRandom } from '../support/dynamo-fault-proxy.js';
+import { captureProcessOutput } from '../support/process-output.js';
 import {
   type ApiAnswer,
   apiCall,
@@ -129,21 +130,6 @@ export interface Bed {
 export interface RawBody {
   readonly text: string | Uint8Array;
   readonly contentType: string;
-}
-
-function captureProcessOutput(logged: string[]): () => void {
-  const restore: (() => void)[] = [];
-  for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream);
-    stream.write = (chunk: string | Uint8Array, ...rest: never[]) => {
-      logged.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return write(chunk, ...rest);
-    };
-    restore.push(() => {
-      stream.write = write;
-    });
-  }
-  return () => restore.forEach((undo) => undo());
 }
 
 export interface BedOptions {
