@@ -150,7 +150,7 @@ export class ApiStack extends Stack {
 
     this.handlers = this.createHandlers(props);
     for (const [handlerId, handler] of this.handlers) {
-      this.integrations.set(handlerId, this.allowInvocations(handler));
+      this.integrations.set(handlerId, this.proxyIntegration(handler));
     }
     for (const route of ROUTES) this.addRoute(route);
 
@@ -170,7 +170,7 @@ export class ApiStack extends Stack {
    * 500 resources. The one statement is scoped to this API and stage; within them, only the
    * methods this stack integrates with the function can reach it.
    */
-  private allowInvocations(handler: VaultPilotFunction): Integration {
+  private proxyIntegration(handler: VaultPilotFunction): Integration {
     handler.function.addPermission('ApiInvoke', {
       principal: new ServicePrincipal('apigateway.amazonaws.com'),
       sourceArn: this.api.arnForExecuteApi('*', '/*', this.api.deploymentStage.stageName),
