@@ -27,6 +27,7 @@ import {
   type CeilingServer,
   describeMix,
   planFrom,
+  plannedCounts,
   recordCallKind,
   snapshot,
   startCeilingServer,
@@ -439,6 +440,21 @@ export async function runSecretsApiBench({
         `      made (counted): ${perRequest(calls.request, measured.calls)}` +
           ` + off the path ${perRequest(calls.chain, measured.calls)}`,
       );
+      // A ceiling that made other calls than planned (e.g. one counted in the wrong group) would
+      // bound nothing: stop rather than print it.
+      const planned = plannedCounts(plan, measured.calls);
+      for (const [group, made, meant] of [
+        ['request path', calls.request, planned.requestPath],
+        ['off the path', calls.chain, planned.offPath],
+      ] as const) {
+        const same =
+          made.size === meant.size && [...meant].every(([command, count]) => made.get(command) === count);
+        if (!same) {
+          throw new Error(
+            `The ${label.trim()} ceiling's ${group} calls ${JSON.stringify([...made])} differ from its plan ${JSON.stringify([...meant])}`,
+          );
+        }
+      }
     }
     const readCeiling = ceilingRead.rate / rawGet.rate;
     const writeCeiling = ceilingWrite.rate / rawPut.rate;

@@ -106,6 +106,24 @@ export function describeMix(calls: readonly PlannedCall[]): string {
     .join(', ');
 }
 
+/**
+ * Calls by command that `requests` requests of a plan make (request path, off it), for checking
+ * what the ceiling was counted making against what it was meant to make.
+ */
+export function plannedCounts(
+  plan: CeilingPlan,
+  requests: number,
+): { requestPath: Map<string, number>; offPath: Map<string, number> } {
+  const byCommand = (calls: readonly PlannedCall[]): Map<string, number> => {
+    const counts = new Map<string, number>();
+    for (const { kind, perRequest } of calls) {
+      counts.set(kind.command, (counts.get(kind.command) ?? 0) + Math.floor(requests * perRequest + 1e-9));
+    }
+    return counts;
+  };
+  return { requestPath: byCommand(plan.requestPath), offPath: byCommand(plan.offPath) };
+}
+
 /** How many calls of a kind request `n` makes, so that requests 0..n-1 make floor(n × perRequest). */
 function callsAt(n: number, perRequest: number): number {
   // The small epsilon keeps 1.00 measured as 0.99999… from skipping a call.
