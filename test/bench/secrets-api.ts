@@ -4,7 +4,8 @@
  * dynalite endpoint through the runtime's own DynamoDBDocumentClient, at the same concurrency,
  * as ratios, with the DynamoDB calls behind each request (writes counted under the same
  * concurrency and again one at a time, where no writer loses a race on a version number: the
- * steady state); then how many keyring (KMS-equivalent) calls 1,000 reads of one hot secret cost.
+ * steady state); a CEILING for reads and writes, a bare node:http server making the same calls
+ * (secrets-ceiling.ts); then how many keyring (KMS-equivalent) calls 1,000 reads of one hot secret cost.
  *
  * The runtime runs its handlers in this process, so the keyring calls are counted on the keyring
  * the secrets function really builds (FileKeyring's prototype, spied before the runtime starts and
