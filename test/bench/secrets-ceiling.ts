@@ -16,7 +16,8 @@
  * - UpdateItem: the sampled update expression on a copy of the item it updated (copied once
  *   before the loop, one per slot), without its condition (which needs the writer's state);
  * - DeleteItem: an item this server put into that table a few requests earlier;
- * - reads (BatchGetItem, GetItem, Query): the sampled input as it was, reading the same items.
+ * - reads (GetItem, Query): the sampled input as it was, reading the same items; BatchGetItem:
+ *   the largest sampled batch cut to the mean keys per call (a batch grows with the backlog).
  * Calls of one request run one after another, as the use cases make them. Moved items keep their
  * other attributes, index keys included, so they land in the same indexes as ours (and show in
  * this in-memory runtime's index queries until it stops: the bench reads none after this).
@@ -44,8 +45,19 @@ export interface CallKind {
   readonly command: string;
   readonly table: string;
   count: number;
-  /** The last input seen, by reference (not copied: the counter runs inside the measured loops). */
+  /** Keys read over all calls of this kind (batch reads: their size varies from call to call). */
+  keys: number;
+  /**
+   * The last input seen, by reference (not copied: the counter runs inside the measured loops);
+   * for a batch read, the one with the most keys, cut to the mean at replay.
+   */
   sample: unknown;
+}
+
+/** Keys a batch read asks for, over all its tables. */
+function batchKeys(input: unknown): number {
+  const { RequestItems } = input as { RequestItems?: Record<string, { Keys?: readonly unknown[] }> };
+  return Object.values(RequestItems ?? {}).reduce((sum, { Keys }) => sum + (Keys?.length ?? 0), 0);
 }
 
 /** Kinds of call by `<command> <table>`, in the order they were first seen. */
@@ -61,11 +73,13 @@ export function recordCallKind(kinds: CallKinds, command: string, input: unknown
           .sort()
           .join('+') || '?';
   const key = `${command} ${table}`;
+  const keys = command === 'BatchGetItem' ? batchKeys(input) : 0;
   const kind = kinds.get(key);
-  if (kind === undefined) kinds.set(key, { command, table, count: 1, sample: input });
+  if (kind === undefined) kinds.set(key, { command, table, count: 1, keys, sample: input });
   else {
     kind.count += 1;
-    kind.sample = input;
+    kind.keys += keys;
+    if (command !== 'BatchGetItem' || keys >= batchKeys(kind.sample)) kind.sample = input;
   }
 }
 
@@ -105,8 +119,10 @@ export function planFrom(
 
 /** The mix a plan makes, for the report: `BatchGetItem 1.00 (vp-secrets), PutItem 1.00 (vp-audit)`. */
 export function describeMix(calls: readonly PlannedCall[]): string {
+  const keys = (kind: CallKind): string =>
+    kind.command === 'BatchGetItem' ? `, ${meanKeys(kind)} keys a call` : '';
   return calls
-    .map(({ kind, perRequest }) => `${kind.command} ${perRequest.toFixed(2)} (${kind.table})`)
+    .map(({ kind, perRequest }) => `${kind.command} ${perRequest.toFixed(2)} (${kind.table}${keys(kind)})`)
     .join(', ');
 }
 
@@ -126,6 +142,27 @@ export function plannedCounts(
     return counts;
   };
   return { requestPath: byCommand(plan.requestPath), offPath: byCommand(plan.offPath) };
+}
+
+/** The mean keys per call of a batch read, whole (at least 1). */
+function meanKeys(kind: CallKind): number {
+  return Math.max(1, Math.round(kind.keys / kind.count));
+}
+
+/**
+ * A batch read's sampled input cut to the mean keys per call (the sample is the largest batch
+ * seen, so it holds that many; a single-table batch, as every one we make).
+ */
+function meanBatch(kind: CallKind): BatchGetCommandInput {
+  const input = kind.sample as BatchGetCommandInput;
+  const tables = Object.entries(input.RequestItems ?? {});
+  const [only] = tables;
+  if (tables.length !== 1 || only === undefined) return input;
+  const [table, request] = only;
+  return {
+    ...input,
+    RequestItems: { [table]: { ...request, Keys: request.Keys?.slice(0, meanKeys(kind)) } },
+  };
 }
 
 /** How many calls of a kind request `n` makes, so that requests 0..n-1 make floor(n × perRequest). */
@@ -199,7 +236,8 @@ export async function startCeilingServer(
   let puts = 0;
   const counters = { read: 0, write: 0 };
 
-  const replay = async ({ command, sample }: CallKind, slot: number): Promise<void> => {
+  const replay = async (kind: CallKind, slot: number): Promise<void> => {
+    const { command, sample } = kind;
     switch (command) {
       case 'PutItem': {
         const input = sample as PutCommandInput;
@@ -246,7 +284,7 @@ export async function startCeilingServer(
         return;
       }
       case 'BatchGetItem':
-        await client.send(new BatchGetCommand(sample as BatchGetCommandInput));
+        await client.send(new BatchGetCommand(meanBatch(kind)));
         return;
       case 'GetItem':
         await client.send(new GetCommand(sample as GetCommandInput));
