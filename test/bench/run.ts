@@ -12,7 +12,8 @@
  *
  * secrets: envelope encryption next to raw AES-256-GCM (envelope.ts), then the secrets API next
  * to raw DynamoDB GetItem/PutItem and keyring calls per 1,000 hot reads, and reads through Vault's
- * `/v1/secret/data` next to `/secrets/data` (secrets-api.ts).
+ * `/v1/secret/data` next to `/secrets/data` (secrets-api.ts), with a CEILING: a bare node:http
+ * server making the same DynamoDB calls per request (secrets-ceiling.ts).
  *
  * audit: chain verification next to raw SHA-256, durable event writes and single-chain appends
  * next to raw PutItem on dynalite, and NDJSON export (audit.ts).
@@ -30,7 +31,8 @@
  * raw nodemailer sends and raw HTTP POSTs to the same receivers; RSS after 10,000 events (notify.ts).
  *
  * lambda: every function's minified bundle size and module-init time next to a bare bundle of
- * exactly the SDK clients it uses, built and timed in the same run (lambda.ts).
+ * exactly the SDK clients it uses, built and timed in the same run, and a floor per bare bundle:
+ * those clients plus Powertools logger and metrics, middy and zod (or zod/mini) (lambda.ts).
  *
  * cli: `vaultpilot kv get` wall time next to curl of the same read, fresh processes, same run (cli.ts).
  *

@@ -4,7 +4,8 @@
  * dynalite endpoint through the runtime's own DynamoDBDocumentClient, at the same concurrency,
  * as ratios, with the DynamoDB calls behind each request (writes counted under the same
  * concurrency and again one at a time, where no writer loses a race on a version number: the
- * steady state); then how many keyring (KMS-equivalent) calls 1,000 reads of one hot secret cost.
+ * steady state); a CEILING for reads and writes, a bare node:http server making the same calls
+ * (secrets-ceiling.ts); then how many keyring (KMS-equivalent) calls 1,000 reads of one hot secret cost.
  *
  * The runtime runs its handlers in this process, so the keyring calls are counted on the keyring
  * the secrets function really builds (FileKeyring's prototype, spied before the runtime starts and
@@ -22,6 +23,16 @@ import { MAX_POLICY_STALENESS_MS } from '../../lambdas/core/access/policy-cache.
 import { DEFAULT_DATA_KEY_CACHE } from '../../lambdas/core/secrets/data-key-cache.js';
 import { DEFAULT_MAX_VERSIONS } from '../../lambdas/core/secrets/secret-store.js';
 import { signInLocal, startInMemoryRuntime } from '../support/local-api.js';
+import {
+  type CallKinds,
+  type CeilingServer,
+  describeMix,
+  planFrom,
+  plannedCounts,
+  recordCallKind,
+  snapshot,
+  startCeilingServer,
+} from './secrets-ceiling.js';
 
 export interface SecretsApiBenchOptions {
   /** Requests in the measured read loops (API and raw GetItem). */
@@ -139,6 +150,8 @@ const CHAIN_KEY = /#chain(ed)?"/;
  * Counts the commands sent through the client, by name (GetItem, Query, PutItem, ...), in two
  * groups: the audit chain's appends (their keys name `<tenant>#chain` or `#chained`), which run
  * right after the response, off the request path, and everything else, which the request waits on.
+ * The same two groups are also kept by kind (command and table) with the last input of each, which
+ * the ceiling replays (secrets-ceiling.ts).
  */
 function countDynamoDbCalls(
   client: DynamoDBDocumentClient,
@@ -147,11 +160,13 @@ function countDynamoDbCalls(
   request: Map<string, number>;
   chain: Map<string, number>;
   policies: Map<string, number>;
+  kinds: { request: CallKinds; chain: CallKinds };
 } {
   const counts = {
     request: new Map<string, number>(),
     chain: new Map<string, number>(),
     policies: new Map<string, number>(),
+    kinds: { request: new Map() as CallKinds, chain: new Map() as CallKinds },
   };
   client.middlewareStack.add(
     (next, context) => (args) => {
@@ -164,6 +179,8 @@ function countDynamoDbCalls(
             ? counts.chain
             : counts.request;
       group.set(name, (group.get(name) ?? 0) + 1);
+      if (group === counts.request) recordCallKind(counts.kinds.request, name, args.input);
+      else if (group === counts.chain) recordCallKind(counts.kinds.chain, name, args.input);
       return next(args);
     },
     { step: 'initialize', name: COUNTER_NAME },
@@ -200,6 +217,7 @@ export async function runSecretsApiBench({
   const keyring = spyOnFileKeyring();
   let runtime: LocalRuntime | undefined;
   let counted: DynamoDBDocumentClient | undefined;
+  let ceiling: CeilingServer | undefined;
   try {
     runtime = await startInMemoryRuntime({
       adminPassword: PASSWORD,
@@ -220,20 +238,28 @@ export async function runSecretsApiBench({
     const dynamoCalls = countDynamoDbCalls(dynamodb, settingsTable);
     counted = dynamodb;
 
-    const read = async (path: string): Promise<void> => {
-      const response = await fetch(`${url}/secrets/data/${path}`, { headers: auth });
-      await response.arrayBuffer();
-      if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}`);
-    };
-    const write = async (path: string): Promise<void> => {
-      const response = await fetch(`${url}/secrets/data/${path}`, {
-        method: 'POST',
-        headers: { ...auth, 'content-type': 'application/json' },
-        body: JSON.stringify({ data: secretValue() }),
-      });
-      await response.arrayBuffer();
-      if (response.status !== 200) throw new Error(`POST ${path} answered ${response.status}`);
-    };
+    // The answers' sizes, for the ceiling's answers (the last one of each is kept).
+    const answerBytes = { read: 0, write: 0 };
+    const readFrom =
+      (base: string) =>
+      async (path: string): Promise<void> => {
+        const response = await fetch(`${base}/secrets/data/${path}`, { headers: auth });
+        answerBytes.read = (await response.arrayBuffer()).byteLength;
+        if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}`);
+      };
+    const writeTo =
+      (base: string) =>
+      async (path: string): Promise<void> => {
+        const response = await fetch(`${base}/secrets/data/${path}`, {
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json' },
+          body: JSON.stringify({ data: secretValue() }),
+        });
+        answerBytes.write = (await response.arrayBuffer()).byteLength;
+        if (response.status !== 200) throw new Error(`POST ${path} answered ${response.status}`);
+      };
+    const read = readFrom(url);
+    const write = writeTo(url);
     // Warm-up calls pass negative indexes; they still land on one of the paths.
     const writePath = (i: number): string =>
       `bench/write-${String(((i % WRITE_PATHS) + WRITE_PATHS) % WRITE_PATHS).padStart(2, '0')}`;
@@ -256,21 +282,30 @@ export async function runSecretsApiBench({
       dynamoCalls.request.clear();
       dynamoCalls.chain.clear();
       dynamoCalls.policies.clear();
+      dynamoCalls.kinds.request = new Map();
+      dynamoCalls.kinds.chain = new Map();
     };
     const takeCounts = () => ({
       request: new Map(dynamoCalls.request),
       chain: new Map(dynamoCalls.chain),
       policies: new Map(dynamoCalls.policies),
+      kinds: { request: snapshot(dynamoCalls.kinds.request), chain: snapshot(dynamoCalls.kinds.chain) },
     });
     await settle();
     clearCounts();
+    // How long each loop's off-path chain work runs on after its last answer (timed, printed).
+    const lagged = async (wait: () => Promise<void>): Promise<number> => {
+      const started = performance.now();
+      await wait();
+      return (performance.now() - started) / 1000;
+    };
     const apiRead = await loop(reads, concurrency, () => read(HOT_PATH));
-    await settle();
+    const apiReadLag = await lagged(settle);
     const readCalls = takeCounts();
     clearCounts();
     resetCounts(keyring.calls);
     const apiWrite = await loop(writes, concurrency, (i) => write(writePath(i)));
-    await settle();
+    const apiWriteLag = await lagged(settle);
     const writeCalls = takeCounts();
     const writeKeyringCalls = { ...keyring.calls };
     // The same writes one at a time: no writer can lose a race on a version number, so this is
@@ -310,6 +345,30 @@ export async function runSecretsApiBench({
       if (Item === undefined) throw new Error('An item the PutItem loop wrote is missing');
     });
 
+    // The ceiling: a bare node:http server making the calls counted above, no VaultPilot code.
+    // Reads as in the read loop; writes as one at a time on the request path (the steady state,
+    // no lost races) and as in the write loop off it (the chain batches as it does under load).
+    const readPlan = planFrom(
+      { kinds: readCalls.kinds.request, requests: apiRead.calls },
+      { kinds: readCalls.kinds.chain, requests: apiRead.calls },
+      answerBytes.read,
+    );
+    const writePlan = planFrom(
+      { kinds: soloWriteCalls.kinds.request, requests: soloWrites },
+      { kinds: writeCalls.kinds.chain, requests: apiWrite.calls },
+      answerBytes.write,
+    );
+    ceiling = await startCeilingServer(dynamodb, { read: readPlan, write: writePlan });
+    const ceilingServer = ceiling;
+    clearCounts();
+    const ceilingRead = await loop(reads, concurrency, () => readFrom(ceilingServer.url)(HOT_PATH));
+    const ceilingReadLag = await lagged(() => ceilingServer.settled());
+    const ceilingReadCalls = takeCounts();
+    clearCounts();
+    const ceilingWrite = await loop(writes, concurrency, (i) => writeTo(ceilingServer.url)(writePath(i)));
+    const ceilingWriteLag = await lagged(() => ceilingServer.settled());
+    const ceilingWriteCalls = takeCounts();
+
     console.log(
       `secrets API on the local runtime (dynalite in memory), 1 KiB values (${itemBytes} B items), ` +
         `concurrency ${concurrency}`,
@@ -321,8 +380,10 @@ export async function runSecretsApiBench({
     const rows = [
       ['read:  raw GetItem (DynamoDBDocumentClient)', rawGet, rawGet, reads],
       ['read:  GET /secrets/data/{path}', apiRead, rawGet, reads],
+      ['read:  CEILING, node:http + the same calls', ceilingRead, rawGet, reads],
       ['write: raw PutItem (DynamoDBDocumentClient)', rawPut, rawPut, writes],
       [`write: POST /secrets/data/{path}, ${WRITE_PATHS} paths`, apiWrite, rawPut, writes],
+      ['write: CEILING, node:http + the same calls', ceilingWrite, rawPut, writes],
     ] as const;
     for (const [name, measured, base, count] of rows) {
       console.log(
@@ -368,6 +429,51 @@ export async function runSecretsApiBench({
       `  (writes cycle over ${WRITE_PATHS} paths that already hold maxVersions = ${DEFAULT_MAX_VERSIONS} ` +
         `versions, so each one also prunes the oldest)`,
     );
+    // The ceilings: what these calls allow at best, next to the goals.
+    console.log(
+      '  CEILING: a bare node:http server in this process, no VaultPilot code, making the DynamoDB calls counted',
+    );
+    console.log(
+      '  above through the same client (replayed from the sampled inputs, keys moved out of every tenant), then',
+    );
+    console.log("  answering, then making the audit chain's calls off the request path:");
+    for (const [label, plan, calls, measured] of [
+      ['read ', readPlan, ceilingReadCalls, ceilingRead],
+      ['write', writePlan, ceilingWriteCalls, ceilingWrite],
+    ] as const) {
+      console.log(`    ${label} mix: ${describeMix(plan.requestPath)}`);
+      console.log(`      + off the request path: ${describeMix(plan.offPath)}`);
+      console.log(
+        `      made (counted): ${perRequest(calls.request, measured.calls)}` +
+          ` + off the path ${perRequest(calls.chain, measured.calls)}`,
+      );
+      // A ceiling that made other calls than planned (e.g. one counted in the wrong group) would
+      // bound nothing: stop rather than print it.
+      const planned = plannedCounts(plan, measured.calls);
+      for (const [group, made, meant] of [
+        ['request path', calls.request, planned.requestPath],
+        ['off the path', calls.chain, planned.offPath],
+      ] as const) {
+        const same =
+          made.size === meant.size && [...meant].every(([command, count]) => made.get(command) === count);
+        if (!same) {
+          throw new Error(
+            `The ${label.trim()} ceiling's ${group} calls ${JSON.stringify([...made])} differ from its plan ${JSON.stringify([...meant])}`,
+          );
+        }
+      }
+    }
+    const readCeiling = ceilingRead.rate / rawGet.rate;
+    const writeCeiling = ceilingWrite.rate / rawPut.rate;
+    const reach = (goal: number, ceilingRatio: number, apiRatio: number): string =>
+      `ceiling of these calls ${ceilingRatio.toFixed(3)} x (${ceilingRatio >= goal ? 'above' : 'BELOW'} the goal); ` +
+      `the API reaches ${((apiRatio / ceilingRatio) * 100).toFixed(0)} % of its ceiling`;
+    console.log(
+      `  off-path work still running after a loop's last answer (outside its req/s): reads API ${apiReadLag.toFixed(2)} s, ` +
+        `ceiling ${ceilingReadLag.toFixed(2)} s; writes API ${apiWriteLag.toFixed(2)} s, ceiling ${ceilingWriteLag.toFixed(2)} s`,
+    );
+    console.log(`  read goal 0.45 x raw GetItem: ${reach(0.45, readCeiling, readRatio)}`);
+    console.log(`  write goal 0.2 x raw PutItem: ${reach(0.2, writeCeiling, writeRatio)}`);
 
     // The composition sets no maxEntries (except 0 with the cache off), so the default applies.
     const cache = config.dataKeyCache;
@@ -389,6 +495,7 @@ export async function runSecretsApiBench({
     }
     console.log('  (on AWS each unwrap is a KMS Decrypt and each generate a KMS GenerateDataKey)');
   } finally {
+    await ceiling?.close();
     counted?.middlewareStack.remove(COUNTER_NAME);
     await runtime?.stop();
     keyring.restore();

@@ -16,6 +16,7 @@ import {
   bundle,
   bundleBareClients,
   type BuiltBundle,
+  bundleFloor,
   bundleFunction,
   loadBundle,
   REPO_ROOT,
@@ -190,6 +191,37 @@ describe('the bare bundles the benchmark measures against', () => {
     expect(inputs.some((path) => path.includes('node_modules/@aws-sdk/client-ses/'))).toBe(true);
     expect(inputs.some((path) => path.includes('node_modules/@aws-sdk/client-sns/'))).toBe(true);
   });
+});
+
+describe('the floor bundles the benchmark measures', () => {
+  it.each(['zod', 'zod/mini'] as const)(
+    'with %s: the bare clients plus logger, metrics, middy and that zod, no VaultPilot code, load',
+    async (zod) => {
+      // Prepare
+      const floor = await bundleFloor('policies', zod, outdir);
+
+      // Act
+      const loaded = await loadBundle(floor.file, AWS_FUNCTION_ENV);
+
+      // Assess
+      expect(loaded.stderr).toBe('');
+      expect(loaded.status).toBe(0);
+      const inputs = inputsOf(floor);
+      for (const pkg of [
+        '@aws-sdk/client-dynamodb/',
+        '@aws-sdk/lib-dynamodb/',
+        '@aws-lambda-powertools/logger/',
+        '@aws-lambda-powertools/metrics/',
+        '@middy/core/',
+        'zod/v4/core/',
+      ]) {
+        expect(inputs.some((path) => path.includes(`node_modules/${pkg}`))).toBe(true);
+      }
+      expect(inputs.some((path) => path.includes('node_modules/zod/v4/classic/'))).toBe(zod === 'zod');
+      expect(inputs.some((path) => path.includes('node_modules/zod/v4/mini/'))).toBe(zod === 'zod/mini');
+      expect(inputs.filter((path) => path.startsWith('lambdas/') || path.includes('/lambdas/'))).toEqual([]);
+    },
+  );
 });
 
 describe('error names in a built bundle', () => {

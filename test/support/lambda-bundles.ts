@@ -136,6 +136,68 @@ export async function bundleBareClients(id: FunctionId, outdir: string): Promise
   return bundle(entry, join(outdir, `${name}.bare.mjs`));
 }
 
+/** The zod entry point a floor bundle imports: the classic API, as the functions do, or `zod/mini`. */
+export type FloorZod = 'zod' | 'zod/mini';
+
+/**
+ * A config-sized object schema in either zod flavour, parsed once without zod's compiled fast
+ * path, as lambdas/shared/config.ts parses the environment.
+ */
+const FLOOR_CONFIG: Readonly<Record<FloorZod, string>> = {
+  zod: [
+    'const Config = z.object({',
+    '  AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\\d$/),',
+    '  VAULTPILOT_STAGE: z.string().regex(/^[a-z0-9-]{1,20}$/),',
+    '  VAULTPILOT_TABLE_SECRETS: z.string().min(3).max(255).regex(/^[a-zA-Z0-9_.-]+$/).optional(),',
+    "  POWERTOOLS_LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']).default('INFO'),",
+    '});',
+  ].join('\n'),
+  'zod/mini': [
+    'const Config = z.object({',
+    '  AWS_REGION: z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\\d$/)),',
+    '  VAULTPILOT_STAGE: z.string().check(z.regex(/^[a-z0-9-]{1,20}$/)),',
+    '  VAULTPILOT_TABLE_SECRETS: z.optional(z.string().check(z.minLength(3), z.maxLength(255), z.regex(/^[a-zA-Z0-9_.-]+$/))),',
+    "  POWERTOOLS_LOG_LEVEL: z._default(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT']), 'INFO'),",
+    '});',
+  ].join('\n'),
+};
+
+/**
+ * The source of a floor bundle: the bare bundle of a function's SDK clients plus what every
+ * function of this design loads at init whatever its own code: the Powertools logger and metrics
+ * built as lambdas/shared/observability.ts builds them, middy with `injectLambdaContext`, and zod
+ * (`zod` or `zod/mini`) with one config-sized object schema parsed. No VaultPilot code.
+ */
+export function floorSource(id: FunctionId, zod: FloorZod): string {
+  const clients = bareClientsSource(id).replace(/^export const handler = .*$/m, '');
+  return [
+    clients,
+    "import { Logger } from '@aws-lambda-powertools/logger';",
+    "import { Metrics } from '@aws-lambda-powertools/metrics';",
+    "import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';",
+    "import middy from '@middy/core';",
+    `import * as z from '${zod}';`,
+    "const logger = new Logger({ serviceName: 'vaultpilot' });",
+    "const metrics = new Metrics({ namespace: 'VaultPilot', serviceName: 'vaultpilot', logger });",
+    FLOOR_CONFIG[zod],
+    'export const config = Config.parse(process.env, { jitless: true });',
+    'export const handler = middy()',
+    '  .use(injectLambdaContext(logger, { resetKeys: true }))',
+    '  .handler(async () => ({ clients: clients.length, stage: config.VAULTPILOT_STAGE, metrics: typeof metrics }));',
+    '',
+  ].join('\n');
+}
+
+/** A floor bundle (see `floorSource`) of a function's SDK clients, with classic zod or `zod/mini`. */
+export async function bundleFloor(id: FunctionId, zod: FloorZod, outdir: string): Promise<BuiltBundle> {
+  const { name } = MANIFESTS[id];
+  const suffix = zod === 'zod' ? 'floor' : 'floor-mini';
+  mkdirSync(join(outdir, 'bare-src'), { recursive: true });
+  const entry = join(outdir, 'bare-src', `${name}.${suffix}.mjs`);
+  writeFileSync(entry, floorSource(id, zod));
+  return bundle(entry, join(outdir, `${name}.${suffix}.mjs`));
+}
+
 export interface LoadResult {
   readonly status: number | null;
   readonly stdout: string;
