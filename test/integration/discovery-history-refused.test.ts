@@ -149,7 +149,7 @@ function lostHistoryLogs() {
 }
 
 describe('discovery engine: a history entry refused after the commit', () => {
-  it('keeps the discovered credentials, reports each lost entry with field names only, and counts them in the run', async () => {
+  it('keeps the discovered credentials, reports each lost entry with field names only, and ends the run partial', async () => {
     // Prepare
     now = NOW;
     refuseHistoryWrites();
@@ -157,10 +157,19 @@ describe('discovery engine: a history entry refused after the commit', () => {
     // Act
     const [run] = await engine.runScheduled(deadline());
 
-    // Assess: the credentials are recorded as on any run.
-    expect(run).toMatchObject({ tenant: TENANT, status: 'succeeded' });
-    expect(run?.counts).toMatchObject({ seen: 2, created: 2, errors: 0, historyLost: 2 });
+    // Assess: the credentials are recorded as on any run, but the run is not a clean success:
+    // their history is incomplete, and each loss is one of its errors, naming the credential.
+    expect(run).toMatchObject({ tenant: TENANT, status: 'partial' });
+    expect(run?.counts).toMatchObject({ seen: 2, created: 2, errors: 2, historyLost: 2 });
     const inventory = await reader.list(TENANT);
+    expect(run?.errors).toHaveLength(2);
+    for (const credential of inventory) {
+      expect(run?.errors).toContainEqual({
+        source: 'inventory',
+        code: 'ServiceUnavailable',
+        message: `Credential ${credential.id} was stored (discovered) without its history entry`,
+      });
+    }
     expect(inventory.map((credential) => credential.reference.keyId).sort()).toEqual(KEY_IDS);
     // The fault did meet the history writes: nothing is in either credential's history.
     const refused = proxy.requests().filter((request) => request.fault !== undefined);

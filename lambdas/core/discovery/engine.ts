@@ -10,7 +10,7 @@
  * ones and opened or resolved findings are published as events. A change's history entry is
  * written after the change (the commit point), as the credential API writes it: when the store
  * refuses it, the change stands, the lost entry is reported (`onHistoryLost`) and the run counts
- * it (`historyLost`). The run stops writing shortly before its deadline and says so, rather than
+ * it (`historyLost`) as one of its errors, so it ends `partial`. The run stops writing shortly before its deadline and says so, rather than
  * being cut off by the function timeout.
  */
 import { randomUUID } from 'node:crypto';
@@ -87,10 +87,11 @@ export interface DiscoveryEngineOptions {
 /** Changes are written in slices; the events of a slice are published before the next starts. */
 const SLICE = 100;
 
-/** What writing one change did: the events to publish, and whether its history entry was stored. */
+/** What writing one change did: the events to publish, and why its history entry was not stored. */
 interface AppliedChange {
   readonly events: DomainEvent[];
-  readonly historyRecorded: boolean;
+  /** The store's refusal of the history entry (after the change itself was stored), if any. */
+  readonly historyLost?: unknown;
 }
 
 export class DiscoveryEngine {
@@ -291,7 +292,15 @@ export class DiscoveryEngine {
         }
         events.push(...outcome.applied.events);
         count(tally, outcome.change);
-        if (!outcome.applied.historyRecorded) tally.historyLost += 1;
+        if ('historyLost' in outcome.applied) {
+          // The change stands, but its record is incomplete: the run is not a clean success.
+          tally.historyLost += 1;
+          errors.push({
+            source: 'inventory',
+            code: errorCode(outcome.applied.historyLost),
+            message: `Credential ${outcome.change.after.id} was stored (${outcome.change.action}) without its history entry`,
+          });
+        }
       }
       if (events.length > 0) {
         await this.deps.events.publish(events).catch((error: unknown) => {
@@ -351,19 +360,23 @@ export class DiscoveryEngine {
 
     if (before === undefined) await this.deps.credentials.create(after);
     else await this.deps.credentials.replace(after, before.revision);
+    let historyError: unknown;
     const historyRecorded = await appendHistoryAfterCommit(
       this.deps.credentials,
       after.tenant,
       after.id,
       historyEntry(DISCOVERY_ACTOR, action, before, after, time),
-      this.onHistoryLost,
+      (error, entry) => {
+        historyError = error;
+        this.onHistoryLost(error, entry);
+      },
     );
 
     const events = findingEvents(after, findings, time);
     if (action === 'discovered' || action === 'returned')
       events.unshift(inventoryEvent(CREDENTIAL_EVENT_TYPES.discovered, after, time));
     if (action === 'gone') events.unshift(inventoryEvent(CREDENTIAL_EVENT_TYPES.gone, after, time));
-    return { events, historyRecorded };
+    return historyRecorded ? { events } : { events, historyLost: historyError };
   }
 
   private runAuditEvent(run: DiscoveryRun): AuditEvent {
