@@ -44,6 +44,16 @@ function sleep(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms));
 }
 
+/** The server's verdict in the words of the offline `audit verify` (lambdas/local/audit-cli.ts). */
+function describeServerVerification(result: core.output<typeof AuditVerifyResponse>): string {
+  if (result.firstBad !== null) {
+    const { seq, reason } = result.firstBad;
+    return `NOT INTACT: first bad seq ${seq}: ${reason}; ${result.checked} entries verified before it\n`;
+  }
+  const range = result.firstSeq === null ? 'no entries' : `seq ${result.firstSeq}..${result.lastSeq}`;
+  return `INTACT: ${result.checked} entries (${range}), ${result.digestsVerified} signed digests verified.\n`;
+}
+
 function clock(): string {
   return new Date().toISOString().slice(11, 19);
 }
@@ -481,12 +491,7 @@ directory offline instead: 'vaultpilot audit verify --file X --help'.)`,
       noPositionals(context);
       const result = await (await context.api()).call('GET', '/audit/verify', AuditVerifyResponse);
       if (context.format === 'json') printJson(context.io, result);
-      else
-        context.io.stdout.write(
-          result.ok
-            ? `INTACT: ${result.checked} entries checked\n`
-            : `BROKEN at seq ${result.firstBad?.seq ?? '?'}: ${result.firstBad?.reason ?? 'unknown'} (${result.checked} entries checked)\n`,
-        );
+      else context.io.stdout.write(describeServerVerification(result));
       return result.ok ? EXIT_OK : EXIT_FAILURE;
     },
   },

@@ -22,6 +22,7 @@ import {
 import { LocalStateError } from './local-state-error.js';
 import { rewrapDataDir } from './rewrap.js';
 import { publicKeyFingerprint } from '../core/audit/audit-digest.js';
+import { verificationSummary } from '../core/audit/chain-verifier.js';
 import {
   describeVerification,
   exportLocalChain,
@@ -298,7 +299,8 @@ server first (while it runs, use GET /audit/verify).
   --file FILE        the NDJSON export
   --public-key KEY   PEM file of the digest signing key
   --tenant TENANT    a tenant of the local data directory instead of a file
-  --json             print {"ok","checked","firstBad":{"seq","reason"}|null} instead of text
+  --json             print what GET /audit/verify answers instead of text:
+                     {"ok","checked","firstSeq","lastSeq","digestsVerified","firstBad":{"seq","reason"}|null}
 ${COMMON_HELP}`,
       options: {
         file: { type: 'string' },
@@ -335,9 +337,7 @@ ${COMMON_HELP}`,
           key = { fingerprint: result.fingerprint, fromExport: false };
         }
         if (values.json === true) {
-          const firstBad =
-            result.firstBad === null ? null : { seq: result.firstBad.seq, reason: result.firstBad.reason };
-          printJson(io, { ok: result.ok, checked: result.checked, firstBad });
+          printJson(io, verificationSummary(result));
         } else {
           io.stdout.write(describeVerification(result, key));
         }

@@ -133,7 +133,7 @@ async function main(): Promise<void> {
 
     await visit(page, '/audit');
     await page.getByRole('button', { name: 'Verify chain' }).click();
-    await page.getByText(/entries checked/).waitFor();
+    await page.getByText(/signed digests? verified/).waitFor();
     await shoot(page, 'audit');
 
     await page.getByRole('button', { name: 'Sign out' }).click();

@@ -146,7 +146,15 @@ describe('audit API', () => {
     expect([...times].sort().reverse()).toEqual(times);
     expect(events[0]).not.toHaveProperty('data');
     // Everything up to the verification itself, whose own event is chained right after it.
-    expect(verified.json).toEqual({ ok: true, checked: (await headSeq('default')) - 1, firstBad: null });
+    const verifiedHead = (await headSeq('default')) - 1;
+    expect(verified.json).toEqual({
+      ok: true,
+      checked: verifiedHead,
+      firstSeq: 1,
+      lastSeq: verifiedHead,
+      digestsVerified: 0,
+      firstBad: null,
+    });
     expect(verified.json.checked).toBeGreaterThanOrEqual(4);
   });
 
@@ -341,7 +349,15 @@ describe('audit API', () => {
       first.json.digest.toSeq,
       second.json.digest.toSeq,
     ]);
-    expect(verified.json).toMatchObject({ ok: true, firstBad: null });
+    // Every digest listed is verified, and the chain is intact up to the entry before the
+    // verification's own event.
+    expect(verified.json).toMatchObject({
+      ok: true,
+      firstSeq: 1,
+      digestsVerified: before.length + 2,
+      firstBad: null,
+    });
+    expect(verified.json.lastSeq).toBeGreaterThanOrEqual(second.json.digest.toSeq);
   });
 
   it('exports NDJSON that the CLI verifies offline, and finds a tampered line', async () => {
@@ -393,6 +409,10 @@ describe('audit API', () => {
     expect(JSON.parse(out.slice(tamperedOut, cutOut).join(''))).toEqual({
       ok: false,
       checked: 2,
+      firstSeq: 1,
+      lastSeq: 2,
+      // Every digest of the export is checked on its own, wherever the entries break.
+      digestsVerified: lines.filter((line) => JSON.parse(line).type === 'digest').length,
       firstBad: { seq: 3, reason: 'modified' },
     });
     expect(cut).toBe(EXIT_FAILURE);
@@ -472,7 +492,14 @@ describe('audit verification of a tampered table', () => {
     await db.send(new PutCommand({ TableName: TABLE, Item: original }));
 
     // Assess
-    expect(result).toEqual({ ok: false, checked: 4, firstBad: { seq: 5, reason: 'modified' } });
+    expect(result).toEqual({
+      ok: false,
+      checked: 4,
+      firstSeq: 1,
+      lastSeq: 4,
+      digestsVerified: 0,
+      firstBad: { seq: 5, reason: 'modified' },
+    });
     expect((await verify()).ok).toBe(true);
   });
 
@@ -491,7 +518,12 @@ describe('audit verification of a tampered table', () => {
     await db.send(new PutCommand({ TableName: TABLE, Item: original }));
 
     // Assess
-    expect(result).toEqual({ ok: false, checked: 5, firstBad: { seq: 6, reason: 'modified' } });
+    expect(result).toMatchObject({
+      ok: false,
+      checked: 5,
+      lastSeq: 5,
+      firstBad: { seq: 6, reason: 'modified' },
+    });
     expect((await verify()).ok).toBe(true);
   });
 
@@ -513,7 +545,12 @@ describe('audit verification of a tampered table', () => {
     await db.send(new PutCommand({ TableName: TABLE, Item: original }));
 
     // Assess
-    expect(changed).toEqual({ ok: false, checked: 5, firstBad: { seq: 6, reason: 'modified' } });
+    expect(changed).toMatchObject({
+      ok: false,
+      checked: 5,
+      lastSeq: 5,
+      firstBad: { seq: 6, reason: 'modified' },
+    });
     expect(reindexed.firstBad).toEqual({ seq: 6, reason: 'modified' });
     expect(deleted.firstBad).toEqual({ seq: 6, reason: 'missing' });
     expect((await verify()).ok).toBe(true);
@@ -555,7 +592,14 @@ describe('audit verification of a tampered table', () => {
     const holed = (await call('tail', 'GET', '/audit/verify')).json;
 
     // Assess
-    expect(truncated).toEqual({ ok: false, checked: head - 1, firstBad: { seq: head, reason: 'truncated' } });
+    expect(truncated).toEqual({
+      ok: false,
+      checked: head - 1,
+      firstSeq: 1,
+      lastSeq: head - 1,
+      digestsVerified: 0,
+      firstBad: { seq: head, reason: 'truncated' },
+    });
     expect(holed.firstBad).toEqual({ seq: head, reason: 'missing' });
   });
 

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import * as answers from '../../lambdas/cli/answers.js';
-import { EXIT_FAILURE } from '../../lambdas/cli/command.js';
+import { EXIT_FAILURE, EXIT_OK } from '../../lambdas/cli/command.js';
 import * as identity from '../../lambdas/shared/contracts/identity.js';
 import * as secrets from '../../lambdas/shared/contracts/secrets.js';
 import { client, clientProcess, freshConfigDir, REPOSITORY_ROOT } from '../support/cli-client.js';
@@ -289,8 +289,40 @@ describe('a malformed answer ends the command with one line and exit 1', () => {
     expectOneLineFailure(run, /data\.state is not one of the expected values$/m);
   });
 
+  it('audit verify: prints the verdict of the server as the offline verifier words it, and exits by it', async () => {
+    replies.set(
+      'GET /audit/verify',
+      json({ ok: true, checked: 812, firstSeq: 1, lastSeq: 812, digestsVerified: 9, firstBad: null }),
+    );
+    const intact = await withToken(['audit', 'verify']);
+    replies.set(
+      'GET /audit/verify',
+      json({
+        ok: false,
+        checked: 56,
+        firstSeq: 1,
+        lastSeq: 56,
+        digestsVerified: 1,
+        firstBad: { seq: 57, reason: 'modified' },
+      }),
+    );
+    const broken = await withToken(['audit', 'verify']);
+
+    expect(intact).toMatchObject({
+      code: EXIT_OK,
+      stdout: 'INTACT: 812 entries (seq 1..812), 9 signed digests verified.\n',
+    });
+    expect(broken).toMatchObject({
+      code: EXIT_FAILURE,
+      stdout: 'NOT INTACT: first bad seq 57: modified; 56 entries verified before it\n',
+    });
+  });
+
   it('audit verify: an answer that is not the verification', async () => {
-    replies.set('GET /audit/verify', json({ ok: 'yes', checked: 3, firstBad: null }));
+    replies.set(
+      'GET /audit/verify',
+      json({ ok: 'yes', checked: 3, firstSeq: 1, lastSeq: 3, digestsVerified: 0, firstBad: null }),
+    );
     const run = await withToken(['audit', 'verify']);
     expectOneLineFailure(run, /ok is a string, expected boolean/);
   });

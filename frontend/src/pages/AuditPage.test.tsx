@@ -24,10 +24,15 @@ function auditApi(verify: unknown) {
     .on('GET', '/audit/export', { body: { header: true } });
 }
 
+/** What GET /audit/verify answers for an intact chain of `checked` entries from seq 1. */
+function intact(checked: number, digestsVerified: number) {
+  return { ok: true, checked, firstSeq: 1, lastSeq: checked, digestsVerified, firstBad: null };
+}
+
 describe('Audit page', () => {
   it('queries by the filters in the URL and shows an event’s detail', async () => {
     const user = userEvent.setup();
-    const api = auditApi({ ok: true, checked: 3, firstBad: null });
+    const api = auditApi(intact(3, 0));
     const { router } = await renderApp('/audit?actor=bob&outcome=denied', api, ['auditor']);
 
     const table = await screen.findByRole('table', { name: 'Audit events, newest first' });
@@ -57,7 +62,14 @@ describe('Audit page', () => {
     const user = userEvent.setup();
     await renderApp(
       '/audit',
-      auditApi({ ok: false, checked: 57, firstBad: { seq: 57, reason: 'modified' } }),
+      auditApi({
+        ok: false,
+        checked: 56,
+        firstSeq: 1,
+        lastSeq: 56,
+        digestsVerified: 1,
+        firstBad: { seq: 57, reason: 'modified' },
+      }),
       ['admin'],
     );
 
@@ -66,14 +78,38 @@ describe('Audit page', () => {
     const region = screen.getByRole('region', { name: 'Chain integrity' });
     await waitFor(() =>
       expect(within(region).getByRole('status').textContent).toMatch(
-        /not intact.*first bad seq 57: modified/,
+        /not intact.*first bad seq 57: modified \(56 entries verified before it\)/,
       ),
+    );
+  });
+
+  it('"Verify chain" on an intact chain names its range and the signed digests verified', async () => {
+    const user = userEvent.setup();
+    await renderApp('/audit', auditApi(intact(812, 9)), ['auditor']);
+
+    await user.click(await screen.findByRole('button', { name: 'Verify chain' }));
+
+    const status = within(screen.getByRole('region', { name: 'Chain integrity' })).getByRole('status');
+    await waitFor(() =>
+      expect(status.textContent).toMatch(/intact 812 entries \(seq 1–812\), 9 signed digests verified\.$/),
+    );
+  });
+
+  it('"Verify chain" says when no signed digest covers the entries yet', async () => {
+    const user = userEvent.setup();
+    await renderApp('/audit', auditApi(intact(5, 0)), ['auditor']);
+
+    await user.click(await screen.findByRole('button', { name: 'Verify chain' }));
+
+    const status = within(screen.getByRole('region', { name: 'Chain integrity' })).getByRole('status');
+    await waitFor(() =>
+      expect(status.textContent).toMatch(/0 signed digests verified\. No signed digest covers them yet/),
     );
   });
 
   it('exports NDJSON and CSV through the API with the session token', async () => {
     const user = userEvent.setup();
-    const api = auditApi({ ok: true, checked: 1, firstBad: null });
+    const api = auditApi(intact(1, 0));
     const createObjectURL = vi.fn(() => 'blob:export');
     Object.assign(URL, { createObjectURL, revokeObjectURL: vi.fn() });
     const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(() => undefined);
@@ -95,7 +131,7 @@ describe('Audit page', () => {
   });
 
   it('tells viewers the audit log is not theirs to see, without asking the API', async () => {
-    const api = auditApi({ ok: true, checked: 1, firstBad: null });
+    const api = auditApi(intact(1, 0));
     await renderApp('/audit', api, ['viewer']);
 
     expect(await screen.findByText(/The audit log is shown to auditors and admins/)).toBeTruthy();

@@ -287,13 +287,19 @@ function VerifyChain() {
         {result !== undefined &&
           (result.ok ? (
             <p>
-              <Badge tone="good">intact</Badge> {result.checked} entries checked against the signed digests.
+              <Badge tone="good">intact</Badge> {result.checked} entries
+              {result.firstSeq === null ? '' : ` (seq ${result.firstSeq}–${result.lastSeq})`},{' '}
+              {result.digestsVerified === 1 ? '1 signed digest' : `${result.digestsVerified} signed digests`}{' '}
+              verified.
+              {result.digestsVerified === 0 &&
+                result.checked > 0 &&
+                ' No signed digest covers them yet: the chain links them, and the next digest (hourly) signs them.'}
             </p>
           ) : (
             <p>
               <Badge tone="bad">not intact</Badge> first bad seq{' '}
               <strong>{result.firstBad?.seq ?? '?'}</strong>: {result.firstBad?.reason ?? 'unknown'} (
-              {result.checked} entries checked)
+              {result.checked} entries verified before it)
             </p>
           ))}
       </div>

@@ -167,11 +167,16 @@ export class AuditLog {
     const problem = earliest(recorded, unreadable, await chainTailProblem(chain, tenant, tail, now));
     if (problem === undefined || (result.firstBad !== null && result.firstBad.seq <= problem.seq))
       return result;
+    // What is intact ends before the problem, though the chain's own links went on.
+    const checked = Math.min(result.checked, problem.seq - (result.firstSeq ?? 1));
     return {
       ...result,
       ok: false,
       firstBad: problem,
-      checked: Math.min(result.checked, problem.seq - (result.firstSeq ?? 1)),
+      checked,
+      firstSeq: checked > 0 ? result.firstSeq : undefined,
+      lastSeq:
+        checked > 0 && result.lastSeq !== undefined ? Math.min(result.lastSeq, problem.seq - 1) : undefined,
     };
   }
 

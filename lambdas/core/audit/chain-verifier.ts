@@ -60,6 +60,28 @@ export interface VerificationResult {
   readonly lastSeq: number | undefined;
 }
 
+/** A result as the API and `--json` show it: no `detail`, absent sequence numbers as null. */
+export interface VerificationSummary {
+  readonly ok: boolean;
+  readonly checked: number;
+  readonly firstSeq: number | null;
+  readonly lastSeq: number | null;
+  readonly digestsVerified: number;
+  readonly firstBad: { readonly seq: number; readonly reason: VerificationReason } | null;
+}
+
+export function verificationSummary(result: VerificationResult): VerificationSummary {
+  const { firstBad } = result;
+  return {
+    ok: result.ok,
+    checked: result.checked,
+    firstSeq: result.firstSeq ?? null,
+    lastSeq: result.lastSeq ?? null,
+    digestsVerified: result.digestsVerified,
+    firstBad: firstBad === null ? null : { seq: firstBad.seq, reason: firstBad.reason },
+  };
+}
+
 export interface ChainVerifierOptions {
   readonly tenant: string;
   /** The tenant's digests as stored or exported, in any order; each is checked. */

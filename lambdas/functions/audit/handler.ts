@@ -3,6 +3,7 @@
  * operation is one `AuditLog` use case, and its result is mapped onto the route's contract.
  */
 import { AUDIT_ACTIONS, type AuditAction } from '../../core/audit/audit-event.js';
+import { verificationSummary } from '../../core/audit/chain-verifier.js';
 import { ConflictError, ValidationError } from '../../core/errors.js';
 import { apiHandler, callerOf } from '../../shared/api-handler.js';
 import { audit } from './compose.js';
@@ -38,9 +39,7 @@ export const handler = apiHandler(AUDIT_ROUTES, () => audit().api, {
   },
   verifyAuditChain: async (request) => {
     const result = await audit().log.verify(callerOf(request), request.query.tenant);
-    const firstBad =
-      result.firstBad === null ? null : { seq: result.firstBad.seq, reason: result.firstBad.reason };
-    return { body: { ok: result.ok, checked: result.checked, firstBad } };
+    return { body: verificationSummary(result) };
   },
   exportAuditLog: async (request) => {
     const { format, fromSeq, toSeq, tenant } = request.query;

@@ -82,7 +82,16 @@ export const AuditTenantQuery = z.object({ tenant }).strict().meta({ id: 'AuditT
 export const AuditVerifyResponse = z
   .object({
     ok: z.boolean(),
+    /** Entries found intact before the first problem (all of them when `ok`). */
     checked: z.number().int(),
+    /** First and last sequence number found intact; null when none is. */
+    firstSeq: z.number().int().nullable(),
+    lastSeq: z.number().int().nullable(),
+    /**
+     * Signed digests whose signature and place in the digest chain are valid. Entries after the
+     * newest digest are hash-linked but not yet signed (digests are made hourly).
+     */
+    digestsVerified: z.number().int(),
     firstBad: z
       .object({
         seq: z.number().int(),
