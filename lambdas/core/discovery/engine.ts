@@ -10,8 +10,8 @@
  * ones and opened or resolved findings are published as events. A change's history entry is
  * written after the change (the commit point), as the credential API writes it: when the store
  * refuses it, the change stands, the lost entry is reported (`onHistoryLost`) and the run counts
- * it (`historyLost`) as one of its errors, so it ends `partial`. The run stops writing shortly before its deadline and says so, rather than
- * being cut off by the function timeout.
+ * it (`historyLost`) as one of its errors, so it ends `partial`. The run stops writing shortly
+ * before its deadline and says so, rather than being cut off by the function timeout.
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditAction, AuditActor, AuditEvent } from '../audit/audit-event.js';
