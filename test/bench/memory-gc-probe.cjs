@@ -8,6 +8,6 @@ process.on('SIGUSR2', () => {
   // Twice: the first pass may leave objects that only a finalizer or weak reference released.
   globalThis.gc();
   globalThis.gc();
-  const { heapUsed, external } = process.memoryUsage();
-  process.stderr.write(`vaultpilot-bench: collected ${JSON.stringify({ heapUsed, external })}\n`);
+  const { heapUsed, heapTotal, external } = process.memoryUsage();
+  process.stderr.write(`vaultpilot-bench: collected ${JSON.stringify({ heapUsed, heapTotal, external })}\n`);
 });

@@ -27,11 +27,19 @@ const ALLOWED_GROWTH_MB = 50;
 /** Preloaded into the measured process: a full GC on SIGUSR2 (memory-gc-probe.cjs). */
 const GC_PROBE = fileURLToPath(new URL('./memory-gc-probe.cjs', import.meta.url));
 
-function rssMb(pid: number): number {
+/**
+ * The process's resident memory from /proc, in MB: the whole RSS, and its two parts, anonymous
+ * memory (the JavaScript heap, malloc's arenas: LevelDB, libuv, OpenSSL) and file-backed pages
+ * (Node's binary and libraries; LevelDB maps its table files).
+ */
+function residentMb(pid: number): { rss: number; anon: number; file: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
-  if (kb === undefined) throw new Error(`No VmRSS for process ${pid}`);
-  return Number(kb) / 1024;
+  const field = (name: string): number => {
+    const kb = new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1];
+    if (kb === undefined) throw new Error(`No ${name} for process ${pid}`);
+    return Number(kb) / 1024;
+  };
+  return { rss: field('VmRSS'), anon: field('RssAnon'), file: field('RssFile') };
 }
 
 /** Starts bin/local.ts as `npm start` does and resolves with its API URL from the banner. */
@@ -93,9 +101,10 @@ const COLLECTED = 'vaultpilot-bench: collected ';
 
 /**
  * Asks the process for a full GC (memory-gc-probe.cjs) and answers what its JavaScript heap and
- * the memory V8 tracks outside it (Buffers) hold then, in MB.
+ * the memory V8 tracks outside it (Buffers) hold then (`live`), and the heap V8 keeps committed
+ * after it (`heapTotal`), in MB.
  */
-async function liveHeapMb(child: ChildProcess): Promise<number> {
+async function liveHeapMb(child: ChildProcess): Promise<{ live: number; heapTotal: number }> {
   const report = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('npm start did not run the GC within 30 s')), 30_000);
     child.once(COLLECTED, (line: string) => {
@@ -104,8 +113,12 @@ async function liveHeapMb(child: ChildProcess): Promise<number> {
     });
     child.kill('SIGUSR2');
   });
-  const { heapUsed, external } = JSON.parse(report) as { heapUsed: number; external: number };
-  return (heapUsed + external) / 1024 / 1024;
+  const { heapUsed, heapTotal, external } = JSON.parse(report) as {
+    heapUsed: number;
+    heapTotal: number;
+    external: number;
+  };
+  return { live: (heapUsed + external) / 1024 / 1024, heapTotal: heapTotal / 1024 / 1024 };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -192,11 +205,11 @@ export async function runMemoryBench(requests: number): Promise<void> {
 
     // Every secret path exists before reads start.
     await drive(write, 0, SECRET_PATHS);
-    const seeded = rssMb(pid);
+    const seeded = residentMb(pid).rss;
     // Every RSS sample below is taken a tenth of the run after a full GC (this one, then the one
     // behind each sample's live-heap reading), so all of them have the same history: sampling the
     // first before any forced GC and the others after one would flatter the growth.
-    const seededLive = await liveHeapMb(child);
+    const seededLive = (await liveHeapMb(child)).live;
 
     console.log(
       `npm start RSS under mixed API traffic: ${requests} requests, concurrency ${CONCURRENCY}, LevelDB data dir, load average ${loadavg()
@@ -214,14 +227,17 @@ export async function runMemoryBench(requests: number): Promise<void> {
     for (let step = 1; step <= 10; step += 1) {
       await drive(call, (step - 1) * tenth, step * tenth);
       await new Promise((resolve) => setTimeout(resolve, 1000));
-      samples.push(rssMb(pid));
+      const resident = residentMb(pid);
+      samples.push(resident.rss);
       // Then what the JavaScript side still holds after a full GC: a leak grows it, while the
       // RSS also moves with when the GC last ran and how much of its space V8 keeps.
-      live.push(await liveHeapMb(child));
+      const heap = await liveHeapMb(child);
+      live.push(heap.live);
       const rate = (step * tenth) / ((performance.now() - started) / 1000);
       console.log(
         `  after ${String(step * tenth).padStart(7)} requests: RSS ${samples.at(-1)!.toFixed(1).padStart(7)} MB, ` +
-          `live heap + external after a full GC ${live.at(-1)!.toFixed(1).padStart(6)} MB   (${rate.toFixed(0)} req/s overall)`,
+          `live heap + external after a full GC ${live.at(-1)!.toFixed(1).padStart(6)} MB, ` +
+          `V8 heap ${heap.heapTotal.toFixed(1)} MB; RSS anon ${resident.anon.toFixed(1)} + file ${resident.file.toFixed(1)} MB   (${rate.toFixed(0)} req/s overall)`,
       );
     }
     const growth = samples.at(-1)! - samples[0]!;
