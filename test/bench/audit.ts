@@ -6,7 +6,8 @@
  *   `bytes(prevHash)` then the body (this bench's baseline until the verifier hashed in one call)
  *   and one `crypto.hash` call per entry over the same bytes assembled in a reused buffer (what
  *   the verifier now does; the faster, so the goal is judged against it). Entries written before
- *   format 2 are measured too;
+ *   format 2 are measured too, and the same chain with format-1 digests (each signature checked,
+ *   as before format-2 digests; format 2 checks one per run of linked digests);
  * - writes on dynalite, one tenant: raw PutItem of event-sized items (baseline), the durable,
  *   contention-free event write of the request path, and appends to the tenant's one chain:
  *   per event by 1 and by 16 concurrent sequencers (every append contends for the head), and in
@@ -80,7 +81,16 @@ async function verificationBench(): Promise<void> {
   // so its strings are flat, not the ropes the chain builder concatenated.
   const asRead = (records: Record<string, unknown>[]) =>
     JSON.parse(JSON.stringify(records)) as Record<string, unknown>[];
+  // The same length of chain with digests as signed before format 2 (every signature checked).
+  const format1 = await buildChain({
+    tenant: 'bench',
+    count: VERIFY_ENTRIES,
+    digestEvery: 1000,
+    signer,
+    legacyDigests: VERIFY_ENTRIES,
+  });
   const records = asRead(asStoredRecords(entries));
+  const format1Records = asRead(asStoredRecords(format1.entries));
   const legacyRecords = asRead(asRecords(entries));
   const inputs = records.map((entry) => ({
     prev: Buffer.from(String(entry.prevHash), 'hex'),
@@ -100,6 +110,7 @@ async function verificationBench(): Promise<void> {
   let undigested = 0;
   let digestsAlone = 0;
   let legacy = 0;
+  let format1Digests = 0;
   let mismatches = 0;
   // Breakdown only (not a baseline): the one-call hash with the buffer's views kept by length, as
   // the verifier keeps them, and the verifier with and without its digests.
@@ -160,6 +171,15 @@ async function verificationBench(): Promise<void> {
         verifyAuditChain([], options);
       }),
     );
+    format1Digests = Math.max(
+      format1Digests,
+      cpuRate(VERIFY_ENTRIES, () => {
+        const format1Options = { ...options, digests: format1.digests };
+        if (!verifyAuditChain(format1Records, format1Options).ok) {
+          throw new Error('the benchmark chain does not verify with format-1 digests');
+        }
+      }),
+    );
     legacy = Math.max(
       legacy,
       cpuRate(VERIFY_ENTRIES, () => {
@@ -171,15 +191,24 @@ async function verificationBench(): Promise<void> {
   }
   if (mismatches > 0) throw new Error('a baseline digest differs from the stored hash');
   const raw = Math.max(streaming, oneCall);
+  const checks = verifyAuditChain(records, options).digestSignaturesChecked;
+  const format1Checks = verifyAuditChain(format1Records, {
+    ...options,
+    digests: format1.digests,
+  }).digestSignaturesChecked;
 
   console.log(
     `verification, ${VERIFY_ENTRIES} entries, ${digests.length} Ed25519 digests, best of ${VERIFY_ROUNDS} rounds (CPU time)`,
+  );
+  console.log(
+    `  digest signatures checked per verification: ${checks} (format-2 digests), ${format1Checks} (format 1)`,
   );
   line('raw SHA-256 of the stored bytes, one call (baseline)', oneCall, raw, 'entries/s');
   line('raw SHA-256, a Hash object per entry (former)', streaming, raw, 'entries/s');
   line('raw SHA-256, one call, views kept (breakdown)', keptViews, raw, 'entries/s');
   line('verifier, stored bytes (hash, frame, link, digests)', verify, raw, 'entries/s');
   line('verifier, stored bytes, without digests (breakdown)', undigested, raw, 'entries/s');
+  line('verifier, stored bytes, format-1 digests (breakdown)', format1Digests, raw, 'entries/s');
   console.log(
     `  ${'per entry: verifier / without digests / digests alone'.padEnd(52)} ` +
       `${(1e6 / verify).toFixed(3)} / ${(1e6 / undigested).toFixed(3)} / ${(1e6 / digestsAlone).toFixed(3)} µs ` +

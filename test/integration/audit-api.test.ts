@@ -25,6 +25,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localEventBus } from '../../lambdas/adapters/local/in-process-event-bus.js';
 import { formatSeq, hashOfStoredBytes } from '../../lambdas/core/audit/audit-chain.js';
+import { DIGEST_FORMAT, digestHash } from '../../lambdas/core/audit/audit-digest.js';
 import type { AuditEvent } from '../../lambdas/core/audit/audit-event.js';
 import { expandChainEntry } from '../../lambdas/core/audit/audit-chain.js';
 import type { DomainEvent } from '../../lambdas/core/events.js';
@@ -337,9 +338,15 @@ describe('audit API', () => {
       algorithm: 'ED25519',
     });
     expect(second.json.digest).toMatchObject({
+      format: DIGEST_FORMAT,
       fromSeq: first.json.digest.toSeq + 1,
       prevSignature: first.json.digest.signature,
+      prevDigestHash: digestHash(first.json.digest),
     });
+    // The list carries the field too (the API's schema keeps it).
+    expect((listed.json.digests as { prevDigestHash?: string }[]).at(-1)?.prevDigestHash).toBe(
+      second.json.digest.prevDigestHash,
+    );
     // The digest covers the event of its own signing.
     const own = await call('aud', 'GET', '/audit?action=audit.digest&limit=1');
     const lastSigned = await chainItem('default', second.json.digest.toSeq);

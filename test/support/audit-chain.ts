@@ -15,6 +15,8 @@ import {
 import {
   type AuditDigest,
   DIGEST_FORMAT,
+  DIGEST_FORMAT_1,
+  digestHash,
   type DigestSigner,
   publicKeyFingerprint,
   signDigest,
@@ -61,13 +63,18 @@ export function ed25519Signer(): DigestSigner & { readonly publicKey: KeyObject 
   };
 }
 
-/** A chain of `count` entries built in memory, with a digest after every `digestEvery` entries. */
+/**
+ * A chain of `count` entries built in memory, with a digest after every `digestEvery` entries:
+ * in format 2 (each naming its predecessor's `digestHash`, as `AuditDigestService` writes them)
+ * but for the first `legacyDigests`, in format 1 (as digests signed before format 2 are stored).
+ */
 export async function buildChain(options: {
   tenant: string;
   count: number;
   digestEvery: number;
   signer: DigestSigner;
   retentionDays?: number;
+  legacyDigests?: number;
 }): Promise<{ entries: ChainEntry[]; digests: AuditDigest[] }> {
   const entries: ChainEntry[] = [];
   const digests: AuditDigest[] = [];
@@ -79,22 +86,28 @@ export async function buildChain(options: {
     entries.push(head);
     if (n % options.digestEvery === 0) {
       const previous = digests.at(-1);
+      const fields = {
+        tenant: options.tenant,
+        fromSeq: previous === undefined ? 1 : previous.toSeq + 1,
+        toSeq: head.seq,
+        headHash: head.hash,
+        prevSignature: previous?.signature ?? '',
+        prevExpiresAt: previous?.expiresAt ?? 0,
+        expiresAt: head.expiresAt,
+        createdAt: head.event.time,
+        reconciledThrough: head.event.time,
+        algorithm: options.signer.algorithm,
+        keyFingerprint: fingerprint,
+      };
       digests.push(
         await signDigest(
-          {
-            format: DIGEST_FORMAT,
-            tenant: options.tenant,
-            fromSeq: previous === undefined ? 1 : previous.toSeq + 1,
-            toSeq: head.seq,
-            headHash: head.hash,
-            prevSignature: previous?.signature ?? '',
-            prevExpiresAt: previous?.expiresAt ?? 0,
-            expiresAt: head.expiresAt,
-            createdAt: head.event.time,
-            reconciledThrough: head.event.time,
-            algorithm: options.signer.algorithm,
-            keyFingerprint: fingerprint,
-          },
+          digests.length < (options.legacyDigests ?? 0)
+            ? { format: DIGEST_FORMAT_1, ...fields }
+            : {
+                format: DIGEST_FORMAT,
+                ...fields,
+                prevDigestHash: previous === undefined ? '' : digestHash(previous),
+              },
           options.signer,
         ),
       );

@@ -77,9 +77,17 @@ describe('canonical JSON (RFC 8785)', () => {
 });
 
 describe('NDJSON export', () => {
-  async function exportLines(): Promise<{ lines: string[]; signer: ReturnType<typeof ed25519Signer> }> {
+  async function exportLines(
+    legacyDigests = 0,
+  ): Promise<{ lines: string[]; signer: ReturnType<typeof ed25519Signer> }> {
     const signer = ed25519Signer();
-    const { entries, digests } = await buildChain({ tenant: 'acme', count: 40, digestEvery: 10, signer });
+    const { entries, digests } = await buildChain({
+      tenant: 'acme',
+      count: 40,
+      digestEvery: 10,
+      signer,
+      legacyDigests,
+    });
     const pem = await signer.publicKeyPem();
     const lines = [
       ndjsonLine({
@@ -144,6 +152,38 @@ describe('NDJSON export', () => {
       seq: 40,
       reason: 'truncated',
     });
+  });
+
+  it('carries format-2 digests and verifies them after format-1 ones, one signature per run', async () => {
+    // Prepare: two format-1 digests, then two format-2 ones.
+    const { lines, signer } = await exportLines(2);
+    const digestLines = lines.filter((line) => line.startsWith('{"type":"digest"'));
+    const third = digestLines[2] ?? '';
+    const altered = lines.map((line) => (line === third ? line.replace('"toSeq":30,', '"toSeq":29,') : line));
+    const fourth = digestLines[3] ?? '';
+    const unlinked = lines.map((line) =>
+      line === fourth
+        ? line.replace(/"prevDigestHash":"[0-9a-f]{64}"/, `"prevDigestHash":"${'0'.repeat(64)}"`)
+        : line,
+    );
+
+    // Act
+    const intact = await verifyAuditExport(() => lines, { now, publicKey: signer.publicKey });
+    const alteredResult = await verifyAuditExport(() => altered, { now, publicKey: signer.publicKey });
+    const unlinkedResult = await verifyAuditExport(() => unlinked, { now, publicKey: signer.publicKey });
+
+    // Assess
+    expect(digestLines.map((line) => (JSON.parse(line) as { format: string }).format)).toEqual([
+      'vaultpilot.audit-digest/1',
+      'vaultpilot.audit-digest/1',
+      'vaultpilot.audit-digest/2',
+      'vaultpilot.audit-digest/2',
+    ]);
+    expect(third).toMatch(/"prevDigestHash":"[0-9a-f]{64}"/);
+    // The newest, then the first format-1 digest (the second is vouched for by the third).
+    expect(intact).toMatchObject({ ok: true, checked: 40, digestsVerified: 4, digestSignaturesChecked: 2 });
+    expect(alteredResult.firstBad).toMatchObject({ seq: 21, reason: 'bad-signature' });
+    expect(unlinkedResult.firstBad).toMatchObject({ seq: 31, reason: 'bad-signature' });
   });
 
   it('refuses a file that is not an export', async () => {

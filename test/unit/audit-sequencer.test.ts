@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type ChainEntry, eventSortKey, expandChainEntry } from '../../lambdas/core/audit/audit-chain.js';
+import { DIGEST_FORMAT, digestHash } from '../../lambdas/core/audit/audit-digest.js';
 import { AUDIT_INTEGRITY_FAILED, AuditDigestService } from '../../lambdas/core/audit/audit-digests.js';
 import { AUDIT_EVENT_CHAINED, AuditSequencer } from '../../lambdas/core/audit/audit-sequencer.js';
 import type { AuditEvent } from '../../lambdas/core/audit/audit-event.js';
@@ -231,6 +232,70 @@ describe('audit digests', () => {
       now: 0,
     });
     expect(result).toMatchObject({ ok: true, checked: 4, digestsVerified: 2 });
+  });
+
+  it('writes format-2 digests naming their predecessor’s hash: one signature check verifies them', async () => {
+    // Prepare
+    const store = new MemoryAuditChainStore();
+    const { signer, sequencer, digests } = service(store);
+    const signed = [];
+    for (let n = 1; n <= 4; n += 1) {
+      await sequencer.chain(TENANT, [recorded(auditEvent(TENANT, n))]);
+      signed.push((await digests.run(TENANT)).digest);
+    }
+    const stored: unknown[] = [];
+    for await (const digest of store.digests(TENANT)) stored.push(digest);
+
+    // Act
+    const result = verifyAuditChain(await entriesOf(store), {
+      tenant: TENANT,
+      digests: stored,
+      publicKey: signer.publicKey,
+      now: 0,
+    });
+
+    // Assess
+    const [first, second, third, fourth] = signed;
+    expect(first).toMatchObject({ format: DIGEST_FORMAT, prevDigestHash: '' });
+    expect(second).toMatchObject({ prevDigestHash: digestHash(first!) });
+    expect(third).toMatchObject({ prevDigestHash: digestHash(second!) });
+    expect(fourth).toMatchObject({ prevDigestHash: digestHash(third!) });
+    expect(result).toMatchObject({ ok: true, checked: 4, digestsVerified: 4, digestSignaturesChecked: 1 });
+  });
+
+  it('vouches for no predecessor it cannot verify with its key: a tampered one, or a lost key’s', async () => {
+    // Prepare: a stored digest altered where the chain check does not look, and a tenant whose
+    // digests were signed with a key since replaced.
+    const store = new MemoryAuditChainStore();
+    const { signer, sequencer, digests } = service(store);
+    await sequencer.chain(TENANT, [recorded(auditEvent(TENANT, 1))]);
+    await digests.run(TENANT);
+    const [stored] = [...(store.digestItems.get(TENANT)?.values() ?? [])];
+    stored!.createdAt = '2025-03-01T00:00:00.000Z';
+    await sequencer.chain(TENANT, [recorded(auditEvent(TENANT, 2))]);
+    const oldKey = service(store).digests;
+    await sequencer.chain('globex', [recorded(auditEvent('globex', 1))]);
+    await oldKey.run('globex');
+    await sequencer.chain('globex', [recorded(auditEvent('globex', 2))]);
+
+    // Act
+    const afterTampering = await digests.run(TENANT);
+    const afterNewKey = await digests.run('globex');
+
+    // Assess: each still signed (as before format 2), vouching for nothing before it, so the
+    // verifier checks the predecessor's own signature and finds it bad, as before.
+    expect(afterTampering.digest).toMatchObject({ fromSeq: 2, prevDigestHash: '' });
+    expect(afterNewKey.digest).toMatchObject({ fromSeq: 2, prevDigestHash: '' });
+    const all: unknown[] = [];
+    for await (const digest of store.digests(TENANT)) all.push(digest);
+    const result = verifyAuditChain(await entriesOf(store), {
+      tenant: TENANT,
+      digests: all,
+      publicKey: signer.publicKey,
+      now: 0,
+    });
+    expect(result.firstBad).toMatchObject({ seq: 1, reason: 'bad-signature' });
+    expect(result.digestSignaturesChecked).toBe(2);
   });
 
   it('chains recorded events no sequencer chained before signing', async () => {

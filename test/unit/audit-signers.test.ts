@@ -50,6 +50,7 @@ async function digestOf(signer: DigestSigner): Promise<AuditDigest> {
       toSeq: 10,
       headHash: 'a'.repeat(64),
       prevSignature: '',
+      prevDigestHash: '',
       prevExpiresAt: 0,
       expiresAt: 1_900_000_000,
       createdAt: '2025-03-01T12:00:00.000Z',

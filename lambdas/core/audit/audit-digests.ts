@@ -8,9 +8,12 @@
  *   If they do not, nothing is signed (a signature must never bless a tampered chain) and an
  *   `audit.integrity.failed` event is published.
  */
+import { createPublicKey } from 'node:crypto';
 import {
+  digestHash,
   publicKeyFingerprint,
   signDigest,
+  verifyDigestSignature,
   DIGEST_FORMAT,
   type AuditDigest,
   type DigestSigner,
@@ -93,6 +96,12 @@ export class AuditDigestService {
     }
 
     const fromSeq = previous === undefined ? 1 : previous.toSeq + 1;
+    const publicKeyPem = await this.signer.publicKeyPem();
+    // A format-2 digest vouches for its predecessor's whole record (a verifier then takes the
+    // predecessor as authentic without checking its signature, ADR 0004), so it vouches only for
+    // one this key verifiably signed: a stored digest altered since, or signed by a lost key
+    // replaced since, is named by nothing but its own signature, which the verifier then checks.
+    const vouched = previous !== undefined && verifyDigestSignature(previous, createPublicKey(publicKeyPem));
     const digest = await signDigest(
       {
         format: DIGEST_FORMAT,
@@ -101,12 +110,13 @@ export class AuditDigestService {
         toSeq: head.seq,
         headHash: head.hash,
         prevSignature: previous?.signature ?? '',
+        prevDigestHash: vouched ? digestHash(previous) : '',
         prevExpiresAt: previous?.expiresAt ?? 0,
         expiresAt: head.expiresAt,
         createdAt: now.toISOString(),
         reconciledThrough,
         algorithm: this.signer.algorithm,
-        keyFingerprint: publicKeyFingerprint(await this.signer.publicKeyPem()),
+        keyFingerprint: publicKeyFingerprint(publicKeyPem),
       },
       this.signer,
     );

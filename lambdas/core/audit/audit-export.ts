@@ -5,7 +5,8 @@
  *   {"type":"header","format":"vaultpilot.audit-export/2","tenant",…,"publicKey":"<PEM>","keyFingerprint"}
  *   {"type":"entry","format":2,"seq","prevHash","hash","body":"<the hashed bytes>","expiresAt"}   (seq order;
  *    entries chained before format 2: {"type":"entry","seq","prevHash","hash","expiresAt","prevExpiresAt","event":{…}})
- *   {"type":"digest","format","tenant","fromSeq","toSeq","headHash",…,"signature"}  (after entry toSeq)
+ *   {"type":"digest","format","tenant","fromSeq","toSeq","headHash",…,"signature"}  (after entry toSeq;
+ *    format-2 digests also carry "prevDigestHash", format-1 ones do not: both verify)
  * Entries and digests are written exactly as stored, so an export of a tampered table fails to
  * verify just as the table does.
  *

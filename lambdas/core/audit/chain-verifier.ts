@@ -29,7 +29,13 @@ import {
   isHash,
   StoredBytes,
 } from './audit-chain.js';
-import { type AuditDigest, AuditDigestSchema, verifyDigestSignature } from './audit-digest.js';
+import {
+  type AuditDigest,
+  AuditDigestSchema,
+  DIGEST_FORMAT,
+  digestHash,
+  verifyDigestSignature,
+} from './audit-digest.js';
 
 export const VERIFICATION_REASONS = [
   'modified',
@@ -53,8 +59,13 @@ export interface VerificationResult {
   /** Entries found intact before the first problem (all of them when `ok`). */
   readonly checked: number;
   readonly firstBad: VerificationProblem | null;
-  /** Digests whose signature and place in the digest chain are valid. */
+  /**
+   * Digests whose content the key authenticates (by their own signature, or through a format-2
+   * successor's `prevDigestHash`) and whose place in the digest chain is valid.
+   */
   readonly digestsVerified: number;
+  /** Digest signatures checked with the key to get there (one per run of linked format-2 digests). */
+  readonly digestSignaturesChecked: number;
   /** First and last sequence number found intact (undefined when none). */
   readonly firstSeq: number | undefined;
   readonly lastSeq: number | undefined;
@@ -465,6 +476,8 @@ class EntryReader implements Candidate {
 interface DigestCheck {
   readonly valid: AuditDigest[];
   readonly problem: VerificationProblem | undefined;
+  /** How many digest signatures were checked with the key (the others were vouched for). */
+  readonly signaturesChecked: number;
 }
 
 function earlier(a: VerificationProblem | undefined, b: VerificationProblem | undefined) {
@@ -473,39 +486,92 @@ function earlier(a: VerificationProblem | undefined, b: VerificationProblem | un
   return b.seq < a.seq ? b : a;
 }
 
+/**
+ * The digests whose content the key authenticates, and how many signatures that took. A digest
+ * is authentic when its own signature verifies, or when an authentic format-2 digest that
+ * directly follows it (`fromSeq` = its `toSeq + 1`) names its `digestHash` in `prevDigestHash`.
+ *
+ * Why the second way is exact, not an approximation (ADR 0004, "Digests"): an authentic digest
+ * was signed by the key holder, so its `prevDigestHash` is what the signer wrote, and the signer
+ * (`AuditDigestService`) writes a non-empty one only for a predecessor whose signature it had just
+ * verified with this same key. `digestHash` covers every field of the record and the signature as
+ * stored, so a record with that hash is (but for a SHA-256 collision) byte for byte that verified
+ * one, and checking its signature again would answer true. Every digest counted as verified thus
+ * has content authenticated by the key, directly or through a chain of hashes from a signature
+ * that verified; the answer for each digest is the one checking its own signature would give.
+ *
+ * Walked from the newest digest down, so that every digest that could vouch for one is judged
+ * before it: a run of linked format-2 digests costs one signature check, its newest.
+ */
+function authenticate(
+  digests: readonly AuditDigest[],
+  publicKey: KeyObject | undefined,
+): { readonly authentic: ReadonlySet<AuditDigest>; readonly signaturesChecked: number } {
+  const authentic = new Set<AuditDigest>();
+  if (publicKey === undefined) return { authentic, signaturesChecked: 0 };
+  // The `prevDigestHash` of each authentic format-2 digest, by its `fromSeq`.
+  const vouchedFor = new Map<number, Set<string>>();
+  let signaturesChecked = 0;
+  for (const digest of [...digests].sort((a, b) => b.fromSeq - a.fromSeq)) {
+    const hashes = vouchedFor.get(digest.toSeq + 1);
+    let ok = hashes !== undefined && hashes.has(digestHash(digest));
+    if (!ok) {
+      // No successor vouches for it (none, format 1, or a link that does not match: altered
+      // content or another record in its place): its own signature decides, and words the problem.
+      signaturesChecked += 1;
+      ok = verifyDigestSignature(digest, publicKey);
+    }
+    if (!ok) continue;
+    authentic.add(digest);
+    if (digest.format === DIGEST_FORMAT && digest.prevDigestHash !== '') {
+      const set = vouchedFor.get(digest.fromSeq) ?? new Set<string>();
+      set.add(digest.prevDigestHash);
+      vouchedFor.set(digest.fromSeq, set);
+    }
+  }
+  return { authentic, signaturesChecked };
+}
+
 /** Checks every digest on its own and as a chain; returns the good ones and the first problem. */
 function checkDigests(options: ChainVerifierOptions): DigestCheck {
   let problem: VerificationProblem | undefined;
-  const parsed: AuditDigest[] = [];
+  // Each record in the order given: a well-formed digest of this tenant, or its problem.
+  const records: (AuditDigest | VerificationProblem)[] = [];
   for (const raw of options.digests) {
     const result = AuditDigestSchema.safeParse(raw);
     const claimedFrom = isRecord(raw) && isSeq(raw.fromSeq) ? raw.fromSeq : 1;
     if (!result.success) {
-      problem = earlier(problem, {
-        seq: claimedFrom,
-        reason: 'bad-signature',
-        detail: 'A digest record is malformed',
-      });
+      records.push({ seq: claimedFrom, reason: 'bad-signature', detail: 'A digest record is malformed' });
       continue;
     }
     const digest = result.data;
     if (digest.tenant !== options.tenant || digest.toSeq < digest.fromSeq) {
-      problem = earlier(problem, {
+      records.push({
         seq: digest.fromSeq,
         reason: 'bad-signature',
         detail: `The digest from seq ${digest.fromSeq} is not one of this tenant's`,
       });
       continue;
     }
-    if (options.publicKey === undefined || !verifyDigestSignature(digest, options.publicKey)) {
+    records.push(digest);
+  }
+  const { authentic, signaturesChecked } = authenticate(
+    records.filter((record): record is AuditDigest => 'format' in record),
+    options.publicKey,
+  );
+  const parsed: AuditDigest[] = [];
+  for (const record of records) {
+    if (!('format' in record)) {
+      problem = earlier(problem, record);
+    } else if (!authentic.has(record)) {
       problem = earlier(problem, {
-        seq: digest.fromSeq,
+        seq: record.fromSeq,
         reason: 'bad-signature',
-        detail: `The signature of the digest of seq ${digest.fromSeq}..${digest.toSeq} does not verify with the public key`,
+        detail: `The signature of the digest of seq ${record.fromSeq}..${record.toSeq} does not verify with the public key`,
       });
-      continue;
+    } else {
+      parsed.push(record);
     }
-    parsed.push(digest);
   }
   parsed.sort((a, b) => a.fromSeq - b.fromSeq);
   const valid: AuditDigest[] = [];
@@ -534,7 +600,7 @@ function checkDigests(options: ChainVerifierOptions): DigestCheck {
     valid.push(digest);
     previous = digest;
   }
-  return { valid, problem };
+  return { valid, problem, signaturesChecked };
 }
 
 /** The first entry that cannot be accepted, waiting for the look-ahead that names its problem. */
@@ -568,6 +634,7 @@ export class AuditChainVerifier {
   private readonly digestEnds: number[];
   private nextDigestEnd = 0;
   private readonly digestsVerified: number;
+  private readonly digestSignaturesChecked: number;
   private readonly latestLiveDigest: AuditDigest | undefined;
   private readonly reader: EntryReader;
   private problem: VerificationProblem | undefined;
@@ -588,6 +655,7 @@ export class AuditChainVerifier {
     const digests = checkDigests(options);
     this.digestProblem = digests.problem;
     this.digestsVerified = digests.valid.length;
+    this.digestSignaturesChecked = digests.signaturesChecked;
     for (const digest of digests.valid) this.digestsByToSeq.set(digest.toSeq, digest);
     this.digestEnds = [...this.digestsByToSeq.keys()].sort((a, b) => a - b);
     // Truncation is judged against the last digest whose entries cannot all have expired yet.
@@ -624,6 +692,7 @@ export class AuditChainVerifier {
       checked: this.checked,
       firstBad,
       digestsVerified: this.digestsVerified,
+      digestSignaturesChecked: this.digestSignaturesChecked,
       firstSeq: this.firstSeq,
       lastSeq: this.lastSeq,
     };

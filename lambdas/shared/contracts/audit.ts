@@ -88,7 +88,8 @@ export const AuditVerifyResponse = z
     firstSeq: z.number().int().nullable(),
     lastSeq: z.number().int().nullable(),
     /**
-     * Signed digests whose signature and place in the digest chain are valid. Entries after the
+     * Signed digests whose content the key authenticates (their own signature, or a format-2
+     * successor's hash of them) and whose place in the digest chain is valid. Entries after the
      * newest digest are hash-linked but not yet signed (digests are made hourly).
      */
     digestsVerified: z.number().int(),
@@ -148,6 +149,11 @@ export const AuditDigestView = z
     toSeq: z.number().int(),
     headHash: z.string(),
     prevSignature: z.string(),
+    /**
+     * Format 2 (`vaultpilot.audit-digest/2`) only: hex SHA-256 of the previous digest's canonical
+     * JSON, signature included; empty for the first digest (ADR 0004).
+     */
+    prevDigestHash: z.string().optional(),
     prevExpiresAt: z.number().int(),
     expiresAt: z.number().int(),
     createdAt: z.string(),
