@@ -13,7 +13,8 @@ import type { LocalRuntime } from '../../lambdas/local/runtime.js';
 import { resetFunctions } from '../../lambdas/platform/cold-start.js';
 import { ALL_SCOPES, SCOPES } from '../../lambdas/shared/scopes.js';
 import { localTableName, TABLE_LIST, type TableId } from '../../lambdas/shared/tables.js';
-import { DynamoFaultProxy, seededRandom } from '../support/dynamo-fault-proxy.js';
+import { DynamoFaultProxy } from '../support/dynamo-fault-proxy.js';
+import { seededRandom } from '../support/seeded-random.js';
 import { captureProcessOutput } from '../support/process-output.js';
 import {
   type ApiAnswer,

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { seededRandom } from './seeded-random.js';
 
 export type DynamoFaultKind =
   | 'ResourceNotFoundException'
@@ -76,18 +77,6 @@ const FAULT_ANSWERS: Readonly<Record<DynamoFaultKind, { status: number; type: st
     message: 'Internal server error',
   },
 };
-
-/** mulberry32: a small seeded generator, so a run with the same seed injects the same faults. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A request held by the proxy until the test releases it (see `hold`). */
 export interface HeldRequest {

@@ -22,6 +22,7 @@ import {
 } from '../../lambdas/core/audit/chain-verifier.js';
 import { asStoredRecords, buildChain, ed25519Signer } from '../support/audit-chain.js';
 import { oracleVerify } from '../support/audit-digest-oracle.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const TENANT = 'acme';
 const COUNT = 240;
@@ -369,24 +370,12 @@ describe('a chain whose digests change from format 1 to format 2', () => {
   });
 });
 
-/** mulberry32: a small seeded PRNG, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('random tamperings of the digests (seeded)', () => {
   const SEED = 0x13_0d_16;
   const ROUNDS = 500;
 
   it(`answer as the verifier before format 2 did, in ${ROUNDS} rounds`, () => {
-    const random = prng(SEED);
+    const random = seededRandom(SEED);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
     const index = (digests: readonly unknown[]) => Math.floor(random() * digests.length);
     const seen = new Map<string, number>();

@@ -13,6 +13,7 @@ import {
   EnvelopeIntegrityError,
   type Keyring,
 } from '../../lambdas/core/secrets/keyring.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const CONTEXT: EncryptionContext = { tenant: 'acme', path: 'prod/db/password', version: '0000000007' };
 
@@ -40,18 +41,6 @@ class RecordingKeyring implements Keyring {
   currentKeyId(): Promise<string> {
     return this.inner.currentKeyId();
   }
-}
-
-/** mulberry32: a tiny seeded PRNG, so a failing mutation reproduces from its index. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 describe('EnvelopeCipher', () => {
