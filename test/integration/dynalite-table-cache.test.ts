@@ -24,7 +24,7 @@ import {
 } from '../../lambdas/local/dynamo.js';
 
 const TableName = 'table-cache-probe';
-/** Small tables: 6 MB of writes make some 150 of them. */
+/** Small tables: a few MB of writes make more than a hundred of them. */
 const SMALL_TABLES: LevelDbOptions = { maxFileSize: 32 * 1024, writeBufferSize: 64 * 1024 };
 /** LevelDB keeps 10 of its open files for other uses than tables. */
 const CACHED_TABLES = (LOCAL_LEVELDB_OPTIONS.maxOpenFiles ?? 1000) - 10;
@@ -44,8 +44,12 @@ function tablesOnDisk(dir: string): number {
   return readdirSync(dir).filter((name) => name.endsWith('.ldb')).length;
 }
 
-/** Writes `megabytes` of incompressible 3 KB items in batches of 25. */
-async function writeMegabytes(client: DynamoDBClient, megabytes: number): Promise<void> {
+/** Tables the data must make: well over what the bounded cache may hold. */
+const ENOUGH_TABLES = CACHED_TABLES + 40;
+/** A stop in case LevelDB makes far larger tables than asked: the test then fails, it does not hang. */
+const MAX_MEGABYTES = 48;
+
+async function createTable(client: DynamoDBClient): Promise<void> {
   await client.send(
     new CreateTableCommand({
       TableName,
@@ -61,23 +65,36 @@ async function writeMegabytes(client: DynamoDBClient, megabytes: number): Promis
     }),
   );
   await waitUntilActive(client, TableName);
-  const batches = Math.ceil((megabytes * 1024 * 1024) / (25 * 3 * 1024));
-  for (let batch = 0; batch < batches; batch += 1) {
-    await client.send(
-      new BatchWriteItemCommand({
-        RequestItems: {
-          [TableName]: Array.from({ length: 25 }, (_, i) => ({
-            PutRequest: {
-              Item: {
-                pk: { S: 'tenant#events' },
-                sk: { S: `${String(batch).padStart(5, '0')}#${String(i).padStart(2, '0')}` },
-                body: { S: randomBytes(2304).toString('base64') },
+}
+
+/**
+ * Writes incompressible 3 KB items, 25 a batch, a megabyte at a time, until the data dir holds
+ * ENOUGH_TABLES tables or MAX_MEGABYTES are written. How many tables a megabyte makes depends on
+ * when LevelDB flushes and compacts (keys written in order go straight to a deeper level), so
+ * the amount is not fixed.
+ */
+async function writeUntilManyTables(client: DynamoDBClient, dir: string): Promise<void> {
+  await createTable(client);
+  const batchesPerMegabyte = Math.ceil((1024 * 1024) / (25 * 3 * 1024));
+  for (let megabyte = 0; megabyte < MAX_MEGABYTES && tablesOnDisk(dir) < ENOUGH_TABLES; megabyte += 1) {
+    for (let i = 0; i < batchesPerMegabyte; i += 1) {
+      const batch = megabyte * batchesPerMegabyte + i;
+      await client.send(
+        new BatchWriteItemCommand({
+          RequestItems: {
+            [TableName]: Array.from({ length: 25 }, (_, item) => ({
+              PutRequest: {
+                Item: {
+                  pk: { S: 'tenant#events' },
+                  sk: { S: `${String(batch).padStart(6, '0')}#${String(item).padStart(2, '0')}` },
+                  body: { S: randomBytes(2304).toString('base64') },
+                },
               },
-            },
-          })),
-        },
-      }),
-    );
+            })),
+          },
+        }),
+      );
+    }
   }
 }
 
@@ -109,10 +126,10 @@ describe('LevelDB table cache of the local DynamoDB', () => {
     const { dir, client: dynamoClient } = await start(SMALL_TABLES);
 
     // Act
-    await writeMegabytes(dynamoClient, 6);
+    await writeUntilManyTables(dynamoClient, dir);
 
     // Assess: the data made well over the cache's share of tables; no more than it stay mapped.
-    expect(tablesOnDisk(dir)).toBeGreaterThan(CACHED_TABLES + 20);
+    expect(tablesOnDisk(dir)).toBeGreaterThanOrEqual(ENOUGH_TABLES);
     expect(mappedTables(dir)).toBeGreaterThan(0);
     expect(mappedTables(dir)).toBeLessThanOrEqual(CACHED_TABLES);
   });
@@ -122,9 +139,10 @@ describe('LevelDB table cache of the local DynamoDB', () => {
     const { dir, client: dynamoClient } = await start({ ...SMALL_TABLES, maxOpenFiles: 1000 });
 
     // Act
-    await writeMegabytes(dynamoClient, 6);
+    await writeUntilManyTables(dynamoClient, dir);
 
     // Assess: above the bounded cache's share, growing with the data.
+    expect(tablesOnDisk(dir)).toBeGreaterThanOrEqual(ENOUGH_TABLES);
     expect(mappedTables(dir)).toBeGreaterThan(CACHED_TABLES + 20);
   });
 });
