@@ -50,7 +50,7 @@ export interface LevelDbOptions {
  * (about 80 KB per 2 MiB table of audit events here) and its file mapped. LevelDB's default,
  * 1,000 open files, lets that grow with the data up to some 80 MB of native memory, plus the
  * mapped pages, while the audit log (which nothing expires locally) keeps adding tables: `npm
- * start` grew by one table's worth every few thousand requests. 74 is LevelDB's minimum (64
+ * start` added a table about every thousand requests of mixed traffic. 74 is LevelDB's minimum (64
  * tables cached): a lookup touches at most one table per level, so the recent tables requests
  * read stay cached, and a miss costs one file open and index read.
  */
