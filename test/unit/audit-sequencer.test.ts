@@ -3,6 +3,7 @@
  * under retries, crashes and concurrent sequencers; digests that chain; catch-up of stragglers;
  * no signature over a tampered chain.
  */
+import type { KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { type ChainEntry, eventSortKey, expandChainEntry } from '../../lambdas/core/audit/audit-chain.js';
 import { DIGEST_FORMAT, digestHash } from '../../lambdas/core/audit/audit-digest.js';
@@ -10,7 +11,7 @@ import { AUDIT_INTEGRITY_FAILED, AuditDigestService } from '../../lambdas/core/a
 import { AUDIT_EVENT_CHAINED, AuditSequencer } from '../../lambdas/core/audit/audit-sequencer.js';
 import type { AuditEvent } from '../../lambdas/core/audit/audit-event.js';
 import { ChainingAuditSink } from '../../lambdas/core/audit/chaining-sink.js';
-import { verifyAuditChain } from '../../lambdas/core/audit/chain-verifier.js';
+import { type VerificationResult, verifyAuditChain } from '../../lambdas/core/audit/chain-verifier.js';
 import type { DomainEvent, EventPublisher } from '../../lambdas/core/events.js';
 import { auditEvent, ed25519Signer, MemoryAuditChainStore, recorded } from '../support/audit-chain.js';
 
@@ -29,6 +30,13 @@ async function entriesOf(store: MemoryAuditChainStore, tenant = TENANT): Promise
   for await (const entry of store.entries(tenant))
     entries.push(expandChainEntry(entry) as unknown as ChainEntry);
   return entries;
+}
+
+/** Verifies the tenant's chain as stored, with every digest the store holds for it. */
+async function verifyStored(store: MemoryAuditChainStore, publicKey: KeyObject): Promise<VerificationResult> {
+  const digests: unknown[] = [];
+  for await (const digest of store.digests(TENANT)) digests.push(digest);
+  return verifyAuditChain(await entriesOf(store), { tenant: TENANT, digests, publicKey, now: 0 });
 }
 
 const clock = { now: () => new Date(Date.UTC(2025, 2, 2)) };
@@ -223,14 +231,7 @@ describe('audit digests', () => {
     expect(first.digest).toMatchObject({ fromSeq: 1, toSeq: 3, prevSignature: '', algorithm: 'ED25519' });
     expect(idle.digest).toBeUndefined();
     expect(second.digest).toMatchObject({ fromSeq: 4, toSeq: 4, prevSignature: first.digest?.signature });
-    const stored: unknown[] = [];
-    for await (const digest of store.digests(TENANT)) stored.push(digest);
-    const result = verifyAuditChain(await entriesOf(store), {
-      tenant: TENANT,
-      digests: stored,
-      publicKey: signer.publicKey,
-      now: 0,
-    });
+    const result = await verifyStored(store, signer.publicKey);
     expect(result).toMatchObject({ ok: true, checked: 4, digestsVerified: 2 });
   });
 
@@ -243,16 +244,9 @@ describe('audit digests', () => {
       await sequencer.chain(TENANT, [recorded(auditEvent(TENANT, n))]);
       signed.push((await digests.run(TENANT)).digest);
     }
-    const stored: unknown[] = [];
-    for await (const digest of store.digests(TENANT)) stored.push(digest);
 
     // Act
-    const result = verifyAuditChain(await entriesOf(store), {
-      tenant: TENANT,
-      digests: stored,
-      publicKey: signer.publicKey,
-      now: 0,
-    });
+    const result = await verifyStored(store, signer.publicKey);
 
     // Assess
     const [first, second, third, fourth] = signed;
@@ -286,14 +280,7 @@ describe('audit digests', () => {
     // verifier checks the predecessor's own signature and finds it bad, as before.
     expect(afterTampering.digest).toMatchObject({ fromSeq: 2, prevDigestHash: '' });
     expect(afterNewKey.digest).toMatchObject({ fromSeq: 2, prevDigestHash: '' });
-    const all: unknown[] = [];
-    for await (const digest of store.digests(TENANT)) all.push(digest);
-    const result = verifyAuditChain(await entriesOf(store), {
-      tenant: TENANT,
-      digests: all,
-      publicKey: signer.publicKey,
-      now: 0,
-    });
+    const result = await verifyStored(store, signer.publicKey);
     expect(result.firstBad).toMatchObject({ seq: 1, reason: 'bad-signature' });
     expect(result.digestSignaturesChecked).toBe(2);
   });
