@@ -3,7 +3,8 @@
  * - `audit.event.chained`: an audit event took its place in the tenant's hash chain (at least
  *   once: a retried stream batch may publish an event again; match on `eventId` to deduplicate);
  * - `audit.digest.signed`: a digest of the chain was signed;
- * - `audit.integrity.failed`: the chain since the last digest is not intact; nothing was signed.
+ * - `audit.integrity.failed`: the chain since the last digest, or that digest's record, is not
+ *   intact; nothing was signed.
  * None carries a secret value, a source IP or a user agent.
  */
 import * as z from 'zod';

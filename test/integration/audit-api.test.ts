@@ -42,6 +42,7 @@ let dir: string;
 const tokens: Record<string, string> = {};
 const subjects: Record<string, string> = {};
 const chained: DomainEvent[] = [];
+const integrityFailures: DomainEvent[] = [];
 
 type Answer = ApiAnswer;
 
@@ -98,6 +99,7 @@ beforeAll(async () => {
     ['bob', 'other', ['auditor']],
     ['tam', 'tamper', ['admin']],
     ['tail', 'tail', ['admin']],
+    ['dig', 'digests', ['admin']],
   ];
   for (const [username, tenant, groups] of users) {
     await runtime.identity.addUser({ username, password: PASSWORD, tenant, groups });
@@ -105,6 +107,9 @@ beforeAll(async () => {
   for (const name of ['admin', ...users.map(([username]) => username)]) await signIn(name);
   localEventBus.subscribe('audit.event.chained', (event) => {
     chained.push(event);
+  });
+  localEventBus.subscribe('audit.integrity.failed', (event) => {
+    integrityFailures.push(event);
   });
 });
 
@@ -637,5 +642,33 @@ describe('audit verification of a tampered table', () => {
     // The chain no longer continues the signed head: the next digest is refused (409).
     const refused = await call('tam', 'POST', '/audit/digests');
     expect(refused.status).toBe(409);
+  });
+
+  it('refuses to sign after the stored digest was altered (409, audit.integrity.failed), and signs once it is put back', async () => {
+    // Prepare: a digest whose stored record is then altered (its signature no longer verifies).
+    await call('dig', 'GET', '/audit?limit=1');
+    const signed = (await call('dig', 'POST', '/audit/digests')).json.digest;
+    const key = { pk: 'digests#digests', sk: formatSeq(signed.fromSeq) };
+    const { Item: digest } = await db.send(new GetCommand({ TableName: TABLE, Key: key }));
+    await db.send(
+      new PutCommand({ TableName: TABLE, Item: { ...digest, createdAt: '2025-03-01T00:00:00.000Z' } }),
+    );
+
+    // Act
+    const refused = await call('dig', 'POST', '/audit/digests');
+    await db.send(new PutCommand({ TableName: TABLE, Item: digest }));
+    const resumed = await call('dig', 'POST', '/audit/digests');
+
+    // Assess
+    expect(refused.status).toBe(409);
+    expect(refused.json.error.details).toEqual({
+      firstBad: { seq: signed.fromSeq, reason: 'bad-signature' },
+    });
+    expect(
+      integrityFailures.filter((event) => event.tenant === 'digests').map((event) => event.detail),
+    ).toEqual([{ seq: signed.fromSeq, reason: 'bad-signature' }]);
+    expect(resumed.status).toBe(200);
+    expect(resumed.json.digest).toMatchObject({ fromSeq: signed.toSeq + 1, prevSignature: signed.signature });
+    expect(resumed.json.digest.prevDigestHash).toMatch(/^[0-9a-f]{64}$/);
   });
 });

@@ -257,29 +257,58 @@ describe('audit digests', () => {
     expect(result).toMatchObject({ ok: true, checked: 4, digestsVerified: 4, digestSignaturesChecked: 1 });
   });
 
-  it('vouches for no predecessor it cannot verify with its key: a tampered one, or a lost key’s', async () => {
-    // Prepare: a stored digest altered where the chain check does not look, and a tenant whose
-    // digests were signed with a key since replaced.
+  it('refuses to sign after its own last digest was altered, and says so, even with nothing new', async () => {
+    // Prepare: a stored digest altered where the chain check does not look (its signature, by
+    // this same key, no longer verifies).
     const store = new MemoryAuditChainStore();
-    const { signer, sequencer, digests } = service(store);
+    const publisher = new FakePublisher();
+    const { signer, sequencer, digests } = service(store, publisher);
     await sequencer.chain(TENANT, [recorded(auditEvent(TENANT, 1))]);
     await digests.run(TENANT);
     const [stored] = [...(store.digestItems.get(TENANT)?.values() ?? [])];
     stored!.createdAt = '2025-03-01T00:00:00.000Z';
+
+    // Act: once with nothing new, once after a new event.
+    const idle = await digests.run(TENANT);
     await sequencer.chain(TENANT, [recorded(auditEvent(TENANT, 2))]);
+    const withNew = await digests.run(TENANT);
+
+    // Assess: nothing signed after it; each run reports it at the digest's first seq.
+    for (const run of [idle, withNew]) {
+      expect(run.digest).toBeUndefined();
+      expect(run.integrityProblem).toMatchObject({ seq: 1, reason: 'bad-signature' });
+    }
+    const failures = publisher.published.filter((event) => event.type === AUDIT_INTEGRITY_FAILED);
+    expect(failures.map((event) => event.detail)).toEqual([
+      { seq: 1, reason: 'bad-signature' },
+      { seq: 1, reason: 'bad-signature' },
+    ]);
+    expect(store.digestItems.get(TENANT)?.size).toBe(1);
+    expect((await verifyStored(store, signer.publicKey)).firstBad).toMatchObject({
+      seq: 1,
+      reason: 'bad-signature',
+    });
+  });
+
+  it('signs after a digest of a key since replaced, vouching for nothing before it', async () => {
+    // Prepare: a tenant whose last digest was signed with a key since replaced (README, "Backup
+    // and restore": a lost signing key).
+    const store = new MemoryAuditChainStore();
+    const publisher = new FakePublisher();
+    const { signer, sequencer, digests } = service(store, publisher);
     const oldKey = service(store).digests;
-    await sequencer.chain('globex', [recorded(auditEvent('globex', 1))]);
-    await oldKey.run('globex');
-    await sequencer.chain('globex', [recorded(auditEvent('globex', 2))]);
+    await sequencer.chain(TENANT, [recorded(auditEvent(TENANT, 1))]);
+    await oldKey.run(TENANT);
+    await sequencer.chain(TENANT, [recorded(auditEvent(TENANT, 2))]);
 
     // Act
-    const afterTampering = await digests.run(TENANT);
-    const afterNewKey = await digests.run('globex');
+    const afterNewKey = await digests.run(TENANT);
 
-    // Assess: each still signed (as before format 2), vouching for nothing before it, so the
-    // verifier checks the predecessor's own signature and finds it bad, as before.
-    expect(afterTampering.digest).toMatchObject({ fromSeq: 2, prevDigestHash: '' });
+    // Assess: signed, naming no predecessor's hash, so a verifier checks the old digest's own
+    // signature (bad with the new key, as before format 2); no integrity failure published.
+    expect(afterNewKey.integrityProblem).toBeUndefined();
     expect(afterNewKey.digest).toMatchObject({ fromSeq: 2, prevDigestHash: '' });
+    expect(publisher.published.filter((event) => event.type === AUDIT_INTEGRITY_FAILED)).toEqual([]);
     const result = await verifyStored(store, signer.publicKey);
     expect(result.firstBad).toMatchObject({ seq: 1, reason: 'bad-signature' });
     expect(result.digestSignaturesChecked).toBe(2);

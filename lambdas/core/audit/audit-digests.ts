@@ -1,12 +1,15 @@
 /**
  * Signs digests of a tenant's chain (hourly by the `auditDigest` engine, and on demand), after
- * two checks (ADR 0004):
+ * catching up and two checks (ADR 0004):
  * - catch-up: events recorded since the last digest that no sequencer chained (a stream batch that
  *   failed every retry, a crash between the durable write and the in-process sequencer) are
  *   chained now, so every event is chained sooner or later;
+ * - the last digest: one that names this signing key (its fingerprint) must verify with it. A
+ *   digest of a key since replaced (a lost key, README "Backup and restore") is accepted, and the
+ *   new digest vouches for nothing before it;
  * - integrity: the entries since the last digest must continue the head that digest signed.
- *   If they do not, nothing is signed (a signature must never bless a tampered chain) and an
- *   `audit.integrity.failed` event is published.
+ * If a check fails, nothing is signed (a signature must never bless a tampered chain) and an
+ * `audit.integrity.failed` event is published.
  */
 import { createPublicKey } from 'node:crypto';
 import {
@@ -68,8 +71,25 @@ export class AuditDigestService {
     if (head === undefined && previous === undefined) {
       return { tenant, caughtUp, digest: undefined, integrityProblem: undefined };
     }
-    // Checked even when nothing is new: a chain cut back to (or rewritten at) its signed head
-    // must be reported, not merely left unsigned.
+    // Both checked even when nothing is new: an altered digest, or a chain cut back to (or
+    // rewritten at) its signed head, must be reported, not merely left unsigned. The last digest
+    // comes first: the chain check trusts its head hash.
+    const publicKeyPem = await this.signer.publicKeyPem();
+    const previousIsOwn =
+      previous !== undefined && verifyDigestSignature(previous, createPublicKey(publicKeyPem));
+    if (
+      previous !== undefined &&
+      !previousIsOwn &&
+      previous.keyFingerprint === publicKeyFingerprint(publicKeyPem)
+    ) {
+      // It names this key, so no key replacement explains it: the record was altered.
+      const altered: VerificationProblem = {
+        seq: previous.fromSeq,
+        reason: 'bad-signature',
+        detail: `The last digest (seq ${previous.fromSeq}..${previous.toSeq}) does not verify with the signing key it names`,
+      };
+      return this.integrityFailure(tenant, caughtUp, altered, now);
+    }
     const signedHead =
       previous === undefined
         ? undefined
@@ -96,12 +116,11 @@ export class AuditDigestService {
     }
 
     const fromSeq = previous === undefined ? 1 : previous.toSeq + 1;
-    const publicKeyPem = await this.signer.publicKeyPem();
     // A format-2 digest vouches for its predecessor's whole record (a verifier then takes the
     // predecessor as authentic without checking its signature, ADR 0004), so it vouches only for
-    // one this key verifiably signed: a stored digest altered since, or signed by a lost key
-    // replaced since, is named by nothing but its own signature, which the verifier then checks.
-    const vouched = previous !== undefined && verifyDigestSignature(previous, createPublicKey(publicKeyPem));
+    // one this key verifiably signed: a digest of a lost key replaced since is named by nothing
+    // but its own signature, which the verifier then checks (an altered one of this key stopped
+    // the run above).
     const digest = await signDigest(
       {
         format: DIGEST_FORMAT,
@@ -110,7 +129,7 @@ export class AuditDigestService {
         toSeq: head.seq,
         headHash: head.hash,
         prevSignature: previous?.signature ?? '',
-        prevDigestHash: vouched ? digestHash(previous) : '',
+        prevDigestHash: previousIsOwn ? digestHash(previous) : '',
         prevExpiresAt: previous?.expiresAt ?? 0,
         expiresAt: head.expiresAt,
         createdAt: now.toISOString(),
