@@ -1,9 +1,11 @@
 /**
- * `npm run bench -- memory [--requests N]`: the resident memory of `npm start` under a long run
- * of mixed API traffic. Goal (issue 13): RSS after 100,000 requests ≤ RSS after 10,000 + 50 MB.
+ * `npm run bench -- memory [--requests N] [--scheduler]`: the resident memory of `npm start` under
+ * a long run of mixed API traffic. Goal (issue 13): RSS after 100,000 requests ≤ RSS after 10,000
+ * + 50 MB. `--scheduler` runs the scheduled engines too, as a plain `npm start` does (a long soak:
+ * the rotation scheduler fires every 15 minutes, the audit digest and discovery every hour).
  *
  * The local runtime runs exactly as `npm start` runs it (bin/local.ts in its own Node process,
- * LevelDB in a throwaway data directory, scheduler off, dashboard not rebuilt), so its RSS is
+ * LevelDB in a throwaway data directory, scheduler off unless asked, dashboard not rebuilt), so its RSS is
  * read from /proc without the load generator's memory in it. The traffic cycles through secret
  * writes and reads (each a Query that stops at its Limit: the path that leaked a LevelDB iterator
  * per request before patches/dynalite+4.0.0.patch), the inventory, metadata listing, the audit
@@ -43,7 +45,7 @@ function residentMb(pid: number): { rss: number; anon: number; file: number } {
 }
 
 /** Starts bin/local.ts as `npm start` does and resolves with its API URL from the banner. */
-function startLocal(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+function startLocal(dataDir: string, scheduler: boolean): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
     [
@@ -57,7 +59,7 @@ function startLocal(dataDir: string): Promise<{ child: ChildProcess; url: string
       '0',
       '--data-dir',
       dataDir,
-      '--no-scheduler',
+      ...(scheduler ? [] : ['--no-scheduler']),
       '--no-dashboard-build',
     ],
     {
@@ -188,9 +190,9 @@ async function drive(call: Call, from: number, to: number): Promise<void> {
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
 }
 
-export async function runMemoryBench(requests: number): Promise<void> {
+export async function runMemoryBench(requests: number, options: { scheduler: boolean }): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'vp-bench-memory-'));
-  const { child, url } = await startLocal(dataDir);
+  const { child, url } = await startLocal(dataDir, options.scheduler);
   const pid = child.pid;
   if (pid === undefined) throw new Error('npm start has no process id');
   try {
@@ -212,9 +214,10 @@ export async function runMemoryBench(requests: number): Promise<void> {
     const seededLive = (await liveHeapMb(child)).live;
 
     console.log(
-      `npm start RSS under mixed API traffic: ${requests} requests, concurrency ${CONCURRENCY}, LevelDB data dir, load average ${loadavg()
-        .map((load) => load.toFixed(2))
-        .join(' ')}`,
+      `npm start RSS under mixed API traffic: ${requests} requests, concurrency ${CONCURRENCY}, LevelDB data dir, ` +
+        `scheduled engines ${options.scheduler ? 'on' : 'off'}, load average ${loadavg()
+          .map((load) => load.toFixed(2))
+          .join(' ')}`,
     );
     console.log(
       `  after start and ${SECRET_PATHS} seed writes: RSS ${seeded.toFixed(1)} MB, ` +

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- api|secrets|envelope|audit|discovery|rotation|dashboard|lambda|cli|memory|inventory|notify] [--requests N]`: runs the named suites (all by default).
+ * `npm run bench [-- api|secrets|envelope|audit|discovery|rotation|dashboard|lambda|cli|memory|inventory|notify] [--requests N] [--scheduler]`: runs the named suites (all by default).
  *
  * api: throughput of the local API against a baseline measured in the same run.
  *
@@ -39,7 +39,7 @@
  * inventory: p50 of one page of GET /credentials with 10,000 credentials next to 100 (inventory.ts).
  *
  * memory: `npm start`'s RSS after 100,000 mixed API requests next to its RSS after 10,000, in
- * one run (memory.ts); `--requests N` scales the run.
+ * one run (memory.ts); `--requests N` scales the run, `--scheduler` runs the scheduled engines too.
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // The handlers' Powertools logger and metrics are built when their module loads, which can be
@@ -155,13 +155,14 @@ const SUITES: Readonly<Record<string, () => Promise<void>>> = {
   dashboard: async () => (await import('./dashboard.js')).runDashboardBench(),
   lambda: async () => (await import('./lambda.js')).runLambdaBench(),
   cli: async () => (await import('./cli.js')).runCliBench(),
-  memory: async () => (await import('./memory.js')).runMemoryBench(MEMORY_REQUESTS),
+  memory: async () =>
+    (await import('./memory.js')).runMemoryBench(MEMORY_REQUESTS, { scheduler: flags.scheduler === true }),
   inventory: async () => (await import('./inventory.js')).runInventoryBench(),
   notify: async () => (await import('./notify.js')).runNotifyBench(),
 };
 
 const { values: flags, positionals: wanted } = parseArgs({
-  options: { requests: { type: 'string' } },
+  options: { requests: { type: 'string' }, scheduler: { type: 'boolean' } },
   allowPositionals: true,
 });
 // The memory run's length; a full run is slow on a shared machine, so it can be scaled down.
