@@ -47,7 +47,10 @@ export const ENGINES: Readonly<Record<EngineId, EngineSpec>> = {
     handler: 'audit-digest',
     schedule: 'rate(1 hour)',
     description: 'Signs a digest of each tenant audit chain head',
-    timeoutSeconds: 120,
+    // A run reads every event of the hour, its marker range and chain entries for each tenant:
+    // a tenant at the API stage's throttle (100 rps) brings about 360,000 events an hour. Lambda's
+    // maximum, as discovery's: a run is billed for what it takes, not for its limit.
+    timeoutSeconds: 900,
     memoryMb: 256,
   },
   expiryCheck: {

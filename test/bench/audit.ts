@@ -11,7 +11,9 @@
  * - writes on dynalite, one tenant: raw PutItem of event-sized items (baseline), the durable,
  *   contention-free event write of the request path, and appends to the tenant's one chain:
  *   per event by 1 and by 16 concurrent sequencers (every append contends for the head), and in
- *   batches by one sequencer (what the stream and the in-process sequencer do);
+ *   batches by one sequencer (what the stream and the in-process sequencer do), and the first
+ *   digest of that chain (the hourly engine's work for a tenant: every event of the range and its
+ *   marker read, every entry checked);
  * - export: NDJSON entries/s of a stored chain.
  * Every loop is bounded in count.
  */
@@ -271,12 +273,27 @@ async function writeBench(): Promise<void> {
         batchSequencer.chain('chain-batch', batched.slice(i * 100, i * 100 + 100)),
       )) * 100;
 
+    // The first digest of that chain: catch-up (every event of the range and its marker read),
+    // the chain check over every entry, one signature.
+    const digestSigner = ed25519Signer();
+    const digestStarted = performance.now();
+    const firstDigest = await new AuditDigestService(
+      store,
+      batchSequencer,
+      digestSigner,
+      { now: () => new Date(Date.now() + 3_600_000) },
+      undefined,
+    ).run('chain-batch');
+    const digestRate = WRITES / ((performance.now() - digestStarted) / 1000);
+    if (firstDigest.digest?.toSeq !== WRITES) throw new Error('the first digest does not cover the chain');
+
     console.log(`writes on dynalite, ${WRITES} events of one tenant each`);
     line(`raw PutItem, ${CONCURRENCY} writers (baseline)`, raw, raw, 'items/s');
     line(`durable event write, ${CONCURRENCY} writers`, durable, raw, 'events/s');
     line('chain append per event, 1 sequencer', single, raw, 'events/s');
     line(`chain append per event, ${CONCURRENCY} sequencers`, contended, raw, 'events/s');
     line('chain append in batches of 100, 1 sequencer', batchRate, raw, 'events/s');
+    line('first digest of that chain (catch-up, check, sign)', digestRate, raw, 'entries/s');
 
     // Export: the chain of 1,000 entries as NDJSON, with a digest.
     const signer = ed25519Signer();

@@ -330,6 +330,35 @@ describe('audit digests', () => {
     expect(run.digest).toMatchObject({ fromSeq: 1, toSeq: 3 });
   });
 
+  it('catches up reading markers by range: only events without one are looked up one by one', async () => {
+    // Prepare: 250 events recorded, all but three chained (a stream batch lost them).
+    const store = new MemoryAuditChainStore();
+    const { sequencer, digests } = service(store);
+    const events = Array.from({ length: 250 }, (_, n) => recorded(auditEvent(TENANT, n + 1)));
+    for (const event of events) store.record(event);
+    const lost = new Set([7, 120, 249]);
+    await sequencer.chain(
+      TENANT,
+      events.filter((_, n) => !lost.has(n)),
+    );
+    const lookedUp: string[] = [];
+    const chainedSeqs = store.chainedSeqs.bind(store);
+    store.chainedSeqs = async (tenant, keys) => {
+      lookedUp.push(...keys);
+      return chainedSeqs(tenant, keys);
+    };
+
+    // Act
+    const run = await digests.run(TENANT);
+
+    // Assess: the three are chained and signed; the 247 chained ones were not looked up by key.
+    expect(run.caughtUp).toBe(3);
+    expect(run.digest).toMatchObject({ fromSeq: 1, toSeq: 250 });
+    const lostKeys = [...lost].map((n) => eventSortKey(events[n]!.event));
+    expect(lookedUp.filter((key) => !lostKeys.includes(key))).toEqual([]);
+    expect(new Set(lookedUp)).toEqual(new Set(lostKeys));
+  });
+
   it('refuses to sign a chain tampered with since the last digest, and says so', async () => {
     // Prepare
     const store = new MemoryAuditChainStore();

@@ -23,9 +23,9 @@ import {
 } from './audit-digest.js';
 import { ChainTail, chainTailProblem } from './chain-tail.js';
 import { AuditChainVerifier, type VerificationProblem } from './chain-verifier.js';
-import { expandChainEntry, RECORDING_GRACE_MS } from './audit-chain.js';
+import { eventSortKey, expandChainEntry, RECORDING_GRACE_MS } from './audit-chain.js';
 import type { AuditEvent } from './audit-event.js';
-import type { AuditChainStore } from './audit-store.js';
+import type { AuditChainStore, RecordedAuditEvent } from './audit-store.js';
 import type { AuditSequencer } from './audit-sequencer.js';
 import type { Clock } from '../ports.js';
 import type { EventPublisher } from '../events.js';
@@ -171,16 +171,38 @@ export class AuditDigestService {
     return { tenant, caughtUp, digest: undefined, integrityProblem: problem };
   }
 
-  /** Chains recorded events older than `through` that have no chained marker yet. */
+  /**
+   * Chains recorded events older than `through` that have no chained marker yet. The markers of
+   * the range are read by Query, in the events' own order, beside the events: an event with one
+   * is chained (a marker is written only after its entry), so only the others reach the
+   * sequencer, which checks their markers again, by key, before appending. Reading every event's
+   * marker by key instead (a BatchGetItem per 100, one read unit each) made that the largest part
+   * of an hourly run.
+   */
   private async catchUp(tenant: string, previous: AuditDigest | undefined, through: string): Promise<number> {
     const from =
       previous === undefined
         ? ''
         : new Date(Date.parse(previous.reconciledThrough) - RECORDING_GRACE_MS).toISOString();
+    const markers = this.store.chainedMarkersSince(tenant, from)[Symbol.asyncIterator]();
+    let marker = await markers.next();
     let caughtUp = 0;
-    for await (const page of this.store.recordedEvents(tenant, from, through)) {
-      const chained = await this.sequencer.chain(tenant, page);
-      caughtUp += chained.filter((event) => event.appended).length;
+    try {
+      for await (const page of this.store.recordedEvents(tenant, from, through)) {
+        const unmarked: RecordedAuditEvent[] = [];
+        for (const recorded of page) {
+          // Both in sort-key order (ISO time, then a UUID: ASCII, so DynamoDB's byte order and
+          // JavaScript's agree); a mismatch would only send a chained event to the sequencer.
+          const key = eventSortKey(recorded.event);
+          while (marker.done !== true && marker.value.eventSortKey < key) marker = await markers.next();
+          if (marker.done === true || marker.value.eventSortKey !== key) unmarked.push(recorded);
+        }
+        if (unmarked.length === 0) continue;
+        const chained = await this.sequencer.chain(tenant, unmarked);
+        caughtUp += chained.filter((event) => event.appended).length;
+      }
+    } finally {
+      await markers.return?.();
     }
     return caughtUp;
   }
