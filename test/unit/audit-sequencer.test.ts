@@ -449,6 +449,41 @@ describe('in-process chaining sink', () => {
     expect(runs).toBeLessThan(20);
   });
 
+  it('settles once the events recorded before the call are chained, while more keep coming', async () => {
+    // Prepare: appends slower than arrivals (each run waits 5 ms), as under a sustained load.
+    const store = new MemoryAuditChainStore();
+    const sequencer = new AuditSequencer(store, undefined, { sleep: noSleep });
+    const chain = sequencer.chain.bind(sequencer);
+    sequencer.chain = async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return chain(...args);
+    };
+    const sink = new ChainingAuditSink(durable(store), sequencer, () => undefined);
+    for (let n = 1; n <= 10; n += 1) await sink.record(auditEvent(TENANT, n));
+    let chainedWhenSettled: number | undefined;
+    const settled = sink.settled(TENANT).then(async () => {
+      chainedWhenSettled = (await entriesOf(store)).length;
+    });
+
+    // Act: one more event every millisecond, for at most two seconds.
+    let recorded = 10;
+    const started = Date.now();
+    while (chainedWhenSettled === undefined && Date.now() - started < 2_000) {
+      recorded += 1;
+      await sink.record(auditEvent(TENANT, recorded));
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+
+    // Assess: it settled while events kept coming, with the first ten chained.
+    expect(chainedWhenSettled).toBeGreaterThanOrEqual(10);
+    expect(chainedWhenSettled).toBeLessThan(recorded);
+    await settled;
+    await sink.settled();
+    expect((await entriesOf(store)).map((entry) => entry.seq)).toEqual(
+      Array.from({ length: recorded }, (_, n) => n + 1),
+    );
+  });
+
   it('reports a chaining failure without failing the durable record', async () => {
     const store = new MemoryAuditChainStore();
     store.head = async () => {

@@ -7,8 +7,11 @@
  * finished, so the chain stays fork- and gap-free (the sequencer's conditional put on the head
  * guarantees that even against another sequencer) and concurrent requests of a tenant never
  * contend for the chain head. A chaining failure is reported, not thrown: the event is durable,
- * and the digest engine's catch-up chains it later. `settled()` waits for the queued appends
- * (reads of the chain made locally, and shutdown, wait on it).
+ * and the digest engine's catch-up chains it later. `settled()` waits for the appends queued
+ * before it (reads of the chain made locally, and shutdown, wait on it): a counter per tenant,
+ * not a promise per event. (It first waited on a promise per pending event, again and again
+ * until none was left: under a steady load that was never, and each local chain reader left a
+ * loop behind that grew the heap by gigabytes in a soak, once appends fell behind.)
  */
 import type { AuditEvent } from './audit-event.js';
 import type { AuditSink } from './audit-sink.js';
@@ -20,16 +23,19 @@ export interface ExpiringAuditSink extends AuditSink {
   recordWithExpiry(event: AuditEvent): Promise<number>;
 }
 
-interface Waiter {
-  readonly recorded: RecordedAuditEvent;
-  readonly done: () => void;
+/** A tenant's appends: queued in the order their durable writes finished, chained in that order. */
+interface TenantAppends {
+  queue: RecordedAuditEvent[];
+  /** Events queued so far, and how many of them are chained (or their chaining failed). */
+  queued: number;
+  done: number;
+  running: boolean;
+  /** Callers of `settled`, each waiting until `done` reaches what was queued when it asked. */
+  waiters: { readonly until: number; readonly resolve: () => void }[];
 }
 
 export class ChainingAuditSink implements AuditSink {
-  private readonly queues = new Map<string, Waiter[]>();
-  private readonly running = new Set<string>();
-  /** One promise per event not chained yet, by tenant. */
-  private readonly pending = new Map<string, Set<Promise<void>>>();
+  private readonly tenants = new Map<string, TenantAppends>();
 
   constructor(
     private readonly sink: ExpiringAuditSink,
@@ -40,56 +46,64 @@ export class ChainingAuditSink implements AuditSink {
   async record(event: AuditEvent): Promise<void> {
     const expiresAt = await this.sink.recordWithExpiry(event);
     // Durable: the caller may answer now. The append is queued and runs right after.
-    let done: () => void = () => undefined;
-    const chained = new Promise<void>((resolve) => (done = resolve));
-    const queue = this.queues.get(event.tenant) ?? [];
-    queue.push({ recorded: { event, expiresAt }, done });
-    this.queues.set(event.tenant, queue);
-    const waiting = this.pending.get(event.tenant) ?? new Set<Promise<void>>();
-    waiting.add(chained);
-    this.pending.set(event.tenant, waiting);
-    void chained.then(() => {
-      waiting.delete(chained);
-      if (waiting.size === 0 && this.pending.get(event.tenant) === waiting) this.pending.delete(event.tenant);
-    });
-    if (!this.running.has(event.tenant)) void this.drain(event.tenant);
+    let appends = this.tenants.get(event.tenant);
+    if (appends === undefined) {
+      appends = { queue: [], queued: 0, done: 0, running: false, waiters: [] };
+      this.tenants.set(event.tenant, appends);
+    }
+    appends.queue.push({ event, expiresAt });
+    appends.queued += 1;
+    if (!appends.running) void this.drain(event.tenant, appends);
   }
 
   /**
    * Resolves once every event recorded so far (of `tenant`, or of every tenant) is chained, or
-   * its chaining failed and was reported.
+   * its chaining failed and was reported. Events recorded after the call are not waited for: a
+   * steady stream of them must not keep a caller waiting (or a waiting caller's memory growing).
    */
   async settled(tenant?: string): Promise<void> {
-    const waiting = (): Promise<void>[] =>
-      tenant === undefined
-        ? [...this.pending.values()].flatMap((set) => [...set])
-        : [...(this.pending.get(tenant) ?? [])];
-    for (let now = waiting(); now.length > 0; now = waiting()) await Promise.all(now);
+    const appends =
+      tenant === undefined ? [...this.tenants.values()] : [this.tenants.get(tenant)].filter(isDefined);
+    await Promise.all(
+      appends
+        .filter(({ done, queued }) => done < queued)
+        .map(
+          ({ queued, waiters }) => new Promise<void>((resolve) => waiters.push({ until: queued, resolve })),
+        ),
+    );
   }
 
-  private async drain(tenant: string): Promise<void> {
-    this.running.add(tenant);
+  private async drain(tenant: string, appends: TenantAppends): Promise<void> {
+    appends.running = true;
     try {
-      for (let batch = this.take(tenant); batch.length > 0; batch = this.take(tenant)) {
+      while (appends.queue.length > 0) {
+        const batch = appends.queue;
+        appends.queue = [];
         try {
-          await this.sequencer.chain(
-            tenant,
-            batch.map((waiter) => waiter.recorded),
-          );
+          await this.sequencer.chain(tenant, batch);
         } catch (error: unknown) {
           this.onChainingError(error, tenant);
         } finally {
-          for (const waiter of batch) waiter.done();
+          appends.done += batch.length;
+          const ready = appends.waiters.filter(({ until }) => until <= appends.done);
+          appends.waiters = appends.waiters.filter(({ until }) => until > appends.done);
+          for (const waiter of ready) waiter.resolve();
         }
       }
     } finally {
-      this.running.delete(tenant);
+      appends.running = false;
+      // Idle with nobody waiting: forgotten, so a process that saw many tenants keeps none.
+      if (
+        appends.queue.length === 0 &&
+        appends.waiters.length === 0 &&
+        this.tenants.get(tenant) === appends
+      ) {
+        this.tenants.delete(tenant);
+      }
     }
   }
+}
 
-  private take(tenant: string): Waiter[] {
-    const queue = this.queues.get(tenant) ?? [];
-    this.queues.delete(tenant);
-    return queue;
-  }
+function isDefined<T>(value: T | undefined): value is T {
+  return value !== undefined;
 }
