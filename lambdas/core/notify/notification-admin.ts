@@ -5,7 +5,7 @@
  * acknowledgements and snoozes of a credential's alerts. Every call is audited, fail closed.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { audited, ROLE_DENIAL } from '../audit/audited.js';
+import { audited, lostAuditOutcome, ROLE_DENIAL } from '../audit/audited.js';
 import type { AuditAction, AuditOutcome, AuditTarget } from '../audit/audit-event.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { type Caller, callerAuditEvent } from '../audit/caller.js';
@@ -363,7 +363,14 @@ export class NotificationAdministration {
         leaseUntil: undefined,
         revision: 1,
       };
-      await new DeliveryRecorder(this.deps).record(entry, { status, attempts: 1, reason }, { create: true });
+      const recorder = new DeliveryRecorder(this.deps);
+      const logged = await recorder.log(entry, { status, attempts: 1, reason }, { create: true });
+      // The message went out (or failed) and is logged: a lost audit record of that delivery is
+      // reported, not answered as 503, which would invite a retry and a second test message. The
+      // channel test's own `attempted` event stands, as for any change whose outcome is lost.
+      if (logged.recorded) {
+        await recorder.auditDelivery(logged.entry).catch(lostAuditOutcome);
+      }
       return { status, reason, eventId: event.id, channel };
     });
   }

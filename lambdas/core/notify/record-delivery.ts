@@ -89,6 +89,17 @@ export class DeliveryRecorder {
     outcome: DeliveryOutcome,
     options: { readonly create?: boolean } = {},
   ): Promise<RecordedDelivery> {
+    const recorded = await this.log(current, outcome, options);
+    if (recorded.recorded) await this.auditDelivery(recorded.entry);
+    return recorded;
+  }
+
+  /** `record` without the audit event: the caller audits the entry (`auditDelivery`) itself. */
+  async log(
+    current: DeliveryEntry,
+    outcome: DeliveryOutcome,
+    options: { readonly create?: boolean } = {},
+  ): Promise<RecordedDelivery> {
     const next: DeliveryEntry = {
       ...current,
       status: outcome.status,
@@ -103,7 +114,6 @@ export class DeliveryRecorder {
         ? await this.deps.log.create(next)
         : await this.deps.log.replace(next, current.revision);
     if (!won) return { recorded: false, entry: await this.deps.log.get(current) };
-    await this.auditDelivery(next);
     return { recorded: true, entry: next };
   }
 
