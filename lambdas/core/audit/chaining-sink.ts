@@ -62,15 +62,14 @@ export class ChainingAuditSink implements AuditSink {
    * steady stream of them must not keep a caller waiting (or a waiting caller's memory growing).
    */
   async settled(tenant?: string): Promise<void> {
-    const appends =
-      tenant === undefined ? [...this.tenants.values()] : [this.tenants.get(tenant)].filter(isDefined);
-    await Promise.all(
-      appends
-        .filter(({ done, queued }) => done < queued)
-        .map(
-          ({ queued, waiters }) => new Promise<void>((resolve) => waiters.push({ until: queued, resolve })),
-        ),
-    );
+    const chosen = tenant === undefined ? this.tenants.values() : [this.tenants.get(tenant)];
+    const waits: Promise<void>[] = [];
+    for (const appends of chosen) {
+      if (appends === undefined || appends.done >= appends.queued) continue;
+      const until = appends.queued;
+      waits.push(new Promise((resolve) => appends.waiters.push({ until, resolve })));
+    }
+    await Promise.all(waits);
   }
 
   private async drain(tenant: string, appends: TenantAppends): Promise<void> {
@@ -92,18 +91,9 @@ export class ChainingAuditSink implements AuditSink {
       }
     } finally {
       appends.running = false;
-      // Idle with nobody waiting: forgotten, so a process that saw many tenants keeps none.
-      if (
-        appends.queue.length === 0 &&
-        appends.waiters.length === 0 &&
-        this.tenants.get(tenant) === appends
-      ) {
-        this.tenants.delete(tenant);
-      }
+      // Drained, so every waiter was resolved: forgotten, so a process that saw many tenants
+      // keeps none. (A queue left by a failing error report waits for the next event's drain.)
+      if (appends.queue.length === 0 && this.tenants.get(tenant) === appends) this.tenants.delete(tenant);
     }
   }
-}
-
-function isDefined<T>(value: T | undefined): value is T {
-  return value !== undefined;
 }

@@ -364,7 +364,7 @@ export class NotificationAdministration {
         revision: 1,
       };
       const recorder = new DeliveryRecorder(this.deps);
-      const logged = await recorder.log(entry, { status, attempts: 1, reason }, { create: true });
+      const logged = await recorder.writeEntry(entry, { status, attempts: 1, reason }, { create: true });
       // The message went out (or failed) and is logged: a lost audit record of that delivery is
       // reported, not answered as 503, which would invite a retry and a second test message. The
       // channel test's own `attempted` event stands, as for any change whose outcome is lost.

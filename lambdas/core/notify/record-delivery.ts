@@ -89,13 +89,13 @@ export class DeliveryRecorder {
     outcome: DeliveryOutcome,
     options: { readonly create?: boolean } = {},
   ): Promise<RecordedDelivery> {
-    const recorded = await this.log(current, outcome, options);
+    const recorded = await this.writeEntry(current, outcome, options);
     if (recorded.recorded) await this.auditDelivery(recorded.entry);
     return recorded;
   }
 
   /** `record` without the audit event: the caller audits the entry (`auditDelivery`) itself. */
-  async log(
+  async writeEntry(
     current: DeliveryEntry,
     outcome: DeliveryOutcome,
     options: { readonly create?: boolean } = {},
