@@ -20,6 +20,7 @@ import { auditEventItem, DynamoDbAuditSink } from '../../lambdas/adapters/aws/dy
 import { type ChainEntry, eventSortKey, expandChainEntry } from '../../lambdas/core/audit/audit-chain.js';
 import { AuditDigestService } from '../../lambdas/core/audit/audit-digests.js';
 import { AuditSequencer } from '../../lambdas/core/audit/audit-sequencer.js';
+import type { RecordedAuditEvent } from '../../lambdas/core/audit/audit-store.js';
 import { verifyAuditChain } from '../../lambdas/core/audit/chain-verifier.js';
 import { ValidationError } from '../../lambdas/core/errors.js';
 import { ensureTables, type LocalDynamo, startLocalDynamo } from '../../lambdas/local/dynamo.js';
@@ -141,6 +142,56 @@ describe('audit chain on dynalite', () => {
       now: Math.floor(Date.now() / 1000),
     });
     expect(result).toMatchObject({ ok: true, checked: 5, digestsVerified: 1 });
+  });
+
+  it('catches up in sort-key order: only events without a marker are looked up by key', async () => {
+    // Prepare: 1,200 events (three pages of events), four to a timestamp so that their UUIDs
+    // decide the order, all but five chained, the five spread over the pages.
+    const tenant = 'catch-up';
+    const events: RecordedAuditEvent[] = [];
+    for (let n = 0; n < 1_200; n += 1) {
+      const event = auditEvent(tenant, n + 1, {
+        time: new Date(Date.UTC(2025, 2, 1) + Math.floor(n / 4) * 1000).toISOString(),
+      });
+      events.push({ event, expiresAt: await sink.recordWithExpiry(event) });
+    }
+    const lost = new Set([3, 499, 500, 777, 1_199]);
+    const sequencer = new AuditSequencer(store, undefined);
+    const chained = events.filter((_, n) => !lost.has(n));
+    for (let from = 0; from < chained.length; from += 100) {
+      await sequencer.chain(tenant, chained.slice(from, from + 100));
+    }
+    const counting = new DynamoDbAuditChainStore(client, TABLE);
+    const lookedUp: string[] = [];
+    const chainedSeqs = counting.chainedSeqs.bind(counting);
+    counting.chainedSeqs = async (of, keys) => {
+      lookedUp.push(...keys);
+      return chainedSeqs(of, keys);
+    };
+    const signer = ed25519Signer();
+    const digests = new AuditDigestService(
+      counting,
+      new AuditSequencer(counting, undefined),
+      signer,
+      { now: () => new Date() },
+      undefined,
+    );
+
+    // Act
+    const run = await digests.run(tenant);
+
+    // Assess
+    const lostKeys = [...lost].map((n) => eventSortKey(events[n]!.event));
+    expect(run).toMatchObject({ caughtUp: 5, digest: { fromSeq: 1, toSeq: 1_200 } });
+    expect(lookedUp.filter((key) => !lostKeys.includes(key))).toEqual([]);
+    expect(new Set(lookedUp)).toEqual(new Set(lostKeys));
+    const result = verifyAuditChain(await storedEntries(tenant), {
+      tenant,
+      digests: [run.digest],
+      publicKey: signer.publicKey,
+      now: Math.floor(Date.now() / 1000),
+    });
+    expect(result).toMatchObject({ ok: true, checked: 1_200, digestsVerified: 1 });
   });
 
   it('lists every tenant with events through the sparse tenant index', async () => {
