@@ -9,6 +9,7 @@ import { DISCOVERY_EVENT_TYPES } from '../../core/discovery/engine.js';
 import type { DiscoveryRun } from '../../core/discovery/run.js';
 import { TENANT_PATTERN } from '../../core/principal.js';
 import { discovery } from './compose.js';
+import { deadlineBefore } from '../../shared/deadline.js';
 import { engineHandler } from '../../shared/engine-handler.js';
 import { logger } from '../../shared/observability.js';
 
@@ -21,7 +22,7 @@ const RunRequestedDetail = z.object({
 });
 
 function deadlineOf(context: Context): Date {
-  return new Date(Date.now() + Math.max(0, context.getRemainingTimeInMillis() - RESERVE_MS));
+  return deadlineBefore(context, RESERVE_MS);
 }
 
 function summary(run: DiscoveryRun) {

@@ -5,6 +5,7 @@ import type { StoredRotationPolicy } from '../../core/rotation/policy.js';
 import type { RotationRecord } from '../../core/rotation/rotation.js';
 import { apiHandler, callerOf, pathParameter } from '../../shared/api-handler.js';
 import type { Rotation } from '../../shared/contracts/rotations.js';
+import { ANSWER_RESERVE_MS, deadlineBefore } from '../../shared/deadline.js';
 import { headerValue } from '../../shared/http-headers.js';
 import { rotations } from './compose.js';
 import { ROTATIONS_ROUTES } from './routes.js';
@@ -40,13 +41,11 @@ function rotationBody(record: RotationRecord): z.infer<typeof Rotation> {
 }
 
 /**
- * Time kept after a submission's deadline for the worker's answer to come back (Lambda Invoke)
- * and this function to answer before its own time-out (middy's early 503).
+ * A submission's deadline: the worker honours it, and what is left after it carries the worker's
+ * answer back (Lambda Invoke), the call's audit outcome and the queued run, and the answer.
  */
-const ANSWER_RESERVE_MS = 2_000;
-
 function answerDeadline(context: Context): Date {
-  return new Date(Date.now() + Math.max(0, context.getRemainingTimeInMillis() - ANSWER_RESERVE_MS));
+  return deadlineBefore(context, ANSWER_RESERVE_MS);
 }
 
 function policyBody(stored: StoredRotationPolicy) {
