@@ -338,6 +338,7 @@ describe('audit API', () => {
 
     // Assess
     expect(before[0]).toMatchObject({ fromSeq: 1, prevSignature: '' });
+    expect(first.json).toMatchObject({ complete: true });
     expect(first.json.digest).toMatchObject({
       fromSeq: (before.at(-1)?.toSeq ?? 0) + 1,
       algorithm: 'ED25519',

@@ -206,11 +206,155 @@ describe('audit sequencer', () => {
 });
 
 describe('audit digests', () => {
-  function service(store: MemoryAuditChainStore, publisher = new FakePublisher()) {
+  function service(store: MemoryAuditChainStore, publisher = new FakePublisher(), serviceClock = clock) {
     const signer = ed25519Signer();
     const sequencer = new AuditSequencer(store, undefined, { sleep: noSleep });
-    return { signer, sequencer, digests: new AuditDigestService(store, sequencer, signer, clock, publisher) };
+    return {
+      signer,
+      sequencer,
+      digests: new AuditDigestService(store, sequencer, signer, serviceClock, publisher),
+    };
   }
+
+  /**
+   * A clock that stands still until the store has handed out `after` chain entries, then jumps
+   * past `deadline`: the deadline comes while the next entry is read.
+   */
+  function deadlineAfterEntries(store: MemoryAuditChainStore, after: number) {
+    const start = clock.now();
+    const deadline = new Date(start.getTime() + 60_000);
+    let now = start;
+    const entries = store.entries.bind(store);
+    store.entries = async function* (tenant, range) {
+      let handed = 0;
+      for await (const entry of entries(tenant, range)) {
+        if (handed === after) now = new Date(deadline.getTime() + 1);
+        handed += 1;
+        yield entry;
+      }
+    };
+    return { deadline, clock: { now: () => now }, reset: () => (now = start) };
+  }
+
+  it('stops at its deadline and signs the prefix it checked; the next run signs the rest', async () => {
+    // Prepare: ten chained events; the deadline comes while the fifth entry is read.
+    const store = new MemoryAuditChainStore();
+    const publisher = new FakePublisher();
+    const timing = deadlineAfterEntries(store, 4);
+    const { signer, sequencer, digests } = service(store, publisher, timing.clock);
+    await sequencer.chain(
+      TENANT,
+      Array.from({ length: 10 }, (_, n) => recorded(auditEvent(TENANT, n + 1))),
+    );
+
+    // Act
+    const first = await digests.run(TENANT, { deadline: timing.deadline });
+    timing.reset();
+    const rest = await digests.run(TENANT);
+
+    // Assess: two digests, 1..4 then 5..10, linked; the chain verifies with both.
+    expect(first).toMatchObject({ complete: false, integrityProblem: undefined });
+    expect(first.digest).toMatchObject({ fromSeq: 1, toSeq: 4 });
+    const fourth = expandChainEntry((await store.entryAt(TENANT, 4)) as Record<string, unknown>);
+    expect(first.digest).toMatchObject({ headHash: fourth.hash, expiresAt: fourth.expiresAt });
+    expect(rest).toMatchObject({ complete: true });
+    expect(rest.digest).toMatchObject({ fromSeq: 5, toSeq: 10, prevDigestHash: digestHash(first.digest!) });
+    expect(publisher.published.filter((event) => event.type === 'audit.digest.signed')).toHaveLength(2);
+    expect(await verifyStored(store, signer.publicKey)).toMatchObject({
+      ok: true,
+      checked: 10,
+      digestsVerified: 2,
+    });
+  });
+
+  it('reports a problem it reads before its deadline, and signs nothing', async () => {
+    // Prepare: entry 3 of ten altered; the deadline comes at the sixth.
+    const store = new MemoryAuditChainStore();
+    const publisher = new FakePublisher();
+    const timing = deadlineAfterEntries(store, 5);
+    const { sequencer, digests } = service(store, publisher, timing.clock);
+    await sequencer.chain(
+      TENANT,
+      Array.from({ length: 10 }, (_, n) => recorded(auditEvent(TENANT, n + 1))),
+    );
+    const third = (await store.entryAt(TENANT, 3)) as Record<string, unknown>;
+    third.body = String(third.body).replace(/("actor":\{[^}]*"id":")[^"]+"/, '$1mallory"');
+
+    // Act
+    const run = await digests.run(TENANT, { deadline: timing.deadline });
+
+    // Assess
+    expect(run.digest).toBeUndefined();
+    expect(run.integrityProblem).toMatchObject({ seq: 3, reason: 'modified' });
+    expect(store.digestItems.get(TENANT)?.size ?? 0).toBe(0);
+    expect(publisher.published.map((event) => event.type)).toEqual([AUDIT_INTEGRITY_FAILED]);
+  });
+
+  it('claims the catch-up only as far as the deadline let it read; the next run resumes there', async () => {
+    // Prepare: 100 events recorded (25 to a page), three never chained; the catch-up's half of
+    // the time runs out while its third page is read, the check has time to read to the head.
+    const store = new MemoryAuditChainStore();
+    const start = clock.now();
+    const deadline = new Date(start.getTime() + 60_000);
+    let now = start;
+    const { sequencer, digests } = service(store, new FakePublisher(), { now: () => now });
+    const events = Array.from({ length: 100 }, (_, n) => recorded(auditEvent(TENANT, n + 1)));
+    for (const event of events) store.record(event);
+    const lost = new Set([9, 59, 89]);
+    await sequencer.chain(
+      TENANT,
+      events.filter((_, n) => !lost.has(n)),
+    );
+    const froms: string[] = [];
+    const recordedEvents = store.recordedEvents.bind(store);
+    store.recordedEvents = async function* (tenant, from, to) {
+      froms.push(from);
+      let pages = 0;
+      for await (const page of recordedEvents(tenant, from, to)) {
+        if (pages === 2 && froms.length === 1) now = new Date(start.getTime() + 31_000);
+        pages += 1;
+        yield page;
+      }
+    };
+
+    // Act
+    const cut = await digests.run(TENANT, { deadline });
+    now = new Date(start.getTime() + 120_000);
+    const next = await digests.run(TENANT);
+
+    // Assess: the first run chained the one lost event of its two pages and signed the head,
+    // claiming reconciliation up to the first event it did not read (the 51st); the next run
+    // resumed five minutes (the recording grace) before that and chained the other two.
+    expect(cut).toMatchObject({ complete: true, caughtUp: 1 });
+    expect(cut.digest).toMatchObject({ fromSeq: 1, toSeq: 98, reconciledThrough: events[50]!.event.time });
+    expect(froms[1]).toBe(new Date(Date.parse(events[50]!.event.time) - 5 * 60_000).toISOString());
+    expect(next).toMatchObject({ complete: true, caughtUp: 2 });
+    expect(next.digest).toMatchObject({ fromSeq: 99, toSeq: 100 });
+    expect(next.digest?.reconciledThrough).toBe(new Date(now.getTime() - 5 * 60_000).toISOString());
+  });
+
+  it('signs nothing when its deadline comes before the catch-up is done; the next run catches up and signs', async () => {
+    // Prepare: five events recorded, none chained; the deadline has passed when the run starts.
+    const store = new MemoryAuditChainStore();
+    let now = clock.now();
+    const { sequencer, digests } = service(store, new FakePublisher(), { now: () => now });
+    const events = [1, 2, 3, 4, 5].map((n) => recorded(auditEvent(TENANT, n)));
+    for (const event of events) store.record(event);
+    await sequencer.chain(TENANT, events.slice(0, 2));
+    const deadline = new Date(now.getTime() - 1);
+
+    // Act
+    const late = await digests.run(TENANT, { deadline });
+    const digestsAfterLate = store.digestItems.get(TENANT)?.size ?? 0;
+    now = new Date(now.getTime() + 1_000);
+    const next = await digests.run(TENANT);
+
+    // Assess: nothing signed and nothing caught up, then the next run does both.
+    expect(late).toMatchObject({ complete: false, caughtUp: 0, digest: undefined });
+    expect(digestsAfterLate).toBe(0);
+    expect(next).toMatchObject({ complete: true, caughtUp: 3 });
+    expect(next.digest).toMatchObject({ fromSeq: 1, toSeq: 5 });
+  });
 
   it('signs digests that cover the chain and sign their predecessor, and none when nothing is new', async () => {
     // Prepare

@@ -349,8 +349,9 @@ export class AuditLog {
   /**
    * Signs a digest of the caller's chain now. When there is something to sign, the audit event of
    * the signing is recorded (and chained) before the digest is made, so the digest covers it.
+   * At `deadline` the run signs the part it checked (`complete: false`, see AuditDigestService).
    */
-  async signDigest(caller: Caller): Promise<DigestRun> {
+  async signDigest(caller: Caller, deadline?: Date): Promise<DigestRun> {
     const { principal } = caller;
     if (!mayAccess(principal, 'read')) {
       await this.record(caller, 'audit.digest', {}, 'denied', 'Forbidden');
@@ -370,6 +371,7 @@ export class AuditLog {
           recorded = true;
           return event;
         },
+        ...(deadline === undefined ? {} : { deadline }),
       });
     } catch (error: unknown) {
       await this.record(caller, 'audit.digest', {}, 'failed', failureCode(error)).catch(() => undefined);

@@ -6,6 +6,7 @@ import { AUDIT_ACTIONS, type AuditAction } from '../../core/audit/audit-event.js
 import { verificationSummary } from '../../core/audit/chain-verifier.js';
 import { ConflictError, ValidationError } from '../../core/errors.js';
 import { apiHandler, callerOf } from '../../shared/api-handler.js';
+import { ANSWER_RESERVE_MS, deadlineBefore } from '../../shared/deadline.js';
 import { audit } from './compose.js';
 import { AUDIT_ROUTES } from './routes.js';
 
@@ -65,14 +66,17 @@ export const handler = apiHandler(AUDIT_ROUTES, () => audit().api, {
     body: { digests: await audit().log.digestList(callerOf(request), request.query.tenant) },
   }),
   signAuditDigest: async (request) => {
-    const run = await audit().log.signDigest(callerOf(request));
+    const run = await audit().log.signDigest(
+      callerOf(request),
+      deadlineBefore(request.context, ANSWER_RESERVE_MS),
+    );
     if (run.integrityProblem !== undefined) {
       throw new ConflictError(
         `The audit chain is not intact since the last digest (seq ${run.integrityProblem.seq}: ${run.integrityProblem.reason}); nothing was signed`,
         { details: { firstBad: { seq: run.integrityProblem.seq, reason: run.integrityProblem.reason } } },
       );
     }
-    return { body: { digest: run.digest ?? null } };
+    return { body: { digest: run.digest ?? null, complete: run.complete } };
   },
   readAuditSettings: async (request) => ({
     body: await audit().log.settings(callerOf(request), request.query.tenant),

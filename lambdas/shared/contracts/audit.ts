@@ -169,7 +169,13 @@ export const AuditDigestsResponse = z
   .meta({ id: 'AuditDigestsResponse' });
 
 export const AuditDigestResponse = z
-  .object({ digest: AuditDigestView.nullable() })
+  .object({
+    digest: AuditDigestView.nullable(),
+    complete: z.boolean().meta({
+      description:
+        "False when the run stopped at the function's time limit: digest (if any) covers the part of the chain it checked; call again (or let the hourly digest) sign the rest",
+    }),
+  })
   .meta({ id: 'AuditDigestResponse' });
 
 export const AuditSettingsBody = z
