@@ -635,6 +635,28 @@ describe('rollback when a dependency is unavailable', () => {
     },
   );
 
+  it('answers 503 and leaves the rotation as it was when the storage refuses the lease', async () => {
+    // Prepare: the first write of the rollback (the lease on the rotation record) is refused.
+    const { id, record, before } = await rolledOnce();
+    const store = Object.create(h.store) as typeof h.store;
+    let saves = 0;
+    store.save = async (next, revision) => {
+      saves += 1;
+      return saves === 1 ? Promise.reject(outage()) : h.store.save(next, revision);
+    };
+    const engine = new RotationEngine(store, h.targets, rotators(), h.secrets, h.audit, h.bus, h.clock);
+
+    // Act
+    const error = await engine
+      .rollback({ tenant: TENANT, credentialId: id, rotationId: record.rotationId }, PERSON)
+      .catch((e: unknown) => e);
+
+    // Assess: nothing written to the record (no lease to give back, so no release either).
+    expect(error).toBeInstanceOf(DependencyUnavailableError);
+    expect(await h.store.get(TENANT, id, record.rotationId)).toEqual(before);
+    expect(await h.store.lockHolder(TENANT, id)).toBeUndefined();
+  });
+
   it('once begun, answers the rotation as it stands when the storage refuses a step, and a rollback job finishes it', async () => {
     // Prepare: the write that records the rollback step's end (after the provider and the store
     // took the previous value back) is refused once
@@ -665,6 +687,44 @@ describe('rollback when a dependency is unavailable', () => {
     expect((await currentOf(secretPath)).data).toEqual(OLD_VALUE);
     expect((await h.store.get(TENANT, id, record.rotationId))?.state).toBe('rolled-back');
     expect(await h.store.lockHolder(TENANT, id)).toBeUndefined();
+  });
+
+  it('once begun, answers the rotation as this executor last wrote it when the storage refuses the read-back too', async () => {
+    // Prepare: the write recording the rollback step's end is refused, and so is the read of the
+    // record after it.
+    const { id, secretPath, record } = await rolledOnce();
+    const store = Object.create(h.store) as typeof h.store;
+    let saves = 0;
+    let refusedRead = false;
+    store.save = async (next, revision) => {
+      saves += 1;
+      return saves === 3 ? Promise.reject(outage()) : h.store.save(next, revision);
+    };
+    store.get = async (...args: Parameters<typeof h.store.get>) => {
+      if (saves >= 4 && !refusedRead) {
+        refusedRead = true;
+        return Promise.reject(outage());
+      }
+      return h.store.get(...args);
+    };
+    const engine = new RotationEngine(store, h.targets, rotators(), h.secrets, h.audit, h.bus, h.clock);
+    const key = { tenant: TENANT, credentialId: id, rotationId: record.rotationId };
+
+    // Act
+    const answered = await engine.rollback(key, PERSON);
+    const finished = await runRotationJob(h.engine(rotators(), { faulty: false }), {
+      kind: 'rollback',
+      ...key,
+      requestedBy: PERSON,
+    });
+
+    // Assess: no 503 after the previous value went back; the queued job ends the rollback.
+    expect(refusedRead).toBe(true);
+    expect(answered.state).toBe('succeeded');
+    expect(answered.steps.map((step) => step.step)).toContain('rollback');
+    expect(finished).toBe('rolled-back');
+    expect((await currentOf(secretPath)).data).toEqual(OLD_VALUE);
+    expect((await h.store.get(TENANT, id, record.rotationId))?.state).toBe('rolled-back');
   });
 });
 

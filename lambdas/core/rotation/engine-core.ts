@@ -245,10 +245,30 @@ export class EngineCore {
         lease: { owner: execution.owner, until: new Date(now.getTime() + this.leaseMs).toISOString() },
       });
     } catch (error: unknown) {
-      await this.pause(execution, error);
+      if (!(error instanceof RotationBusyError)) await this.abandonLease(execution);
       throw error;
     }
     return execution;
+  }
+
+  /**
+   * After the lease's write failed: only if it was stored after all (the failed call's answer was
+   * lost) is there a lease to give back. Otherwise nothing is written: releasing a lease never
+   * taken would still change the record (its revision), after a call that answers 503.
+   */
+  private async abandonLease(execution: Execution): Promise<void> {
+    try {
+      const stored = await this.store.get(
+        execution.record.tenant,
+        execution.record.credentialId,
+        execution.record.rotationId,
+      );
+      if (stored?.lease?.owner !== execution.owner) return;
+      execution.record = stored;
+      await this.save(execution, { lease: undefined });
+    } catch {
+      // Nothing more to do: the lease expires.
+    }
   }
 
   /**

@@ -174,10 +174,10 @@ export class RotationRollback {
       correlationId: requestedBy.correlationId,
     });
     await this.starter.lock(key.tenant, key.credentialId, key.rotationId, this.core.clock.now());
-    let begun = false;
+    let begun: Execution | undefined;
     try {
       const execution = await this.core.begin(record);
-      begun = true;
+      begun = execution;
       const base = { version: record.baseVersion ?? 0, data: previous };
       try {
         await this.steps.step(
@@ -216,19 +216,19 @@ export class RotationRollback {
       await this.core.settle(execution.record);
       return execution.record;
     } catch (error: unknown) {
-      if (begun && error instanceof DependencyUnavailableError) {
+      if (begun !== undefined && error instanceof DependencyUnavailableError) {
         // Begun, then cut short by the storage: the previous value may be current again already,
         // so a 503 ("nothing changed") would be wrong. The rotation is answered as it stands (its
-        // rollback step open, the lease given back by `pause`), and the caller hands the rest to
-        // the worker, which runs this idempotent rollback again to its end.
+        // rollback step open, the lease given back by `pause`), or as this executor last wrote it
+        // when the storage refuses that read too, and the caller hands the rest to the worker,
+        // which runs this idempotent rollback again to its end.
         const stored = await this.core.store
           .get(key.tenant, key.credentialId, key.rotationId)
           .catch(() => undefined);
-        if (stored !== undefined) return stored;
-        throw error;
+        return stored ?? begun.record;
       }
       // Nothing ran under the lock yet (or the rollback was refused): give the credential back.
-      if ((!begun || error instanceof ConflictError) && !(error instanceof RotationBusyError)) {
+      if ((begun === undefined || error instanceof ConflictError) && !(error instanceof RotationBusyError)) {
         // A release that fails too must not hide the first error; the lock's holder is terminal,
         // so the next start takes it over (RotationStarter.lock).
         await this.core.store
