@@ -79,6 +79,8 @@ describe('vaultpilot audit on a data directory', () => {
       resources: [],
       detail: {},
     };
+    // With less time left than the engine keeps for itself, a run signs nothing and says so.
+    const late = await engine(scheduled, lambdaContext('vaultpilot-local-audit-digest', 20, 'us-east-1'));
     const summary = await engine(scheduled, lambdaContext('vaultpilot-local-audit-digest', 120, 'us-east-1'));
     const idle = await engine(scheduled, lambdaContext('vaultpilot-local-audit-digest', 120, 'us-east-1'));
     const served = await (
@@ -106,7 +108,14 @@ describe('vaultpilot audit on a data directory', () => {
     await runCli(['audit', 'export', '--tenant', 'default', '--format', 'csv'], csv.io);
 
     // Assess
-    expect(summary).toMatchObject({ implemented: true, tenants: 1, digestsSigned: 1, failedTenants: 0 });
+    expect(late).toMatchObject({ tenants: 1, digestsSigned: 0, unfinishedTenants: 1, failedTenants: 0 });
+    expect(summary).toMatchObject({
+      implemented: true,
+      tenants: 1,
+      digestsSigned: 1,
+      unfinishedTenants: 0,
+      failedTenants: 0,
+    });
     expect(idle).toMatchObject({ digestsSigned: 0 });
     expect(verified).toBe(EXIT_OK);
     expect(verify.out.join('')).toMatch(/^INTACT: \d+ entries \(seq 1\.\.\d+\), 1 signed digests verified/);
