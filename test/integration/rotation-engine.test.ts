@@ -597,6 +597,17 @@ describe('rollback when a dependency is unavailable', () => {
     return { id, secretPath, record, before };
   }
 
+  /** The harness's rotation store, refusing its `refused`-th save (1-based) with an outage. */
+  function refusingSave(refused: number) {
+    const store = Object.create(h.store) as typeof h.store;
+    const counter = { saves: 0 };
+    store.save = async (next, revision) => {
+      counter.saves += 1;
+      return counter.saves === refused ? Promise.reject(outage()) : h.store.save(next, revision);
+    };
+    return { store, counter };
+  }
+
   it.each([
     ['reading the previous version', { failRead: true, failAudit: false }],
     ['recording the audit event', { failRead: false, failAudit: true }],
@@ -638,12 +649,7 @@ describe('rollback when a dependency is unavailable', () => {
   it('answers 503 and leaves the rotation as it was when the storage refuses the lease', async () => {
     // Prepare: the first write of the rollback (the lease on the rotation record) is refused.
     const { id, record, before } = await rolledOnce();
-    const store = Object.create(h.store) as typeof h.store;
-    let saves = 0;
-    store.save = async (next, revision) => {
-      saves += 1;
-      return saves === 1 ? Promise.reject(outage()) : h.store.save(next, revision);
-    };
+    const { store } = refusingSave(1);
     const engine = new RotationEngine(store, h.targets, rotators(), h.secrets, h.audit, h.bus, h.clock);
 
     // Act
@@ -661,12 +667,7 @@ describe('rollback when a dependency is unavailable', () => {
     // Prepare: the write that records the rollback step's end (after the provider and the store
     // took the previous value back) is refused once
     const { id, secretPath, record } = await rolledOnce();
-    const store = Object.create(h.store) as typeof h.store;
-    let saves = 0;
-    store.save = async (next, revision) => {
-      saves += 1;
-      return saves === 3 ? Promise.reject(outage()) : h.store.save(next, revision);
-    };
+    const { store, counter } = refusingSave(3);
     const engine = new RotationEngine(store, h.targets, rotators(), h.secrets, h.audit, h.bus, h.clock);
     const key = { tenant: TENANT, credentialId: id, rotationId: record.rotationId };
 
@@ -679,7 +680,7 @@ describe('rollback when a dependency is unavailable', () => {
     });
 
     // Assess: no 503 for a rollback under way; the queued job ends it, once
-    expect(saves).toBeGreaterThanOrEqual(3);
+    expect(counter.saves).toBeGreaterThanOrEqual(3);
     expect(answered.state).toBe('succeeded');
     expect(answered.steps.map((step) => step.step)).toContain('rollback');
     expect(answered.lease).toBeUndefined();
@@ -693,15 +694,10 @@ describe('rollback when a dependency is unavailable', () => {
     // Prepare: the write recording the rollback step's end is refused, and so is the read of the
     // record after it.
     const { id, secretPath, record } = await rolledOnce();
-    const store = Object.create(h.store) as typeof h.store;
-    let saves = 0;
+    const { store, counter } = refusingSave(3);
     let refusedRead = false;
-    store.save = async (next, revision) => {
-      saves += 1;
-      return saves === 3 ? Promise.reject(outage()) : h.store.save(next, revision);
-    };
     store.get = async (...args: Parameters<typeof h.store.get>) => {
-      if (saves >= 4 && !refusedRead) {
+      if (counter.saves >= 4 && !refusedRead) {
         refusedRead = true;
         return Promise.reject(outage());
       }

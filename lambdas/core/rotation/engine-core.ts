@@ -213,20 +213,7 @@ export class EngineCore {
     try {
       await release();
     } catch {
-      // The failed call may have stored its write after all: read again, and if the lease is
-      // still ours, give it up; otherwise it runs out by itself.
-      try {
-        const stored = await this.store.get(
-          execution.record.tenant,
-          execution.record.credentialId,
-          execution.record.rotationId,
-        );
-        if (stored?.lease?.owner !== execution.owner) return;
-        execution.record = stored;
-        await release();
-      } catch {
-        // Nothing more to do: the lease expires.
-      }
+      await this.releaseIfStored(execution, release);
     }
   }
 
@@ -245,18 +232,22 @@ export class EngineCore {
         lease: { owner: execution.owner, until: new Date(now.getTime() + this.leaseMs).toISOString() },
       });
     } catch (error: unknown) {
-      if (!(error instanceof RotationBusyError)) await this.abandonLease(execution);
+      // Only a lease stored after all (the failed call's answer was lost) is given back: releasing
+      // one never taken would still change the record (its revision), under a call answering 503.
+      if (!(error instanceof RotationBusyError)) {
+        await this.releaseIfStored(execution, () => this.save(execution, { lease: undefined }));
+      }
       throw error;
     }
     return execution;
   }
 
   /**
-   * After the lease's write failed: only if it was stored after all (the failed call's answer was
-   * lost) is there a lease to give back. Otherwise nothing is written: releasing a lease never
-   * taken would still change the record (its revision), after a call that answers 503.
+   * After a write whose call failed, which may have been stored after all: reads the record again
+   * and, if this executor's lease is on it, runs `release`; otherwise, or if that fails too, the
+   * lease runs out by itself.
    */
-  private async abandonLease(execution: Execution): Promise<void> {
+  private async releaseIfStored(execution: Execution, release: () => Promise<void>): Promise<void> {
     try {
       const stored = await this.store.get(
         execution.record.tenant,
@@ -265,7 +256,7 @@ export class EngineCore {
       );
       if (stored?.lease?.owner !== execution.owner) return;
       execution.record = stored;
-      await this.save(execution, { lease: undefined });
+      await release();
     } catch {
       // Nothing more to do: the lease expires.
     }
