@@ -17,8 +17,8 @@ export const manifest = {
   auditSigningKey: 'sign',
   publishesEvents: true,
   verifiesTokens: true,
-  // API Gateway's integration limit: an on-demand digest (and a verification) reads the chain
-  // until a deadline this function's remaining time sets.
+  // API Gateway's integration limit: an on-demand digest reads the chain until a deadline that
+  // this function's remaining time sets (ADR 0004, "Bounded runs").
   timeoutSeconds: 29,
   sdkClients: [
     '@aws-sdk/client-dynamodb',
