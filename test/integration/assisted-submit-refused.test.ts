@@ -507,8 +507,9 @@ describe('a submission with a deadline', () => {
     const whenAnswered = await stored(key);
     const taken = await pending(key);
     release?.();
-    // The abandoned run gives up (its lease and its pause refused) ...
-    await expect.poll(() => refusedAfterCommit, { timeout: 5_000 }).toBe(2);
+    // The abandoned run gives up: its lease refused, it writes nothing more (no lease to give
+    // back) ...
+    await expect.poll(() => refusedAfterCommit, { timeout: 5_000 }).toBe(1);
     // ... and the run the API queued (or a scheduled one) resumes the rotation.
     const resumed = await runRotationJob(engineWith(), { kind: 'run', ...key });
 
@@ -518,6 +519,7 @@ describe('a submission with a deadline', () => {
     expect(whenAnswered.state).toBe('in-progress');
     expect(taken?.token).toBe(token);
     expect(resumed).toBe('succeeded');
+    expect(refusedAfterCommit).toBe(1);
     expect((await stored(key)).state).toBe('succeeded');
     expect((await h.secrets.read(TENANT, secretPath)).data.token).toBe(token);
   });
