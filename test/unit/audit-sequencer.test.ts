@@ -628,37 +628,6 @@ describe('in-process chaining sink', () => {
     );
   });
 
-  it("makes callers wait once a tenant's appends fall too far behind, and lets them go as they catch up", async () => {
-    // Prepare: a backlog bound of 3; the chain appends wait on a gate the test opens.
-    const store = new MemoryAuditChainStore();
-    const sequencer = new AuditSequencer(store, undefined, { sleep: noSleep });
-    let open: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    const chain = sequencer.chain.bind(sequencer);
-    sequencer.chain = async (...args) => {
-      await gate;
-      return chain(...args);
-    };
-    const sink = new ChainingAuditSink(durable(store), sequencer, () => undefined, 3);
-    const answered: number[] = [];
-    const record = (n: number) => sink.record(auditEvent(TENANT, n)).then(() => answered.push(n));
-
-    // Act: four events while the first append is held (one in flight, three queued behind it).
-    const calls = [1, 2, 3, 4].map(record);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    const answeredWhileHeld = [...answered];
-    const durableWhileHeld = store.events.get(TENANT)?.length;
-    open();
-    await Promise.all(calls);
-    await sink.settled();
-
-    // Assess: the fourth was durable but waited until the appends caught up; all are chained.
-    expect(answeredWhileHeld).toEqual([1, 2, 3]);
-    expect(durableWhileHeld).toBe(4);
-    expect(answered).toContain(4);
-    expect((await entriesOf(store)).map((entry) => entry.seq)).toEqual([1, 2, 3, 4]);
-  });
-
   it('reports a chaining failure without failing the durable record', async () => {
     const store = new MemoryAuditChainStore();
     store.head = async () => {

@@ -12,11 +12,6 @@
  * not a promise per event. (It first waited on a promise per pending event, again and again
  * until none was left: under a steady load that was never, and each local chain reader left a
  * loop behind that grew the heap by gigabytes in a soak, once appends fell behind.)
- *
- * The queue is bounded: when a tenant's appends fall `maxBacklog` events behind, `record` waits,
- * after its durable write, until they catch up to that bound. Requests then slow down to the
- * chain's pace instead of the process's memory growing without end under a load the chain cannot
- * keep up with.
  */
 import type { AuditEvent } from './audit-event.js';
 import type { AuditSink } from './audit-sink.js';
@@ -39,9 +34,6 @@ interface TenantAppends {
   waiters: { readonly until: number; readonly resolve: () => void }[];
 }
 
-/** Events of one tenant that may wait for their chain append before `record` waits too. */
-export const DEFAULT_MAX_BACKLOG = 5_000;
-
 export class ChainingAuditSink implements AuditSink {
   private readonly tenants = new Map<string, TenantAppends>();
 
@@ -49,7 +41,6 @@ export class ChainingAuditSink implements AuditSink {
     private readonly sink: ExpiringAuditSink,
     private readonly sequencer: AuditSequencer,
     private readonly onChainingError: (error: unknown, tenant: string) => void,
-    private readonly maxBacklog = DEFAULT_MAX_BACKLOG,
   ) {}
 
   async record(event: AuditEvent): Promise<void> {
@@ -63,12 +54,6 @@ export class ChainingAuditSink implements AuditSink {
     appends.queue.push({ event, expiresAt });
     appends.queued += 1;
     if (!appends.running) void this.drain(event.tenant, appends);
-    if (appends.queued - appends.done > this.maxBacklog) {
-      // Too far behind: wait (durable already) until no more than `maxBacklog` are left.
-      const until = appends.queued - this.maxBacklog;
-      const tenantAppends = appends;
-      await new Promise<void>((resolve) => tenantAppends.waiters.push({ until, resolve }));
-    }
   }
 
   /**
