@@ -1,4 +1,7 @@
-/** SNS in the local runtime: the notification is written to the log (subject and JSON body). */
+/**
+ * SNS in the local runtime: the notification is written to the log (subject and JSON body). The
+ * body goes under `body`: Powertools' logger reserves `message` and dropped it, with a warning.
+ */
 import type { ChannelSender, DeliveryTarget, SendResult } from '../../core/notify/ports.js';
 import type { NotificationMessage } from '../../core/notify/message.js';
 import type { NotifiableEvent } from '../../core/notify/notify-event.js';
@@ -14,7 +17,7 @@ export class LoggedSnsSender implements ChannelSender {
     if (target.channel.settings.kind !== 'sns')
       return Promise.reject(new PermanentDeliveryError('wrong_channel_kind'));
     const rendered = renderSns(message, event);
-    this.log({ sns: target.channel.settings.topicArn, subject: rendered.subject, message: rendered.message });
+    this.log({ sns: target.channel.settings.topicArn, subject: rendered.subject, body: rendered.message });
     return Promise.resolve({ providerId: undefined });
   }
 }
