@@ -597,6 +597,25 @@ describe('rollback when a dependency is unavailable', () => {
     return { id, secretPath, record, before };
   }
 
+  /**
+   * A rollback on `store` (which refuses some calls), then the rollback job the API queues for one
+   * cut short, run by an engine on the healthy store.
+   */
+  async function rollBackThenFinish(
+    store: typeof h.store,
+    rotation: { readonly credentialId: string; readonly rotationId: string },
+  ) {
+    const engine = new RotationEngine(store, h.targets, rotators(), h.secrets, h.audit, h.bus, h.clock);
+    const key = { tenant: TENANT, ...rotation };
+    const answered = await engine.rollback(key, PERSON);
+    const finished = await runRotationJob(h.engine(rotators(), { faulty: false }), {
+      kind: 'rollback',
+      ...key,
+      requestedBy: PERSON,
+    });
+    return { answered, finished };
+  }
+
   /** The harness's rotation store, refusing its `refused`-th save (1-based) with an outage. */
   function refusingSave(refused: number) {
     const store = Object.create(h.store) as typeof h.store;
@@ -668,15 +687,11 @@ describe('rollback when a dependency is unavailable', () => {
     // took the previous value back) is refused once
     const { id, secretPath, record } = await rolledOnce();
     const { store, counter } = refusingSave(3);
-    const engine = new RotationEngine(store, h.targets, rotators(), h.secrets, h.audit, h.bus, h.clock);
-    const key = { tenant: TENANT, credentialId: id, rotationId: record.rotationId };
 
     // Act
-    const answered = await engine.rollback(key, PERSON);
-    const finished = await runRotationJob(h.engine(rotators(), { faulty: false }), {
-      kind: 'rollback',
-      ...key,
-      requestedBy: PERSON,
+    const { answered, finished } = await rollBackThenFinish(store, {
+      credentialId: id,
+      rotationId: record.rotationId,
     });
 
     // Assess: no 503 for a rollback under way; the queued job ends it, once
@@ -703,15 +718,11 @@ describe('rollback when a dependency is unavailable', () => {
       }
       return h.store.get(...args);
     };
-    const engine = new RotationEngine(store, h.targets, rotators(), h.secrets, h.audit, h.bus, h.clock);
-    const key = { tenant: TENANT, credentialId: id, rotationId: record.rotationId };
 
     // Act
-    const answered = await engine.rollback(key, PERSON);
-    const finished = await runRotationJob(h.engine(rotators(), { faulty: false }), {
-      kind: 'rollback',
-      ...key,
-      requestedBy: PERSON,
+    const { answered, finished } = await rollBackThenFinish(store, {
+      credentialId: id,
+      rotationId: record.rotationId,
     });
 
     // Assess: no 503 after the previous value went back; the queued job ends the rollback.

@@ -9,41 +9,15 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SesEmailSender } from '../../../lambdas/adapters/aws/ses-email-sender.js';
 import { SnsNotificationSender } from '../../../lambdas/adapters/aws/sns-notification-sender.js';
-import type { Channel } from '../../../lambdas/core/notify/channel.js';
 import { PermanentDeliveryError } from '../../../lambdas/core/notify/delivery-failure.js';
 import { buildMessage } from '../../../lambdas/core/notify/message.js';
-import type { NotifiableEvent } from '../../../lambdas/core/notify/notify-event.js';
+import { channelOf, expiringEvent } from '../../support/notify-fixtures.js';
 
 const ses = mockClient(SESClient);
 const sns = mockClient(SNSClient);
-const event: NotifiableEvent = {
-  id: 'b5b0c1a2-0000-4000-8000-000000000001',
-  type: 'credential.expiring',
-  tenant: 't1',
-  time: '2026-12-06T12:00:00.000Z',
-  detail: {
-    credentialId: 'cr_0123456789abcdef01234567',
-    credentialType: 'api-token',
-    credentialName: 'stripe live key',
-    owner: 'pay@example.com',
-    expiresAt: '2026-12-13T00:00:00.000Z',
-    daysLeft: 7,
-    threshold: 7,
-  },
-};
+const event = expiringEvent;
 const message = buildMessage(event, undefined, 'https://vp.example.com');
-const channel = (settings: Channel['settings']): Channel => ({
-  id: 'c1',
-  tenant: 't1',
-  name: 'c',
-  settings,
-  secretHint: undefined,
-  hasSecret: false,
-  digest: false,
-  state: 'active',
-  failure: undefined,
-  revision: 1,
-});
+const channel = channelOf;
 const awsError = <T extends Error>(error: T): T => error;
 
 beforeEach(() => {

@@ -6,38 +6,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LoggedSnsSender } from '../../../lambdas/adapters/local/logged-sns-sender.js';
-import type { Channel } from '../../../lambdas/core/notify/channel.js';
 import { buildMessage } from '../../../lambdas/core/notify/message.js';
-import type { NotifiableEvent } from '../../../lambdas/core/notify/notify-event.js';
 import { renderSns } from '../../../lambdas/core/notify/render.js';
+import { channelOf, expiringEvent } from '../../support/notify-fixtures.js';
 
-const event: NotifiableEvent = {
-  id: 'b5b0c1a2-0000-4000-8000-000000000002',
-  type: 'credential.expiring',
-  tenant: 't1',
-  time: '2026-12-06T12:00:00.000Z',
-  detail: {
-    credentialId: 'cr_0123456789abcdef01234567',
-    credentialType: 'api-token',
-    credentialName: 'stripe live key',
-    owner: 'pay@example.com',
-    expiresAt: '2026-12-13T00:00:00.000Z',
-    daysLeft: 7,
-    threshold: 7,
-  },
-};
-const channel: Channel = {
-  id: 'c1',
-  tenant: 't1',
-  name: 'c',
-  settings: { kind: 'sns', topicArn: 'arn:aws:sns:us-east-1:123456789012:alerts' },
-  secretHint: undefined,
-  hasSecret: false,
-  digest: false,
-  state: 'active',
-  failure: undefined,
-  revision: 1,
-};
+const event = expiringEvent;
+const channel = channelOf({ kind: 'sns', topicArn: 'arn:aws:sns:us-east-1:123456789012:alerts' });
 
 afterEach(() => {
   vi.restoreAllMocks();
