@@ -126,7 +126,7 @@ export const TABLE_SPECS: Readonly<Record<TableId, TableSpec>> = {
       },
     ],
     purpose:
-      'Credential inventory (discovered and managed): pk=<tenant>, sk=cred#<id>; listing counters pk=<tenant>, sk=counts; history pk=<tenant>#history#<id>; discovery runs pk=<tenant>#discovery-runs.',
+      'Credential inventory (discovered and managed): pk=<tenant>, sk=cred#<id>; listing counters pk=<tenant>, sk=counts; history pk=<tenant>#history#<id>; discovery runs pk=<tenant>#discovery-runs, sk=run#<id>, and their one-run-at-a-time lease sk=lease.',
   },
   rotations: {
     id: 'rotations',

@@ -377,4 +377,55 @@ describe('discovery engine', () => {
     expect(await engine.runRequested('acme', queued.id, deadline())).toMatchObject({ status: 'succeeded' });
     expect(await engine.runRequested('acme', '20260101T000000000Z-00000000', deadline())).toBeUndefined();
   });
+
+  it('runs one run of a tenant at a time: a run that finds another going waits, then starts after it', async () => {
+    // Prepare: 30 stored secrets new to the inventory, and two runs of the tenant asked for at once.
+    for (let index = 0; index < 30; index += 1) {
+      await secrets.write('user:admin', 'zeta', `apps/service-${index}`, { token: `value-${index}` });
+    }
+    const first = newRun('zeta', 'request', 'user:alice', now);
+    const second = newRun('zeta', 'request', 'user:bob', new Date(now.getTime() + 1));
+    await runs.create(first);
+    await runs.create(second);
+    published.length = 0;
+
+    // Act: both requests delivered at the same time.
+    const outcomes = await Promise.all([
+      engine.runRequested('zeta', first.id, deadline()),
+      engine.runRequested('zeta', second.id, deadline()),
+    ]);
+
+    // Assess: one ran alone, without a refused write; the other is still queued and asked for again.
+    const ran = outcomes.filter((run) => run?.finishedAt !== undefined);
+    expect(ran).toHaveLength(1);
+    expect(ran[0]).toMatchObject({ status: 'succeeded', counts: { created: 30, errors: 0 } });
+    const waiting = outcomes.find((run) => run?.finishedAt === undefined);
+    expect(waiting?.status).toBe('queued');
+    expect(published.filter((event) => event.type === 'discovery.run.requested')).toEqual([
+      expect.objectContaining({ tenant: 'zeta', detail: { runId: waiting?.id } }),
+    ]);
+
+    // Act: that request delivered.
+    const after = await engine.runRequested('zeta', waiting?.id ?? '', deadline());
+
+    // Assess
+    expect(after).toMatchObject({ status: 'succeeded', counts: { created: 0, unchanged: 30, errors: 0 } });
+    expect(await credentials.list('zeta')).toHaveLength(30);
+  });
+
+  it('does not wait for a run whose hold on the tenant ran out (its function crashed)', async () => {
+    // Prepare: a run that took the tenant's lease for a minute and never gave it back.
+    const crashed = newRun('zeta', 'request', 'user:alice', now);
+    expect(await runs.claim('zeta', crashed.id, new Date(now.getTime() + 60_000), now)).toBe(true);
+    const queued = newRun('zeta', 'request', 'user:bob', now);
+    await runs.create(queued);
+
+    // Act + Assess: it waits while the lease lasts, and runs once it has run out.
+    expect(await engine.runRequested('zeta', queued.id, deadline())).toMatchObject({ status: 'queued' });
+    now = new Date(now.getTime() + 61_000);
+    expect(await engine.runRequested('zeta', queued.id, deadline())).toMatchObject({
+      status: 'succeeded',
+      counts: { errors: 0 },
+    });
+  });
 });

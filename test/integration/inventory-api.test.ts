@@ -269,6 +269,59 @@ describe('discovery through the API', () => {
     expect(acme.map((c) => c.name)).toEqual(['vendor token']);
     expect(acme[0]?.findings.map((f) => f.ruleId)).toEqual(['credential-expiring-soon']);
   });
+
+  it('runs a run asked for while another is going after that one, and neither refuses the other a write', async () => {
+    // Prepare: a tenant of its own whose secret store holds 150 secrets new to the inventory.
+    await runtime.identity.addUser({
+      username: 'zed',
+      tenant: 'zeta',
+      groups: ['admin'],
+      password: PASSWORD,
+    });
+    tokens.zed = await signIn('zed');
+    for (let index = 0; index < 150; index += 1) {
+      const written = await call('zed', 'POST', `/secrets/data/apps/service-${index}`, {
+        data: { token: 'x' },
+      });
+      expect(written.status).toBe(200);
+    }
+    const first = await call('zed', 'POST', '/discovery/runs');
+    expect(first.status).toBe(202);
+    for (let attempt = 0; attempt < 200; attempt += 1) {
+      const run = await call('zed', 'GET', `/discovery/runs/${String(first.json.data.id)}`);
+      if (run.json.data.status !== 'queued') break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+
+    // Act: a second run asked for while the first is running (or already done).
+    const second = await call('zed', 'POST', '/discovery/runs');
+    expect(second.status).toBe(202);
+    expect(second.json.data.id).not.toBe(first.json.data.id);
+
+    // Assess
+    const finished: Record<string, unknown>[] = [];
+    for (const id of [first.json.data.id as string, second.json.data.id as string]) {
+      for (let attempt = 0; attempt < 400; attempt += 1) {
+        const run = await call('zed', 'GET', `/discovery/runs/${id}`);
+        if (!['queued', 'running'].includes(run.json.data.status as string)) {
+          finished.push(run.json.data as Record<string, unknown>);
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    expect(finished).toEqual([
+      expect.objectContaining({
+        status: 'succeeded',
+        counts: expect.objectContaining({ created: 150, errors: 0 }),
+      }),
+      expect.objectContaining({
+        status: 'succeeded',
+        counts: expect.objectContaining({ created: 0, errors: 0 }),
+      }),
+    ]);
+    expect(String(finished[1]?.startedAt) >= String(finished[0]?.finishedAt)).toBe(true);
+  });
 });
 
 describe('the inventory API', () => {

@@ -1,7 +1,9 @@
 /**
  * The `DiscoveryRunStore` on the credentials table: `pk = <tenant>#discovery-runs`,
  * `sk = run#<run id>`. Run ids start with their time, so a descending Query lists the newest
- * first without an index. Updates are conditional on the run's revision.
+ * first without an index. Updates are conditional on the run's revision. The tenant's run lease
+ * is one more item of the partition (`sk = lease`: `holder`, `until` in epoch milliseconds), taken
+ * and given back with conditional puts (the discovery function may put items, not delete them).
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
@@ -18,6 +20,7 @@ import { dynamoDbUnavailable, isConditionalCheckFailed } from './dynamodb-errors
 
 const WHAT = 'discovery run log';
 const RUN_PREFIX = 'run#';
+const LEASE_SK = 'lease';
 
 type Item = Record<string, unknown>;
 
@@ -107,6 +110,41 @@ export class DynamoDbDiscoveryRunStore implements DiscoveryRunStore {
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
+
+  async claim(tenant: string, runId: string, until: Date, now: Date): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: runsPk(tenant), sk: LEASE_SK, holder: runId, until: until.getTime() },
+          ConditionExpression: 'attribute_not_exists(pk) OR #until < :now',
+          ExpressionAttributeNames: { '#until': 'until' },
+          ExpressionAttributeValues: { ':now': now.getTime() },
+        }),
+      );
+      return true;
+    } catch (error: unknown) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw dynamoDbUnavailable('PutItem', WHAT, error);
+    }
+  }
+
+  async release(tenant: string, runId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: runsPk(tenant), sk: LEASE_SK, holder: runId, until: 0 },
+          ConditionExpression: 'holder = :holder',
+          ExpressionAttributeValues: { ':holder': runId },
+        }),
+      );
+    } catch (error: unknown) {
+      // Another run holds it now (ours ran out): nothing of ours to give back.
+      if (isConditionalCheckFailed(error)) return;
+      throw dynamoDbUnavailable('PutItem', WHAT, error);
+    }
+  }
 
   async create(run: DiscoveryRun): Promise<void> {
     try {

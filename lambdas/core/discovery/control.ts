@@ -23,7 +23,7 @@ import {
 import { DependencyUnavailableError, NotFoundError, ValidationError } from '../errors.js';
 import type { EventPublisher } from '../events.js';
 import type { Clock } from '../ports.js';
-import { DISCOVERY_EVENT_TYPES, newRun } from './engine.js';
+import { newRun, runRequestedEvent } from './engine.js';
 import { type DiscoveryRun, type DiscoveryRunStore, isRunId, type RunPage, runAsOf } from './run.js';
 import {
   type DiscoverySettingsStore,
@@ -54,7 +54,8 @@ export class DiscoveryControl {
 
   /**
    * Queues a run and asks the engine for it (an event on the bus). A run of the tenant that is
-   * still queued has seen nothing yet, so asking again returns that one instead of a second.
+   * still queued has seen nothing yet, so asking again returns that one instead of a second, and
+   * asks the engine for it again (it may be waiting for a run whose end was never reported).
    */
   requestRun(caller: Caller): Promise<DiscoveryRun> {
     return this.guard(
@@ -67,19 +68,16 @@ export class DiscoveryControl {
         const latest = (await this.runs.list(tenant, { limit: 5 })).runs
           .map((run) => runAsOf(run, now))
           .find((run) => run.status === 'queued');
-        if (latest !== undefined) return latest;
+        if (latest !== undefined) {
+          // Best effort: the run is queued either way, and the engine ignores a run already taken.
+          await this.events.publish([runRequestedEvent(latest)]).catch(() => undefined);
+          return latest;
+        }
         await this.credentials.registerTenant(tenant);
         const run = newRun(tenant, 'request', actorId(caller), now);
         await this.runs.create(run);
         try {
-          await this.events.publish([
-            {
-              type: DISCOVERY_EVENT_TYPES.runRequested,
-              tenant,
-              time: run.queuedAt,
-              detail: { runId: run.id },
-            },
-          ]);
+          await this.events.publish([runRequestedEvent(run)]);
         } catch (error: unknown) {
           // Without its event the run never starts: record it as failed and tell the caller.
           await this.runs

@@ -12,6 +12,10 @@
  * refuses it, the change stands, the lost entry is reported (`onHistoryLost`) and the run counts
  * it (`historyLost`) as one of its errors, so it ends `partial`. The run stops writing shortly
  * before its deadline and says so, rather than being cut off by the function timeout.
+ *
+ * A tenant has one run at a time (a lease in the run log): two runs planning over the same
+ * inventory would refuse each other's writes and both end `partial`. A run that finds the lease
+ * held stays `queued`; the holder asks for it again when it finishes.
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditAction, AuditActor, AuditEvent } from '../audit/audit-event.js';
@@ -40,6 +44,8 @@ import {
   type DiscoveryRun,
   MAX_RUN_ERRORS,
   newRunId,
+  RUN_LEASE_GRACE_MS,
+  runAsOf,
   type RunCounts,
   type RunError,
   type RunSourceSummary,
@@ -145,7 +151,42 @@ export class DiscoveryEngine {
     return this.deps.clock.now().toISOString();
   }
 
+  /**
+   * Runs `queued` if its tenant has no other run going; else leaves it queued for the running one
+   * to start when it ends (`startQueued`). A crashed holder's lease runs out with its deadline.
+   */
   private async execute(queued: DiscoveryRun, deadline: Date): Promise<DiscoveryRun> {
+    const leaseUntil = new Date(deadline.getTime() + RUN_LEASE_GRACE_MS);
+    if (!(await this.deps.runs.claim(queued.tenant, queued.id, leaseUntil, this.deps.clock.now()))) {
+      return (await this.deps.runs.get(queued.tenant, queued.id)) ?? queued;
+    }
+    try {
+      return await this.executeHolding(queued, deadline);
+    } finally {
+      // Given back before looking for waiting runs, so that none is left waiting on it.
+      await this.deps.runs.release(queued.tenant, queued.id).catch(() => undefined);
+      await this.startQueued(queued.tenant);
+    }
+  }
+
+  /**
+   * Asks again for the tenant's runs still queued (those that found the lease held), oldest first.
+   * Best effort: a run whose request is lost here starts when someone asks for a run again, and
+   * is reported abandoned after an hour if nobody does.
+   */
+  private async startQueued(tenant: string): Promise<void> {
+    try {
+      const now = this.deps.clock.now();
+      const { runs } = await this.deps.runs.list(tenant, { limit: 5 });
+      const waiting = runs.filter((run) => runAsOf(run, now).status === 'queued').reverse();
+      if (waiting.length === 0) return;
+      await this.deps.events.publish(waiting.map((run) => runRequestedEvent(run)));
+    } catch {
+      // Left as described above.
+    }
+  }
+
+  private async executeHolding(queued: DiscoveryRun, deadline: Date): Promise<DiscoveryRun> {
     const running: DiscoveryRun = {
       ...queued,
       status: 'running',
@@ -435,5 +476,15 @@ export function newRun(
     counts: ZERO_COUNTS,
     errors: [],
     revision: 1,
+  };
+}
+
+/** The event that asks the engine for a queued run (`POST /discovery/runs`, or a run left waiting). */
+export function runRequestedEvent(run: DiscoveryRun): DomainEvent {
+  return {
+    type: DISCOVERY_EVENT_TYPES.runRequested,
+    tenant: run.tenant,
+    time: run.queuedAt,
+    detail: { runId: run.id },
   };
 }

@@ -131,7 +131,20 @@ export interface RunPage {
   readonly cursor: string | undefined;
 }
 
+/**
+ * How long after its deadline a run's hold on its tenant lasts, so that the hold of a run whose
+ * function crashed runs out at the time its record is reported abandoned (`runAsOf`).
+ */
+export const RUN_LEASE_GRACE_MS = 60_000;
+
 export interface DiscoveryRunStore {
+  /**
+   * Takes the tenant's run lease for run `runId` until `until`: true when no run holds it (or its
+   * holder's lease ran out before `now`), false when another run holds it. One conditional write.
+   */
+  claim(tenant: string, runId: string, until: Date, now: Date): Promise<boolean>;
+  /** Gives the tenant's run lease back if run `runId` still holds it. */
+  release(tenant: string, runId: string): Promise<void>;
   /** `ConflictError` when the id is taken. */
   create(run: DiscoveryRun): Promise<void>;
   /** Stores `run` (revision `expectedRevision + 1`) if the stored one has `expectedRevision`; else `ConflictError`. */
