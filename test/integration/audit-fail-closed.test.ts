@@ -28,6 +28,7 @@ import {
   startInMemoryRuntime,
 } from '../support/local-api.js';
 import { FakeGithub } from '../support/fake-github.js';
+import { type HttpReceiver, startHttpReceiver } from '../support/notify-receivers.js';
 import { registerVaultSecret, settledRotation } from '../support/local-rotation.js';
 
 const PASSWORD = 'integration-password-123';
@@ -35,6 +36,7 @@ const FAULTS = ['missing', 'throttled', 'failing'] as const;
 type Fault = (typeof FAULTS)[number];
 
 let runtime: LocalRuntime;
+let receiver: HttpReceiver;
 let reader: DynamoDBDocumentClient;
 let token = '';
 let fault: Fault | undefined;
@@ -98,13 +100,17 @@ async function credential(): Promise<string> {
   return (await registerVaultSecret(asAdmin, unique('fail-closed/cred'), 'initial-value')).id as string;
 }
 
-/** A channel with a secret in the secret store (a signed webhook); nothing is sent to it here. */
+/**
+ * A channel with a secret in the secret store (a signed webhook), to a loopback receiver that
+ * accepts every message: a channel that cannot be reached would have each alert retried in the
+ * background, and the tables would take longer to settle before and after every request.
+ */
 async function channel(): Promise<string> {
   const answer = await ok(
     asAdmin('POST', '/notifications/channels', {
       kind: 'webhook',
       name: unique('channel'),
-      url: 'https://hooks.example.com/vaultpilot',
+      url: `${receiver.origin}/hook`,
       signingKey: 'fail-closed-signing-key-0123456789abcdef',
     }),
   );
@@ -410,7 +416,7 @@ const FIXTURES: Readonly<Record<string, readonly Fixture[]>> = {
         body: {
           kind: 'slack',
           name: unique('slack'),
-          webhookUrl: 'https://hooks.slack.com/services/T0/B0/failclosed',
+          webhookUrl: `${receiver.origin}/slack`,
         },
       }),
       changesState: true,
@@ -420,7 +426,7 @@ const FIXTURES: Readonly<Record<string, readonly Fixture[]>> = {
     {
       prepare: async () => ({
         path: `/notifications/channels/${await channel()}`,
-        body: { url: `https://hooks.example.com/${unique('moved')}` },
+        body: { url: `${receiver.origin}/moved` },
       }),
       changesState: true,
     },
@@ -575,6 +581,10 @@ function injectAuditFaults(client: DynamoDBDocumentClient, auditTable: string): 
 }
 
 beforeAll(async () => {
+  receiver = await startHttpReceiver();
+  receiver.on('/slack', () => ({ status: 200, body: 'ok' }));
+  receiver.on('/hook', () => ({ status: 200 }));
+  receiver.on('/moved', () => ({ status: 200 }));
   runtime = await startInMemoryRuntime({ adminPassword: PASSWORD });
   token = await signInLocal(runtime.url, 'admin', PASSWORD);
   reader = localDocumentClient(runtime);
@@ -594,6 +604,7 @@ afterAll(async () => {
   reader?.destroy();
   await runtime?.stop();
   await github?.close();
+  await receiver?.close();
 });
 
 describe('mutations fail closed', () => {

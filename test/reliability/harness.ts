@@ -16,6 +16,7 @@ import { localTableName, TABLE_LIST, type TableId } from '../../lambdas/shared/t
 import { DynamoFaultProxy } from '../support/dynamo-fault-proxy.js';
 import { seededRandom } from '../support/seeded-random.js';
 import { captureProcessOutput } from '../support/process-output.js';
+import { type HttpReceiver, startHttpReceiver } from '../support/notify-receivers.js';
 import {
   type ApiAnswer,
   apiCall,
@@ -110,6 +111,12 @@ export interface Bed {
   /** Every line the runtime, the handlers and the process wrote while the suite ran. */
   readonly logged: string[];
   readonly exchanges: Exchange[];
+  /**
+   * Where the fixtures' Slack and webhook channels point: a loopback server that accepts every
+   * message (`/slack` answers Slack's `ok`, `/hook` a 200). A channel that cannot be reached would
+   * have each alert retried and redelivered in the background for the rest of the suite.
+   */
+  readonly receiver: HttpReceiver;
   /** Creates an admin of `tenant` (a person) and returns the caller name to use. */
   addAdmin(tenant: string): Promise<string>;
   call(caller: string, method: string, path: string, body?: unknown, raw?: RawBody): Promise<ApiAnswer>;
@@ -168,6 +175,9 @@ export async function startBed(options: BedOptions = {}): Promise<Bed> {
   process.env.VAULTPILOT_DYNAMODB_ENDPOINT = proxy.endpoint;
   resetFunctions();
   const direct = localDocumentClient(runtime);
+  const receiver = await startHttpReceiver();
+  receiver.on('/slack', () => ({ status: 200, body: 'ok' }));
+  receiver.on('/hook', () => ({ status: 200 }));
 
   const tokens: Record<string, string> = {};
   const machineClientIds = {} as Record<MachineName, string>;
@@ -238,6 +248,7 @@ export async function startBed(options: BedOptions = {}): Promise<Bed> {
     spareClientId,
     logged,
     exchanges,
+    receiver,
     addAdmin,
     call,
     send,
@@ -246,6 +257,7 @@ export async function startBed(options: BedOptions = {}): Promise<Bed> {
       await runtime.stop();
       await proxy.close();
       direct.destroy();
+      await receiver.close();
       restoreOutput();
     },
   };

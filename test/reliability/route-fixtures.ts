@@ -152,12 +152,12 @@ async function discoveryRun(bed: Bed, who: string): Promise<string> {
   return json.data.id as string;
 }
 
-/** A signed-webhook channel (its secret in the secret store); nothing is sent to it here. */
+/** A signed-webhook channel (its secret in the secret store), to the bed's receiver. */
 async function channel(bed: Bed, who: string): Promise<string> {
   const json = await ok(bed, who, 'POST', '/notifications/channels', {
     kind: 'webhook',
     name: fresh('channel'),
-    url: `https://hooks.example.com/${fresh('hook')}`,
+    url: `${bed.receiver.origin}/hook`,
     signingKey: `signing-key-${randomHex(16)}-0123456789abcdef`,
   });
   return json.data.id as string;
@@ -657,13 +657,13 @@ export const FIXTURES: Readonly<Record<string, RouteFixture>> = {
   listNotificationDeliveries: { own: async () => ({ method: 'GET', path: '/notifications?limit=5' }) },
   listNotificationChannels: { own: async () => ({ method: 'GET', path: '/notifications/channels' }) },
   createNotificationChannel: {
-    own: async () => ({
+    own: async (bed) => ({
       method: 'POST',
       path: '/notifications/channels',
       body: {
         kind: 'slack',
         name: fresh('slack'),
-        webhookUrl: `https://hooks.slack.com/services/${fresh('T')}`,
+        webhookUrl: `${bed.receiver.origin}/slack`,
       },
     }),
   },
