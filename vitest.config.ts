@@ -1,7 +1,42 @@
+import { relative } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /** Test files that must not share the machine with other tests (see `projects` below). */
 const SERIAL = ['test/reliability/storage-faults.test.ts', 'test/reliability/keyring-outage.test.ts'];
+
+/**
+ * The longest files (minutes each; every other file takes under a minute), started first. Without
+ * durations from an earlier run (a clean clone, as in CI), vitest starts the largest files first,
+ * and the authorization matrix, a short file, started last: the last five minutes of the run
+ * then used one of the two workers.
+ */
+const LONGEST = [
+  'test/integration/audit-fail-closed.test.ts',
+  'test/reliability/authorization-matrix.test.ts',
+  'test/reliability/fuzz.test.ts',
+];
+
+class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const rank = (file: TestSpecification): number => {
+      const index = LONGEST.indexOf(relative(file.project.config.root, file.moduleId));
+      return index === -1 ? LONGEST.length : index;
+    };
+    // Stable: the order of projects and groups, and of the other files, stays the base order.
+    const group = (file: TestSpecification) =>
+      `${file.project.config.sequence.groupOrder}:${file.project.name}`;
+    return sorted
+      .map((file, position) => ({ file, position }))
+      .sort((a, b) =>
+        group(a.file) === group(b.file)
+          ? rank(a.file) - rank(b.file) || a.position - b.position
+          : a.position - b.position,
+      )
+      .map(({ file }) => file);
+  }
+}
 
 export default defineConfig({
   test: {
@@ -27,6 +62,7 @@ export default defineConfig({
       },
     ],
     maxWorkers: 2,
+    sequence: { sequencer: LongestFirst },
     // Forks, not threads: the tests start servers (dynalite, PostgreSQL, SMTP) that want a process each.
     pool: 'forks',
     testTimeout: 30_000,
