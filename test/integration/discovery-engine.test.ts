@@ -414,9 +414,14 @@ describe('discovery engine', () => {
   });
 
   it('does not wait for a run whose hold on the tenant ran out (its function crashed)', async () => {
-    // Prepare: a run that took the tenant's lease for a minute and never gave it back.
+    // Prepare: a run that took the tenant's lease for a minute, started, and never ended.
     const crashed = newRun('zeta', 'request', 'user:alice', now);
-    expect(await runs.claim('zeta', crashed.id, new Date(now.getTime() + 60_000), now)).toBe(true);
+    await runs.create(crashed);
+    expect(await runs.claim('zeta', crashed.id, new Date(now.getTime() + 60_000), now)).toEqual({
+      taken: true,
+    });
+    const deadlineAt = new Date(now.getTime() + 600_000).toISOString();
+    await runs.update({ ...crashed, status: 'running', deadlineAt, revision: 2 }, 1);
     const queued = newRun('zeta', 'request', 'user:bob', now);
     await runs.create(queued);
 
@@ -426,6 +431,27 @@ describe('discovery engine', () => {
     expect(await engine.runRequested('zeta', queued.id, deadline())).toMatchObject({
       status: 'succeeded',
       counts: { errors: 0 },
+    });
+  });
+
+  it('takes over the lease of a run that ended without giving it back', async () => {
+    // Prepare: a run that holds the lease for ten minutes more, although it has finished.
+    const ended = newRun('zeta', 'request', 'user:alice', now);
+    await runs.create(ended);
+    expect(await runs.claim('zeta', ended.id, new Date(now.getTime() + 600_000), now)).toEqual({
+      taken: true,
+    });
+    await runs.update({ ...ended, status: 'succeeded', finishedAt: now.toISOString(), revision: 2 }, 1);
+    const queued = newRun('zeta', 'request', 'user:bob', now);
+    await runs.create(queued);
+
+    // Act
+    const run = await engine.runRequested('zeta', queued.id, deadline());
+
+    // Assess
+    expect(run).toMatchObject({ status: 'succeeded', counts: { errors: 0 } });
+    expect(await runs.claim('zeta', 'someone-else', new Date(now.getTime() + 60_000), now)).toEqual({
+      taken: true,
     });
   });
 });

@@ -11,6 +11,7 @@ import {
   type DiscoveryRun,
   type DiscoveryRunStore,
   isRunId,
+  type LeaseClaim,
   RUN_STATUSES,
   RUN_TRIGGERS,
   type RunPage,
@@ -111,22 +112,48 @@ export class DynamoDbDiscoveryRunStore implements DiscoveryRunStore {
     private readonly tableName: string,
   ) {}
 
-  async claim(tenant: string, runId: string, until: Date, now: Date): Promise<boolean> {
+  async claim(
+    tenant: string,
+    runId: string,
+    until: Date,
+    now: Date,
+    replacing?: string,
+  ): Promise<LeaseClaim> {
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
           Item: { pk: runsPk(tenant), sk: LEASE_SK, holder: runId, until: until.getTime() },
-          ConditionExpression: 'attribute_not_exists(pk) OR #until < :now',
+          ConditionExpression:
+            replacing === undefined
+              ? 'attribute_not_exists(pk) OR #until < :now'
+              : 'attribute_not_exists(pk) OR #until < :now OR holder = :replacing',
           ExpressionAttributeNames: { '#until': 'until' },
-          ExpressionAttributeValues: { ':now': now.getTime() },
+          ExpressionAttributeValues: {
+            ':now': now.getTime(),
+            ...(replacing === undefined ? {} : { ':replacing': replacing }),
+          },
         }),
       );
-      return true;
+      return { taken: true };
     } catch (error: unknown) {
-      if (isConditionalCheckFailed(error)) return false;
-      throw dynamoDbUnavailable('PutItem', WHAT, error);
+      if (!isConditionalCheckFailed(error)) throw dynamoDbUnavailable('PutItem', WHAT, error);
     }
+    // Read back rather than returned with the refusal: dynalite (`npm start`) does not implement
+    // ReturnValuesOnConditionCheckFailure.
+    let item: Item | undefined;
+    try {
+      ({ Item: item } = await this.client.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { pk: runsPk(tenant), sk: LEASE_SK },
+          ConsistentRead: true,
+        }),
+      ));
+    } catch (error: unknown) {
+      throw dynamoDbUnavailable('GetItem', WHAT, error);
+    }
+    return { taken: false, holder: typeof item?.holder === 'string' ? item.holder : '' };
   }
 
   async release(tenant: string, runId: string): Promise<void> {

@@ -156,8 +156,7 @@ export class DiscoveryEngine {
    * to start when it ends (`startQueued`). A crashed holder's lease runs out with its deadline.
    */
   private async execute(queued: DiscoveryRun, deadline: Date): Promise<DiscoveryRun> {
-    const leaseUntil = new Date(deadline.getTime() + RUN_LEASE_GRACE_MS);
-    if (!(await this.deps.runs.claim(queued.tenant, queued.id, leaseUntil, this.deps.clock.now()))) {
+    if (!(await this.takeLease(queued, new Date(deadline.getTime() + RUN_LEASE_GRACE_MS)))) {
       return (await this.deps.runs.get(queued.tenant, queued.id)) ?? queued;
     }
     try {
@@ -170,9 +169,22 @@ export class DiscoveryEngine {
   }
 
   /**
+   * Takes the tenant's run lease for `run`. A lease whose holder has ended (its record finished,
+   * gone, or abandoned) is stale, its release lost: it is taken over, conditional on that holder.
+   */
+  private async takeLease(run: DiscoveryRun, until: Date): Promise<boolean> {
+    const now = this.deps.clock.now();
+    const first = await this.deps.runs.claim(run.tenant, run.id, until, now);
+    if (first.taken) return true;
+    const holder = await this.deps.runs.get(run.tenant, first.holder);
+    if (holder !== undefined && ['queued', 'running'].includes(runAsOf(holder, now).status)) return false;
+    return (await this.deps.runs.claim(run.tenant, run.id, until, now, first.holder)).taken;
+  }
+
+  /**
    * Asks again for the tenant's runs still queued (those that found the lease held), oldest first.
-   * Best effort: a run whose request is lost here starts when someone asks for a run again, and
-   * is reported abandoned after an hour if nobody does.
+   * Best effort: a run whose request is lost here starts when someone asks for a run again (or
+   * when the hourly run ends), and is reported abandoned after an hour if neither happens.
    */
   private async startQueued(tenant: string): Promise<void> {
     try {

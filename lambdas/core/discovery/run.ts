@@ -137,12 +137,15 @@ export interface RunPage {
  */
 export const RUN_LEASE_GRACE_MS = 60_000;
 
+export type LeaseClaim = { readonly taken: true } | { readonly taken: false; readonly holder: string };
+
 export interface DiscoveryRunStore {
   /**
-   * Takes the tenant's run lease for run `runId` until `until`: true when no run holds it (or its
-   * holder's lease ran out before `now`), false when another run holds it. One conditional write.
+   * Takes the tenant's run lease for run `runId` until `until` when no run holds it, its holder's
+   * lease ran out before `now`, or its holder is `replacing`; else answers the holder. One
+   * conditional write.
    */
-  claim(tenant: string, runId: string, until: Date, now: Date): Promise<boolean>;
+  claim(tenant: string, runId: string, until: Date, now: Date, replacing?: string): Promise<LeaseClaim>;
   /** Gives the tenant's run lease back if run `runId` still holds it. */
   release(tenant: string, runId: string): Promise<void>;
   /** `ConflictError` when the id is taken. */
