@@ -20,10 +20,20 @@ export class LocalEmailSender implements ChannelSender {
   constructor(
     private readonly delivery: Delivery,
     private readonly from: string,
+    options: { readonly timeoutMs?: number } = {},
   ) {
+    // As the Slack and webhook senders: a server that stops answering fails the send in 10 s
+    // (nodemailer's defaults wait 2 min to connect, 30 s for the greeting, 10 min on a socket).
+    // The options go in one object with the URL: a second argument would be message defaults.
+    const timeout = options.timeoutMs ?? 10_000;
     this.transport =
       delivery.kind === 'smtp'
-        ? nodemailer.createTransport(delivery.url, { pool: true, maxConnections: 5 } as never)
+        ? nodemailer.createTransport({
+            url: delivery.url,
+            connectionTimeout: timeout,
+            greetingTimeout: timeout,
+            socketTimeout: timeout,
+          })
         : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   }
 
