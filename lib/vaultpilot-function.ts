@@ -13,6 +13,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DEFAULT_TIMEOUT_SECONDS } from '../lambdas/shared/function-manifest.js';
 import type { TableId } from '../lambdas/shared/tables.js';
 import { LAMBDA_BUNDLE } from './lambda-bundle.js';
 import { type DataStores, grantTableActions, TABLE_READ_ACTIONS } from './table-access.js';
@@ -78,7 +79,7 @@ export class VaultPilotFunction extends Construct {
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
-      timeout: props.timeout ?? Duration.seconds(10),
+      timeout: props.timeout ?? Duration.seconds(DEFAULT_TIMEOUT_SECONDS),
       role: this.role,
       logGroup: this.logGroup,
       tracing: Tracing.ACTIVE,

@@ -29,7 +29,8 @@ import {
   corsHeaders,
   SECURITY_HEADERS,
 } from '../shared/http-headers.js';
-import { ROUTES } from '../functions/index.js';
+import { MANIFESTS, ROUTES } from '../functions/index.js';
+import { DEFAULT_TIMEOUT_SECONDS, type FunctionManifest } from '../shared/function-manifest.js';
 import { allowedMethods, compileRoutePath, routePathParameters, type RouteSpec } from '../shared/routes.js';
 import { apiGatewayEvent } from './api-gateway-event.js';
 import { API_HANDLERS } from './handler-registry.js';
@@ -38,7 +39,17 @@ import { lambdaContext } from './lambda-context.js';
 
 /** API Gateway's own limit on a request payload. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
-const API_TIMEOUT_SECONDS = 29;
+/**
+ * Each API function's timeout, as deployed (its manifest's, else the default), so that a request
+ * runs out of time locally where it would in AWS.
+ */
+const API_TIMEOUTS: ReadonlyMap<string, number> = new Map(
+  Object.values(MANIFESTS).flatMap((manifest: FunctionManifest) =>
+    manifest.trigger.kind === 'api'
+      ? [[manifest.trigger.handler, manifest.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS] as const]
+      : [],
+  ),
+);
 
 export interface LocalHttpResponse {
   readonly statusCode: number;
@@ -292,7 +303,11 @@ async function respond(request: IncomingMessage, options: LocalApiOptions): Prom
       options.stage,
     );
     const handler = await API_HANDLERS[route.handler]();
-    const context = lambdaContext(`vaultpilot-local-${route.handler}`, API_TIMEOUT_SECONDS, options.region);
+    const context = lambdaContext(
+      `vaultpilot-local-${route.handler}`,
+      API_TIMEOUTS.get(route.handler) ?? DEFAULT_TIMEOUT_SECONDS,
+      options.region,
+    );
     return fromLambda(await invoke(handler, event, context));
   } catch (error: unknown) {
     const answer = errorResponse(error, requestId, options, requestPath(request.url));

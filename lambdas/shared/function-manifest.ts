@@ -72,7 +72,7 @@ export interface FunctionManifest {
   /** Verifies bearer tokens (needs the user pool, or the local issuer, and the user client ids). */
   readonly verifiesTokens?: boolean;
   readonly providers?: readonly ProviderAccess[];
-  /** Lambda settings. */
+  /** Lambda settings. The timeout is `DEFAULT_TIMEOUT_SECONDS` unless given, in AWS and locally. */
   readonly timeoutSeconds?: number;
   readonly memoryMb?: number;
   /**
@@ -81,6 +81,9 @@ export interface FunctionManifest {
    */
   readonly sdkClients: readonly string[];
 }
+
+/** A function's timeout when its manifest gives none (the API's functions mostly). */
+export const DEFAULT_TIMEOUT_SECONDS = 10;
 
 export type SecretBackendKind = 'dynamodb' | 'secretsmanager';
 

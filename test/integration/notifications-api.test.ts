@@ -390,6 +390,28 @@ describe('test messages', () => {
     ]);
     expect(audit.some((event) => event.reason?.includes('slack_no_service'))).toBe(true);
   });
+
+  it('answers failed, logged, when the channel never answers (the sender gives up before the function does)', async () => {
+    // Prepare: a webhook that takes the request and never answers.
+    http.on('/hooks/silent', () => new Promise(() => undefined));
+    const hook = await createChannel({
+      kind: 'webhook',
+      name: 'Silent',
+      url: `${http.origin}/hooks/silent`,
+      signingKey: SIGNING_KEY,
+    });
+
+    // Act
+    const answer = await call('admin', 'POST', `/notifications/channels/${hook.id as string}/test`);
+    const log = await ok(call('admin', 'GET', `/notifications?channel=${hook.id as string}`));
+
+    // Assess: the local server gives the function its deployed timeout, as Lambda would.
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.json.data).toMatchObject({ status: 'failed', reason: 'webhook_TimeoutError' });
+    expect(log.json.data.deliveries).toEqual([
+      expect.objectContaining({ status: 'failed', reason: 'webhook_TimeoutError' }),
+    ]);
+  }, 40_000);
 });
 
 describe('routing rules', () => {

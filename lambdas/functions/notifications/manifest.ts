@@ -20,6 +20,10 @@ export const manifest = {
   verifiesTokens: true,
   // Test messages: email from the deployment's From address, SNS topics, Slack and webhooks.
   sendsNotifications: true,
+  // A test message waits up to 10 s for Slack or a webhook (the senders' timeout), then is logged
+  // and audited: the function needs more than the default 10 s to answer what happened. 29 s is
+  // API Gateway's limit.
+  timeoutSeconds: 29,
   // A channel secret whose envelope fails authentication is published as integrity.failed.
   publishesEvents: true,
   sdkClients: [
