@@ -11,7 +11,7 @@ import { RetryableDeliveryError } from '../../../lambdas/core/notify/delivery-fa
 import { buildMessage } from '../../../lambdas/core/notify/message.js';
 import { channelOf, expiringEvent } from '../../support/notify-fixtures.js';
 
-const channel = channelOf({ kind: 'email', recipients: ['ops@example.com'], digest: false });
+const channel = channelOf({ kind: 'email', recipients: ['ops@example.com'] });
 let server: Server | undefined;
 const sockets: Socket[] = [];
 
