@@ -82,8 +82,17 @@ export interface FunctionManifest {
   readonly sdkClients: readonly string[];
 }
 
-/** A function's timeout when its manifest gives none (the API's functions mostly). */
+/** A function's timeout when its manifest gives none (the API's read-only functions). */
 export const DEFAULT_TIMEOUT_SECONDS = 10;
+
+/**
+ * API Gateway's integration limit, the timeout of every API function that changes state. A change
+ * makes several DynamoDB calls after its `attempted` audit event, and under throttling each may
+ * wait up to about 3 s on the SDK's backoff (three attempts). With 10 s, writes under the
+ * storage-fault suite (every table throttled at 50 %) ran out of time after their commit point and
+ * answered 503 although the change was stored.
+ */
+export const API_GATEWAY_TIMEOUT_SECONDS = 29;
 
 export type SecretBackendKind = 'dynamodb' | 'secretsmanager';
 

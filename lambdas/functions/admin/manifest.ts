@@ -1,4 +1,4 @@
-import type { FunctionManifest } from '../../shared/function-manifest.js';
+import { API_GATEWAY_TIMEOUT_SECONDS, type FunctionManifest } from '../../shared/function-manifest.js';
 
 /**
  * Re-wrap of data keys: replaces the envelope of existing version items (a conditional
@@ -17,6 +17,7 @@ export const manifest = {
   // A data key KMS refuses to re-wrap is published as integrity.failed.
   publishesEvents: true,
   verifiesTokens: true,
+  timeoutSeconds: API_GATEWAY_TIMEOUT_SECONDS,
   sdkClients: [
     '@aws-sdk/client-dynamodb',
     '@aws-sdk/lib-dynamodb',

@@ -1,4 +1,4 @@
-import type { FunctionManifest } from '../../shared/function-manifest.js';
+import { API_GATEWAY_TIMEOUT_SECONDS, type FunctionManifest } from '../../shared/function-manifest.js';
 
 /**
  * The audit API: the chain, digests and events (through the query indexes); on-demand digests
@@ -19,7 +19,7 @@ export const manifest = {
   verifiesTokens: true,
   // API Gateway's integration limit: an on-demand digest reads the chain until a deadline that
   // this function's remaining time sets (ADR 0004, "Bounded runs").
-  timeoutSeconds: 29,
+  timeoutSeconds: API_GATEWAY_TIMEOUT_SECONDS,
   sdkClients: [
     '@aws-sdk/client-dynamodb',
     '@aws-sdk/lib-dynamodb',

@@ -1,4 +1,4 @@
-import type { FunctionManifest } from '../../shared/function-manifest.js';
+import { API_GATEWAY_TIMEOUT_SECONDS, type FunctionManifest } from '../../shared/function-manifest.js';
 
 /**
  * The credential inventory API: conditional puts of credentials and their history, deletes on
@@ -17,5 +17,6 @@ export const manifest = {
   },
   publishesEvents: true,
   verifiesTokens: true,
+  timeoutSeconds: API_GATEWAY_TIMEOUT_SECONDS,
   sdkClients: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-eventbridge'],
 } as const satisfies FunctionManifest;

@@ -1,4 +1,4 @@
-import type { FunctionManifest } from '../../shared/function-manifest.js';
+import { API_GATEWAY_TIMEOUT_SECONDS, type FunctionManifest } from '../../shared/function-manifest.js';
 
 /** The discovery API: queued runs (credentials table), discovery settings; publishes run requests. */
 export const manifest = {
@@ -12,5 +12,6 @@ export const manifest = {
   },
   publishesEvents: true,
   verifiesTokens: true,
+  timeoutSeconds: API_GATEWAY_TIMEOUT_SECONDS,
   sdkClients: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-eventbridge'],
 } as const satisfies FunctionManifest;

@@ -1,4 +1,4 @@
-import type { FunctionManifest } from '../../shared/function-manifest.js';
+import { API_GATEWAY_TIMEOUT_SECONDS, type FunctionManifest } from '../../shared/function-manifest.js';
 
 /**
  * The expiry check on demand: reads the expiry index and the tenant's thresholds, publishes on
@@ -15,6 +15,6 @@ export const manifest = {
   },
   publishesEvents: true,
   verifiesTokens: true,
-  timeoutSeconds: 29,
+  timeoutSeconds: API_GATEWAY_TIMEOUT_SECONDS,
   sdkClients: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb', '@aws-sdk/client-eventbridge'],
 } as const satisfies FunctionManifest;

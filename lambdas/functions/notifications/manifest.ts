@@ -1,4 +1,4 @@
-import type { FunctionManifest } from '../../shared/function-manifest.js';
+import { API_GATEWAY_TIMEOUT_SECONDS, type FunctionManifest } from '../../shared/function-manifest.js';
 
 /**
  * The notifications API: channels, routes, holds and the delivery log (settings table), channel
@@ -23,7 +23,7 @@ export const manifest = {
   // A test message waits up to 10 s for Slack or a webhook (the senders' timeout), then is logged
   // and audited: the function needs more than the default 10 s to answer what happened. 29 s is
   // API Gateway's limit.
-  timeoutSeconds: 29,
+  timeoutSeconds: API_GATEWAY_TIMEOUT_SECONDS,
   // A channel secret whose envelope fails authentication is published as integrity.failed.
   publishesEvents: true,
   sdkClients: [

@@ -1,4 +1,4 @@
-import type { FunctionManifest } from '../../shared/function-manifest.js';
+import { API_GATEWAY_TIMEOUT_SECONDS, type FunctionManifest } from '../../shared/function-manifest.js';
 
 /** The policy admin API: path policies and their attachments (settings table). */
 export const manifest = {
@@ -10,5 +10,6 @@ export const manifest = {
     audit: ['dynamodb:PutItem', 'dynamodb:GetItem'],
   },
   verifiesTokens: true,
+  timeoutSeconds: API_GATEWAY_TIMEOUT_SECONDS,
   sdkClients: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'],
 } as const satisfies FunctionManifest;

@@ -1,4 +1,4 @@
-import type { FunctionManifest } from '../../shared/function-manifest.js';
+import { API_GATEWAY_TIMEOUT_SECONDS, type FunctionManifest } from '../../shared/function-manifest.js';
 
 /**
  * The rotation API: rotation records, locks and idempotency keys (conditional puts, lock
@@ -23,7 +23,7 @@ export const manifest = {
   verifiesTokens: true,
   // API Gateway's integration limit: a submission waits for the worker, within a deadline this
   // function's remaining time sets (the worker needs 10 s of it left to begin the commit).
-  timeoutSeconds: 29,
+  timeoutSeconds: API_GATEWAY_TIMEOUT_SECONDS,
   sdkClients: [
     '@aws-sdk/client-dynamodb',
     '@aws-sdk/lib-dynamodb',

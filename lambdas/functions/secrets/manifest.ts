@@ -1,4 +1,4 @@
-import type { FunctionManifest } from '../../shared/function-manifest.js';
+import { API_GATEWAY_TIMEOUT_SECONDS, type FunctionManifest } from '../../shared/function-manifest.js';
 
 /**
  * The secret store API: secret versions (secrets table, or Secrets Manager on that backend),
@@ -19,6 +19,7 @@ export const manifest = {
   // A tampered envelope met by a request is published as integrity.failed.
   publishesEvents: true,
   verifiesTokens: true,
+  timeoutSeconds: API_GATEWAY_TIMEOUT_SECONDS,
   sdkClients: [
     '@aws-sdk/client-dynamodb',
     '@aws-sdk/lib-dynamodb',
