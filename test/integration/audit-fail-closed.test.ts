@@ -28,7 +28,7 @@ import {
   startInMemoryRuntime,
 } from '../support/local-api.js';
 import { FakeGithub } from '../support/fake-github.js';
-import { type HttpReceiver, startHttpReceiver } from '../support/notify-receivers.js';
+import { type HttpReceiver, startAcceptingReceiver } from '../support/notify-receivers.js';
 import { registerVaultSecret, settledRotation } from '../support/local-rotation.js';
 
 const PASSWORD = 'integration-password-123';
@@ -581,9 +581,7 @@ function injectAuditFaults(client: DynamoDBDocumentClient, auditTable: string): 
 }
 
 beforeAll(async () => {
-  receiver = await startHttpReceiver();
-  receiver.on('/slack', () => ({ status: 200, body: 'ok' }));
-  receiver.on('/hook', () => ({ status: 200 }));
+  receiver = await startAcceptingReceiver();
   receiver.on('/moved', () => ({ status: 200 }));
   runtime = await startInMemoryRuntime({ adminPassword: PASSWORD });
   token = await signInLocal(runtime.url, 'admin', PASSWORD);

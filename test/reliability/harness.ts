@@ -16,7 +16,7 @@ import { localTableName, TABLE_LIST, type TableId } from '../../lambdas/shared/t
 import { DynamoFaultProxy } from '../support/dynamo-fault-proxy.js';
 import { seededRandom } from '../support/seeded-random.js';
 import { captureProcessOutput } from '../support/process-output.js';
-import { type HttpReceiver, startHttpReceiver } from '../support/notify-receivers.js';
+import { type HttpReceiver, startAcceptingReceiver } from '../support/notify-receivers.js';
 import {
   type ApiAnswer,
   apiCall,
@@ -175,9 +175,7 @@ export async function startBed(options: BedOptions = {}): Promise<Bed> {
   process.env.VAULTPILOT_DYNAMODB_ENDPOINT = proxy.endpoint;
   resetFunctions();
   const direct = localDocumentClient(runtime);
-  const receiver = await startHttpReceiver();
-  receiver.on('/slack', () => ({ status: 200, body: 'ok' }));
-  receiver.on('/hook', () => ({ status: 200 }));
+  const receiver = await startAcceptingReceiver();
 
   const tokens: Record<string, string> = {};
   const machineClientIds = {} as Record<MachineName, string>;
