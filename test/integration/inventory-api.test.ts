@@ -64,6 +64,8 @@ interface CredentialJson {
 interface RunJson {
   id: string;
   status: string;
+  startedAt?: string;
+  finishedAt?: string;
   cloud?: string;
   notice?: string;
   counts: Record<string, number>;
@@ -86,7 +88,12 @@ async function discover(who: string): Promise<RunJson> {
   const id = started.json.data.id as string;
   expect(started.json.data.runId).toBe(id);
   expect(started.headers.get('location')).toBe(`/discovery/runs/${id}`);
-  for (let attempt = 0; attempt < 200; attempt += 1) {
+  return ended(who, id);
+}
+
+/** Waits for run `id` to end (neither queued nor running); returns the run. */
+async function ended(who: string, id: string): Promise<RunJson> {
+  for (let attempt = 0; attempt < 400; attempt += 1) {
     const run = await call(who, 'GET', `/discovery/runs/${id}`);
     expect(run.status).toBe(200);
     if (!['queued', 'running'].includes(run.json.data.status as string)) return run.json.data as RunJson;
@@ -299,17 +306,10 @@ describe('discovery through the API', () => {
     expect(second.json.data.id).not.toBe(first.json.data.id);
 
     // Assess
-    const finished: Record<string, unknown>[] = [];
-    for (const id of [first.json.data.id as string, second.json.data.id as string]) {
-      for (let attempt = 0; attempt < 400; attempt += 1) {
-        const run = await call('zed', 'GET', `/discovery/runs/${id}`);
-        if (!['queued', 'running'].includes(run.json.data.status as string)) {
-          finished.push(run.json.data as Record<string, unknown>);
-          break;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
+    const finished = [
+      await ended('zed', first.json.data.id as string),
+      await ended('zed', second.json.data.id as string),
+    ];
     expect(finished).toEqual([
       expect.objectContaining({
         status: 'succeeded',
