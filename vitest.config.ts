@@ -17,24 +17,13 @@ const LONGEST = [
   'test/reliability/fuzz.test.ts',
 ];
 
+/** Vitest's order, with `LONGEST` moved to the front: they are all in the `api` project, which runs first. */
 class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
-    const rank = (file: TestSpecification): number => {
-      const index = LONGEST.indexOf(relative(file.project.config.root, file.moduleId));
-      return index === -1 ? LONGEST.length : index;
-    };
-    // Stable: the order of projects and groups, and of the other files, stays the base order.
-    const group = (file: TestSpecification) =>
-      `${file.project.config.sequence.groupOrder}:${file.project.name}`;
-    return sorted
-      .map((file, position) => ({ file, position }))
-      .sort((a, b) =>
-        group(a.file) === group(b.file)
-          ? rank(a.file) - rank(b.file) || a.position - b.position
-          : a.position - b.position,
-      )
-      .map(({ file }) => file);
+    const path = (file: TestSpecification) => relative(file.project.config.root, file.moduleId);
+    const longest = LONGEST.flatMap((wanted) => sorted.filter((file) => path(file) === wanted));
+    return [...longest, ...sorted.filter((file) => !longest.includes(file))];
   }
 }
 
