@@ -96,11 +96,21 @@ export function tokenVerifier(auth: AuthConfig): TokenVerifier {
  * in-process sequencer sees every function's events.
  */
 export function auditSink(durable: ExpiringAuditSink, sequencer: () => AuditSequencer): AuditSink {
-  sink ??= new ChainingAuditSink(durable, sequencer(), (error, tenant) =>
-    logger.warn('Audit chaining failed; the digest engine will catch up', {
-      tenant,
-      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-    }),
+  sink ??= new ChainingAuditSink(
+    durable,
+    sequencer(),
+    (error, tenant) =>
+      logger.warn('Audit chaining failed; the digest engine will catch up', {
+        tenant,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      }),
+    {
+      onLeftToCatchUp: (tenant, queued) =>
+        logger.warn('Audit chaining is behind; new events are left to the digest engine to chain', {
+          tenant,
+          queued,
+        }),
+    },
   );
   return sink;
 }

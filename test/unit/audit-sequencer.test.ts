@@ -628,6 +628,86 @@ describe('in-process chaining sink', () => {
     );
   });
 
+  it('bounds the queue: events recorded while it is full stay durable and are chained by the catch-up', async () => {
+    // Prepare: a queue of at most 5 events, and a chain append that waits on a gate, as a chain
+    // table throttled for good would.
+    const store = new MemoryAuditChainStore();
+    const sequencer = new AuditSequencer(store, undefined, { sleep: noSleep });
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const chain = sequencer.chain.bind(sequencer);
+    sequencer.chain = async (...args) => {
+      await gate;
+      return chain(...args);
+    };
+    const reports: string[] = [];
+    const sink = new ChainingAuditSink(durable(store), sequencer, () => undefined, {
+      maxQueued: 5,
+      onLeftToCatchUp: (tenant, queued) => reports.push(`${tenant}: ${queued}`),
+    });
+
+    // Act: the first event's append starts (and waits); five more fill the queue, three more
+    // find it full. Then the appends go on, and later the digest engine catches up.
+    for (let n = 1; n <= 9; n += 1) await sink.record(auditEvent(TENANT, n));
+    open();
+    await sink.settled();
+    const chainedBySink = (await entriesOf(store)).length;
+    const digests = new AuditDigestService(store, sequencer, ed25519Signer(), clock, new FakePublisher());
+    const run = await digests.run(TENANT);
+
+    // Assess: every record resolved and is durable; one report for the episode; the three left
+    // out are chained by the catch-up, after the six the sink chained, gap-free.
+    expect(store.events.get(TENANT)).toHaveLength(9);
+    expect(reports).toEqual([`${TENANT}: 5`]);
+    expect(chainedBySink).toBe(6);
+    expect(run.caughtUp).toBe(3);
+    const entries = await entriesOf(store);
+    expect(entries.map((entry) => entry.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(new Set(entries.map((entry) => entry.event.eventId)).size).toBe(9);
+  });
+
+  it('makes room again once a drain takes the queue, and reports a new episode afresh', async () => {
+    // Prepare: a queue of at most 2 events; each append waits on its own gate.
+    const store = new MemoryAuditChainStore();
+    const sequencer = new AuditSequencer(store, undefined, { sleep: noSleep });
+    const gates: (() => void)[] = [];
+    const chain = sequencer.chain.bind(sequencer);
+    sequencer.chain = async (...args) => {
+      await new Promise<void>((resolve) => gates.push(resolve));
+      return chain(...args);
+    };
+    const reports: number[] = [];
+    const sink = new ChainingAuditSink(durable(store), sequencer, () => undefined, {
+      maxQueued: 2,
+      onLeftToCatchUp: (_tenant, queued) => reports.push(queued),
+    });
+    const release = async () => {
+      while (gates.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      gates.shift()?.();
+    };
+
+    // Act: 1 runs, 2 and 3 queue, 4 and 5 are left out (one report); 1 ends and the drain takes
+    // 2 and 3 (room again); 6 and 7 queue, 8 is left out (a second report).
+    for (let n = 1; n <= 5; n += 1) await sink.record(auditEvent(TENANT, n));
+    await release();
+    while (gates.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    for (let n = 6; n <= 8; n += 1) await sink.record(auditEvent(TENANT, n));
+    const settled = sink.settled();
+    await release();
+    await release();
+    await settled;
+
+    // Assess
+    expect(reports).toEqual([2, 2]);
+    expect((await entriesOf(store)).map((entry) => entry.event.requestId)).toEqual([
+      'req-1',
+      'req-2',
+      'req-3',
+      'req-6',
+      'req-7',
+    ]);
+  });
+
   it('reports a chaining failure without failing the durable record', async () => {
     const store = new MemoryAuditChainStore();
     store.head = async () => {

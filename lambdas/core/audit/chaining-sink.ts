@@ -12,6 +12,13 @@
  * not a promise per event. (It first waited on a promise per pending event, again and again
  * until none was left: under a steady load that was never, and each local chain reader left a
  * loop behind that grew the heap by gigabytes in a soak, once appends fell behind.)
+ *
+ * The queue is bounded (`maxQueued` events over every tenant): an event recorded while it is full
+ * is durable but not queued, and the digest engine's catch-up chains it (hourly, or on demand),
+ * as it does an event whose append failed. So a process whose appends fall behind for good (a
+ * throttled chain table under a steady load) keeps a bounded heap rather than growing until it
+ * runs out of memory. Each such episode is reported once, when it starts; a drain that takes a
+ * batch makes room and ends it.
  */
 import type { AuditEvent } from './audit-event.js';
 import type { AuditSink } from './audit-sink.js';
@@ -34,23 +41,50 @@ interface TenantAppends {
   waiters: { readonly until: number; readonly resolve: () => void }[];
 }
 
+/** How many events wait for their append at most, over every tenant (about 1 KB each). */
+export const MAX_QUEUED_APPENDS = 20_000;
+
+export interface ChainingAuditSinkOptions {
+  /** The queue's bound, over every tenant; MAX_QUEUED_APPENDS unless set. */
+  readonly maxQueued?: number;
+  /** Called when the queue is full and a tenant's events start to be left to the catch-up. */
+  readonly onLeftToCatchUp?: (tenant: string, queued: number) => void;
+}
+
 export class ChainingAuditSink implements AuditSink {
   private readonly tenants = new Map<string, TenantAppends>();
+  private readonly maxQueued: number;
+  private readonly onLeftToCatchUp: (tenant: string, queued: number) => void;
+  /** Events queued and not yet taken by a drain, over every tenant. */
+  private waiting = 0;
+  /** Events left to the catch-up since a drain last made room. */
+  private leftOut = 0;
 
   constructor(
     private readonly sink: ExpiringAuditSink,
     private readonly sequencer: AuditSequencer,
     private readonly onChainingError: (error: unknown, tenant: string) => void,
-  ) {}
+    options: ChainingAuditSinkOptions = {},
+  ) {
+    this.maxQueued = options.maxQueued ?? MAX_QUEUED_APPENDS;
+    this.onLeftToCatchUp = options.onLeftToCatchUp ?? (() => undefined);
+  }
 
   async record(event: AuditEvent): Promise<void> {
     const expiresAt = await this.sink.recordWithExpiry(event);
     // Durable: the caller may answer now. The append is queued and runs right after.
+    if (this.waiting >= this.maxQueued) {
+      // Not lost: the catch-up chains it. Reported once per episode (until a drain makes room).
+      if (this.leftOut === 0) this.onLeftToCatchUp(event.tenant, this.waiting);
+      this.leftOut += 1;
+      return;
+    }
     let appends = this.tenants.get(event.tenant);
     if (appends === undefined) {
       appends = { queue: [], queued: 0, done: 0, running: false, waiters: [] };
       this.tenants.set(event.tenant, appends);
     }
+    this.waiting += 1;
     appends.queue.push({ event, expiresAt });
     appends.queued += 1;
     if (!appends.running) void this.drain(event.tenant, appends);
@@ -78,6 +112,8 @@ export class ChainingAuditSink implements AuditSink {
       while (appends.queue.length > 0) {
         const batch = appends.queue;
         appends.queue = [];
+        this.waiting -= batch.length;
+        this.leftOut = 0;
         try {
           await this.sequencer.chain(tenant, batch);
         } catch (error: unknown) {
