@@ -9,10 +9,15 @@
  * extension point): "missing" sends the audit table's calls to a table dynalite does not have
  * (its real ResourceNotFoundException); "throttled" and "failing" answer them with the SDK's
  * ProvisionedThroughputExceededException and InternalServerError inside the retry loop, so the
- * client's own bounded retries run first.
+ * client's own bounded retries run first. They run with the SDK's retry strategy, its attempts,
+ * error classes and retry quota, and a 10 ms backoff: its own backoff for throttling (a random
+ * share of 1, 2 and 4 s) made each throttled case wait about 3.5 s before its 503, three quarters
+ * of the suite's time. What is checked is the outcome after the retries, not their delays; the
+ * storage-fault suite keeps the SDK's delays (test/reliability/storage-faults.test.ts).
  */
 import { InternalServerError, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localRotationQueue } from '../../lambdas/adapters/local/in-process-rotation-queue.js';
 import type { LocalRuntime } from '../../lambdas/local/runtime.js';
@@ -40,6 +45,9 @@ let receiver: HttpReceiver;
 let reader: DynamoDBDocumentClient;
 let token = '';
 let fault: Fault | undefined;
+/** Audit-table calls answered with a throttling or server error, and the client's attempts per call. */
+let faultedCalls = 0;
+let maxAttempts = 0;
 let counter = 0;
 
 const asAdmin: ApiCaller = (method, path, body) => apiCall(runtime.url, token, method, path, body);
@@ -562,6 +570,7 @@ function injectAuditFaults(client: DynamoDBDocumentClient, auditTable: string): 
   client.middlewareStack.add(
     (next) => async (args) => {
       if (!isAudit(args.input)) return next(args);
+      if (fault === 'throttled' || fault === 'failing') faultedCalls += 1;
       if (fault === 'throttled') {
         throw new ProvisionedThroughputExceededException({
           message: 'The level of configured provisioned throughput for the table was exceeded.',
@@ -592,6 +601,9 @@ beforeAll(async () => {
   const auditTable = services.config.tables.audit;
   if (auditTable === undefined) throw new Error('The runtime has no audit table');
   injectAuditFaults(services.dynamodb, auditTable);
+  maxAttempts = await services.dynamodb.config.maxAttempts();
+  const retries = new ConfiguredRetryStrategy(maxAttempts, 10);
+  services.dynamodb.config.retryStrategy = async () => retries;
   await ok(asAdmin('PUT', '/policies/readers', { rules: [{ path: 'apps/*', capabilities: ['read'] }] }));
   // The tenant's HMAC key is made on first use; made here, so the hash route's state is settled.
   await ok(asAdmin('POST', '/audit/hash', { value: 'warm-up' }));
@@ -639,6 +651,7 @@ describe('mutations fail closed', () => {
 
           // Act
           fault = mode;
+          faultedCalls = 0;
           let answer: ApiAnswer;
           try {
             answer = await asAdmin(route.method, request.path, request.body);
@@ -660,6 +673,8 @@ describe('mutations fail closed', () => {
             /DynamoDB|PutItem|GetItem|vaultpilot-|Exception|InternalServerError/,
           );
           expect(after).toEqual(before);
+          // The client retried before giving up (its attempts for each audit call made).
+          if (mode !== 'missing') expect(faultedCalls).toBeGreaterThanOrEqual(maxAttempts);
         }, 60_000);
       }
     });
