@@ -14,7 +14,7 @@ import type { ApiClient } from './api.js';
 import { integerValue, stringValue } from './args.js';
 import { EXIT_FAILURE, EXIT_OK, type ClientCommand, type CommandContext } from './command.js';
 import { CliUsageError, CommandFailedError } from './errors.js';
-import { readStdin } from './io.js';
+import { type ClientIo, readStdin } from './io.js';
 import { printJson, printPairs, printTable } from './output.js';
 
 const MAX_REQUEST_BYTES = 256 * 1024;
@@ -141,6 +141,81 @@ async function readJsonBody(context: CommandContext, source: string): Promise<Re
 }
 
 type CredentialView = core.output<typeof CredentialListResponse>['data']['credentials'][number];
+type CredentialDetail = core.output<typeof CredentialResponse>['data'];
+type CredentialChange = NonNullable<CredentialDetail['history']>[number];
+
+/** A changed field's value in a history line: strings as they are, nothing as '-', else JSON. */
+function changedValue(value: unknown): string {
+  if (value === undefined || value === null) return '-';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/**
+ * One history entry's changes on one line: `status healthy → expiring` for a change, `owner = x`
+ * for a field that had no value, then `+rule` for each finding opened and `-rule` for each resolved.
+ */
+function changeSummary(change: CredentialChange): string {
+  return [
+    ...Object.entries(change.changes).map(([field, { from, to }]) =>
+      from === undefined || from === null
+        ? `${field} = ${changedValue(to)}`
+        : `${field} ${changedValue(from)} → ${changedValue(to)}`,
+    ),
+    ...change.findingsOpened.map((rule) => `+${rule}`),
+    ...change.findingsResolved.map((rule) => `-${rule}`),
+  ].join('; ');
+}
+
+/**
+ * A credential for people: its facts (the rotation's one per line), then its findings and, when
+ * the answer has it, its history (newest first), each a table.
+ */
+function printCredential(io: ClientIo, credential: CredentialDetail): void {
+  const { findings, history, rotation, ...facts } = credential;
+  io.stdout.write('====== Credential ======\n');
+  printPairs(io, [
+    ...Object.entries(facts),
+    ...(rotation === undefined
+      ? []
+      : ([
+          ['rotation.secretPath', rotation.secretPath],
+          ['rotation.dueAt', rotation.dueAt],
+          ['rotation.policy', rotation.policy],
+          ['rotation.settings', rotation.settings],
+        ] as const)),
+  ]);
+  io.stdout.write('\n====== Findings ======\n');
+  if (findings.length === 0) io.stdout.write('none\n');
+  else
+    printTable(
+      io,
+      ['Severity', 'Rule', 'Since', 'Title', 'Remediation'],
+      findings.map((finding) => [
+        finding.severity,
+        finding.ruleId,
+        finding.since,
+        finding.title,
+        finding.remediation,
+      ]),
+    );
+  if (history === undefined) return;
+  io.stdout.write('\n====== History ======\n');
+  if (history.length === 0) io.stdout.write('none\n');
+  else
+    printTable(
+      io,
+      ['At', 'Actor', 'Action', 'Changes'],
+      history.map((change) => [
+        change.at,
+        // A user's id already names its kind (`user:alice`); an engine's does not.
+        change.actor.id.startsWith(`${change.actor.kind}:`)
+          ? change.actor.id
+          : `${change.actor.kind}:${change.actor.id}`,
+        change.action,
+        changeSummary(change),
+      ]),
+    );
+}
 
 export const CREDENTIAL_COMMANDS: readonly ClientCommand[] = [
   {
@@ -201,11 +276,7 @@ export const CREDENTIAL_COMMANDS: readonly ClientCommand[] = [
         await context.api()
       ).call('GET', `/credentials/${encodeURIComponent(id)}`, CredentialResponse);
       if (context.format === 'json') printJson(context.io, data);
-      else
-        printPairs(
-          context.io,
-          Object.entries(data).filter(([key]) => key !== 'history'),
-        );
+      else printCredential(context.io, data);
       return EXIT_OK;
     },
   },
@@ -282,11 +353,7 @@ Prints the registered credential.
       }
       const { data } = await (await context.api()).call('POST', '/credentials', CredentialResponse, { body });
       if (context.format === 'json') printJson(context.io, data);
-      else
-        printPairs(
-          context.io,
-          Object.entries(data).filter(([key]) => key !== 'history'),
-        );
+      else printCredential(context.io, data);
       return EXIT_OK;
     },
   },

@@ -418,6 +418,51 @@ describe('vaultpilot credentials: a rotation followed with watch', () => {
     expect(rotate.stdout + rotate.stderr).not.toContain(value.stdout);
   });
 
+  it('show prints the facts, then findings and history as tables people can read', async () => {
+    // Prepare: a registered credential that expired yesterday (one finding), then rotated.
+    await client(['kv', 'put', 'cli/shown', 'token=-'], asAdmin({ stdin: 'first-shown-value' }));
+    const body = {
+      type: 'vault-secret',
+      name: 'shown token',
+      secretPath: 'cli/shown',
+      expiresAt: new Date(Date.now() - 86_400_000).toISOString(),
+      generator: { length: 32, field: 'token' },
+      rotationPolicy: { intervalDays: 30 },
+    };
+    const register = await client(
+      ['credentials', 'register', '-from', '-', '--json'],
+      asAdmin({ stdin: JSON.stringify(body) }),
+    );
+    expect(register.code, register.stderr).toBe(0);
+    const id = JSON.parse(register.stdout).id as string;
+    expect((await client(['credentials', 'rotate', '-watch', '-interval=0.1', id], asAdmin())).code).toBe(0);
+
+    // Act
+    const shown = await client(['credentials', 'show', id], asAdmin());
+
+    // Assess: three sections in order; the finding with its rule and remediation; the history
+    // newest first, one change per clause, the user named once.
+    expect(shown.code, shown.stderr).toBe(0);
+    const lines = shown.stdout.split('\n');
+    const sections = lines.filter((line) => line.startsWith('======'));
+    expect(sections).toEqual(['====== Credential ======', '====== Findings ======', '====== History ======']);
+    expect(shown.stdout).toMatch(/^id\s+cr_\S+$/m);
+    expect(shown.stdout).toMatch(/^rotation\.secretPath\s+cli\/shown$/m);
+    expect(shown.stdout).toMatch(/^Severity\s+Rule\s+Since\s+Title\s+Remediation$/m);
+    expect(shown.stdout).toMatch(/^\S+\s+credential-expired\s+\S+\s+\S.*$/m);
+    const history = lines.slice(lines.indexOf('====== History ======') + 3).filter((line) => line !== '');
+    expect(history.length).toBeGreaterThanOrEqual(3);
+    expect(history[0]).toMatch(
+      /system:rotation-engine\s+rotated\s+.*lastRotatedAt = \S+; .*status rotating → \w+/,
+    );
+    expect(history.at(-1)).toMatch(/\suser:admin\s+registered\s+name = shown token; /);
+    expect(shown.stdout).not.toContain('user:user:');
+    // Nothing of the value, before or after the rotation.
+    const value = await client(['kv', 'get', '-field=token', 'cli/shown'], asAdmin());
+    expect(shown.stdout).not.toContain(value.stdout);
+    expect(shown.stdout).not.toContain('first-shown-value');
+  });
+
   it('watch exits 1 when the rotation was rolled back', async () => {
     // Prepare: a rotation that succeeded, then rolled back.
     await client(['kv', 'put', 'cli/rolled', 'token=-'], asAdmin({ stdin: 'keep-me' }));
