@@ -5,7 +5,8 @@
  * `create` (the only answer that carries a value), activates it at `set`, proves it at `test`,
  * and later retires the old one (`retire`) or undoes a rotation (`rollback`). The value in the
  * secret store has the fields `token` and `tokenId` (an identifier, never secret), and
- * `expiresAt` when the endpoint names one.
+ * `expiresAt` when the endpoint names one, which then also becomes the credential's expiry in the
+ * inventory (an endpoint that names none leaves the recorded expiry as it was).
  *
  * Every request carries an idempotency key that is the same for every attempt of one step, so a
  * step the engine runs again after a crash reaches the endpoint as a repeat, which it answers as
@@ -276,7 +277,13 @@ export function createWebhookTokenRotator(options: WebhookRotatorOptions = {}): 
       );
       return {
         pending: { ...kept, token, tokenId, ...(expiresAt === undefined ? {} : { expiresAt }) },
-        provider: { newTokenId: tokenId, ...(previousTokenId === undefined ? {} : { previousTokenId }) },
+        provider: {
+          newTokenId: tokenId,
+          ...(previousTokenId === undefined ? {} : { previousTokenId }),
+          // The rotator contract: a learned expiry becomes the credential's when the rotation
+          // succeeds, so the expiry findings and alerts follow the token that is current.
+          ...(expiresAt === undefined ? {} : { expiresAt: new Date(expiresAt).toISOString() }),
+        },
       };
     },
 

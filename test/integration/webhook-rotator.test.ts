@@ -52,6 +52,7 @@ beforeEach(() => {
   receiver.down = false;
   receiver.answerKey = undefined;
   receiver.malformedToken = false;
+  receiver.expiresAt = undefined;
   receiver.decline.clear();
   receiver.delayMs = 0;
   receiver.requests.length = 0;
@@ -132,6 +133,27 @@ describe('a webhook-token rotation', () => {
     h.clock.advance(10 * DAY_MS + 1000);
     await engine.retire({ tenant: TENANT, credentialId: id, rotationId: record.rotationId });
     expect(receiver.statuses()[old.tokenId]).toBe('deleted');
+  });
+
+  it("records the expiry the endpoint names for the new token as the credential's", async () => {
+    // Prepare: the old token's recorded expiry is near; the endpoint mints one that lasts longer.
+    const { id, secretPath } = await webhookCredential();
+    const target = await h.targets.load(TENANT, id);
+    if (target === undefined) throw new Error('no target');
+    h.targets.add({ ...target, expiresAt: '2026-12-10T00:00:00.000Z' });
+    receiver.expiresAt = '2027-03-01T00:00:00+01:00';
+
+    // Act
+    const record = await runManualRotation(engineWith(), id);
+
+    // Assess: the value keeps the endpoint's expiry, the inventory gets it (normalized to UTC).
+    expect(record.state).toBe('succeeded');
+    expect((await current(secretPath)).data.expiresAt).toBe('2027-03-01T00:00:00+01:00');
+    expect(h.targets.outcomes.at(-1)?.outcome).toMatchObject({
+      kind: 'succeeded',
+      expiresAt: '2027-02-28T23:00:00.000Z',
+    });
+    expect((await h.targets.load(TENANT, id))?.expiresAt).toBe('2027-02-28T23:00:00.000Z');
   });
 
   it('refuses, at the reference receiver, a request whose signature does not verify', async () => {

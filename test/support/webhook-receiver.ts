@@ -45,6 +45,8 @@ export class WebhookReceiver {
   down = false;
   answerKey: string | undefined;
   malformedToken = false;
+  /** The expiry `create` names for the token it mints (none unless set). */
+  expiresAt: string | undefined = undefined;
   readonly decline = new Set<string>();
   delayMs = 0;
   private readonly answers = new Map<string, string>();
@@ -144,7 +146,12 @@ export class WebhookReceiver {
         const { token, tokenId } = this.issue();
         this.setStatus(tokenId, 'pending');
         this.created.set(key, tokenId);
-        return JSON.stringify({ ok: true, token, tokenId });
+        return JSON.stringify({
+          ok: true,
+          token,
+          tokenId,
+          ...(this.expiresAt === undefined ? {} : { expiresAt: this.expiresAt }),
+        });
       }
       case 'set':
         this.setStatus(request.tokenId, 'active');
