@@ -181,6 +181,31 @@ describe('the rotation API', () => {
     expect(noRotator.status).toBe(400);
   });
 
+  it('answers a rotation of a credential without a policy with 400 saying how to give it one', async () => {
+    // Prepare: registered without a policy (it is optional), and no tenant policy applies.
+    const id = (
+      await registerVaultSecret(asAdmin, 'apps/no-policy/token', OLD, { rotationPolicy: undefined })
+    ).id as string;
+
+    // Act
+    const refused = await call('admin', 'POST', `/credentials/${id}/rotate`);
+    const patched = await call('admin', 'PATCH', `/credentials/${id}`, {
+      rotationPolicy: { intervalDays: 30 },
+    });
+    const started = await call('admin', 'POST', `/credentials/${id}/rotate`);
+
+    // Assess: the answer names the field and both ways to give it one; done so, it rotates.
+    expect(refused.status).toBe(400);
+    expect(refused.json.error.message).toMatch(
+      new RegExp(`no rotation policy: give it one with PATCH /credentials/${id} \\(rotationPolicy: `),
+    );
+    expect(refused.json.error.message).toContain('PUT /rotation-policies/{name}');
+    expect(refused.json.error.details).toEqual({ field: 'rotationPolicy' });
+    expect(patched.status, patched.text).toBe(200);
+    expect(started.status, started.text).toBe(202);
+    expect((await settled(started.json.data.rotationId)).state).toBe('succeeded');
+  });
+
   it('manages rotation policies and refuses invalid ones with 400', async () => {
     const put = await call('admin', 'PUT', '/rotation-policies/quarterly', {
       policy: { intervalDays: 90, window: { schedule: 'cron(0 2 ? * SUN *)', duration: '4h' } },

@@ -64,7 +64,15 @@ export class EngineCore {
       });
     }
     const policy = target.policy;
-    if (policy === undefined) throw new ValidationError('The credential has no rotation policy');
+    if (policy === undefined) {
+      // Say how to give it one: the registration's policy is optional, so this is a common first meeting.
+      throw new ValidationError(
+        `The credential has no rotation policy: give it one with PATCH /credentials/${target.credentialId} ` +
+          '(rotationPolicy: a policy name, or an inline policy such as {"intervalDays": 30}), ' +
+          'or add a rotation policy that applies to its type (PUT /rotation-policies/{name})',
+        { details: { field: 'rotationPolicy' } },
+      );
+    }
     if (policy.rotator !== undefined && policy.rotator !== target.type) {
       throw new ValidationError(`Policy ${policy.name} applies to ${policy.rotator} credentials only`);
     }
