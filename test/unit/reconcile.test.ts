@@ -53,6 +53,29 @@ describe('reconcile', () => {
     expect(second).toMatchObject({ seen: 2, unchanged: 2 });
   });
 
+  it('judges the whole inventory: changes plus unchanged are every credential, seen only those reported', () => {
+    // Prepare: a managed credential and two discovered ones; the next run reports one of them and
+    // a new one (the scope listed to the end, so the other is gone).
+    const managed = credential({ id: 'cr_00000000000000000000000a' });
+    const first = [discoveredKey('AKIAEXAMPLE00000001'), discoveredKey('AKIAEXAMPLE00000002')];
+    const inventory = apply([managed], run([managed], first));
+
+    // Act
+    const plan = run(
+      inventory,
+      [discoveredKey('AKIAEXAMPLE00000001'), discoveredKey('AKIAEXAMPLE00000003')],
+      [IAM],
+      new Date(NOW.getTime() + 3_600_000),
+    );
+
+    // Assess: seen counts what was reported; the managed one and the one reported as before are
+    // unchanged; one created, one gone: 2 changes + 2 unchanged = the 4 credentials there are now.
+    expect(plan.seen).toBe(2);
+    expect(plan.changes.map((change) => change.action).sort()).toEqual(['discovered', 'gone']);
+    expect(plan.unchanged).toBe(2);
+    expect(plan.changes.length + plan.unchanged).toBe(apply(inventory, plan).length);
+  });
+
   it('counts a credential reported twice (one account reached two ways) once', () => {
     const plan = run([], [discoveredKey('AKIAEXAMPLE00000001'), discoveredKey('AKIAEXAMPLE00000001')]);
     expect(plan.changes).toHaveLength(1);

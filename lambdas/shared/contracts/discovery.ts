@@ -29,20 +29,30 @@ export const DiscoveryRun = z
         errors: Count,
       }),
     ),
-    counts: z.object({
-      seen: Count,
-      created: Count,
-      updated: Count,
-      unchanged: Count,
-      gone: Count,
-      returned: Count,
-      findingsOpened: Count,
-      findingsResolved: Count,
-      historyLost: Count.describe(
-        'Changes stored whose credential-history entry the storage refused (the change stands; the entry is missing)',
+    counts: z
+      .object({
+        seen: Count.describe('Distinct credentials the sources reported'),
+        created: Count.describe('Credentials recorded for the first time'),
+        updated: Count.describe(
+          'Credentials whose facts, findings or status changed: any in the inventory, managed ones too (time alone can open a finding)',
+        ),
+        unchanged: Count.describe(
+          'Credentials of the inventory left as they were, managed ones and ones no source reported too',
+        ),
+        gone: Count.describe(
+          'Discovered credentials of a fully listed account or store that no source reported any more',
+        ),
+        returned: Count.describe('Credentials marked gone before and reported again'),
+        findingsOpened: Count,
+        findingsResolved: Count,
+        historyLost: Count.describe(
+          'Changes stored whose credential-history entry the storage refused (the change stands; the entry is missing)',
+        ),
+        errors: Count,
+      })
+      .describe(
+        'Every credential of the inventory is judged again on each run: created + updated + gone + returned + unchanged is the whole inventory (less the changes that failed, see errors), not `seen`',
       ),
-      errors: Count,
-    }),
     errors: z.array(
       z.object({
         source: z.string(),
