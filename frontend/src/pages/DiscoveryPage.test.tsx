@@ -68,6 +68,9 @@ describe('Discovery page', () => {
 
     const card = await screen.findByRole('article');
     await waitFor(() => expect(within(card).getAllByText('partial')).toHaveLength(2), { timeout: 5_000 });
+    // The status line follows the run it announced, not the start's answer (`queued`).
+    expect(screen.getAllByRole('status').map((status) => status.textContent)).toContain('Run run-1 partial.');
+    expect(screen.queryByText('Run run-1 queued.')).toBeNull();
     // Polled while running: at least the list after the start and the one that saw it finish.
     expect(
       api.requestsTo('/discovery/runs').filter((request) => request.method === 'GET').length,

@@ -44,6 +44,11 @@ export function DiscoveryPage() {
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ['discovery', 'runs'] }),
   });
   const list = runs.data?.pages.flatMap((page) => page.data.runs) ?? [];
+  // The run this page started, as the list shows it now (the answer to the start said `queued`).
+  const startedRun =
+    start.data === undefined
+      ? undefined
+      : (list.find((run) => run.id === start.data.data.id) ?? start.data.data);
 
   return (
     <>
@@ -64,9 +69,9 @@ export function DiscoveryPage() {
         secrets, metadata only, hourly and on request.
       </p>
       <ErrorAlert error={start.error ?? runs.error} />
-      {start.isSuccess && (
+      {startedRun !== undefined && (
         <p role="status" className="mb-2 text-sm">
-          Run {start.data.data.id} queued.
+          Run {startedRun.id} {startedRun.status}.
         </p>
       )}
       {runs.isPending && <Loading what="discovery runs" />}
