@@ -76,11 +76,15 @@ async function seed(baseUrl: string, token: string): Promise<{ rotatedId: string
 
 async function shoot(page: Page, name: string): Promise<void> {
   await page.waitForLoadState('networkidle');
+  // A page still loading is not a picture of it: fail rather than commit one (a busy machine once
+  // left docs/screenshots/credentials.png showing "Loading credentials…").
   await page
     .getByText(/^Loading/)
     .first()
-    .waitFor({ state: 'detached', timeout: 15_000 })
-    .catch(() => undefined);
+    .waitFor({ state: 'detached', timeout: 60_000 })
+    .catch(() => {
+      throw new Error(`docs/screenshots/${name}.png: the page was still loading after 60 s`);
+    });
   await page.screenshot({ path: `${OUT}${name}.png` });
   console.log(`docs/screenshots/${name}.png`);
 }
