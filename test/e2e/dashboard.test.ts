@@ -249,6 +249,7 @@ describe('the dashboard as an admin', () => {
         ['/settings/rotation-policies', 'Rotation policies'],
         ['/settings/discovery', 'Discovery settings'],
         ['/settings/audit', 'Audit retention'],
+        ['/settings/notifications', 'Notifications'],
         ['/no-such-page', 'Page not found'],
       ];
 

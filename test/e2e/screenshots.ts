@@ -44,7 +44,7 @@ function inDays(days: number): string {
   return new Date(Date.now() + days * DAY).toISOString().slice(0, 10);
 }
 
-/** Demo data: secrets, credentials expiring soon and later, one rotated credential. */
+/** Demo data: secrets, credentials expiring soon and later, one rotated credential, an alert channel. */
 async function seed(baseUrl: string, token: string): Promise<{ rotatedId: string }> {
   for (const [path, data] of [
     ['prod/payments/stripe', { value: 'sk_demo_0000000000000000' }],
@@ -71,6 +71,13 @@ async function seed(baseUrl: string, token: string): Promise<{ rotatedId: string
   await api(baseUrl, token, 'PUT', '/rotation-policies/quarterly', {
     policy: { intervalDays: 90, deactivateAfterDays: 10, deleteAfterDays: 10, nonUseGateHours: 24 },
   });
+  // An email channel (locally the messages land in the data directory's outbox) with one test sent.
+  const email = (await api(baseUrl, token, 'POST', '/notifications/channels', {
+    kind: 'email',
+    name: 'Security team',
+    recipients: ['security@example.com'],
+  })) as { data: { id: string } };
+  await api(baseUrl, token, 'POST', `/notifications/channels/${email.data.id}/test`);
   return { rotatedId: rotated.data.id };
 }
 
@@ -128,6 +135,7 @@ async function main(): Promise<void> {
       ['settings-rotation-policies', '/settings/rotation-policies'],
       ['settings-discovery', '/settings/discovery'],
       ['settings-audit', '/settings/audit'],
+      ['settings-notifications', '/settings/notifications'],
     ];
     for (const [name, path] of pages) {
       await visit(page, path);

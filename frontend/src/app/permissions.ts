@@ -21,6 +21,8 @@ export interface Permissions {
   readonly managePolicies: boolean;
   readonly readConfiguration: boolean;
   readonly configure: boolean;
+  /** Notification channels, routes and the delivery log (managing them is `configure`). */
+  readonly readNotifications: boolean;
 }
 
 export function permissionsOf(me: Pick<Me, 'roles'>): Permissions {
@@ -35,5 +37,6 @@ export function permissionsOf(me: Pick<Me, 'roles'>): Permissions {
     managePolicies: has('admin'),
     readConfiguration: has('admin', 'operator', 'auditor'),
     configure: has('admin'),
+    readNotifications: has('admin', 'auditor'),
   };
 }

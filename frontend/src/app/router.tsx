@@ -121,6 +121,12 @@ const auditSettingsRoute = createRoute({
   component: lazyRouteComponent(() => import('../pages/settings/AuditSettingsPage.js'), 'AuditSettingsPage'),
 });
 
+const notificationsRoute = createRoute({
+  getParentRoute: () => settingsRoute,
+  path: '/notifications',
+  component: lazyRouteComponent(() => import('../pages/settings/NotificationsPage.js'), 'NotificationsPage'),
+});
+
 const notFoundRoute = createRoute({
   getParentRoute: () => appRoute,
   path: '$',
@@ -144,6 +150,7 @@ export const routeTree = rootRoute.addChildren([
       rotationPoliciesRoute,
       discoverySettingsRoute,
       auditSettingsRoute,
+      notificationsRoute,
     ]),
     notFoundRoute,
   ]),

@@ -71,12 +71,14 @@ export function Badge({ tone = 'neutral', children }: { tone?: Tone; children: R
 }
 
 export function toneOf(value: string): Tone {
-  if (['healthy', 'succeeded', 'allowed', 'current', 'low'].includes(value)) return 'good';
+  if (['healthy', 'succeeded', 'allowed', 'current', 'low', 'sent', 'active'].includes(value)) return 'good';
   if (['expiring', 'unused', 'partial', 'medium', 'queued', 'pending', 'deleted'].includes(value))
     return 'warn';
-  if (['overdue', 'failed', 'critical', 'high', 'denied', 'destroyed', 'rolled-back'].includes(value))
+  if (
+    ['overdue', 'failed', 'critical', 'high', 'denied', 'destroyed', 'rolled-back', 'failing'].includes(value)
+  )
     return 'bad';
-  if (['rotating', 'running', 'in-progress'].includes(value)) return 'info';
+  if (['rotating', 'running', 'in-progress', 'sending', 'retrying'].includes(value)) return 'info';
   return 'neutral';
 }
 

@@ -99,6 +99,8 @@ describe('Discovery page', () => {
     await renderApp('/settings', api, ['admin']);
 
     expect(await screen.findByRole('heading', { level: 1, name: 'Access policies' })).toBeTruthy();
-    expect(screen.getByText(/arrive with the alerts API/)).toBeTruthy();
+    expect(screen.getByRole('link', { name: 'Notifications' }).getAttribute('href')).toBe(
+      '/settings/notifications',
+    );
   });
 });

@@ -5,6 +5,7 @@ const SECTIONS = [
   { to: '/settings/rotation-policies', label: 'Rotation policies' },
   { to: '/settings/discovery', label: 'Discovery' },
   { to: '/settings/audit', label: 'Audit retention' },
+  { to: '/settings/notifications', label: 'Notifications' },
 ] as const;
 
 export function SettingsLayout() {
@@ -29,15 +30,6 @@ export function SettingsLayout() {
             ))}
           </ul>
         </nav>
-        <section aria-labelledby="notifications" className="mt-6 text-sm">
-          <h2 id="notifications" className="text-sm">
-            Notification channels
-          </h2>
-          <p className="muted mt-1 text-xs">
-            Channels and routes (email, Slack, SNS, webhooks) arrive with the alerts API. VaultPilot has no
-            alerts API yet, so there is nothing to configure here today.
-          </p>
-        </section>
       </div>
       <div>
         <Outlet />
