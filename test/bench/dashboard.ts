@@ -10,6 +10,7 @@
  * the browser's query cache nor an earlier render helps; the route's script chunk is fetched
  * in every sample alike.
  */
+import { parseLocalLimits } from '../../lambdas/local/local-limits.js';
 import {
   ensureDashboardBuilt,
   firstPage,
@@ -104,7 +105,17 @@ function median(values: readonly number[]): number {
 
 export async function runDashboardBench(): Promise<void> {
   await ensureDashboardBuilt();
-  const server = await startDashboardRuntime(PASSWORD);
+  // Seeding goes faster than the local API's per-client rate limit (50/s): lifted here, as the
+  // inventory bench does; the pages are timed one request at a time anyway.
+  const server = await startDashboardRuntime(
+    PASSWORD,
+    parseLocalLimits({
+      VAULTPILOT_RATE_LIMIT_CLIENT_RPS: '100000',
+      VAULTPILOT_RATE_LIMIT_CLIENT_BURST: '100000',
+      VAULTPILOT_RATE_LIMIT_TENANT_RPS: '100000',
+      VAULTPILOT_RATE_LIMIT_TENANT_BURST: '100000',
+    }),
+  );
   const browser = await launchChromium();
   try {
     const baseUrl = server.runtime.url;

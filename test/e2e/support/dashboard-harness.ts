@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { buildDashboard, dashboardBuildState } from '../../../lambdas/local/dashboard-build.js';
+import type { LocalLimits } from '../../../lambdas/local/local-limits.js';
 import { startLocalRuntime, type LocalRuntime } from '../../../lambdas/local/runtime.js';
 import { parseLocalRuntimeConfig } from '../../../lambdas/shared/config.js';
 
@@ -52,7 +53,11 @@ export interface DashboardRuntime {
 }
 
 /** The runtime `npm start` runs, on a free port, with its data in a fresh temporary directory. */
-export async function startDashboardRuntime(adminPassword: string): Promise<DashboardRuntime> {
+/** The runtime the flows run against; `limits` replaces the local request limits (a bench's seeding). */
+export async function startDashboardRuntime(
+  adminPassword: string,
+  limits?: LocalLimits,
+): Promise<DashboardRuntime> {
   const dataDir = await mkdtemp(join(tmpdir(), 'vaultpilot-e2e-'));
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
   const runtime = await startLocalRuntime(
@@ -64,6 +69,7 @@ export async function startDashboardRuntime(adminPassword: string): Promise<Dash
       VAULTPILOT_ADMIN_PASSWORD: adminPassword,
     }),
     { info: () => undefined, error: (message, extra) => console.error(message, extra ?? '') },
+    ...(limits === undefined ? [] : [limits]),
   );
   return {
     runtime,
