@@ -182,11 +182,37 @@ describe('Notifications settings page', () => {
     expect(alert.textContent).toContain('req-400');
   });
 
+  it('turns a route off with a PUT of the whole route, flipping only enabled', async () => {
+    const user = userEvent.setup();
+    const bodies: unknown[] = [];
+    const api = notificationsApi().on('PUT', '/notifications/routes/default-critical', (request) => {
+      bodies.push(JSON.parse(request.body ?? '{}'));
+      return { body: { data: { ...ROUTES.routes[0], enabled: false } } };
+    });
+    await renderApp('/settings/notifications', api, ['admin']);
+
+    await user.click(await screen.findByRole('button', { name: 'Turn off Critical alerts' }));
+
+    await waitFor(() => expect(bodies).toHaveLength(1));
+    expect(bodies[0]).toEqual({
+      name: 'Critical alerts',
+      eventTypes: ['rotation.failed', 'audit.integrity.failed'],
+      minSeverity: 'high',
+      match: {},
+      channels: 'all',
+      notifyOwner: false,
+      enabled: false,
+    });
+    // The disabled route offers to turn it on again.
+    expect(screen.getByRole('button', { name: 'Turn on Expiry to Slack' })).toBeTruthy();
+  });
+
   it('lets auditors read, without the actions', async () => {
     await renderApp('/settings/notifications', notificationsApi(), ['auditor']);
     expect(await screen.findByRole('table', { name: 'Notification channels' })).toBeTruthy();
     expect(screen.queryByRole('button', { name: 'Send test' })).toBeNull();
     expect(screen.queryByRole('button', { name: 'Add channel' })).toBeNull();
+    expect(screen.queryByRole('button', { name: /^Turn (on|off) / })).toBeNull();
   });
 
   it('shows viewers only who may read, and asks the API nothing', async () => {

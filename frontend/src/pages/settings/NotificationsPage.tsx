@@ -16,6 +16,8 @@ import {
   type ChannelView,
   DeliveryLogResponse,
   RouteListResponse,
+  RouteResponse,
+  type RouteView,
 } from '../../../../lambdas/shared/contracts/notifications.js';
 import { useApi, useIdentity } from '../../app/context.js';
 import {
@@ -31,6 +33,7 @@ import {
 } from '../../components/ui.js';
 
 type Channel = z.infer<typeof ChannelView>;
+type Route = z.infer<typeof RouteView>;
 type Kind = (typeof CHANNEL_KIND_VALUES)[number];
 
 const CHANNELS_KEY = ['notifications', 'channels'] as const;
@@ -356,7 +359,30 @@ function NewChannelForm() {
 
 function Routes() {
   const api = useApi();
+  const { can } = useIdentity();
+  const queryClient = useQueryClient();
   const channels = useChannels();
+  // Turning a route off or on is a PUT of the whole route (a default keeps its id and becomes the
+  // tenant's own, with the other defaults).
+  const toggle = useMutation({
+    mutationFn: (route: Route) =>
+      api.request({
+        method: 'PUT',
+        path: `/notifications/routes/${encodeURIComponent(route.id)}`,
+        body: {
+          name: route.name,
+          eventTypes: route.eventTypes,
+          minSeverity: route.minSeverity,
+          match: route.match,
+          channels: route.channels,
+          notifyOwner: route.notifyOwner,
+          enabled: !route.enabled,
+        },
+        schema: RouteResponse,
+        action: `${route.enabled ? 'turn off' : 'turn on'} the route ${route.name}`,
+      }),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['notifications', 'routes'] }),
+  });
   const routes = useQuery({
     queryKey: ['notifications', 'routes'],
     queryFn: ({ signal }) =>
@@ -372,11 +398,11 @@ function Routes() {
     <section aria-labelledby="routes-heading" className="panel">
       <h2 id="routes-heading">Routes</h2>
       <p className="muted text-sm">
-        Which events reach which channels. Change them with <code>PUT /notifications/routes/{'{id}'}</code>{' '}
-        (docs/notifications.md).
+        Which events reach which channels. Turn one off or on here; change what it matches with{' '}
+        <code>PUT /notifications/routes/{'{id}'}</code> (docs/notifications.md).
         {routes.data?.data.usingDefaults === true && ' No route of your own yet: the defaults below apply.'}
       </p>
-      <ErrorAlert error={routes.error} />
+      <ErrorAlert error={routes.error ?? toggle.error} />
       {routes.isPending ? (
         <Loading what="routes" />
       ) : (
@@ -389,6 +415,7 @@ function Routes() {
               <th>Channels</th>
               <th>Owner email</th>
               <th>Enabled</th>
+              {can.configure && <th>Actions</th>}
             </tr>
           </thead>
           <tbody>
@@ -414,6 +441,19 @@ function Routes() {
                 </td>
                 <td>{route.notifyOwner ? 'yes' : 'no'}</td>
                 <td>{route.enabled ? 'yes' : 'no'}</td>
+                {can.configure && (
+                  <td>
+                    <button
+                      type="button"
+                      className="btn whitespace-nowrap"
+                      disabled={toggle.isPending}
+                      aria-label={`${route.enabled ? 'Turn off' : 'Turn on'} ${route.name}`}
+                      onClick={() => toggle.mutate(route)}
+                    >
+                      {route.enabled ? 'Turn off' : 'Turn on'}
+                    </button>
+                  </td>
+                )}
               </tr>
             ))}
           </tbody>
