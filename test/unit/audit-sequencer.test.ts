@@ -544,9 +544,8 @@ describe('in-process chaining sink', () => {
     };
   }
 
-  it('answers once the event is durable and chains it right after, off the request path', async () => {
-    // Prepare: the chain append waits on a gate the test opens.
-    const store = new MemoryAuditChainStore();
+  /** A sequencer whose appends wait until `open` is called (as a chain table that does not answer). */
+  function gatedSequencer(store: MemoryAuditChainStore) {
     const sequencer = new AuditSequencer(store, undefined, { sleep: noSleep });
     let open: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (open = resolve));
@@ -555,6 +554,13 @@ describe('in-process chaining sink', () => {
       await gate;
       return chain(...args);
     };
+    return { sequencer, open: () => open() };
+  }
+
+  it('answers once the event is durable and chains it right after, off the request path', async () => {
+    // Prepare: the chain append waits on a gate the test opens.
+    const store = new MemoryAuditChainStore();
+    const { sequencer, open } = gatedSequencer(store);
     const sink = new ChainingAuditSink(durable(store), sequencer, () => undefined);
 
     // Act
@@ -632,14 +638,7 @@ describe('in-process chaining sink', () => {
     // Prepare: a queue of at most 5 events, and a chain append that waits on a gate, as a chain
     // table throttled for good would.
     const store = new MemoryAuditChainStore();
-    const sequencer = new AuditSequencer(store, undefined, { sleep: noSleep });
-    let open: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    const chain = sequencer.chain.bind(sequencer);
-    sequencer.chain = async (...args) => {
-      await gate;
-      return chain(...args);
-    };
+    const { sequencer, open } = gatedSequencer(store);
     const reports: string[] = [];
     const sink = new ChainingAuditSink(durable(store), sequencer, () => undefined, {
       maxQueued: 5,
