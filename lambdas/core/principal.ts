@@ -29,6 +29,15 @@ export function isRole(value: string): value is Role {
   return (ROLES as readonly string[]).includes(value);
 }
 
+/**
+ * How a principal is named where people read who did something (a version's `created_by`, a
+ * credential's history, a hold's `by`): `user:<username>` or `client:<clientId>`. Audit events
+ * name the immutable subject instead.
+ */
+export function principalName(principal: Principal): string {
+  return principal.kind === 'user' ? `user:${principal.username}` : `client:${principal.clientId}`;
+}
+
 export function hasAnyRole(principal: Principal, roles: readonly Role[]): boolean {
   return principal.roles.some((role) => roles.includes(role));
 }

@@ -651,6 +651,8 @@ describe('acknowledging and snoozing alerts', () => {
       kind: 'snoozed',
       until,
       note: 'renewal ordered',
+      // Named as people read it elsewhere (a version's created_by, a credential's history).
+      by: 'user:olga',
     });
     expect(read.json.data.kind).toBe('snoozed');
     expect((listed.json.data.holds as { credentialId: string }[]).map((hold) => hold.credentialId)).toContain(

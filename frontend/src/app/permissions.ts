@@ -23,6 +23,9 @@ export interface Permissions {
   readonly configure: boolean;
   /** Notification channels, routes and the delivery log (managing them is `configure`). */
   readonly readNotifications: boolean;
+  /** Whether a credential's alerts are acknowledged or snoozed, and changing that. */
+  readonly readAlertHolds: boolean;
+  readonly holdAlerts: boolean;
 }
 
 export function permissionsOf(me: Pick<Me, 'roles'>): Permissions {
@@ -38,5 +41,7 @@ export function permissionsOf(me: Pick<Me, 'roles'>): Permissions {
     readConfiguration: has('admin', 'operator', 'auditor'),
     configure: has('admin'),
     readNotifications: has('admin', 'auditor'),
+    readAlertHolds: has('admin', 'auditor', 'operator'),
+    holdAlerts: has('admin', 'operator'),
   };
 }

@@ -17,6 +17,7 @@ import {
 import { encodePath } from '../api/client.js';
 import { type Credential, ROTATION_STEPS, type Rotation, TYPE_LABELS } from '../api/resources.js';
 import { useApi, useIdentity } from '../app/context.js';
+import { AlertHoldPanel } from '../components/AlertHoldPanel.js';
 import {
   Badge,
   ConfirmButton,
@@ -81,6 +82,7 @@ export function CredentialPage() {
         <RotationPolicyPanel credential={data} />
         <RotationPanel credential={data} />
       </div>
+      <AlertHoldPanel credentialId={data.id} />
       <RotationHistory credential={data} />
     </>
   );

@@ -9,6 +9,7 @@
  * store stays unavailable for it, the change stands, the call answers as done, and the lost entry
  * is reported (`onHistoryLost`), never silently dropped.
  */
+import { principalName } from '../principal.js';
 import { audited, ROLE_DENIAL } from '../audit/audited.js';
 import type { AuditAction, AuditActor, AuditOutcome } from '../audit/audit-event.js';
 import type { AuditSink } from '../audit/audit-sink.js';
@@ -426,7 +427,7 @@ function actorOf(caller: Caller): CredentialChange['actor'] {
   const { principal } = caller;
   return {
     kind: principal.kind,
-    id: principal.kind === 'user' ? `user:${principal.username}` : `client:${principal.clientId}`,
+    id: principalName(principal),
   };
 }
 

@@ -4,6 +4,7 @@
  * settings, and read the finding rules with the thresholds that apply. Authorized by role or
  * scope, and audited fail-closed like every other call.
  */
+import { principalName } from '../principal.js';
 import { audited, ROLE_DENIAL } from '../audit/audited.js';
 import type { AuditAction, AuditOutcome } from '../audit/audit-event.js';
 import type { AuditSink } from '../audit/audit-sink.js';
@@ -196,6 +197,5 @@ export class DiscoveryControl {
 }
 
 function actorId(caller: Caller): string {
-  const { principal } = caller;
-  return principal.kind === 'user' ? `user:${principal.username}` : `client:${principal.clientId}`;
+  return principalName(caller.principal);
 }

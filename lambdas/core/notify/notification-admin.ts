@@ -12,7 +12,7 @@ import { type Caller, callerAuditEvent } from '../audit/caller.js';
 import type { CredentialStore } from '../credentials/credential-store.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { Clock } from '../ports.js';
-import type { Role } from '../principal.js';
+import { principalName, type Role } from '../principal.js';
 import {
   type Channel,
   type ChannelSecret,
@@ -484,7 +484,7 @@ export class NotificationAdministration {
         kind: input.kind,
         until: input.kind === 'snoozed' ? new Date(input.until).toISOString() : undefined,
         conditions,
-        by: caller.principal.subject,
+        by: principalName(caller.principal),
         at: now.toISOString(),
         note: input.note,
       };

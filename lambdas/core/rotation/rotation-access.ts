@@ -7,6 +7,7 @@
  * once the policy is stored: the due-time refresh that follows it may be deferred (its mark stays
  * on the policy item and the next scheduler run carries it out; due-time-refresh.ts).
  */
+import { principalName } from '../principal.js';
 import { audited, failureCode, ROLE_DENIAL } from '../audit/audited.js';
 import type { AuditAction, AuditOutcome } from '../audit/audit-event.js';
 import type { AuditSink } from '../audit/audit-sink.js';
@@ -285,7 +286,7 @@ export function requesterOf(caller: Caller): RotationRequester {
       ...(caller.sourceIp === undefined ? {} : { sourceIp: caller.sourceIp }),
       ...(caller.userAgent === undefined ? {} : { userAgent: caller.userAgent.slice(0, 512) }),
     },
-    name: principal.kind === 'user' ? `user:${principal.username}` : `client:${principal.clientId}`,
+    name: principalName(principal),
     requestId: caller.requestId,
     correlationId: caller.correlationId,
   };

@@ -15,7 +15,7 @@ import type { AuditAction, AuditOutcome, AuditTarget } from '../audit/audit-even
 import { type Caller, callerAuditEvent } from '../audit/caller.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { Clock } from '../ports.js';
-import type { Principal } from '../principal.js';
+import { type Principal, principalName } from '../principal.js';
 import type {
   ListOptions,
   MetadataUpdate,
@@ -51,7 +51,7 @@ export class SecretAccess {
 
   /** The actor name recorded as a version's `created_by`. */
   static actorName(principal: Principal): string {
-    return principal.kind === 'user' ? `user:${principal.username}` : `client:${principal.clientId}`;
+    return principalName(principal);
   }
 
   read(caller: Caller, rawPath: string, version?: number): Promise<SecretReadResult> {
