@@ -423,12 +423,8 @@ export class CredentialInventory {
 /** The rotation engine, as it appears in histories and audit events. */
 const ROTATION_ACTOR = { kind: 'system', id: 'rotation-engine' } as const;
 
-function actorOf(caller: Caller): CredentialChange['actor'] {
-  const { principal } = caller;
-  return {
-    kind: principal.kind,
-    id: principalName(principal),
-  };
+function actorOf({ principal }: Caller): CredentialChange['actor'] {
+  return { kind: principal.kind, id: principalName(principal) };
 }
 
 function auditActorOf(caller: Caller): AuditActor {

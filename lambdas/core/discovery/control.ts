@@ -75,7 +75,7 @@ export class DiscoveryControl {
           return latest;
         }
         await this.credentials.registerTenant(tenant);
-        const run = newRun(tenant, 'request', actorId(caller), now);
+        const run = newRun(tenant, 'request', principalName(caller.principal), now);
         await this.runs.create(run);
         try {
           await this.events.publish([runRequestedEvent(run)]);
@@ -194,8 +194,4 @@ export class DiscoveryControl {
   private record(caller: Caller, action: AuditAction, outcome: AuditOutcome, reason?: string): Promise<void> {
     return this.audit.record(callerAuditEvent(caller, this.clock, { action, target: {}, outcome, reason }));
   }
-}
-
-function actorId(caller: Caller): string {
-  return principalName(caller.principal);
 }

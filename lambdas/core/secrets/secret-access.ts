@@ -15,7 +15,7 @@ import type { AuditAction, AuditOutcome, AuditTarget } from '../audit/audit-even
 import { type Caller, callerAuditEvent } from '../audit/caller.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { Clock } from '../ports.js';
-import { type Principal, principalName } from '../principal.js';
+import { principalName } from '../principal.js';
 import type {
   ListOptions,
   MetadataUpdate,
@@ -48,11 +48,6 @@ export class SecretAccess {
     private readonly audit: AuditSink,
     private readonly clock: Clock,
   ) {}
-
-  /** The actor name recorded as a version's `created_by`. */
-  static actorName(principal: Principal): string {
-    return principalName(principal);
-  }
 
   read(caller: Caller, rawPath: string, version?: number): Promise<SecretReadResult> {
     const path = parseSecretPath(rawPath);
@@ -89,7 +84,7 @@ export class SecretAccess {
         const metadata = await this.secrets.metadataIfAny(tenant, path);
         const decision = metadata === undefined ? create : update;
         if (!decision.allowed) throw new LateDenialError(decision.reason);
-        return this.secrets.write(SecretAccess.actorName(principal), tenant, path, data, options, {
+        return this.secrets.write(principalName(principal), tenant, path, data, options, {
           metadata,
         });
       },
