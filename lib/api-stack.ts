@@ -34,7 +34,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS } from '../lambdas/shared/http-headers.js';
 import { MANIFESTS, ROUTES } from '../lambdas/functions/index.js';
-import type { FunctionManifest } from '../lambdas/shared/function-manifest.js';
+import { type FunctionManifest, timeoutSecondsOf } from '../lambdas/shared/function-manifest.js';
 import { type ApiHandlerId, routePathParameters, type RouteSpec } from '../lambdas/shared/routes.js';
 import { COGNITO_USER_SCOPE } from '../lambdas/shared/scopes.js';
 import { DEFAULT_VAULT_MOUNT, VaultMountSchema } from '../lambdas/shared/config.js';
@@ -191,12 +191,11 @@ export class ApiStack extends Stack {
       const operations = new Set(
         ROUTES.filter((route) => route.handler === handlerId).map((route) => route.operationId),
       );
-      const { timeoutSeconds } = manifest as FunctionManifest;
       const fn = new VaultPilotFunction(this, constructId(handlerId, 'Handler'), {
         handler: manifest.name,
         description: functionDescription(props.stage, [...operations]),
         stage: props.stage,
-        ...(timeoutSeconds === undefined ? {} : { timeout: Duration.seconds(timeoutSeconds) }),
+        timeout: Duration.seconds(timeoutSecondsOf(manifest as FunctionManifest)),
       });
       grantManifest(fn, manifest, {
         stage: props.stage,

@@ -30,7 +30,11 @@ import {
   SECURITY_HEADERS,
 } from '../shared/http-headers.js';
 import { MANIFESTS, ROUTES } from '../functions/index.js';
-import { DEFAULT_TIMEOUT_SECONDS, type FunctionManifest } from '../shared/function-manifest.js';
+import {
+  DEFAULT_TIMEOUT_SECONDS,
+  type FunctionManifest,
+  timeoutSecondsOf,
+} from '../shared/function-manifest.js';
 import { allowedMethods, compileRoutePath, routePathParameters, type RouteSpec } from '../shared/routes.js';
 import { apiGatewayEvent } from './api-gateway-event.js';
 import { API_HANDLERS } from './handler-registry.js';
@@ -45,9 +49,7 @@ export const MAX_BODY_BYTES = 10 * 1024 * 1024;
  */
 const API_TIMEOUTS: ReadonlyMap<string, number> = new Map(
   Object.values(MANIFESTS).flatMap((manifest: FunctionManifest) =>
-    manifest.trigger.kind === 'api'
-      ? [[manifest.trigger.handler, manifest.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS] as const]
-      : [],
+    manifest.trigger.kind === 'api' ? [[manifest.trigger.handler, timeoutSecondsOf(manifest)] as const] : [],
   ),
 );
 

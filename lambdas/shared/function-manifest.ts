@@ -88,11 +88,16 @@ export const DEFAULT_TIMEOUT_SECONDS = 10;
 /**
  * API Gateway's integration limit, the timeout of every API function that changes state. A change
  * makes several DynamoDB calls after its `attempted` audit event, and under throttling each may
- * wait up to about 3 s on the SDK's backoff (three attempts). With 10 s, writes under the
- * storage-fault suite (every table throttled at 50 %) ran out of time after their commit point and
- * answered 503 although the change was stored.
+ * wait on the SDK's backoff (DynamoDB: four attempts, a random share of 1, 2 and 4 s between them).
+ * With 10 s, writes under the storage-fault suite (every table throttled at 50 %) ran out of time
+ * after their commit point and answered 503 although the change was stored.
  */
 export const API_GATEWAY_TIMEOUT_SECONDS = 29;
+
+/** A function's timeout as deployed (lib/) and as the local runtime applies it. */
+export function timeoutSecondsOf(manifest: Pick<FunctionManifest, 'timeoutSeconds'>): number {
+  return manifest.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+}
 
 export type SecretBackendKind = 'dynamodb' | 'secretsmanager';
 
