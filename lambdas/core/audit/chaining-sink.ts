@@ -57,8 +57,8 @@ export class ChainingAuditSink implements AuditSink {
   private readonly onLeftToCatchUp: (tenant: string, queued: number) => void;
   /** Events queued and not yet taken by a drain, over every tenant. */
   private waiting = 0;
-  /** Events left to the catch-up since a drain last made room. */
-  private leftOut = 0;
+  /** Whether events were left to the catch-up since a drain last made room (one report each time). */
+  private behind = false;
 
   constructor(
     private readonly sink: ExpiringAuditSink,
@@ -75,8 +75,8 @@ export class ChainingAuditSink implements AuditSink {
     // Durable: the caller may answer now. The append is queued and runs right after.
     if (this.waiting >= this.maxQueued) {
       // Not lost: the catch-up chains it. Reported once per episode (until a drain makes room).
-      if (this.leftOut === 0) this.onLeftToCatchUp(event.tenant, this.waiting);
-      this.leftOut += 1;
+      if (!this.behind) this.onLeftToCatchUp(event.tenant, this.waiting);
+      this.behind = true;
       return;
     }
     let appends = this.tenants.get(event.tenant);
@@ -113,7 +113,7 @@ export class ChainingAuditSink implements AuditSink {
         const batch = appends.queue;
         appends.queue = [];
         this.waiting -= batch.length;
-        this.leftOut = 0;
+        this.behind = false;
         try {
           await this.sequencer.chain(tenant, batch);
         } catch (error: unknown) {
