@@ -91,6 +91,20 @@ describe('the alerts panel of a credential', () => {
     expect(api.requests.filter((request) => request.method === 'DELETE')).toHaveLength(1);
   });
 
+  it('says nothing about the alerts when the hold cannot be read, only the error', async () => {
+    const { api } = holdApi();
+    api.on('GET', HOLD_PATH, {
+      status: 503,
+      headers: { 'retry-after': '1' },
+      body: { error: { code: 'ServiceUnavailable', message: 'Storage is unavailable', requestId: 'r-503' } },
+    });
+    const panel = await alertsPanel(api, ['operator']);
+
+    expect((await within(panel).findByRole('alert')).textContent).toContain('r-503');
+    expect(within(panel).queryByText(/sent as they come/)).toBeNull();
+    expect(within(panel).queryByRole('button')).toBeNull();
+  });
+
   it('lets auditors see a hold without changing it', async () => {
     const { api } = holdApi({
       credentialId: 'cred-1',

@@ -63,7 +63,7 @@ export function AlertHoldPanel({ credentialId }: { credentialId: string }) {
       <h2 id="alerts">Alerts</h2>
       {hold.isPending ? (
         <Loading what="whether its alerts are held" />
-      ) : current === null || current === undefined ? (
+      ) : current === undefined ? null : current === null ? (
         <p className="text-sm">Alerts about this credential are sent as they come.</p>
       ) : current.kind === 'acknowledged' ? (
         <p className="text-sm">

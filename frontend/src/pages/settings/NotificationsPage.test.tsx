@@ -207,6 +207,22 @@ describe('Notifications settings page', () => {
     expect(screen.getByRole('button', { name: 'Turn on Expiry to Slack' })).toBeTruthy();
   });
 
+  it('says nothing about channels or deliveries it could not read, only the error', async () => {
+    const unavailable = {
+      status: 503,
+      headers: { 'retry-after': '1' },
+      body: { error: { code: 'ServiceUnavailable', message: 'Storage is unavailable', requestId: 'r-503' } },
+    };
+    const api = notificationsApi()
+      .on('GET', '/notifications/channels', unavailable)
+      .on('GET', '/notifications', unavailable);
+    await renderApp('/settings/notifications', api, ['admin']);
+
+    await waitFor(() => expect(screen.getAllByRole('alert').length).toBeGreaterThanOrEqual(2));
+    expect(screen.queryByText(/No channel yet/)).toBeNull();
+    expect(screen.queryByText('Nothing sent yet.')).toBeNull();
+  });
+
   it('lets auditors read, without the actions', async () => {
     await renderApp('/settings/notifications', notificationsApi(), ['auditor']);
     expect(await screen.findByRole('table', { name: 'Notification channels' })).toBeTruthy();

@@ -83,6 +83,12 @@ function useChannels() {
   });
 }
 
+/** Channel names by id, for the routes and deliveries that name channels by id. */
+function useChannelNames(): ReadonlyMap<string, string> {
+  const channels = useChannels();
+  return new Map((channels.data?.data.channels ?? []).map((channel) => [channel.id, channel.name]));
+}
+
 /** Where a channel's messages go, as far as it may be shown. */
 function destinationOf(channel: Channel): string {
   switch (channel.kind) {
@@ -139,7 +145,7 @@ function Channels() {
       <ErrorAlert error={channels.error ?? test.error ?? remove.error} />
       {channels.isPending ? (
         <Loading what="channels" />
-      ) : list.length === 0 ? (
+      ) : channels.isError ? null : list.length === 0 ? (
         <p className="muted text-sm">No channel yet: alerts have nowhere to go.</p>
       ) : (
         <table className="table mt-2" aria-label="Notification channels">
@@ -361,7 +367,7 @@ function Routes() {
   const api = useApi();
   const { can } = useIdentity();
   const queryClient = useQueryClient();
-  const channels = useChannels();
+  const names = useChannelNames();
   // Turning a route off or on is a PUT of the whole route (a default keeps its id and becomes the
   // tenant's own, with the other defaults).
   const toggle = useMutation({
@@ -393,7 +399,6 @@ function Routes() {
         signal,
       }),
   });
-  const names = new Map((channels.data?.data.channels ?? []).map((channel) => [channel.id, channel.name]));
   return (
     <section aria-labelledby="routes-heading" className="panel">
       <h2 id="routes-heading">Routes</h2>
@@ -405,7 +410,7 @@ function Routes() {
       <ErrorAlert error={routes.error ?? toggle.error} />
       {routes.isPending ? (
         <Loading what="routes" />
-      ) : (
+      ) : routes.isError ? null : (
         <table className="table mt-2" aria-label="Notification routes">
           <thead>
             <tr>
@@ -465,7 +470,7 @@ function Routes() {
 
 function Deliveries() {
   const api = useApi();
-  const channels = useChannels();
+  const names = useChannelNames();
   const deliveries = useQuery({
     queryKey: ['notifications', 'deliveries'],
     queryFn: ({ signal }) =>
@@ -477,7 +482,6 @@ function Deliveries() {
         signal,
       }),
   });
-  const names = new Map((channels.data?.data.channels ?? []).map((channel) => [channel.id, channel.name]));
   const list = deliveries.data?.data.deliveries ?? [];
   return (
     <section aria-labelledby="deliveries-heading" className="panel">
@@ -485,7 +489,7 @@ function Deliveries() {
       <ErrorAlert error={deliveries.error} />
       {deliveries.isPending ? (
         <Loading what="deliveries" />
-      ) : list.length === 0 ? (
+      ) : deliveries.isError ? null : list.length === 0 ? (
         <p className="muted text-sm">Nothing sent yet.</p>
       ) : (
         <table className="table mt-2" aria-label="Latest deliveries">
