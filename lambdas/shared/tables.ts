@@ -118,6 +118,13 @@ export const TABLE_SPECS: Readonly<Record<TableId, TableSpec>> = {
           'Sparse: credentials with findings by their worst severity (severityKey=<tenant>#<severity>) in name order.',
       },
       {
+        indexName: 'expiryFindingsByDate',
+        partitionKey: { name: 'expiryFindingKey', type: 'S' },
+        sortKey: { name: 'expiryKey', type: 'S' },
+        purpose:
+          "Sparse: credentials with an expiry finding (expiryFindingKey=<tenant>#<rule>) in expiry order (expiryKey=<expiresAt>\u0001<id>), so the overview's expiring lists are one Query per finding.",
+      },
+      {
         indexName: 'tenants',
         partitionKey: { name: 'registryShard', type: 'S' },
         sortKey: pk,

@@ -1,6 +1,6 @@
 /**
  * The inventory's DynamoDB stores on dynalite with the real table specs: conditional writes on
- * revisions, name-ordered listing partitions and their counters (with the one-off upgrade of older
+ * revisions, name- and expiry-ordered listing partitions and their counters (with the one-off upgrade of older
  * items), history newest first, the tenant
  * registry, run records newest first with cursors, and settings with check-and-set.
  */
@@ -11,12 +11,16 @@ import { DynamoDbCredentialStore } from '../../lambdas/adapters/aws/dynamodb-cre
 import { DynamoDbDiscoveryRunStore } from '../../lambdas/adapters/aws/dynamodb-discovery-run-store.js';
 import { DynamoDbDiscoverySettingsStore } from '../../lambdas/adapters/aws/dynamodb-discovery-settings-store.js';
 import type { CredentialChange } from '../../lambdas/core/credentials/credential-store.js';
-import { type InventoryPartition, nameKeyOf } from '../../lambdas/core/credentials/inventory-pages.js';
+import {
+  expiryKeyOf,
+  type InventoryPartition,
+  nameKeyOf,
+} from '../../lambdas/core/credentials/inventory-pages.js';
 import { newRun } from '../../lambdas/core/discovery/engine.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../lambdas/core/errors.js';
 import { ensureTables, type LocalDynamo, startLocalDynamo } from '../../lambdas/local/dynamo.js';
 import { localTableName, TABLE_LIST } from '../../lambdas/shared/tables.js';
-import { accessKey, credential, NOW } from '../support/credentials.js';
+import { accessKey, credential, DAY, NOW } from '../support/credentials.js';
 
 let dynamo: LocalDynamo;
 let documents: DynamoDBDocumentClient;
@@ -177,6 +181,106 @@ describe('DynamoDbCredentialStore', () => {
     expect(before.items).toEqual([]);
     expect(counts).toMatchObject({ all: 1 });
     expect(after.items).toEqual([old]);
+  });
+
+  it('reads expiry-ordered partitions of the expiry findings and moves items on a new finding', async () => {
+    // Prepare: two credentials expiring at the same instant (ordered by id), one later, one
+    // expired, and one with an expiry but no expiry finding.
+    const tenant = 'expiries';
+    const at = (days: number) => new Date(NOW.getTime() + days * DAY).toISOString();
+    const soon = (n: number, days: number) =>
+      credential({
+        id: id(n),
+        tenant,
+        name: `soon ${n}`,
+        expiresAt: at(days),
+        findings: [{ ruleId: 'credential-expiring-soon', severity: 'medium', since: NOW.toISOString() }],
+      });
+    await store.create(soon(42, 5));
+    await store.create(soon(41, 3));
+    await store.create(soon(40, 3));
+    await store.create(
+      credential({
+        id: id(43),
+        tenant,
+        expiresAt: at(-1),
+        findings: [{ ruleId: 'credential-expired', severity: 'critical', since: NOW.toISOString() }],
+      }),
+    );
+    await store.create(credential({ id: id(44), tenant, expiresAt: at(200) }));
+    const read = async (value: string, after?: string, descending = false) =>
+      store.readPartition(tenant, { dimension: 'expiry', value }, { after, limit: 2, descending });
+
+    // Act
+    const first = await read('credential-expiring-soon');
+    const rest = await read('credential-expiring-soon', expiryKeyOf(first.items[1]!));
+    const backwards = await read('credential-expiring-soon', undefined, true);
+    const expired = await read('credential-expired');
+    // The expired one is rotated: it expires later now and holds a notice instead.
+    const moved = await store.get(tenant, id(43));
+    if (moved === undefined) throw new Error('missing');
+    await store.replace(
+      {
+        ...moved,
+        expiresAt: at(20),
+        findings: [{ ruleId: 'credential-expiring-notice', severity: 'low', since: NOW.toISOString() }],
+        revision: 2,
+      },
+      1,
+    );
+
+    // Assess
+    expect(first.items.map((c) => c.id)).toEqual([id(40), id(41)]);
+    expect(first.exhausted).toBe(false);
+    expect(rest.items.map((c) => c.id)).toEqual([id(42)]);
+    expect(backwards.items.map((c) => c.id)).toEqual([id(42), id(41)]);
+    expect(expired.items.map((c) => c.id)).toEqual([id(43)]);
+    expect((await read('credential-expired')).items).toEqual([]);
+    expect((await read('credential-expiring-notice')).items.map((c) => c.id)).toEqual([id(43)]);
+    expect(await store.rebuildCounts(tenant)).toMatchObject({
+      all: 5,
+      'expiry#credential-expiring-soon': 3,
+      'expiry#credential-expiring-notice': 1,
+    });
+  });
+
+  it('rebuilds counters of the first format, bringing older items into the expiry partitions', async () => {
+    // Prepare: an expiring credential as the previous version stored it (no expiry index keys),
+    // and that version's counters (no format, no expiry counters).
+    const tenant = 'format1';
+    const old = credential({
+      id: id(50),
+      tenant,
+      expiresAt: new Date(NOW.getTime() + 2 * DAY).toISOString(),
+      findings: [{ ruleId: 'credential-expiring-soon', severity: 'medium', since: NOW.toISOString() }],
+    });
+    await store.create(old);
+    await documents.send(
+      new PutCommand({
+        TableName: localTableName('credentials'),
+        Item: { ...(await rawItem(tenant, id(50))), expiryFindingKey: undefined, expiryKey: undefined },
+      }),
+    );
+    await documents.send(
+      new PutCommand({
+        TableName: localTableName('credentials'),
+        Item: { pk: tenant, sk: 'counts', 'n:all': 1, 'n:status#healthy': 1 },
+      }),
+    );
+    const partition: InventoryPartition = { dimension: 'expiry', value: 'credential-expiring-soon' };
+    const options = { after: undefined, limit: 10, descending: false };
+    const before = await store.readPartition(tenant, partition, options);
+
+    // Act
+    const stale = await store.readCounts(tenant);
+    const counts = await store.rebuildCounts(tenant);
+
+    // Assess: the old counters are not used, the new ones are kept, the item is in the index.
+    expect(before.items).toEqual([]);
+    expect(stale).toBeUndefined();
+    expect(counts).toMatchObject({ all: 1, 'expiry#credential-expiring-soon': 1 });
+    expect(await store.readCounts(tenant)).toEqual(counts);
+    expect((await store.readPartition(tenant, partition, options)).items).toEqual([old]);
   });
 
   it('keeps a history, newest first, and registers tenants', async () => {

@@ -10,7 +10,8 @@ import {
   type InventoryCounts,
   type InventoryPageSource,
   type InventoryPartition,
-  nameKeyOf,
+  orderKeyOf,
+  orderOf,
   type PartitionChunk,
   partitionsOf,
 } from '../../lambdas/core/credentials/inventory-pages.js';
@@ -19,7 +20,7 @@ import { parseRotationPolicy, type StoredRotationPolicy } from '../../lambdas/co
 import type { RotationPolicyStore } from '../../lambdas/core/rotation/rotation-store.js';
 
 /**
- * The name-ordered partitions and counters of `InventoryPageSource` over whatever `credentials`
+ * The name- and expiry-ordered partitions and counters of `InventoryPageSource` over whatever `credentials`
  * returns for a tenant, computed on each call (the DynamoDB store keeps them in indexes).
  */
 export function memoryPageSource(
@@ -36,7 +37,7 @@ export function memoryPageSource(
                 candidate.dimension === partition.dimension && candidate.value === partition.value,
             ),
         )
-        .map((credential) => ({ credential, key: nameKeyOf(credential) }))
+        .map((credential) => ({ credential, key: orderKeyOf(orderOf(partition.dimension), credential) }))
         .filter(
           ({ key }) =>
             options.after === undefined || (options.descending ? key < options.after : key > options.after),

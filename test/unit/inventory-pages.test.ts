@@ -1,14 +1,21 @@
 /**
- * The inventory listing from name-ordered index partitions (inventory-pages.ts) returns, page by
- * page, exactly what the in-memory reference (`queryCredentials` over the whole inventory) returns
- * for the same filters, reads only what a page needs when the index applies the filter, takes its
- * totals from the counters, and refuses cursors it did not issue.
+ * The inventory listing from name- and expiry-ordered index partitions (inventory-pages.ts)
+ * returns, page by page, exactly what the in-memory reference (`queryCredentials` over the whole
+ * inventory) returns for the same filters, reads only what a page needs when the index applies
+ * the filter, takes its totals from the counters, and refuses cursors it did not issue.
  */
 import { describe, expect, it } from 'vitest';
 import type { Credential } from '../../lambdas/core/credentials/credential.js';
-import type { FindingRuleId, Severity } from '../../lambdas/core/credentials/findings.js';
+import {
+  DEFAULT_THRESHOLDS,
+  evaluateFindings,
+  findingRule,
+  type FindingRuleId,
+  type Severity,
+} from '../../lambdas/core/credentials/findings.js';
 import {
   countAll,
+  EXPIRY_FINDING_RULES,
   type InventoryPageSource,
   listInventoryPage,
   planPartitions,
@@ -19,7 +26,7 @@ import {
   type RawCredentialQuery,
 } from '../../lambdas/core/credentials/inventory-query.js';
 import { ValidationError } from '../../lambdas/core/errors.js';
-import { credential } from '../support/credentials.js';
+import { credential, DAY, NOW } from '../support/credentials.js';
 import { memoryPageSource } from '../support/memory-inventory.js';
 
 const TENANT = 'acme';
@@ -53,6 +60,31 @@ function inventory(count: number): Credential[] {
       })),
     }),
   );
+}
+
+/**
+ * `count` credentials whose expiries run from 12 days ago to 40 days ahead, several on the same
+ * instant, with the findings the rules give them at NOW (some expired, some expiring, some
+ * neither, some without an expiry); a few also carry an IAM finding.
+ */
+function expiringInventory(count: number): Credential[] {
+  return Array.from({ length: count }, (_, i) => {
+    const base = credential({
+      id: `cr_${i.toString(16).padStart(24, '0')}`,
+      tenant: TENANT,
+      name: `token-${String(i % 31).padStart(2, '0')}`,
+      type: TYPES[i % TYPES.length],
+      expiresAt:
+        i % 9 === 0 ? undefined : new Date(NOW.getTime() + (((i * 5) % 53) - 12) * DAY).toISOString(),
+    });
+    const findings = [
+      ...evaluateFindings(base, { now: NOW, thresholds: DEFAULT_THRESHOLDS }),
+      ...(i % 4 === 0
+        ? [{ ruleId: 'iam-access-key-too-old' as const, severity: 'high' as const, since: NOW.toISOString() }]
+        : []),
+    ];
+    return { ...base, findings };
+  });
 }
 
 /** A page source over `items` that counts the credentials it hands out. */
@@ -102,7 +134,108 @@ const QUERIES: readonly RawCredentialQuery[] = [
   { sort: '-severity', status: 'healthy,overdue' },
 ];
 
+const EXPIRY_QUERIES: readonly RawCredentialQuery[] = [
+  { finding: 'credential-expiring-imminent,credential-expiring-soon', sort: 'expiresAt' },
+  { finding: EXPIRY_FINDING_RULES.join(','), sort: 'expiresAt' },
+  { finding: 'credential-expiring-notice', sort: '-expiresAt' },
+  { finding: 'credential-expired,credential-expiring-notice', sort: 'expiresAt', type: 'api-token' },
+  { finding: 'credential-expiring-soon', sort: 'expiresAt', q: 'token-1' },
+  // Not served by the expiry partitions: a non-expiry finding, another sort, no finding filter.
+  { finding: 'credential-expired,iam-access-key-too-old', sort: 'expiresAt' },
+  { finding: 'credential-expired', sort: 'name' },
+  { sort: '-expiresAt' },
+];
+
 describe('listInventoryPage', () => {
+  it.each(EXPIRY_QUERIES)('pages by expiry exactly as the in-memory reference for %o', async (raw) => {
+    // Prepare
+    const items = expiringInventory(300);
+    const { source } = countingSource(items);
+    const reference = queryCredentials(items, parseCredentialQuery({ ...raw, limit: 500 }));
+
+    // Act
+    const ids = await everyPage(source, { ...raw, limit: '6' });
+    const first = await listInventoryPage(source, TENANT, parseCredentialQuery({ ...raw, limit: '6' }));
+
+    // Assess
+    expect(reference.items.length).toBeGreaterThan(6);
+    expect(ids).toEqual(reference.items.map((c) => c.id));
+    expect(first.total).toBe(reference.total);
+  });
+
+  it('reads one page plus one item per expiry partition for an expiry listing, whatever the inventory', async () => {
+    // Prepare: the overview's question over 1,000 and 10,000 credentials.
+    const reads: number[] = [];
+    const totals: number[] = [];
+    for (const size of [1_000, 10_000]) {
+      const { source, read } = countingSource(expiringInventory(size));
+
+      // Act
+      const page = await listInventoryPage(
+        source,
+        TENANT,
+        parseCredentialQuery({
+          limit: '5',
+          finding: 'credential-expiring-imminent,credential-expiring-soon',
+          sort: 'expiresAt',
+        }),
+      );
+      reads.push(read());
+      totals.push(page.total);
+      expect(page.items).toHaveLength(5);
+    }
+
+    // Assess: two partitions, six items each; the totals came from the counters.
+    expect(reads).toEqual([12, 12]);
+    expect(totals[1]).toBeGreaterThan(totals[0] ?? 0);
+  });
+
+  it('plans expiry listings over the expiry partitions, counted when the finding filter is alone', () => {
+    // Act
+    const alone = planPartitions(
+      parseCredentialQuery({ finding: 'credential-expired,credential-expiring-notice', sort: 'expiresAt' }),
+    );
+    const combined = planPartitions(
+      parseCredentialQuery({ finding: 'credential-expired', sort: '-expiresAt', owner: 'ops' }),
+    );
+    const byName = planPartitions(parseCredentialQuery({ finding: 'credential-expired' }));
+
+    // Assess
+    expect(alone).toEqual({
+      partitions: [
+        { dimension: 'expiry', value: 'credential-expired' },
+        { dimension: 'expiry', value: 'credential-expiring-notice' },
+      ],
+      order: 'expiry',
+      countKeys: ['expiry#credential-expired', 'expiry#credential-expiring-notice'],
+    });
+    expect(combined).toMatchObject({ order: 'expiry', countKeys: undefined });
+    expect(byName).toMatchObject({ order: 'name', partitions: [{ dimension: 'all', value: '' }] });
+  });
+
+  it('has expiry findings that never hold together, so their partitions are disjoint', () => {
+    // Prepare: expiries from 40 days ago to 40 days ahead, hour by hour, under several thresholds
+    // (the schema keeps critical <= warning <= notice).
+    const rules = EXPIRY_FINDING_RULES.map((id) => findingRule(id));
+    const thresholdSets = [
+      DEFAULT_THRESHOLDS,
+      { ...DEFAULT_THRESHOLDS, expiryCriticalDays: 3, expiryWarningDays: 3, expiryNoticeDays: 3 },
+      { ...DEFAULT_THRESHOLDS, expiryCriticalDays: 0, expiryWarningDays: 10, expiryNoticeDays: 60 },
+    ];
+    let matched = 0;
+
+    // Act + Assess
+    for (const thresholds of thresholdSets) {
+      for (let hours = -40 * 24; hours <= 40 * 24; hours += 1) {
+        const subject = credential({ expiresAt: new Date(NOW.getTime() + hours * 3_600_000).toISOString() });
+        const holding = rules.filter((rule) => rule?.matches(subject, { now: NOW, thresholds }) === true);
+        expect(holding.length).toBeLessThanOrEqual(1);
+        matched += holding.length;
+      }
+    }
+    expect(matched).toBeGreaterThan(1000);
+  });
+
   it.each(QUERIES)('pages through exactly what the in-memory reference lists for %o', async (raw) => {
     // Prepare
     const items = inventory(97);

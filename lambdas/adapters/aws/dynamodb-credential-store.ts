@@ -2,9 +2,11 @@
  * The `CredentialStore` on the credentials table:
  * - `pk = <tenant>`, `sk = cred#<id>`: one item per credential, with `nameKey` and the partition
  *   keys of the name-ordered listing indexes (`listKey`, `typeKey`, `statusKey`, `sourceKey`,
- *   `ownerKey`, `severityKey`; see `inventory-pages.ts`);
- * - `pk = <tenant>`, `sk = counts`: the listing's counters (`n:<count key>`), moved with ADD after
- *   every write; dropped when an update fails, and rebuilt by the next listing from the items;
+ *   `ownerKey`, `severityKey`), and, with an expiry finding, `expiryFindingKey` and `expiryKey` of
+ *   the expiry-ordered one (see `inventory-pages.ts`);
+ * - `pk = <tenant>`, `sk = counts`: the listing's counters (`n:<count key>`) in `format` 2, moved
+ *   with ADD after every write; dropped when an update fails, and rebuilt by the next listing from
+ *   the items (also when they are of an older format, which lacks counters of later partitions);
  * - `pk = <tenant>#history#<id>`, `sk = <time>#<random>`: one item per change of a credential;
  * - `pk = <tenant>`, `sk = tenant`, `registryShard = tenants`: the tenant's marker in the sparse
  *   `tenants` index, which the hourly run queries instead of scanning the table.
@@ -35,10 +37,12 @@ import {
 import {
   countAll,
   countDelta,
+  expiryKeyOf,
   type InventoryCounts,
   type InventoryDimension,
   type InventoryPartition,
   nameKeyOf,
+  orderOf,
   partitionsOf,
   type PartitionChunk,
 } from '../../core/credentials/inventory-pages.js';
@@ -55,8 +59,13 @@ const TENANT_MARKER = 'tenant';
 const REGISTRY_SHARD = 'tenants';
 const COUNTS_SK = 'counts';
 const COUNT_PREFIX = 'n:';
+/**
+ * The counters' format: 2 adds the expiry partitions' counters. Counters of an older format are
+ * rebuilt by the next listing, which also gives older items the index keys they lack.
+ */
+const COUNTS_FORMAT = 2;
 
-/** The name-ordered index of each listing dimension and the attribute holding its partition. */
+/** The index of each listing dimension and the attribute holding its partition. */
 const LISTING_INDEXES: Readonly<Record<InventoryDimension, { index: string; attribute: string }>> = {
   all: { index: 'inventoryByName', attribute: 'listKey' },
   type: { index: 'typeByName', attribute: 'typeKey' },
@@ -64,7 +73,11 @@ const LISTING_INDEXES: Readonly<Record<InventoryDimension, { index: string; attr
   source: { index: 'sourceByName', attribute: 'sourceKey' },
   owner: { index: 'ownerByName', attribute: 'ownerKey' },
   severity: { index: 'severityByName', attribute: 'severityKey' },
+  expiry: { index: 'expiryFindingsByDate', attribute: 'expiryFindingKey' },
 };
+
+/** The sort key attribute of each order's indexes. */
+const ORDER_ATTRIBUTES = { name: 'nameKey', expiry: 'expiryKey' } as const;
 
 function partitionValue(tenant: string, partition: InventoryPartition): string {
   return partition.dimension === 'all' ? tenant : `${tenant}#${partition.value}`;
@@ -75,8 +88,14 @@ function listingKeys(credential: Credential): Item {
   const keys: Item = { listKey: credential.tenant, nameKey: nameKeyOf(credential) };
   for (const partition of partitionsOf(credential)) {
     keys[LISTING_INDEXES[partition.dimension].attribute] = partitionValue(credential.tenant, partition);
+    if (partition.dimension === 'expiry') keys[ORDER_ATTRIBUTES.expiry] = expiryKeyOf(credential);
   }
   return keys;
+}
+
+/** Whether a stored item lacks (or has other) listing index keys than its credential's. */
+function listingKeysStale(item: Item, credential: Credential): boolean {
+  return Object.entries(listingKeys(credential)).some(([name, value]) => item[name] !== value);
 }
 
 type Item = Record<string, unknown>;
@@ -250,6 +269,7 @@ export class DynamoDbCredentialStore implements CredentialStore {
     options: { readonly after: string | undefined; readonly limit: number; readonly descending: boolean },
   ): Promise<PartitionChunk> {
     const { index, attribute } = LISTING_INDEXES[partition.dimension];
+    const orderAttribute = ORDER_ATTRIBUTES[orderOf(partition.dimension)];
     let page;
     try {
       page = await this.client.send(
@@ -259,8 +279,11 @@ export class DynamoDbCredentialStore implements CredentialStore {
           KeyConditionExpression:
             options.after === undefined
               ? '#key = :value'
-              : `#key = :value AND nameKey ${options.descending ? '<' : '>'} :after`,
-          ExpressionAttributeNames: { '#key': attribute },
+              : `#key = :value AND #order ${options.descending ? '<' : '>'} :after`,
+          ExpressionAttributeNames: {
+            '#key': attribute,
+            ...(options.after === undefined ? {} : { '#order': orderAttribute }),
+          },
           ExpressionAttributeValues: {
             ':value': partitionValue(tenant, partition),
             ...(options.after === undefined ? {} : { ':after': options.after }),
@@ -287,7 +310,7 @@ export class DynamoDbCredentialStore implements CredentialStore {
     } catch (error: unknown) {
       throw dynamoDbUnavailable('GetItem', WHAT, error);
     }
-    if (item === undefined) return undefined;
+    if (item?.format !== COUNTS_FORMAT) return undefined;
     const counts: Record<string, number> = {};
     for (const [name, value] of Object.entries(item)) {
       if (name.startsWith(COUNT_PREFIX) && typeof value === 'number')
@@ -299,10 +322,11 @@ export class DynamoDbCredentialStore implements CredentialStore {
   async rebuildCounts(tenant: string): Promise<InventoryCounts> {
     const items = await this.queryAll(this.tenantItemsQuery(tenant));
     const credentials = items.map(toCredential);
-    // Items written before the listing indexes existed get their keys now (a one-off per tenant);
-    // the condition keeps a newer write by someone else.
+    // Items written before a listing index existed get its keys now (a one-off per tenant and
+    // counters format); the condition keeps a newer write by someone else.
     for (const [index, credential] of credentials.entries()) {
-      if (items[index]?.nameKey === nameKeyOf(credential)) continue;
+      const item = items[index];
+      if (item !== undefined && !listingKeysStale(item, credential)) continue;
       try {
         await this.client.send(
           new PutCommand({
@@ -324,11 +348,16 @@ export class DynamoDbCredentialStore implements CredentialStore {
           Item: {
             pk: tenant,
             sk: COUNTS_SK,
+            format: COUNTS_FORMAT,
             ...Object.fromEntries(
               Object.entries(counts).map(([key, count]) => [`${COUNT_PREFIX}${key}`, count]),
             ),
           },
-          ConditionExpression: 'attribute_not_exists(pk)',
+          // Replaces counters of an older format, never current ones another listing rebuilt.
+          ConditionExpression:
+            'attribute_not_exists(pk) OR attribute_not_exists(#format) OR #format < :format',
+          ExpressionAttributeNames: { '#format': 'format' },
+          ExpressionAttributeValues: { ':format': COUNTS_FORMAT },
         }),
       );
     } catch (error: unknown) {

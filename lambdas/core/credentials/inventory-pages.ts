@@ -8,12 +8,18 @@
  * partitions of its most selective indexed filter, merges them in name order, applies the other
  * filters (tag, account, finding, text, and the rest) to what it read, and stops as soon as the
  * page is full. `total` comes from per-tenant counters kept beside the items when the query has a
- * single indexed filter (or none); other combinations count over the narrowed partitions, and
- * other sort orders still sort the narrowed partitions in memory (`queryCredentials`).
+ * single indexed filter (or none); other combinations count over the narrowed partitions.
+ *
+ * One family of partitions is ordered by expiry instead (`expiresAt`, then id): one per expiry
+ * finding (expired, expiring imminent, soon, notice). A credential holds at most one of those
+ * findings (their windows do not overlap), so the partitions are disjoint, and a query for some
+ * of them sorted by `expiresAt` (what the dashboard's overview asks) is served like a name-sorted
+ * one: merged in expiry order, stopped when the page is full, counted from the counters. Every
+ * other sort order still sorts the narrowed partitions in memory (`queryCredentials`).
  */
 import { ValidationError } from '../errors.js';
 import type { Credential } from './credential.js';
-import { type Severity, SEVERITIES, severityRank, worstSeverity } from './findings.js';
+import { type FindingRuleId, type Severity, SEVERITIES, severityRank, worstSeverity } from './findings.js';
 import {
   type CredentialPage,
   type CredentialQuery,
@@ -22,10 +28,45 @@ import {
   queryFingerprint,
 } from './inventory-query.js';
 
-export const INVENTORY_DIMENSIONS = ['all', 'type', 'status', 'source', 'owner', 'severity'] as const;
+export const INVENTORY_DIMENSIONS = [
+  'all',
+  'type',
+  'status',
+  'source',
+  'owner',
+  'severity',
+  'expiry',
+] as const;
 export type InventoryDimension = (typeof INVENTORY_DIMENSIONS)[number];
 
-/** One partition of a name-ordered index; `value` is '' for `all`, lower-case for `owner`. */
+/**
+ * The expiry findings: their windows do not overlap (expired; then up to the urgent, warning and
+ * notice thresholds, which the thresholds' schema keeps in that order), so a credential holds at
+ * most one of them, and each requires an `expiresAt`.
+ */
+export const EXPIRY_FINDING_RULES = [
+  'credential-expired',
+  'credential-expiring-imminent',
+  'credential-expiring-soon',
+  'credential-expiring-notice',
+] as const satisfies readonly FindingRuleId[];
+export type ExpiryFindingRule = (typeof EXPIRY_FINDING_RULES)[number];
+
+function isExpiryFindingRule(ruleId: string): ruleId is ExpiryFindingRule {
+  return (EXPIRY_FINDING_RULES as readonly string[]).includes(ruleId);
+}
+
+/** How a partition is ordered: by `nameKey`, or (the `expiry` dimension) by `expiryKey`. */
+export type InventoryOrder = 'name' | 'expiry';
+
+export function orderOf(dimension: InventoryDimension): InventoryOrder {
+  return dimension === 'expiry' ? 'expiry' : 'name';
+}
+
+/**
+ * One partition of a name- or expiry-ordered index; `value` is '' for `all`, lower-case for
+ * `owner`, an expiry finding rule for `expiry`.
+ */
 export interface InventoryPartition {
   readonly dimension: InventoryDimension;
   readonly value: string;
@@ -63,9 +104,26 @@ export function nameKeyOf(credential: Pick<Credential, 'name' | 'id'>): string {
   return `${credential.name.toLowerCase()}\u0001${credential.id}`;
 }
 
+/** The sort key of the expiry-ordered partitions: the expiry (ISO-8601, UTC), then the id. */
+export function expiryKeyOf(credential: Pick<Credential, 'expiresAt' | 'id'>): string {
+  return `${credential.expiresAt ?? ''}\u0001${credential.id}`;
+}
+
+/** The key a partition of `order` sorts `credential` by. */
+export function orderKeyOf(order: InventoryOrder, credential: Credential): string {
+  return order === 'expiry' ? expiryKeyOf(credential) : nameKeyOf(credential);
+}
+
+/** The expiry finding a credential holds, if any (and it has an expiry to order it by). */
+function expiryFindingOf(credential: Credential): ExpiryFindingRule | undefined {
+  if (credential.expiresAt === undefined) return undefined;
+  return credential.findings.map((finding) => finding.ruleId).find(isExpiryFindingRule);
+}
+
 /** The index partitions holding a credential, besides `all`. */
 export function partitionsOf(credential: Credential): InventoryPartition[] {
   const worst = worstSeverity(credential.findings);
+  const expiry = expiryFindingOf(credential);
   return [
     { dimension: 'type', value: credential.type },
     { dimension: 'status', value: credential.status },
@@ -74,6 +132,7 @@ export function partitionsOf(credential: Credential): InventoryPartition[] {
       ? []
       : [{ dimension: 'owner' as const, value: credential.owner.toLowerCase() }]),
     ...(worst === undefined ? [] : [{ dimension: 'severity' as const, value: worst }]),
+    ...(expiry === undefined ? [] : [{ dimension: 'expiry' as const, value: expiry }]),
   ];
 }
 
@@ -115,13 +174,40 @@ export function countAll(credentials: readonly Credential[]): Record<string, num
 }
 
 interface Plan {
+  /** Partitions of one dimension, so of one order. */
   readonly partitions: readonly InventoryPartition[];
+  readonly order: InventoryOrder;
   /** Counter keys whose sum is the total, when the partitions' filter is the only one. */
   readonly countKeys: readonly string[] | undefined;
 }
 
-/** Picks the partitions to read: the most selective indexed filter, or the whole inventory. */
+/**
+ * Picks the partitions to read: the expiry partitions of the expiry findings a query sorted by
+ * `expiresAt` asks for; otherwise the most selective indexed filter, or the whole inventory.
+ */
 export function planPartitions(query: CredentialQuery): Plan {
+  const expiryFindings = query.findings;
+  if (
+    query.sort.field === 'expiresAt' &&
+    expiryFindings !== undefined &&
+    expiryFindings.every((ruleId) => isExpiryFindingRule(ruleId))
+  ) {
+    const onlyFilter =
+      query.types === undefined &&
+      query.statuses === undefined &&
+      query.severities === undefined &&
+      query.sources === undefined &&
+      query.owner === undefined &&
+      query.tag === undefined &&
+      query.account === undefined &&
+      query.text === undefined;
+    return {
+      partitions: expiryFindings.map((value) => ({ dimension: 'expiry', value })),
+      order: 'expiry',
+      // The partitions are disjoint, so their counters add up.
+      countKeys: onlyFilter ? expiryFindings.map((value) => countKey('expiry', value)) : undefined,
+    };
+  }
   const residual =
     query.findings !== undefined ||
     query.tag !== undefined ||
@@ -141,6 +227,7 @@ export function planPartitions(query: CredentialQuery): Plan {
   if (first !== undefined) {
     return {
       partitions: first.values.map((value) => ({ dimension: first.dimension, value })),
+      order: 'name',
       countKeys: only ? first.values.map((value) => countKey(first.dimension, value)) : undefined,
     };
   }
@@ -150,24 +237,30 @@ export function planPartitions(query: CredentialQuery): Plan {
     const worstValues: Severity[] = SEVERITIES.filter((severity) => severityRank(severity) >= lowest);
     return {
       partitions: worstValues.map((value) => ({ dimension: 'severity', value })),
+      order: 'name',
       // Counters of different severities overlap, so only one value can be summed.
       countKeys: only && severities.length === 1 ? [countKey('severity', severities[0] ?? '')] : undefined,
     };
   }
-  return { partitions: [{ dimension: 'all', value: '' }], countKeys: residual ? undefined : ['all'] };
+  return {
+    partitions: [{ dimension: 'all', value: '' }],
+    order: 'name',
+    countKeys: residual ? undefined : ['all'],
+  };
 }
 
 const MAX_NAME_KEY_LENGTH = 1200;
 
-export function encodeNameCursor(query: CredentialQuery, nameKey: string): string {
-  return Buffer.from(JSON.stringify({ f: queryFingerprint(query), n: nameKey })).toString('base64url');
+/** A cursor of an index-ordered listing: the order key of the page's last item (name or expiry). */
+export function encodeNameCursor(query: CredentialQuery, orderKey: string): string {
+  return Buffer.from(JSON.stringify({ f: queryFingerprint(query), n: orderKey })).toString('base64url');
 }
 
 function cursorError(message: string, cause?: unknown): ValidationError {
   return new ValidationError(message, { cause, details: { parameter: 'cursor' } });
 }
 
-/** The name key a cursor continues after; a `ValidationError` (400) for anything else. */
+/** The order key a cursor continues after; a `ValidationError` (400) for anything else. */
 export function decodeNameCursor(query: CredentialQuery, cursor: string): string {
   let parsed: unknown;
   try {
@@ -206,6 +299,10 @@ class PartitionReader {
     this.after = after;
   }
 
+  private get order(): InventoryOrder {
+    return orderOf(this.partition.dimension);
+  }
+
   /** The next credential without taking it; undefined when the partition is done. */
   async peek(): Promise<Credential | undefined> {
     if (this.buffer.length === 0 && !this.exhausted) {
@@ -217,7 +314,7 @@ class PartitionReader {
       this.buffer = [...read.items];
       this.exhausted = read.exhausted || read.items.length === 0;
       const last = read.items.at(-1);
-      if (last !== undefined) this.after = nameKeyOf(last);
+      if (last !== undefined) this.after = orderKeyOf(this.order, last);
     }
     return this.buffer[0];
   }
@@ -228,10 +325,11 @@ class PartitionReader {
 }
 
 /**
- * Reads credentials in name order from `partitions` (merged, without duplicates) after `after`,
- * keeping those `accept` takes, until `wanted` are found or every partition is done.
+ * Reads credentials in their partitions' order (name or expiry; `partitions` are of one dimension)
+ * merged, without duplicates, after `after`, keeping those `accept` takes, until `wanted` are
+ * found or every partition is done.
  */
-export async function readInNameOrder(
+export async function readInOrder(
   source: InventoryPageSource,
   tenant: string,
   partitions: readonly InventoryPartition[],
@@ -247,6 +345,7 @@ export async function readInNameOrder(
     (partition) =>
       new PartitionReader(source, tenant, partition, options.after, options.chunk, options.descending),
   );
+  const order = orderOf(partitions[0]?.dimension ?? 'all');
   const found: Credential[] = [];
   let previous: string | undefined;
   while (found.length < options.wanted) {
@@ -255,7 +354,7 @@ export async function readInNameOrder(
     let bestKey = '';
     heads.forEach((head, index) => {
       if (head === undefined) return;
-      const key = nameKeyOf(head);
+      const key = orderKeyOf(order, head);
       if (best < 0 || (options.descending ? key > bestKey : key < bestKey)) {
         best = index;
         bestKey = key;
@@ -293,21 +392,22 @@ export async function listInventoryPage(
   const counts = (await source.readCounts(tenant)) ?? (await source.rebuildCounts(tenant));
   const plan = planPartitions(query);
   const accept = (credential: Credential): boolean => matchesQuery(credential, query);
+  const ordered = plan.order === 'expiry' || query.sort.field === 'name';
   const readAll = (): Promise<Credential[]> =>
-    readInNameOrder(source, tenant, plan.partitions, {
+    readInOrder(source, tenant, plan.partitions, {
       after: undefined,
       descending: false,
       wanted: Number.POSITIVE_INFINITY,
       chunk: FULL_READ_CHUNK,
       accept,
     });
-  if (query.sort.field !== 'name') {
+  if (!ordered) {
     // Other orders have no index: they sort the narrowed partitions in memory (O(partition)).
     return queryCredentials(await readAll(), query);
   }
   const after = query.cursor === undefined ? undefined : decodeNameCursor(query, query.cursor);
   const [found, total] = await Promise.all([
-    readInNameOrder(source, tenant, plan.partitions, {
+    readInOrder(source, tenant, plan.partitions, {
       after,
       descending: query.sort.descending,
       wanted: query.limit + 1,
@@ -324,6 +424,8 @@ export async function listInventoryPage(
     items,
     total,
     cursor:
-      found.length > query.limit && last !== undefined ? encodeNameCursor(query, nameKeyOf(last)) : undefined,
+      found.length > query.limit && last !== undefined
+        ? encodeNameCursor(query, orderKeyOf(plan.order, last))
+        : undefined,
   };
 }

@@ -286,21 +286,25 @@ export interface CredentialPage {
   readonly cursor: string | undefined;
 }
 
+function indexOrdered(field: CredentialSortField): boolean {
+  return field === 'name' || field === 'expiresAt';
+}
+
 /** Filters, sorts and cuts one page out of `credentials`. */
 export function queryCredentials(credentials: readonly Credential[], query: CredentialQuery): CredentialPage {
   const { field, descending } = query.sort;
   const keyed = credentials
     .filter((credential) => matchesQuery(credential, query))
     .map((credential) => ({ credential, key: sortKey(credential, field) }))
-    // By name, descending reverses ties of equal names too, as a descending Query of the
-    // name-ordered indexes does (listInventoryPage); other orders keep ties in id order.
-    .sort((a, b) => compareKeys(a.key, b.key, descending, descending && field === 'name'));
+    // The orders an index can serve (name, expiresAt) reverse ties too when descending, as a
+    // descending Query of those indexes does (listInventoryPage); other orders keep ties in id order.
+    .sort((a, b) => compareKeys(a.key, b.key, descending, descending && indexOrdered(field)));
   const after = query.cursor === undefined ? undefined : decodeCursor(query, query.cursor);
   const start =
     after === undefined
       ? 0
       : keyed.findIndex(
-          (entry) => compareKeys(entry.key, after, descending, descending && field === 'name') > 0,
+          (entry) => compareKeys(entry.key, after, descending, descending && indexOrdered(field)) > 0,
         );
   const rest = start < 0 ? [] : keyed.slice(start);
   const page = rest.slice(0, query.limit);
