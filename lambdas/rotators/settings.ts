@@ -35,7 +35,7 @@ function settingsOf(rotator: RotatorSettings): RotatorSettings {
     ...(rotator.assisted === undefined ? {} : { assisted: rotator.assisted }),
     ...(rotator.dueBeforeExpiryMs === undefined
       ? {}
-      : { dueBeforeExpiryMs: (settings: unknown) => rotator.dueBeforeExpiryMs?.(settings) ?? 0 }),
+      : { dueBeforeExpiryMs: (settings: unknown) => rotator.dueBeforeExpiryMs?.(settings) }),
     parseSettings: (raw) => rotator.parseSettings(raw),
   };
 }

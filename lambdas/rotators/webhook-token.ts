@@ -6,7 +6,9 @@
  * and later retires the old one (`retire`) or undoes a rotation (`rollback`). The value in the
  * secret store has the fields `token` and `tokenId` (an identifier, never secret), and
  * `expiresAt` when the endpoint names one, which then also becomes the credential's expiry in the
- * inventory (an endpoint that names none leaves the recorded expiry as it was).
+ * inventory (an endpoint that names none leaves the credential without one: the old token's expiry
+ * no longer applies). With `rotateDaysBeforeExpiry`, a token with an expiry is due that many days
+ * before it; without, or for a token without one, the policy's interval applies.
  *
  * Every request carries an idempotency key that is the same for every attempt of one step, so a
  * step the engine runs again after a crash reaches the endpoint as a repeat, which it answers as
@@ -40,6 +42,7 @@ const TYPE = 'webhook-token';
 export const WEBHOOK_CONTRACT_VERSION = 1;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const MAX_ANSWER_BYTES = 64 * 1024;
+const DAY_MS = 86_400_000;
 
 export const WebhookSettingsSchema = z.strictObject({
   /** The owner's receiver; HTTPS (plain HTTP only to loopback where the deployment allows it). */
@@ -47,6 +50,8 @@ export const WebhookSettingsSchema = z.strictObject({
   /** Secret-store path of the HMAC key both sides sign with (field `signingKey`). */
   signingSecretPath: SecretPathSetting,
   timeoutSeconds: z.number().int().min(1).max(30).default(10),
+  /** Rotate a token this many days before the expiry the endpoint named for it (none: the interval). */
+  rotateDaysBeforeExpiry: z.number().int().min(1).max(365).optional(),
 });
 export type WebhookSettings = z.output<typeof WebhookSettingsSchema>;
 
@@ -219,6 +224,10 @@ export function createWebhookTokenRotator(options: WebhookRotatorOptions = {}): 
     type: 'webhook-token',
     // The endpoint mints the first token too: no current value is needed.
     generatesFirstValue: true,
+
+    // Each token has its own expiry (or none): see `Rotator.dueBeforeExpiryMs`.
+    dueBeforeExpiryMs: (settings) =>
+      settings.rotateDaysBeforeExpiry === undefined ? undefined : settings.rotateDaysBeforeExpiry * DAY_MS,
 
     parseSettings(raw) {
       const settings = parseRotatorSection(TYPE, raw, 'webhook', WebhookSettingsSchema);

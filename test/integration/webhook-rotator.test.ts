@@ -156,6 +156,34 @@ describe('a webhook-token rotation', () => {
     expect((await h.targets.load(TENANT, id))?.expiresAt).toBe('2027-02-28T23:00:00.000Z');
   });
 
+  it("clears the old token's expiry when the endpoint names none for the new one", async () => {
+    // Prepare: the old token has expired; the endpoint mints one without an expiry.
+    const { id } = await webhookCredential();
+    const target = await h.targets.load(TENANT, id);
+    if (target === undefined) throw new Error('no target');
+    h.targets.add({ ...target, expiresAt: '2026-01-01T00:00:00.000Z' });
+
+    // Act
+    const record = await runManualRotation(engineWith(), id);
+
+    // Assess
+    expect(record.state).toBe('succeeded');
+    expect(h.targets.outcomes.at(-1)?.outcome).toMatchObject({ kind: 'succeeded', expiresAt: null });
+    expect((await h.targets.load(TENANT, id))?.expiresAt).toBeUndefined();
+  });
+
+  it('names its lead before the expiry only when rotateDaysBeforeExpiry is set', () => {
+    // Prepare
+    const webhook = createWebhookTokenRotator({ allowHttpLoopback: true });
+    const settings = (extra: Record<string, unknown>) =>
+      webhook.parseSettings({ webhook: { url: receiver.url, signingSecretPath: SIGNING_PATH, ...extra } });
+
+    // Act + Assess
+    expect(webhook.dueBeforeExpiryMs?.(settings({ rotateDaysBeforeExpiry: 10 }))).toBe(10 * DAY_MS);
+    expect(webhook.dueBeforeExpiryMs?.(settings({}))).toBeUndefined();
+    expect(() => settings({ rotateDaysBeforeExpiry: 366 })).toThrow(ValidationError);
+  });
+
   it('refuses, at the reference receiver, a request whose signature does not verify', async () => {
     // Prepare: a body signed with another key, and one with a stale timestamp.
     const body = JSON.stringify({ version: 1, step: 'create', rotationId: 'r-forged' });

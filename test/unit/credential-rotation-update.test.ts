@@ -35,9 +35,15 @@ function setup() {
       sts: (credentials) => new STSClient({ region: 'us-east-1', credentials }),
     },
   });
-  const registrar = new InventoryRotationTargets(store, async () => undefined, policies, rotators);
+  // The engine's outcomes reach the inventory as in the runtime's wiring.
+  const registrar = new InventoryRotationTargets(
+    store,
+    (tenant, id, update) => inventory.recordRotation(tenant, id, update),
+    policies,
+    rotators,
+  );
   const audited: AuditEvent[] = [];
-  const inventory = new CredentialInventory(
+  const inventory: CredentialInventory = new CredentialInventory(
     store,
     { get: async () => DEFAULT_DISCOVERY_SETTINGS, put: async () => DEFAULT_DISCOVERY_SETTINGS },
     { record: async (event) => void audited.push(event) },
@@ -45,7 +51,7 @@ function setup() {
     { now: () => NOW },
     { rotation: registrar },
   );
-  return { store, policies, inventory, audited };
+  return { store, policies, inventory, audited, registrar };
 }
 
 const operator: Caller = {
@@ -444,3 +450,76 @@ function issuePaths(error: unknown): string[] {
   const details = (error as ValidationError).details as { issues?: { path: string }[] } | undefined;
   return (details?.issues ?? []).map((issue) => issue.path);
 }
+
+describe('the due time of a webhook token and its expiry', () => {
+  const webhookToken = (webhook: Record<string, unknown> = {}) => ({
+    type: 'webhook-token',
+    name: 'partner api token',
+    secretPath: 'apps/partner/token',
+    webhook: { url: 'https://hooks.example.com/rotate', signingSecretPath: 'hooks/signing', ...webhook },
+    rotationPolicy: 'monthly',
+    createdAt: daysAgo(10),
+    expiresAt: new Date(NOW.getTime() + 60 * DAY).toISOString(),
+  });
+  const succeeded = (expiresAt: string | null) =>
+    ({ kind: 'succeeded', rotationId: 'r-1', at: NOW.toISOString(), dryRun: false, expiresAt }) as const;
+
+  it('is rotateDaysBeforeExpiry before the expiry when set, else the policy interval', async () => {
+    // Prepare
+    const { inventory } = setup();
+
+    // Act
+    const led = await inventory.register(operator, webhookToken({ rotateDaysBeforeExpiry: 14 }));
+    const plain = await inventory.register(operator, { ...webhookToken(), name: 'other token' });
+
+    // Assess: 60 days left less 14; the monthly policy 30 days after creation ten days ago.
+    expect(daysFromNow(led.rotation?.dueAt)).toBe(46);
+    expect(daysFromNow(plain.rotation?.dueAt)).toBe(20);
+  });
+
+  it("clears the old token's expiry after a rotation whose receiver named none", async () => {
+    // Prepare
+    const { inventory, registrar, store } = setup();
+    const created = await inventory.register(operator, webhookToken({ rotateDaysBeforeExpiry: 14 }));
+
+    // Act
+    await registrar.recordOutcome(TENANT, created.id, succeeded(null));
+
+    // Assess: no expiry any more, so the interval from the rotation applies.
+    const stored = await store.get(TENANT, created.id);
+    expect(stored?.expiresAt).toBeUndefined();
+    expect(stored?.lastRotatedAt).toBe(NOW.toISOString());
+    expect(daysFromNow(stored?.rotation?.dueAt)).toBe(30);
+  });
+
+  it('is due halfway through the life of a token that lives less than the lead, and never at once', async () => {
+    // Prepare
+    const { inventory, registrar, store } = setup();
+    const created = await inventory.register(operator, webhookToken({ rotateDaysBeforeExpiry: 14 }));
+    const hours = (iso: string | undefined) => (iso === undefined ? undefined : (daysFromNow(iso) ?? 0) * 24);
+
+    // Act: a new token that lives a day, then one that had expired when it was minted.
+    await registrar.recordOutcome(TENANT, created.id, succeeded(new Date(NOW.getTime() + DAY).toISOString()));
+    const dayLong = await store.get(TENANT, created.id);
+    await registrar.recordOutcome(TENANT, created.id, succeeded(daysAgo(1)));
+    const expired = await store.get(TENANT, created.id);
+
+    // Assess
+    expect(hours(dayLong?.rotation?.dueAt)).toBe(12);
+    expect(hours(expired?.rotation?.dueAt)).toBe(1);
+  });
+
+  it('refuses a lead outside 1-365 days, naming the field', async () => {
+    // Prepare
+    const { inventory } = setup();
+
+    // Act
+    const registering = inventory.register(operator, webhookToken({ rotateDaysBeforeExpiry: 0 }));
+
+    // Assess
+    await expect(registering).rejects.toBeInstanceOf(ValidationError);
+    await expect(registering).rejects.toMatchObject({
+      details: { issues: [expect.objectContaining({ path: 'webhook.rotateDaysBeforeExpiry' })] },
+    });
+  });
+});

@@ -144,6 +144,7 @@ export class RotationStarter {
     return dueTimeOf(policy, target.lastRotatedAt ?? target.createdAt, {
       expiresAt: target.expiresAt,
       leadMs: this.core.expiryLeadMs(target),
+      lastRotatedAt: target.lastRotatedAt,
     });
   }
 

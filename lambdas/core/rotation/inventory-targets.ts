@@ -105,7 +105,11 @@ export class InventoryRotationTargets implements RotationTargets, RotationRegist
           dueAt:
             policy === undefined || credential === undefined
               ? undefined
-              : dueTimeOf(policy, outcome.at, { expiresAt, leadMs: this.leadMs(credential) })?.toISOString(),
+              : dueTimeOf(policy, outcome.at, {
+                  expiresAt,
+                  leadMs: this.leadMs(credential),
+                  lastRotatedAt: outcome.at,
+                })?.toISOString(),
         });
       }
       case 'failed':
@@ -140,8 +144,11 @@ export class InventoryRotationTargets implements RotationTargets, RotationRegist
     if (policy === undefined || isExempt(policy, effectiveTags(credential))) return undefined;
     const since = credential.lastRotatedAt ?? credential.createdAt ?? credential.registeredAt;
     const due = (
-      dueTimeOf(policy, since, { expiresAt: credential.expiresAt, leadMs: this.leadMs(credential) }) ??
-      dueAt(policy, new Date(since))
+      dueTimeOf(policy, since, {
+        expiresAt: credential.expiresAt,
+        leadMs: this.leadMs(credential),
+        lastRotatedAt: credential.lastRotatedAt,
+      }) ?? dueAt(policy, new Date(since))
     ).toISOString();
     // A failed rotation is tried again a day after the failure; a change to the credential or its
     // policy does not bring that retry forward (a request to rotate still can).

@@ -258,18 +258,34 @@ export function dueAt(policy: Pick<RotationPolicySettings, 'intervalDays'>, last
   return new Date(lastRotatedAt.getTime() + policy.intervalDays * DAY_MS);
 }
 
+/** The soonest a value VaultPilot made is rotated again when it expires as soon as it is made. */
+export const MIN_EXPIRY_LEAD_GAP_MS = 60 * 60 * 1000;
+
 /**
  * When a credential is due: `leadMs` before its expiry when it has one and its rotator names a
  * lead (tokens that live an hour, assisted rotations that open ahead of a date), else
  * `intervalDays` after its last rotation (or creation); undefined when neither is known.
+ *
+ * A lead longer than the life VaultPilot's last rotation gave the value (a token that lives a day
+ * under a lead of a week) would make it due again at once, every time: such a value is due
+ * halfway through its life instead, and at least an hour after that rotation.
  */
 export function dueTimeOf(
   policy: Pick<RotationPolicySettings, 'intervalDays'>,
   since: string | undefined,
-  expiry: { readonly expiresAt: string | undefined; readonly leadMs: number | undefined },
+  expiry: {
+    readonly expiresAt: string | undefined;
+    readonly leadMs: number | undefined;
+    readonly lastRotatedAt?: string | undefined;
+  },
 ): Date | undefined {
   const expiresAt = expiry.expiresAt === undefined ? Number.NaN : Date.parse(expiry.expiresAt);
-  if (expiry.leadMs !== undefined && !Number.isNaN(expiresAt)) return new Date(expiresAt - expiry.leadMs);
+  if (expiry.leadMs !== undefined && !Number.isNaN(expiresAt)) {
+    const due = expiresAt - expiry.leadMs;
+    const rotatedAt = expiry.lastRotatedAt === undefined ? Number.NaN : Date.parse(expiry.lastRotatedAt);
+    if (Number.isNaN(rotatedAt) || due > rotatedAt) return new Date(due);
+    return new Date(rotatedAt + Math.max((expiresAt - rotatedAt) / 2, MIN_EXPIRY_LEAD_GAP_MS));
+  }
   return since === undefined ? undefined : dueAt(policy, new Date(since));
 }
 

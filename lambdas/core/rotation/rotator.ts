@@ -110,12 +110,15 @@ export interface Rotator<S = unknown> {
   /** Set when a person supplies the new value (assisted rotation). */
   readonly assisted?: AssistedInput<S>;
   /**
-   * How long before the credential's expiry its rotation is due, when that is sooner than the
-   * policy's interval (installation tokens that live an hour; assisted rotations open weeks ahead).
-   * A step that learns the new value's expiry records it as `provider.expiresAt` (ISO-8601): the
-   * inventory keeps it as the credential's expiry when the rotation succeeds.
+   * How long before the credential's expiry its rotation is due (installation tokens that live an
+   * hour; assisted rotations open weeks ahead); undefined when these settings name no lead, and
+   * the policy's interval applies. A rotator that has this method makes values that each have
+   * their own expiry: a step that learns the new value's expiry records it as
+   * `provider.expiresAt` (ISO-8601), which the inventory keeps as the credential's expiry when the
+   * rotation succeeds, and a rotation that learns none leaves the credential without one (the old
+   * value's expiry no longer applies).
    */
-  dueBeforeExpiryMs?(settings: S): number;
+  dueBeforeExpiryMs?(settings: S): number | undefined;
   /** Validates the type's settings; `ValidationError` (400) naming fields, never values. */
   parseSettings(raw: unknown): S;
   /** Read-only checks for a dry run: what the rotation would do, and what would stop it. */

@@ -212,7 +212,7 @@ export const RegisterCredentialRequest = z
       .record(z.string(), z.unknown())
       .optional()
       .describe(
-        "webhook-token: url (the owner's HTTPS receiver), signingSecretPath (secret-store path of the HMAC key, field signingKey), timeoutSeconds; see docs/webhook-rotation.md",
+        "webhook-token: url (the owner's HTTPS receiver), signingSecretPath (secret-store path of the HMAC key, field signingKey), timeoutSeconds, rotateDaysBeforeExpiry (1-365: rotate a token that many days before the expiry its receiver named); see docs/webhook-rotation.md",
       ),
     github: z
       .record(z.string(), z.unknown())
