@@ -509,6 +509,30 @@ describe('the due time of a webhook token and its expiry', () => {
     expect(hours(expired?.rotation?.dueAt)).toBe(1);
   });
 
+  it('asks a person for a new github-pat at once when it lives less than the lead (no floor)', async () => {
+    // Prepare
+    const { inventory, registrar, store } = setup();
+    const created = await inventory.register(operator, {
+      type: 'github-pat',
+      name: 'deploy',
+      owner: 'alice@example.com',
+      secretPath: 'github/deploy',
+      rotationPolicy: 'monthly',
+      expiresAt: new Date(NOW.getTime() + 90 * DAY).toISOString(),
+    });
+
+    // Act: the person supplied a token that expires in 10 days, under the 30-day reminder lead.
+    await registrar.recordOutcome(
+      TENANT,
+      created.id,
+      succeeded(new Date(NOW.getTime() + 10 * DAY).toISOString()),
+    );
+
+    // Assess: due 30 days before the expiry, that is now overdue: the person is asked again.
+    expect(daysFromNow(created.rotation?.dueAt)).toBe(60);
+    expect(daysFromNow((await store.get(TENANT, created.id))?.rotation?.dueAt)).toBe(-20);
+  });
+
   it('refuses a lead outside 1-365 days, naming the field', async () => {
     // Prepare
     const { inventory } = setup();

@@ -249,10 +249,10 @@ export function planPartitions(query: CredentialQuery): Plan {
   };
 }
 
-const MAX_NAME_KEY_LENGTH = 1200;
+const MAX_ORDER_KEY_LENGTH = 1200;
 
 /** A cursor of an index-ordered listing: the order key of the page's last item (name or expiry). */
-export function encodeNameCursor(query: CredentialQuery, orderKey: string): string {
+export function encodeOrderCursor(query: CredentialQuery, orderKey: string): string {
   return Buffer.from(JSON.stringify({ f: queryFingerprint(query), n: orderKey })).toString('base64url');
 }
 
@@ -261,7 +261,7 @@ function cursorError(message: string, cause?: unknown): ValidationError {
 }
 
 /** The order key a cursor continues after; a `ValidationError` (400) for anything else. */
-export function decodeNameCursor(query: CredentialQuery, cursor: string): string {
+export function decodeOrderCursor(query: CredentialQuery, cursor: string): string {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -273,7 +273,7 @@ export function decodeNameCursor(query: CredentialQuery, cursor: string): string
     n?: unknown;
   };
   const key = candidate.n;
-  if (typeof key !== 'string' || !key.includes('\u0001') || key.length > MAX_NAME_KEY_LENGTH) {
+  if (typeof key !== 'string' || !key.includes('\u0001') || key.length > MAX_ORDER_KEY_LENGTH) {
     throw cursorError('Query parameter cursor is not a cursor this API issued');
   }
   if (candidate.f !== queryFingerprint(query)) {
@@ -405,7 +405,7 @@ export async function listInventoryPage(
     // Other orders have no index: they sort the narrowed partitions in memory (O(partition)).
     return queryCredentials(await readAll(), query);
   }
-  const after = query.cursor === undefined ? undefined : decodeNameCursor(query, query.cursor);
+  const after = query.cursor === undefined ? undefined : decodeOrderCursor(query, query.cursor);
   const [found, total] = await Promise.all([
     readInOrder(source, tenant, plan.partitions, {
       after,
@@ -425,7 +425,7 @@ export async function listInventoryPage(
     total,
     cursor:
       found.length > query.limit && last !== undefined
-        ? encodeNameCursor(query, orderKeyOf(plan.order, last))
+        ? encodeOrderCursor(query, orderKeyOf(plan.order, last))
         : undefined,
   };
 }

@@ -21,7 +21,7 @@ import {
   type RotatorRegistry,
   withStep,
 } from './engine-model.js';
-import { isRotatorType, type RotationPolicy } from './policy.js';
+import { type ExpiryLead, isRotatorType, type RotationPolicy } from './policy.js';
 import type { RotationRecord, RotationStepName } from './rotation.js';
 import { engineAuditEvent, ROTATION_EVENT_TYPES, rotationEvent } from './rotation-events.js';
 import { type CurrentValue, RotationSecrets } from './rotation-secrets.js';
@@ -79,11 +79,14 @@ export class EngineCore {
     return { rotator, policy };
   }
 
-  /** How long before its expiry `target` is due (its rotator's lead), if its rotator names one. */
-  expiryLeadMs(target: RotationTarget): number | undefined {
+  /** `target`'s expiry with its rotator's lead before it, if it names one (for `dueTimeOf`). */
+  expiryLead(target: RotationTarget): ExpiryLead {
     const rotator = isRotatorType(target.type) ? this.rotators[target.type] : undefined;
-    if (rotator?.dueBeforeExpiryMs === undefined) return undefined;
-    return rotator.dueBeforeExpiryMs(rotator.parseSettings(target.settings));
+    return {
+      expiresAt: target.expiresAt,
+      leadMs: rotator?.dueBeforeExpiryMs?.(rotator.parseSettings(target.settings)),
+      lastRotatedAt: rotator?.assisted === undefined ? target.lastRotatedAt : undefined,
+    };
   }
 
   context(

@@ -141,11 +141,7 @@ export class RotationStarter {
   }
 
   dueTime(target: RotationTarget, policy: RotationPolicy): Date | undefined {
-    return dueTimeOf(policy, target.lastRotatedAt ?? target.createdAt, {
-      expiresAt: target.expiresAt,
-      leadMs: this.core.expiryLeadMs(target),
-      lastRotatedAt: target.lastRotatedAt,
-    });
+    return dueTimeOf(policy, target.lastRotatedAt ?? target.createdAt, this.core.expiryLead(target));
   }
 
   async rotationIdFor(

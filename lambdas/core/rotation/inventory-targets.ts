@@ -22,6 +22,7 @@ import type { RotationOutcome, RotationTargets } from './engine.js';
 import {
   dueAt,
   dueTimeOf,
+  type ExpiryLead,
   isExempt,
   isRotatorType,
   parseRotationPolicy,
@@ -105,11 +106,11 @@ export class InventoryRotationTargets implements RotationTargets, RotationRegist
           dueAt:
             policy === undefined || credential === undefined
               ? undefined
-              : dueTimeOf(policy, outcome.at, {
-                  expiresAt,
-                  leadMs: this.leadMs(credential),
-                  lastRotatedAt: outcome.at,
-                })?.toISOString(),
+              : dueTimeOf(
+                  policy,
+                  outcome.at,
+                  this.expiryLead(credential, expiresAt, outcome.at),
+                )?.toISOString(),
         });
       }
       case 'failed':
@@ -144,16 +145,27 @@ export class InventoryRotationTargets implements RotationTargets, RotationRegist
     if (policy === undefined || isExempt(policy, effectiveTags(credential))) return undefined;
     const since = credential.lastRotatedAt ?? credential.createdAt ?? credential.registeredAt;
     const due = (
-      dueTimeOf(policy, since, {
-        expiresAt: credential.expiresAt,
-        leadMs: this.leadMs(credential),
-        lastRotatedAt: credential.lastRotatedAt,
-      }) ?? dueAt(policy, new Date(since))
+      dueTimeOf(policy, since, this.expiryLead(credential, credential.expiresAt, credential.lastRotatedAt)) ??
+      dueAt(policy, new Date(since))
     ).toISOString();
     // A failed rotation is tried again a day after the failure; a change to the credential or its
     // policy does not bring that retry forward (a request to rotate still can).
     const retry = credential.rotationState === 'failed' ? credential.rotation.dueAt : undefined;
     return retry !== undefined && retry > due ? retry : due;
+  }
+
+  /** The expiry with the credential's rotator's lead before it, if it names one (for `dueTimeOf`). */
+  private expiryLead(
+    credential: Credential,
+    expiresAt: string | undefined,
+    lastRotatedAt: string | undefined,
+  ): ExpiryLead {
+    const rotator = isRotatorType(credential.type) ? this.rotators[credential.type] : undefined;
+    return {
+      expiresAt,
+      leadMs: this.leadMs(credential),
+      lastRotatedAt: rotator?.assisted === undefined ? lastRotatedAt : undefined,
+    };
   }
 
   /** How long before its expiry the credential's rotator wants it rotated, if it names a lead. */

@@ -261,23 +261,31 @@ export function dueAt(policy: Pick<RotationPolicySettings, 'intervalDays'>, last
 /** The soonest a value VaultPilot made is rotated again when it expires as soon as it is made. */
 export const MIN_EXPIRY_LEAD_GAP_MS = 60 * 60 * 1000;
 
+/** What `dueTimeOf` needs to know about a credential's expiry. */
+export interface ExpiryLead {
+  readonly expiresAt: string | undefined;
+  /** The rotator's lead before the expiry; undefined: the policy's interval applies. */
+  readonly leadMs: number | undefined;
+  /**
+   * The last automatic rotation, for the floor below; left out for assisted rotations, where a
+   * person who supplies a short-lived value is asked again at once, as the lead says.
+   */
+  readonly lastRotatedAt?: string | undefined;
+}
+
 /**
  * When a credential is due: `leadMs` before its expiry when it has one and its rotator names a
  * lead (tokens that live an hour, assisted rotations that open ahead of a date), else
  * `intervalDays` after its last rotation (or creation); undefined when neither is known.
  *
- * A lead longer than the life VaultPilot's last rotation gave the value (a token that lives a day
- * under a lead of a week) would make it due again at once, every time: such a value is due
+ * A lead longer than the life the last automatic rotation gave the value (a token that lives a
+ * day under a lead of a week) would make it due again at once, every time: such a value is due
  * halfway through its life instead, and at least an hour after that rotation.
  */
 export function dueTimeOf(
   policy: Pick<RotationPolicySettings, 'intervalDays'>,
   since: string | undefined,
-  expiry: {
-    readonly expiresAt: string | undefined;
-    readonly leadMs: number | undefined;
-    readonly lastRotatedAt?: string | undefined;
-  },
+  expiry: ExpiryLead,
 ): Date | undefined {
   const expiresAt = expiry.expiresAt === undefined ? Number.NaN : Date.parse(expiry.expiresAt);
   if (expiry.leadMs !== undefined && !Number.isNaN(expiresAt)) {
