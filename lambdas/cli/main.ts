@@ -123,6 +123,40 @@ async function findCommand(
   return command === undefined ? undefined : { command, rest: argv.slice(command.words.length) };
 }
 
+/**
+ * The usage of the subcommands under the command words `argv` starts with (`credentials`,
+ * `kv metadata`); undefined when no command has them as a prefix.
+ */
+async function subcommandsUsage(argv: readonly string[]): Promise<string | undefined> {
+  const leading: string[] = [];
+  for (const word of argv) {
+    if (word.startsWith('-')) break;
+    leading.push(word);
+  }
+  const group = COMMAND_GROUPS.find((candidate) => candidate.words.includes(leading[0] ?? ''));
+  if (group === undefined) return undefined;
+  const commands = await group.load();
+  for (let length = leading.length; length >= 1; length -= 1) {
+    const prefix = leading.slice(0, length);
+    const under = commands.filter(
+      (command) =>
+        command.words.length > length && prefix.every((word, index) => command.words[index] === word),
+    );
+    if (under.length === 0) continue;
+    const name = prefix.join(' ');
+    const width = Math.max(...under.map((command) => command.words.join(' ').length)) + 3;
+    const lines = under.map((command) => `  ${command.words.join(' ').padEnd(width)}${command.summary}`);
+    return `Usage: vaultpilot ${name} <subcommand> [options]
+
+Subcommands:
+${lines.join('\n')}
+
+Run 'vaultpilot ${name} <subcommand> --help' for its options.
+`;
+  }
+  return undefined;
+}
+
 function outputFormat(args: ParsedArguments, commandOwnsFormat: boolean): OutputFormat {
   if (args.values.json === true) return 'json';
   if (commandOwnsFormat) return 'table';
@@ -158,14 +192,23 @@ export async function runClient(argv: readonly string[], io: ClientIo): Promise<
   }
   if (first === 'help' || first === '--help' || first === '-h') {
     const topic = await findCommand(argv.slice(1));
-    io.stdout.write(topic === undefined ? await clientUsage() : `${topic.command.help}\n\n${COMMON_HELP}\n`);
+    io.stdout.write(
+      topic === undefined
+        ? ((await subcommandsUsage(argv.slice(1))) ?? (await clientUsage()))
+        : `${topic.command.help}\n\n${COMMON_HELP}\n`,
+    );
     return EXIT_OK;
   }
   const found = await findCommand(argv);
   if (found === undefined) {
+    const subcommands = await subcommandsUsage(argv);
+    if (subcommands !== undefined && argv.some((word) => word === '--help' || word === '-h')) {
+      io.stdout.write(subcommands);
+      return EXIT_OK;
+    }
     const known = COMMAND_GROUPS.some((group) => group.words.includes(first));
     io.stderr.write(
-      `vaultpilot: ${known ? `'${argv.join(' ')}' needs a subcommand` : `unknown command '${first}'`}\n\n${await clientUsage()}`,
+      `vaultpilot: ${known ? `'${argv.join(' ')}' needs a subcommand` : `unknown command '${first}'`}\n\n${subcommands ?? (await clientUsage())}`,
     );
     return EXIT_USAGE;
   }

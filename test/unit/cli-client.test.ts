@@ -277,6 +277,36 @@ describe('usage and help', () => {
     expect(run.stdout).toBe('');
   });
 
+  it.each([
+    [['credentials', '--help'], 'credentials', ['credentials list', 'credentials rollback'], 'kv get'],
+    [['help', 'kv'], 'kv', ['kv get', 'kv metadata put'], 'credentials list'],
+    [['kv', 'metadata', '-h'], 'kv metadata', ['kv metadata get', 'kv metadata delete'], 'kv get '],
+  ])('%j lists the subcommands of that group only, exit 0', async (argv, prefix, listed, absent) => {
+    // Act
+    const run = await client(argv);
+
+    // Assess
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(new RegExp(`^Usage: vaultpilot ${prefix} <subcommand> \\[options\\]\n`));
+    for (const words of listed) expect(run.stdout).toContain(`  ${words}`);
+    expect(run.stdout).not.toContain(absent);
+    expect(run.stdout).toContain(`Run 'vaultpilot ${prefix} <subcommand> --help' for its options.`);
+  });
+
+  it('answers a group without a subcommand with its subcommands on stderr, exit 2', async () => {
+    // Act
+    const run = await client(['discovery']);
+
+    // Assess
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(
+      /^vaultpilot: 'discovery' needs a subcommand\n\nUsage: vaultpilot discovery <subcommand>/,
+    );
+    expect(run.stderr).toContain('  discovery run ');
+    expect(run.stderr).not.toContain('kv get');
+  });
+
   it('lists the client and the data-directory commands in one usage', async () => {
     const run = await client(['help']);
     expect(run.stdout).toContain('kv get');
