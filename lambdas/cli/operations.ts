@@ -62,6 +62,32 @@ function clock(): string {
 // Rotations
 
 const SETTLED: ReadonlySet<string> = new Set(['succeeded', 'failed', 'rolled-back']);
+/** How long a watch waits, after a rotation settles, for the inventory to show its outcome. */
+const INVENTORY_WAIT_MS = 10_000;
+
+/**
+ * The engine tells the inventory a rotation's outcome right after its last checkpoint, so for a
+ * moment the rotation reads settled while its credential still reads `rotating`. A watch waits
+ * for the credential (briefly; what it cannot read it leaves alone), so that the next command a
+ * person or a script runs (`credentials show`, a listing) sees the outcome too.
+ */
+async function awaitInventory(api: ApiClient, credentialId: string, intervalMs: number): Promise<void> {
+  const until = Date.now() + INVENTORY_WAIT_MS;
+  for (;;) {
+    try {
+      const { data } = await api.call(
+        'GET',
+        `/credentials/${encodeURIComponent(credentialId)}`,
+        CredentialResponse,
+      );
+      if (data.status !== 'rotating') return;
+    } catch {
+      return;
+    }
+    if (Date.now() > until) return;
+    await sleep(Math.min(intervalMs, 250));
+  }
+}
 
 /**
  * Follows a rotation until it settles, printing each state and step change as it is seen;
@@ -96,6 +122,7 @@ export async function watchRotation(
       if (SETTLED.has(data.state)) printJson(context.io, data);
     } else for (const line of lines) context.io.stdout.write(`${line}\n`);
     if (SETTLED.has(data.state)) {
+      await awaitInventory(api, data.credentialId, intervalMs);
       if (data.state === 'succeeded') return EXIT_OK;
       context.io.stderr.write(
         `Rotation ${data.rotationId} ${data.state}${data.failure === undefined ? '' : `: ${data.failure}`}\n`,
@@ -217,20 +244,56 @@ function printCredential(io: ClientIo, credential: CredentialDetail): void {
     );
 }
 
+/** The options of `credentials list` passed to GET /credentials as they are (the API checks them). */
+const LIST_FILTERS = [
+  'type',
+  'status',
+  'severity',
+  'finding',
+  'source',
+  'owner',
+  'tag',
+  'account',
+  'q',
+  'sort',
+  'limit',
+] as const;
+
 export const CREDENTIAL_COMMANDS: readonly ClientCommand[] = [
   {
     words: ['credentials', 'list'],
     summary: 'the credential inventory (filters as the API takes them)',
-    help: `Usage: vaultpilot credentials list [-type T[,T]] [-status S[,S]] [-q TEXT] [-all] [-format table|json]
+    help: `Usage: vaultpilot credentials list [FILTERS] [-sort FIELD] [-limit N] [-all] [-format table|json]
 
-  -type LIST         credential types, comma-separated (vault-secret, aws-iam-access-key, ...)
+Filters take comma-separated values (any may match) and combine with AND, as GET /credentials:
+
+  -type LIST         credential types (vault-secret, aws-iam-access-key, ...)
   -status LIST       healthy, expiring, overdue, unused, rotating, failed, gone
+  -severity LIST     credentials with an open finding of these severities (low ... critical)
+  -finding LIST      credentials with these findings (rule ids, see GET /discovery/rules)
+  -source LIST       discovered, managed
+  -owner OWNER       the owner, case-insensitive
+  -tag KEY[=VALUE]   a tag, or a tag with that value
+  -account ID        the 12-digit AWS account
   -q TEXT            text in name, id, description, owner, reference or tags
-  -all               follow every page (default: the first 50)`,
+  -sort FIELD        name (default), type, status, severity, createdAt, lastUsedAt,
+                     lastRotatedAt, expiresAt, updatedAt; -FIELD (as -sort=-expiresAt) for descending
+  -limit N           credentials per page, 1-500 (default 50)
+  -all               follow every page (default: the first page)
+
+  vaultpilot credentials list -finding credential-expired,credential-expiring-imminent -sort expiresAt`,
     options: {
       type: { type: 'string' },
       status: { type: 'string' },
+      severity: { type: 'string' },
+      finding: { type: 'string' },
+      source: { type: 'string' },
+      owner: { type: 'string' },
+      tag: { type: 'string' },
+      account: { type: 'string' },
       q: { type: 'string' },
+      sort: { type: 'string' },
+      limit: { type: 'string' },
       all: { type: 'boolean' },
     },
     async run(context) {
@@ -242,9 +305,7 @@ export const CREDENTIAL_COMMANDS: readonly ClientCommand[] = [
       do {
         const answer = await api.call('GET', '/credentials', CredentialListResponse, {
           query: {
-            type: stringValue(context.args.values, 'type'),
-            status: stringValue(context.args.values, 'status'),
-            q: stringValue(context.args.values, 'q'),
+            ...Object.fromEntries(LIST_FILTERS.map((name) => [name, stringValue(context.args.values, name)])),
             cursor,
           },
         });

@@ -377,6 +377,57 @@ describe('vaultpilot login in the browser (PKCE with a loopback redirect)', () =
   });
 });
 
+describe('vaultpilot credentials list', () => {
+  it('passes every filter, the sort and the page size of GET /credentials, and follows pages with -all', async () => {
+    // Prepare: three tokens of one owner expiring in 5, 2 and 3 days (the soon window), one later.
+    const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
+    for (const [name, days] of [
+      ['list b', 5],
+      ['list c', 2],
+      ['list a', 3],
+      ['list far', 200],
+    ] as const) {
+      const register = await client(['credentials', 'register', '-from', '-', '--json'], {
+        ...asAdmin({
+          stdin: JSON.stringify({ type: 'api-token', name, owner: 'List-Team', expiresAt: inDays(days) }),
+        }),
+      });
+      expect(register.code, register.stderr).toBe(0);
+    }
+    const names = (run: { stdout: string }) =>
+      (JSON.parse(run.stdout) as { name: string }[]).map((credential) => credential.name);
+
+    // Act
+    const soonest = await client(
+      [
+        'credentials',
+        'list',
+        '-finding=credential-expiring-soon',
+        '-owner=list-team',
+        '-sort=expiresAt',
+        '-limit=2',
+        '--json',
+      ],
+      asAdmin(),
+    );
+    const every = await client(
+      ['credentials', 'list', '-owner', 'LIST-TEAM', '-sort', '-expiresAt', '-limit', '1', '-all', '--json'],
+      asAdmin(),
+    );
+    const table = await client(['credentials', 'list', '-owner=list-team', '-limit=1'], asAdmin());
+    const bad = await client(['credentials', 'list', '-sort=size'], asAdmin());
+
+    // Assess
+    expect(soonest.code, soonest.stderr).toBe(0);
+    expect(names(soonest)).toEqual(['list c', 'list a']);
+    expect(every.code, every.stderr).toBe(0);
+    expect(names(every)).toEqual(['list far', 'list b', 'list a', 'list c']);
+    expect(table.stderr).toBe('1 of 4 shown; -all for every page\n');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/400 \S+: Query parameter sort must be one of/);
+  });
+});
+
 describe('vaultpilot credentials: a rotation followed with watch', () => {
   it('registers a generator-backed vault-secret, rotates it and watches every step to success', async () => {
     // Prepare

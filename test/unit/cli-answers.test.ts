@@ -57,8 +57,11 @@ const METADATA = {
   custom_metadata: null,
 };
 
-/** The answers of the fake deployment, by "METHOD /path"; each test sets the ones it needs. */
-const replies = new Map<string, Reply>();
+/**
+ * The answers of the fake deployment, by "METHOD /path"; each test sets the ones it needs (a
+ * function answers each request afresh).
+ */
+const replies = new Map<string, Reply | (() => Reply)>();
 let server: Server;
 let address: string;
 
@@ -76,7 +79,8 @@ function html(status = 200): Reply {
 
 function answer(request: IncomingMessage, response: ServerResponse): void {
   const path = new URL(request.url ?? '/', 'http://x').pathname;
-  const reply = replies.get(`${request.method ?? 'GET'} ${path}`);
+  const entry = replies.get(`${request.method ?? 'GET'} ${path}`);
+  const reply = typeof entry === 'function' ? entry() : entry;
   request.resume();
   if (reply === undefined) {
     response
@@ -287,6 +291,58 @@ describe('a malformed answer ends the command with one line and exit 1', () => {
     );
     const run = await withToken(['credentials', 'watch', 'rot-1']);
     expectOneLineFailure(run, /data\.state is not one of the expected values$/m);
+  });
+
+  it('credentials watch: waits, after the rotation settles, until its credential no longer reads rotating', async () => {
+    // Prepare: the rotation has succeeded; the inventory learns it two looks later.
+    replies.set(
+      'GET /rotations/rot-2',
+      json({
+        data: {
+          rotationId: 'rot-2',
+          credentialId: 'cr_2',
+          credentialType: 'vault-secret',
+          state: 'succeeded',
+          trigger: 'manual',
+          requestedBy: 'user:alice',
+          dryRun: false,
+          steps: [],
+          createdAt: 't',
+          updatedAt: 't',
+          finishedAt: 't',
+        },
+      }),
+    );
+    let looks = 0;
+    replies.set('GET /credentials/cr_2', () => {
+      looks += 1;
+      return json({
+        data: {
+          id: 'cr_2',
+          type: 'vault-secret',
+          source: 'managed',
+          name: 'token',
+          reference: {},
+          tags: {},
+          sourceTags: {},
+          usageTracked: false,
+          status: looks <= 2 ? 'rotating' : 'healthy',
+          findings: [],
+          facts: {},
+          registeredAt: 't',
+          updatedAt: 't',
+          revision: looks,
+        },
+      });
+    });
+
+    // Act
+    const run = await withToken(['credentials', 'watch', '-interval=0.01', 'rot-2']);
+
+    // Assess
+    expect(run.code, run.stderr).toBe(EXIT_OK);
+    expect(run.stdout).toContain('rotation rot-2: succeeded');
+    expect(looks).toBe(3);
   });
 
   it('audit verify: prints the verdict of the server as the offline verifier words it, and exits by it', async () => {
