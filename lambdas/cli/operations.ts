@@ -596,7 +596,7 @@ Lists audit events of the tenant (GET /audit), newest first.
           ['Time', 'Actor', 'Action', 'Target', 'Outcome'],
           answer.events.map((event) => [
             event.time,
-            `${event.actor.kind}:${event.actor.id}`,
+            `${event.actor.kind}:${event.actor.name ?? event.actor.id}`,
             event.action,
             event.target.path ?? event.target.credentialId ?? event.target.policy,
             event.outcome,

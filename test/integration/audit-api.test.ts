@@ -248,6 +248,8 @@ describe('audit API', () => {
     expect(byTarget.json.events).toHaveLength(11);
     expect(eventsOf(byActor).map((event) => event.action)).toEqual(['secret.read', 'secret.read']);
     expect(eventsOf(byActor).every((event) => event.actor.id === subjects.vic)).toBe(true);
+    // A user's events name the username too, for people reading them; the subject stays the id.
+    expect(eventsOf(byActor).every((event) => event.actor.name === 'vic')).toBe(true);
     expect(byAction.json.events).toHaveLength(10);
     expect(eventsOf(byAction).every((event) => event.time >= start && event.time <= end)).toBe(true);
     expect(pages.map((event) => event.eventId)).toEqual(eventsOf(byTarget).map((event) => event.eventId));
@@ -436,8 +438,9 @@ describe('audit API', () => {
     const exported = await call('aud', 'GET', '/audit/export?format=csv');
     const rows = exported.text.trimEnd().split('\r\n');
     expect(exported.headers.get('content-type')).toContain('text/csv');
-    expect(rows[0]).toMatch(/^seq,time,eventId,actorKind,actorId,/);
+    expect(rows[0]).toMatch(/^seq,time,eventId,actorKind,actorId,actorName,sourceIp,/);
     expect(rows[1]).toMatch(/^1,/);
+    expect(rows.some((row) => row.includes(`,user,${subjects.admin},admin,`))).toBe(true);
     expect(rows.length - 1).toBeGreaterThanOrEqual((await headSeq('default')) - 1);
   });
 

@@ -58,6 +58,29 @@ describe('Audit page', () => {
     );
   });
 
+  it('names a user by the username the event recorded, and filters by the actor’s id from the detail', async () => {
+    // Prepare
+    const user = userEvent.setup();
+    const named = {
+      ...EVENT,
+      actor: { kind: 'user', id: '83f007a2-5c1e-4c1b-9f3e-1f2a3b4c5d6e', name: 'alice' },
+    };
+    const api = new FakeApi().on('GET', '/audit', { body: { events: [named], nextCursor: null } });
+    const { router } = await renderApp('/audit', api, ['auditor']);
+    const table = await screen.findByRole('table', { name: 'Audit events, newest first' });
+
+    // Act
+    const cell = await within(table).findByText('alice');
+    await user.click(within(table).getByRole('button', { name: /Details/ }));
+    const detail = screen.getByRole('region', { name: 'Event detail' });
+    await user.click(within(detail).getByRole('link', { name: 'Only this actor’s events' }));
+
+    // Assess: the id is there for whoever needs it, and the filter takes it.
+    expect(cell.getAttribute('title')).toBe(named.actor.id);
+    expect(within(detail).getByText(`alice (user ${named.actor.id})`)).toBeTruthy();
+    await waitFor(() => expect(router.state.location.search).toEqual({ actor: named.actor.id }));
+  });
+
   it('"Verify chain" reports the first bad sequence number and why', async () => {
     const user = userEvent.setup();
     await renderApp(

@@ -1,6 +1,6 @@
 /** Query the audit log, see an event's detail, verify the chain, export it. */
 import { useInfiniteQuery, useMutation } from '@tanstack/react-query';
-import { getRouteApi } from '@tanstack/react-router';
+import { getRouteApi, Link } from '@tanstack/react-router';
 import { type FormEvent, useState } from 'react';
 
 import {
@@ -122,7 +122,9 @@ function AuditLog() {
                   <td className="whitespace-nowrap">
                     <Time value={event.time} />
                   </td>
-                  <td className="break-all">{event.actor.id}</td>
+                  <td className="break-all" title={event.actor.id}>
+                    {event.actor.name ?? event.actor.id}
+                  </td>
                   <td>
                     <code>{event.action}</code>
                   </td>
@@ -188,7 +190,12 @@ function EventDetail({ event }: { event: AuditEvent | null }) {
           items={[
             ['Event id', <code key="id">{event.eventId}</code>],
             ['Time', <Time key="t" value={event.time} />],
-            ['Actor', `${event.actor.id} (${event.actor.kind})`],
+            [
+              'Actor',
+              event.actor.name === undefined
+                ? `${event.actor.id} (${event.actor.kind})`
+                : `${event.actor.name} (${event.actor.kind} ${event.actor.id})`,
+            ],
             ['Source IP', event.actor.sourceIp ?? '—'],
             ['User agent', event.actor.userAgent ?? '—'],
             ['Action', <code key="a">{event.action}</code>],
@@ -200,6 +207,13 @@ function EventDetail({ event }: { event: AuditEvent | null }) {
             ['Tenant', event.tenant],
           ]}
         />
+      )}
+      {event !== null && (
+        <p className="mt-2 text-sm">
+          <Link to="/audit" search={{ actor: event.actor.id }}>
+            Only this actor’s events
+          </Link>
+        </p>
       )}
     </section>
   );
@@ -221,7 +235,12 @@ function AuditFilters({ search, onApply }: { search: AuditSearch; onApply: (next
   return (
     <form role="search" aria-label="Filter audit events" onSubmit={submit} className="panel mb-4">
       <div className="grid gap-2 sm:grid-cols-3 lg:grid-cols-6">
-        <TextField label="Actor" value={draft.actor ?? ''} onChange={set('actor')} />
+        <TextField
+          label="Actor"
+          value={draft.actor ?? ''}
+          onChange={set('actor')}
+          hint="subject or client id"
+        />
         <TextField
           label="Action"
           value={draft.action ?? ''}

@@ -98,6 +98,11 @@ export const AuditActorSchema = z.strictObject({
   kind: z.enum(ACTOR_KINDS),
   /** The Cognito subject of a user, the client id of a machine client, the engine's name for `system`. */
   id: identifier,
+  /**
+   * A user's username when the event was written, for people reading the log (`id` is the
+   * identity: a username may be reused). Events written before it was recorded have none.
+   */
+  name: z.string().min(1).max(128).optional(),
   sourceIp: z.string().min(1).max(64).optional(),
   userAgent: z.string().min(1).max(512).optional(),
 });

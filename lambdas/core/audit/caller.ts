@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../ports.js';
 import type { Principal } from '../principal.js';
-import type { AuditAction, AuditEvent, AuditOutcome, AuditTarget } from './audit-event.js';
+import type { AuditAction, AuditActor, AuditEvent, AuditOutcome, AuditTarget } from './audit-event.js';
 
 /** The caller of a use case, with the request facts the audit log keeps. */
 export interface Caller {
@@ -11,6 +11,20 @@ export interface Caller {
   readonly correlationId?: string | undefined;
   readonly sourceIp?: string | undefined;
   readonly userAgent?: string | undefined;
+}
+
+/** The audit log's actor of a caller: its subject, with a user's name and the request's origin. */
+export function auditActorOf(caller: Caller): AuditActor {
+  const { principal } = caller;
+  return {
+    kind: principal.kind,
+    id: principal.subject,
+    ...(principal.kind === 'user' && principal.username !== ''
+      ? { name: principal.username.slice(0, 128) }
+      : {}),
+    ...(caller.sourceIp === undefined ? {} : { sourceIp: caller.sourceIp }),
+    ...(caller.userAgent === undefined ? {} : { userAgent: caller.userAgent.slice(0, 512) }),
+  };
 }
 
 export function callerAuditEvent(
@@ -23,12 +37,7 @@ export function callerAuditEvent(
     eventId: randomUUID(),
     tenant: principal.tenant,
     time: clock.now().toISOString(),
-    actor: {
-      kind: principal.kind,
-      id: principal.subject,
-      ...(caller.sourceIp === undefined ? {} : { sourceIp: caller.sourceIp }),
-      ...(caller.userAgent === undefined ? {} : { userAgent: caller.userAgent.slice(0, 512) }),
-    },
+    actor: auditActorOf(caller),
     action: fields.action,
     target: fields.target,
     outcome: fields.outcome,

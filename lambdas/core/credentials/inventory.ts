@@ -11,9 +11,9 @@
  */
 import { principalName } from '../principal.js';
 import { audited, ROLE_DENIAL } from '../audit/audited.js';
-import type { AuditAction, AuditActor, AuditOutcome } from '../audit/audit-event.js';
+import type { AuditAction, AuditOutcome } from '../audit/audit-event.js';
 import type { AuditSink } from '../audit/audit-sink.js';
-import { type Caller, callerAuditEvent } from '../audit/caller.js';
+import { auditActorOf, type Caller, callerAuditEvent } from '../audit/caller.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { DomainEvent, EventPublisher } from '../events.js';
 import type { Clock } from '../ports.js';
@@ -427,11 +427,3 @@ function actorOf({ principal }: Caller): CredentialChange['actor'] {
   return { kind: principal.kind, id: principalName(principal) };
 }
 
-function auditActorOf(caller: Caller): AuditActor {
-  return {
-    kind: caller.principal.kind,
-    id: caller.principal.subject,
-    ...(caller.sourceIp === undefined ? {} : { sourceIp: caller.sourceIp }),
-    ...(caller.userAgent === undefined ? {} : { userAgent: caller.userAgent.slice(0, 512) }),
-  };
-}

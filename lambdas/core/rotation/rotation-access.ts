@@ -11,7 +11,7 @@ import { principalName } from '../principal.js';
 import { audited, failureCode, ROLE_DENIAL } from '../audit/audited.js';
 import type { AuditAction, AuditOutcome } from '../audit/audit-event.js';
 import type { AuditSink } from '../audit/audit-sink.js';
-import { type Caller, callerAuditEvent } from '../audit/caller.js';
+import { auditActorOf, type Caller, callerAuditEvent } from '../audit/caller.js';
 import {
   changesInventory,
   type InventoryAccess,
@@ -280,12 +280,7 @@ export class RotationAccess {
 export function requesterOf(caller: Caller): RotationRequester {
   const { principal } = caller;
   return {
-    actor: {
-      kind: principal.kind,
-      id: principal.subject,
-      ...(caller.sourceIp === undefined ? {} : { sourceIp: caller.sourceIp }),
-      ...(caller.userAgent === undefined ? {} : { userAgent: caller.userAgent.slice(0, 512) }),
-    },
+    actor: auditActorOf(caller),
     name: principalName(principal),
     requestId: caller.requestId,
     correlationId: caller.correlationId,

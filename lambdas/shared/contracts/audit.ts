@@ -39,7 +39,11 @@ export const AuditQuery = z
 
 const AuditActorView = z.object({
   kind: z.enum(['user', 'machine', 'system']),
-  id: z.string(),
+  id: z.string().describe("A user's subject, a machine client's id, or the engine's name"),
+  name: z
+    .string()
+    .optional()
+    .describe("A user's username when the event was written (for people; id is the identity)"),
   sourceIp: z.string().optional(),
   userAgent: z.string().optional(),
 });
