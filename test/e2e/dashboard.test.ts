@@ -262,6 +262,13 @@ describe('the dashboard as an admin', () => {
         const violations = await axeViolations(page);
         if (violations.length > 0) found[route] = violations;
       }
+      // The route form opens on demand: its checkboxes are checked too.
+      await visit(page, '/settings/notifications');
+      await heading(page, 'Notifications');
+      await page.getByRole('button', { name: 'New route' }).click();
+      await page.getByRole('form', { name: 'New route' }).waitFor();
+      const formViolations = await axeViolations(page);
+      if (formViolations.length > 0) found['/settings/notifications (new route)'] = formViolations;
 
       // Assess
       expect(credentialId).toBeDefined();

@@ -207,6 +207,73 @@ describe('Notifications settings page', () => {
     expect(screen.getByRole('button', { name: 'Turn on Expiry to Slack' })).toBeTruthy();
   });
 
+  it('changes what a route matches with a PUT of the whole route', async () => {
+    const user = userEvent.setup();
+    const bodies: unknown[] = [];
+    const api = notificationsApi().on('PUT', '/notifications/routes/rt_1', (request) => {
+      bodies.push(JSON.parse(request.body ?? '{}'));
+      return { body: { data: { ...ROUTES.routes[1], ...(bodies[0] as object) } } };
+    });
+    await renderApp('/settings/notifications', api, ['admin']);
+
+    await user.click(await screen.findByRole('button', { name: 'Change Expiry to Slack' }));
+    const form = screen.getByRole('form', { name: 'Change Expiry to Slack' });
+    await user.click(within(form).getByRole('checkbox', { name: 'credential.expired' }));
+    await user.selectOptions(within(form).getByLabelText('From severity'), 'medium');
+    await user.click(within(form).getByRole('checkbox', { name: 'Security team' }));
+    await user.type(within(form).getByLabelText('Owner'), 'platform@example.com');
+    await user.type(within(form).getByLabelText('Tags'), 'env=prod, team = payments');
+    await user.click(within(form).getByRole('checkbox', { name: 'Enabled' }));
+    await user.click(within(form).getByRole('button', { name: 'Save route' }));
+
+    await waitFor(() => expect(bodies).toHaveLength(1));
+    expect(bodies[0]).toEqual({
+      name: 'Expiry to Slack',
+      eventTypes: ['credential.expiring', 'credential.expired'],
+      minSeverity: 'medium',
+      match: { owner: 'platform@example.com', tags: { env: 'prod', team: 'payments' } },
+      channels: ['ch_slack', 'ch_email'],
+      notifyOwner: true,
+      enabled: true,
+    });
+    // The form closes once the API has the route.
+    await waitFor(() => expect(screen.queryByRole('form', { name: 'Change Expiry to Slack' })).toBeNull());
+  });
+
+  it('adds a route, and says what is missing before it asks the API', async () => {
+    const user = userEvent.setup();
+    const bodies: unknown[] = [];
+    const api = notificationsApi().on('POST', '/notifications/routes', (request) => {
+      bodies.push(JSON.parse(request.body ?? '{}'));
+      return { status: 201, body: { data: { ...ROUTES.routes[1], id: 'rt_2', name: 'Prod failures' } } };
+    });
+    await renderApp('/settings/notifications', api, ['admin']);
+
+    await user.click(await screen.findByRole('button', { name: 'New route' }));
+    const form = screen.getByRole('form', { name: 'New route' });
+    await user.type(within(form).getByLabelText(/^Name/), 'Prod failures');
+    await user.click(within(form).getByRole('button', { name: 'Add route' }));
+    expect(within(form).getByRole('alert').textContent).toBe('Choose at least one event');
+    await user.click(within(form).getByRole('checkbox', { name: 'rotation.failed' }));
+    await user.type(within(form).getByLabelText('Tags'), 'env');
+    await user.click(within(form).getByRole('button', { name: 'Add route' }));
+    expect(within(form).getByRole('alert').textContent).toMatch(/^Tags are key=value pairs/);
+    await user.clear(within(form).getByLabelText('Tags'));
+    await user.type(within(form).getByLabelText('Path prefix'), 'prod/');
+    await user.click(within(form).getByRole('button', { name: 'Add route' }));
+
+    await waitFor(() => expect(bodies).toHaveLength(1));
+    expect(bodies[0]).toEqual({
+      name: 'Prod failures',
+      eventTypes: ['rotation.failed'],
+      minSeverity: 'low',
+      match: { pathPrefix: 'prod/' },
+      channels: 'all',
+      notifyOwner: false,
+      enabled: true,
+    });
+  });
+
   it('says nothing about channels or deliveries it could not read, only the error', async () => {
     const unavailable = {
       status: 503,

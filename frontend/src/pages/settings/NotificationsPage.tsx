@@ -20,6 +20,7 @@ import {
   type RouteView,
 } from '../../../../lambdas/shared/contracts/notifications.js';
 import { useApi, useIdentity } from '../../app/context.js';
+import { RouteForm } from '../../components/RouteForm.js';
 import {
   Badge,
   ConfirmButton,
@@ -368,6 +369,8 @@ function Routes() {
   const { can } = useIdentity();
   const queryClient = useQueryClient();
   const names = useChannelNames();
+  /** The route being changed (its id), 'new' for a new one, or none. */
+  const [editing, setEditing] = useState<string | undefined>();
   // Turning a route off or on is a PUT of the whole route (a default keeps its id and becomes the
   // tenant's own, with the other defaults).
   const toggle = useMutation({
@@ -403,9 +406,9 @@ function Routes() {
     <section aria-labelledby="routes-heading" className="panel">
       <h2 id="routes-heading">Routes</h2>
       <p className="muted text-sm">
-        Which events reach which channels. Turn one off or on here; change what it matches with{' '}
-        <code>PUT /notifications/routes/{'{id}'}</code> (docs/notifications.md).
-        {routes.data?.data.usingDefaults === true && ' No route of your own yet: the defaults below apply.'}
+        Which events reach which channels, for which credentials (docs/notifications.md).
+        {routes.data?.data.usingDefaults === true &&
+          ' No route of your own yet: the defaults below apply (changing one makes them yours).'}
       </p>
       <ErrorAlert error={routes.error ?? toggle.error} />
       {routes.isPending ? (
@@ -456,6 +459,15 @@ function Routes() {
                       onClick={() => toggle.mutate(route)}
                     >
                       {route.enabled ? 'Turn off' : 'Turn on'}
+                    </button>{' '}
+                    <button
+                      type="button"
+                      className="btn whitespace-nowrap"
+                      aria-label={`Change ${route.name}`}
+                      aria-expanded={editing === route.id}
+                      onClick={() => setEditing(editing === route.id ? undefined : route.id)}
+                    >
+                      Change
                     </button>
                   </td>
                 )}
@@ -463,6 +475,19 @@ function Routes() {
             ))}
           </tbody>
         </table>
+      )}
+      {can.configure && editing === undefined && routes.isSuccess && (
+        <button type="button" className="btn mt-2" onClick={() => setEditing('new')}>
+          New route
+        </button>
+      )}
+      {editing !== undefined && (
+        <RouteForm
+          key={editing}
+          route={routes.data?.data.routes.find((route) => route.id === editing)}
+          channelNames={names}
+          onDone={() => setEditing(undefined)}
+        />
       )}
     </section>
   );
