@@ -274,6 +274,26 @@ describe('Notifications settings page', () => {
     });
   });
 
+  it('deletes a route once asked to confirm', async () => {
+    const user = userEvent.setup();
+    let deleted = 0;
+    const api = notificationsApi().on('DELETE', '/notifications/routes/rt_1', () => {
+      deleted += 1;
+      return { status: 204 };
+    });
+    await renderApp('/settings/notifications', api, ['admin']);
+    const table = await screen.findByRole('table', { name: 'Notification routes' });
+    const row = within(table).getByText('Expiry to Slack').closest('tr');
+    if (row === null) throw new Error('no row');
+
+    await user.click(within(row).getByRole('button', { name: 'Delete' }));
+    expect(deleted).toBe(0);
+    expect(within(row).getByText(/Its events stop reaching its channels/)).toBeTruthy();
+    await user.click(within(row).getByRole('button', { name: 'Delete route' }));
+
+    await waitFor(() => expect(deleted).toBe(1));
+  });
+
   it('says nothing about channels or deliveries it could not read, only the error', async () => {
     const unavailable = {
       status: 503,

@@ -392,6 +392,16 @@ function Routes() {
       }),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ['notifications', 'routes'] }),
   });
+  const remove = useMutation({
+    mutationFn: (route: Route) =>
+      api.request({
+        method: 'DELETE',
+        path: `/notifications/routes/${encodeURIComponent(route.id)}`,
+        schema: null,
+        action: `delete the route ${route.name}`,
+      }),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['notifications', 'routes'] }),
+  });
   const routes = useQuery({
     queryKey: ['notifications', 'routes'],
     queryFn: ({ signal }) =>
@@ -410,7 +420,7 @@ function Routes() {
         {routes.data?.data.usingDefaults === true &&
           ' No route of your own yet: the defaults below apply (changing one makes them yours).'}
       </p>
-      <ErrorAlert error={routes.error ?? toggle.error} />
+      <ErrorAlert error={routes.error ?? toggle.error ?? remove.error} />
       {routes.isPending ? (
         <Loading what="routes" />
       ) : routes.isError ? null : (
@@ -468,7 +478,14 @@ function Routes() {
                       onClick={() => setEditing(editing === route.id ? undefined : route.id)}
                     >
                       Change
-                    </button>
+                    </button>{' '}
+                    <ConfirmButton
+                      label="Delete"
+                      confirmLabel="Delete route"
+                      question={`Delete ${route.name}? Its events stop reaching its channels.`}
+                      disabled={remove.isPending}
+                      onConfirm={() => remove.mutate(route)}
+                    />
                   </td>
                 )}
               </tr>
