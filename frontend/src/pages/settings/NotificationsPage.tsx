@@ -461,31 +461,33 @@ function Routes() {
                 <td>{route.enabled ? 'yes' : 'no'}</td>
                 {can.configure && (
                   <td>
-                    <button
-                      type="button"
-                      className="btn whitespace-nowrap"
-                      disabled={toggle.isPending}
-                      aria-label={`${route.enabled ? 'Turn off' : 'Turn on'} ${route.name}`}
-                      onClick={() => toggle.mutate(route)}
-                    >
-                      {route.enabled ? 'Turn off' : 'Turn on'}
-                    </button>{' '}
-                    <button
-                      type="button"
-                      className="btn whitespace-nowrap"
-                      aria-label={`Change ${route.name}`}
-                      aria-expanded={editing === route.id}
-                      onClick={() => setEditing(editing === route.id ? undefined : route.id)}
-                    >
-                      Change
-                    </button>{' '}
-                    <ConfirmButton
-                      label="Delete"
-                      confirmLabel="Delete route"
-                      question={`Delete ${route.name}? Its events stop reaching its channels.`}
-                      disabled={remove.isPending}
-                      onConfirm={() => remove.mutate(route)}
-                    />
+                    <div className="flex flex-wrap gap-2">
+                      <button
+                        type="button"
+                        className="btn whitespace-nowrap"
+                        disabled={toggle.isPending}
+                        aria-label={`${route.enabled ? 'Turn off' : 'Turn on'} ${route.name}`}
+                        onClick={() => toggle.mutate(route)}
+                      >
+                        {route.enabled ? 'Turn off' : 'Turn on'}
+                      </button>
+                      <button
+                        type="button"
+                        className="btn whitespace-nowrap"
+                        aria-label={`Change ${route.name}`}
+                        aria-expanded={editing === route.id}
+                        onClick={() => setEditing(editing === route.id ? undefined : route.id)}
+                      >
+                        Change
+                      </button>
+                      <ConfirmButton
+                        label="Delete"
+                        confirmLabel="Delete route"
+                        question={`Delete ${route.name}? Its events stop reaching its channels.`}
+                        disabled={remove.isPending}
+                        onConfirm={() => remove.mutate(route)}
+                      />
+                    </div>
                   </td>
                 )}
               </tr>
