@@ -15,7 +15,7 @@ import {
   type RouteView,
 } from '../../../lambdas/shared/contracts/notifications.js';
 import { useApi } from '../app/context.js';
-import { ErrorAlert, SelectField, TextField } from './ui.js';
+import { CheckboxField, ErrorAlert, SelectField, TextField } from './ui.js';
 
 type Route = z.infer<typeof RouteView>;
 
@@ -139,40 +139,31 @@ export function RouteForm({
         <legend className="text-sm font-medium">Events</legend>
         <div className="grid gap-x-4 gap-y-3 text-sm sm:grid-cols-2 lg:grid-cols-3">
           {ROUTABLE_EVENT_TYPE_VALUES.map((type) => (
-            <label key={type} className="flex items-center gap-2">
-              <input
-                type="checkbox"
-                checked={draft.eventTypes.includes(type)}
-                onChange={(event) =>
-                  set({ eventTypes: toggled(draft.eventTypes, type, event.target.checked) })
-                }
-              />
-              <code>{type}</code>
-            </label>
+            <CheckboxField
+              key={type}
+              label={<code>{type}</code>}
+              checked={draft.eventTypes.includes(type)}
+              onChange={(on) => set({ eventTypes: toggled(draft.eventTypes, type, on) })}
+            />
           ))}
         </div>
       </fieldset>
       <fieldset>
         <legend className="text-sm font-medium">Channels</legend>
         <div className="grid gap-x-4 gap-y-3 text-sm sm:grid-cols-2 lg:grid-cols-3">
-          <label className="flex items-center gap-2">
-            <input
-              type="checkbox"
-              checked={draft.allChannels}
-              onChange={(event) => set({ allChannels: event.target.checked })}
-            />
-            All channels
-          </label>
+          <CheckboxField
+            label="All channels"
+            checked={draft.allChannels}
+            onChange={(allChannels) => set({ allChannels })}
+          />
           {[...channelNames].map(([id, name]) => (
-            <label key={id} className="flex items-center gap-2">
-              <input
-                type="checkbox"
-                disabled={draft.allChannels}
-                checked={!draft.allChannels && draft.channels.includes(id)}
-                onChange={(event) => set({ channels: toggled(draft.channels, id, event.target.checked) })}
-              />
-              {name}
-            </label>
+            <CheckboxField
+              key={id}
+              label={name}
+              disabled={draft.allChannels}
+              checked={!draft.allChannels && draft.channels.includes(id)}
+              onChange={(on) => set({ channels: toggled(draft.channels, id, on) })}
+            />
           ))}
         </div>
       </fieldset>
@@ -197,22 +188,12 @@ export function RouteForm({
         />
       </div>
       <div className="flex flex-wrap gap-4 text-sm">
-        <label className="flex items-center gap-2">
-          <input
-            type="checkbox"
-            checked={draft.notifyOwner}
-            onChange={(event) => set({ notifyOwner: event.target.checked })}
-          />
-          Also email the credential’s owner (when it is an address)
-        </label>
-        <label className="flex items-center gap-2">
-          <input
-            type="checkbox"
-            checked={draft.enabled}
-            onChange={(event) => set({ enabled: event.target.checked })}
-          />
-          Enabled
-        </label>
+        <CheckboxField
+          label="Also email the credential’s owner (when it is an address)"
+          checked={draft.notifyOwner}
+          onChange={(notifyOwner) => set({ notifyOwner })}
+        />
+        <CheckboxField label="Enabled" checked={draft.enabled} onChange={(enabled) => set({ enabled })} />
       </div>
       {problem !== undefined && (
         <p role="alert" className="text-sm text-red-700 dark:text-red-400">

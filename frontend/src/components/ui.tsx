@@ -188,6 +188,31 @@ export function SelectField({
  * A destructive action that asks once more in place: the first press shows what will happen and
  * a confirm button (focused), the second does it.
  */
+/** A checkbox with its label beside it. */
+export function CheckboxField({
+  label,
+  checked,
+  onChange,
+  disabled,
+}: {
+  label: ReactNode;
+  checked: boolean;
+  onChange: (checked: boolean) => void;
+  disabled?: boolean;
+}) {
+  return (
+    <label className="flex items-center gap-2">
+      <input
+        type="checkbox"
+        checked={checked}
+        disabled={disabled}
+        onChange={(event) => onChange(event.target.checked)}
+      />
+      {label}
+    </label>
+  );
+}
+
 export function ConfirmButton({
   label,
   confirmLabel,
