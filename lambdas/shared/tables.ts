@@ -122,7 +122,7 @@ export const TABLE_SPECS: Readonly<Record<TableId, TableSpec>> = {
         partitionKey: { name: 'expiryFindingKey', type: 'S' },
         sortKey: { name: 'expiryKey', type: 'S' },
         purpose:
-          "Sparse: credentials with an expiry finding (expiryFindingKey=<tenant>#<rule>) in expiry order (expiryKey=<expiresAt>\u0001<id>), so the overview's expiring lists are one Query per finding.",
+          "Sparse: credentials with an expiry finding (expiryFindingKey=<tenant>#<rule>) in expiry order (expiryKey=<expiresAt>, then <id>), so the overview's expiring lists are one Query per finding.",
       },
       {
         indexName: 'tenants',
