@@ -558,7 +558,8 @@ export const AUDIT_COMMANDS: readonly ClientCommand[] = [
 
 Lists audit events of the tenant (GET /audit), newest first.
 
-  -actor ID          who acted (a user's subject or a client id)
+  -actor ID          who acted: a user's subject or a client id (the table names users;
+                     --json shows each event's actor.id)
   -action A          such as secret.read, credential.rotate
   -target T          a secret path or credential id
   -outcome O         attempted, allowed, denied or failed
