@@ -108,6 +108,23 @@ function withToken(argv: readonly string[]) {
   return client(argv, { env: { VAULTPILOT_ADDR: address, VAULTPILOT_TOKEN: 'token-for-tests' } });
 }
 
+/** A rotation as GET /rotations/{id} answers it, with `fields` changed. */
+function rotation(fields: Record<string, unknown>): Record<string, unknown> {
+  return {
+    rotationId: 'rot-1',
+    credentialId: 'cr_1',
+    credentialType: 'vault-secret',
+    state: 'in-progress',
+    trigger: 'manual',
+    requestedBy: 'user:alice',
+    dryRun: false,
+    steps: [],
+    createdAt: 't',
+    updatedAt: 't',
+    ...fields,
+  };
+}
+
 function expectOneLineFailure(run: { code: number; stdout: string; stderr: string }, message: RegExp) {
   expect(run.code).toBe(EXIT_FAILURE);
   expect(run.stdout).toBe('');
@@ -275,18 +292,7 @@ describe('a malformed answer ends the command with one line and exit 1', () => {
     replies.set(
       'GET /rotations/rot-1',
       json({
-        data: {
-          rotationId: 'rot-1',
-          credentialId: 'cr_1',
-          credentialType: 'vault-secret',
-          state: PLANTED,
-          trigger: 'manual',
-          requestedBy: 'user:alice',
-          dryRun: false,
-          steps: [],
-          createdAt: 't',
-          updatedAt: 't',
-        },
+        data: rotation({ state: PLANTED }),
       }),
     );
     const run = await withToken(['credentials', 'watch', 'rot-1']);
@@ -298,19 +304,7 @@ describe('a malformed answer ends the command with one line and exit 1', () => {
     replies.set(
       'GET /rotations/rot-2',
       json({
-        data: {
-          rotationId: 'rot-2',
-          credentialId: 'cr_2',
-          credentialType: 'vault-secret',
-          state: 'succeeded',
-          trigger: 'manual',
-          requestedBy: 'user:alice',
-          dryRun: false,
-          steps: [],
-          createdAt: 't',
-          updatedAt: 't',
-          finishedAt: 't',
-        },
+        data: rotation({ rotationId: 'rot-2', credentialId: 'cr_2', state: 'succeeded', finishedAt: 't' }),
       }),
     );
     let looks = 0;

@@ -15,7 +15,7 @@ import {
   type RouteView,
 } from '../../../lambdas/shared/contracts/notifications.js';
 import { useApi } from '../app/context.js';
-import { CheckboxField, ErrorAlert, SelectField, TextField } from './ui.js';
+import { CheckboxField, ErrorAlert, FormButtons, SelectField, TextField } from './ui.js';
 
 type Route = z.infer<typeof RouteView>;
 
@@ -201,14 +201,11 @@ export function RouteForm({
         </p>
       )}
       <ErrorAlert error={save.error} />
-      <div className="flex gap-2">
-        <button type="submit" className="btn btn-primary" disabled={save.isPending}>
-          {route === undefined ? 'Add route' : 'Save route'}
-        </button>
-        <button type="button" className="btn" onClick={onDone}>
-          Cancel
-        </button>
-      </div>
+      <FormButtons
+        submitLabel={route === undefined ? 'Add route' : 'Save route'}
+        pending={save.isPending}
+        onCancel={onDone}
+      />
     </form>
   );
 }

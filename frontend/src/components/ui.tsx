@@ -188,6 +188,28 @@ export function SelectField({
  * A destructive action that asks once more in place: the first press shows what will happen and
  * a confirm button (focused), the second does it.
  */
+/** A form's submit button and its Cancel. */
+export function FormButtons({
+  submitLabel,
+  pending,
+  onCancel,
+}: {
+  submitLabel: string;
+  pending: boolean;
+  onCancel: () => void;
+}) {
+  return (
+    <div className="flex gap-2">
+      <button type="submit" className="btn btn-primary" disabled={pending}>
+        {submitLabel}
+      </button>
+      <button type="button" className="btn" onClick={onCancel}>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
 /** A checkbox with its label beside it. */
 export function CheckboxField({
   label,

@@ -13,7 +13,7 @@ import {
 } from '../../../../lambdas/shared/contracts/policies.js';
 import { useApi, useIdentity } from '../../app/context.js';
 import { NamedPolicyList } from '../../components/NamedPolicyList.js';
-import { ErrorAlert, PageHeader, TextField } from '../../components/ui.js';
+import { ErrorAlert, FormButtons, PageHeader, TextField } from '../../components/ui.js';
 
 export const CAPABILITIES = ['read', 'list', 'create', 'update', 'delete', 'destroy', 'deny'] as const;
 const POLICY_NAME = /^[A-Za-z0-9._-]{1,128}$/;
@@ -293,14 +293,7 @@ export function PolicyEditor({
         </p>
       )}
       <ErrorAlert error={save.error} />
-      <div className="flex gap-2">
-        <button type="submit" className="btn btn-primary" disabled={save.isPending}>
-          Save policy
-        </button>
-        <button type="button" className="btn" onClick={onDone}>
-          Cancel
-        </button>
-      </div>
+      <FormButtons submitLabel="Save policy" pending={save.isPending} onCancel={onDone} />
     </form>
   );
 }

@@ -9,7 +9,7 @@ import {
 } from '../../../../lambdas/shared/contracts/rotations.js';
 import { useApi, useIdentity } from '../../app/context.js';
 import { NamedPolicyList } from '../../components/NamedPolicyList.js';
-import { ErrorAlert, PageHeader, TextField } from '../../components/ui.js';
+import { ErrorAlert, FormButtons, PageHeader, TextField } from '../../components/ui.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const EXAMPLE = '{\n  "intervalDays": 90,\n  "deactivateAfterDays": 10,\n  "deleteAfterDays": 10\n}';
@@ -155,14 +155,7 @@ function PolicyEditor({ editing, onDone }: { editing: Editing; onDone: () => voi
         )}
       </div>
       <ErrorAlert error={save.error} />
-      <div className="flex gap-2">
-        <button type="submit" className="btn btn-primary" disabled={save.isPending}>
-          Save rotation policy
-        </button>
-        <button type="button" className="btn" onClick={onDone}>
-          Cancel
-        </button>
-      </div>
+      <FormButtons submitLabel="Save rotation policy" pending={save.isPending} onCancel={onDone} />
     </form>
   );
 }
