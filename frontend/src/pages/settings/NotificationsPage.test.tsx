@@ -286,12 +286,17 @@ describe('Notifications settings page', () => {
     const row = within(table).getByText('Expiry to Slack').closest('tr');
     if (row === null) throw new Error('no row');
 
+    await user.click(within(row).getByRole('button', { name: 'Change Expiry to Slack' }));
+    expect(screen.getByRole('form', { name: 'Change Expiry to Slack' })).toBeTruthy();
     await user.click(within(row).getByRole('button', { name: 'Delete' }));
     expect(deleted).toBe(0);
     expect(within(row).getByText(/Its events stop reaching its channels/)).toBeTruthy();
     await user.click(within(row).getByRole('button', { name: 'Delete route' }));
 
     await waitFor(() => expect(deleted).toBe(1));
+    // The form that was open on it closes rather than turn into a new route's.
+    await waitFor(() => expect(screen.queryByRole('form', { name: 'Change Expiry to Slack' })).toBeNull());
+    expect(screen.queryByRole('form', { name: 'New route' })).toBeNull();
   });
 
   it('says nothing about channels or deliveries it could not read, only the error', async () => {

@@ -400,7 +400,11 @@ function Routes() {
         schema: null,
         action: `delete the route ${route.name}`,
       }),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['notifications', 'routes'] }),
+    onSuccess: (_answer, route) => {
+      // A form open on the deleted route would otherwise turn into a new route's form.
+      setEditing((current) => (current === route.id ? undefined : current));
+      return queryClient.invalidateQueries({ queryKey: ['notifications', 'routes'] });
+    },
   });
   const routes = useQuery({
     queryKey: ['notifications', 'routes'],
