@@ -426,4 +426,3 @@ const ROTATION_ACTOR = { kind: 'system', id: 'rotation-engine' } as const;
 function actorOf({ principal }: Caller): CredentialChange['actor'] {
   return { kind: principal.kind, id: principalName(principal) };
 }
-
