@@ -7,6 +7,7 @@ import type {
   Finding,
 } from '../../../lambdas/shared/contracts/credentials.js';
 import type { DiscoveryRun as DiscoveryRunSchema } from '../../../lambdas/shared/contracts/discovery.js';
+import type { ChannelView, RouteView } from '../../../lambdas/shared/contracts/notifications.js';
 import type { Rotation as RotationSchema } from '../../../lambdas/shared/contracts/rotations.js';
 
 export type Credential = z.infer<typeof CredentialSchema>;
@@ -14,6 +15,8 @@ export type CredentialFinding = z.infer<typeof Finding>;
 export type Rotation = z.infer<typeof RotationSchema>;
 export type DiscoveryRun = z.infer<typeof DiscoveryRunSchema>;
 export type AuditEvent = z.infer<typeof AuditEventView>;
+export type NotificationChannel = z.infer<typeof ChannelView>;
+export type NotificationRoute = z.infer<typeof RouteView>;
 
 export const TYPE_LABELS: Record<Credential['type'], string> = {
   'aws-iam-access-key': 'IAM access key',

@@ -7,17 +7,22 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
 
 import { SEVERITY_VALUES } from '../../../lambdas/shared/contracts/credentials.js';
-import type { z } from 'zod';
-
 import {
   ROUTABLE_EVENT_TYPE_VALUES,
   RouteResponse,
-  type RouteView,
 } from '../../../lambdas/shared/contracts/notifications.js';
+import type { NotificationRoute as Route } from '../api/resources.js';
 import { useApi } from '../app/context.js';
 import { CheckboxField, ErrorAlert, FormButtons, SelectField, TextField } from './ui.js';
 
-type Route = z.infer<typeof RouteView>;
+/** The query of the tenant's routes, which a saved route makes stale. */
+export const ROUTES_KEY = ['notifications', 'routes'] as const;
+
+/** A route as `PUT /notifications/routes/{id}` takes it back (all of it: a PUT replaces). */
+export function routeRequest(route: Route): Record<string, unknown> {
+  const { id: _id, builtIn: _builtIn, ...request } = route;
+  return request;
+}
 
 interface RouteDraft {
   readonly name: string;
@@ -94,7 +99,7 @@ export function RouteForm({
         action: route === undefined ? 'add a route' : `change the route ${route.name}`,
       }),
     onSuccess: async () => {
-      await queryClient.invalidateQueries({ queryKey: ['notifications', 'routes'] });
+      await queryClient.invalidateQueries({ queryKey: ROUTES_KEY });
       onDone();
     },
   });

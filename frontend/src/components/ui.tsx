@@ -216,14 +216,16 @@ export function CheckboxField({
   checked,
   onChange,
   disabled,
+  className,
 }: {
   label: ReactNode;
   checked: boolean;
   onChange: (checked: boolean) => void;
   disabled?: boolean;
+  className?: string;
 }) {
   return (
-    <label className="flex items-center gap-2">
+    <label className={`flex items-center gap-2 ${className ?? ''}`.trim()}>
       <input
         type="checkbox"
         checked={checked}

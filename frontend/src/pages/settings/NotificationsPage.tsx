@@ -6,23 +6,22 @@
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { type FormEvent, useState } from 'react';
-import type { z } from 'zod';
 
 import {
   CHANNEL_KIND_VALUES,
   ChannelListResponse,
   ChannelResponse,
   ChannelTestResponse,
-  type ChannelView,
   DeliveryLogResponse,
   RouteListResponse,
   RouteResponse,
-  type RouteView,
 } from '../../../../lambdas/shared/contracts/notifications.js';
+import type { NotificationChannel as Channel, NotificationRoute as Route } from '../../api/resources.js';
 import { useApi, useIdentity } from '../../app/context.js';
-import { RouteForm } from '../../components/RouteForm.js';
+import { RouteForm, routeRequest, ROUTES_KEY } from '../../components/RouteForm.js';
 import {
   Badge,
+  CheckboxField,
   ConfirmButton,
   ErrorAlert,
   Loading,
@@ -33,8 +32,6 @@ import {
   toneOf,
 } from '../../components/ui.js';
 
-type Channel = z.infer<typeof ChannelView>;
-type Route = z.infer<typeof RouteView>;
 type Kind = (typeof CHANNEL_KIND_VALUES)[number];
 
 const CHANNELS_KEY = ['notifications', 'channels'] as const;
@@ -299,14 +296,12 @@ function NewChannelForm() {
           onChange={(name) => set({ name })}
           hint="Optional; defaults to the kind and destination"
         />
-        <label className="flex items-center gap-2 self-end text-sm">
-          <input
-            type="checkbox"
-            checked={draft.digest}
-            onChange={(event) => set({ digest: event.target.checked })}
-          />
-          Takes the daily digest
-        </label>
+        <CheckboxField
+          className="self-end text-sm"
+          label="Takes the daily digest"
+          checked={draft.digest}
+          onChange={(digest) => set({ digest })}
+        />
       </div>
       {draft.kind === 'email' && (
         <TextField
@@ -378,19 +373,11 @@ function Routes() {
       api.request({
         method: 'PUT',
         path: `/notifications/routes/${encodeURIComponent(route.id)}`,
-        body: {
-          name: route.name,
-          eventTypes: route.eventTypes,
-          minSeverity: route.minSeverity,
-          match: route.match,
-          channels: route.channels,
-          notifyOwner: route.notifyOwner,
-          enabled: !route.enabled,
-        },
+        body: { ...routeRequest(route), enabled: !route.enabled },
         schema: RouteResponse,
         action: `${route.enabled ? 'turn off' : 'turn on'} the route ${route.name}`,
       }),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['notifications', 'routes'] }),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ROUTES_KEY }),
   });
   const remove = useMutation({
     mutationFn: (route: Route) =>
@@ -403,11 +390,11 @@ function Routes() {
     onSuccess: (_answer, route) => {
       // A form open on the deleted route would otherwise turn into a new route's form.
       setEditing((current) => (current === route.id ? undefined : current));
-      return queryClient.invalidateQueries({ queryKey: ['notifications', 'routes'] });
+      return queryClient.invalidateQueries({ queryKey: ROUTES_KEY });
     },
   });
   const routes = useQuery({
-    queryKey: ['notifications', 'routes'],
+    queryKey: ROUTES_KEY,
     queryFn: ({ signal }) =>
       api.request({
         path: '/notifications/routes',
