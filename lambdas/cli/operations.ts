@@ -6,7 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { AuditEventsResponse, AuditVerifyResponse } from '../shared/contracts/audit.js';
-import { CredentialListResponse, CredentialResponse } from '../shared/contracts/credentials.js';
+import {
+  CredentialListResponse,
+  CredentialResponse,
+  ListCredentialsQuery,
+} from '../shared/contracts/credentials.js';
 import { DiscoveryRunResponse } from '../shared/contracts/discovery.js';
 import { RotationAccepted, RotationResponse } from '../shared/contracts/rotations.js';
 import type { core } from 'zod/mini';
@@ -244,20 +248,11 @@ function printCredential(io: ClientIo, credential: CredentialDetail): void {
     );
 }
 
-/** The options of `credentials list` passed to GET /credentials as they are (the API checks them). */
-const LIST_FILTERS = [
-  'type',
-  'status',
-  'severity',
-  'finding',
-  'source',
-  'owner',
-  'tag',
-  'account',
-  'q',
-  'sort',
-  'limit',
-] as const;
+/**
+ * The options of `credentials list`: every query parameter of GET /credentials but the cursor
+ * (the client pages), passed as they are; the API checks them.
+ */
+const LIST_FILTERS = Object.keys(ListCredentialsQuery.shape).filter((name) => name !== 'cursor');
 
 export const CREDENTIAL_COMMANDS: readonly ClientCommand[] = [
   {
@@ -283,17 +278,7 @@ Filters take comma-separated values (any may match) and combine with AND, as GET
 
   vaultpilot credentials list -finding credential-expired,credential-expiring-imminent -sort expiresAt`,
     options: {
-      type: { type: 'string' },
-      status: { type: 'string' },
-      severity: { type: 'string' },
-      finding: { type: 'string' },
-      source: { type: 'string' },
-      owner: { type: 'string' },
-      tag: { type: 'string' },
-      account: { type: 'string' },
-      q: { type: 'string' },
-      sort: { type: 'string' },
-      limit: { type: 'string' },
+      ...Object.fromEntries(LIST_FILTERS.map((name) => [name, { type: 'string' } as const])),
       all: { type: 'boolean' },
     },
     async run(context) {

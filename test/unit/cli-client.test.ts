@@ -257,6 +257,16 @@ describe('usage and help', () => {
     },
   );
 
+  it.each(CLIENT_COMMANDS.map((command) => [command.words.join(' '), command] as const))(
+    '%s --help names every option the command takes',
+    (_words, command) => {
+      const unnamed = Object.keys(command.options).filter(
+        (option) => !new RegExp(`(^|\\s|\\[)--?${option}\\b`, 'm').test(command.help),
+      );
+      expect(unnamed).toEqual([]);
+    },
+  );
+
   it.each([
     [['kv', 'get']],
     [['kv', 'get', 'a', 'b']],
